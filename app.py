@@ -1,0 +1,27 @@
+"""CV Copilot: the Streamlit entry point. Pages are thin; everything they do lives in core/."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.sidebar import render_sidebar
+
+st.set_page_config(page_title="CV Copilot", page_icon="📄", layout="wide")
+
+PAGES = {
+    "Job seeker": [
+        st.Page("pages/cv.py", title="CV", icon="📄", default=True),
+        st.Page("pages/tailor.py", title="Tailor", icon="✂️"),
+        st.Page("pages/cover_letter.py", title="Cover letter", icon="✉️"),
+        st.Page("pages/match.py", title="Job match", icon="🎯"),
+    ],
+    "Costs": [
+        st.Page("pages/compare.py", title="Compare providers", icon="⚖️"),
+        st.Page("pages/usage.py", title="Usage", icon="📊"),
+        st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+    ],
+}
+
+page = st.navigation(PAGES)
+render_sidebar()
+page.run()

@@ -1,0 +1,222 @@
+"""Task types, request/response types and the error hierarchy shared by every part of core."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class TaskType(str, enum.Enum):
+    """The seed's seven tasks; values are the names used in stats JSON."""
+
+    CV_PARSING = "cv_parsing"
+    CV_TAILORING = "cv_tailoring"
+    COVER_LETTER = "cover_letter"
+    EMAIL_DRAFTING = "email_drafting"
+    FAST_SUMMARY = "fast_summary"
+    JOB_ANALYSIS = "job_analysis"
+    JOB_MATCHING = "job_matching"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+PROVIDER_NAMES: tuple[str, ...] = ("openai", "gemini", "groq", "grok", "custom", "local")
+
+
+class ErrorKind(str, enum.Enum):
+    RATE_LIMITED = "rate_limited"
+    AUTH = "auth"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    TIMEOUT = "timeout"
+    SERVER = "server"
+    BAD_RESPONSE = "bad_response"
+    CONTEXT_LENGTH = "context_length"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: Kinds worth trying again (after Retry-After) or on another provider.
+RETRYABLE_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.TIMEOUT, ErrorKind.SERVER})
+
+
+@dataclass
+class CompletionRequest:
+    """What the router hands a provider. `payload` carries structured input for the offline engine."""
+
+    prompt: str
+    model: str
+    task_type: TaskType = TaskType.FAST_SUMMARY
+    system: str | None = None
+    max_tokens: int = 1024
+    temperature: float = 0.2
+    json_mode: bool = False
+    payload: dict[str, Any] | None = None
+
+
+@dataclass
+class ProviderResult:
+    """One provider answer. Token counts are None when the provider did not report them."""
+
+    content: str
+    model: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
+class StreamDelta:
+    """One streamed piece: text, and on the last piece(s) the provider-reported usage."""
+
+    text: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    finish_reason: str | None = None
+    model: str | None = None
+
+
+@dataclass
+class Attempt:
+    """One candidate the router considered: skipped (with reason), failed, or answered."""
+
+    provider: str
+    model: str
+    outcome: str  # "ok", "error", "skipped"
+    reason: str = ""
+    error_kind: str | None = None
+    latency_ms: float = 0.0
+
+    def describe(self) -> str:
+        return f"{self.provider}: {self.reason or self.outcome}"
+
+
+@dataclass
+class AIResponse:
+    """What `router.generate` returns."""
+
+    content: str
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    latency_ms: float
+    cached: bool = False
+    task_type: TaskType | None = None
+    tokens_estimated: bool = False
+    price_estimated: bool = False
+    saved_cost_usd: float = 0.0
+    challenger: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def fallback_chain(self) -> list[str]:
+        return [a.provider for a in self.attempts if a.outcome != "skipped"]
+
+
+# --- errors -------------------------------------------------------------------------------------------------
+
+
+class CVCopilotError(Exception):
+    """Base of every error core raises on purpose; its str() is safe to show a user."""
+
+
+class ProviderError(CVCopilotError):
+    def __init__(
+        self,
+        provider: str,
+        kind: ErrorKind | str,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.kind = ErrorKind(kind)
+        self.message = message
+        self.status_code = status_code
+        self.retry_after = retry_after
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        status = f" (HTTP {self.status_code})" if self.status_code else ""
+        return f"{self.provider}: {self.kind.value}{status}: {self.message}"
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
+
+
+class RateLimitExceeded(CVCopilotError):
+    def __init__(self, provider: str, user_id: str, retry_after: float) -> None:
+        self.provider = provider
+        self.user_id = user_id
+        self.retry_after = retry_after
+        super().__init__(
+            f"{provider} is rate-limited for user {user_id!r}; try again in {max(1, round(retry_after))} s"
+        )
+
+
+class BudgetExceeded(CVCopilotError):
+    def __init__(self, scope: str, spent_usd: float, limit_usd: float, resets_at: str, estimate_usd: float = 0.0):
+        self.scope = scope
+        self.spent_usd = spent_usd
+        self.limit_usd = limit_usd
+        self.resets_at = resets_at
+        self.estimate_usd = estimate_usd
+        super().__init__(
+            f"{scope} budget reached: ${spent_usd:.4f} spent of ${limit_usd:.2f}"
+            f" (this call could cost up to ${estimate_usd:.4f}); resets at {resets_at}"
+        )
+
+
+class ContextLengthExceeded(CVCopilotError):
+    def __init__(self, needed_tokens: int, window: int, provider: str = "") -> None:
+        self.needed_tokens = needed_tokens
+        self.window = window
+        self.provider = provider
+        cut = needed_tokens - window
+        where = f" for {provider}" if provider else ""
+        super().__init__(
+            f"The input is too long{where}: it needs {needed_tokens:,} tokens but the largest context window "
+            f"available is {window:,}. Cut about {cut:,} tokens (roughly {cut * 4:,} characters)."
+        )
+
+
+class NoProviderAvailable(CVCopilotError):
+    def __init__(self, task_type: TaskType | str, attempts: list[Attempt]) -> None:
+        self.task_type = task_type
+        self.attempts = attempts
+        tried = "; ".join(a.describe() for a in attempts) or "no provider is configured"
+        waits = [_retry_after_of(a) for a in attempts]
+        waits = [w for w in waits if w is not None]
+        hint = ""
+        if attempts and all(a.error_kind == ErrorKind.RATE_LIMITED.value for a in attempts) and waits:
+            hint = f" All providers are rate-limited; try again in {max(1, round(min(waits)))} s."
+        super().__init__(f"No provider could answer {TaskType(task_type).value}: {tried}.{hint}")
+
+    @property
+    def retry_after(self) -> float | None:
+        waits = [w for w in (_retry_after_of(a) for a in self.attempts) if w is not None]
+        return min(waits) if waits else None
+
+
+def _retry_after_of(attempt: Attempt) -> float | None:
+    marker = "try again in "
+    if marker in attempt.reason:
+        try:
+            return float(attempt.reason.split(marker, 1)[1].split()[0].rstrip("s"))
+        except ValueError:
+            return None
+    return None
+
+
+class InputError(CVCopilotError):
+    """Bad user input (empty, binary, too large…): the message says what to do."""

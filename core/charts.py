@@ -1,0 +1,372 @@
+"""Plotly figure builders and small data-shaping helpers for the usage dashboard.
+
+Everything here is pure: rows come from the usage tracker's SQL aggregates (already grouped, so frames are small),
+figures go to the page. Keeping it out of the page makes each chart unit-testable on a known DataFrame.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+#: Dashboard windows, label → the seed's `hours` (None = all time).
+WINDOWS: dict[str, float | None] = {
+    "Last 1 h": 1,
+    "Last 24 h": 24,
+    "Last 7 d": 24 * 7,
+    "Last 30 d": 24 * 30,
+    "All time": None,
+}
+
+#: One colour per provider, so a provider looks the same on every chart.
+PROVIDER_COLORS: dict[str, str] = {
+    "openai": "#10a37f",
+    "gemini": "#4285f4",
+    "groq": "#f55036",
+    "grok": "#6b6b6b",
+    "custom": "#9b59b6",
+    "local": "#f1c40f",
+}
+
+NO_DATA = "No data"
+
+#: Columns of the recent-calls table, in display order (metadata only; prompts are never stored).
+CALL_COLUMNS: tuple[str, ...] = (
+    "time",
+    "user_id",
+    "task_type",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "baseline_cost_usd",
+    "saved_cost_usd",
+    "latency_ms",
+    "success",
+    "error_kind",
+    "cached",
+    "fallback_chain",
+    "tokens_estimated",
+    "price_estimated",
+    "challenger",
+)
+
+BREAKDOWN_COLUMNS = (
+    "key",
+    "requests",
+    "successful",
+    "failed",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "baseline_cost_usd",
+    "saved_by_cache_usd",
+)
+TIMESERIES_COLUMNS = ("bucket", "provider", "requests", "failed", "input_tokens", "output_tokens", "cost_usd")
+ERROR_COLUMNS = ("provider", "error_kind", "count")
+LATENCY_COLUMNS = ("provider", "calls", "p50_ms", "p95_ms")
+USER_COLUMNS = ("user_id", "requests", "failed", "input_tokens", "output_tokens", "cost_usd")
+
+
+# --- data shaping ---------------------------------------------------------------------------------------------
+
+
+def to_frame(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """A DataFrame with exactly `columns`, also when there are no rows (so builders never see missing columns)."""
+    frame = pd.DataFrame(list(rows))
+    for column in columns:
+        if column not in frame.columns:
+            frame[column] = pd.Series(dtype="float64")
+    return frame[list(columns)]
+
+
+def headline_metrics(stats: Mapping[str, Any]) -> dict[str, float]:
+    """The seed's usage JSON plus the average cost per call (0 when there were no calls)."""
+    total = int(stats.get("total_requests", 0) or 0)
+    cost = float(stats.get("cost_usd", 0.0) or 0.0)
+    return {
+        "total_requests": total,
+        "successful_requests": int(stats.get("successful_requests", 0) or 0),
+        "failed_requests": int(stats.get("failed_requests", 0) or 0),
+        "total_input_tokens": int(stats.get("total_input_tokens", 0) or 0),
+        "total_output_tokens": int(stats.get("total_output_tokens", 0) or 0),
+        "total_tokens": int(stats.get("total_tokens", 0) or 0),
+        "cost_usd": cost,
+        "total_cost_all_time": float(stats.get("total_cost_all_time", 0.0) or 0.0),
+        "avg_cost_per_call": cost / total if total else 0.0,
+    }
+
+
+def format_usd(value: float) -> str:
+    """Dollars with enough decimals that cheap calls do not all read $0.00."""
+    value = float(value or 0.0)
+    if value == 0:
+        return "$0.00"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    if abs(value) >= 0.01:
+        return f"${value:.4f}"
+    return f"${value:.6f}"
+
+
+def calls_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Recent-call rows as a display/CSV frame: fixed columns, the fallback chain as `a > b` text."""
+    frame = to_frame(rows, CALL_COLUMNS)
+    if len(frame):
+        frame["fallback_chain"] = frame["fallback_chain"].map(_chain_text)
+    return frame
+
+
+def calls_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
+    """CSV (UTF-8) of call rows, for the dashboard's export button."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CALL_COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [_chain_text(row.get(c)) if c == "fallback_chain" else _csv_cell(row.get(c)) for c in CALL_COLUMNS]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _chain_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.startswith("[") else value
+        except ValueError:
+            return value
+        if isinstance(value, str):
+            return value
+    return " > ".join(str(v) for v in value)
+
+
+def savings_totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
+    """Sum a per-task breakdown into the tracker's savings() shape (used when the page already has the breakdown)."""
+    frame = to_frame(rows, BREAKDOWN_COLUMNS)
+    actual = float(frame["cost_usd"].fillna(0).sum())
+    baseline = float(frame["baseline_cost_usd"].fillna(0).sum())
+    return {
+        "actual_cost_usd": actual,
+        "baseline_cost_usd": baseline,
+        "saved_usd": baseline - actual,
+        "saved_by_cache_usd": float(frame["saved_by_cache_usd"].fillna(0).sum()),
+    }
+
+
+# --- figures --------------------------------------------------------------------------------------------------
+
+
+def empty_figure(title: str, message: str = NO_DATA) -> go.Figure:
+    """A blank chart with a centred note, so an empty window never draws broken axes."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font={"size": 16})
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, height=320)
+    return fig
+
+
+def is_empty(fig: go.Figure) -> bool:
+    """True for a figure made by empty_figure()."""
+    return not fig.data and any(a.text == NO_DATA for a in fig.layout.annotations)
+
+
+def _color(provider: str) -> str | None:
+    return PROVIDER_COLORS.get(str(provider))
+
+
+def _layout(fig: go.Figure, title: str, **extra: Any) -> go.Figure:
+    fig.update_layout(title=title, height=360, margin={"l": 40, "r": 20, "t": 50, "b": 40}, **extra)
+    return fig
+
+
+def _nonempty(frame: pd.DataFrame, value_column: str) -> pd.DataFrame:
+    """Rows with a value; an all-zero or missing frame counts as empty."""
+    if frame is None or frame.empty or value_column not in frame:
+        return frame.iloc[0:0] if frame is not None else pd.DataFrame()
+    values = pd.to_numeric(frame[value_column], errors="coerce").fillna(0)
+    return frame[values != 0] if (values != 0).any() else frame.iloc[0:0]
+
+
+def cost_by_provider(frame: pd.DataFrame) -> go.Figure:
+    """Bar per provider from breakdown('provider') rows: columns key, cost_usd."""
+    title = "Cost by provider (USD)"
+    data = _nonempty(frame, "requests" if "requests" in frame else "cost_usd")
+    if data.empty:
+        return empty_figure(title)
+    data = data.sort_values("cost_usd", ascending=False)
+    fig = go.Figure(
+        go.Bar(
+            x=data["key"].astype(str).tolist(),
+            y=data["cost_usd"].astype(float).tolist(),
+            marker_color=[_color(k) for k in data["key"]],
+            name="cost",
+            hovertemplate="%{x}: $%{y:.6f}<extra></extra>",
+        )
+    )
+    return _layout(fig, title, yaxis_title="USD", showlegend=False)
+
+
+def cost_by_task(frame: pd.DataFrame) -> go.Figure:
+    """Bar per task from breakdown('task_type') rows: columns key, cost_usd."""
+    title = "Cost by task (USD)"
+    data = _nonempty(frame, "requests" if "requests" in frame else "cost_usd")
+    if data.empty:
+        return empty_figure(title)
+    data = data.sort_values("cost_usd", ascending=False)
+    fig = go.Figure(
+        go.Bar(
+            x=data["key"].astype(str).tolist(),
+            y=data["cost_usd"].astype(float).tolist(),
+            name="cost",
+            hovertemplate="%{x}: $%{y:.6f}<extra></extra>",
+        )
+    )
+    return _layout(fig, title, yaxis_title="USD", showlegend=False)
+
+
+def _buckets(frame: pd.DataFrame) -> pd.DataFrame:
+    data = frame.copy()
+    data["bucket"] = pd.to_datetime(data["bucket"], utc=True)
+    return data
+
+
+def cost_over_time(frame: pd.DataFrame) -> go.Figure:
+    """Stacked bars of cost per time bucket, one trace per provider, from timeseries() rows."""
+    title = "Cost over time by provider (USD)"
+    data = _nonempty(frame, "requests" if "requests" in frame else "cost_usd")
+    if data.empty:
+        return empty_figure(title)
+    data = _buckets(data)
+    pivot = data.pivot_table(index="bucket", columns="provider", values="cost_usd", aggfunc="sum", fill_value=0.0)
+    pivot = pivot[pivot.sum().sort_values(ascending=False).index]
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=pivot.index.tolist(),
+                y=pivot[provider].astype(float).tolist(),
+                name=str(provider),
+                marker_color=_color(provider),
+            )
+            for provider in pivot.columns
+        ]
+    )
+    return _layout(fig, title, barmode="stack", yaxis_title="USD")
+
+
+def tokens_over_time(frame: pd.DataFrame) -> go.Figure:
+    """Input and output tokens per time bucket (all providers summed), from timeseries() rows."""
+    title = "Tokens over time"
+    data = _nonempty(frame, "requests" if "requests" in frame else "input_tokens")
+    if data.empty:
+        return empty_figure(title)
+    data = _buckets(data)
+    sums = data.groupby("bucket", sort=True)[["input_tokens", "output_tokens"]].sum()
+    fig = go.Figure(
+        [
+            go.Scatter(x=sums.index.tolist(), y=sums[column].astype(int).tolist(), name=name, mode="lines+markers")
+            for column, name in (("input_tokens", "input tokens"), ("output_tokens", "output tokens"))
+        ]
+    )
+    return _layout(fig, title, yaxis_title="tokens")
+
+
+def success_failure(breakdown: pd.DataFrame, errors: pd.DataFrame) -> go.Figure:
+    """Per provider: successful calls, then failed calls split by error kind (stacked).
+
+    `breakdown` is breakdown('provider') (key, successful, failed); `errors` is errors_by_provider()
+    (provider, error_kind, count). Failures without a recorded kind show as "unknown".
+    """
+    title = "Success and failure by provider"
+    data = _nonempty(breakdown, "requests" if "requests" in breakdown else "successful")
+    if data.empty:
+        return empty_figure(title)
+    providers = data["key"].astype(str).tolist()
+    ok = data.set_index(data["key"].astype(str))["successful"].astype(int)
+    failed = data.set_index(data["key"].astype(str))["failed"].astype(int)
+    traces: list[go.Bar] = [go.Bar(x=providers, y=ok.reindex(providers).tolist(), name="ok", marker_color="#2ecc71")]
+    kinds = pd.DataFrame(columns=providers, dtype="int64")
+    if errors is not None and not errors.empty:
+        errs = errors.assign(error_kind=errors["error_kind"].fillna("unknown").astype(str))
+        kinds = errs.pivot_table(index="error_kind", columns="provider", values="count", aggfunc="sum", fill_value=0)
+        kinds = kinds.reindex(columns=providers, fill_value=0)
+    unknown = (failed.reindex(providers) - kinds.sum(axis=0).reindex(providers, fill_value=0)).clip(lower=0)
+    if unknown.sum() > 0:
+        base = kinds.loc["unknown"] if "unknown" in kinds.index else 0
+        kinds.loc["unknown"] = unknown + base
+    for kind in kinds.index:
+        traces.append(go.Bar(x=providers, y=kinds.loc[kind].astype(int).tolist(), name=str(kind)))
+    return _layout(go.Figure(traces), title, barmode="stack", yaxis_title="calls")
+
+
+def latency_by_provider(frame: pd.DataFrame) -> go.Figure:
+    """Grouped bars of p50 and p95 latency (ms) per provider, from latency_by_provider() rows."""
+    title = "Latency by provider (ms)"
+    data = _nonempty(frame, "calls" if "calls" in frame else "p50_ms")
+    if data.empty:
+        return empty_figure(title)
+    providers = data["provider"].astype(str).tolist()
+    fig = go.Figure(
+        [
+            go.Bar(x=providers, y=data["p50_ms"].astype(float).tolist(), name="p50"),
+            go.Bar(x=providers, y=data["p95_ms"].astype(float).tolist(), name="p95"),
+        ]
+    )
+    return _layout(fig, title, barmode="group", yaxis_title="ms")
+
+
+def cost_per_user(frame: pd.DataFrame, top: int = 25) -> go.Figure:
+    """Horizontal bars of cost per user (the `top` spenders), from get_user_stats() rows."""
+    title = "Cost per user (USD)"
+    data = _nonempty(frame, "requests" if "requests" in frame else "cost_usd")
+    if data.empty:
+        return empty_figure(title)
+    data = data.sort_values("cost_usd", ascending=False).head(top).iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=data["cost_usd"].astype(float).tolist(),
+            y=data["user_id"].astype(str).tolist(),
+            orientation="h",
+            name="cost",
+            hovertemplate="%{y}: $%{x:.6f}<extra></extra>",
+        )
+    )
+    if len(frame) > top:
+        title = f"{title}, top {top} of {len(frame)}"
+    return _layout(fig, title, xaxis_title="USD", showlegend=False, height=max(300, 22 * len(data) + 120))
+
+
+def savings_by_task(frame: pd.DataFrame) -> go.Figure:
+    """Per task: what calls cost, what they would have cost on the task's default provider, and what the cache saved.
+
+    From breakdown('task_type') rows: key, cost_usd, baseline_cost_usd, saved_by_cache_usd.
+    """
+    title = "Actual cost vs the task default provider (USD)"
+    data = _nonempty(frame, "requests" if "requests" in frame else "baseline_cost_usd")
+    if data.empty:
+        return empty_figure(title)
+    tasks = data["key"].astype(str).tolist()
+    fig = go.Figure(
+        [
+            go.Bar(x=tasks, y=data["cost_usd"].fillna(0).astype(float).tolist(), name="actual"),
+            go.Bar(x=tasks, y=data["baseline_cost_usd"].fillna(0).astype(float).tolist(), name="baseline (default)"),
+            go.Bar(x=tasks, y=data["saved_by_cache_usd"].fillna(0).astype(float).tolist(), name="saved by cache"),
+        ]
+    )
+    return _layout(fig, title, barmode="group", yaxis_title="USD")

@@ -1,0 +1,861 @@
+"""CV text → JSON Resume (v1) dict, by headings, date anchors and word lists; works on flattened text too."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.local import text as tx
+from core.local.skills import vocabulary
+
+# --- section headings ---------------------------------------------------------------------------------------
+
+_HEADINGS: dict[str, tuple[str, ...]] = {
+    "summary": (
+        "summary",
+        "professional summary",
+        "profile",
+        "professional profile",
+        "career profile",
+        "profile summary",
+        "career summary",
+        "executive summary",
+        "executive profile",
+        "objective",
+        "career objective",
+        "professional objective",
+        "job objective",
+        "employment objective",
+        "objectives",
+        "about me",
+        "about",
+        "personal statement",
+        "summary of qualifications",
+        "summary of qualification",
+        "qualifications summary",
+        "overview",
+        "professional overview",
+        "introduction",
+        "highlights",
+        "career highlights",
+        "synopsis",
+    ),
+    "experience": (
+        "experience",
+        "work experience",
+        "professional experience",
+        "relevant experience",
+        "work history",
+        "employment history",
+        "employment",
+        "employment details",
+        "employment record",
+        "career history",
+        "career experience",
+        "career experience/job history",
+        "job history",
+        "professional background",
+        "professional history",
+        "work experience details",
+        "experience details",
+        "internship",
+        "internships",
+        "internship experience",
+        "academic and professional experience",
+        "professional and academic experience",
+        "positions held",
+        "organizational experience",
+        "industrial experience",
+        "industry experience",
+        "teaching experience",
+        "research experience",
+        "experiences",
+        "work",
+        "career",
+        "employment experience",
+        "company experience",
+        "other experience",
+        "additional experience",
+        "previous experience",
+        "relevant work experience",
+        "professional work experience",
+        "volunteer experience",
+        "leadership experience",
+    ),
+    "education": (
+        "education",
+        "educational qualification",
+        "educational qualifications",
+        "education qualification",
+        "academic qualification",
+        "academic qualifications",
+        "academic background",
+        "educational background",
+        "academic profile",
+        "academic details",
+        "academics",
+        "academic credentials",
+        "education and training",
+        "education and qualifications",
+        "education details",
+        "educational details",
+        "scholastic profile",
+        "qualifications",
+        "qualification",
+        "academic record",
+        "educational credentials",
+        "education & training",
+        "education and certifications",
+        "education/certifications",
+    ),
+    "skills": (
+        "skills",
+        "technical skills",
+        "key skills",
+        "skill set",
+        "skillset",
+        "skill sets",
+        "core competencies",
+        "core competences",
+        "competencies",
+        "areas of expertise",
+        "area of expertise",
+        "expertise",
+        "technical expertise",
+        "skills and abilities",
+        "skills & abilities",
+        "technologies",
+        "technical proficiency",
+        "technical proficiencies",
+        "it skills",
+        "computer skills",
+        "computer proficiency",
+        "software skills",
+        "software",
+        "tools",
+        "tools and technologies",
+        "key strengths",
+        "strengths",
+        "skills summary",
+        "summary of skills",
+        "core skills",
+        "professional skills",
+        "relevant skills",
+        "technical summary",
+        "technical skill set",
+        "technical knowledge",
+        "skills and expertise",
+        "skills/tools",
+        "additional skills",
+        "other skills",
+        "key competencies",
+        "abilities",
+        "specialties",
+        "specializations",
+        "technical competencies",
+    ),
+    "projects": (
+        "projects",
+        "project",
+        "academic projects",
+        "academic project",
+        "key projects",
+        "personal projects",
+        "major projects",
+        "project details",
+        "project experience",
+        "projects undertaken",
+        "projects handled",
+        "selected projects",
+        "project work",
+    ),
+    "certificates": (
+        "certifications",
+        "certification",
+        "certificates",
+        "certificate",
+        "licenses",
+        "licenses and certifications",
+        "licences",
+        "certifications and licenses",
+        "courses",
+        "trainings",
+        "training",
+        "training and certifications",
+        "professional development",
+        "courses and certifications",
+        "certifications and trainings",
+        "certifications/trainings",
+    ),
+    "languages": ("languages", "languages known", "language skills", "spoken languages", "language", "linguistic"),
+    "awards": (
+        "awards",
+        "honors",
+        "honours",
+        "achievements",
+        "accomplishments",
+        "awards and achievements",
+        "awards and honors",
+        "honors and awards",
+        "fellowships and awards",
+        "awards and recognition",
+        "recognition",
+        "key achievements",
+        "achievements and awards",
+        "extra curricular activities",
+        "extracurricular activities",
+        "co-curricular activities",
+    ),
+    "other": (
+        "additional information",
+        "interests",
+        "hobbies",
+        "hobbies and interests",
+        "personal details",
+        "personal information",
+        "personal profile",
+        "personal data",
+        "personal",
+        "references",
+        "reference",
+        "links",
+        "volunteer",
+        "volunteering",
+        "activities",
+        "publications",
+        "declaration",
+        "contact",
+        "contact information",
+        "contact details",
+        "affiliations",
+        "memberships",
+        "professional affiliations",
+        "additional",
+        "miscellaneous",
+        "presentations",
+        "conferences",
+        "patents",
+    ),
+}
+_HEADING_OF = {h: sec for sec, names in _HEADINGS.items() for h in names}
+
+_TITLE_WORDS = frozenset(
+    """engineer engineers developer developers manager analyst consultant intern internship trainee assistant
+    associate executive director officer specialist lead architect administrator designer producer teacher
+    professor lecturer coordinator co-ordinator supervisor head president vice vp ceo cto cfo coo cio founder
+    co-founder cofounder owner partner programmer tester accountant auditor clerk representative agent advisor
+    adviser nurse therapist worker technician scientist researcher fellow instructor trainer editor writer author
+    journalist photographer artist chef cook driver operator mechanic electrician planner buyer merchandiser
+    recruiter receptionist secretary cashier salesperson attorney lawyer paralegal physician doctor pharmacist
+    counselor counsellor caseworker volunteer freelance freelancer contractor advertiser strategist controller
+    treasurer banker broker underwriter inspector surveyor estimator foreman superintendent principal dean tutor
+    mentor captain apprentice sde swe dba devops qa manager/lead leader admin expert incharge in-charge
+    management-trainee chairman member staff employee graduate student aide guard host hostess waiter waitress
+    bartender barista steward stewardess pilot attendant therapist psychologist dentist surgeon paramedic
+    consultant/developer programmer/analyst hr marketer copywriter animator illustrator modeler modeller
+    coordinator/manager ambassador evangelist owner/operator investigator scrum""".split()
+)
+_ORG_WORDS = frozenset(
+    """ltd ltd. limited pvt pvt. private inc inc. incorporated corp corp. corporation co co. company llc llp plc
+    gmbh ag s.a. sa bv technologies technology tech solutions services systems software consulting consultants
+    consultancy infotech infosystems labs lab group bank hospital hospitals clinic agency associates enterprises
+    enterprise industries international global partners foundation organisation organization center centre studio
+    studios media networks communications pharma pharmaceuticals motors airlines airways holdings ventures capital
+    healthcare stores store restaurant hotel hotels resort council department ministry government bureau
+    authority society trust firm inc, llc, ltd, corp, solutions, technologies, telecom power energy logistics
+    infrastructure constructions construction builders automation electronics electricals engineering consultancy
+    marketing advertising publications publishing press news magazine insurance finance financial securities
+    investments university college institute school academy""".split()
+)
+_INSTITUTION = re.compile(
+    r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
+    r"vidyapith|polytechnic|iit|nit|iiit|iim|bits|mahavidyalaya|faculty|conservatory|seminary|campus|gymnasium|"
+    r"lyceum|hochschule|école|ecole|escuela|universidade|board|cbse|icse|jntu|vtu|anna university)\b",
+    re.I,
+)
+_DEGREE = re.compile(
+    r"(?<![A-Za-z])(?:"
+    r"b\.?\s?e\b\.?|b\.?\s?tech\b\.?|b\.?\s?sc\b\.?|b\.?\s?s\b\.?|b\.?\s?a\b\.?|b\.?\s?com\b\.?|b\.?\s?ed\b\.?|"
+    r"bba\b|bca\b|bfa\b|bpharm\b|b\.?\s?pharm\b\.?|bds\b|mbbs\b|llb\b|ll\.?b\b\.?|llm\b|"
+    r"m\.?\s?e\b\.?|m\.?\s?tech\b\.?|m\.?\s?sc\b\.?|m\.?\s?s\b\.?|m\.?\s?a\b\.?|m\.?\s?com\b\.?|m\.?\s?ed\b\.?|"
+    r"mba\b|mca\b|mfa\b|m\.?\s?phil\b\.?|ph\.?\s?d\b\.?|d\.?\s?phil\b\.?|ed\.?\s?d\b\.?|m\.?\s?d\b\.?|j\.?\s?d\b\.?|"
+    r"pgdm\b|pgdca\b|pgdba\b|pg\s?diploma|post\s?graduate(?:\s+diploma)?|"
+    r"bachelor'?s?|masters?'?s?|master'?s|doctor(?:ate)?(?:\s+of)?|diploma|associate'?s?\s+(?:degree|of)|"
+    r"high\s+school|secondary\s+school|higher\s+secondary|senior\s+secondary|hsc\b|ssc\b|intermediate\b|"
+    r"12th|10th|xii\b|class\s+x\b|matriculation|a[\s-]levels?|gcse|certificate\s+in|ged\b|"
+    r"undergraduate\s+degree|graduate\s+degree|degree\s+in|b\.?\s?arch\b\.?|m\.?\s?arch\b\.?|bsc\b|msc\b"
+    r")",
+    re.I,
+)
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}")
+_PHONE = re.compile(r"(?<![\w/])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])?\d{2,5}[\s.-]?\d{2,5}(?:[\s.-]\d{2,5})?")
+_URL = re.compile(r"(?:https?://|www\.)[^\s,;)>\"']+|(?:linkedin\.com|github\.com)/[^\s,;)>\"']+", re.I)
+_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-zA-Z'\-]+|[A-Z]\.?|[A-Z][a-z]*\.[A-Z]?[a-z]*\.?|Mc[A-Z][a-z]+)$")
+_NAME_BLOCK = frozenset(
+    """resume curriculum vitae cv bio-data biodata profile summary address phone mobile email e-mail contact street
+    road avenue lane city state nagar colony apartment apartments floor sector dist district india usa page
+    objective experience education skills template your name date birth personal details linkedin github
+    portfolio career professional sample the of and for in at with my to is nationality male female""".split()
+)
+_HUMAN_LANGUAGES = frozenset(
+    """english hindi spanish french german italian portuguese russian chinese mandarin cantonese japanese korean
+    arabic bengali bangla urdu punjabi tamil telugu kannada malayalam marathi gujarati odia oriya assamese nepali
+    sinhala dutch swedish norwegian danish finnish polish czech slovak hungarian romanian bulgarian greek turkish
+    hebrew persian farsi swahili thai vietnamese indonesian malay tagalog filipino ukrainian serbian croatian
+    bosnian slovenian albanian latin sanskrit catalan basque irish welsh afrikaans zulu amharic somali""".split()
+)
+
+
+def _heading_key(line: str) -> str:
+    s = line.lower().replace("&", "and").strip(" :-|•*#=_.")
+    return re.sub(r"\s+", " ", s)
+
+
+def heading_of(line: str) -> tuple[str, str] | None:
+    """(section, rest of line) when the line is a section heading (alone, or 'Skills: Java, SQL')."""
+    if len(line) > 80:
+        return None
+    key = _heading_key(line)
+    if key in _HEADING_OF:
+        return _HEADING_OF[key], ""
+    if ":" in line:
+        head, rest = line.split(":", 1)
+        hk = _heading_key(head)
+        if hk in _HEADING_OF and rest.strip() and len(head) < 40:
+            return _HEADING_OF[hk], rest.strip()
+    words = key.split()
+    if 1 < len(words) <= 5 and not re.search(r"\d", key) and (line.isupper() or line.rstrip().endswith(":")):
+        for sec in ("experience", "education", "skills", "projects", "certificates", "summary"):
+            tails = {w.split()[-1] for w in _HEADINGS[sec] if len(w.split()) == 1}
+            if words[-1] in tails or words[0] in tails:
+                return sec, ""
+    return None
+
+
+def _blank_resume() -> dict[str, Any]:
+    return {
+        "basics": {
+            "name": "",
+            "label": "",
+            "email": "",
+            "phone": "",
+            "url": "",
+            "summary": "",
+            "location": {"address": "", "city": "", "region": "", "countryCode": ""},
+            "profiles": [],
+        },
+        "work": [],
+        "education": [],
+        "skills": [],
+        "certificates": [],
+        "languages": [],
+        "projects": [],
+        "meta": {"parser": "local", "warnings": []},
+    }
+
+
+# --- entry point --------------------------------------------------------------------------------------------
+
+
+def parse_cv(text: str) -> dict[str, Any]:
+    """Parse CV text into JSON Resume; never raises, and says in meta.warnings what it could not do."""
+    resume = _blank_resume()
+    warnings: list[str] = resume["meta"]["warnings"]
+    try:
+        _parse_into(resume, text, warnings)
+    except Exception as exc:  # the parser must never take the app down; report and return what we have
+        warnings.append(f"The parser hit an unexpected problem ({type(exc).__name__}); the result may be partial.")
+    return resume
+
+
+def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if not text.strip():
+        warnings.append("The CV text is empty: paste a CV or upload a PDF, DOCX or TXT file.")
+        return
+    if len(text) > tx.MAX_CHARS:
+        warnings.append(
+            f"The text is {len(text):,} characters long; only the first {tx.MAX_CHARS:,} were read."
+        )
+        text = text[: tx.MAX_CHARS]
+    printable = sum(ch.isprintable() or ch in "\n\t" for ch in text[:20000])
+    if printable < 0.85 * min(len(text), 20000):
+        warnings.append("The text looks like binary data, not a CV; the result is a best guess.")
+    text = tx.clean(text)
+    lines = tx.split_lines(text)
+    if not lines:
+        warnings.append("No readable text was found in the CV.")
+        return
+
+    sections = _split_sections(lines)
+    basics = resume["basics"]
+    _parse_contacts(basics, text)
+    first_heading = sections["_first_heading"]
+    header = lines[: max(first_heading, 1)][:25] if first_heading else lines[:12]
+    basics["name"] = _find_name(header, basics["email"]) or _find_name(lines[:15], basics["email"])
+    basics["label"] = _find_label(header, basics["name"])
+    basics["summary"] = _summary(sections.get("summary", []))
+    _location(basics, header)
+
+    exp_lines = sections.get("experience", [])
+    if not exp_lines and "education" not in sections:
+        exp_lines = lines  # no headings at all: look for dated entries anywhere
+    resume["work"] = _parse_work(exp_lines)
+    edu_lines = sections.get("education") or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
+    resume["education"] = _parse_education(edu_lines)
+    resume["skills"] = _parse_skills(sections.get("skills", []), text)
+    resume["languages"] = _parse_languages(sections.get("languages", []), text)
+    resume["certificates"] = _parse_certificates(sections.get("certificates", []))
+    resume["projects"] = _parse_projects(sections.get("projects", []))
+
+    if not any(sections[k] for k in sections if not k.startswith("_")):
+        warnings.append("No section headings were found; sections were guessed from dates and keywords.")
+    if not basics["name"]:
+        warnings.append("No name was found.")
+    if not basics["email"]:
+        warnings.append("No e-mail address was found.")
+    if not resume["work"]:
+        warnings.append("No work experience was found.")
+    ascii_letters = sum(ch.isascii() and ch.isalpha() for ch in text[:5000])
+    letters = sum(ch.isalpha() for ch in text[:5000])
+    common = len(re.findall(r"\b(?:the|and|of|in|with|for|to)\b", text[:20000], re.I))
+    if letters and (ascii_letters < 0.6 * letters or common < max(3, len(text[:20000]) // 1500)):
+        warnings.append("The CV does not look like English; the offline parser is tuned for English CVs.")
+
+
+def _split_sections(lines: list[str]) -> dict[str, Any]:
+    """Section name → its lines. Skill-category lines ('Languages: Java, C') stay inside the skills section."""
+    sections: dict[str, Any] = {"_first_heading": 0}
+    current = "_header"
+    for idx, line in enumerate(lines):
+        hit = heading_of(line)
+        if hit:
+            sec, rest = hit
+            inline_skill = current == "skills" and rest and sec in ("languages", "other", "skills", "projects")
+            lang_list = sec == "languages" and rest and not _mentions_language(rest)
+            if inline_skill or lang_list:
+                sections.setdefault(current, []).append(line)
+                continue
+            if not sections["_first_heading"]:
+                sections["_first_heading"] = idx
+            current = sec
+            if rest:
+                sections.setdefault(sec, []).append(rest)
+            else:
+                sections.setdefault(sec, [])
+            continue
+        sections.setdefault(current, []).append(line)
+    return sections
+
+
+def _mentions_language(text: str) -> bool:
+    return any(w in _HUMAN_LANGUAGES for w in re.findall(r"[a-z]+", text.lower()))
+
+
+# --- basics -------------------------------------------------------------------------------------------------
+
+
+def _parse_contacts(basics: dict[str, Any], text: str) -> None:
+    head = text[:50000]
+    m = _EMAIL.search(head)
+    if m:
+        basics["email"] = m.group(0).rstrip(".")
+    for m in _PHONE.finditer(head[:5000]):
+        digits = re.sub(r"\D", "", m.group(0))
+        if 7 <= len(digits) <= 15 and not re.fullmatch(r"(19|20)\d\d\D*(19|20)\d\d", m.group(0).strip()):
+            basics["phone"] = m.group(0).strip()
+            break
+    profiles = []
+    seen: set[str] = set()
+    for m in _URL.finditer(head):
+        url = m.group(0).rstrip(".")
+        low = url.lower()
+        if low in seen:
+            continue
+        seen.add(low)
+        for network, dom in (("LinkedIn", "linkedin.com"), ("GitHub", "github.com"), ("Twitter", "twitter.com")):
+            if dom in low:
+                user = re.sub(r".*" + re.escape(dom) + r"/(?:in/|pub/)?", "", low).strip("/").split("/")[0]
+                profiles.append({"network": network, "username": user, "url": url})
+                break
+        else:
+            if not basics["url"] and "indeed.com" not in low:
+                basics["url"] = url
+    basics["profiles"] = profiles
+
+
+def _find_name(lines: list[str], email: str) -> str:
+    for raw in lines:
+        line = re.sub(r"^(?:name|full name)\s*[:\-]\s*", "", raw, flags=re.I)
+        line = re.split(r"\s+[-|,]\s+|\s*[|,(]\s*", line)[0].strip(" .:")
+        if _looks_like_name(line):
+            return line if not line.isupper() else line.title()
+    return ""
+
+
+def _looks_like_name(line: str) -> bool:
+    toks = line.split()
+    if not 2 <= len(toks) <= 4 or len(line) > 40 or heading_of(line):
+        return False
+    if any(ch.isdigit() or ch in "@/&:" for ch in line):
+        return False
+    for tok in toks:
+        low = tok.lower().strip(".")
+        if not _NAME_TOKEN.match(tok) and not tok.isupper():
+            return False
+        if low in _NAME_BLOCK or low in _TITLE_WORDS or low in _ORG_WORDS:
+            return False
+    return not vocabulary().names(line)
+
+
+def _find_label(header: list[str], name: str) -> str:
+    for line in header[:6]:
+        if line == name or "@" in line:
+            continue
+        first = re.split(r"\s+-\s+", line)[0]
+        if _title_score(first) and len(first.split()) <= 8:
+            return first
+    return ""
+
+
+def _location(basics: dict[str, Any], header: list[str]) -> None:
+    for line in header[:10]:
+        m = re.match(r"^([A-Z][A-Za-z .]+),\s*([A-Z][A-Za-z .]+?)(?:\s+(\d{5,6}))?\s*(?:-|$)", line)
+        if m and not _looks_like_name(line) and len(m.group(0)) < 50:
+            basics["location"]["city"] = m.group(1).strip()
+            basics["location"]["region"] = m.group(2).strip()
+            return
+
+
+def _summary(lines: list[str]) -> str:
+    text = " ".join(lines)
+    return text[:800].strip()
+
+
+# --- work ---------------------------------------------------------------------------------------------------
+
+
+def _words_lower(text: str) -> list[str]:
+    return re.findall(r"[a-z][a-z.\-/']*", text.lower())
+
+
+def _title_score(text: str) -> int:
+    words = _words_lower(text)
+    if not words or len(words) > 9 or text.rstrip().endswith("."):
+        return 0
+    return sum(w.strip(".") in _TITLE_WORDS for w in words)
+
+
+def _org_score(text: str) -> int:
+    words = _words_lower(text)
+    if not words or len(words) > 9:
+        return 0
+    score = sum(w.strip(".,") in _ORG_WORDS for w in words)
+    if re.search(r"\b(?:pvt|ltd|inc|llc|limited|corp|corporation|gmbh|plc)\b", text, re.I):
+        score += 2
+    return score
+
+
+def _is_short(line: str) -> bool:
+    return len(line.split()) <= 9 and not line.rstrip().endswith((".", ";")) and not re.match(r"^[a-z]", line)
+
+
+_LABELLED = re.compile(
+    r"^(designation|title|job title|position|role|company|organi[sz]ation|employer|company name|duration|period)"
+    r"\s*[:\-]\s*(.+)$",
+    re.I,
+)
+
+
+def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
+    anchors = [i for i, ln in enumerate(lines) if tx.find_date_range(ln) and len(ln.split()) <= 16]
+    entries: list[dict[str, Any]] = []
+    labelled = _labelled_entries(lines)
+    if labelled:
+        return labelled
+    used: set[int] = set()
+    prev_anchor = -1
+    for k, idx in enumerate(anchors):
+        next_anchor = anchors[k + 1] if k + 1 < len(anchors) else len(lines)
+        start, end, _current, span = tx.find_date_range(lines[idx]) or ("", "", False, (0, 0))
+        line = lines[idx]
+        rest = (line[: span[0]] + " " + line[span[1] :]).strip(" ,:-|()")
+        cands: list[tuple[int, str]] = []
+        if rest and len(rest.split()) <= 12:
+            cands.append((idx, rest))
+        back = idx - 1
+        while back > prev_anchor and back >= idx - 3 and back not in used and _is_short(lines[back]):
+            cands.insert(0, (back, lines[back]))
+            back -= 1
+        fwd = idx + 1
+        while fwd < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
+            if _title_score(lines[fwd]) or _org_score(lines[fwd]) or len(cands) < 2:
+                cands.append((fwd, lines[fwd]))
+                fwd += 1
+            else:
+                break
+        prev_anchor = idx
+        entry = _entry_from(cands)
+        if not entry:
+            continue
+        used.update(i for i, _ in cands)
+        entry["startDate"] = start
+        if end:
+            entry["endDate"] = end
+        highlights = [ln for ln in lines[fwd:next_anchor] if len(ln.split()) >= 4 and _title_score(ln) == 0][:8]
+        entry["highlights"] = highlights
+        entry["summary"] = ""
+        entries.append(entry)
+    if not entries:
+        for i, line in enumerate(lines[:60]):
+            if _is_short(line) and _title_score(line) and len(line.split()) <= 6:
+                company = lines[i + 1] if i + 1 < len(lines) and _org_score(lines[i + 1]) else ""
+                entries.append(
+                    {"name": _clean_company(company), "position": line, "startDate": "", "highlights": [], "summary": ""}
+                )
+            if len(entries) >= 6:
+                break
+    return entries
+
+
+def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
+    """'Designation: X / Organization: Y / Duration: Z' layouts."""
+    entries: list[dict[str, Any]] = []
+    cur: dict[str, Any] = {}
+    for line in lines:
+        m = _LABELLED.match(line)
+        if not m:
+            continue
+        key, value = m.group(1).lower(), m.group(2).strip()
+        field = "position" if key in ("designation", "title", "job title", "position", "role") else "name"
+        if key in ("duration", "period"):
+            rng = tx.find_date_range(value)
+            if rng:
+                cur["startDate"] = rng[0]
+                if rng[1]:
+                    cur["endDate"] = rng[1]
+            continue
+        if field in cur:
+            entries.append(cur)
+            cur = {}
+        cur[field] = _clean_company(value) if field == "name" else value
+    if cur:
+        entries.append(cur)
+    out = []
+    for e in entries:
+        if e.get("position") or e.get("name"):
+            out.append({"name": "", "position": "", "startDate": "", "highlights": [], "summary": "", **e})
+    return out if len(out) >= 1 and any(e["position"] for e in out) else []
+
+
+def _split_parts(text: str) -> list[str]:
+    parts = re.split(r"\s+[-|–@]\s+|,\s+|\s+at\s+|\s*\|\s*|\s+-$", text)
+    return [p.strip(" ,-:()") for p in parts if p and p.strip(" ,-:()")]
+
+
+def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
+    title, company = "", ""
+    best_t = 0
+    for _, cand in cands:
+        sc = _title_score(cand)
+        if sc > best_t and not _org_score(cand) > sc:
+            best_t, title = sc, cand
+    if title:
+        parts = _split_parts(title)
+        if len(parts) > 1:
+            t_parts = [p for p in parts if _title_score(p)]
+            others = [p for p in parts if not _title_score(p)]
+            title = ", ".join(t_parts[:2]) if t_parts else parts[0]
+            if others and _org_score(others[0]):
+                company = others[0]
+    best_o = 0
+    for _, cand in cands:
+        if cand == title or title and cand.startswith(title):
+            continue
+        sc = _org_score(cand) + 1
+        if sc > best_o:
+            best_o, company = sc, _split_parts(cand)[0] if _split_parts(cand) else cand
+    if not title and not company:
+        return None
+    title = re.sub(r"^(?:designation|title|position|role)\s*[:\-]\s*", "", title, flags=re.I)
+    return {"name": _clean_company(company), "position": title.strip(" ,-:")}
+
+
+def _clean_company(text: str) -> str:
+    text = re.sub(r"^(?:company|organi[sz]ation|employer|client)\s*(?:name)?\s*[:\-]\s*", "", text, flags=re.I)
+    return text.strip(" ,-:|")
+
+
+# --- education ----------------------------------------------------------------------------------------------
+
+
+def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for i, line in enumerate(lines[:80]):
+        m = _DEGREE.search(line)
+        if not m or len(line.split()) > 25:
+            continue
+        if m.start() > 0 and len(line[: m.start()].split()) > 6:
+            continue
+        deg_text = line[m.start() :]
+        inst = ""
+        inst_m = _INSTITUTION.search(deg_text)
+        parts = _split_parts(deg_text)
+        degree_part = parts[0] if parts else deg_text
+        if inst_m:
+            for p in parts[1:]:
+                if _INSTITUTION.search(p):
+                    inst = p
+                    break
+            if _INSTITUTION.search(degree_part) and not inst:
+                cut = re.split(r"\s+(?:from|at)\s+", degree_part, maxsplit=1)
+                if len(cut) == 2:
+                    degree_part, inst = cut
+        if not inst:
+            for j in range(i + 1, min(i + 4, len(lines))):
+                if _INSTITUTION.search(lines[j]) and not _DEGREE.match(lines[j]):
+                    inst = _split_parts(lines[j])[0] if _split_parts(lines[j]) else lines[j]
+                    break
+        if not inst:
+            for j in range(i - 1, max(i - 3, -1), -1):
+                if _INSTITUTION.search(lines[j]) and not _DEGREE.search(lines[j]):
+                    inst = _split_parts(lines[j])[0] if _split_parts(lines[j]) else lines[j]
+                    break
+        degree_part = tx.SINGLE_DATE.sub("", degree_part).strip(" ,-:()")
+        study, area = _split_degree(degree_part)
+        entry: dict[str, Any] = {"institution": inst.strip(" ,-:"), "studyType": study, "area": area}
+        window = " ".join(lines[i : i + 3])
+        rng = tx.find_date_range(window)
+        if rng:
+            entry["startDate"] = rng[0]
+            if rng[1]:
+                entry["endDate"] = rng[1]
+        else:
+            years = re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", window)
+            if years:
+                entry["endDate"] = years[0]
+        score = re.search(r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", window, re.I)
+        entry["score"] = score.group(1).strip() if score else ""
+        if study and all(e["studyType"] != study or e["area"] != area for e in entries):
+            entries.append(entry)
+        if len(entries) >= 8:
+            break
+    if not entries:
+        for line in lines[:40]:
+            if _INSTITUTION.search(line) and len(line.split()) <= 12:
+                entries.append({"institution": line, "studyType": "", "area": "", "score": ""})
+                if len(entries) >= 4:
+                    break
+    return entries
+
+
+def _split_degree(text: str) -> tuple[str, str]:
+    m = re.match(r"^(.*?)\s+(?:in|of)\s+(.+)$", text, re.I)
+    if m and not re.fullmatch(r"(?:bachelor|master|doctor)'?s?", m.group(2).split()[0], re.I):
+        study, area = m.group(1), m.group(2)
+        m2 = re.match(r"^((?:bachelor|master|doctor)'?s?\s+of\s+\w+)\s+(?:in\s+)?(.*)$", text, re.I)
+        if m2 and m2.group(2):
+            study, area = m2.group(1), re.sub(r"^in\s+", "", m2.group(2), flags=re.I)
+        return study.strip(" ,-"), area.strip(" ,-")
+    m = _DEGREE.match(text)
+    if m:
+        return m.group(0).strip(" ,-"), text[m.end() :].strip(" ,-:()")
+    return text.strip(), ""
+
+
+# --- skills and the rest ------------------------------------------------------------------------------------
+
+_YEARS_NOTE = re.compile(r"\((?:[^()]*\b(?:year|years|yr|yrs|month|months)\b[^()]*)\)|\b\d+\+?\s*(?:years?|yrs?)\b", re.I)
+
+
+def _parse_skills(lines: list[str], text: str) -> list[dict[str, Any]]:
+    vocab = vocabulary()
+    groups: list[dict[str, Any]] = []
+    seen: set[str] = set()
+
+    def add(item: str) -> str | None:
+        item = item.strip(" .,:;-*()[]\"'")
+        item = re.sub(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", "", item, flags=re.I).strip()
+        if not item or len(item) > 40 or len(item.split()) > 4 or not re.search(r"[A-Za-z]", item):
+            return None
+        canon = vocab.canonical(item)
+        name = canon or item
+        key = tx.norm_key(name)
+        if key in seen:
+            return None
+        seen.add(key)
+        return name
+
+    loose: list[str] = []
+    for line in lines[:80]:
+        line = _YEARS_NOTE.sub("", line)
+        cat = ""
+        m = re.match(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$", line)
+        if m and len(m.group(1).split()) <= 4:
+            cat, line = m.group(1).strip(), m.group(2)
+        items = re.split(r"\s*[,;|•/]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*", line)
+        if len(items) == 1 and len(line.split()) > 4:
+            items = [f.surface for f in vocab.find(line, include_generic=True)]
+        names = [n for n in (add(i) for i in items) if n]
+        if not names:
+            continue
+        if cat:
+            groups.append({"name": cat, "level": "", "keywords": names})
+        else:
+            loose.extend(names)
+    for name in vocab.names(text, include_soft=False):
+        key = tx.norm_key(name)
+        if key not in seen:
+            seen.add(key)
+            loose.append(name)
+    groups.extend({"name": n, "level": "", "keywords": []} for n in loose)
+    return groups
+
+
+def _parse_languages(lines: list[str], text: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    pool = " ".join(lines)
+    if not pool:
+        m = re.search(r"languages?\s*(?:known|spoken)?\s*[:\-]\s*([^\n]{3,120})", text, re.I)
+        pool = m.group(1) if m else ""
+    seen: set[str] = set()
+    for word in re.findall(r"[A-Za-z]+", pool):
+        low = word.lower()
+        if low in _HUMAN_LANGUAGES and low not in seen:
+            seen.add(low)
+            found.append({"language": word.capitalize(), "fluency": ""})
+    for item in found:
+        m = re.search(item["language"] + r"\s*[(:\-]\s*(native|fluent|professional|intermediate|basic|beginner)", pool, re.I)
+        if m:
+            item["fluency"] = m.group(1).capitalize()
+    return found
+
+
+def _parse_certificates(lines: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for line in lines[:20]:
+        if len(line.split()) > 18 or len(line) < 4:
+            continue
+        date = tx.SINGLE_DATE.search(line)
+        name = tx.SINGLE_DATE.sub("", line).strip(" ,-:()")
+        if name:
+            out.append({"name": name, "date": tx.parse_date(date.group(0)) if date else "", "issuer": ""})
+    return out
+
+
+def _parse_projects(lines: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for line in lines[:60]:
+        m = re.match(r"^(?:project\s*(?:name|title)?|title)\s*[:\-]\s*(.+)$", line, re.I)
+        if m or (_is_short(line) and len(line.split()) <= 8 and not out or _is_short(line) and len(line.split()) <= 6):
+            out.append({"name": (m.group(1) if m else line).strip(), "description": "", "highlights": []})
+        elif out:
+            proj = out[-1]
+            if not proj["description"]:
+                proj["description"] = line
+            elif len(proj["highlights"]) < 6:
+                proj["highlights"].append(line)
+        if len(out) >= 10:
+            break
+    return out

@@ -1,0 +1,174 @@
+"""The shipped skills vocabulary and a fast token n-gram matcher over it (aliases: JS = JavaScript, k8s = Kubernetes)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+VOCAB_PATH = Path(__file__).resolve().parents[2] / "data" / "skills" / "skills.txt"
+
+# Case rules: a spelling that is also an everyday word only counts when written like a name.
+ANY_CASE, CAPITALISED, EXACT, UPPER = 0, 1, 2, 3
+
+#: Single words that name a skill but are also ordinary English; they must start with a capital letter.
+_ENGLISH = frozenset(
+    """lean less sage epic storm beam pig hive ant unity spring rally avid dash chef puppet salt ruby swift scheme
+    crystal elm ada boost buffer nexus sketch maya mule tally sonar lambda tax retail training research editing audit
+    operations express node rails react angular ember backbone flask pyramid tornado celery jest mocha chai jasmine
+    karma cypress velocity mustache redux canvas creo play premiere final logic zoom slack notion access sales
+    marketing teaching translation interpretation consulting banking insurance compliance accounting bookkeeping
+    budgeting forecasting payroll logistics procurement purchasing negotiation negotiations advertising copywriting
+    journalism communications recruitment recruiting hiring onboarding scheduling merchandising photography animation
+    illustration typography electronics manufacturing nursing tutoring counseling counselling litigation leadership
+    teamwork creativity collaboration mentoring coaching adaptability multitasking analytical organizational
+    interpersonal communication statistics regression routing switching firewall firewalls encryption cryptography
+    debugging troubleshooting refactoring documentation scalability virtualization embedded firmware networking
+    valuation underwriting auditing taxation administration prototyping wireframes wireframing algorithms hospitality
+    operations branding proofreading prototyping security design testing development programming management
+    automation retail storm dart julia go""".split()
+)
+
+
+@dataclass(frozen=True)
+class Skill:
+    name: str
+    category: str
+    generic: bool = False
+
+
+@dataclass(frozen=True)
+class Found:
+    """One skill found in a text: its canonical name, where, and the words the text used."""
+
+    skill: Skill
+    start: int
+    end: int
+    surface: str
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9]*[+#]*|\.[A-Za-z][A-Za-z0-9]*")
+
+
+def tokenize(text: str) -> list[tuple[str, int, int]]:
+    """(key, start, end) tokens; '.net' keeps its dot only when it starts a word, so 'node.js' = 'node js'."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        tok = m.group(0)
+        start = m.start()
+        if tok[0] == "." and start > 0 and text[start - 1].isalnum():
+            tok = tok[1:]
+            start += 1
+        out.append((tok.lower(), start, m.end()))
+    return out
+
+
+def _key(text: str) -> str:
+    return " ".join(t for t, _, _ in tokenize(text))
+
+
+class Vocabulary:
+    """All skills and their spellings, indexed by token n-gram for a single left-to-right scan."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.entries: dict[str, tuple[Skill, int, frozenset[str]]] = {}
+        self.skills: dict[str, Skill] = {}
+        self.first_tokens: set[str] = set()
+        self.max_len = 1
+        category = "Other"
+        for raw in lines:
+            line = raw.strip()
+            if line.startswith("## "):
+                category = line[3:].strip()
+                continue
+            if not line or line.startswith("#"):
+                continue
+            self._add_line(line, category)
+
+    def _add_line(self, line: str, category: str) -> None:
+        parts = [p.strip() for p in line.split("|") if p.strip()]
+        head = parts[0]
+        exact = head.startswith("=")
+        generic = head.startswith("?")
+        name = head.lstrip("=?")
+        skill = self.skills.get(name.lower()) or Skill(name=name, category=category, generic=generic)
+        self.skills.setdefault(name.lower(), skill)
+        for i, spelling in enumerate([name, *parts[1:]]):
+            spelling = spelling.lstrip("=?")
+            key = _key(spelling)
+            if not key or key in self.entries:
+                continue
+            tokens = key.split()
+            letters = re.sub(r"[^a-z]", "", key)
+            if exact and i == 0:
+                rule = EXACT
+            elif len(tokens) == 1 and letters == key and len(key) <= 3 and (i > 0 or key in _ENGLISH):
+                rule = UPPER
+            elif len(tokens) == 1 and key in _ENGLISH:
+                rule = CAPITALISED
+            else:
+                rule = ANY_CASE
+            self.entries[key] = (skill, rule, frozenset({spelling}))
+            self.first_tokens.add(tokens[0])
+            self.max_len = max(self.max_len, len(tokens))
+
+    def canonical(self, text: str) -> str | None:
+        """The canonical name of a skill spelled any known way, ignoring case; None when unknown."""
+        hit = self.entries.get(_key(text))
+        return hit[0].name if hit else None
+
+    def find(self, text: str, *, include_generic: bool = False, include_soft: bool = True) -> list[Found]:
+        """Every vocabulary skill in text, longest spelling first, left to right, honouring the case rules."""
+        toks = tokenize(text)
+        found: list[Found] = []
+        i, n = 0, len(toks)
+        entries, first = self.entries, self.first_tokens
+        while i < n:
+            if toks[i][0] not in first:
+                i += 1
+                continue
+            for size in range(min(self.max_len, n - i), 0, -1):
+                key = toks[i][0] if size == 1 else " ".join(t[0] for t in toks[i : i + size])
+                hit = entries.get(key)
+                if hit is None:
+                    continue
+                skill, rule, spellings = hit
+                start, end = toks[i][1], toks[i + size - 1][2]
+                surface = text[start:end]
+                if not _case_ok(surface, rule, spellings):
+                    continue
+                if (skill.generic and not include_generic) or (skill.category == "Soft Skills" and not include_soft):
+                    break
+                found.append(Found(skill, start, end, surface))
+                i += size - 1
+                break
+            i += 1
+        return found
+
+    def names(self, text: str, **kwargs: bool) -> list[str]:
+        """Distinct canonical skill names in order of first appearance."""
+        seen: dict[str, None] = {}
+        for f in self.find(text, **kwargs):
+            seen.setdefault(f.skill.name, None)
+        return list(seen)
+
+
+def _case_ok(surface: str, rule: int, spellings: frozenset[str]) -> bool:
+    if rule == ANY_CASE:
+        return True
+    if rule == EXACT:
+        return surface in spellings or surface.upper() == surface and len(surface) > 1
+    if rule == UPPER:
+        return surface.isupper()
+    return surface[:1].isupper()
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    """The shipped vocabulary, loaded once per process."""
+    try:
+        lines = VOCAB_PATH.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    return Vocabulary(lines)

@@ -1,0 +1,198 @@
+"""Text clean-up shared by the offline engine: normalise pasted text, split it into lines, read dates, tokenise."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Work is capped so that a pasted 1 MB file cannot stall the app; CVs are a few KB.
+MAX_CHARS = 100_000
+
+_ESCAPED_BYTES = re.compile(r"(?:\\x[0-9a-fA-F]{2})+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BULLETS = "•◦▪▫●○■□►▶➢➤✓✔✗❖◆◇★☆·‣⁃∙⦁\uf0b7\uf0a7\uf076\uf0d8\uf0fc"
+_BULLET_RUN = re.compile("[" + re.escape(_BULLETS) + "]+")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
+_MULTI_SPACE = re.compile(r" {2,}")
+_DASHES = re.compile("[\u2010-\u2015\u2212]")
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00b4": "'"})
+
+BULLET = "\u2022"
+
+
+def _decode_escapes(match: re.Match[str]) -> str:
+    """Text copied from some PDF tools carries bytes as literal '\\xe2\\x80\\xa2' runs; turn them back into text."""
+    raw = bytes(int(h, 16) for h in re.findall(r"\\x([0-9a-fA-F]{2})", match.group(0)))
+    text = raw.decode("utf-8", errors="ignore")
+    return f" {text} " if text.strip() else " "
+
+
+def clean(text: str) -> str:
+    """Normalise Unicode, bullets, dashes and control characters; keep line breaks."""
+    text = _ESCAPED_BYTES.sub(_decode_escapes, text)
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "  ")
+    text = text.translate(_QUOTES)
+    text = _DASHES.sub("-", text)
+    text = _BULLET_RUN.sub(f" {BULLET} ", text)
+    text = _CONTROL.sub(" ", text)
+    return text
+
+
+def is_flattened(text: str) -> bool:
+    """A CV flattened onto one line (PDF copy-paste) has very few line breaks for its length."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    return len(text) > 300 and len(lines) * 200 < len(text)
+
+
+def split_lines(text: str) -> list[str]:
+    """Logical lines: real line breaks, plus runs of 2+ spaces and bullets, which mark breaks in flattened text."""
+    flat = is_flattened(text)
+    out: list[str] = []
+    for raw in text.split("\n"):
+        pieces = _MULTI_SPACE.split(raw) if flat or "   " in raw else [raw]
+        for piece in pieces:
+            for part in piece.split(BULLET):
+                part = _SPACES.sub(" ", part).strip(" \"'")
+                if part:
+                    out.append(part)
+    return out
+
+
+def squash(text: str) -> str:
+    """One-space, stripped."""
+    return _SPACES.sub(" ", text.replace("\n", " ")).strip()
+
+
+def norm_key(text: str) -> str:
+    """Lower-case, punctuation-light key for comparing names (companies, schools, skills)."""
+    text = text.lower().replace(".", "")
+    text = re.sub(r"[^a-z0-9+#]+", " ", text)
+    return text.strip()
+
+
+# --- dates --------------------------------------------------------------------------------------------------
+
+MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_MONTH_RE = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_YEAR_RE = r"(?:19[5-9]\d|20[0-4]\d)"
+_DATE_RE = (
+    rf"(?:{_MONTH_RE}\s*,?\s*'?{_YEAR_RE}|{_MONTH_RE}\s*'\d\d|(?:0?[1-9]|1[0-2])\s*[/.-]\s*{_YEAR_RE}"
+    rf"|{_YEAR_RE}\s*[/.-]\s*(?:0[1-9]|1[0-2])(?!\d)|{_YEAR_RE})"
+)
+_PRESENT_RE = r"(?:present|current(?:ly)?|now|today|till\s+date|to\s+date|till\s+now|ongoing|onwards|date)"
+DATE_RANGE = re.compile(
+    rf"(?P<start>{_DATE_RE})\s*(?:-|–|to|until|till|through|thru|~|/|,|\s)\s*(?:-\s*)?"
+    rf"(?P<end>{_DATE_RE}|{_PRESENT_RE})",
+    re.I,
+)
+SINGLE_DATE = re.compile(_DATE_RE, re.I)
+ONWARDS = re.compile(rf"(?P<start>{_DATE_RE})\s*(?:-\s*)?(?:onwards|till\s+date|to\s+date)", re.I)
+PRESENT = re.compile(_PRESENT_RE, re.I)
+
+
+def parse_date(text: str) -> str:
+    """'Sep 2017' → '2017-09', '2017' → '2017', '03/2019' → '2019-03'; '' when it is not a date."""
+    text = text.strip().lower().rstrip(".")
+    m = re.match(rf"({_MONTH_RE})\s*,?\s*'?(\d{{2,4}})", text)
+    if m:
+        mon = MONTHS.get(m.group(1).rstrip(".")[:3])
+        year = m.group(2)
+        if len(year) == 2:
+            year = ("20" if int(year) < 50 else "19") + year
+        return f"{year}-{mon:02d}" if mon else year
+    m = re.match(r"(\d{1,2})\s*[/.-]\s*(\d{4})", text)
+    if m and 1 <= int(m.group(1)) <= 12:
+        return f"{m.group(2)}-{int(m.group(1)):02d}"
+    m = re.match(r"(\d{4})\s*[/.-]\s*(\d{1,2})(?!\d)", text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}-{int(m.group(2)):02d}"
+    m = re.search(r"(19|20)\d\d", text)
+    return m.group(0) if m else ""
+
+
+def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
+    """First date range in text: (start, end, is_current, span). A lone year counts as a one-point range."""
+    m = DATE_RANGE.search(text)
+    if m:
+        end_raw = m.group("end")
+        current = bool(PRESENT.fullmatch(end_raw.strip()))
+        start, end = parse_date(m.group("start")), "" if current else parse_date(end_raw)
+        if start and (current or end) and (current or end[:4] >= start[:4]):
+            return start, end, current, m.span()
+    m = ONWARDS.search(text)
+    if m:
+        return parse_date(m.group("start")), "", True, m.span()
+    return None
+
+
+def years_between(start: str, end: str | None, today: tuple[int, int] = (2025, 1)) -> float:
+    """Years between two YYYY[-MM] dates; an empty end means today."""
+
+    def to_months(date: str, default_month: int) -> int | None:
+        m = re.match(r"(\d{4})(?:-(\d{2}))?", date or "")
+        if not m:
+            return None
+        return int(m.group(1)) * 12 + (int(m.group(2)) if m.group(2) else default_month) - 1
+
+    a = to_months(start, 1)
+    b = to_months(end, 12) if end else today[0] * 12 + today[1] - 1
+    if a is None or b is None or b < a:
+        return 0.0
+    return (b - a + 1) / 12
+
+
+# --- tokens -------------------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9+#]*|\.[a-z][a-z0-9]*")
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each etc few for from further had has have having
+    he her here hers him his how i if in into is it its itself just me more most my myself no nor not now of off
+    on once only or other our ours out over own same she should so some such than that the their theirs them then
+    there these they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours per via using use used well able within across including include
+    includes new work working worked job role candidate experience years year looking seeking strong good
+    excellent knowledge ability skills skill team company position required preferred plus must nice have
+    responsible responsibilities requirements apply environment etc join us our we'll you'll""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case content words for similarity scoring (no stopwords, crude plural folding)."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if w in STOPWORDS or len(w) < 2:
+            continue
+        if len(w) > 4 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+def sentences(text: str) -> list[str]:
+    """Split prose into sentences; bullets and line breaks also end a sentence."""
+    out: list[str] = []
+    for line in split_lines(clean(text)):
+        out.extend(s.strip() for s in _SENTENCE.split(line) if s.strip())
+    return out

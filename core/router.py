@@ -1,0 +1,754 @@
+"""The cost-aware model router: plan candidates → check limits, budget, cache → call → fall back → record.
+
+Every AI call in CV Copilot goes through `ModelRouter.generate` (or `.stream`). A reader can follow one call here
+from plan to provider to tracker; the pieces it uses (pricing, tokens, rate limits, budgets, cache, tracker) each
+live in their own module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from core.base import (
+    AIResponse,
+    Attempt,
+    BudgetExceeded,
+    CompletionRequest,
+    ContextLengthExceeded,
+    ErrorKind,
+    NoProviderAvailable,
+    ProviderError,
+    ProviderResult,
+    TaskType,
+)
+from core.budget import BudgetGuard, Reservation
+from core.config import DEFAULT_CONTEXT_WINDOWS, FALLBACK_CONTEXT_WINDOW, Settings, get_settings
+from core.pricing import FREE, ModelPrice, price_for, rank_by_cost
+from core.providers.base import Provider
+from core.tokens import count_message_tokens, count_tokens, upper_bound_tokens
+
+log = logging.getLogger("cv_copilot.router")
+
+#: Cooldown multiplier for errors that retrying cannot fix soon.
+_HARD_COOLDOWN = {ErrorKind.AUTH: 3600.0, ErrorKind.QUOTA_EXHAUSTED: 900.0}
+
+
+@dataclass
+class _Health:
+    consecutive_failures: int = 0
+    cooldown_until: float = 0.0
+    last_error: str = ""
+
+
+@dataclass
+class _Candidate:
+    name: str
+    model: str
+    price: ModelPrice
+    reservation: Reservation | None = None
+    cache_key: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def _only_too_long(attempts: list[Attempt]) -> bool:
+    """True when the input was too long for every provider that could have answered."""
+    too_long = [a for a in attempts if a.error_kind == ErrorKind.CONTEXT_LENGTH.value]
+    others = [a for a in attempts if a.error_kind not in (None, ErrorKind.CONTEXT_LENGTH.value)]
+    return bool(too_long) and not others
+
+
+def context_window_for(model: str, override: int | None = None) -> int:
+    if override:
+        return override
+    name = model.lower().rsplit("/", 1)[-1]
+    best = max((p for p in DEFAULT_CONTEXT_WINDOWS if name.startswith(p)), key=len, default=None)
+    return DEFAULT_CONTEXT_WINDOWS[best] if best else FALLBACK_CONTEXT_WINDOW
+
+
+class ModelRouter:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        tracker: Any | None = None,
+        limiter: Any | None = None,
+        cache: Any | None = None,
+        budget: BudgetGuard | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self._tracker = tracker
+        self._limiter = limiter
+        self._cache = cache
+        self._budget = budget
+        self._transport = transport
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng
+        self._providers: dict[str, Provider] = {}
+        self._prices: dict[str, ModelPrice] = {}
+        self._health: dict[str, _Health] = {}
+        self._lock = threading.Lock()
+
+    # --- lazily built parts -------------------------------------------------------------------------------
+
+    @property
+    def tracker(self) -> Any:
+        if self._tracker is None:
+            from core.usage_tracker import UsageTracker
+
+            with self._lock:
+                if self._tracker is None:
+                    self._tracker = UsageTracker(self.settings.db_path, retention_days=self.settings.retention_days)
+        return self._tracker
+
+    @property
+    def limiter(self) -> Any:
+        if self._limiter is None:
+            from core.rate_limit import InMemoryRateLimiter
+
+            with self._lock:
+                if self._limiter is None:
+                    limits = {n: (p.rpm, p.tpm) for n, p in self.settings.providers.items() if n != "local"}
+                    limits["local"] = (None, None)
+                    self._limiter = InMemoryRateLimiter(limits)
+        return self._limiter
+
+    @property
+    def cache(self) -> Any:
+        if self._cache is None:
+            from core.cache import ResponseCache
+
+            with self._lock:
+                if self._cache is None:
+                    self._cache = ResponseCache(self.settings.db_path, ttl_seconds=self.settings.cache_ttl_seconds)
+        return self._cache
+
+    @property
+    def budget(self) -> BudgetGuard:
+        if self._budget is None:
+            with self._lock:
+                if self._budget is None:
+                    self._budget = BudgetGuard(
+                        self.settings.budgets, lambda since, user: self.tracker.spend_usd(since, user)
+                    )
+        return self._budget
+
+    def provider(self, name: str) -> Provider:
+        """The adapter for `name`, built on first use."""
+        existing = self._providers.get(name)
+        if existing is not None:
+            return existing
+        with self._lock:
+            if name not in self._providers:
+                self._providers[name] = self._build_provider(name)
+            return self._providers[name]
+
+    def _build_provider(self, name: str) -> Provider:
+        ps = self.settings.providers[name]
+        if name == "local":
+            from core.providers.local import LocalProvider
+
+            return LocalProvider(ps.model)
+        if name == "gemini":
+            from core.providers.gemini import GeminiProvider
+
+            return GeminiProvider(
+                name, api_key=ps.api_key, base_url=ps.base_url, model=ps.model, timeout=ps.timeout,
+                transport=self._transport,
+            )  # fmt: skip
+        from core.providers.openai_compat import OpenAICompatProvider
+
+        return OpenAICompatProvider(
+            name, api_key=ps.api_key, base_url=ps.base_url, model=ps.model, timeout=ps.timeout,
+            transport=self._transport,
+        )  # fmt: skip
+
+    def price(self, name: str) -> ModelPrice:
+        found = self._prices.get(name)
+        if found is None:
+            ps = self.settings.providers[name]
+            found = price_for(
+                name,
+                ps.model,
+                overrides=self.settings.price_overrides,
+                unknown_per_1k=self.settings.unknown_price_per_1k,
+            )
+            self._prices[name] = found
+        return found
+
+    # --- planning ------------------------------------------------------------------------------------------
+
+    def cost_ranking(self) -> list[str]:
+        """Configured LLM providers, cheapest first (local is not ranked: it is always the last resort)."""
+        names = [n for n in self.settings.configured_providers if n != "local"]
+        return rank_by_cost({n: self.price(n) for n in names})
+
+    def plan(self, task_type: TaskType, *, optimize_cost: bool = False, provider: str | None = None) -> list[str]:
+        if provider is not None:
+            return [provider]
+        ranked = self.cost_ranking()
+        default = self.settings.task_routing.get(task_type)
+        if not optimize_cost and default in ranked:
+            ranked.remove(default)
+            ranked.insert(0, default)
+        return [*ranked, "local"]
+
+    def _maybe_challenger(self, plan: list[str], forced: bool) -> tuple[list[str], bool]:
+        challenger = self.settings.challenger_provider
+        pct = self.settings.challenger_percent
+        if forced or not challenger or pct <= 0 or challenger not in self.settings.configured_providers:
+            return plan, False
+        if (plan and plan[0] == challenger) or self._rng() * 100 >= pct:
+            return plan, False
+        return [challenger, *[p for p in plan if p != challenger]], True
+
+    def _cooling(self, name: str) -> float:
+        health = self._health.get(name)
+        if health is None:
+            return 0.0
+        return max(0.0, health.cooldown_until - self._clock())
+
+    def _note_failure(self, name: str, error: ProviderError) -> None:
+        if error.kind == ErrorKind.CONTEXT_LENGTH:  # the input's fault, not the provider's
+            return
+        with self._lock:
+            health = self._health.setdefault(name, _Health())
+            health.consecutive_failures += 1
+            health.last_error = error.kind.value
+            now = self._clock()
+            if error.kind in _HARD_COOLDOWN:
+                health.cooldown_until = now + _HARD_COOLDOWN[error.kind]
+            elif error.retry_after and error.retry_after > self.settings.retry_after_cap_seconds:
+                health.cooldown_until = now + error.retry_after
+            elif health.consecutive_failures >= self.settings.cooldown_failures:
+                extra = health.consecutive_failures - self.settings.cooldown_failures
+                health.cooldown_until = now + min(self.settings.cooldown_seconds * 2**extra, 3600.0)
+
+    def _note_success(self, name: str) -> None:
+        health = self._health.get(name)
+        if health is not None and (health.consecutive_failures or health.cooldown_until):
+            with self._lock:
+                self._health[name] = _Health()
+
+    # --- the call ------------------------------------------------------------------------------------------
+
+    async def generate(
+        self,
+        task_type: TaskType | str,
+        prompt: str,
+        *,
+        user_id: str = "anonymous",
+        optimize_cost: bool = False,
+        max_tokens: int = 1024,
+        temperature: float = 0.2,
+        system: str | None = None,
+        json_mode: bool = False,
+        payload: dict[str, Any] | None = None,
+        provider: str | None = None,
+        use_cache: bool = True,
+    ) -> AIResponse:
+        """Answer `prompt` on the best available provider for `task_type`; see the module docstring."""
+        task = TaskType(task_type)
+        plan, challenger = self._maybe_challenger(
+            self.plan(task, optimize_cost=optimize_cost, provider=provider), provider is not None
+        )
+        attempts: list[Attempt] = []
+        longest_need = 0
+        for name in plan:
+            candidate = self._admit(name, task, prompt, system, max_tokens, user_id, attempts, use_cache)
+            if isinstance(candidate, int):
+                longest_need = max(longest_need, candidate)
+                continue
+            if candidate is None:
+                continue
+            request = CompletionRequest(
+                prompt=prompt, model=candidate.model, task_type=task, system=system, max_tokens=max_tokens,
+                temperature=temperature, json_mode=json_mode, payload=payload,
+            )  # fmt: skip
+            try:
+                if candidate.cache_key is not None:
+                    hit = self.cache.get(candidate.cache_key)
+                    if hit is not None:
+                        return self._cached_response(task, candidate, hit, user_id, attempts, challenger)
+                response = await self._call_with_retries(candidate, request, user_id, attempts, challenger)
+            finally:
+                self.budget.settle(candidate.reservation)
+            if response is not None:
+                return response
+        if _only_too_long(attempts):
+            counted = count_message_tokens(prompt, system, self.settings.providers[plan[-1]].model).tokens
+            raise ContextLengthExceeded(max(longest_need, counted + max_tokens), max(self._window(n) for n in plan))
+        raise NoProviderAvailable(task, attempts)
+
+    def _window(self, name: str) -> int:
+        ps = self.settings.providers[name]
+        return context_window_for(ps.model, ps.context_window)
+
+    def _admit(
+        self,
+        name: str,
+        task: TaskType,
+        prompt: str,
+        system: str | None,
+        max_tokens: int,
+        user_id: str,
+        attempts: list[Attempt],
+        use_cache: bool,
+    ) -> _Candidate | int | None:
+        """Check one candidate: configured, cooldown, context window, rate limit, budget. Skips are kept as attempts."""
+        settings = self.settings
+        ps = settings.providers.get(name)
+        if ps is None or not ps.configured:
+            attempts.append(Attempt(name, ps.model if ps else "", "skipped", "not configured (no API key)"))
+            return None
+        waiting = self._cooling(name)
+        if waiting > 0:
+            health = self._health.get(name)
+            why = health.last_error if health else "errors"
+            attempts.append(
+                Attempt(name, ps.model, "skipped", f"cooling down after {why}; try again in {waiting:.0f} s")
+            )
+            return None
+        window = self._window(name)
+        input_tokens: int | None = None
+        if upper_bound_tokens(prompt) + upper_bound_tokens(system or "") + max_tokens > window:
+            input_tokens = count_message_tokens(prompt, system, ps.model).tokens
+            if input_tokens + max_tokens > window:
+                attempts.append(
+                    Attempt(
+                        name, ps.model, "skipped",
+                        f"too long: needs {input_tokens + max_tokens:,} tokens, context window is {window:,}",
+                        error_kind=ErrorKind.CONTEXT_LENGTH.value,
+                    )
+                )  # fmt: skip
+                return input_tokens + max_tokens
+        price = self.price(name)
+        needs_count = ps.tpm is not None or (settings.budgets.any_set and price is not FREE)
+        if needs_count and input_tokens is None:
+            input_tokens = count_message_tokens(prompt, system, ps.model).tokens
+        wait = self.limiter.acquire(name, user_id, (input_tokens or 0) + max_tokens if ps.tpm else 0)
+        if wait > 0:
+            attempts.append(
+                Attempt(
+                    name, ps.model, "skipped", f"rate-limited; try again in {wait:.1f} s", ErrorKind.RATE_LIMITED.value
+                )
+            )
+            return None
+        candidate = _Candidate(name, ps.model, price)
+        if settings.budgets.any_set and price is not FREE:
+            estimate = price.cost(input_tokens or 0, max_tokens)
+            try:
+                candidate.reservation = self.budget.reserve(user_id, estimate)
+            except BudgetExceeded as exc:
+                if settings.budgets.policy == "block":
+                    raise
+                attempts.append(Attempt(name, ps.model, "skipped", f"over budget ({exc.scope}); downgrading"))
+                return None
+        if use_cache and settings.cache_enabled and name != "local":
+            candidate.cache_key = self._cache_key(candidate, task, prompt, system, max_tokens)
+        return candidate
+
+    def _cache_key(self, c: _Candidate, task: TaskType, prompt: str, system: str | None, max_tokens: int) -> str:
+        from core.cache import ResponseCache
+
+        return ResponseCache.make_key(
+            c.name, c.model, prompt, system=system, max_tokens=max_tokens, temperature=0.0, json_mode=False,
+            extra={"task": task.value},
+        )  # fmt: skip
+
+    async def _call_with_retries(
+        self,
+        candidate: _Candidate,
+        request: CompletionRequest,
+        user_id: str,
+        attempts: list[Attempt],
+        challenger: bool,
+    ) -> AIResponse | None:
+        provider = self.provider(candidate.name)
+        for retry in range(self.settings.max_retries + 1):
+            started = time.perf_counter()
+            try:
+                result = await provider.complete(request)
+            except ProviderError as error:
+                latency = (time.perf_counter() - started) * 1000
+                self._record_failure(request.task_type, candidate, error, latency, user_id, attempts, challenger)
+                if self._should_retry(error, retry):
+                    await self._sleep(min(error.retry_after or 0.0, self.settings.retry_after_cap_seconds))
+                    continue
+                return None
+            latency = (time.perf_counter() - started) * 1000
+            return self._success(request, candidate, result, latency, user_id, attempts, challenger)
+        return None
+
+    def _should_retry(self, error: ProviderError, retry: int) -> bool:
+        """Same-provider retries only for a rate limit with a short Retry-After; anything else falls back."""
+        return (
+            retry < self.settings.max_retries
+            and error.kind == ErrorKind.RATE_LIMITED
+            and error.retry_after is not None
+            and error.retry_after <= self.settings.retry_after_cap_seconds
+        )
+
+    def _baseline_cost(self, task: TaskType, input_tokens: int, output_tokens: int) -> float:
+        default = self.settings.task_routing.get(task)
+        if default is None or default not in self.settings.providers:
+            return 0.0
+        return self.price(default).cost(input_tokens, output_tokens)
+
+    def _success(
+        self,
+        request: CompletionRequest,
+        candidate: _Candidate,
+        result: ProviderResult,
+        latency_ms: float,
+        user_id: str,
+        attempts: list[Attempt],
+        challenger: bool,
+    ) -> AIResponse:
+        estimated = result.input_tokens is None or result.output_tokens is None
+        input_tokens = result.input_tokens
+        if input_tokens is None:
+            input_tokens = count_message_tokens(request.prompt, request.system, candidate.model).tokens
+        output_tokens = result.output_tokens
+        if output_tokens is None:
+            output_tokens = count_tokens(result.content, candidate.model).tokens
+        cost = candidate.price.cost(input_tokens, output_tokens)
+        attempts.append(Attempt(candidate.name, result.model or candidate.model, "ok", latency_ms=latency_ms))
+        response = AIResponse(
+            content=result.content,
+            provider=candidate.name,
+            model=result.model or candidate.model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost,
+            latency_ms=latency_ms,
+            task_type=request.task_type,
+            tokens_estimated=estimated,
+            price_estimated=candidate.price.estimated,
+            challenger=challenger,
+            attempts=attempts,
+        )
+        self._note_success(candidate.name)
+        self._record(response, user_id, success=True)
+        if candidate.cache_key is not None and result.content:
+            try:
+                self.cache.put(
+                    candidate.cache_key, content=result.content, input_tokens=input_tokens,
+                    output_tokens=output_tokens, cost_usd=cost, model=response.model,
+                )  # fmt: skip
+            except Exception:
+                log.warning("response cache write failed", exc_info=True)
+        return response
+
+    def _cached_response(
+        self,
+        task: TaskType,
+        candidate: _Candidate,
+        hit: Mapping[str, Any],
+        user_id: str,
+        attempts: list[Attempt],
+        challenger: bool,
+    ) -> AIResponse:
+        attempts.append(Attempt(candidate.name, candidate.model, "ok", "cache hit"))
+        response = AIResponse(
+            content=hit["content"],
+            provider=candidate.name,
+            model=hit.get("model") or candidate.model,
+            input_tokens=int(hit.get("input_tokens", 0)),
+            output_tokens=int(hit.get("output_tokens", 0)),
+            cost_usd=0.0,
+            latency_ms=0.0,
+            cached=True,
+            task_type=task,
+            saved_cost_usd=float(hit.get("cost_usd", 0.0)),
+            price_estimated=candidate.price.estimated,
+            challenger=challenger,
+            attempts=attempts,
+        )
+        self._record(response, user_id, success=True)
+        return response
+
+    def _record_failure(
+        self,
+        task: TaskType,
+        candidate: _Candidate,
+        error: ProviderError,
+        latency_ms: float,
+        user_id: str,
+        attempts: list[Attempt],
+        challenger: bool,
+    ) -> None:
+        log.info("provider %s failed for %s: %s", candidate.name, task.value, error.kind.value)
+        reason = f"{error.kind.value}: {error.message}"[:300]
+        if error.retry_after:
+            reason += f"; try again in {error.retry_after:.1f} s"
+        attempts.append(Attempt(candidate.name, candidate.model, "error", reason, error.kind.value, latency_ms))
+        self._note_failure(candidate.name, error)
+        self._safe_record(
+            task_type=task.value, provider=candidate.name, model=candidate.model, input_tokens=0, output_tokens=0,
+            cost_usd=0.0, success=False, user_id=user_id, latency_ms=latency_ms, error_kind=error.kind.value,
+            fallback_chain=[a.provider for a in attempts if a.outcome != "skipped"], baseline_cost_usd=0.0,
+            challenger=challenger,
+        )  # fmt: skip
+
+    def _record(self, response: AIResponse, user_id: str, *, success: bool) -> None:
+        task = response.task_type or TaskType.FAST_SUMMARY
+        baseline = self._baseline_cost(task, response.input_tokens, response.output_tokens)
+        self._safe_record(
+            task_type=task.value, provider=response.provider, model=response.model,
+            input_tokens=response.input_tokens, output_tokens=response.output_tokens, cost_usd=response.cost_usd,
+            success=success, user_id=user_id, latency_ms=response.latency_ms, cached=response.cached,
+            fallback_chain=response.fallback_chain, baseline_cost_usd=baseline,
+            saved_cost_usd=response.saved_cost_usd, tokens_estimated=response.tokens_estimated,
+            price_estimated=response.price_estimated, challenger=response.challenger,
+        )  # fmt: skip
+
+    def _safe_record(self, **row: Any) -> None:
+        try:
+            self.tracker.record_usage(**row)
+        except Exception:
+            log.error("usage tracker write failed", exc_info=True)
+
+    # --- streaming -----------------------------------------------------------------------------------------
+
+    def stream(
+        self,
+        task_type: TaskType | str,
+        prompt: str,
+        *,
+        user_id: str = "anonymous",
+        optimize_cost: bool = False,
+        max_tokens: int = 1024,
+        temperature: float = 0.2,
+        system: str | None = None,
+        payload: dict[str, Any] | None = None,
+        provider: str | None = None,
+        use_cache: bool = True,
+    ) -> RouterStream:
+        """Like generate, but yields text as it arrives. Falls back while nothing has been sent yet."""
+        return RouterStream(
+            self, TaskType(task_type), prompt, user_id=user_id, optimize_cost=optimize_cost, max_tokens=max_tokens,
+            temperature=temperature, system=system, payload=payload, provider=provider, use_cache=use_cache,
+        )  # fmt: skip
+
+    # --- status and previews -------------------------------------------------------------------------------
+
+    def provider_status(self) -> list[dict[str, Any]]:
+        """One row per provider for the sidebar and settings page. Keys appear masked (last 4 at most)."""
+        rows = []
+        for name, ps in self.settings.providers.items():
+            price = self.price(name)
+            rows.append(
+                {
+                    "name": name,
+                    "configured": ps.configured,
+                    "model": ps.model,
+                    "base_url": ps.base_url,
+                    "key_hint": ps.api_key.masked() if ps.api_key else "",
+                    "key_source": ps.key_source,
+                    "cooling_down": round(self._cooling(name)),
+                    "input_per_1k": price.input_per_1k,
+                    "output_per_1k": price.output_per_1k,
+                    "price_estimated": price.estimated,
+                    "context_window": self._window(name),
+                }
+            )
+        return rows
+
+    def estimate(
+        self, task_type: TaskType | str, prompt: str, *, max_tokens: int = 1024, system: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Cost preview per configured provider, with no API call: tiktoken input + expected output at each price."""
+        task = TaskType(task_type)
+        expected_output = min(max_tokens, _EXPECTED_OUTPUT.get(task, max_tokens))
+        rows = []
+        for name in [*self.cost_ranking(), "local"]:
+            ps = self.settings.providers[name]
+            counted = count_message_tokens(prompt, system, ps.model)
+            price = self.price(name)
+            rows.append(
+                {
+                    "provider": name,
+                    "model": ps.model,
+                    "input_tokens": counted.tokens,
+                    "expected_output_tokens": expected_output,
+                    "estimated_cost_usd": price.cost(counted.tokens, expected_output),
+                    "worst_case_cost_usd": price.cost(counted.tokens, max_tokens),
+                    "default_for_task": self.settings.task_routing.get(task) == name,
+                    "price_estimated": price.estimated,
+                    "tokens_estimated": counted.estimated,
+                }
+            )
+        return rows
+
+    async def test_connection(self, provider: str) -> AIResponse:
+        """One tiny real call to `provider`, bypassing cache and fallback, so the user sees the true result."""
+        return await self.generate(
+            TaskType.FAST_SUMMARY, "Reply with the single word: ok", provider=provider, max_tokens=5, use_cache=False,
+            user_id="settings-test",
+        )  # fmt: skip
+
+    async def aclose(self) -> None:
+        for provider in list(self._providers.values()):
+            await provider.aclose()
+
+
+#: Typical output sizes per task for the cost preview (tokens).
+_EXPECTED_OUTPUT: dict[TaskType, int] = {
+    TaskType.CV_PARSING: 900,
+    TaskType.CV_TAILORING: 1200,
+    TaskType.COVER_LETTER: 500,
+    TaskType.EMAIL_DRAFTING: 250,
+    TaskType.FAST_SUMMARY: 150,
+    TaskType.JOB_ANALYSIS: 400,
+    TaskType.JOB_MATCHING: 400,
+}
+
+
+class RouterStream:
+    """An async iterator of text; `.response` holds the AIResponse once the stream has finished."""
+
+    def __init__(self, router: ModelRouter, task: TaskType, prompt: str, **options: Any) -> None:
+        self._router = router
+        self._task = task
+        self._prompt = prompt
+        self._options = options
+        self.response: AIResponse | None = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._run()
+
+    async def _run(self) -> AsyncIterator[str]:
+        r = self._router
+        o = self._options
+        plan, challenger = r._maybe_challenger(
+            r.plan(self._task, optimize_cost=o["optimize_cost"], provider=o["provider"]), o["provider"] is not None
+        )
+        attempts: list[Attempt] = []
+        longest_need = 0
+        for name in plan:
+            candidate = r._admit(
+                name, self._task, self._prompt, o["system"], o["max_tokens"], o["user_id"], attempts, o["use_cache"]
+            )
+            if isinstance(candidate, int):
+                longest_need = max(longest_need, candidate)
+                continue
+            if candidate is None:
+                continue
+            try:
+                if candidate.cache_key is not None:
+                    hit = r.cache.get(candidate.cache_key)
+                    if hit is not None:
+                        self.response = r._cached_response(
+                            self._task, candidate, hit, o["user_id"], attempts, challenger
+                        )
+                        yield hit["content"]
+                        return
+                sent_any = False
+                async for piece in self._stream_one(candidate, attempts, challenger):
+                    sent_any = True
+                    yield piece
+                if self.response is not None:
+                    return
+                if sent_any:
+                    break
+            finally:
+                r.budget.settle(candidate.reservation)
+        if self.response is None:
+            if _only_too_long(attempts):
+                need = max(
+                    longest_need, count_message_tokens(self._prompt, o["system"], "gpt-4o").tokens + o["max_tokens"]
+                )
+                raise ContextLengthExceeded(need, max(r._window(n) for n in plan))
+            raise NoProviderAvailable(self._task, attempts)
+
+    async def _stream_one(self, candidate: _Candidate, attempts: list[Attempt], challenger: bool) -> AsyncIterator[str]:
+        r = self._router
+        o = self._options
+        request = CompletionRequest(
+            prompt=self._prompt, model=candidate.model, task_type=self._task, system=o["system"],
+            max_tokens=o["max_tokens"], temperature=o["temperature"], payload=o["payload"],
+        )  # fmt: skip
+        started = time.perf_counter()
+        parts: list[str] = []
+        input_tokens = output_tokens = None
+        model = candidate.model
+        try:
+            async for delta in r.provider(candidate.name).stream(request):
+                if delta.input_tokens is not None:
+                    input_tokens = delta.input_tokens
+                if delta.output_tokens is not None:
+                    output_tokens = delta.output_tokens
+                if delta.model:
+                    model = delta.model
+                if delta.text:
+                    parts.append(delta.text)
+                    yield delta.text
+        except ProviderError as error:
+            latency = (time.perf_counter() - started) * 1000
+            r._record_failure(self._task, candidate, error, latency, o["user_id"], attempts, challenger)
+            if parts:  # text already reached the user: say so instead of silently switching provider
+                raise
+            return
+        latency = (time.perf_counter() - started) * 1000
+        result = ProviderResult("".join(parts), model, input_tokens, output_tokens, "stop")
+        self.response = r._success(request, candidate, result, latency, o["user_id"], attempts, challenger)
+
+
+# --- process-wide routers ---------------------------------------------------------------------------------
+
+_default: ModelRouter | None = None
+_session_routers: dict[str, ModelRouter] = {}
+_lock = threading.Lock()
+
+
+def get_model_router(session_keys: Mapping[str, str | None] | None = None) -> ModelRouter:
+    """The shared router; with session-only keys (typed in the UI), a router that shares its tracker and limits."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = ModelRouter()
+        keys = {k: v for k, v in (session_keys or {}).items() if v}
+        if not keys:
+            return _default
+        fingerprint = hashlib.sha256(repr(sorted(keys.items())).encode()).hexdigest()
+        router = _session_routers.get(fingerprint)
+        if router is None:
+            router = ModelRouter(
+                _default.settings.with_keys(keys), tracker=_default.tracker, limiter=_default.limiter,
+                cache=_default.cache, budget=_default.budget,
+            )  # fmt: skip
+            _session_routers[fingerprint] = router
+        return router
+
+
+def reset_model_router() -> None:
+    """Forget the routers, e.g. after settings change; the next call rebuilds them from fresh settings."""
+    global _default
+    from core.config import reload_settings
+
+    with _lock:
+        _default = None
+        _session_routers.clear()
+    reload_settings()
+
+
+def _reset_for_tests() -> None:
+    global _default
+    with _lock:
+        _default = None
+        _session_routers.clear()

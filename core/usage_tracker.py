@@ -1,0 +1,964 @@
+"""SQLite usage tracker: one row per AI call attempt, plus an hourly rollup so stats stay fast at a million rows.
+
+Only metadata is stored (who, which task, which provider/model, tokens, cost, latency, outcome): never prompt or
+response text, since CVs are personal data, and never API keys. Nothing is deleted unless `retention_days` is set
+or `purge_older_than` / `clear` is called.
+
+Why the rollup: `get_usage_stats(24)` over 1M raw rows takes ~0.5 s as a plain scan. Every insert also upserts a
+row of `usage_hourly` (hour, user, task, provider, model → sums and counts) in the same transaction, so a window
+query reads whole hours from the rollup and only the partial first hour from raw rows. Latency percentiles need
+raw values: they come from the (provider, ts, latency_ms) index, from a systematic 1-in-k sample by id when a
+provider has more than `LATENCY_SAMPLE_CAP` calls in the window.
+
+Concurrency: every thread gets its own connection (Streamlit runs each session in a thread), WAL lets readers run
+beside the writer, and writers in this process queue on one lock per database file instead of spinning in SQLite's
+busy handler. Other processes are covered by `busy_timeout`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+__all__ = [
+    "DIMENSIONS",
+    "LATENCY_SAMPLE_CAP",
+    "UsageTracker",
+    "default_bucket_seconds",
+    "get_usage_tracker",
+]
+
+#: Above this many calls per provider in a window, latency percentiles come from a systematic sample.
+LATENCY_SAMPLE_CAP = 10_000
+#: Columns the breakdown, filters and dropdowns may group by.
+DIMENSIONS: tuple[str, ...] = ("provider", "task_type", "user_id", "model")
+
+_HOUR = 3600
+_DAY = 86_400
+_WEEK = 7 * _DAY
+#: 1970-01-05 was a Monday: weekly buckets start on Mondays, 00:00 UTC.
+_MONDAY_ORIGIN = 4 * _DAY
+_BUSY_TIMEOUT_MS = 5000
+
+# --- connections and migrations (shared with core.cache, which keeps its table in the same file) ---------------
+
+
+class _Connection(sqlite3.Connection):
+    """A plain sqlite3 connection that can be weak-referenced, so closed threads do not pin their connection."""
+
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock_for(path: Path) -> threading.Lock:
+    key = str(path)
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(key)
+        if lock is None:
+            lock = _WRITE_LOCKS[key] = threading.Lock()
+        return lock
+
+
+class SQLiteConnections:
+    """One connection per thread to one SQLite file, configured for WAL, plus a process-wide writer lock."""
+
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+        path = Path(db_path).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path.resolve()
+        self.write_lock = _write_lock_for(self.path)
+        self._local = threading.local()
+        self._opened: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._opened_guard = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=_BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,  # explicit BEGIN/COMMIT only
+                check_same_thread=False,
+                factory=_Connection,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            self._local.conn = conn
+            with self._opened_guard:
+                self._opened.add(conn)
+        return conn
+
+    def close_all(self) -> None:
+        """Close every connection this object opened (shutdown and tests; not while other threads query)."""
+        with self._opened_guard:
+            conns = list(self._opened)
+            self._opened = weakref.WeakSet()
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def run_migrations(connections: SQLiteConnections, migration_set: str, migrations: Sequence[Migration]) -> list[str]:
+    """Apply, in order, the named migrations of `migration_set` that the `migrations` table has not recorded yet.
+
+    Runs under BEGIN IMMEDIATE so two processes opening a fresh file at once do not both migrate it.
+    Returns the names applied now.
+    """
+    conn = connections.get()
+    db = sqlite_utils.Database(conn, execute_plugins=False)
+    applied_now: list[str] = []
+    with connections.write_lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
+                "applied_at REAL NOT NULL, PRIMARY KEY (migration_set, name))"
+            )
+            done = {
+                row[0] for row in conn.execute("SELECT name FROM migrations WHERE migration_set = ?", (migration_set,))
+            }
+            for migration in migrations:
+                name = migration.__name__
+                if name in done:
+                    continue
+                migration(db)
+                conn.execute(
+                    "INSERT INTO migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                    (migration_set, name, datetime.now(UTC).timestamp()),
+                )
+                applied_now.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return applied_now
+
+
+# --- schema -----------------------------------------------------------------------------------------------------
+
+_USAGE_COLUMNS: dict[str, type] = {
+    "id": int,
+    "ts": float,
+    "user_id": str,
+    "task_type": str,
+    "provider": str,
+    "model": str,
+    "input_tokens": int,
+    "output_tokens": int,
+    "cost_usd": float,
+    "baseline_cost_usd": float,
+    "saved_cost_usd": float,
+    "latency_ms": float,
+    "success": int,
+    "error_kind": str,
+    "cached": int,
+    "fallback_chain": str,
+    "tokens_estimated": int,
+    "price_estimated": int,
+    "challenger": int,
+}
+_INSERT_COLUMNS = tuple(c for c in _USAGE_COLUMNS if c != "id")
+_INSERT_SQL = f"INSERT INTO usage ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
+_BOOL_COLUMNS = ("success", "cached", "tokens_estimated", "price_estimated", "challenger")
+
+_ROLLUP_KEY = ("hour", "user_id", "task_type", "provider", "model")
+_ROLLUP_SUMS = (
+    "requests",
+    "successful",
+    "cached_requests",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "baseline_cost_usd",
+    "saved_cost_usd",
+    "latency_ms_sum",
+)
+_ROLLUP_COLUMNS = _ROLLUP_KEY + _ROLLUP_SUMS
+_ROLLUP_UPSERT_TAIL = f" ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET " + ", ".join(
+    f"{c} = {c} + excluded.{c}" for c in _ROLLUP_SUMS
+)
+_ROLLUP_UPSERT_SQL = (
+    f"INSERT INTO usage_hourly ({', '.join(_ROLLUP_COLUMNS)}) VALUES ({', '.join('?' * len(_ROLLUP_COLUMNS))})"
+    + _ROLLUP_UPSERT_TAIL
+)
+#: Raw rows aggregated into rollup rows; `{where}` selects the raw rows. WHERE is required by SQLite's upsert parser.
+_ROLLUP_FROM_RAW_SQL = (
+    f"INSERT INTO usage_hourly ({', '.join(_ROLLUP_COLUMNS)}) "
+    "SELECT CAST(ts / 3600 AS INTEGER) * 3600, user_id, task_type, provider, model, COUNT(*), SUM(success), "
+    "SUM(cached), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), SUM(baseline_cost_usd), "
+    "SUM(saved_cost_usd), SUM(latency_ms) FROM usage WHERE {where} "
+    "GROUP BY 1, user_id, task_type, provider, model" + _ROLLUP_UPSERT_TAIL
+)
+
+
+def m001_create_usage(db: sqlite_utils.Database) -> None:
+    """The raw table: one row per attempt, metadata only."""
+    db["usage"].create(_USAGE_COLUMNS, pk="id", not_null={c for c in _USAGE_COLUMNS if c != "error_kind"})
+
+
+def m002_usage_indexes(db: sqlite_utils.Database) -> None:
+    """ts for windows and recent calls; (provider, ts, latency_ms) for percentiles; failures only for error counts."""
+    usage = db.table("usage")
+    usage.create_index(["ts"], index_name="idx_usage_ts")
+    usage.create_index(["provider", "ts", "latency_ms"], index_name="idx_usage_provider_ts_latency")
+    db.execute("CREATE INDEX idx_usage_failures ON usage (ts, provider, error_kind) WHERE success = 0")
+
+
+def m003_usage_readable_view(db: sqlite_utils.Database) -> None:
+    """A view with an ISO 8601 UTC time column, for people browsing the file in Datasette or sqlite-utils."""
+    columns = ", ".join(c for c in _USAGE_COLUMNS if c not in ("id", "ts"))
+    db.create_view(
+        "usage_readable",
+        f"SELECT id, strftime('%Y-%m-%dT%H:%M:%fZ', ts, 'unixepoch') AS time, {columns} FROM usage",
+    )
+
+
+def m004_hourly_rollup(db: sqlite_utils.Database) -> None:
+    """Sums and counts per (hour, user, task, provider, model), back-filled from any existing raw rows."""
+    db.execute(
+        "CREATE TABLE usage_hourly (hour INTEGER NOT NULL, user_id TEXT NOT NULL, task_type TEXT NOT NULL, "
+        "provider TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER NOT NULL, successful INTEGER NOT NULL, "
+        "cached_requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, "
+        "cost_usd REAL NOT NULL, baseline_cost_usd REAL NOT NULL, saved_cost_usd REAL NOT NULL, "
+        f"latency_ms_sum REAL NOT NULL, PRIMARY KEY ({', '.join(_ROLLUP_KEY)})) WITHOUT ROWID"
+    )
+    db.execute(_ROLLUP_FROM_RAW_SQL.format(where="1"))
+
+
+_MIGRATIONS: tuple[Migration, ...] = (
+    m001_create_usage,
+    m002_usage_indexes,
+    m003_usage_readable_view,
+    m004_hourly_rollup,
+)
+
+# --- helpers ----------------------------------------------------------------------------------------------------
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def _iso_ms(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def _r6(value: float | None) -> float:
+    return round(value or 0.0, 6)
+
+
+def _as_values(value: Any) -> list[str] | None:
+    """A filter value as a list of strings; None or an empty sequence means no filter."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # TaskType is a str enum; its value is what is stored
+        return [getattr(value, "value", value)]
+    values = [getattr(v, "value", v) for v in value]
+    if not all(isinstance(v, str) for v in values):
+        raise TypeError(f"filter values must be strings, got {value!r}")
+    return values or None
+
+
+def _filter_sql(filters: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    unknown = set(filters) - {"provider", "task_type", "user_id", "model"}
+    if unknown:
+        raise TypeError(f"unknown filter(s): {', '.join(sorted(unknown))}")
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column in ("provider", "task_type", "user_id", "model"):
+        values = _as_values(filters.get(column))
+        if values is None:
+            continue
+        if len(values) == 1:
+            clauses.append(f"{column} = ?")
+        else:
+            clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+        params.extend(values)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+def default_bucket_seconds(hours: float | None, span_seconds: float = 0.0) -> int:
+    """A bucket size that gives a readable chart: 1 h → 5 min, 24 h → 1 h, 7 d → 6 h, 30 d → 1 d, longer → 1 week."""
+    window = hours * _HOUR if hours is not None else span_seconds
+    if window <= 2 * _HOUR:
+        return 300
+    if window <= 2 * _DAY:
+        return _HOUR
+    if window <= 8 * _DAY:
+        return 6 * _HOUR
+    if window <= 92 * _DAY:
+        return _DAY
+    return _WEEK
+
+
+def _percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not sorted_values:
+        return 0.0
+    pos = (len(sorted_values) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+# --- the tracker ------------------------------------------------------------------------------------------------
+
+
+_AGG_FIELDS = (
+    "requests",
+    "successful",
+    "cached_requests",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "baseline_cost_usd",
+    "saved_cost_usd",
+    "latency_ms_sum",
+)
+_RAW_SUMS = (
+    "COUNT(*)",
+    "SUM(success)",
+    "SUM(cached)",
+    "SUM(input_tokens)",
+    "SUM(output_tokens)",
+    "SUM(cost_usd)",
+    "SUM(baseline_cost_usd)",
+    "SUM(saved_cost_usd)",
+    "SUM(latency_ms)",
+)
+
+
+class UsageTracker:
+    """Records every AI call attempt and answers the stats the dashboard, the API and the budgets need.
+
+    Filters accepted by the query methods: `provider`, `task_type`, `user_id` (and `model`), each a string, a
+    sequence of strings (TaskType accepted), or None. An empty sequence means "no filter", like an empty
+    multiselect. `hours=None` means all time; windows are [now - hours, ∞).
+    """
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        *,
+        retention_days: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if retention_days is not None and not retention_days > 0:
+            raise ValueError(f"retention_days must be > 0 or None, got {retention_days!r}")
+        self._connections = SQLiteConnections(db_path)
+        self._clock = clock
+        self._retention_days = retention_days
+        self._next_retention_check = -math.inf
+        run_migrations(self._connections, "usage", _MIGRATIONS)
+        if retention_days is not None:
+            self._apply_retention()
+
+    @property
+    def db_path(self) -> Path:
+        return self._connections.path
+
+    def close(self) -> None:
+        """Close this tracker's connections (all threads)."""
+        self._connections.close_all()
+
+    # --- writing ----------------------------------------------------------------------------------------------
+
+    def record_usage(
+        self,
+        *,
+        task_type: str,
+        provider: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float,
+        success: bool,
+        user_id: str = "anonymous",
+        latency_ms: float = 0.0,
+        error_kind: str | None = None,
+        cached: bool = False,
+        fallback_chain: Sequence[str] = (),
+        baseline_cost_usd: float | None = None,
+        saved_cost_usd: float = 0.0,
+        tokens_estimated: bool = False,
+        price_estimated: bool = False,
+        challenger: bool = False,
+        ts: float | None = None,
+    ) -> None:
+        """Store one attempt (and fold it into its rollup hour, in the same transaction).
+
+        `baseline_cost_usd` is what the same tokens would have cost on the task's default provider; None means
+        "same as cost_usd" (no saving claimed). `saved_cost_usd` is the cost a cache hit avoided.
+        """
+        row = self._row(
+            task_type=task_type,
+            provider=provider,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost_usd,
+            success=success,
+            user_id=user_id,
+            latency_ms=latency_ms,
+            error_kind=error_kind,
+            cached=cached,
+            fallback_chain=fallback_chain,
+            baseline_cost_usd=baseline_cost_usd,
+            saved_cost_usd=saved_cost_usd,
+            tokens_estimated=tokens_estimated,
+            price_estimated=price_estimated,
+            challenger=challenger,
+            ts=ts,
+        )
+        # hour, user, task, provider, model, requests, successful, cached, in, out, cost, baseline, saved, latency
+        rollup = (int(row[0] // _HOUR) * _HOUR, row[1], row[2], row[3], row[4], 1, row[11], row[13])
+        rollup += (row[5], row[6], row[7], row[8], row[9], row[10])
+        conn = self._connections.get()
+        with self._connections.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_INSERT_SQL, row)
+                conn.execute(_ROLLUP_UPSERT_SQL, rollup)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if self._retention_days is not None:
+            self._maybe_apply_retention()
+
+    def record_many(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Bulk insert (benchmarks, demo data, imports): same keys as `record_usage`; one transaction. Returns count."""
+        values = [self._row(**row) for row in rows]
+        if not values:
+            return 0
+        conn = self._connections.get()
+        with self._connections.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM usage").fetchone()[0]
+                conn.executemany(_INSERT_SQL, values)
+                conn.execute(_ROLLUP_FROM_RAW_SQL.format(where="id > ?"), (last_id,))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if self._retention_days is not None:
+            self._maybe_apply_retention()
+        return len(values)
+
+    def _row(
+        self,
+        *,
+        task_type: str,
+        provider: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cost_usd: float,
+        success: bool,
+        user_id: str = "anonymous",
+        latency_ms: float = 0.0,
+        error_kind: str | None = None,
+        cached: bool = False,
+        fallback_chain: Sequence[str] = (),
+        baseline_cost_usd: float | None = None,
+        saved_cost_usd: float = 0.0,
+        tokens_estimated: bool = False,
+        price_estimated: bool = False,
+        challenger: bool = False,
+        ts: float | None = None,
+    ) -> tuple[Any, ...]:
+        """Validate one record and return it in `_INSERT_COLUMNS` order."""
+        task = getattr(task_type, "value", task_type)
+        kind = getattr(error_kind, "value", error_kind)
+        for name, value in (("task_type", task), ("provider", provider), ("model", model), ("user_id", user_id)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        if kind is not None and not isinstance(kind, str):
+            raise ValueError(f"error_kind must be a string or None, got {error_kind!r}")
+        tokens_in, tokens_out = int(input_tokens), int(output_tokens)
+        if tokens_in < 0 or tokens_out < 0:
+            raise ValueError(f"token counts must be >= 0, got {input_tokens!r}/{output_tokens!r}")
+        cost = float(cost_usd)
+        baseline = cost if baseline_cost_usd is None else float(baseline_cost_usd)
+        saved = float(saved_cost_usd)
+        latency = float(latency_ms)
+        for name, value in (("cost_usd", cost), ("baseline_cost_usd", baseline), ("saved_cost_usd", saved)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if not (math.isfinite(latency) and latency >= 0):
+            raise ValueError(f"latency_ms must be a finite number >= 0, got {latency_ms!r}")
+        when = self._clock() if ts is None else float(ts)
+        if not math.isfinite(when):
+            raise ValueError(f"ts must be finite, got {ts!r}")
+        chain = [fallback_chain] if isinstance(fallback_chain, str) else [str(p) for p in fallback_chain]
+        return (
+            when,
+            user_id,
+            task,
+            provider,
+            model,
+            tokens_in,
+            tokens_out,
+            cost,
+            baseline,
+            saved,
+            latency,
+            1 if success else 0,
+            kind,
+            1 if cached else 0,
+            json.dumps(chain, separators=(",", ":")),
+            1 if tokens_estimated else 0,
+            1 if price_estimated else 0,
+            1 if challenger else 0,
+        )
+
+    # --- deleting ---------------------------------------------------------------------------------------------
+
+    def purge_older_than(self, days: float) -> int:
+        """Delete rows older than `days` (and their rollups; the boundary hour is rebuilt). Returns rows deleted."""
+        days = float(days)
+        if not (math.isfinite(days) and days >= 0):
+            raise ValueError(f"days must be a finite number >= 0, got {days!r}")
+        cutoff = self._clock() - days * _DAY
+        boundary = int(cutoff // _HOUR) * _HOUR
+        with self._write() as conn:
+            deleted = conn.execute("DELETE FROM usage WHERE ts < ?", (cutoff,)).rowcount
+            conn.execute("DELETE FROM usage_hourly WHERE hour <= ?", (boundary,))
+            conn.execute(
+                _ROLLUP_FROM_RAW_SQL.format(where="ts >= ? AND ts < ?"), (float(boundary), float(boundary + _HOUR))
+            )
+        return deleted
+
+    def clear(self) -> int:
+        """Delete every usage row and rollup. Returns the number of usage rows deleted."""
+        with self._write() as conn:
+            deleted = conn.execute("DELETE FROM usage").rowcount
+            conn.execute("DELETE FROM usage_hourly")
+        return deleted
+
+    def rebuild_rollup(self) -> None:
+        """Recompute `usage_hourly` from raw rows (repair after editing `usage` by hand)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM usage_hourly")
+            conn.execute(_ROLLUP_FROM_RAW_SQL.format(where="1"))
+
+    def _maybe_apply_retention(self) -> None:
+        if self._clock() >= self._next_retention_check:
+            self._apply_retention()
+
+    def _apply_retention(self) -> None:
+        assert self._retention_days is not None
+        self._next_retention_check = self._clock() + _HOUR
+        self.purge_older_than(self._retention_days)
+
+    # --- reading ----------------------------------------------------------------------------------------------
+
+    def get_usage_stats(self, hours: float | None = 24, **filters: Any) -> dict:
+        """The seed's stats JSON, keys in the seed's order. Costs rounded to 6 decimals."""
+        since = self._since(hours)
+        fsql, fparams = _filter_sql(filters)
+        with self._read() as conn:
+            rows = self._aggregate(conn, [("provider", "provider"), ("task_type", "task_type")], since, filters)
+            all_time = conn.execute(f"SELECT SUM(cost_usd) FROM usage_hourly WHERE 1{fsql}", fparams).fetchone()[0]
+        by_provider: dict[str, float] = {}
+        by_task: dict[str, float] = {}
+        totals = dict.fromkeys(_AGG_FIELDS, 0.0)
+        for provider, task, *sums in rows:
+            for name, value in zip(_AGG_FIELDS, sums, strict=True):
+                totals[name] += value or 0
+            by_provider[provider] = by_provider.get(provider, 0.0) + (sums[5] or 0.0)
+            by_task[task] = by_task.get(task, 0.0) + (sums[5] or 0.0)
+        requests, successful = int(totals["requests"]), int(totals["successful"])
+        tokens_in, tokens_out = int(totals["input_tokens"]), int(totals["output_tokens"])
+        return {
+            "period_hours": hours,
+            "total_requests": requests,
+            "successful_requests": successful,
+            "failed_requests": requests - successful,
+            "total_input_tokens": tokens_in,
+            "total_output_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+            "cost_usd": _r6(totals["cost_usd"]),
+            "cost_by_provider": _sorted_costs(by_provider),
+            "cost_by_task": _sorted_costs(by_task),
+            "total_cost_all_time": _r6(all_time),
+        }
+
+    def get_provider_stats(self, provider: str, hours: float | None = 24) -> dict:
+        """Stats of one provider; an unknown provider gives the same keys with zeros and empty dicts."""
+        since = self._since(hours)
+        filters = {"provider": provider}
+        with self._read() as conn:
+            rows = self._aggregate(conn, [("task_type", "task_type"), ("model", "model")], since, filters)
+            errors = self._errors(conn, since, filters)
+            all_time = conn.execute(
+                "SELECT SUM(cost_usd) FROM usage_hourly WHERE provider = ?", (provider,)
+            ).fetchone()[0]
+        by_task: dict[str, float] = {}
+        by_model: dict[str, float] = {}
+        totals = dict.fromkeys(_AGG_FIELDS, 0.0)
+        for task, model, *sums in rows:
+            for name, value in zip(_AGG_FIELDS, sums, strict=True):
+                totals[name] += value or 0
+            by_task[task] = by_task.get(task, 0.0) + (sums[5] or 0.0)
+            by_model[model] = by_model.get(model, 0.0) + (sums[5] or 0.0)
+        requests, successful = int(totals["requests"]), int(totals["successful"])
+        tokens_in, tokens_out = int(totals["input_tokens"]), int(totals["output_tokens"])
+        errors_by_kind: dict[str, int] = {}
+        for _provider, kind, count in errors:
+            errors_by_kind[kind] = errors_by_kind.get(kind, 0) + count
+        return {
+            "provider": provider,
+            "period_hours": hours,
+            "total_requests": requests,
+            "successful_requests": successful,
+            "failed_requests": requests - successful,
+            "total_input_tokens": tokens_in,
+            "total_output_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+            "cost_usd": _r6(totals["cost_usd"]),
+            "avg_latency_ms": round(totals["latency_ms_sum"] / requests, 3) if requests else 0.0,
+            "cost_by_task": _sorted_costs(by_task),
+            "cost_by_model": _sorted_costs(by_model),
+            "errors_by_kind": errors_by_kind,
+            "total_cost_all_time": _r6(all_time),
+        }
+
+    def get_user_stats(self, hours: float | None = 24, **filters: Any) -> list[dict]:
+        """Per-user totals, most expensive first."""
+        since = self._since(hours)
+        with self._read() as conn:
+            rows = self._aggregate(conn, [("user_id", "user_id")], since, filters)
+        out = [
+            {
+                "user_id": user,
+                "requests": int(requests),
+                "failed": int(requests - successful),
+                "input_tokens": int(tokens_in or 0),
+                "output_tokens": int(tokens_out or 0),
+                "cost_usd": _r6(cost),
+            }
+            for user, requests, successful, _cached, tokens_in, tokens_out, cost, *_ in rows
+        ]
+        out.sort(key=lambda r: (-r["cost_usd"], -r["requests"], r["user_id"]))
+        return out
+
+    def breakdown(self, dimension: str, hours: float | None = 24, **filters: Any) -> list[dict]:
+        """Totals grouped by one of `DIMENSIONS`, most expensive first."""
+        if dimension not in DIMENSIONS:
+            raise ValueError(f"dimension must be one of {', '.join(DIMENSIONS)}, got {dimension!r}")
+        since = self._since(hours)
+        with self._read() as conn:
+            rows = self._aggregate(conn, [(dimension, dimension)], since, filters)
+        out = [
+            {
+                "key": key,
+                "requests": int(requests),
+                "successful": int(successful),
+                "failed": int(requests - successful),
+                "input_tokens": int(tokens_in or 0),
+                "output_tokens": int(tokens_out or 0),
+                "cost_usd": _r6(cost),
+                "baseline_cost_usd": _r6(baseline),
+                "saved_by_cache_usd": _r6(saved),
+            }
+            for key, requests, successful, _cached, tokens_in, tokens_out, cost, baseline, saved, _lat in rows
+        ]
+        out.sort(key=lambda r: (-r["cost_usd"], -r["requests"], r["key"]))
+        return out
+
+    def timeseries(self, hours: float | None = 24, bucket_seconds: int | None = None, **filters: Any) -> list[dict]:
+        """Per (bucket, provider) totals, oldest first. Buckets are aligned to UTC (weeks start on Monday)."""
+        since = self._since(hours)
+        with self._read() as conn:
+            if bucket_seconds is None:
+                span = 0.0
+                if hours is None:
+                    lo, hi = conn.execute("SELECT MIN(hour), MAX(hour) FROM usage_hourly").fetchone()
+                    span = float(hi - lo + _HOUR) if lo is not None else 0.0
+                bucket_seconds = default_bucket_seconds(hours, span)
+            size = int(bucket_seconds)
+            if size <= 0:
+                raise ValueError(f"bucket_seconds must be a positive integer, got {bucket_seconds!r}")
+            origin = _MONDAY_ORIGIN if size % _WEEK == 0 else 0
+            key = (
+                f"(hour - {origin}) / {size} * {size} + {origin}",
+                f"CAST((ts - {origin}) / {size} AS INTEGER) * {size} + {origin}",
+            )
+            raw_only = size % _HOUR != 0
+            rows = self._aggregate(conn, [key, ("provider", "provider")], since, filters, raw_only=raw_only)
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return [
+            {
+                "bucket": _iso(bucket),
+                "provider": provider,
+                "requests": int(requests),
+                "failed": int(requests - successful),
+                "input_tokens": int(tokens_in or 0),
+                "output_tokens": int(tokens_out or 0),
+                "cost_usd": _r6(cost),
+            }
+            for bucket, provider, requests, successful, _cached, tokens_in, tokens_out, cost, *_ in rows
+        ]
+
+    def errors_by_provider(self, hours: float | None = 24, **filters: Any) -> list[dict]:
+        """Failed attempts per (provider, error kind), most frequent first; a missing kind shows as 'unknown'."""
+        since = self._since(hours)
+        with self._read() as conn:
+            rows = self._errors(conn, since, filters)
+        return [{"provider": p, "error_kind": k, "count": n} for p, k, n in rows]
+
+    def latency_by_provider(self, hours: float | None = 24, **filters: Any) -> list[dict]:
+        """p50/p95 latency per provider over non-cached calls (a cache hit says nothing about the provider).
+
+        Exact up to `LATENCY_SAMPLE_CAP` calls per provider; above it, from every k-th row by id (a systematic
+        sample of about `LATENCY_SAMPLE_CAP` values), which keeps the query fast at a million rows.
+        """
+        since = self._since(hours)
+        other_filters = {k: v for k, v in filters.items() if k != "provider"}
+        fsql, fparams = _filter_sql(other_filters)
+        time_sql, time_params = ("", []) if since is None else (" AND ts >= ?", [since])
+        out: list[dict] = []
+        with self._read() as conn:
+            for provider, requests, _ok, cached, *_ in self._aggregate(
+                conn, [("provider", "provider")], since, filters
+            ):
+                calls = int(requests - cached)
+                if calls <= 0:
+                    continue
+                step = max(1, math.ceil(calls / LATENCY_SAMPLE_CAP))
+                sample_sql = f" AND id % {step} = 0" if step > 1 else ""
+                values = sorted(
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT latency_ms FROM usage INDEXED BY idx_usage_provider_ts_latency "
+                        f"WHERE provider = ?{time_sql}{fsql} AND cached = 0{sample_sql}",
+                        [provider, *time_params, *fparams],
+                    )
+                )
+                out.append(
+                    {
+                        "provider": provider,
+                        "calls": calls,
+                        "p50_ms": round(_percentile(values, 0.50), 3),
+                        "p95_ms": round(_percentile(values, 0.95), 3),
+                    }
+                )
+        out.sort(key=lambda r: r["provider"])
+        return out
+
+    def savings(self, hours: float | None = 24, **filters: Any) -> dict:
+        """What routing saved against each task's default provider, and what the cache saved."""
+        since = self._since(hours)
+        with self._read() as conn:
+            rows = self._aggregate(conn, [("'all'", "'all'")], since, filters)
+        actual = baseline = cache = 0.0
+        for _key, _req, _ok, _cached, _in, _out, cost, base, saved, _lat in rows:
+            actual, baseline, cache = cost or 0.0, base or 0.0, saved or 0.0
+        return {
+            "actual_cost_usd": _r6(actual),
+            "baseline_cost_usd": _r6(baseline),
+            "saved_usd": _r6(baseline - actual),
+            "saved_by_cache_usd": _r6(cache),
+        }
+
+    def recent_calls(self, limit: int | None = 200, hours: float | None = None, **filters: Any) -> list[dict]:
+        """The newest attempts first: every column but id, plus `time` (ISO 8601 UTC); fallback_chain as a list."""
+        if limit is not None and int(limit) < 0:
+            raise ValueError(f"limit must be >= 0 or None, got {limit!r}")
+        since = self._since(hours)
+        fsql, fparams = _filter_sql(filters)
+        time_sql, time_params = ("1", []) if since is None else ("ts >= ?", [since])
+        limit_sql = "" if limit is None else f" LIMIT {int(limit)}"
+        columns = ", ".join(_INSERT_COLUMNS)
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {columns} FROM usage WHERE {time_sql}{fsql} ORDER BY ts DESC, id DESC{limit_sql}",
+                [*time_params, *fparams],
+            ).fetchall()
+        out = []
+        for row in rows:
+            record: dict[str, Any] = {"time": _iso_ms(row[0])}
+            record.update(zip(_INSERT_COLUMNS, row, strict=True))
+            for name in _BOOL_COLUMNS:
+                record[name] = bool(record[name])
+            record["fallback_chain"] = json.loads(record["fallback_chain"] or "[]")
+            out.append(record)
+        return out
+
+    def spend_usd(self, since_ts: float, user_id: str | None = None) -> float:
+        """Cost of every row since `since_ts` (for budgets), optionally for one user. Not rounded."""
+        filters = {} if user_id is None else {"user_id": user_id}
+        with self._read() as conn:
+            rows = self._aggregate(conn, [("'all'", "'all'")], float(since_ts), filters)
+        return float(sum(row[6] or 0.0 for row in rows))
+
+    def distinct_values(self, column: str) -> list[str]:
+        """Every value ever seen in one of `DIMENSIONS` (for filter dropdowns), sorted."""
+        if column not in DIMENSIONS:
+            raise ValueError(f"column must be one of {', '.join(DIMENSIONS)}, got {column!r}")
+        with self._read() as conn:
+            return [row[0] for row in conn.execute(f"SELECT DISTINCT {column} FROM usage_hourly ORDER BY 1")]
+
+    # --- internals --------------------------------------------------------------------------------------------
+
+    def _since(self, hours: float | None) -> float | None:
+        if hours is None:
+            return None
+        value = float(hours)
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"hours must be a finite number >= 0 or None, got {hours!r}")
+        return self._clock() - value * _HOUR
+
+    def _aggregate(
+        self,
+        conn: sqlite3.Connection,
+        keys: Sequence[tuple[str, str]],
+        since: float | None,
+        filters: Mapping[str, Any],
+        *,
+        raw_only: bool = False,
+    ) -> list[tuple[Any, ...]]:
+        """Sums of `_AGG_FIELDS` grouped by `keys` (pairs of rollup expression, raw expression) over ts >= since.
+
+        Whole hours come from `usage_hourly`; the partial first hour of the window comes from raw rows.
+        """
+        fsql, fparams = _filter_sql(filters)
+        names = [f"k{i}" for i in range(len(keys))]
+        group = ", ".join(names)
+        parts: list[str] = []
+        params: list[Any] = []
+        rollup_sums = ", ".join(f"SUM({c}) AS s{i}" for i, c in enumerate(_ROLLUP_SUMS))
+        raw_sums = ", ".join(f"{c} AS s{i}" for i, c in enumerate(_RAW_SUMS))
+        rollup_keys = ", ".join(f"{rollup} AS {name}" for (rollup, _raw), name in zip(keys, names, strict=True))
+        raw_keys = ", ".join(f"{raw} AS {name}" for (_rollup, raw), name in zip(keys, names, strict=True))
+        if raw_only:
+            time_sql = "1" if since is None else "ts >= ?"
+            parts.append(f"SELECT {raw_keys}, {raw_sums} FROM usage WHERE {time_sql}{fsql} GROUP BY {group}")
+            params += ([] if since is None else [since]) + fparams
+        elif since is None:
+            parts.append(f"SELECT {rollup_keys}, {rollup_sums} FROM usage_hourly WHERE 1{fsql} GROUP BY {group}")
+            params += fparams
+        else:
+            first_hour = math.ceil(since / _HOUR) * _HOUR
+            parts.append(
+                f"SELECT {rollup_keys}, {rollup_sums} FROM usage_hourly WHERE hour >= ?{fsql} GROUP BY {group}"
+            )
+            params += [first_hour, *fparams]
+            if first_hour > since:
+                parts.append(
+                    f"SELECT {raw_keys}, {raw_sums} FROM usage WHERE ts >= ? AND ts < ?{fsql} GROUP BY {group}"
+                )
+                params += [since, float(first_hour), *fparams]
+        if len(parts) == 1:
+            return conn.execute(parts[0], params).fetchall()
+        outer = ", ".join(f"SUM(s{i})" for i in range(len(_AGG_FIELDS)))
+        union = " UNION ALL ".join(parts)
+        return conn.execute(f"SELECT {group}, {outer} FROM ({union}) GROUP BY {group}", params).fetchall()
+
+    def _errors(
+        self, conn: sqlite3.Connection, since: float | None, filters: Mapping[str, Any]
+    ) -> list[tuple[str, str, int]]:
+        fsql, fparams = _filter_sql(filters)
+        time_sql, time_params = ("", []) if since is None else (" AND ts >= ?", [since])
+        return conn.execute(
+            "SELECT provider, COALESCE(error_kind, 'unknown') AS kind, COUNT(*) AS n FROM usage "
+            f"WHERE success = 0{time_sql}{fsql} GROUP BY provider, kind ORDER BY n DESC, provider, kind",
+            [*time_params, *fparams],
+        ).fetchall()
+
+    def _read(self) -> _Transaction:
+        """One read snapshot, so the several queries of one method agree with each other."""
+        return _Transaction(self._connections.get(), "BEGIN", None)
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self._connections.get(), "BEGIN IMMEDIATE", self._connections.write_lock)
+
+
+class _Transaction:
+    """BEGIN … COMMIT (ROLLBACK on error) on one connection, holding the writer lock for write transactions."""
+
+    def __init__(self, conn: sqlite3.Connection, begin: str, lock: threading.Lock | None) -> None:
+        self._conn = conn
+        self._begin = begin
+        self._lock = lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        if self._lock is not None:
+            self._lock.acquire()
+        try:
+            self._conn.execute(self._begin)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+        return self._conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+
+def _sorted_costs(costs: Mapping[str, float]) -> dict[str, float]:
+    """Most expensive first (then by name), rounded to 6 decimals."""
+    return {name: _r6(cost) for name, cost in sorted(costs.items(), key=lambda item: (-item[1], item[0]))}
+
+
+# --- process-wide instance --------------------------------------------------------------------------------------
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+_singleton: UsageTracker | None = None
+_singleton_key: str | None = None
+_singleton_lock = threading.Lock()
+
+
+def _configured_db_path() -> Path:
+    configured = os.environ.get("CV_COPILOT_DB", "").strip()
+    return Path(configured).expanduser() if configured else _REPO_ROOT / "data" / "usage.db"
+
+
+def get_usage_tracker() -> UsageTracker:
+    """The process-wide tracker on `CV_COPILOT_DB` (default data/usage.db); re-created when that variable changes."""
+    global _singleton, _singleton_key
+    path = _configured_db_path()
+    key = str(path.resolve())
+    with _singleton_lock:
+        if _singleton is None or _singleton_key != key:
+            _singleton = UsageTracker(path)
+            _singleton_key = key
+        return _singleton
+
+
+def _reset_for_tests() -> None:
+    """Forget the singleton and close its connections."""
+    global _singleton, _singleton_key
+    with _singleton_lock:
+        if _singleton is not None:
+            _singleton.close()
+        _singleton = None
+        _singleton_key = None

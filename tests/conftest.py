@@ -1,0 +1,39 @@
+"""Shared fixtures: a clean environment for every test, and a fresh usage DB."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_ENV_PREFIXES = ("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_", "CV_COPILOT_")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No key, base URL or DB path from the developer's shell leaks into a test; each test gets its own DB."""
+    for name in list(os.environ):
+        if name.startswith(_ENV_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CV_COPILOT_DB", str(tmp_path / "usage.db"))
+    monkeypatch.setenv("CV_COPILOT_CONFIG", str(tmp_path / "cv_copilot.toml"))
+    monkeypatch.setenv("CV_COPILOT_NO_DOTENV", "1")
+    yield
+    _reset_singletons()
+
+
+def _reset_singletons() -> None:
+    import sys
+
+    for module_name in ("core.router", "core.usage_tracker", "core.ai_service", "core.config"):
+        module = sys.modules.get(module_name)
+        reset = getattr(module, "_reset_for_tests", None)
+        if reset is not None:
+            reset()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "usage.db"

@@ -1,0 +1,633 @@
+"""Fakes that speak the real provider wire formats, for tests and benchmarks that must never leave this machine.
+
+- `openai_handler(...)` / `gemini_handler(...)`: handlers for `httpx.MockTransport` (in-process, fastest).
+- `LoopbackServer`: a real HTTP/1.1 server on 127.0.0.1 serving both families at once, scriptable per path prefix.
+
+Both answer OpenAI chat completions (`.../chat/completions`, plain JSON or SSE with `stream_options.include_usage`)
+and Gemini `.../models/{model}:generateContent` / `:streamGenerateContent?alt=sse`, with usage in each family's
+own shape, and record every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+# --- realistic error bodies, as the providers send them ---------------------------------------------------------
+
+OPENAI_INVALID_KEY: dict[str, Any] = {
+    "error": {
+        "message": "Incorrect API key provided: sk-te****1234. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_api_key",
+    }
+}
+OPENAI_RATE_LIMIT: dict[str, Any] = {
+    "error": {
+        "message": "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, "
+        "Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits.",
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+}
+OPENAI_INSUFFICIENT_QUOTA: dict[str, Any] = {
+    "error": {
+        "message": "You exceeded your current quota, please check your plan and billing details. For more "
+        "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+        "type": "insufficient_quota",
+        "param": None,
+        "code": "insufficient_quota",
+    }
+}
+OPENAI_CONTEXT_LENGTH: dict[str, Any] = {
+    "error": {
+        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        "130512 tokens. Please reduce the length of the messages.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+OPENAI_SERVER_ERROR: dict[str, Any] = {
+    "error": {
+        "message": "The server had an error while processing your request. Sorry about that!",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
+}
+GROQ_RATE_LIMIT: dict[str, Any] = {
+    "error": {
+        "message": "Rate limit reached for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
+        "`on_demand` on tokens per minute (TPM): Limit 6000, Used 5800, Requested 700. Please try again in 5.2s. "
+        "Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
+        "type": "tokens",
+        "code": "rate_limit_exceeded",
+    }
+}
+XAI_NO_CREDITS: dict[str, Any] = {
+    "code": "Some resource has been exhausted",
+    "error": "Your team 0a1b2c has either used all available credits or reached its monthly spending limit. To "
+    "continue making API requests, please purchase more credits or raise your spending limit.",
+}
+GEMINI_RATE_LIMIT: dict[str, Any] = {
+    "error": {
+        "code": 429,
+        "message": "You exceeded your current quota, please check your plan and billing details. For more "
+        "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+        "status": "RESOURCE_EXHAUSTED",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                "violations": [
+                    {
+                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                        "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                        "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
+                        "quotaValue": "10",
+                    }
+                ],
+            },
+            {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more", "url": "x"}]},
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"},
+        ],
+    }
+}
+GEMINI_QUOTA_EXHAUSTED: dict[str, Any] = {
+    "error": {
+        "code": 429,
+        "message": "You exceeded your current quota, please check your plan and billing details.",
+        "status": "RESOURCE_EXHAUSTED",
+    }
+}
+GEMINI_INVALID_KEY: dict[str, Any] = {
+    "error": {
+        "code": 400,
+        "message": "API key not valid. Please pass a valid API key.",
+        "status": "INVALID_ARGUMENT",
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        ],
+    }
+}
+GEMINI_CONTEXT_LENGTH: dict[str, Any] = {
+    "error": {
+        "code": 400,
+        "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+        "status": "INVALID_ARGUMENT",
+    }
+}
+GEMINI_OVERLOADED: dict[str, Any] = {
+    "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
+}
+
+_GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+_GEMINI_STATUS |= {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def openai_error(message: str, *, type: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type, "param": None, "code": code}}
+
+
+def gemini_error(status: int, message: str, *, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": status, "message": message, "status": _GEMINI_STATUS.get(status, "UNKNOWN")}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+# --- scripts ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ErrorReply:
+    """One scripted failure. `body` may be a dict (sent as JSON), str or bytes; None gets the family's default."""
+
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Script:
+    """How a fake answers. Mutate it between calls; queued `errors` are served first, one per request.
+
+    An `errors` item may also be an Exception: MockTransport handlers raise it; LoopbackServer drops the
+    connection without answering.
+    """
+
+    text: str = "Hello from the fake provider."
+    input_tokens: int = 12
+    output_tokens: int = 7
+    thoughts_tokens: int = 0  # Gemini thinking tokens (billed as output)
+    #: where streamed OpenAI usage goes: "final_chunk" (include_usage), "last_choice" (llama.cpp), "x_groq", "none"
+    usage_style: str = "final_chunk"
+    model: str | None = None  # None: echo the requested model
+    finish_reason: str | None = None  # None: "stop" / "STOP"
+    delay: float = 0.0  # seconds before answering (LoopbackServer only)
+    chunk_delay: float = 0.0  # seconds between stream events (LoopbackServer only)
+    api_key: str | None = None  # when set, a request without this key gets the family's auth error
+    status: int | None = None  # when set, every request fails with this status (after queued errors)
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    errors: deque[ErrorReply | BaseException] = field(default_factory=deque)
+    family: str | None = None  # "openai" / "gemini" to refuse the other family's paths; None serves both
+
+    def fail(self, status: int, body: Any = None, headers: dict[str, str] | None = None, *, times: int = 1) -> Script:
+        for _ in range(times):
+            self.errors.append(ErrorReply(status, body, dict(headers or {})))
+        return self
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # lower-case names
+    json: Any
+    body: bytes = b""
+
+    @property
+    def url_path(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    chunks: list[bytes]  # one item for a plain body; one per SSE event when streaming
+    stream: bool = False
+    delay: float = 0.0
+    chunk_delay: float = 0.0
+
+
+# --- wire formats ---------------------------------------------------------------------------------------------
+
+
+def split_text(text: str, pieces: int = 4) -> list[str]:
+    """Text cut into up to `pieces` parts that concatenate back to it exactly."""
+    if not text:
+        return [""]
+    size = max(1, -(-len(text) // pieces))
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def _sse(obj: Any, sep: bytes = b"\n\n") -> bytes:
+    return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + sep
+
+
+def openai_usage(script: Script) -> dict[str, Any]:
+    return {
+        "prompt_tokens": script.input_tokens,
+        "completion_tokens": script.output_tokens,
+        "total_tokens": script.input_tokens + script.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+
+
+def openai_completion(script: Script, model: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": script.model or model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": script.text, "refusal": None, "annotations": []},
+                "logprobs": None,
+                "finish_reason": script.finish_reason or "stop",
+            }
+        ],
+        "system_fingerprint": "fp_fake",
+    }
+    if script.usage_style != "none":
+        body["usage"] = openai_usage(script)
+    return body
+
+
+def openai_stream_events(script: Script, model: str) -> list[bytes]:
+    """SSE events as OpenAI, llama.cpp or Groq send them, ending with `data: [DONE]`."""
+    style = script.usage_style
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time())}
+    base["model"] = script.model or model
+    extra: dict[str, Any] = {"usage": None} if style == "final_chunk" else {}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return {**base, "system_fingerprint": "fp_fake", "choices": [choice], **extra}
+
+    events = [_sse(chunk({"role": "assistant", "content": "", "refusal": None}))]
+    events += [_sse(chunk({"content": piece})) for piece in split_text(script.text)]
+    last = chunk({}, script.finish_reason or "stop")
+    if style == "last_choice":
+        last["usage"] = openai_usage(script)
+        last["timings"] = {"prompt_n": script.input_tokens, "predicted_n": script.output_tokens}
+    elif style == "x_groq":
+        last["x_groq"] = {"id": "req_fake", "usage": {**openai_usage(script), "queue_time": 0.01}}
+    events.append(_sse(last))
+    if style == "final_chunk":
+        events.append(_sse({**base, "choices": [], "usage": openai_usage(script)}))
+    events.append(b"data: [DONE]\n\n")
+    return events
+
+
+def gemini_usage(script: Script, *, final: bool = True) -> dict[str, Any]:
+    usage: dict[str, Any] = {"promptTokenCount": script.input_tokens}
+    if final:
+        usage["candidatesTokenCount"] = script.output_tokens
+        if script.thoughts_tokens:
+            usage["thoughtsTokenCount"] = script.thoughts_tokens
+    usage["totalTokenCount"] = script.input_tokens + (script.output_tokens + script.thoughts_tokens if final else 0)
+    return usage
+
+
+def gemini_response(script: Script, model: str, text: str | None = None, *, final: bool = True) -> dict[str, Any]:
+    candidate: dict[str, Any] = {
+        "content": {"parts": [{"text": script.text if text is None else text}], "role": "model"},
+        "index": 0,
+    }
+    if final:
+        candidate["finishReason"] = script.finish_reason or "STOP"
+    body: dict[str, Any] = {"candidates": [candidate]}
+    if script.usage_style != "none":
+        body["usageMetadata"] = gemini_usage(script, final=final)
+    body["modelVersion"] = script.model or model
+    body["responseId"] = "fake-response"
+    return body
+
+
+def gemini_stream_events(script: Script, model: str) -> list[bytes]:
+    """SSE events as Gemini sends them (CRLF-separated), running usage on each, final usage on the last."""
+    pieces = split_text(script.text)
+    return [
+        _sse(gemini_response(script, model, piece, final=i == len(pieces) - 1), b"\r\n\r\n")
+        for i, piece in enumerate(pieces)
+    ]
+
+
+def _error_reply(family: str, error: ErrorReply) -> Reply:
+    body = error.body
+    if body is None:
+        message = f"scripted error {error.status}"
+        body = gemini_error(error.status, message) if family == "gemini" else openai_error(message)
+    if isinstance(body, (dict, list)):
+        raw, ctype = json.dumps(body).encode(), "application/json"
+    else:
+        raw = body.encode() if isinstance(body, str) else bytes(body)
+        ctype = "text/plain"
+    return Reply(error.status, {"content-type": ctype, **error.headers}, [raw])
+
+
+def _family(path: str) -> str | None:
+    if path.endswith("/chat/completions"):
+        return "openai"
+    if "/models/" in path and (path.endswith(":generateContent") or path.endswith(":streamGenerateContent")):
+        return "gemini"
+    return None
+
+
+def respond(script: Script, method: str, path: str, query: str, headers: dict[str, str], payload: Any) -> Reply:
+    """The reply a real provider would give to this request under this script (shared by both fakes)."""
+    family = _family(path)
+    if method != "POST" or family is None or (script.family and family != script.family):
+        return _error_reply("openai", ErrorReply(404, {"error": {"message": f"no route for {method} {path}"}}))
+    if script.errors:
+        error = script.errors.popleft()
+        if isinstance(error, BaseException):
+            raise error
+        return _error_reply(family, error)
+    if script.api_key is not None:
+        if family == "openai" and headers.get("authorization") != f"Bearer {script.api_key}":
+            return _error_reply(family, ErrorReply(401, OPENAI_INVALID_KEY))
+        if family == "gemini" and headers.get("x-goog-api-key") != script.api_key:
+            return _error_reply(family, ErrorReply(400, GEMINI_INVALID_KEY))
+    if script.status is not None:
+        return _error_reply(family, ErrorReply(script.status, script.body, dict(script.headers)))
+    timing = {"delay": script.delay, "chunk_delay": script.chunk_delay}
+    if family == "openai":
+        model = str(payload.get("model", "")) if isinstance(payload, dict) else ""
+        if isinstance(payload, dict) and payload.get("stream"):
+            events = openai_stream_events(script, model)
+            return Reply(200, {"content-type": "text/event-stream"}, events, stream=True, **timing)
+        raw = json.dumps(openai_completion(script, model)).encode()
+        return Reply(200, {"content-type": "application/json"}, [raw], **timing)
+    model, _, method_name = path.rsplit("/models/", 1)[1].partition(":")
+    if method_name == "streamGenerateContent":
+        if "alt=sse" in query:
+            events = gemini_stream_events(script, model)
+            return Reply(200, {"content-type": "text/event-stream"}, events, stream=True, **timing)
+        pieces = split_text(script.text)
+        array = [gemini_response(script, model, p, final=i == len(pieces) - 1) for i, p in enumerate(pieces)]
+        return Reply(200, {"content-type": "application/json"}, [json.dumps(array).encode()], **timing)
+    raw = json.dumps(gemini_response(script, model)).encode()
+    return Reply(200, {"content-type": "application/json"}, [raw], **timing)
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+# --- MockTransport handlers -------------------------------------------------------------------------------------
+
+
+class FakeHandler:
+    """A `httpx.MockTransport` handler: `httpx.MockTransport(handler)`. Inspect `.requests`; change `.script`."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        raw = request.read()
+        recorded = RecordedRequest(
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query.decode(),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            json=_parse_json(raw),
+            body=raw,
+        )
+        with self._lock:
+            self.requests.append(recorded)
+            reply = respond(
+                self.script, recorded.method, recorded.path, recorded.query, recorded.headers, recorded.json
+            )
+        return httpx.Response(reply.status, headers=reply.headers, content=b"".join(reply.chunks))
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self)
+
+    @property
+    def last(self) -> RecordedRequest:
+        return self.requests[-1]
+
+
+def _handler(family: str, text: str | None, options: dict[str, Any]) -> FakeHandler:
+    errors = options.pop("errors", ())
+    script = Script(family=family, **options)
+    if text is not None:
+        script.text = text
+    script.errors.extend(errors)
+    return FakeHandler(script)
+
+
+def openai_handler(text: str | None = None, **options: Any) -> FakeHandler:
+    """An OpenAI-compatible fake. Options are Script fields: input_tokens, output_tokens, usage_style, model,
+    finish_reason, api_key, status/body/headers (always fail), errors (a list of ErrorReply or exceptions)."""
+    return _handler("openai", text, options)
+
+
+def gemini_handler(text: str | None = None, **options: Any) -> FakeHandler:
+    """A Gemini fake. Options as for `openai_handler`, plus thoughts_tokens."""
+    return _handler("gemini", text, options)
+
+
+# --- loopback server --------------------------------------------------------------------------------------------
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden"}
+_REASONS |= {404: "Not Found", 408: "Request Timeout", 413: "Payload Too Large", 429: "Too Many Requests"}
+_REASONS |= {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+class LoopbackServer:
+    """A real HTTP/1.1 server (keep-alive, chunked SSE) on 127.0.0.1, run by asyncio in its own thread.
+
+    Scripts are chosen per path prefix, longest match first (`server.script("/openai")`); the default script
+    (prefix "") answers everything else. `url` is `http://127.0.0.1:<port>`; `requests` logs every request.
+    """
+
+    def __init__(self, default: Script | None = None) -> None:
+        self.default = default or Script()
+        self._scripts: dict[str, Script] = {}
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self.port = 0
+        self.url = ""
+
+    # scripting
+
+    def script(self, prefix: str = "") -> Script:
+        """The script for a path prefix, created (as a copy of the default) on first use."""
+        with self._lock:
+            if not prefix:
+                return self.default
+            if prefix not in self._scripts:
+                self._scripts[prefix] = copy.deepcopy(self.default)
+            return self._scripts[prefix]
+
+    def configure(self, prefix: str = "", **fields: Any) -> Script:
+        script = self.script(prefix)
+        for name, value in fields.items():
+            if not hasattr(script, name):
+                raise AttributeError(f"Script has no field {name!r}")
+            setattr(script, name, value)
+        return script
+
+    def fail(
+        self, prefix: str, status: int, body: Any = None, headers: dict[str, str] | None = None, *, times: int = 1
+    ):
+        return self.script(prefix).fail(status, body, headers, times=times)
+
+    def requests_for(self, prefix: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.startswith(prefix)]
+
+    def _match(self, path: str) -> Script:
+        best = ""
+        for prefix in self._scripts:
+            if path.startswith(prefix) and len(prefix) > len(best):
+                best = prefix
+        return self._scripts[best] if best else self.default
+
+    # lifecycle
+
+    def __enter__(self) -> LoopbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="loopback-server", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise RuntimeError("loopback server failed to start") from self._error
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            tasks.add(task)
+            try:
+                await self._serve(reader, writer)
+            finally:
+                tasks.discard(task)
+
+        server = await asyncio.start_server(connection, "127.0.0.1", 0, limit=1 << 20)
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        await self._stopping.wait()
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line, *lines = head.decode("latin-1").split("\r\n")
+                method, target, _version = request_line.split(" ", 2)
+                headers = {}
+                for line in lines:
+                    if line:
+                        name, _, value = line.partition(":")
+                        headers[name.strip().lower()] = value.strip()
+                if headers.get("transfer-encoding", "").lower() == "chunked":
+                    raw = await _read_chunked(reader)
+                else:
+                    length = int(headers.get("content-length") or 0)
+                    raw = await reader.readexactly(length) if length else b""
+                path, _, query = target.partition("?")
+                recorded = RecordedRequest(method, path, query, headers, _parse_json(raw), raw)
+                with self._lock:
+                    self.requests.append(recorded)
+                    script = self._match(path)
+                    try:
+                        reply = respond(script, method, path, query, headers, recorded.json)
+                    except BaseException:
+                        reply = None
+                if reply is None:  # a scripted exception: drop the connection unanswered
+                    writer.transport.abort()
+                    return
+                reply.delay = reply.delay or script.delay
+                await self._write(writer, reply)
+                if headers.get("connection", "").lower() == "close":
+                    return
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
+            return
+        finally:
+            writer.close()
+
+    @staticmethod
+    async def _write(writer: asyncio.StreamWriter, reply: Reply) -> None:
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        status = f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}\r\n"
+        head = [status, *(f"{k}: {v}\r\n" for k, v in reply.headers.items())]
+        if not reply.stream:
+            body = b"".join(reply.chunks)
+            writer.write("".join([*head, f"content-length: {len(body)}\r\n\r\n"]).encode("latin-1") + body)
+            await writer.drain()
+            return
+        writer.write("".join([*head, "cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"]).encode())
+        for event in reply.chunks:
+            if reply.chunk_delay:
+                await writer.drain()
+                await asyncio.sleep(reply.chunk_delay)
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    parts = []
+    while True:
+        size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            await reader.readline()
+            return b"".join(parts)
+        parts.append(await reader.readexactly(size))
+        await reader.readline()

@@ -1,0 +1,264 @@
+"""Chart builders and data-shaping helpers on known frames."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+import pytest
+
+from core import charts
+
+BREAKDOWN_PROVIDER = [
+    {"key": "gemini", "requests": 5, "successful": 4, "failed": 1, "cost_usd": 0.25, "baseline_cost_usd": 0.5},
+    {"key": "openai", "requests": 3, "successful": 1, "failed": 2, "cost_usd": 0.5, "baseline_cost_usd": 0.5},
+    {"key": "local", "requests": 2, "successful": 2, "failed": 0, "cost_usd": 0.0, "baseline_cost_usd": 0.1},
+]
+TIMESERIES = [
+    {"bucket": "2025-01-01T00:00:00+00:00", "provider": "openai", "requests": 2, "input_tokens": 100,
+     "output_tokens": 10, "cost_usd": 0.2},
+    {"bucket": "2025-01-01T00:00:00+00:00", "provider": "gemini", "requests": 1, "input_tokens": 50,
+     "output_tokens": 5, "cost_usd": 0.05},
+    {"bucket": "2025-01-01T01:00:00+00:00", "provider": "openai", "requests": 1, "input_tokens": 30,
+     "output_tokens": 3, "cost_usd": 0.1},
+]  # fmt: skip
+
+
+def frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:
+    return charts.to_frame(rows, columns)
+
+
+def empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return charts.to_frame([], columns)
+
+
+@pytest.mark.parametrize(
+    ("builder", "columns"),
+    [
+        (charts.cost_by_provider, charts.BREAKDOWN_COLUMNS),
+        (charts.cost_by_task, charts.BREAKDOWN_COLUMNS),
+        (charts.cost_over_time, charts.TIMESERIES_COLUMNS),
+        (charts.tokens_over_time, charts.TIMESERIES_COLUMNS),
+        (charts.latency_by_provider, charts.LATENCY_COLUMNS),
+        (charts.cost_per_user, charts.USER_COLUMNS),
+        (charts.savings_by_task, charts.BREAKDOWN_COLUMNS),
+    ],
+)
+def test_every_builder_gives_a_no_data_figure_for_an_empty_frame(builder, columns) -> None:
+    fig = builder(empty(columns))
+    assert 0 == len(fig.data)
+    assert charts.is_empty(fig)
+    assert [charts.NO_DATA] == [a.text for a in fig.layout.annotations]
+
+
+def test_success_failure_empty() -> None:
+    fig = charts.success_failure(empty(charts.BREAKDOWN_COLUMNS), empty(charts.ERROR_COLUMNS))
+    assert charts.is_empty(fig)
+
+
+def test_rows_with_zero_requests_count_as_empty() -> None:
+    rows = [{"key": "openai", "requests": 0, "cost_usd": 0.0}]
+    assert charts.is_empty(charts.cost_by_provider(frame(rows, charts.BREAKDOWN_COLUMNS)))
+
+
+def test_cost_by_provider_sorted_with_provider_colours() -> None:
+    fig = charts.cost_by_provider(frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS))
+    assert 1 == len(fig.data)
+    bar = fig.data[0]
+    assert "bar" == bar.type
+    assert ("openai", "gemini", "local") == bar.x
+    assert (0.5, 0.25, 0.0) == bar.y
+    assert (charts.PROVIDER_COLORS["openai"], charts.PROVIDER_COLORS["gemini"]) == tuple(bar.marker.color[:2])
+    assert not charts.is_empty(fig)
+
+
+def test_a_free_provider_with_calls_still_shows() -> None:
+    rows = [{"key": "local", "requests": 4, "cost_usd": 0.0}]
+    fig = charts.cost_by_provider(frame(rows, charts.BREAKDOWN_COLUMNS))
+    assert ("local",) == fig.data[0].x
+
+
+def test_cost_by_task_values() -> None:
+    rows = [
+        {"key": "cv_parsing", "requests": 1, "cost_usd": 0.3},
+        {"key": "cover_letter", "requests": 2, "cost_usd": 0.45},
+    ]
+    fig = charts.cost_by_task(frame(rows, charts.BREAKDOWN_COLUMNS))
+    assert ("cover_letter", "cv_parsing") == fig.data[0].x
+    assert (0.45, 0.3) == fig.data[0].y
+
+
+def test_cost_over_time_stacks_one_trace_per_provider() -> None:
+    fig = charts.cost_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS))
+    assert "stack" == fig.layout.barmode
+    by_name = {t.name: t for t in fig.data}
+    assert ["openai", "gemini"] == [t.name for t in fig.data]  # biggest spender first
+    assert (0.2, 0.1) == by_name["openai"].y
+    assert (0.05, 0.0) == by_name["gemini"].y  # a missing bucket is 0, not a gap
+    assert 2 == len(by_name["openai"].x)
+
+
+def test_tokens_over_time_sums_providers_per_bucket() -> None:
+    fig = charts.tokens_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS))
+    traces = {t.name: t for t in fig.data}
+    assert {"input tokens", "output tokens"} == set(traces)
+    assert (150, 30) == traces["input tokens"].y
+    assert (15, 3) == traces["output tokens"].y
+    assert "scatter" == traces["input tokens"].type
+
+
+def test_success_failure_splits_failures_by_kind() -> None:
+    errors = [
+        {"provider": "openai", "error_kind": "timeout", "count": 1},
+        {"provider": "openai", "error_kind": "rate_limited", "count": 1},
+        {"provider": "gemini", "error_kind": "timeout", "count": 1},
+    ]
+    fig = charts.success_failure(
+        frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS), frame(errors, charts.ERROR_COLUMNS)
+    )
+    traces = {t.name: t for t in fig.data}
+    assert "stack" == fig.layout.barmode
+    assert ("gemini", "openai", "local") == traces["ok"].x
+    assert (4, 1, 2) == traces["ok"].y
+    assert (1, 1, 0) == traces["timeout"].y
+    assert (0, 1, 0) == traces["rate_limited"].y
+    assert "unknown" not in traces
+
+
+def test_success_failure_shows_failures_without_kind_as_unknown() -> None:
+    fig = charts.success_failure(frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS), empty(charts.ERROR_COLUMNS))
+    traces = {t.name: t for t in fig.data}
+    assert (1, 2, 0) == traces["unknown"].y
+
+
+def test_success_failure_adds_missing_failures_to_a_reported_unknown_kind() -> None:
+    errors = [{"provider": "openai", "error_kind": "unknown", "count": 1}]
+    fig = charts.success_failure(
+        frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS), frame(errors, charts.ERROR_COLUMNS)
+    )
+    traces = [t for t in fig.data if t.name == "unknown"]
+    assert 1 == len(traces)
+    assert (1, 2, 0) == traces[0].y
+
+
+def test_latency_grouped_p50_p95() -> None:
+    rows = [{"provider": "groq", "calls": 3, "p50_ms": 100.0, "p95_ms": 250.0}]
+    fig = charts.latency_by_provider(frame(rows, charts.LATENCY_COLUMNS))
+    assert "group" == fig.layout.barmode
+    assert [("p50", (100.0,)), ("p95", (250.0,))] == [(t.name, t.y) for t in fig.data]
+
+
+def test_cost_per_user_top_n_biggest_on_top() -> None:
+    rows = [{"user_id": f"u{i}", "requests": 1, "cost_usd": float(i)} for i in range(1, 6)]
+    fig = charts.cost_per_user(frame(rows, charts.USER_COLUMNS), top=3)
+    bar = fig.data[0]
+    assert "h" == bar.orientation
+    assert ("u3", "u4", "u5") == bar.y  # plotly draws the last category on top
+    assert (3.0, 4.0, 5.0) == bar.x
+    assert "top 3 of 5" in fig.layout.title.text
+
+
+def test_savings_by_task_three_series() -> None:
+    rows = [{"key": "cv_parsing", "requests": 2, "cost_usd": 0.1, "baseline_cost_usd": 0.4, "saved_by_cache_usd": 0.05}]
+    fig = charts.savings_by_task(frame(rows, charts.BREAKDOWN_COLUMNS))
+    assert [("actual", (0.1,)), ("baseline (default)", (0.4,)), ("saved by cache", (0.05,))] == [
+        (t.name, t.y) for t in fig.data
+    ]
+
+
+def test_savings_totals_sum_a_breakdown() -> None:
+    rows = [
+        {"key": "a", "cost_usd": 0.1, "baseline_cost_usd": 0.4, "saved_by_cache_usd": 0.05},
+        {"key": "b", "cost_usd": 0.2, "baseline_cost_usd": 0.2, "saved_by_cache_usd": 0.0},
+    ]
+    totals = charts.savings_totals(rows)
+    assert (
+        pytest.approx({"actual_cost_usd": 0.3, "baseline_cost_usd": 0.6, "saved_usd": 0.3, "saved_by_cache_usd": 0.05})
+        == totals
+    )
+
+
+@pytest.mark.parametrize(
+    ("stats", "expected_avg"),
+    [
+        ({"total_requests": 4, "cost_usd": 1.0}, 0.25),
+        ({"total_requests": 0, "cost_usd": 0.0}, 0.0),
+        ({}, 0.0),
+    ],
+)
+def test_headline_metrics_average_cost(stats: dict, expected_avg: float) -> None:
+    assert expected_avg == charts.headline_metrics(stats)["avg_cost_per_call"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "$0.00"),
+        (12.5, "$12.50"),
+        (1234.5, "$1,234.50"),
+        (0.25, "$0.2500"),
+        (0.000123, "$0.000123"),
+        (None, "$0.00"),
+    ],
+)
+def test_format_usd(value, text: str) -> None:
+    assert text == charts.format_usd(value)
+
+
+def test_to_frame_keeps_columns_for_no_rows() -> None:
+    assert list(charts.LATENCY_COLUMNS) == list(charts.to_frame([], charts.LATENCY_COLUMNS).columns)
+
+
+CALL = {
+    "time": "2025-01-01T00:00:00.000+00:00",
+    "ts": 1735689600.0,
+    "user_id": "alice",
+    "task_type": "cv_parsing",
+    "provider": "gemini",
+    "model": "gemini-2.0-flash",
+    "input_tokens": 10,
+    "output_tokens": 5,
+    "cost_usd": 0.001,
+    "baseline_cost_usd": 0.01,
+    "saved_cost_usd": 0.0,
+    "latency_ms": 120.5,
+    "success": True,
+    "error_kind": None,
+    "cached": False,
+    "fallback_chain": ["openai", "gemini"],
+    "tokens_estimated": False,
+    "price_estimated": True,
+    "challenger": False,
+}
+
+
+def test_calls_csv_round_trips_metadata_only() -> None:
+    parsed = list(csv.DictReader(io.StringIO(charts.calls_csv([CALL]).decode("utf-8"))))
+    assert 1 == len(parsed)
+    row = parsed[0]
+    assert list(charts.CALL_COLUMNS) == list(row)
+    assert ("alice", "openai > gemini", "1", "0", "") == (
+        row["user_id"],
+        row["fallback_chain"],
+        row["success"],
+        row["cached"],
+        row["error_kind"],
+    )
+    assert "ts" not in row  # the readable time column is enough
+
+
+def test_calls_csv_header_only_for_no_rows() -> None:
+    assert ",".join(charts.CALL_COLUMNS) + "\n" == charts.calls_csv([]).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("chain", "text"),
+    [(["a", "b"], "a > b"), ([], ""), (None, ""), ('["x","y"]', "x > y"), ("plain", "plain"), ("[broken", "[broken")],
+)
+def test_chain_text(chain, text: str) -> None:
+    assert text == charts.calls_frame([{**CALL, "fallback_chain": chain}])["fallback_chain"].iloc[0]
+
+
+def test_windows_match_the_seed_hours() -> None:
+    assert [1, 24, 168, 720, None] == list(charts.WINDOWS.values())

@@ -1,0 +1,46 @@
+"""The sidebar on every page: user, optimise-cost, providers (keys masked), spend today against budget."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core.budget import period_start
+from ui import state
+
+
+def render_sidebar() -> None:
+    with st.sidebar:
+        st.text_input("Your name", key="user_id", placeholder=state.DEFAULT_USER, help="Usage is tracked per name.")
+        st.toggle(
+            "Optimise cost",
+            key="optimize_cost",
+            help="Send each task to the cheapest configured provider first (the offline engine stays the last resort).",
+        )
+        router = state.router()
+        with st.expander("Providers", expanded=False):
+            for row in router.provider_status():
+                if not row["configured"]:
+                    st.caption(f"⚪ {row['name']}: not configured")
+                    continue
+                hint = f" (key {row['key_hint']})" if row["key_hint"] else ""
+                cooling = f", cooling down {row['cooling_down']} s" if row["cooling_down"] else ""
+                st.caption(f"🟢 {row['name']}: {row['model']}{hint}{cooling}")
+        _render_spend(router)
+
+
+def _render_spend(router) -> None:  # type: ignore[no-untyped-def]
+    user = state.user_id()
+    try:
+        spent_today = router.tracker.spend_usd(period_start("daily", time.time()), user)
+        lines = router.budget.status(user)
+    except Exception as exc:  # noqa: BLE001 - the sidebar must never break a page
+        st.caption(f"Spend unavailable: {exc}")
+        return
+    st.metric("Your spend today", f"${spent_today:.4f}")
+    for line in lines:
+        fraction = min(line.fraction, 1.0)
+        st.progress(fraction, text=f"{line.scope}: ${line.spent_usd:.4f} of ${line.limit_usd:.2f}")
+        if line.warning:
+            st.warning(f"{line.scope} budget at {line.fraction:.0%}; resets {line.resets_at}.")
