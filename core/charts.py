@@ -192,7 +192,8 @@ def _color(provider: str) -> str | None:
 
 
 def _layout(fig: go.Figure, title: str, **extra: Any) -> go.Figure:
-    fig.update_layout(title=title, height=360, margin={"l": 40, "r": 20, "t": 50, "b": 40}, **extra)
+    extra.setdefault("height", 360)
+    fig.update_layout(title=title, margin={"l": 40, "r": 20, "t": 50, "b": 40}, **extra)
     return fig
 
 

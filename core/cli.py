@@ -86,13 +86,20 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def check_files(*paths: str) -> None:
+    """Fail before any slow work when an input file is missing (a typo should not cost an AI call)."""
+    for path in paths:
+        file = Path(path)
+        if not file.exists():
+            raise CLIError(f"file not found: {path}")
+        if not file.is_file():
+            raise CLIError(f"not a file: {path}")
+
+
 def read_document(path: str) -> str:
     """Text of a CV or job file (PDF, DOCX, TXT, MD); CLIError with the reason when it cannot be read."""
+    check_files(path)
     file = Path(path)
-    if not file.exists():
-        raise CLIError(f"file not found: {path}")
-    if not file.is_file():
-        raise CLIError(f"not a file: {path}")
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -138,7 +145,6 @@ def _run(coro: Any) -> Any:
 
 
 def cmd_usage(args: argparse.Namespace) -> int:
-    from core.charts import format_usd, headline_metrics
     from core.usage_tracker import get_usage_tracker
 
     filters = {k: v for k, v in (("provider", args.provider), ("task_type", args.task), ("user_id", args.user)) if v}
@@ -146,6 +152,8 @@ def cmd_usage(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(stats)
         return 0
+    from core.charts import format_usd, headline_metrics
+
     head = headline_metrics(stats)
     window = "all time" if args.hours is None else f"last {args.hours} h"
     print(f"Usage, {window}" + (f" ({', '.join(f'{k}={v}' for k, v in filters.items())})" if filters else ""))
@@ -215,20 +223,21 @@ def cmd_providers(args: argparse.Namespace) -> int:
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
+    text = read_document(args.cv_file)
     from core.ai_service import get_ai_service
 
-    text = read_document(args.cv_file)
     cv = _run(get_ai_service().parse_cv(text, user_id=args.user))
     _print_json(cv)
     return 0
 
 
 def cmd_match(args: argparse.Namespace) -> int:
+    check_files(args.cv_file, *args.job_files)
+    cv_text = read_document(args.cv_file)
+    jobs = [read_document(path) for path in _progress(args.job_files, "reading jobs")]
     from core.ai_service import get_ai_service
 
     service = get_ai_service()
-    cv_text = read_document(args.cv_file)
-    jobs = [read_document(path) for path in _progress(args.job_files, "reading jobs")]
     cv = _run(service.parse_cv(cv_text, user_id=args.user))
     results: list[dict[str, Any]] = []
     for path, job in zip(_progress(args.job_files, "matching"), jobs, strict=True):
@@ -258,13 +267,14 @@ def _score_text(result: dict[str, Any]) -> str:
 
 
 def cmd_letter(args: argparse.Namespace) -> int:
-    from core.ai_service import get_ai_service
-
     if not args.company.strip():
         raise CLIError("--company must not be empty")
-    service = get_ai_service()
+    check_files(args.cv_file, args.job_file)
     cv_text = read_document(args.cv_file)
     job = read_document(args.job_file)
+    from core.ai_service import get_ai_service
+
+    service = get_ai_service()
     cv = _run(service.parse_cv(cv_text, user_id=args.user))
     letter = _run(service.generate_cover_letter(cv, job, args.company.strip(), user_id=args.user))
     if args.output:

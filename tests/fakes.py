@@ -346,14 +346,21 @@ def _family(path: str) -> str | None:
     return None
 
 
-def respond(script: Script, method: str, path: str, query: str, headers: dict[str, str], payload: Any) -> Reply:
-    """The reply a real provider would give to this request under this script (shared by both fakes)."""
+def respond(
+    script: Script, method: str, path: str, query: str, headers: dict[str, str], payload: Any, *, drop: bool = False
+) -> Reply:
+    """The reply a real provider would give to this request under this script (shared by both fakes).
+
+    A scripted exception is raised, or with `drop=True` returned as a status-0 reply meaning "drop the connection".
+    """
     family = _family(path)
     if method != "POST" or family is None or (script.family and family != script.family):
         return _error_reply("openai", ErrorReply(404, {"error": {"message": f"no route for {method} {path}"}}))
     if script.errors:
         error = script.errors.popleft()
         if isinstance(error, BaseException):
+            if drop:
+                return Reply(0, {}, [])
             raise error
         return _error_reply(family, error)
     if script.api_key is not None:
@@ -465,6 +472,7 @@ class LoopbackServer:
         self.default = default or Script()
         self._scripts: dict[str, Script] = {}
         self.requests: list[RecordedRequest] = []
+        self.connections = 0  # accepted TCP connections: keep-alive means few
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -536,7 +544,7 @@ class LoopbackServer:
     def _run(self) -> None:
         try:
             asyncio.run(self._main())
-        except BaseException as exc:  # reported to start()
+        except Exception as exc:  # noqa: BLE001 - handed to start(), which raises it in the caller's thread
             self._error = exc
             self._ready.set()
 
@@ -549,6 +557,8 @@ class LoopbackServer:
             task = asyncio.current_task()
             assert task is not None
             tasks.add(task)
+            with self._lock:
+                self.connections += 1
             try:
                 await self._serve(reader, writer)
             finally:
@@ -585,11 +595,8 @@ class LoopbackServer:
                 with self._lock:
                     self.requests.append(recorded)
                     script = self._match(path)
-                    try:
-                        reply = respond(script, method, path, query, headers, recorded.json)
-                    except BaseException:
-                        reply = None
-                if reply is None:  # a scripted exception: drop the connection unanswered
+                    reply = respond(script, method, path, query, headers, recorded.json, drop=True)
+                if reply.status == 0:  # a scripted exception: drop the connection unanswered
                     writer.transport.abort()
                     return
                 reply.delay = reply.delay or script.delay

@@ -47,9 +47,9 @@ def empty(columns: tuple[str, ...]) -> pd.DataFrame:
 )
 def test_every_builder_gives_a_no_data_figure_for_an_empty_frame(builder, columns) -> None:
     fig = builder(empty(columns))
-    assert 0 == len(fig.data)
+    assert len(fig.data) == 0
     assert charts.is_empty(fig)
-    assert [charts.NO_DATA] == [a.text for a in fig.layout.annotations]
+    assert [a.text for a in fig.layout.annotations] == [charts.NO_DATA]
 
 
 def test_success_failure_empty() -> None:
@@ -64,11 +64,11 @@ def test_rows_with_zero_requests_count_as_empty() -> None:
 
 def test_cost_by_provider_sorted_with_provider_colours() -> None:
     fig = charts.cost_by_provider(frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS))
-    assert 1 == len(fig.data)
+    assert len(fig.data) == 1
     bar = fig.data[0]
-    assert "bar" == bar.type
-    assert ("openai", "gemini", "local") == bar.x
-    assert (0.5, 0.25, 0.0) == bar.y
+    assert bar.type == "bar"
+    assert bar.x == ("openai", "gemini", "local")
+    assert bar.y == (0.5, 0.25, 0.0)
     assert (charts.PROVIDER_COLORS["openai"], charts.PROVIDER_COLORS["gemini"]) == tuple(bar.marker.color[:2])
     assert not charts.is_empty(fig)
 
@@ -76,7 +76,7 @@ def test_cost_by_provider_sorted_with_provider_colours() -> None:
 def test_a_free_provider_with_calls_still_shows() -> None:
     rows = [{"key": "local", "requests": 4, "cost_usd": 0.0}]
     fig = charts.cost_by_provider(frame(rows, charts.BREAKDOWN_COLUMNS))
-    assert ("local",) == fig.data[0].x
+    assert fig.data[0].x == ("local",)
 
 
 def test_cost_by_task_values() -> None:
@@ -85,27 +85,27 @@ def test_cost_by_task_values() -> None:
         {"key": "cover_letter", "requests": 2, "cost_usd": 0.45},
     ]
     fig = charts.cost_by_task(frame(rows, charts.BREAKDOWN_COLUMNS))
-    assert ("cover_letter", "cv_parsing") == fig.data[0].x
-    assert (0.45, 0.3) == fig.data[0].y
+    assert fig.data[0].x == ("cover_letter", "cv_parsing")
+    assert fig.data[0].y == (0.45, 0.3)
 
 
 def test_cost_over_time_stacks_one_trace_per_provider() -> None:
     fig = charts.cost_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS))
-    assert "stack" == fig.layout.barmode
+    assert fig.layout.barmode == "stack"
     by_name = {t.name: t for t in fig.data}
-    assert ["openai", "gemini"] == [t.name for t in fig.data]  # biggest spender first
-    assert (0.2, 0.1) == by_name["openai"].y
-    assert (0.05, 0.0) == by_name["gemini"].y  # a missing bucket is 0, not a gap
-    assert 2 == len(by_name["openai"].x)
+    assert [t.name for t in fig.data] == ["openai", "gemini"]  # biggest spender first
+    assert by_name["openai"].y == (0.2, 0.1)
+    assert by_name["gemini"].y == (0.05, 0.0)  # a missing bucket is 0, not a gap
+    assert len(by_name["openai"].x) == 2
 
 
 def test_tokens_over_time_sums_providers_per_bucket() -> None:
     fig = charts.tokens_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS))
     traces = {t.name: t for t in fig.data}
     assert {"input tokens", "output tokens"} == set(traces)
-    assert (150, 30) == traces["input tokens"].y
-    assert (15, 3) == traces["output tokens"].y
-    assert "scatter" == traces["input tokens"].type
+    assert traces["input tokens"].y == (150, 30)
+    assert traces["output tokens"].y == (15, 3)
+    assert traces["input tokens"].type == "scatter"
 
 
 def test_success_failure_splits_failures_by_kind() -> None:
@@ -118,18 +118,18 @@ def test_success_failure_splits_failures_by_kind() -> None:
         frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS), frame(errors, charts.ERROR_COLUMNS)
     )
     traces = {t.name: t for t in fig.data}
-    assert "stack" == fig.layout.barmode
-    assert ("gemini", "openai", "local") == traces["ok"].x
-    assert (4, 1, 2) == traces["ok"].y
-    assert (1, 1, 0) == traces["timeout"].y
-    assert (0, 1, 0) == traces["rate_limited"].y
+    assert fig.layout.barmode == "stack"
+    assert traces["ok"].x == ("gemini", "openai", "local")
+    assert traces["ok"].y == (4, 1, 2)
+    assert traces["timeout"].y == (1, 1, 0)
+    assert traces["rate_limited"].y == (0, 1, 0)
     assert "unknown" not in traces
 
 
 def test_success_failure_shows_failures_without_kind_as_unknown() -> None:
     fig = charts.success_failure(frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS), empty(charts.ERROR_COLUMNS))
     traces = {t.name: t for t in fig.data}
-    assert (1, 2, 0) == traces["unknown"].y
+    assert traces["unknown"].y == (1, 2, 0)
 
 
 def test_success_failure_adds_missing_failures_to_a_reported_unknown_kind() -> None:
@@ -138,32 +138,34 @@ def test_success_failure_adds_missing_failures_to_a_reported_unknown_kind() -> N
         frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS), frame(errors, charts.ERROR_COLUMNS)
     )
     traces = [t for t in fig.data if t.name == "unknown"]
-    assert 1 == len(traces)
-    assert (1, 2, 0) == traces[0].y
+    assert len(traces) == 1
+    assert traces[0].y == (1, 2, 0)
 
 
 def test_latency_grouped_p50_p95() -> None:
     rows = [{"provider": "groq", "calls": 3, "p50_ms": 100.0, "p95_ms": 250.0}]
     fig = charts.latency_by_provider(frame(rows, charts.LATENCY_COLUMNS))
-    assert "group" == fig.layout.barmode
-    assert [("p50", (100.0,)), ("p95", (250.0,))] == [(t.name, t.y) for t in fig.data]
+    assert fig.layout.barmode == "group"
+    assert [(t.name, t.y) for t in fig.data] == [("p50", (100.0,)), ("p95", (250.0,))]
 
 
 def test_cost_per_user_top_n_biggest_on_top() -> None:
     rows = [{"user_id": f"u{i}", "requests": 1, "cost_usd": float(i)} for i in range(1, 6)]
     fig = charts.cost_per_user(frame(rows, charts.USER_COLUMNS), top=3)
     bar = fig.data[0]
-    assert "h" == bar.orientation
-    assert ("u3", "u4", "u5") == bar.y  # plotly draws the last category on top
-    assert (3.0, 4.0, 5.0) == bar.x
+    assert bar.orientation == "h"
+    assert bar.y == ("u3", "u4", "u5")  # plotly draws the last category on top
+    assert bar.x == (3.0, 4.0, 5.0)
     assert "top 3 of 5" in fig.layout.title.text
 
 
 def test_savings_by_task_three_series() -> None:
     rows = [{"key": "cv_parsing", "requests": 2, "cost_usd": 0.1, "baseline_cost_usd": 0.4, "saved_by_cache_usd": 0.05}]
     fig = charts.savings_by_task(frame(rows, charts.BREAKDOWN_COLUMNS))
-    assert [("actual", (0.1,)), ("baseline (default)", (0.4,)), ("saved by cache", (0.05,))] == [
-        (t.name, t.y) for t in fig.data
+    assert [(t.name, t.y) for t in fig.data] == [
+        ("actual", (0.1,)),
+        ("baseline (default)", (0.4,)),
+        ("saved by cache", (0.05,)),
     ]
 
 
@@ -235,16 +237,16 @@ CALL = {
 
 def test_calls_csv_round_trips_metadata_only() -> None:
     parsed = list(csv.DictReader(io.StringIO(charts.calls_csv([CALL]).decode("utf-8"))))
-    assert 1 == len(parsed)
+    assert len(parsed) == 1
     row = parsed[0]
     assert list(charts.CALL_COLUMNS) == list(row)
-    assert ("alice", "openai > gemini", "1", "0", "") == (
+    assert (
         row["user_id"],
         row["fallback_chain"],
         row["success"],
         row["cached"],
         row["error_kind"],
-    )
+    ) == ("alice", "openai > gemini", "1", "0", "")
     assert "ts" not in row  # the readable time column is enough
 
 
@@ -261,4 +263,4 @@ def test_chain_text(chain, text: str) -> None:
 
 
 def test_windows_match_the_seed_hours() -> None:
-    assert [1, 24, 168, 720, None] == list(charts.WINDOWS.values())
+    assert list(charts.WINDOWS.values()) == [1, 24, 168, 720, None]

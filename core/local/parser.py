@@ -306,6 +306,21 @@ _HUMAN_LANGUAGES = frozenset(
 )
 
 
+_STRONG_HEADINGS = (
+    "work experience",
+    "professional experience",
+    "employment history",
+    "work history",
+    "experience",
+    "education",
+    "technical skills",
+    "skills",
+    "projects",
+    "certifications",
+)
+_GLUED_HEADING = re.compile(r"^(" + "|".join(_STRONG_HEADINGS) + r")\s*:?\s+(\S.*)$", re.I)
+
+
 def _heading_key(line: str) -> str:
     s = line.lower().replace("&", "and").strip(" :-|•*#=_.")
     return re.sub(r"\s+", " ", s)
@@ -323,6 +338,9 @@ def heading_of(line: str) -> tuple[str, str] | None:
         hk = _heading_key(head)
         if hk in _HEADING_OF and rest.strip() and len(head) < 40:
             return _HEADING_OF[hk], rest.strip()
+    m = _GLUED_HEADING.match(line)
+    if m and m.group(2)[:1].isupper() and (m.group(1).isupper() or m.group(1).istitle()):
+        return _HEADING_OF[_heading_key(m.group(1))], m.group(2)
     words = key.split()
     if 1 < len(words) <= 5 and not re.search(r"\d", key) and (line.isupper() or line.rstrip().endswith(":")):
         for sec in ("experience", "education", "skills", "projects", "certificates", "summary"):
@@ -404,7 +422,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     resume["work"] = _parse_work(exp_lines)
     edu_lines = sections.get("education") or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
-    resume["skills"] = _parse_skills(sections.get("skills", []), text)
+    resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)
     resume["certificates"] = _parse_certificates(sections.get("certificates", []))
     resume["projects"] = _parse_projects(sections.get("projects", []))
@@ -557,18 +575,28 @@ def _org_score(text: str) -> int:
     return score
 
 
+_JUNK = re.compile(
+    r"^(?:responsibilities|roles?(?: and responsibilities)?|duration|location|client|team size|project|description|"
+    r"environment|technologies|key result areas|details|summary|achievements|tools|reference)\b|^\W*\d",
+    re.I,
+)
+
+
 def _is_short(line: str) -> bool:
-    return len(line.split()) <= 9 and not line.rstrip().endswith((".", ";")) and not re.match(r"^[a-z]", line)
+    if len(line.split()) > 9 or line.rstrip().endswith((".", ";")) or _JUNK.match(line):
+        return False
+    return not re.match(r"^[a-z]", line) or bool(_title_score(line))
 
 
 _LABELLED = re.compile(
-    r"^(designation|title|job title|position|role|company|organi[sz]ation|employer|company name|duration|period)"
+    r"^(designation|job title|position|company|organi[sz]ation|employer|company name|duration|period)"
     r"\s*[:\-]\s*(.+)$",
     re.I,
 )
 
 
 def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
+    lines = [ln for ln in lines if not _URL.fullmatch(ln.strip())]
     anchors = [i for i, ln in enumerate(lines) if tx.find_date_range(ln) and len(ln.split()) <= 16]
     entries: list[dict[str, Any]] = []
     labelled = _labelled_entries(lines)
@@ -582,14 +610,15 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         line = lines[idx]
         rest = (line[: span[0]] + " " + line[span[1] :]).strip(" ,:-|()")
         cands: list[tuple[int, str]] = []
-        if rest and len(rest.split()) <= 12:
+        if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
         back = idx - 1
         while back > prev_anchor and back >= idx - 3 and back not in used and _is_short(lines[back]):
             cands.insert(0, (back, lines[back]))
             back -= 1
         fwd = idx + 1
-        while fwd < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
+        has_header = any(_title_score(c) or _org_score(c) for _, c in cands)
+        while not has_header and fwd + 1 < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
             if _title_score(lines[fwd]) or _org_score(lines[fwd]) or len(cands) < 2:
                 cands.append((fwd, lines[fwd]))
                 fwd += 1
@@ -608,13 +637,12 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         entry["summary"] = ""
         entries.append(entry)
     if not entries:
-        for i, line in enumerate(lines[:60]):
-            if _is_short(line) and _title_score(line) and len(line.split()) <= 6:
-                company = lines[i + 1] if i + 1 < len(lines) and _org_score(lines[i + 1]) else ""
-                entries.append(
-                    {"name": _clean_company(company), "position": line, "startDate": "", "highlights": [], "summary": ""}
-                )
-            if len(entries) >= 6:
+        for i, line in enumerate(lines[:80]):
+            if _is_short(line) and _title_score(line) and len(line.split()) <= 8:
+                near = [(j, lines[j]) for j in (i - 1, i + 1) if 0 <= j < len(lines) and _is_short(lines[j])]
+                entry = _entry_from([(i, line), *near]) or {"name": "", "position": line}
+                entries.append({**entry, "startDate": "", "highlights": [], "summary": ""})
+            if len(entries) >= 8:
                 break
     return entries
 
@@ -628,7 +656,7 @@ def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
         if not m:
             continue
         key, value = m.group(1).lower(), m.group(2).strip()
-        field = "position" if key in ("designation", "title", "job title", "position", "role") else "name"
+        field = "position" if key in ("designation", "job title", "position") else "name"
         if key in ("duration", "period"):
             rng = tx.find_date_range(value)
             if rng:
@@ -646,7 +674,7 @@ def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
     for e in entries:
         if e.get("position") or e.get("name"):
             out.append({"name": "", "position": "", "startDate": "", "highlights": [], "summary": "", **e})
-    return out if len(out) >= 1 and any(e["position"] for e in out) else []
+    return out if any(e["position"] and e["name"] for e in out) else []
 
 
 def _split_parts(text: str) -> list[str]:
@@ -655,27 +683,39 @@ def _split_parts(text: str) -> list[str]:
 
 
 def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
+    """Pick the job title and the employer among the short lines around a date."""
+    texts = [c for _, c in cands if not _URL.search(c)]
+    if not texts:
+        return None
+    t_scores = [_title_score(c) for c in texts]
+    o_scores = [_org_score(c) for c in texts]
     title, company = "", ""
-    best_t = 0
-    for _, cand in cands:
-        sc = _title_score(cand)
-        if sc > best_t and not _org_score(cand) > sc:
-            best_t, title = sc, cand
+    ti = max(range(len(texts)), key=lambda i: (t_scores[i] - o_scores[i], -i))
+    if t_scores[ti] and t_scores[ti] >= o_scores[ti]:
+        title = texts[ti]
+    else:
+        ti = -1
+    rest = [i for i in range(len(texts)) if i != ti]
+    ci = -1
+    if rest:
+        ci = max(rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], -i))
+        if not o_scores[ci] and not (texts[ci].rstrip().endswith("-") or " - " in texts[ci]) and len(rest) > 1:
+            ci = rest[-1] if ti >= 0 else ci
     if title:
         parts = _split_parts(title)
         if len(parts) > 1:
             t_parts = [p for p in parts if _title_score(p)]
             others = [p for p in parts if not _title_score(p)]
             title = ", ".join(t_parts[:2]) if t_parts else parts[0]
-            if others and _org_score(others[0]):
+            if others and ci < 0:
                 company = others[0]
-    best_o = 0
-    for _, cand in cands:
-        if cand == title or title and cand.startswith(title):
-            continue
-        sc = _org_score(cand) + 1
-        if sc > best_o:
-            best_o, company = sc, _split_parts(cand)[0] if _split_parts(cand) else cand
+    if ci >= 0:
+        parts = _split_parts(texts[ci])
+        company = parts[0] if parts else texts[ci]
+        if not title and len(rest) > 1:
+            others = [i for i in rest if i != ci]
+            if others and len(texts[others[0]].split()) <= 6:
+                title = texts[others[0]]
     if not title and not company:
         return None
     title = re.sub(r"^(?:designation|title|position|role)\s*[:\-]\s*", "", title, flags=re.I)
@@ -769,17 +809,30 @@ def _split_degree(text: str) -> tuple[str, str]:
 _YEARS_NOTE = re.compile(r"\((?:[^()]*\b(?:year|years|yr|yrs|month|months)\b[^()]*)\)|\b\d+\+?\s*(?:years?|yrs?)\b", re.I)
 
 
-def _parse_skills(lines: list[str], text: str) -> list[dict[str, Any]]:
+_CATEGORY_WORDS = frozenset(
+    """languages language tools tool technologies technology databases database os ides ide frameworks framework
+    platforms platform software skills others other web servers server scripting packages applications
+    methodologies concepts""".split()
+)
+_NOT_SKILL = re.compile(r"https?:|www\.|@|\.com\b|^\d|^(?:and|or|in|of|the|than|to|with|for|a|an)$", re.I)
+
+
+def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
     vocab = vocabulary()
     groups: list[dict[str, Any]] = []
     seen: set[str] = set()
+    person_key = tx.norm_key(person)
 
-    def add(item: str) -> str | None:
+    def add(item: str, listed: bool) -> str | None:
         item = item.strip(" .,:;-*()[]\"'")
         item = re.sub(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", "", item, flags=re.I).strip()
         if not item or len(item) > 40 or len(item.split()) > 4 or not re.search(r"[A-Za-z]", item):
             return None
+        if _NOT_SKILL.search(item) or tx.norm_key(item) == person_key:
+            return None
         canon = vocab.canonical(item)
+        if not canon and (not listed or len(item.split()) > 3 or tx.norm_key(item) in tx.STOPWORDS):
+            return None
         name = canon or item
         key = tx.norm_key(name)
         if key in seen:
@@ -789,26 +842,36 @@ def _parse_skills(lines: list[str], text: str) -> list[dict[str, Any]]:
 
     loose: list[str] = []
     for line in lines[:80]:
+        if _URL.search(line) or _EMAIL.search(line):
+            continue
         line = _YEARS_NOTE.sub("", line)
         cat = ""
         m = re.match(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$", line)
         if m and len(m.group(1).split()) <= 4:
             cat, line = m.group(1).strip(), m.group(2)
-        items = re.split(r"\s*[,;|•/]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*", line)
-        if len(items) == 1 and len(line.split()) > 4:
-            items = [f.surface for f in vocab.find(line, include_generic=True)]
-        names = [n for n in (add(i) for i in items) if n]
+        items = [i for i in re.split(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])", line) if i]
+        listed = len(items) >= 2 or len(line.split()) <= 3
+        names = [n for n in (add(i, listed) for i in items) if n]
+        for f in vocab.find(line, include_generic=True):
+            key = tx.norm_key(f.skill.name)
+            if key not in seen:
+                seen.add(key)
+                names.append(f.skill.name)
         if not names:
             continue
-        if cat:
+        if cat and not set(tx.norm_key(cat).split()) <= _CATEGORY_WORDS:
+            cat_name = vocab.canonical(cat) or cat
+            groups.append({"name": cat_name, "level": "", "keywords": names})
+        elif cat:
             groups.append({"name": cat, "level": "", "keywords": names})
         else:
             loose.extend(names)
-    for name in vocab.names(text, include_soft=False):
-        key = tx.norm_key(name)
+    prose = _URL.sub(" ", _EMAIL.sub(" ", text))
+    for f in vocab.find(prose, include_soft=False, prose=True):
+        key = tx.norm_key(f.skill.name)
         if key not in seen:
             seen.add(key)
-            loose.append(name)
+            loose.append(f.skill.name)
     groups.extend({"name": n, "level": "", "keywords": []} for n in loose)
     return groups
 

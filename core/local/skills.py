@@ -118,8 +118,14 @@ class Vocabulary:
         hit = self.entries.get(_key(text))
         return hit[0].name if hit else None
 
-    def find(self, text: str, *, include_generic: bool = False, include_soft: bool = True) -> list[Found]:
-        """Every vocabulary skill in text, longest spelling first, left to right, honouring the case rules."""
+    def find(
+        self, text: str, *, include_generic: bool = False, include_soft: bool = True, prose: bool = False
+    ) -> list[Found]:
+        """Every vocabulary skill in text, longest spelling first, left to right, honouring the case rules.
+
+        prose=True is for running text (not a skills list): one-word business terms ('Sales', 'Insurance') there
+        name the domain more often than a skill, so they are skipped.
+        """
         toks = tokenize(text)
         found: list[Found] = []
         i, n = 0, len(toks)
@@ -138,6 +144,10 @@ class Vocabulary:
                 surface = text[start:end]
                 if not _case_ok(surface, rule, spellings):
                     continue
+                if len(surface) == 1 and _glued(text, start, end):
+                    continue
+                if prose and size == 1 and skill.category in _DOMAIN_CATEGORIES:
+                    break
                 if (skill.generic and not include_generic) or (skill.category == "Soft Skills" and not include_soft):
                     break
                 found.append(Found(skill, start, end, surface))
@@ -152,6 +162,16 @@ class Vocabulary:
         for f in self.find(text, **kwargs):
             seen.setdefault(f.skill.name, None)
         return list(seen)
+
+
+_DOMAIN_CATEGORIES = frozenset({"Business and Management", "Soft Skills"})
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """'R&D', 'C.', "C's", 'C-level': a lone letter that is part of something else."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return before in "&.'-" or after in "&'-" or (after == "." and end + 1 < len(text) and text[end + 1].isalpha())
 
 
 def _case_ok(surface: str, rule: int, spellings: frozenset[str]) -> bool:

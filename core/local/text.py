@@ -56,6 +56,20 @@ def split_lines(text: str) -> list[str]:
                 part = _SPACES.sub(" ", part).strip(" \"'")
                 if part:
                     out.append(part)
+    return _join_date_pieces(out)
+
+
+def _join_date_pieces(lines: list[str]) -> list[str]:
+    """Rejoin 'August 2014' / '-' / 'Present' that a flattened layout split into pieces."""
+    out: list[str] = []
+    for line in lines:
+        if out and (line in ("-", "to", "–") or out[-1].endswith((" -", " to")) and _DATE_HEAD.match(line)):
+            out[-1] = f"{out[-1]} {line}"
+            continue
+        if out and out[-1] != line and _DATE_TAIL.search(out[-1]) and _DATE_ONLY.fullmatch(line):
+            out[-1] = f"{out[-1]} - {line}"
+            continue
+        out.append(line)
     return out
 
 
@@ -95,16 +109,20 @@ _MONTH_RE = (
 _YEAR_RE = r"(?:19[5-9]\d|20[0-4]\d)"
 _DATE_RE = (
     rf"(?:{_MONTH_RE}\s*,?\s*'?{_YEAR_RE}|{_MONTH_RE}\s*'\d\d|(?:0?[1-9]|1[0-2])\s*[/.-]\s*{_YEAR_RE}"
+    rf"|(?:0[1-9]|1[0-2])/\d\d(?![\d/])"
     rf"|{_YEAR_RE}\s*[/.-]\s*(?:0[1-9]|1[0-2])(?!\d)|{_YEAR_RE})"
 )
 _PRESENT_RE = r"(?:present|current(?:ly)?|now|today|till\s+date|to\s+date|till\s+now|ongoing|onwards|date)"
 DATE_RANGE = re.compile(
-    rf"(?P<start>{_DATE_RE})\s*(?:-|–|to|until|till|through|thru|~|/|,|\s)\s*(?:-\s*)?"
+    rf"(?P<start>{_DATE_RE})\s*(?:-|–|to|until|till|through|thru|~|/|,|\s)?\s*(?:-\s*)?"
     rf"(?P<end>{_DATE_RE}|{_PRESENT_RE})",
     re.I,
 )
 SINGLE_DATE = re.compile(_DATE_RE, re.I)
-ONWARDS = re.compile(rf"(?P<start>{_DATE_RE})\s*(?:-\s*)?(?:onwards|till\s+date|to\s+date)", re.I)
+_DATE_HEAD = re.compile(rf"(?:{_DATE_RE}|{_PRESENT_RE})", re.I)
+_DATE_TAIL = re.compile(rf"(?:{_DATE_RE})\s*-?$", re.I)
+_DATE_ONLY = re.compile(rf"(?:-\s*)?(?:{_DATE_RE}|{_PRESENT_RE})", re.I)
+ONWARDS = re.compile(rf"(?P<start>{_DATE_RE})\s*(?:(?:-\s*)?(?:onwards|till\s+date|to\s+date|since)|-\s*$)", re.I)
 PRESENT = re.compile(_PRESENT_RE, re.I)
 
 
@@ -118,6 +136,9 @@ def parse_date(text: str) -> str:
         if len(year) == 2:
             year = ("20" if int(year) < 50 else "19") + year
         return f"{year}-{mon:02d}" if mon else year
+    m = re.match(r"(\d{1,2})/(\d{2})$", text)
+    if m and 1 <= int(m.group(1)) <= 12:
+        return f"{2000 + int(m.group(2)) if int(m.group(2)) < 50 else 1900 + int(m.group(2))}-{int(m.group(1)):02d}"
     m = re.match(r"(\d{1,2})\s*[/.-]\s*(\d{4})", text)
     if m and 1 <= int(m.group(1)) <= 12:
         return f"{m.group(2)}-{int(m.group(1)):02d}"

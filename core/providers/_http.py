@@ -475,11 +475,16 @@ class HTTPProvider(Provider):
                     for item in whole if isinstance(whole, list) else [whole]:
                         yield item
                     return
+                done = False
                 async for data in sse_data(response):
+                    # After [DONE] keep reading to the end of the body: a fully read response lets httpx put
+                    # the connection back in the pool instead of closing it.
+                    if done or not data.strip():
+                        continue
                     if data.strip() == "[DONE]":
-                        return
-                    if data.strip():
-                        yield self._load(data)
+                        done = True
+                        continue
+                    yield self._load(data)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise error_from_exception(self.name, exc, url, self._secrets) from None
 

@@ -1,0 +1,320 @@
+"""A/B provider comparison: run one task on several providers at once, store the user's votes, rank providers.
+
+Votes live in the usage database (table `ab_votes`), so one file holds everything a user may want to inspect or
+delete. Like the usage table, only metadata is kept: who voted, which task, which providers, the winner, and each
+provider's cost and latency. Never the CV, the job or the answers.
+
+Win rate is wins / comparisons; a tie is a comparison without a win. Cost per win is what a provider cost over all
+the comparisons it took part in, divided by its wins: the price of one answer a user preferred.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from core.base import CVCopilotError, NoProviderAvailable, TaskType
+from core.usage_tracker import SQLiteConnections, run_migrations
+
+__all__ = ["MAX_PROVIDERS", "TIE", "VoteStore", "compare", "get_vote_store"]
+
+TIE = "tie"
+MAX_PROVIDERS = 4
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+# --- storage --------------------------------------------------------------------------------------------------
+
+
+def m001_create_ab_votes(db: sqlite_utils.Database) -> None:
+    """One row per vote; providers/costs/latencies as JSON, read back with json_each in SQL."""
+    db["ab_votes"].create(
+        {
+            "id": int,
+            "ts": float,
+            "user_id": str,
+            "task_type": str,
+            "providers": str,
+            "winner": str,
+            "costs": str,
+            "latencies": str,
+        },
+        pk="id",
+        not_null={"ts", "user_id", "task_type", "providers", "winner", "costs", "latencies"},
+    )
+    db["ab_votes"].create_index(["task_type", "ts"], index_name="idx_ab_votes_task_ts")
+    db["ab_votes"].create_index(["ts"], index_name="idx_ab_votes_ts")
+
+
+_MIGRATIONS = (m001_create_ab_votes,)
+
+_WIN_RATES_SQL = """
+SELECT v.task_type AS task_type,
+       p.value AS provider,
+       COUNT(*) AS comparisons,
+       SUM(v.winner = p.value) AS wins,
+       SUM(v.winner = 'tie') AS ties,
+       SUM(COALESCE(c.value, 0.0)) AS cost_usd,
+       AVG(l.value) AS avg_latency_ms
+FROM ab_votes AS v
+JOIN json_each(v.providers) AS p
+LEFT JOIN json_each(v.costs) AS c ON c.key = p.value
+LEFT JOIN json_each(v.latencies) AS l ON l.key = p.value
+WHERE {where}
+GROUP BY v.task_type, p.value
+"""
+
+
+def _numbers(values: Mapping[str, float] | None, providers: Sequence[str], what: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in (values or {}).items():
+        if name not in providers:
+            raise ValueError(f"{what} names {name!r}, which is not one of the compared providers")
+        number = float(value)
+        if not (math.isfinite(number) and number >= 0):
+            raise ValueError(f"{what} for {name!r} must be a finite number >= 0, got {value!r}")
+        out[name] = number
+    return out
+
+
+class VoteStore:
+    """A/B votes in the usage database; safe to share between threads (one connection per thread, WAL)."""
+
+    def __init__(self, db_path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
+        self._connections = SQLiteConnections(db_path)
+        self._clock = clock
+        run_migrations(self._connections, "ab", _MIGRATIONS)
+
+    @property
+    def db_path(self) -> Path:
+        return self._connections.path
+
+    def close(self) -> None:
+        self._connections.close_all()
+
+    def record_vote(
+        self,
+        *,
+        task_type: TaskType | str,
+        providers: Sequence[str],
+        winner: str,
+        costs: Mapping[str, float] | None = None,
+        latencies: Mapping[str, float] | None = None,
+        user_id: str = "anonymous",
+        ts: float | None = None,
+    ) -> int:
+        """Store one vote and return its id. `winner` is one of `providers` or "tie"."""
+        task = TaskType(task_type).value
+        names = [str(p) for p in providers]
+        if not 2 <= len(names) <= MAX_PROVIDERS:
+            raise ValueError(f"a vote compares 2 to {MAX_PROVIDERS} providers, got {len(names)}")
+        if len(set(names)) != len(names):
+            raise ValueError(f"each provider may appear once in a vote, got {names}")
+        for name in names:
+            if not _NAME.match(name) or name == TIE:
+                raise ValueError(f"not a valid provider name: {name!r}")
+        if winner != TIE and winner not in names:
+            raise ValueError(f"the winner must be one of {names} or {TIE!r}, got {winner!r}")
+        if not isinstance(user_id, str) or not user_id:
+            raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
+        cost_map = _numbers(costs, names, "costs")
+        latency_map = _numbers(latencies, names, "latencies")
+        when = self._clock() if ts is None else float(ts)
+        row = (
+            when,
+            user_id,
+            task,
+            json.dumps(names),
+            winner,
+            json.dumps(cost_map, sort_keys=True),
+            json.dumps(latency_map, sort_keys=True),
+        )
+        conn = self._connections.get()
+        with self._connections.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO ab_votes (ts, user_id, task_type, providers, winner, costs, latencies) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return int(cursor.lastrowid or 0)
+
+    def win_rates(
+        self, hours: float | None = None, task_type: TaskType | str | None = None, user_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Per (task, provider): comparisons, wins, ties, win_rate, cost_usd, cost_per_win, avg_latency_ms.
+
+        Sorted by task, then best win rate, then cheapest. `cost_per_win` is None for a provider that never won.
+        """
+        clauses, params = ["1"], []
+        if hours is not None:
+            value = float(hours)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"hours must be a finite number >= 0 or None, got {hours!r}")
+            clauses.append("v.ts >= ?")
+            params.append(self._clock() - value * 3600)
+        if task_type is not None:
+            clauses.append("v.task_type = ?")
+            params.append(TaskType(task_type).value)
+        if user_id is not None:
+            clauses.append("v.user_id = ?")
+            params.append(user_id)
+        sql = (
+            "SELECT *, CAST(wins AS REAL) / comparisons AS win_rate, "
+            "CASE WHEN wins > 0 THEN cost_usd / wins END AS cost_per_win "
+            f"FROM ({_WIN_RATES_SQL.format(where=' AND '.join(clauses))}) "
+            "ORDER BY task_type, win_rate DESC, cost_usd ASC, provider"
+        )
+        conn = self._connections.get()
+        cursor = conn.execute(sql, params)
+        columns = [d[0] for d in cursor.description]
+        out = []
+        for values in cursor.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            out.append(
+                {
+                    "task_type": row["task_type"],
+                    "provider": row["provider"],
+                    "comparisons": int(row["comparisons"]),
+                    "wins": int(row["wins"]),
+                    "ties": int(row["ties"]),
+                    "win_rate": float(row["win_rate"]),
+                    "cost_usd": float(row["cost_usd"]),
+                    "cost_per_win": None if row["cost_per_win"] is None else float(row["cost_per_win"]),
+                    "avg_latency_ms": None if row["avg_latency_ms"] is None else float(row["avg_latency_ms"]),
+                }
+            )
+        return out
+
+    def votes(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest votes first, JSON columns decoded (for a history table and exports)."""
+        conn = self._connections.get()
+        rows = conn.execute(
+            "SELECT id, ts, user_id, task_type, providers, winner, costs, latencies FROM ab_votes "
+            "ORDER BY ts DESC, id DESC LIMIT ?",
+            (max(0, int(limit)),),
+        ).fetchall()
+        keys = ("id", "ts", "user_id", "task_type", "providers", "winner", "costs", "latencies")
+        out = []
+        for values in rows:
+            row = dict(zip(keys, values, strict=True))
+            for name in ("providers", "costs", "latencies"):
+                row[name] = json.loads(row[name])
+            out.append(row)
+        return out
+
+    def clear(self) -> int:
+        """Delete every vote (votes name users). Returns how many were deleted."""
+        conn = self._connections.get()
+        with self._connections.write_lock:
+            cursor = conn.execute("DELETE FROM ab_votes")
+        return int(cursor.rowcount)
+
+
+_stores: dict[str, VoteStore] = {}
+_stores_lock = threading.Lock()
+
+
+def get_vote_store(db_path: str | os.PathLike[str]) -> VoteStore:
+    """One shared VoteStore per database file."""
+    key = str(Path(db_path).expanduser().resolve())
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = _stores[key] = VoteStore(db_path)
+        return store
+
+
+def _reset_for_tests() -> None:
+    with _stores_lock:
+        for store in _stores.values():
+            store.close()
+        _stores.clear()
+
+
+# --- running a comparison -------------------------------------------------------------------------------------
+
+
+def _readable(exc: BaseException, provider: str) -> str:
+    """One line a user can act on, without the router's whole attempt list."""
+    if isinstance(exc, NoProviderAvailable):
+        own = [a for a in exc.attempts if a.provider == provider and a.outcome != "ok"]
+        if own:
+            return own[-1].reason or own[-1].outcome
+    if isinstance(exc, CVCopilotError):
+        return str(exc)
+    return f"unexpected error ({type(exc).__name__})"
+
+
+async def compare(
+    router: Any,
+    task_type: TaskType | str,
+    prompt: str,
+    providers: Sequence[str],
+    *,
+    user_id: str = "anonymous",
+    payload: dict[str, Any] | None = None,
+    max_tokens: int = 1024,
+    system: str | None = None,
+    temperature: float = 0.2,
+    json_mode: bool = False,
+) -> list[dict[str, Any]]:
+    """Run the same task on each provider at once (forced, no cache, no fallback); one result per provider, in order.
+
+    Takes 1 to 4 distinct providers (one alone is allowed so that the offline engine can still be tried with no
+    key). A provider that fails gets `error` set and zero cost; the others are unaffected.
+    """
+    task = TaskType(task_type)
+    names = list(providers)
+    if not 1 <= len(names) <= MAX_PROVIDERS:
+        raise ValueError(f"compare 1 to {MAX_PROVIDERS} providers, got {len(names)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"each provider may appear once, got {names}")
+
+    async def one(name: str) -> dict[str, Any]:
+        model = router.settings.providers[name].model if name in router.settings.providers else ""
+        started = time.perf_counter()
+        try:
+            response = await router.generate(
+                task, prompt, user_id=user_id, provider=name, use_cache=False, max_tokens=max_tokens,
+                temperature=temperature, system=system, json_mode=json_mode, payload=payload,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - one provider's failure must not sink the others
+            return {
+                "provider": name,
+                "model": model,
+                "content": "",
+                "cost_usd": 0.0,
+                "input_tokens": 0,
+                "output_tokens": 0,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "error": _readable(exc, name),
+            }
+        return {
+            "provider": name,
+            "model": response.model,
+            "content": response.content,
+            "cost_usd": response.cost_usd,
+            "input_tokens": response.input_tokens,
+            "output_tokens": response.output_tokens,
+            "latency_ms": round(response.latency_ms, 3),
+            "error": None,
+        }
+
+    return list(await asyncio.gather(*(one(name) for name in names)))

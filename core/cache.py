@@ -1,0 +1,154 @@
+"""Exact-match response cache in SQLite (table `response_cache`, in the same file as the usage tracker).
+
+Privacy: the cached content is the AI's answer, which may quote the user's CV or job text. It stays on this machine,
+expires after `ttl_seconds`, and `clear()` wipes it (the settings page has a button for it). The key is a sha256
+of the request, so prompts themselves are never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlite_utils
+
+from core.usage_tracker import SQLiteConnections, run_migrations
+
+__all__ = ["ResponseCache"]
+
+_KEY_VERSION = 1
+
+
+def m001_create_response_cache(db: sqlite_utils.Database) -> None:
+    """One row per cached answer; WITHOUT ROWID so a hit is one B-tree lookup on the key."""
+    db.execute(
+        "CREATE TABLE response_cache (key TEXT PRIMARY KEY, content TEXT NOT NULL, input_tokens INTEGER NOT NULL, "
+        "output_tokens INTEGER NOT NULL, cost_usd REAL NOT NULL, model TEXT NOT NULL, created REAL NOT NULL) "
+        "WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX idx_response_cache_created ON response_cache (created)")
+
+
+_MIGRATIONS = (m001_create_response_cache,)
+
+
+class ResponseCache:
+    """Cache of successful answers, keyed on provider, model, prompt and the parameters that change the answer."""
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        *,
+        ttl_seconds: float = 7 * 86400,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not (math.isfinite(ttl_seconds) and ttl_seconds > 0):
+            raise ValueError(f"ttl_seconds must be a finite number > 0, got {ttl_seconds!r}")
+        self._connections = SQLiteConnections(db_path)
+        self._ttl = float(ttl_seconds)
+        self._clock = clock
+        run_migrations(self._connections, "response_cache", _MIGRATIONS)
+
+    @property
+    def ttl_seconds(self) -> float:
+        return self._ttl
+
+    @staticmethod
+    def make_key(
+        provider: str,
+        model: str,
+        prompt: str,
+        *,
+        system: str | None,
+        max_tokens: int,
+        temperature: float,
+        json_mode: bool,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """sha256 hex of a canonical JSON of everything that changes the answer (dict order does not matter)."""
+        material = {
+            "v": _KEY_VERSION,
+            "provider": provider,
+            "model": model,
+            "prompt": prompt,
+            "system": system,
+            "max_tokens": int(max_tokens),
+            "temperature": float(temperature),
+            "json_mode": bool(json_mode),
+            "extra": dict(extra) if extra else None,
+        }
+        text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get(self, key: str) -> dict | None:
+        """The cached answer, or None when absent or older than the TTL (expired rows are left for purge_expired)."""
+        row = (
+            self._connections.get()
+            .execute(
+                "SELECT content, input_tokens, output_tokens, cost_usd, model, created FROM response_cache "
+                "WHERE key = ? AND created > ?",
+                (key, self._clock() - self._ttl),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        content, input_tokens, output_tokens, cost_usd, model, created = row
+        return {
+            "content": content,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_usd": cost_usd,
+            "model": model,
+            "created": created,
+        }
+
+    def put(
+        self, key: str, *, content: str, input_tokens: int, output_tokens: int, cost_usd: float, model: str
+    ) -> None:
+        """Store (or refresh) one answer; its TTL starts now."""
+        if not isinstance(content, str):
+            raise TypeError(f"content must be a string, got {type(content).__name__}")
+        self._write(
+            "INSERT OR REPLACE INTO response_cache "
+            "(key, content, input_tokens, output_tokens, cost_usd, model, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, content, int(input_tokens), int(output_tokens), float(cost_usd), model, self._clock()),
+        )
+
+    def clear(self) -> int:
+        """Delete every cached answer (they may contain CV text). Returns the number deleted."""
+        return self._write("DELETE FROM response_cache", ())
+
+    def purge_expired(self) -> int:
+        """Delete answers older than the TTL. Returns the number deleted."""
+        return self._write("DELETE FROM response_cache WHERE created <= ?", (self._clock() - self._ttl,))
+
+    def stats(self) -> dict:
+        """{entries, bytes}: bytes is the UTF-8 size of the cached content."""
+        entries, size = (
+            self._connections.get()
+            .execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM response_cache")
+            .fetchone()
+        )
+        return {"entries": int(entries), "bytes": int(size)}
+
+    def close(self) -> None:
+        self._connections.close_all()
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        conn = self._connections.get()
+        with self._connections.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                count = conn.execute(sql, params).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        return count

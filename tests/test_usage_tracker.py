@@ -1,0 +1,756 @@
+"""Usage tracker: stats arithmetic against hand-computed sums, rollup consistency, concurrency, privacy, retention."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sqlite3
+import statistics
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import core.usage_tracker as ut
+from core.base import TaskType
+from core.usage_tracker import UsageTracker, default_bucket_seconds, get_usage_tracker
+
+NOW = 1_700_000_000.0  # 22:13:20 UTC: not on an hour boundary, so windows have a partial first hour
+HOUR = 3600.0
+
+STATS_KEYS = [
+    "period_hours",
+    "total_requests",
+    "successful_requests",
+    "failed_requests",
+    "total_input_tokens",
+    "total_output_tokens",
+    "total_tokens",
+    "cost_usd",
+    "cost_by_provider",
+    "cost_by_task",
+    "total_cost_all_time",
+]
+
+
+class Clock:
+    def __init__(self, now: float = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def tracker(tmp_path: Path, clock: Clock) -> Iterator[UsageTracker]:
+    t = UsageTracker(tmp_path / "t.db", clock=clock)
+    yield t
+    t.close()
+
+
+def rec(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "task_type": "cv_parsing",
+        "provider": "openai",
+        "model": "gpt-4o",
+        "input_tokens": 100,
+        "output_tokens": 50,
+        "cost_usd": 0.01,
+        "success": True,
+    }
+    row.update(overrides)
+    return row
+
+
+# A fixed data set: (age in hours, overrides). Costs are chosen so that sums are easy to check by hand.
+DATASET: list[tuple[float, dict[str, Any]]] = [
+    (0.1, {"provider": "openai", "task_type": "cv_parsing", "user_id": "ann", "cost_usd": 0.5, "latency_ms": 100}),
+    (0.2, {"provider": "groq", "task_type": "fast_summary", "user_id": "bob", "model": "llama", "cost_usd": 0.001}),
+    (
+        0.5,
+        {"provider": "groq", "task_type": "fast_summary", "user_id": "ann", "model": "llama", "cost_usd": 0.0},
+    ),
+    (
+        0.9,
+        {"provider": "gemini", "task_type": "job_matching", "user_id": "bob", "success": False, "cost_usd": 0.0}
+        | {"error_kind": "timeout", "model": "gemini-2.0-flash", "input_tokens": 70, "output_tokens": 0},
+    ),
+    (1.5, {"provider": "openai", "task_type": "cover_letter", "user_id": "cy", "cost_usd": 0.25, "output_tokens": 400}),
+    (
+        5.0,
+        {"provider": "openai", "task_type": "cv_parsing", "user_id": "ann", "cost_usd": 0.0, "cached": True}
+        | {"saved_cost_usd": 0.5, "baseline_cost_usd": 0.0},
+    ),
+    (23.5, {"provider": "gemini", "task_type": "job_analysis", "model": "gemini-2.0-flash", "cost_usd": 0.02}),
+    (24.5, {"provider": "openai", "task_type": "cv_parsing", "user_id": "ann", "cost_usd": 1.0}),
+    (
+        47.0,
+        {"provider": "local", "task_type": "cv_parsing", "user_id": "cy", "model": "local", "cost_usd": 0.0}
+        | {"baseline_cost_usd": 0.3},
+    ),
+    (100.0, {"provider": "groq", "task_type": "fast_summary", "user_id": "bob", "model": "llama", "cost_usd": 2.0}),
+]
+
+
+def load(tracker: UsageTracker) -> list[dict[str, Any]]:
+    rows = []
+    for age, overrides in DATASET:
+        row = rec(ts=NOW - age * HOUR, **overrides)
+        tracker.record_usage(**row)
+        rows.append(row)
+    return rows
+
+
+def expected_rows(rows: list[dict[str, Any]], hours: float | None, **filters: Any) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        if hours is not None and row["ts"] < NOW - hours * HOUR:
+            continue
+        if any(value is not None and row.get(k, "anonymous") not in value for k, value in filters.items()):
+            continue
+        out.append(row)
+    return out
+
+
+# --- the seed's stats ---------------------------------------------------------------------------------------------
+
+
+def test_empty_db_gives_zeros_with_exact_keys(tracker: UsageTracker) -> None:
+    stats = tracker.get_usage_stats(24)
+    assert list(stats) == STATS_KEYS
+    assert stats == {
+        "period_hours": 24,
+        "total_requests": 0,
+        "successful_requests": 0,
+        "failed_requests": 0,
+        "total_input_tokens": 0,
+        "total_output_tokens": 0,
+        "total_tokens": 0,
+        "cost_usd": 0.0,
+        "cost_by_provider": {},
+        "cost_by_task": {},
+        "total_cost_all_time": 0.0,
+    }
+
+
+def test_empty_db_other_queries_are_empty(tracker: UsageTracker) -> None:
+    assert tracker.get_user_stats() == []
+    assert tracker.breakdown("provider") == []
+    assert tracker.timeseries(None) == []
+    assert tracker.errors_by_provider() == []
+    assert tracker.latency_by_provider() == []
+    assert tracker.recent_calls() == []
+    assert tracker.distinct_values("user_id") == []
+    assert tracker.spend_usd(0) == 0.0
+    assert (tracker.savings()) == {
+        "actual_cost_usd": 0.0,
+        "baseline_cost_usd": 0.0,
+        "saved_usd": 0.0,
+        "saved_by_cache_usd": 0.0,
+    }
+
+
+@pytest.mark.parametrize("hours", [0.3, 1, 2, 24, 25, 48, 1000, None])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"provider": "openai"},
+        {"provider": ["groq", "gemini"]},
+        {"user_id": "ann"},
+        {"task_type": TaskType.FAST_SUMMARY},
+        {"task_type": ["cv_parsing", TaskType.COVER_LETTER], "user_id": ["ann", "cy"]},
+    ],
+)
+def test_usage_stats_match_hand_computed_sums(tracker: UsageTracker, hours: float | None, filters: dict) -> None:
+    rows = load(tracker)
+    norm = {k: [str(v)] if isinstance(v, str) else [str(x) for x in v] for k, v in filters.items()}
+    window = expected_rows(rows, hours, **norm)
+    everything = expected_rows(rows, None, **norm)
+    by_provider: dict[str, float] = {}
+    by_task: dict[str, float] = {}
+    for row in window:
+        by_provider[row["provider"]] = by_provider.get(row["provider"], 0.0) + row["cost_usd"]
+        by_task[row["task_type"]] = by_task.get(row["task_type"], 0.0) + row["cost_usd"]
+    failed = sum(1 for r in window if not r["success"])
+    tokens_in = sum(r["input_tokens"] for r in window)
+    tokens_out = sum(r["output_tokens"] for r in window)
+
+    stats = tracker.get_usage_stats(hours, **filters)
+
+    assert list(stats) == STATS_KEYS
+    assert hours == stats["period_hours"]
+    assert len(window) == stats["total_requests"]
+    assert len(window) - failed == stats["successful_requests"]
+    assert failed == stats["failed_requests"]
+    assert tokens_in == stats["total_input_tokens"]
+    assert tokens_out == stats["total_output_tokens"]
+    assert tokens_in + tokens_out == stats["total_tokens"]
+    assert round(sum(r["cost_usd"] for r in window), 6) == stats["cost_usd"]
+    assert {k: round(v, 6) for k, v in by_provider.items()} == stats["cost_by_provider"]
+    assert {k: round(v, 6) for k, v in by_task.items()} == stats["cost_by_task"]
+    assert round(sum(r["cost_usd"] for r in everything), 6) == stats["total_cost_all_time"]
+
+
+def test_cost_dicts_are_most_expensive_first(tracker: UsageTracker) -> None:
+    load(tracker)
+    stats = tracker.get_usage_stats(None)
+    assert list(stats["cost_by_provider"]) == ["groq", "openai", "gemini", "local"]
+    assert stats["cost_by_provider"] == {"groq": 2.001, "openai": 1.75, "gemini": 0.02, "local": 0.0}
+
+
+def test_costs_are_rounded_to_six_decimals(tracker: UsageTracker) -> None:
+    for _ in range(3):
+        tracker.record_usage(**rec(cost_usd=0.1234567891, ts=NOW))
+    assert tracker.get_usage_stats(1)["cost_usd"] == 0.370370
+
+
+def test_provider_stats(tracker: UsageTracker) -> None:
+    load(tracker)
+    stats = tracker.get_provider_stats("openai", 24)
+    assert {
+        "provider": "openai",
+        "period_hours": 24,
+        "total_requests": 3,
+        "successful_requests": 3,
+        "failed_requests": 0,
+        "total_input_tokens": 300,
+        "total_output_tokens": 500,
+        "total_tokens": 800,
+        "cost_usd": 0.75,
+        "avg_latency_ms": round(100 / 3, 3),
+        "cost_by_task": {"cv_parsing": 0.5, "cover_letter": 0.25},
+        "cost_by_model": {"gpt-4o": 0.75},
+        "errors_by_kind": {},
+        "total_cost_all_time": 1.75,
+    } == stats
+
+
+def test_provider_stats_counts_errors_by_kind(tracker: UsageTracker) -> None:
+    load(tracker)
+    tracker.record_usage(**rec(provider="gemini", success=False, error_kind="server", ts=NOW - 10))
+    tracker.record_usage(**rec(provider="gemini", success=False, ts=NOW - 10))
+    assert tracker.get_provider_stats("gemini", 24)["errors_by_kind"] == {"timeout": 1, "server": 1, "unknown": 1}
+
+
+def test_unknown_provider_gives_same_keys_with_zeros(tracker: UsageTracker) -> None:
+    load(tracker)
+    known = tracker.get_provider_stats("openai")
+    unknown = tracker.get_provider_stats("nobody")
+    assert list(known) == list(unknown)
+    assert unknown["total_requests"] == 0
+    assert (unknown["cost_by_task"], unknown["cost_by_model"], unknown["errors_by_kind"]) == ({}, {}, {})
+    assert unknown["total_cost_all_time"] == 0.0
+
+
+# --- dashboard queries --------------------------------------------------------------------------------------------
+
+
+def test_user_stats_sorted_by_cost(tracker: UsageTracker) -> None:
+    load(tracker)
+    assert tracker.get_user_stats(24) == [
+        {"user_id": "ann", "requests": 3, "failed": 0, "input_tokens": 300, "output_tokens": 150, "cost_usd": 0.5},
+        {"user_id": "cy", "requests": 1, "failed": 0, "input_tokens": 100, "output_tokens": 400, "cost_usd": 0.25},
+        {"user_id": "anonymous", "requests": 1, "failed": 0, "input_tokens": 100, "output_tokens": 50}
+        | {"cost_usd": 0.02},
+        {"user_id": "bob", "requests": 2, "failed": 1, "input_tokens": 170, "output_tokens": 50, "cost_usd": 0.001},
+    ]
+
+
+@pytest.mark.parametrize("dimension", ["provider", "task_type", "user_id", "model"])
+@pytest.mark.parametrize("hours", [1, 24, None])
+def test_breakdown_matches_raw_sums(tracker: UsageTracker, dimension: str, hours: float | None) -> None:
+    rows = expected_rows(load(tracker), hours)
+    result = {r["key"]: r for r in tracker.breakdown(dimension, hours)}
+    keys = {row.get(dimension, "anonymous") for row in rows}
+    assert keys == set(result)
+    for key in keys:
+        mine = [r for r in rows if r.get(dimension, "anonymous") == key]
+        assert len(mine) == result[key]["requests"]
+        assert sum(1 for r in mine if not r["success"]) == result[key]["failed"]
+        assert round(sum(r["cost_usd"] for r in mine), 6) == result[key]["cost_usd"]
+        baseline = sum(r.get("baseline_cost_usd", r["cost_usd"]) for r in mine)
+        assert round(baseline, 6) == result[key]["baseline_cost_usd"]
+        assert round(sum(r.get("saved_cost_usd", 0.0) for r in mine), 6) == result[key]["saved_by_cache_usd"]
+    costs = [r["cost_usd"] for r in tracker.breakdown(dimension, hours)]
+    assert sorted(costs, reverse=True) == costs
+
+
+def test_breakdown_rejects_unknown_dimension(tracker: UsageTracker) -> None:
+    with pytest.raises(ValueError, match="dimension"):
+        tracker.breakdown("prompt")
+
+
+@pytest.mark.parametrize(
+    ("hours", "bucket_seconds"), [(24, 3600), (24, 7200), (48, 86400), (2, 300), (None, 86400), (None, 604800)]
+)
+def test_timeseries_buckets_sum_to_the_window(tracker: UsageTracker, hours: float | None, bucket_seconds: int) -> None:
+    rows = expected_rows(load(tracker), hours)
+    series = tracker.timeseries(hours, bucket_seconds)
+    assert len(rows) == sum(p["requests"] for p in series)
+    assert round(sum(r["cost_usd"] for r in rows), 6) == round(sum(p["cost_usd"] for p in series), 6)
+    expected_keys = set()
+    origin = 4 * 86400 if bucket_seconds == 604800 else 0
+    for row in rows:
+        start = (row["ts"] - origin) // bucket_seconds * bucket_seconds + origin
+        expected_keys.add((ut._iso(start), row["provider"]))
+    assert expected_keys == {(p["bucket"], p["provider"]) for p in series}
+    assert sorted(series, key=lambda p: (p["bucket"], p["provider"])) == series
+
+
+def test_timeseries_point_shape(tracker: UsageTracker) -> None:
+    tracker.record_usage(**rec(ts=NOW - 60, success=False, error_kind="server"))
+    assert tracker.timeseries(24) == [
+        {
+            "bucket": "2023-11-14T22:00:00+00:00",
+            "provider": "openai",
+            "requests": 1,
+            "failed": 1,
+            "input_tokens": 100,
+            "output_tokens": 50,
+            "cost_usd": 0.01,
+        }
+    ]
+
+
+def test_weekly_buckets_start_on_monday(tracker: UsageTracker) -> None:
+    tracker.record_usage(**rec(ts=NOW))  # Tuesday 2023-11-14
+    assert tracker.timeseries(None, 604800)[0]["bucket"] == "2023-11-13T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("hours", "span", "expected"),
+    [
+        (1, 0, 300),
+        (24, 0, 3600),
+        (24 * 7, 0, 6 * 3600),
+        (24 * 30, 0, 86400),
+        (24 * 365, 0, 604800),
+        (None, 3600, 300),
+        (None, 20 * 86400, 86400),
+        (None, 400 * 86400, 604800),
+    ],
+)
+def test_default_bucket_fits_the_window(hours: float | None, span: float, expected: int) -> None:
+    assert expected == default_bucket_seconds(hours, span)
+
+
+def test_timeseries_default_bucket_is_hourly_for_a_day(tracker: UsageTracker) -> None:
+    load(tracker)
+    buckets = {p["bucket"] for p in tracker.timeseries(24)}
+    assert all(b.endswith(":00:00+00:00") for b in buckets)
+
+
+@pytest.mark.parametrize("bad", [0, -60])
+def test_timeseries_rejects_bad_bucket(tracker: UsageTracker, bad: int) -> None:
+    with pytest.raises(ValueError, match="bucket_seconds"):
+        tracker.timeseries(24, bad)
+
+
+def test_errors_by_provider(tracker: UsageTracker) -> None:
+    load(tracker)
+    for kind in ("server", "server", "rate_limited"):
+        tracker.record_usage(**rec(provider="groq", success=False, error_kind=kind, ts=NOW - 5))
+    assert tracker.errors_by_provider(24) == [
+        {"provider": "groq", "error_kind": "server", "count": 2},
+        {"provider": "gemini", "error_kind": "timeout", "count": 1},
+        {"provider": "groq", "error_kind": "rate_limited", "count": 1},
+    ]
+    assert tracker.errors_by_provider(24, provider="gemini") == [
+        {"provider": "gemini", "error_kind": "timeout", "count": 1}
+    ]
+
+
+def test_latency_percentiles_exact_for_small_windows(tracker: UsageTracker) -> None:
+    values = [float(v) for v in range(1, 102)]
+    random.Random(1).shuffle(values)
+    for v in values:
+        tracker.record_usage(**rec(latency_ms=v, ts=NOW - 10))
+    tracker.record_usage(**rec(latency_ms=0.0, cached=True, ts=NOW - 10))  # a cache hit is not provider latency
+    quantiles = statistics.quantiles(values, n=20, method="inclusive")
+    assert [{"provider": "openai", "calls": 101, "p50_ms": 51.0, "p95_ms": round(quantiles[18], 3)}] == (
+        tracker.latency_by_provider(1)
+    )
+
+
+def test_latency_percentiles_from_sample_above_cap(tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", 100)
+    rng = random.Random(7)
+    values = [rng.uniform(100, 300) for _ in range(2000)]
+    tracker.record_many(rec(latency_ms=v, ts=NOW - 10) for v in values)
+    [row] = tracker.latency_by_provider(1)
+    assert row["calls"] == 2000
+    assert abs(statistics.median(values) - row["p50_ms"]) < 20
+    assert abs(statistics.quantiles(values, n=20)[18] - row["p95_ms"]) < 20
+
+
+def test_savings(tracker: UsageTracker) -> None:
+    load(tracker)
+    # in 48 h: actual 0.5+0.001+0.25+0.02+1.0 = 1.771; baseline = actual (defaults) + 0.3 (local row), minus 0 cached
+    assert tracker.savings(48) == {
+        "actual_cost_usd": 1.771,
+        "baseline_cost_usd": 2.071,
+        "saved_usd": 0.3,
+        "saved_by_cache_usd": 0.5,
+    }
+
+
+def test_recent_calls_newest_first_with_every_column(tracker: UsageTracker) -> None:
+    load(tracker)
+    tracker.record_usage(**rec(ts=NOW - 1, fallback_chain=["openai", "groq"], challenger=True, latency_ms=12.5))
+    calls = tracker.recent_calls(limit=3)
+    assert len(calls) == 3
+    assert [c["ts"] for c in calls] == [NOW - 1, NOW - 0.1 * HOUR, NOW - 0.2 * HOUR]
+    first = calls[0]
+    assert first == {
+        "time": "2023-11-14T22:13:19.000+00:00",
+        "ts": NOW - 1,
+        "user_id": "anonymous",
+        "task_type": "cv_parsing",
+        "provider": "openai",
+        "model": "gpt-4o",
+        "input_tokens": 100,
+        "output_tokens": 50,
+        "cost_usd": 0.01,
+        "baseline_cost_usd": 0.01,
+        "saved_cost_usd": 0.0,
+        "latency_ms": 12.5,
+        "success": True,
+        "error_kind": None,
+        "cached": False,
+        "fallback_chain": ["openai", "groq"],
+        "tokens_estimated": False,
+        "price_estimated": False,
+        "challenger": True,
+    }
+
+
+@pytest.mark.parametrize(("limit", "hours", "filters", "count"), [(None, None, {}, 10), (200, 1, {}, 4)])
+def test_recent_calls_limits_and_filters(
+    tracker: UsageTracker, limit: int | None, hours: float | None, filters: dict, count: int
+) -> None:
+    load(tracker)
+    assert count == len(tracker.recent_calls(limit, hours, **filters))
+    assert {"bob"} == {c["user_id"] for c in tracker.recent_calls(None, None, user_id="bob")}
+
+
+def test_spend_usd_since_a_time(tracker: UsageTracker) -> None:
+    load(tracker)
+    assert math.isclose(0.5 + 0.001 + 0.25 + 0.02, tracker.spend_usd(NOW - 24 * HOUR))
+    assert math.isclose(0.5 + 1.0, tracker.spend_usd(NOW - 30 * HOUR, user_id="ann"))
+    assert tracker.spend_usd(NOW + 1) == 0.0
+
+
+def test_distinct_values(tracker: UsageTracker) -> None:
+    load(tracker)
+    assert tracker.distinct_values("provider") == ["gemini", "groq", "local", "openai"]
+    assert tracker.distinct_values("user_id") == ["ann", "anonymous", "bob", "cy"]
+    with pytest.raises(ValueError, match="column"):
+        tracker.distinct_values("cost_usd; DROP TABLE usage")
+
+
+# --- rollup, retention, clearing ----------------------------------------------------------------------------------
+
+
+def raw_vs_rollup(tracker: UsageTracker) -> tuple[list, list]:
+    tracker.flush()
+    conn = sqlite3.connect(tracker.db_path)
+    raw = conn.execute(
+        "SELECT CAST(ts / 3600 AS INTEGER) * 3600 AS h, user_id, task_type, provider, model, COUNT(*), SUM(success), "
+        "SUM(cached), SUM(input_tokens), SUM(output_tokens), ROUND(SUM(cost_usd), 9), ROUND(SUM(baseline_cost_usd), 9),"
+        " ROUND(SUM(saved_cost_usd), 9), ROUND(SUM(latency_ms), 6) FROM usage "
+        "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+    ).fetchall()
+    rollup = conn.execute(
+        "SELECT hour, user_id, task_type, provider, model, requests, successful, cached_requests, input_tokens, "
+        "output_tokens, ROUND(cost_usd, 9), ROUND(baseline_cost_usd, 9), ROUND(saved_cost_usd, 9), "
+        "ROUND(latency_ms_sum, 6) FROM usage_hourly ORDER BY 1, 2, 3, 4, 5"
+    ).fetchall()
+    conn.close()
+    return raw, rollup
+
+
+def random_rows(n: int, seed: int = 3) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    return [
+        rec(
+            ts=NOW - rng.uniform(0, 72 * HOUR),
+            provider=rng.choice(["openai", "groq", "gemini"]),
+            task_type=rng.choice(["cv_parsing", "fast_summary"]),
+            user_id=rng.choice(["a", "b"]),
+            input_tokens=rng.randint(0, 900),
+            output_tokens=rng.randint(0, 300),
+            cost_usd=round(rng.uniform(0, 0.02), 6),
+            latency_ms=rng.uniform(1, 900),
+            success=rng.random() > 0.1,
+            cached=rng.random() > 0.9,
+        )
+        for _ in range(n)
+    ]
+
+
+def test_rollup_matches_raw_rows_single_and_bulk(tracker: UsageTracker) -> None:
+    rows = random_rows(400)
+    for row in rows[:200]:
+        tracker.record_usage(**row)
+    assert tracker.record_many(rows[200:]) == 200
+    raw, rollup = raw_vs_rollup(tracker)
+    assert raw == rollup
+    assert sum(r[5] for r in rollup) == 400
+
+
+def test_rebuild_rollup_repairs_hand_edits(tracker: UsageTracker) -> None:
+    tracker.record_many(random_rows(50))
+    with sqlite3.connect(tracker.db_path) as conn:
+        conn.execute("DELETE FROM usage WHERE id % 2 = 0")
+    assert raw_vs_rollup(tracker)[0] != raw_vs_rollup(tracker)[1]
+    tracker.rebuild_rollup()
+    assert raw_vs_rollup(tracker)[0] == raw_vs_rollup(tracker)[1]
+
+
+def test_purge_keeps_rollup_consistent(tracker: UsageTracker) -> None:
+    rows = random_rows(300)
+    tracker.record_many(rows)
+    expected = sum(1 for r in rows if r["ts"] < NOW - 1.5 * 86400)
+    assert expected == tracker.purge_older_than(1.5)
+    raw, rollup = raw_vs_rollup(tracker)
+    assert raw == rollup
+    assert 300 - expected == tracker.get_usage_stats(None)["total_requests"]
+
+
+def test_nothing_is_deleted_by_default(tmp_path: Path, clock: Clock) -> None:
+    tracker = UsageTracker(tmp_path / "keep.db", clock=clock)
+    tracker.record_usage(**rec(ts=NOW - 3650 * 86400))
+    clock.now += 400 * 86400
+    tracker.record_usage(**rec())
+    assert tracker.get_usage_stats(None)["total_requests"] == 2
+    tracker.close()
+
+
+def test_retention_purges_at_start_and_as_time_passes(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "ret.db"
+    plain = UsageTracker(path, clock=clock)
+    plain.record_usage(**rec(ts=NOW - 40 * 86400))
+    plain.record_usage(**rec(ts=NOW - 10 * 86400))
+    plain.record_usage(**rec(ts=NOW - 1))
+    plain.close()
+
+    tracker = UsageTracker(path, retention_days=30, clock=clock)
+    assert tracker.get_usage_stats(None)["total_requests"] == 2
+    clock.now += 25 * 86400  # the 10-day-old row is now 35 days old
+    tracker.record_usage(**rec())
+    assert tracker.get_usage_stats(None)["total_requests"] == 2
+    assert [NOW - 1, clock.now] == sorted(c["ts"] for c in tracker.recent_calls(None))
+    tracker.close()
+
+
+@pytest.mark.parametrize("bad", [0, -1, math.nan])
+def test_retention_must_be_positive(tmp_path: Path, bad: float) -> None:
+    with pytest.raises(ValueError, match="retention_days"):
+        UsageTracker(tmp_path / "x.db", retention_days=bad)
+
+
+def test_clear_deletes_everything_and_counts(tracker: UsageTracker) -> None:
+    load(tracker)
+    assert len(DATASET) == tracker.clear()
+    assert tracker.get_usage_stats(None)["total_requests"] == 0
+    assert tracker.distinct_values("provider") == []
+    assert tracker.clear() == 0
+
+
+# --- concurrency and write-behind ---------------------------------------------------------------------------------
+
+
+def test_sixteen_threads_lose_no_row(tmp_path: Path) -> None:
+    tracker = UsageTracker(tmp_path / "threads.db")
+    barrier = threading.Barrier(16)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(150):
+                tracker.record_usage(**rec(user_id=f"u{n}", input_tokens=i, cost_usd=0.001))
+                if i % 50 == 0:
+                    tracker.get_usage_stats(1)  # readers interleaved with writers
+        except Exception as exc:  # noqa: BLE001 - collected and asserted empty below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stats = tracker.get_usage_stats(None)
+    assert stats["total_requests"] == 2400
+    assert 16 * sum(range(150)) == stats["total_input_tokens"]
+    assert stats["cost_usd"] == 2.4
+    assert raw_vs_rollup(tracker)[0] == raw_vs_rollup(tracker)[1]
+    tracker.close()
+
+
+def test_two_trackers_on_one_file_read_each_others_writes(tmp_path: Path) -> None:
+    writer = UsageTracker(tmp_path / "shared.db", flush_interval=60)
+    reader = UsageTracker(tmp_path / "shared.db")
+    writer.record_usage(**rec())
+    assert reader.get_usage_stats()["total_requests"] == 1
+
+
+def test_flush_makes_rows_visible_to_other_connections(tmp_path: Path) -> None:
+    tracker = UsageTracker(tmp_path / "f.db", flush_interval=60)
+    tracker.record_usage(**rec())
+    tracker.flush()
+    with sqlite3.connect(tracker.db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM usage").fetchone() == (1,)
+
+
+def test_synchronous_mode_writes_at_once(tmp_path: Path) -> None:
+    tracker = UsageTracker(tmp_path / "sync.db", flush_interval=None)
+    tracker.record_usage(**rec())
+    with sqlite3.connect(tracker.db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM usage").fetchone() == (1,)
+
+
+def test_background_flush_writes_without_a_read(tmp_path: Path) -> None:
+    tracker = UsageTracker(tmp_path / "bg.db", flush_interval=0.0)
+    tracker.record_usage(**rec())
+    deadline = ut.time.monotonic() + 5
+    count = 0
+    while count == 0 and ut.time.monotonic() < deadline:
+        with sqlite3.connect(tracker.db_path) as conn:
+            count = conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
+    assert count == 1
+
+
+def test_failed_flush_keeps_rows_for_next_time(tmp_path: Path) -> None:
+    tracker = UsageTracker(tmp_path / "lock.db", flush_interval=60)
+    tracker.record_usage(**rec())
+    blocker = sqlite3.connect(tracker.db_path, timeout=0, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    conn = tracker._buffer.connections.get()
+    conn.execute("PRAGMA busy_timeout = 50")
+    with pytest.raises(sqlite3.OperationalError):
+        tracker.flush()
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert tracker.get_usage_stats()["total_requests"] == 1
+
+
+# --- privacy and schema -------------------------------------------------------------------------------------------
+
+
+def test_schema_has_no_prompt_response_or_key_column(tracker: UsageTracker) -> None:
+    conn = sqlite3.connect(tracker.db_path)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
+    conn.close()
+    assert set(ut._USAGE_COLUMNS) == columns
+    assert not {c for c in columns if any(w in c for w in ("prompt", "response", "content", "key", "text"))}
+
+
+def test_no_secret_from_environment_lands_in_the_db(tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "sk-proj-TESTSECRET0123456789abcdefghij"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    monkeypatch.setenv("GEMINI_API_KEY", "AIzaTESTSECRET9876543210")
+    tracker.record_usage(**rec(fallback_chain=["openai", "gemini"], error_kind="auth", success=False))
+    tracker.flush()
+    conn = sqlite3.connect(tracker.db_path)
+    dump = "\n".join(conn.iterdump())
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    raw = b"".join(p.read_bytes() for p in tracker.db_path.parent.glob("t.db*"))
+    assert "openai" in dump  # the dump does hold the recorded call
+    for value in (secret, "AIzaTESTSECRET9876543210"):
+        assert value not in dump
+        assert value.encode() not in raw
+
+
+def test_readable_view_and_migrations(tracker: UsageTracker) -> None:
+    tracker.record_usage(**rec(ts=NOW))
+    tracker.flush()
+    conn = sqlite3.connect(tracker.db_path)
+    assert conn.execute("SELECT time, provider FROM usage_readable").fetchone() == (
+        "2023-11-14T22:13:20.000Z",
+        "openai",
+    )
+    names = [r[0] for r in conn.execute("SELECT name FROM migrations WHERE migration_set = 'usage' ORDER BY name")]
+    assert [m.__name__ for m in ut._MIGRATIONS] == names
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+    again = UsageTracker(tracker.db_path)  # reopening applies nothing twice
+    assert again.get_usage_stats(None)["total_requests"] == 1
+
+
+# --- bad input ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"input_tokens": -1},
+        {"output_tokens": -5},
+        {"cost_usd": math.nan},
+        {"cost_usd": -0.1},
+        {"saved_cost_usd": math.inf},
+        {"latency_ms": -1},
+        {"provider": ""},
+        {"task_type": ""},
+        {"user_id": ""},
+        {"ts": math.nan},
+    ],
+)
+def test_record_rejects_bad_values(tracker: UsageTracker, overrides: dict) -> None:
+    with pytest.raises(ValueError):
+        tracker.record_usage(**rec(**overrides))
+    assert tracker.get_usage_stats(None)["total_requests"] == 0
+
+
+@pytest.mark.parametrize("hours", [-1, math.nan, math.inf])
+def test_bad_hours(tracker: UsageTracker, hours: float) -> None:
+    with pytest.raises(ValueError, match="hours"):
+        tracker.get_usage_stats(hours)
+
+
+def test_unknown_filter_is_an_error(tracker: UsageTracker) -> None:
+    with pytest.raises(TypeError, match="unknown filter"):
+        tracker.get_usage_stats(24, prompt="x")
+
+
+def test_task_type_enum_and_error_kind_enum_are_stored_as_values(tracker: UsageTracker) -> None:
+    from core.base import ErrorKind
+
+    tracker.record_usage(**rec(task_type=TaskType.COVER_LETTER, success=False, error_kind=ErrorKind.TIMEOUT))
+    call = tracker.recent_calls(1)[0]
+    assert (call["task_type"], call["error_kind"]) == ("cover_letter", "timeout")
+
+
+def test_fallback_chain_string_is_one_provider(tracker: UsageTracker) -> None:
+    tracker.record_usage(**rec(fallback_chain="openai"))
+    assert tracker.recent_calls(1)[0]["fallback_chain"] == ["openai"]
+    assert json.loads('["openai"]') == tracker.recent_calls(1)[0]["fallback_chain"]
+
+
+# --- the singleton ------------------------------------------------------------------------------------------------
+
+
+def test_singleton_follows_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = get_usage_tracker()
+    assert first is get_usage_tracker()
+    assert Path(ut.os.environ["CV_COPILOT_DB"]).resolve() == first.db_path
+    monkeypatch.setenv("CV_COPILOT_DB", str(tmp_path / "other.db"))
+    second = get_usage_tracker()
+    assert second is not first
+    assert (tmp_path / "other.db").resolve() == second.db_path
+
+
+def test_singleton_default_path_is_repo_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CV_COPILOT_DB")
+    assert ut._configured_db_path() == ut._REPO_ROOT / "data" / "usage.db"
