@@ -26,7 +26,7 @@ import sqlite_utils
 from core.base import CVCopilotError, NoProviderAvailable, TaskType
 from core.usage_tracker import SQLiteConnections, run_migrations
 
-__all__ = ["MAX_PROVIDERS", "TIE", "VoteStore", "compare", "get_vote_store"]
+__all__ = ["COMPARE_TASKS", "MAX_PROVIDERS", "TIE", "VoteStore", "compare", "get_vote_store", "task_request"]
 
 TIE = "tie"
 MAX_PROVIDERS = 4
@@ -249,6 +249,54 @@ def _reset_for_tests() -> None:
 
 
 # --- running a comparison -------------------------------------------------------------------------------------
+
+#: The tasks the comparison page offers, with the output limit each gets (as the job-seeker pages use).
+COMPARE_TASKS: dict[TaskType, int] = {
+    TaskType.CV_TAILORING: 3000,
+    TaskType.COVER_LETTER: 900,
+    TaskType.FAST_SUMMARY: 300,
+    TaskType.JOB_ANALYSIS: 800,
+}
+
+
+def task_request(
+    task_type: TaskType | str, *, cv: dict[str, Any] | None, cv_text: str, job_description: str
+) -> dict[str, Any]:
+    """{system, prompt, payload, json_mode, max_tokens} for one comparison task, built as the job-seeker pages
+    build it, ready for `compare(router, task, **request, ...)`.
+
+    With only CV text (no parsed CV yet), the offline parser turns it into a CV first, at no cost. The payload
+    lets the offline engine answer the task as a peer of the LLMs.
+    """
+    from core import local, prompts
+
+    task = TaskType(task_type)
+    if task not in COMPARE_TASKS:
+        raise ValueError(f"cannot compare providers on {task.value}")
+    json_mode = task in (TaskType.CV_TAILORING, TaskType.JOB_ANALYSIS)
+    payload: dict[str, Any] = {"job_description": job_description}
+    if task is TaskType.JOB_ANALYSIS:
+        system, prompt = prompts.job_analysis(job_description)
+    else:
+        if cv is None:
+            cv = local.parse_cv(cv_text)
+        payload.update(cv=cv, cv_text=cv_text)
+        if task is TaskType.CV_TAILORING:
+            system, prompt = prompts.cv_tailoring(cv, job_description)
+        elif task is TaskType.COVER_LETTER:
+            system, prompt = prompts.cover_letter(cv, job_description, company=None, role=None)
+            payload.update(company=None, role=None, tone="formal", length="medium")
+        else:
+            text = cv_text or json.dumps(cv, ensure_ascii=False)
+            system, prompt = prompts.summary(text)
+            payload.update(text=text, max_sentences=3)
+    return {
+        "system": system,
+        "prompt": prompt,
+        "payload": payload,
+        "json_mode": json_mode,
+        "max_tokens": COMPARE_TASKS[task],
+    }
 
 
 def _readable(exc: BaseException, provider: str) -> str:

@@ -10,7 +10,11 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -371,3 +375,99 @@ def savings_by_task(frame: pd.DataFrame) -> go.Figure:
         ]
     )
     return _layout(fig, title, barmode="group", yaxis_title="USD")
+
+
+# --- one dashboard load -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    """Everything the usage page draws for one window and filter set, already as frames."""
+
+    hours: float | None
+    stats: dict[str, Any]
+    by_provider: pd.DataFrame
+    by_task: pd.DataFrame
+    timeseries: pd.DataFrame
+    errors: pd.DataFrame
+    latency: pd.DataFrame
+    users: pd.DataFrame
+    recent: pd.DataFrame
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> dict[str, float]:
+        return headline_metrics(self.stats)
+
+    @property
+    def savings(self) -> dict[str, float]:
+        return savings_totals(self.by_task.to_dict("records"))
+
+    @property
+    def empty(self) -> bool:
+        return int(self.stats.get("total_requests", 0) or 0) == 0
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """A small shared pool: SQLite releases the GIL while it scans, so independent aggregates overlap."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="usage-query")
+        return _pool
+
+
+def load_dashboard(
+    tracker: Any, hours: float | None, filters: Mapping[str, Any] | None = None, *, recent_limit: int = 200
+) -> Dashboard:
+    """Run the dashboard's SQL aggregates (tracker methods, all grouped in SQLite) and shape them into frames."""
+    f = {k: v for k, v in (filters or {}).items() if v}
+    jobs: dict[str, Callable[[], Any]] = {
+        "stats": lambda: tracker.get_usage_stats(hours=hours, **f),
+        "by_provider": lambda: tracker.breakdown("provider", hours=hours, **f),
+        "by_task": lambda: tracker.breakdown("task_type", hours=hours, **f),
+        "timeseries": lambda: tracker.timeseries(hours=hours, **f),
+        "errors": lambda: tracker.errors_by_provider(hours=hours, **f),
+        "latency": lambda: tracker.latency_by_provider(hours=hours, **f),
+        "users": lambda: tracker.get_user_stats(hours=hours, **f),
+        "recent": lambda: tracker.recent_calls(limit=recent_limit, hours=hours, **f),
+    }
+    timings: dict[str, float] = {}
+
+    def timed(name: str) -> Any:
+        started = time.perf_counter()
+        try:
+            return jobs[name]()
+        finally:
+            timings[name] = (time.perf_counter() - started) * 1000
+
+    futures = {name: _executor().submit(timed, name) for name in jobs}
+    results = {name: future.result() for name, future in futures.items()}
+    return Dashboard(
+        hours=hours,
+        stats=results["stats"],
+        by_provider=to_frame(results["by_provider"], BREAKDOWN_COLUMNS),
+        by_task=to_frame(results["by_task"], BREAKDOWN_COLUMNS),
+        timeseries=to_frame(results["timeseries"], TIMESERIES_COLUMNS),
+        errors=to_frame(results["errors"], ERROR_COLUMNS),
+        latency=to_frame(results["latency"], LATENCY_COLUMNS),
+        users=to_frame(results["users"], USER_COLUMNS),
+        recent=calls_frame(results["recent"]),
+        timings_ms=timings,
+    )
+
+
+#: Most rows one CSV export holds; a bigger dump belongs in sqlite-utils or Datasette, not a browser download.
+EXPORT_LIMIT = 100_000
+
+
+def export_csv(
+    tracker: Any, hours: float | None, filters: Mapping[str, Any] | None = None, *, limit: int = EXPORT_LIMIT
+) -> bytes:
+    """The newest `limit` call rows in the window and filters, as CSV (run only when the user clicks download)."""
+    f = {k: v for k, v in (filters or {}).items() if v}
+    return calls_csv(tracker.recent_calls(limit=limit, hours=hours, **f))

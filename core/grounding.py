@@ -41,7 +41,7 @@ _NOT_ORGS = {
     "july", "august", "september", "october", "november", "december", "present", "hiring", "manager", "team",
 }  # fmt: skip
 _CAP = r"[A-Z](?:[\w&'-]|\.(?=\w))*"
-_AT_ORG = re.compile(rf"\b(?:at|joined|with|for|from|by)\s+((?:{_CAP})(?:\s+(?:{_CAP}|&|of|and|de))*)")
+_AT_ORG = re.compile(rf"\b(?i:at|joined|with|for|from|by)\s+((?:{_CAP})(?:\s+(?:{_CAP}|&|of|and|de))*)")
 _BOILERPLATE = re.compile(r"\b(?:hiring|recruiting|recruitment) (?:manager|team|committee)s?\b", re.IGNORECASE)
 _SUFFIXED_ORG = re.compile(rf"((?:{_CAP}\s+){{0,4}}(?:{_ORG_WORDS})\b(?:\s+of(?:\s+{_CAP}){{1,3}})?)")
 

@@ -5,10 +5,12 @@ response text, since CVs are personal data, and never API keys. Nothing is delet
 or `purge_older_than` / `clear` is called.
 
 Why the rollup: `get_usage_stats(24)` over 1M raw rows takes ~0.5 s as a plain scan. Every insert also upserts a
-row of `usage_hourly` (hour, user, task, provider, model → sums and counts) in the same transaction, so a window
-query reads whole hours from the rollup and only the partial first hour from raw rows. Latency percentiles need
-raw values: they come from the (provider, ts, latency_ms) index, from a systematic 1-in-k sample by id when a
-provider has more than `LATENCY_SAMPLE_CAP` calls in the window.
+row of `usage_hourly` (hour, user, task, provider, model → sums and counts), of `usage_hourly_total` (the same
+without the user: far fewer rows) and of `usage_minutely` (per minute, without the user), in the same transaction.
+A window query reads whole hours from an hourly rollup, the partial first hour from the minute rollup and only the
+partial first minute from raw rows (a query about users reads the partial first hour from raw rows). Latency
+percentiles need raw values: they come from the (provider, cached, ts, latency_ms) index, from a systematic
+1-in-k sample by id when a provider has more than `LATENCY_SAMPLE_CAP` calls in the window.
 
 Concurrency: every thread gets its own connection (Streamlit runs each session in a thread), WAL lets readers run
 beside the writer, and writers in this process queue on one lock per database file instead of spinning in SQLite's
@@ -218,19 +220,13 @@ class _WriteBuffer:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(_INSERT_SQL, rows)
-            conn.executemany(_ROLLUP_UPSERT_SQL, map(_rollup_of, rows))
+            for rollup in _ROLLUPS:
+                conn.executemany(rollup.upsert_sql, map(rollup.params, rows))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-
-
-def _rollup_of(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A usage row (in `_INSERT_COLUMNS` order) as the parameters of `_ROLLUP_UPSERT_SQL`."""
-    hour = int(row[0] // _HOUR) * _HOUR
-    # hour, user, task, provider, model, requests=1, successful, cached, then the token, cost and latency sums
-    return (hour, *row[1:5], 1, row[11], row[13], *row[5:11])
 
 
 class _Flusher:
@@ -330,7 +326,6 @@ _INSERT_COLUMNS = tuple(c for c in _USAGE_COLUMNS if c != "id")
 _INSERT_SQL = f"INSERT INTO usage ({', '.join(_INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})"
 _BOOL_COLUMNS = ("success", "cached", "tokens_estimated", "price_estimated", "challenger")
 
-_ROLLUP_KEY = ("hour", "user_id", "task_type", "provider", "model")
 _ROLLUP_SUMS = (
     "requests",
     "successful",
@@ -342,22 +337,57 @@ _ROLLUP_SUMS = (
     "saved_cost_usd",
     "latency_ms_sum",
 )
-_ROLLUP_COLUMNS = _ROLLUP_KEY + _ROLLUP_SUMS
-_ROLLUP_UPSERT_TAIL = f" ON CONFLICT ({', '.join(_ROLLUP_KEY)}) DO UPDATE SET " + ", ".join(
-    f"{c} = {c} + excluded.{c}" for c in _ROLLUP_SUMS
-)
-_ROLLUP_UPSERT_SQL = (
-    f"INSERT INTO usage_hourly ({', '.join(_ROLLUP_COLUMNS)}) VALUES ({', '.join('?' * len(_ROLLUP_COLUMNS))})"
-    + _ROLLUP_UPSERT_TAIL
-)
-#: Raw rows aggregated into rollup rows; `{where}` selects the raw rows. WHERE is required by SQLite's upsert parser.
-_ROLLUP_FROM_RAW_SQL = (
-    f"INSERT INTO usage_hourly ({', '.join(_ROLLUP_COLUMNS)}) "
-    "SELECT CAST(ts / 3600 AS INTEGER) * 3600, user_id, task_type, provider, model, COUNT(*), SUM(success), "
-    "SUM(cached), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), SUM(baseline_cost_usd), "
-    "SUM(saved_cost_usd), SUM(latency_ms) FROM usage WHERE {where} "
-    "GROUP BY 1, user_id, task_type, provider, model" + _ROLLUP_UPSERT_TAIL
-)
+#: Raw-column index in `_INSERT_COLUMNS` order of each rollup key column.
+_RAW_INDEX = {"user_id": 1, "task_type": 2, "provider": 3, "model": 4}
+
+
+class _Rollup:
+    """One rollup table: sums per (time bucket of `seconds`, key columns), maintained with every insert."""
+
+    def __init__(self, table: str, time_column: str, seconds: int, keys: tuple[str, ...]) -> None:
+        self.table, self.time_column, self.seconds, self.keys = table, time_column, seconds, keys
+        key = (time_column, *keys)
+        columns = ", ".join((*key, *_ROLLUP_SUMS))
+        tail = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
+            f"{c} = {c} + excluded.{c}" for c in _ROLLUP_SUMS
+        )
+        self.upsert_sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * (len(key) + 9))}){tail}"
+        # WHERE is always present: SQLite's parser needs it before an upsert's ON CONFLICT in INSERT … SELECT
+        self.from_raw_sql = (
+            f"INSERT INTO {table} ({columns}) SELECT CAST(ts / {seconds} AS INTEGER) * {seconds}, {', '.join(keys)}, "
+            "COUNT(*), SUM(success), SUM(cached), SUM(input_tokens), SUM(output_tokens), SUM(cost_usd), "
+            "SUM(baseline_cost_usd), SUM(saved_cost_usd), SUM(latency_ms) FROM usage WHERE {where} "
+            f"GROUP BY 1, {', '.join(keys)}{tail}"
+        )
+        self._key_index = tuple(_RAW_INDEX[k] for k in keys)
+
+    def create_sql(self) -> str:
+        keys = ", ".join(f"{k} TEXT NOT NULL" for k in self.keys)
+        sums = ", ".join(f"{c} {'REAL' if c.endswith(('usd', 'sum')) else 'INTEGER'} NOT NULL" for c in _ROLLUP_SUMS)
+        pk = ", ".join((self.time_column, *self.keys))
+        return (
+            f"CREATE TABLE {self.table} ({self.time_column} INTEGER NOT NULL, {keys}, {sums}, PRIMARY KEY ({pk})) "
+            "WITHOUT ROWID"
+        )
+
+    def params(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A usage row (in `_INSERT_COLUMNS` order) as the parameters of `upsert_sql`."""
+        bucket = int(row[0] // self.seconds) * self.seconds
+        # requests=1, successful, cached, then the token, cost and latency sums
+        return (bucket, *(row[i] for i in self._key_index), 1, row[11], row[13], *row[5:11])
+
+    def rebuild_range(self, conn: sqlite3.Connection, start: float, end: float) -> None:
+        """Recompute the buckets of [start, end) (both bucket-aligned) from raw rows."""
+        conn.execute(f"DELETE FROM {self.table} WHERE {self.time_column} >= ? AND {self.time_column} < ?", (start, end))
+        conn.execute(self.from_raw_sql.format(where="ts >= ? AND ts < ?"), (float(start), float(end)))
+
+
+#: Per user (for per-user stats, user filters and budgets); without the user (most dashboard queries: far fewer
+#: rows); and per minute without the user (the partial first hour of a window, and 5-minute charts).
+_BY_USER = _Rollup("usage_hourly", "hour", _HOUR, ("user_id", "task_type", "provider", "model"))
+_TOTAL = _Rollup("usage_hourly_total", "hour", _HOUR, ("task_type", "provider", "model"))
+_MINUTE = _Rollup("usage_minutely", "minute", 60, ("task_type", "provider", "model"))
+_ROLLUPS = (_BY_USER, _TOTAL, _MINUTE)
 
 
 def m001_create_usage(db: sqlite_utils.Database) -> None:
@@ -369,7 +399,7 @@ def m002_usage_indexes(db: sqlite_utils.Database) -> None:
     """ts for windows and recent calls; (provider, ts, latency_ms) for percentiles; failures only for error counts."""
     usage = db.table("usage")
     usage.create_index(["ts"], index_name="idx_usage_ts")
-    usage.create_index(["provider", "ts", "latency_ms"], index_name="idx_usage_provider_ts_latency")
+    usage.create_index(["provider", "ts", "latency_ms"], index_name="idx_usage_provider_ts_latency")  # see m005
     db.execute("CREATE INDEX idx_usage_failures ON usage (ts, provider, error_kind) WHERE success = 0")
 
 
@@ -384,14 +414,17 @@ def m003_usage_readable_view(db: sqlite_utils.Database) -> None:
 
 def m004_hourly_rollup(db: sqlite_utils.Database) -> None:
     """Sums and counts per (hour, user, task, provider, model), back-filled from any existing raw rows."""
-    db.execute(
-        "CREATE TABLE usage_hourly (hour INTEGER NOT NULL, user_id TEXT NOT NULL, task_type TEXT NOT NULL, "
-        "provider TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER NOT NULL, successful INTEGER NOT NULL, "
-        "cached_requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, "
-        "cost_usd REAL NOT NULL, baseline_cost_usd REAL NOT NULL, saved_cost_usd REAL NOT NULL, "
-        f"latency_ms_sum REAL NOT NULL, PRIMARY KEY ({', '.join(_ROLLUP_KEY)})) WITHOUT ROWID"
-    )
-    db.execute(_ROLLUP_FROM_RAW_SQL.format(where="1"))
+    db.execute(_BY_USER.create_sql())
+    db.execute(_BY_USER.from_raw_sql.format(where="1"))
+
+
+def m005_total_and_minute_rollups(db: sqlite_utils.Database) -> None:
+    """Rollups without the user (hourly and per minute), and a latency index that skips cache hits."""
+    for rollup in (_TOTAL, _MINUTE):
+        db.execute(rollup.create_sql())
+        db.execute(rollup.from_raw_sql.format(where="1"))
+    db.execute("DROP INDEX IF EXISTS idx_usage_provider_ts_latency")
+    db.table("usage").create_index(["provider", "cached", "ts", "latency_ms"], index_name="idx_usage_latency")
 
 
 _MIGRATIONS: tuple[Migration, ...] = (
@@ -399,6 +432,7 @@ _MIGRATIONS: tuple[Migration, ...] = (
     m002_usage_indexes,
     m003_usage_readable_view,
     m004_hourly_rollup,
+    m005_total_and_minute_rollups,
 )
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -607,7 +641,8 @@ class UsageTracker:
             try:
                 last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM usage").fetchone()[0]
                 conn.executemany(_INSERT_SQL, values)
-                conn.execute(_ROLLUP_FROM_RAW_SQL.format(where="id > ?"), (last_id,))
+                for rollup in _ROLLUPS:
+                    conn.execute(rollup.from_raw_sql.format(where="id > ?"), (last_id,))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -690,27 +725,28 @@ class UsageTracker:
         if not (math.isfinite(days) and days >= 0):
             raise ValueError(f"days must be a finite number >= 0, got {days!r}")
         cutoff = self._clock() - days * _DAY
-        boundary = int(cutoff // _HOUR) * _HOUR
         with self._write() as conn:
             deleted = conn.execute("DELETE FROM usage WHERE ts < ?", (cutoff,)).rowcount
-            conn.execute("DELETE FROM usage_hourly WHERE hour <= ?", (boundary,))
-            conn.execute(
-                _ROLLUP_FROM_RAW_SQL.format(where="ts >= ? AND ts < ?"), (float(boundary), float(boundary + _HOUR))
-            )
+            for rollup in _ROLLUPS:
+                boundary = int(cutoff // rollup.seconds) * rollup.seconds
+                conn.execute(f"DELETE FROM {rollup.table} WHERE {rollup.time_column} < ?", (boundary,))
+                rollup.rebuild_range(conn, boundary, boundary + rollup.seconds)
         return deleted
 
     def clear(self) -> int:
         """Delete every usage row and rollup. Returns the number of usage rows deleted."""
         with self._write() as conn:
             deleted = conn.execute("DELETE FROM usage").rowcount
-            conn.execute("DELETE FROM usage_hourly")
+            for rollup in _ROLLUPS:
+                conn.execute(f"DELETE FROM {rollup.table}")
         return deleted
 
     def rebuild_rollup(self) -> None:
-        """Recompute `usage_hourly` from raw rows (repair after editing `usage` by hand)."""
+        """Recompute every rollup from raw rows (repair after editing `usage` by hand)."""
         with self._write() as conn:
-            conn.execute("DELETE FROM usage_hourly")
-            conn.execute(_ROLLUP_FROM_RAW_SQL.format(where="1"))
+            for rollup in _ROLLUPS:
+                conn.execute(f"DELETE FROM {rollup.table}")
+                conn.execute(rollup.from_raw_sql.format(where="1"))
 
     def _maybe_apply_retention(self) -> None:
         if self._clock() >= self._next_retention_check:
@@ -729,7 +765,8 @@ class UsageTracker:
         fsql, fparams = _filter_sql(filters)
         with self._read() as conn:
             rows = self._aggregate(conn, [("provider", "provider"), ("task_type", "task_type")], since, filters)
-            all_time = conn.execute(f"SELECT SUM(cost_usd) FROM usage_hourly WHERE 1{fsql}", fparams).fetchone()[0]
+            table = _tiers(filters, False)[0].table
+            all_time = conn.execute(f"SELECT SUM(cost_usd) FROM {table} WHERE 1{fsql}", fparams).fetchone()[0]
         by_provider: dict[str, float] = {}
         by_task: dict[str, float] = {}
         totals = dict.fromkeys(_AGG_FIELDS, 0.0)
@@ -762,7 +799,7 @@ class UsageTracker:
             rows = self._aggregate(conn, [("task_type", "task_type"), ("model", "model")], since, filters)
             errors = self._errors(conn, since, filters)
             all_time = conn.execute(
-                "SELECT SUM(cost_usd) FROM usage_hourly WHERE provider = ?", (provider,)
+                "SELECT SUM(cost_usd) FROM usage_hourly_total WHERE provider = ?", (provider,)
             ).fetchone()[0]
         by_task: dict[str, float] = {}
         by_model: dict[str, float] = {}
@@ -844,7 +881,7 @@ class UsageTracker:
             if bucket_seconds is None:
                 span = 0.0
                 if hours is None:
-                    lo, hi = conn.execute("SELECT MIN(hour), MAX(hour) FROM usage_hourly").fetchone()
+                    lo, hi = conn.execute("SELECT MIN(hour), MAX(hour) FROM usage_hourly_total").fetchone()
                     span = float(hi - lo + _HOUR) if lo is not None else 0.0
                 bucket_seconds = default_bucket_seconds(hours, span)
             size = int(bucket_seconds)
@@ -852,11 +889,10 @@ class UsageTracker:
                 raise ValueError(f"bucket_seconds must be a positive integer, got {bucket_seconds!r}")
             origin = _MONDAY_ORIGIN if size % _WEEK == 0 else 0
             key = (
-                f"(hour - {origin}) / {size} * {size} + {origin}",
+                f"({{t}} - {origin}) / {size} * {size} + {origin}",
                 f"CAST((ts - {origin}) / {size} AS INTEGER) * {size} + {origin}",
             )
-            raw_only = size % _HOUR != 0
-            rows = self._aggregate(conn, [key, ("provider", "provider")], since, filters, raw_only=raw_only)
+            rows = self._aggregate(conn, [key, ("provider", "provider")], since, filters, bucket_seconds=size)
         rows.sort(key=lambda r: (r[0], r[1]))
         return [
             {
@@ -901,8 +937,8 @@ class UsageTracker:
                 values = sorted(
                     row[0]
                     for row in conn.execute(
-                        "SELECT latency_ms FROM usage INDEXED BY idx_usage_provider_ts_latency "
-                        f"WHERE provider = ?{time_sql}{fsql} AND cached = 0{sample_sql}",
+                        "SELECT latency_ms FROM usage INDEXED BY idx_usage_latency "
+                        f"WHERE provider = ? AND cached = 0{time_sql}{fsql}{sample_sql}",
                         [provider, *time_params, *fparams],
                     )
                 )
@@ -968,7 +1004,8 @@ class UsageTracker:
         if column not in DIMENSIONS:
             raise ValueError(f"column must be one of {', '.join(DIMENSIONS)}, got {column!r}")
         with self._read() as conn:
-            return [row[0] for row in conn.execute(f"SELECT DISTINCT {column} FROM usage_hourly ORDER BY 1")]
+            table = "usage_hourly" if column == "user_id" else "usage_hourly_total"
+            return [row[0] for row in conn.execute(f"SELECT DISTINCT {column} FROM {table} ORDER BY 1")]
 
     # --- internals --------------------------------------------------------------------------------------------
 
@@ -987,39 +1024,57 @@ class UsageTracker:
         since: float | None,
         filters: Mapping[str, Any],
         *,
-        raw_only: bool = False,
+        bucket_seconds: int | None = None,
     ) -> list[tuple[Any, ...]]:
-        """Sums of `_AGG_FIELDS` grouped by `keys` (pairs of rollup expression, raw expression) over ts >= since.
+        """Sums of `_AGG_FIELDS` grouped by `keys` over ts >= since.
 
-        Whole hours come from `usage_hourly`; the partial first hour of the window comes from raw rows.
+        `keys` are pairs (rollup expression, raw expression); `{t}` in a rollup expression is the rollup's time
+        column. The window is cut into whole hours (hourly rollup), then whole minutes (minute rollup, when the
+        query has no user in it), then the raw rows of the partial first minute or hour.
         """
         fsql, fparams = _filter_sql(filters)
+        needs_user = any("user_id" in rollup_expr for rollup_expr, _raw in keys)
+        tiers = [t for t in _tiers(filters, needs_user) if bucket_seconds is None or bucket_seconds % t.seconds == 0]
         names = [f"k{i}" for i in range(len(keys))]
         group = ", ".join(names)
-        parts: list[str] = []
-        params: list[Any] = []
         rollup_sums = ", ".join(f"SUM({c}) AS s{i}" for i, c in enumerate(_ROLLUP_SUMS))
         raw_sums = ", ".join(f"{c} AS s{i}" for i, c in enumerate(_RAW_SUMS))
-        rollup_keys = ", ".join(f"{rollup} AS {name}" for (rollup, _raw), name in zip(keys, names, strict=True))
         raw_keys = ", ".join(f"{raw} AS {name}" for (_rollup, raw), name in zip(keys, names, strict=True))
-        if raw_only:
-            time_sql = "1" if since is None else "ts >= ?"
-            parts.append(f"SELECT {raw_keys}, {raw_sums} FROM usage WHERE {time_sql}{fsql} GROUP BY {group}")
-            params += ([] if since is None else [since]) + fparams
-        elif since is None:
-            parts.append(f"SELECT {rollup_keys}, {rollup_sums} FROM usage_hourly WHERE 1{fsql} GROUP BY {group}")
-            params += fparams
-        else:
-            first_hour = math.ceil(since / _HOUR) * _HOUR
-            parts.append(
-                f"SELECT {rollup_keys}, {rollup_sums} FROM usage_hourly WHERE hour >= ?{fsql} GROUP BY {group}"
+        parts: list[str] = []
+        params: list[Any] = []
+        upper: float | None = None  # where the coarser tier began: finer tiers stop there
+        for tier in tiers:
+            if since is not None and upper is not None and upper <= since:
+                break
+            rollup_keys = ", ".join(
+                f"{rollup.format(t=tier.time_column)} AS {name}"
+                for (rollup, _raw), name in zip(keys, names, strict=True)
             )
-            params += [first_hour, *fparams]
-            if first_hour > since:
-                parts.append(
-                    f"SELECT {raw_keys}, {raw_sums} FROM usage WHERE ts >= ? AND ts < ?{fsql} GROUP BY {group}"
-                )
-                params += [since, float(first_hour), *fparams]
+            start = None if since is None else math.ceil(since / tier.seconds) * tier.seconds
+            conds, cond_params = [], []
+            if start is not None:
+                conds.append(f"{tier.time_column} >= ?")
+                cond_params.append(start)
+            if upper is not None:
+                conds.append(f"{tier.time_column} < ?")
+                cond_params.append(upper)
+            where = " AND ".join(conds) or "1"
+            parts.append(f"SELECT {rollup_keys}, {rollup_sums} FROM {tier.table} WHERE {where}{fsql} GROUP BY {group}")
+            params += [*cond_params, *fparams]
+            if since is None:
+                break
+            upper = start
+        if not tiers or (since is not None and (upper is None or upper > since)):
+            conds, cond_params = [], []
+            if since is not None:
+                conds.append("ts >= ?")
+                cond_params.append(since)
+            if upper is not None:
+                conds.append("ts < ?")
+                cond_params.append(float(upper))
+            where = " AND ".join(conds) or "1"
+            parts.append(f"SELECT {raw_keys}, {raw_sums} FROM usage WHERE {where}{fsql} GROUP BY {group}")
+            params += [*cond_params, *fparams]
         if len(parts) == 1:
             return conn.execute(parts[0], params).fetchall()
         outer = ", ".join(f"SUM(s{i})" for i in range(len(_AGG_FIELDS)))
@@ -1073,6 +1128,13 @@ class _Transaction:
         finally:
             if self._lock is not None:
                 self._lock.release()
+
+
+def _tiers(filters: Mapping[str, Any], needs_user: bool) -> list[_Rollup]:
+    """The rollups that can answer a query, coarsest first: per user only when the user matters."""
+    if needs_user or _as_values(filters.get("user_id")) is not None:
+        return [_BY_USER]
+    return [_TOTAL, _MINUTE]
 
 
 def _sorted_costs(costs: Mapping[str, float]) -> dict[str, float]:

@@ -434,6 +434,33 @@ class FakeHandler:
         return self.requests[-1]
 
 
+class StaticHandler(FakeHandler):
+    """Answers every request with the same raw body: for malformed or hand-written answers no script makes.
+
+    `content` may be bytes/str (sent as is) or a dict/list (sent as JSON).
+    """
+
+    def __init__(self, content: Any, status: int = 200, content_type: str = "application/json") -> None:
+        super().__init__(Script())
+        self.status, self.content_type = status, content_type
+        self.content = json.dumps(content).encode() if isinstance(content, (dict, list)) else content
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        raw = request.read()
+        path, query = request.url.path, request.url.query.decode()
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        with self._lock:
+            self.requests.append(RecordedRequest(request.method, path, query, headers, _parse_json(raw), raw))
+        return httpx.Response(self.status, headers={"content-type": self.content_type}, content=self.content)
+
+
+def sse_handler(*events: Any, crlf: bool = False) -> StaticHandler:
+    """A 200 `text/event-stream` of these events: a str is one raw line, anything else is sent as `data: <json>`."""
+    sep = "\r\n\r\n" if crlf else "\n\n"
+    lines = [e if isinstance(e, str) else "data: " + json.dumps(e) for e in events]
+    return StaticHandler("".join(line + sep for line in lines).encode(), 200, "text/event-stream")
+
+
 def _handler(family: str, text: str | None, options: dict[str, Any]) -> FakeHandler:
     errors = options.pop("errors", ())
     script = Script(family=family, **options)
@@ -503,7 +530,8 @@ class LoopbackServer:
 
     def fail(
         self, prefix: str, status: int, body: Any = None, headers: dict[str, str] | None = None, *, times: int = 1
-    ):
+    ) -> Script:
+        """Queue `times` error replies on the script of `prefix`."""
         return self.script(prefix).fail(status, body, headers, times=times)
 
     def requests_for(self, prefix: str) -> list[RecordedRequest]:
@@ -561,6 +589,8 @@ class LoopbackServer:
                 self.connections += 1
             try:
                 await self._serve(reader, writer)
+            except asyncio.CancelledError:  # stop(): end quietly, or asyncio logs the cancelled connection task
+                pass
             finally:
                 tasks.discard(task)
 

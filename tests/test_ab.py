@@ -108,7 +108,9 @@ def test_compare_records_every_call_in_the_tracker(tmp_path: Path) -> None:
     router = make_router(tmp_path, fakes, OPENAI_API_KEY="sk-1", GROQ_API_KEY="gsk")
     asyncio.run(compare(router, "job_analysis", "Analyse", ["openai", "groq"], user_id="ann"))
     rows = router.tracker.recent_calls()
-    assert {("openai", True, "ann"), ("groq", False, "ann")} == {(r["provider"], r["success"], r["user_id"]) for r in rows}
+    assert {("openai", True, "ann"), ("groq", False, "ann")} == {
+        (r["provider"], r["success"], r["user_id"]) for r in rows
+    }
 
 
 class StubRouter:
@@ -211,7 +213,9 @@ def test_record_vote_rejects_an_unknown_task(store: VoteStore) -> None:
 
 def test_win_rates_match_hand_counts(store: VoteStore) -> None:
     cl = "cover_letter"
-    store.record_vote(task_type=cl, providers=["openai", "groq"], winner="openai", costs={"openai": 0.01, "groq": 0.001})
+    store.record_vote(
+        task_type=cl, providers=["openai", "groq"], winner="openai", costs={"openai": 0.01, "groq": 0.001}
+    )
     store.record_vote(task_type=cl, providers=["openai", "groq"], winner="groq", costs={"openai": 0.02, "groq": 0.002})
     store.record_vote(task_type=cl, providers=["openai", "groq", "gemini"], winner="tie", costs={"openai": 0.01})
     store.record_vote(task_type=cl, providers=["groq", "gemini"], winner="groq", costs={"groq": 0.001, "gemini": 0.004})

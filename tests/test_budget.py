@@ -320,12 +320,15 @@ def test_budgets_load_from_the_config_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     budgets = load_settings(env={"CV_COPILOT_NO_DOTENV": "1"}, config_path=config).budgets
-    assert BudgetSettings(
-        policy="block",
-        global_daily_usd=5.0,
-        user_monthly_usd=2.5,
-        per_user={"vip": {"daily_usd": 3.0, "monthly_usd": 30.0}, "nobody": {}},
-    ) == budgets
+    assert (
+        BudgetSettings(
+            policy="block",
+            global_daily_usd=5.0,
+            user_monthly_usd=2.5,
+            per_user={"vip": {"daily_usd": 3.0, "monthly_usd": 30.0}, "nobody": {}},
+        )
+        == budgets
+    )
     assert budgets.any_set
 
 

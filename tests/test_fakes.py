@@ -1,7 +1,5 @@
 """The wire-format fakes themselves: scripted errors, per-prefix scripts, keep-alive, clean shutdown."""
 
-# ruff: noqa: SIM300 - the project writes `assert expected == actual`
-
 from __future__ import annotations
 
 import asyncio

@@ -1,11 +1,8 @@
 """Gemini adapter: request shape (key only in a header), parsing of generateContent and SSE, blocks and errors."""
 
-# ruff: noqa: SIM300 - the project writes `assert expected == actual`
-
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import httpx
@@ -21,8 +18,10 @@ from tests.fakes import (
     GEMINI_RATE_LIMIT,
     FakeHandler,
     LoopbackServer,
+    StaticHandler,
     gemini_error,
     gemini_handler,
+    sse_handler,
 )
 
 KEY = "AIzaSyTEST-0123456789-secretSECRET"
@@ -30,26 +29,12 @@ BASE = "https://generativelanguage.example.test/v1beta"
 REQUEST = CompletionRequest(prompt="Match this CV to the job.", model="", system="Answer briefly.", max_tokens=256)
 
 
-class _Answer(FakeHandler):
-    """Records like gemini_handler but answers with a fixed status and body."""
-
-    def __init__(self, status: int, content: bytes, content_type: str = "application/json") -> None:
-        inner = gemini_handler()
-        super().__init__(inner.script)
-        self._inner, self._status, self._content, self._type = inner, status, content, content_type
-        self.requests = inner.requests
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self._inner(request)
-        return httpx.Response(self._status, headers={"content-type": self._type}, content=self._content)
+def answer(body: Any, status: int = 200) -> StaticHandler:
+    return StaticHandler(body, status)
 
 
-def answer(body: Any, status: int = 200) -> _Answer:
-    return _Answer(status, json.dumps(body).encode())
-
-
-def sse(*chunks: Any) -> _Answer:
-    return _Answer(200, b"".join(b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks), "text/event-stream")
+def sse(*chunks: Any) -> StaticHandler:
+    return sse_handler(*chunks, crlf=True)
 
 
 def make(handler: FakeHandler, **kwargs: Any) -> GeminiProvider:
@@ -174,7 +159,7 @@ def test_stream_accepts_a_json_array_answer() -> None:
         ({"candidates": []}, "no candidates"),
         ({}, "no candidates"),
         ([], "no candidates"),
-        ("just a string", "expected a JSON object"),
+        ('"just a string"', "expected a JSON object"),
     ],
 )
 def test_blocked_or_empty_answers_are_bad_response(body: Any, words: str) -> None:
@@ -184,7 +169,7 @@ def test_blocked_or_empty_answers_are_bad_response(body: Any, words: str) -> Non
 
 
 def test_malformed_json_is_bad_response() -> None:
-    error = error_of(make(_Answer(200, b"{oops")))
+    error = error_of(make(StaticHandler(b"{oops")))
     assert (ErrorKind.BAD_RESPONSE, True) == (error.kind, "malformed JSON" in error.message)
 
 

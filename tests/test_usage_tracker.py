@@ -461,21 +461,27 @@ def test_distinct_values(tracker: UsageTracker) -> None:
 
 
 def raw_vs_rollup(tracker: UsageTracker) -> tuple[list, list]:
+    """Every rollup table next to the same sums computed from raw rows (rounded against float noise)."""
     tracker.flush()
     conn = sqlite3.connect(tracker.db_path)
-    raw = conn.execute(
-        "SELECT CAST(ts / 3600 AS INTEGER) * 3600 AS h, user_id, task_type, provider, model, COUNT(*), SUM(success), "
-        "SUM(cached), SUM(input_tokens), SUM(output_tokens), ROUND(SUM(cost_usd), 9), ROUND(SUM(baseline_cost_usd), 9),"
-        " ROUND(SUM(saved_cost_usd), 9), ROUND(SUM(latency_ms), 6) FROM usage "
-        "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
-    ).fetchall()
-    rollup = conn.execute(
-        "SELECT hour, user_id, task_type, provider, model, requests, successful, cached_requests, input_tokens, "
-        "output_tokens, ROUND(cost_usd, 9), ROUND(baseline_cost_usd, 9), ROUND(saved_cost_usd, 9), "
-        "ROUND(latency_ms_sum, 6) FROM usage_hourly ORDER BY 1, 2, 3, 4, 5"
-    ).fetchall()
+    raw, rollups = [], []
+    sums = "SUM(input_tokens), SUM(output_tokens), ROUND(SUM(cost_usd), 9), ROUND(SUM(baseline_cost_usd), 9)"
+    for rollup in ut._ROLLUPS:
+        keys = ", ".join(rollup.keys)
+        n = len(rollup.keys) + 1
+        order = ", ".join(str(i) for i in range(1, n + 1))
+        raw += conn.execute(
+            f"SELECT CAST(ts / {rollup.seconds} AS INTEGER) * {rollup.seconds}, {keys}, COUNT(*), SUM(success), "
+            f"SUM(cached), {sums}, ROUND(SUM(saved_cost_usd), 9), ROUND(SUM(latency_ms), 6) FROM usage "
+            f"GROUP BY {order} ORDER BY {order}"
+        ).fetchall()
+        rollups += conn.execute(
+            f"SELECT {rollup.time_column}, {keys}, requests, successful, cached_requests, input_tokens, output_tokens, "
+            "ROUND(cost_usd, 9), ROUND(baseline_cost_usd, 9), ROUND(saved_cost_usd, 9), ROUND(latency_ms_sum, 6) "
+            f"FROM {rollup.table} ORDER BY {order}"
+        ).fetchall()
     conn.close()
-    return raw, rollup
+    return raw, rollups
 
 
 def random_rows(n: int, seed: int = 3) -> list[dict[str, Any]]:
@@ -504,7 +510,7 @@ def test_rollup_matches_raw_rows_single_and_bulk(tracker: UsageTracker) -> None:
     assert tracker.record_many(rows[200:]) == 200
     raw, rollup = raw_vs_rollup(tracker)
     assert raw == rollup
-    assert sum(r[5] for r in rollup) == 400
+    assert sum(r[-9] for r in rollup) == 3 * 400  # each of the three rollups counts every row
 
 
 def test_rebuild_rollup_repairs_hand_edits(tracker: UsageTracker) -> None:

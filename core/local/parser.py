@@ -238,6 +238,10 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
     ),
 }
 _HEADING_OF = {h: sec for sec, names in _HEADINGS.items() for h in names}
+_HEADING_WORDS = {
+    sec: frozenset(w for w in _HEADINGS[sec] if " " not in w)
+    for sec in ("experience", "education", "skills", "projects", "certificates", "summary")
+}
 
 _TITLE_WORDS = frozenset(
     """engineer engineers developer developers manager analyst consultant intern internship trainee assistant
@@ -290,7 +294,6 @@ _DEGREE = re.compile(
 _EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}")
 _PHONE = re.compile(r"(?<![\w/])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])?\d{2,5}[\s.-]?\d{2,5}(?:[\s.-]\d{2,5})?")
 _URL = re.compile(r"(?:https?://|www\.)[^\s,;)>\"']+|(?:linkedin\.com|github\.com)/[^\s,;)>\"']+", re.I)
-_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-zA-Z'\-]+|[A-Z]\.?|[A-Z][a-z]*\.[A-Z]?[a-z]*\.?|Mc[A-Z][a-z]+)$")
 _NAME_BLOCK = frozenset(
     """resume curriculum vitae cv bio-data biodata profile summary address phone mobile email e-mail contact street
     road avenue lane city state nagar colony apartment apartments floor sector dist district india usa page
@@ -343,8 +346,7 @@ def heading_of(line: str) -> tuple[str, str] | None:
         return _HEADING_OF[_heading_key(m.group(1))], m.group(2)
     words = key.split()
     if 1 < len(words) <= 5 and not re.search(r"\d", key) and (line.isupper() or line.rstrip().endswith(":")):
-        for sec in ("experience", "education", "skills", "projects", "certificates", "summary"):
-            tails = {w.split()[-1] for w in _HEADINGS[sec] if len(w.split()) == 1}
+        for sec, tails in _HEADING_WORDS.items():
             if words[-1] in tails or words[0] in tails:
                 return sec, ""
     return None
@@ -386,6 +388,9 @@ def parse_cv(text: str) -> dict[str, Any]:
     return resume
 
 
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+
+
 def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     if not isinstance(text, str):
         text = "" if text is None else str(text)
@@ -397,8 +402,8 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
             f"The text is {len(text):,} characters long; only the first {tx.MAX_CHARS:,} were read."
         )
         text = text[: tx.MAX_CHARS]
-    printable = sum(ch.isprintable() or ch in "\n\t" for ch in text[:20000])
-    if printable < 0.85 * min(len(text), 20000):
+    sample = text[:20000]
+    if len(_BINARY.findall(sample)) > 0.15 * len(sample):
         warnings.append("The text looks like binary data, not a CV; the result is a best guess.")
     text = tx.clean(text)
     lines = tx.split_lines(text)
@@ -435,8 +440,8 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
         warnings.append("No e-mail address was found.")
     if not resume["work"]:
         warnings.append("No work experience was found.")
-    ascii_letters = sum(ch.isascii() and ch.isalpha() for ch in text[:5000])
-    letters = sum(ch.isalpha() for ch in text[:5000])
+    ascii_letters = len(re.findall(r"[A-Za-z]", text[:5000]))
+    letters = len(re.findall(r"[^\W\d_]", text[:5000]))
     common = len(re.findall(r"\b(?:the|and|of|in|with|for|to)\b", text[:20000], re.I))
     if letters and (ascii_letters < 0.6 * letters or common < max(3, len(text[:20000]) // 1500)):
         warnings.append("The CV does not look like English; the offline parser is tuned for English CVs.")
@@ -494,7 +499,9 @@ def _parse_contacts(basics: dict[str, Any], text: str) -> None:
         seen.add(low)
         for network, dom in (("LinkedIn", "linkedin.com"), ("GitHub", "github.com"), ("Twitter", "twitter.com")):
             if dom in low:
-                user = re.sub(r".*" + re.escape(dom) + r"/(?:in/|pub/)?", "", low).strip("/").split("/")[0]
+                user = low.split(dom, 1)[1].lstrip("/")
+                user = user[3:] if user.startswith(("in/", "pub")) else user
+                user = user.strip("/").split("/")[0]
                 profiles.append({"network": network, "username": user, "url": url})
                 break
         else:
@@ -520,7 +527,7 @@ def _looks_like_name(line: str) -> bool:
         return False
     for tok in toks:
         low = tok.lower().strip(".")
-        if not _NAME_TOKEN.match(tok) and not tok.isupper():
+        if not tok[0].isupper() or not all(ch.isalpha() or ch in ".'-" for ch in tok):
             return False
         if low in _NAME_BLOCK or low in _TITLE_WORDS or low in _ORG_WORDS:
             return False
@@ -532,7 +539,7 @@ def _find_label(header: list[str], name: str) -> str:
         if line == name or "@" in line:
             continue
         first = re.split(r"\s+-\s+", line)[0]
-        if _title_score(first) and len(first.split()) <= 8:
+        if _title_score(first) and len(first.split()) <= 6 and not re.search(r"\d", first):
             return first
     return ""
 
@@ -583,7 +590,8 @@ _JUNK = re.compile(
 
 
 def _is_short(line: str) -> bool:
-    if len(line.split()) > 9 or line.rstrip().endswith((".", ";")) or _JUNK.match(line):
+    ends_abbrev = bool(re.search(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", line, re.I))
+    if len(line.split()) > 9 or (line.rstrip().endswith((".", ";")) and not ends_abbrev) or _JUNK.match(line):
         return False
     return not re.match(r"^[a-z]", line) or bool(_title_score(line))
 
@@ -597,7 +605,11 @@ _LABELLED = re.compile(
 
 def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
     lines = [ln for ln in lines if not _URL.fullmatch(ln.strip())]
-    anchors = [i for i, ln in enumerate(lines) if tx.find_date_range(ln) and len(ln.split()) <= 16]
+    anchors = []
+    for i, ln in enumerate(lines):
+        rng = tx.find_date_range(ln)
+        if rng and (len(ln.split()) <= 16 or len(ln[: rng[3][0]].split()) <= 12):
+            anchors.append(i)
     entries: list[dict[str, Any]] = []
     labelled = _labelled_entries(lines)
     if labelled:
@@ -608,7 +620,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         next_anchor = anchors[k + 1] if k + 1 < len(anchors) else len(lines)
         start, end, _current, span = tx.find_date_range(lines[idx]) or ("", "", False, (0, 0))
         line = lines[idx]
-        rest = (line[: span[0]] + " " + line[span[1] :]).strip(" ,:-|()")
+        after = line[span[1] :] if len(line[span[1] :].split()) <= 8 else ""
+        rest = (line[: span[0]] + " " + after).strip(" ,:-|().")
         cands: list[tuple[int, str]] = []
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
@@ -684,7 +697,15 @@ def _split_parts(text: str) -> list[str]:
 
 def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     """Pick the job title and the employer among the short lines around a date."""
-    texts = [c for _, c in cands if not _URL.search(c)]
+    texts: list[str] = []
+    for _, c in cands:
+        if _URL.search(c):
+            continue
+        parts = _split_parts(c)
+        if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
+            texts.extend(parts)  # 'Project Manager at Fakeco Ltd': title and employer on one line
+        else:
+            texts.append(c)
     if not texts:
         return None
     t_scores = [_title_score(c) for c in texts]
@@ -791,13 +812,11 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
 
 
 def _split_degree(text: str) -> tuple[str, str]:
-    m = re.match(r"^(.*?)\s+(?:in|of)\s+(.+)$", text, re.I)
-    if m and not re.fullmatch(r"(?:bachelor|master|doctor)'?s?", m.group(2).split()[0], re.I):
-        study, area = m.group(1), m.group(2)
-        m2 = re.match(r"^((?:bachelor|master|doctor)'?s?\s+of\s+\w+)\s+(?:in\s+)?(.*)$", text, re.I)
-        if m2 and m2.group(2):
-            study, area = m2.group(1), re.sub(r"^in\s+", "", m2.group(2), flags=re.I)
-        return study.strip(" ,-"), area.strip(" ,-")
+    m = re.match(r"^(.*?)\s+in\s+(.+)$", text, re.I)
+    if m:
+        return m.group(1).strip(" ,-"), m.group(2).strip(" ,-")
+    if re.match(r"^(?:bachelor|master|doctor|associate)", text, re.I):
+        return text.strip(" ,-"), ""
     m = _DEGREE.match(text)
     if m:
         return m.group(0).strip(" ,-"), text[m.end() :].strip(" ,-:()")
@@ -817,6 +836,28 @@ _CATEGORY_WORDS = frozenset(
 _NOT_SKILL = re.compile(r"https?:|www\.|@|\.com\b|^\d|^(?:and|or|in|of|the|than|to|with|for|a|an)$", re.I)
 
 
+_VAGUE = frozenset(
+    """design developing development project technical information software computer testing planning analysis client
+    customer services reporting professional member role duties honors volunteer state intermediate advanced basic
+    beginner expert certifications applications environments environment architect internet technology presentation
+    initiative xp vista me nt office web mobile desktop server servers hardware network systems system support
+    operations processes tools tool familiar proficient knowledge working exposure hands on good""".split()
+)
+
+
+def _plausible_skill(item: str) -> bool:
+    """A listed item that is not in the vocabulary: keep it when it reads like a named skill, not a filler word."""
+    key = tx.norm_key(item)
+    words = key.split()
+    if not words or len(words) > 3 or words[0] in tx.STOPWORDS or words[-1] in tx.STOPWORDS:
+        return False
+    if set(words) <= _VAGUE | _CATEGORY_WORDS or any(w in _HUMAN_LANGUAGES for w in words):
+        return False
+    if re.search(r"\b(?:skills?|learner|attitude|player|worker|year|years|months?|less|resume|name)\b", key):
+        return False
+    return not (len(words) == 1 and item.islower() and len(item) > 3 and not re.search(r"[+#.\d]", item))
+
+
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
     vocab = vocabulary()
     groups: list[dict[str, Any]] = []
@@ -831,7 +872,7 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         if _NOT_SKILL.search(item) or tx.norm_key(item) == person_key:
             return None
         canon = vocab.canonical(item)
-        if not canon and (not listed or len(item.split()) > 3 or tx.norm_key(item) in tx.STOPWORDS):
+        if not canon and (not listed or not _plausible_skill(item)):
             return None
         name = canon or item
         key = tx.norm_key(name)
@@ -888,11 +929,13 @@ def _parse_languages(lines: list[str], text: str) -> list[dict[str, Any]]:
         if low in _HUMAN_LANGUAGES and low not in seen:
             seen.add(low)
             found.append({"language": word.capitalize(), "fluency": ""})
+    levels = {m.group(1).lower(): m.group(2).capitalize() for m in _FLUENCY.finditer(pool)}
     for item in found:
-        m = re.search(item["language"] + r"\s*[(:\-]\s*(native|fluent|professional|intermediate|basic|beginner)", pool, re.I)
-        if m:
-            item["fluency"] = m.group(1).capitalize()
+        item["fluency"] = levels.get(item["language"].lower(), "")
     return found
+
+
+_FLUENCY = re.compile(r"([A-Za-z]+)\s*[(:\-]\s*(native|fluent|professional|intermediate|basic|beginner)", re.I)
 
 
 def _parse_certificates(lines: list[str]) -> list[dict[str, Any]]:

@@ -89,8 +89,9 @@ class Vocabulary:
     def _add_line(self, line: str, category: str) -> None:
         parts = [p.strip() for p in line.split("|") if p.strip()]
         head = parts[0]
-        exact = head.startswith("=")
-        generic = head.startswith("?")
+        flags = head[: len(head) - len(head.lstrip("=?"))]
+        exact = "=" in flags
+        generic = "?" in flags
         name = head.lstrip("=?")
         skill = self.skills.get(name.lower()) or Skill(name=name, category=category, generic=generic)
         self.skills.setdefault(name.lower(), skill)
@@ -146,6 +147,8 @@ class Vocabulary:
                     continue
                 if len(surface) == 1 and _glued(text, start, end):
                     continue
+                if rule == CAPITALISED and _YEAR_AFTER.match(text, end):
+                    continue
                 if prose and size == 1 and skill.category in _DOMAIN_CATEGORIES:
                     break
                 if (skill.generic and not include_generic) or (skill.category == "Soft Skills" and not include_soft):
@@ -154,7 +157,7 @@ class Vocabulary:
                 i += size - 1
                 break
             i += 1
-        return found
+        return [f for f in found if len(f.surface) > 1 or _has_neighbour(f, found)]
 
     def names(self, text: str, **kwargs: bool) -> list[str]:
         """Distinct canonical skill names in order of first appearance."""
@@ -167,11 +170,21 @@ class Vocabulary:
 _DOMAIN_CATEGORIES = frozenset({"Business and Management", "Soft Skills"})
 
 
+_YEAR_AFTER = re.compile(r"\s*,?\s*(?:'?(?:19|20)?\d\d\b|20XX|semester|term|quarter|break|season)", re.I)
+
+
 def _glued(text: str, start: int, end: int) -> bool:
-    """'R&D', 'C.', "C's", 'C-level': a lone letter that is part of something else."""
+    """'R&D', 'R.', "C's", 'C-level', '(C)': a lone letter that is part of something else."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
-    return before in "&.'-" or after in "&'-" or (after == "." and end + 1 < len(text) and text[end + 1].isalpha())
+    return before in "&.'-(" or after in "&'-.)"
+
+
+def _has_neighbour(hit: Found, found: list[Found]) -> bool:
+    """A one-letter language (C, R) counts only next to another programming language, as in 'C, C++, Java'."""
+    return any(
+        f is not hit and f.skill.category == "Programming Languages" and abs(f.start - hit.start) < 80 for f in found
+    )
 
 
 def _case_ok(surface: str, rule: int, spellings: frozenset[str]) -> bool:

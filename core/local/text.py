@@ -63,10 +63,10 @@ def _join_date_pieces(lines: list[str]) -> list[str]:
     """Rejoin 'August 2014' / '-' / 'Present' that a flattened layout split into pieces."""
     out: list[str] = []
     for line in lines:
-        if out and (line in ("-", "to", "–") or out[-1].endswith((" -", " to")) and _DATE_HEAD.match(line)):
+        if out and (line in ("-", "to", "–") or out[-1].endswith((" -", " to")) and _DATE_HEAD.match(line[:30])):
             out[-1] = f"{out[-1]} {line}"
             continue
-        if out and out[-1] != line and _DATE_TAIL.search(out[-1]) and _DATE_ONLY.fullmatch(line):
+        if out and len(line) < 40 and out[-1] != line and _DATE_ONLY.fullmatch(line) and _DATE_TAIL.search(out[-1][-30:]):
             out[-1] = f"{out[-1]} - {line}"
             continue
         out.append(line)

@@ -1,0 +1,140 @@
+"""Job description → title, company, location, required vs preferred skills, years and seniority."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.local import text as tx
+from core.local.skills import vocabulary
+
+_PREFERRED = re.compile(
+    r"\b(?:nice to have|nice-to-have|preferred|preferably|a plus|is a plus|bonus|desirable|desired|advantage|"
+    r"advantageous|good to have|ideally|optional|would be great|not required)\b",
+    re.I,
+)
+_PREFERRED_HEAD = re.compile(r"^(?:nice to have|preferred|bonus|desirable|good to have|pluses|extras?)\b", re.I)
+_REQUIRED_HEAD = re.compile(
+    r"^(?:requirements|required|must have|must-have|qualifications|what you(?:'ll)? (?:need|bring)|"
+    r"you have|skills|essential|minimum qualifications|who you are|about you)\b",
+    re.I,
+)
+_YEARS = re.compile(r"(\d{1,2})\s*(?:\+|plus)?\s*(?:-|to|–)?\s*(?:\d{1,2}\s*)?\+?\s*(?:years?|yrs?)", re.I)
+_TITLE_LINE = re.compile(r"^(?:job\s+title|title|position|role)\s*[:\-]\s*(.+)$", re.I)
+_COMPANY_LINE = re.compile(r"^(?:company|employer|organi[sz]ation|client)\s*[:\-]\s*(.+)$", re.I)
+_LOCATION_LINE = re.compile(r"^(?:location|based in|office|city)\s*[:\-]\s*(.+)$", re.I)
+_AT_COMPANY = re.compile(r"\b(?:at|join|joining)\s+([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,3})")
+_REMOTE = re.compile(r"\b(remote|hybrid|on-?site)\b", re.I)
+_SENIORITY = (
+    ("lead", re.compile(r"\b(?:lead|principal|staff|head of|director|architect|manager of)\b", re.I)),
+    ("senior", re.compile(r"\b(?:senior|sr\.?|experienced)\b", re.I)),
+    ("junior", re.compile(r"\b(?:junior|jr\.?|graduate|entry[- ]level|intern(?:ship)?|trainee|apprentice)\b", re.I)),
+    ("mid", re.compile(r"\b(?:mid[- ]level|intermediate|mid-senior)\b", re.I)),
+)
+
+
+def analyze_job(text: str) -> dict[str, Any]:
+    """Read a job ad; never raises. Skills on 'nice to have' lines or under such headings count as preferred."""
+    result: dict[str, Any] = {
+        "title": "",
+        "company": "",
+        "location": "",
+        "required_skills": [],
+        "preferred_skills": [],
+        "years_experience": None,
+        "seniority": None,
+        "keywords": [],
+        "warnings": [],
+    }
+    try:
+        _analyze_into(result, text)
+    except Exception as exc:  # a bad ad must not break a match run; report and return what we have
+        result["warnings"].append(f"The job analysis hit an unexpected problem ({type(exc).__name__}).")
+    return result
+
+
+def _analyze_into(result: dict[str, Any], text: Any) -> None:
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    if not text.strip():
+        result["warnings"].append("The job description is empty.")
+        return
+    if len(text) > tx.MAX_CHARS:
+        result["warnings"].append(f"The job description is long; only the first {tx.MAX_CHARS:,} characters were read.")
+        text = text[: tx.MAX_CHARS]
+    text = tx.clean(text)
+    lines = tx.split_lines(text)
+    vocab = vocabulary()
+
+    for line in lines[:15]:
+        m = _TITLE_LINE.match(line)
+        if m and not result["title"]:
+            result["title"] = m.group(1).strip()
+        m = _COMPANY_LINE.match(line)
+        if m and not result["company"]:
+            result["company"] = m.group(1).strip()
+        m = _LOCATION_LINE.match(line)
+        if m and not result["location"]:
+            result["location"] = m.group(1).strip()
+    if not result["title"] and lines:
+        first = re.split(r"\s+(?:-|–|\||at|@)\s+", lines[0])
+        if len(lines[0].split()) <= 12:
+            result["title"] = first[0].strip(" :")
+            if len(first) > 1 and not result["company"]:
+                result["company"] = first[1].strip(" :")
+    if not result["company"]:
+        m = _AT_COMPANY.search(text[:2000])
+        if m and m.group(1).split()[0] not in ("The", "Our", "A", "An", "We"):
+            result["company"] = m.group(1).strip(" .,")
+    if not result["location"]:
+        m = _REMOTE.search(text[:3000])
+        if m:
+            result["location"] = m.group(1).capitalize()
+
+    required: dict[str, None] = {}
+    preferred: dict[str, None] = {}
+    mode = "required"
+    for line in lines:
+        if _PREFERRED_HEAD.match(line):
+            mode = "preferred"
+        elif _REQUIRED_HEAD.match(line):
+            mode = "required"
+        target = preferred if mode == "preferred" or _PREFERRED.search(line) else required
+        for name in vocab.names(line, include_generic=False, include_soft=True):
+            target.setdefault(name, None)
+    for name in required:
+        preferred.pop(name, None)
+    result["required_skills"] = list(required)
+    result["preferred_skills"] = list(preferred)
+    if not required and not preferred:
+        result["warnings"].append("No known skills were found in the job description; matching uses its words only.")
+
+    years = [int(m.group(1)) for m in _YEARS.finditer(text[:20000]) if 0 < int(m.group(1)) <= 30]
+    result["years_experience"] = min(years) if years else None
+    result["seniority"] = _seniority(result["title"], text, result["years_experience"])
+    result["keywords"] = _keywords(text, set(required) | set(preferred))
+
+
+def _seniority(title: str, text: str, years: int | None) -> str | None:
+    for level, pattern in _SENIORITY:
+        if pattern.search(title):
+            return level
+    if years is not None:
+        return "junior" if years < 2 else "mid" if years < 5 else "senior" if years < 9 else "lead"
+    for level, pattern in _SENIORITY:
+        if pattern.search(text[:1500]):
+            return level
+    return None
+
+
+def _keywords(text: str, skills: set[str], limit: int = 25) -> list[str]:
+    """Frequent content words, skills first: what an applicant-tracking system would look for."""
+    counts: dict[str, int] = {}
+    for w in tx.words(text):
+        if not w.isdigit():
+            counts[w] = counts.get(w, 0) + 1
+    ranked = sorted(counts, key=lambda w: (-counts[w], w))
+    skill_keys = {tx.norm_key(s) for s in skills}
+    out = list(skills)
+    out.extend(w for w in ranked if w not in skill_keys and counts[w] > 1)
+    return out[:limit]

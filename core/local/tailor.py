@@ -1,0 +1,98 @@
+"""Tailor a CV to a job without inventing anything: reorder by relevance, adjust the summary, list what is missing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from core.local import text as tx
+from core.local.matcher import _as_job, cv_skills, cv_text
+from core.local.render import resume_to_markdown
+from core.local.skills import vocabulary
+
+
+def _relevance(text: str, keys: set[str], terms: set[str]) -> float:
+    found = {tx.norm_key(n) for n in vocabulary().names(text, include_generic=True)}
+    return 3 * len(found & keys) + len(set(tx.words(text)) & terms) * 0.2
+
+
+def coverage(cv: dict[str, Any], keywords: list[str]) -> float:
+    """Share of the job's keywords that appear in the CV (skills by alias, other words literally)."""
+    if not keywords:
+        return 0.0
+    text = cv_text(cv)
+    skills = cv_skills(cv, text)
+    words = set(tx.words(text))
+    hit = 0
+    for kw in keywords:
+        key = tx.norm_key(kw)
+        if key in skills or all(w in words for w in tx.words(kw) or [key]):
+            hit += 1
+    return round(hit / len(keywords), 3)
+
+
+def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
+    """Reorder and refocus the CV for one job; every fact in the result comes from the CV."""
+    cv = cv if isinstance(cv, dict) else {}
+    analysed, text = _as_job(job)
+    resume = copy.deepcopy(cv)
+    resume.pop("meta", None)
+    changes: list[str] = []
+    wanted = [str(s) for s in (analysed.get("required_skills") or []) + (analysed.get("preferred_skills") or [])]
+    keys = {tx.norm_key(s) for s in wanted}
+    terms = set(tx.words(text))
+    have = cv_skills(cv)
+    before = coverage(cv, analysed.get("keywords") or wanted)
+
+    skills = resume.get("skills") or []
+    for group in skills:
+        kws = list(group.get("keywords") or [])
+        ordered = sorted(kws, key=lambda k: -_relevance(str(k), keys, terms))
+        if ordered != kws:
+            group["keywords"] = ordered
+    ranked = sorted(skills, key=lambda g: -_relevance(" ".join([str(g.get("name", ""))] + list(map(str, g.get("keywords") or []))), keys, terms))
+    if [id(g) for g in ranked] != [id(g) for g in skills]:
+        changes.append("Moved the skills that the job asks for to the top of the skills section.")
+    resume["skills"] = ranked
+
+    work = resume.get("work") or []
+    moved = 0
+    for w in work:
+        hl = list(w.get("highlights") or [])
+        ordered = sorted(hl, key=lambda h: -_relevance(str(h), keys, terms))
+        if ordered != hl:
+            w["highlights"] = ordered
+            moved += 1
+    if moved:
+        changes.append(f"Put the most relevant bullet points first in {moved} role(s).")
+    scores = [_relevance(cv_text({"work": [w]}), keys, terms) for w in work]
+    if work and scores and max(scores) > scores[0] + 2:
+        best = max(range(len(work)), key=lambda i: scores[i])
+        lead = work.pop(best)
+        work.insert(0, lead)
+        changes.append(f"Led with the most relevant experience: {lead.get('position') or lead.get('name') or 'a role'}.")
+    resume["work"] = work
+
+    matched = [s for s in wanted if tx.norm_key(s) in have]
+    basics = resume.setdefault("basics", {})
+    summary = str(basics.get("summary") or "")
+    if matched:
+        title = str(analysed.get("title") or "").strip()
+        focus = ", ".join(matched[:5])
+        lead_in = f"Experience relevant to {title}: {focus}." if title else f"Relevant strengths: {focus}."
+        basics["summary"] = f"{lead_in} {summary}".strip()
+        changes.append(f"Opened the summary with skills the CV shows and the job asks for ({focus}).")
+    missing = [s for s in wanted if tx.norm_key(s) not in have]
+    missing += [k for k in analysed.get("keywords") or [] if tx.norm_key(k) not in have and k not in missing
+                and not any(w in set(tx.words(cv_text(cv))) for w in tx.words(k))]
+    after = coverage(resume, analysed.get("keywords") or wanted)
+    if not changes:
+        changes.append("No changes were needed: the CV already reads in the job's order.")
+    return {
+        "resume": resume,
+        "markdown": resume_to_markdown(resume),
+        "changes": changes,
+        "coverage_before": before,
+        "coverage_after": max(after, before),
+        "missing_keywords": missing[:15],
+    }

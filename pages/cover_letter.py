@@ -1,0 +1,78 @@
+"""Cover letter: company, role, tone and length → a letter streamed as it is written, then editable and downloadable."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.ai_service import LENGTHS, TONES
+from core.aio import iter_sync
+from ui import state, widgets
+
+
+def _load_sample_job() -> None:
+    found = widgets.samples("job")
+    if found:
+        st.session_state["letter_job"] = widgets.read_sample(next(iter(found.values())))
+
+
+def _write(cv: dict, job: str) -> None:
+    """Stream the letter into a status box; keep the finished text and its metadata in the session."""
+    s = st.session_state
+    stream = None
+
+    def action() -> str:
+        nonlocal stream
+        stream = widgets.service().stream_cover_letter(
+            cv, job, s.get("letter_company") or None, role=s.get("letter_role") or None,
+            tone=s.get("letter_tone", "formal"), length=s.get("letter_length", "medium"),
+            cv_text=state.current_cv_text(), **widgets.opts(),
+        )  # fmt: skip
+        st.write_stream(iter_sync(stream))
+        return stream.text
+
+    text = widgets.run_action("Writing your letter…", action, done="Letter written", expanded=True)
+    if text is not None and stream is not None:
+        s["letter_edit"] = text
+        s["letter_meta"] = stream.meta
+
+
+def _downloads(text: str) -> None:
+    c1, c2 = st.columns(2)
+    c1.download_button("Download TXT", data=text, file_name="cover_letter.txt", mime="text/plain", key="letter_txt")
+    from core.documents import text_to_docx
+
+    docx = widgets.attempt(lambda: text_to_docx("Cover letter", text), "The DOCX export failed; the TXT one works.")
+    if docx is None:
+        return
+    c2.download_button(
+        "Download DOCX",
+        data=docx,
+        file_name="cover_letter.docx",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="letter_docx",
+    )
+
+
+st.title("✉️ Cover letter")
+cv = widgets.require_cv("letter")
+if cv:
+    if "letter_job" not in st.session_state and st.session_state.get("tailor_job"):
+        st.session_state["letter_job"] = st.session_state["tailor_job"]
+    st.text_area("Job description", key="letter_job", height=200, placeholder="Paste the job advert here.")
+    c1, c2 = st.columns(2)
+    c1.text_input("Company", key="letter_company", placeholder="e.g. Acme Corp")
+    c2.text_input("Role", key="letter_role", placeholder="e.g. Senior Backend Engineer")
+    c1.selectbox("Tone", TONES, key="letter_tone")
+    c2.select_slider("Length", LENGTHS, value="medium", key="letter_length")
+    b1, b2, _ = st.columns([1, 1, 2])
+    run_clicked = b1.button("Write my letter", key="letter_run", type="primary")
+    if widgets.samples("job"):
+        b2.button("Use a sample job", key="letter_sample", on_click=_load_sample_job)
+    if run_clicked:
+        _write(cv, st.session_state.get("letter_job", ""))
+
+    if "letter_edit" in st.session_state:
+        st.divider()
+        widgets.show_meta(st.session_state.get("letter_meta"))
+        text = st.text_area("Your letter (edit freely before downloading)", key="letter_edit", height=380)
+        _downloads(text)

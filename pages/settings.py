@@ -1,0 +1,383 @@
+"""Settings: providers and keys, task routing, prices, rate limits, budgets, cache, challenger routing, usage data.
+
+Everything except keys is saved to the TOML config file (core.config.update_config_file). A key typed here lives in
+this browser session only, unless the user explicitly ticks "save to .streamlit/secrets.toml". Keys are never shown
+in full: the provider table carries the router's masked hint (last 4 characters at most).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.aio import run_sync
+from core.base import PROVIDER_NAMES, CVCopilotError, TaskType
+from core.config import (
+    BUDGET_POLICIES,
+    DEFAULT_TASK_ROUTING,
+    KEY_ENV_VARS,
+    get_settings,
+    reload_settings,
+    save_secret,
+    update_config_file,
+)
+from core.router import get_model_router, reset_model_router
+from core.usage_tracker import get_usage_tracker
+
+_FLASH = "settings_flash"
+_KEYED = [name for name in PROVIDER_NAMES if name in KEY_ENV_VARS]
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def _session_keys() -> dict[str, str]:
+    return dict(st.session_state.get("session_keys", {}))
+
+
+def _router() -> Any:
+    return get_model_router(_session_keys())
+
+
+def _flash(message: str, kind: str = "success") -> None:
+    """Show `message` after the rerun that picks up the new settings."""
+    st.session_state[_FLASH] = (kind, message)
+
+
+def _show_flash() -> None:
+    kind, message = st.session_state.pop(_FLASH, (None, None))
+    if message:
+        getattr(st, kind)(message)
+
+
+def _save(updates: dict[str, Any], what: str) -> None:
+    """Write the config file, rebuild settings and routers, and rerun so every widget shows the saved state."""
+    try:
+        path = update_config_file(updates)
+    except (OSError, ValueError) as exc:
+        st.error(f"Could not save {what}: {exc}")
+        return
+    reload_settings()
+    reset_model_router()
+    _flash(f"Saved {what} to {path}.")
+    st.rerun()
+
+
+def _limit(value: Any) -> float | None:
+    """A number input's value as a budget: 0 or empty means no limit (None drops the key from the file)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _int_or_zero(value: Any) -> int:
+    """Rate limits: empty means unlimited, written as 0 (the loader reads 0 as 'no limit')."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return max(number, 0)
+
+
+# --- sections -----------------------------------------------------------------------------------------------------
+
+
+def render_providers() -> None:
+    st.subheader("Providers")
+    settings = get_settings()
+    rows = []
+    for status in _router().provider_status():
+        ps = settings.providers[status["name"]]
+        rows.append(
+            {
+                "provider": status["name"],
+                "configured": bool(status["configured"]),
+                "key": status["key_hint"] or "",
+                "key source": status.get("key_source", "") or "",
+                "model": status["model"],
+                "base_url": status["base_url"],
+                "rpm": ps.rpm,
+                "tpm": ps.tpm,
+                "timeout_s": ps.timeout,
+                "USD/1K in": status["input_per_1k"],
+                "USD/1K out": status["output_per_1k"],
+            }
+        )
+    frame = pd.DataFrame(rows)
+    edited = st.data_editor(
+        frame,
+        key="providers_editor",
+        hide_index=True,
+        width="stretch",
+        disabled=["provider", "configured", "key", "key source", "USD/1K in", "USD/1K out"],
+        column_config={
+            "configured": st.column_config.CheckboxColumn("configured"),
+            "rpm": st.column_config.NumberColumn("rpm", min_value=0, step=1, help="requests per minute; empty = none"),
+            "tpm": st.column_config.NumberColumn("tpm", min_value=0, step=1, help="tokens per minute; empty = none"),
+            "timeout_s": st.column_config.NumberColumn("timeout_s", min_value=1, max_value=600),
+            "USD/1K in": st.column_config.NumberColumn("USD/1K in", format="%.6f"),
+            "USD/1K out": st.column_config.NumberColumn("USD/1K out", format="%.6f"),
+        },
+    )
+    st.caption(
+        "Model, base URL, rate limits and timeout are saved to the config file; an environment variable "
+        "(e.g. OPENAI_MODEL, OPENAI_BASE_URL) still wins over it. Keys never go to that file."
+    )
+    if st.button("Save providers and rate limits", key="save_providers"):
+        _save({"providers": _provider_updates(frame, edited)}, "providers and rate limits")
+
+    render_keys()
+    render_test_connection()
+
+
+def _provider_updates(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Only the fields the user changed, per provider."""
+    updates: dict[str, dict[str, Any]] = {}
+    for old, new in zip(before.to_dict("records"), after.to_dict("records"), strict=True):
+        changed: dict[str, Any] = {}
+        if str(new["model"] or "").strip() and new["model"] != old["model"]:
+            changed["model"] = str(new["model"]).strip()
+        if new["provider"] != "local" and (new["base_url"] or "") != (old["base_url"] or ""):
+            changed["base_url"] = str(new["base_url"] or "").strip()
+        for column in ("rpm", "tpm"):
+            if _int_or_zero(new[column]) != _int_or_zero(old[column]):
+                changed[column] = _int_or_zero(new[column])
+        if not pd.isna(new["timeout_s"]) and float(new["timeout_s"]) != float(old["timeout_s"]):
+            changed["timeout"] = float(new["timeout_s"])
+        if changed:
+            updates[str(new["provider"])] = changed
+    return updates
+
+
+def render_keys() -> None:
+    with st.expander("Enter an API key", expanded=False):
+        st.caption(
+            "A key typed here is kept for this browser session only. Tick the box to store it in "
+            "`.streamlit/secrets.toml` (git-ignored, readable by you only) so it survives a restart."
+        )
+        provider = st.selectbox("Provider", _KEYED, key="key_provider")
+        key = st.text_input("API key", type="password", key="key_value", autocomplete="off")
+        persist = st.checkbox("Also save to .streamlit/secrets.toml", key="key_persist")
+        left, right = st.columns(2)
+        if left.button("Use this key", key="key_use", type="primary"):
+            value = (key or "").strip()
+            if not value:
+                st.error("Type a key first.")
+            else:
+                keys = _session_keys()
+                keys[provider] = value
+                st.session_state["session_keys"] = keys
+                message = f"Key for {provider} set for this session."
+                if persist:
+                    try:
+                        path = save_secret(KEY_ENV_VARS[provider][0], value)
+                    except OSError as exc:
+                        st.error(f"Could not write the secrets file: {exc}")
+                        return
+                    reload_settings()
+                    reset_model_router()
+                    message = f"Key for {provider} saved to {path} and set for this session."
+                _flash(message)
+                st.session_state.pop("key_value", None)
+                st.rerun()
+        if _session_keys() and right.button("Forget session keys", key="key_forget"):
+            st.session_state["session_keys"] = {}
+            _flash("Session keys forgotten.")
+            st.rerun()
+        if _session_keys():
+            st.caption("Session keys set for: " + ", ".join(sorted(_session_keys())))
+
+
+def render_test_connection() -> None:
+    left, right = st.columns([2, 1])
+    provider = left.selectbox("Test a provider", list(PROVIDER_NAMES), key="test_provider")
+    right.write("")
+    if right.button("Test connection", key="test_connection"):
+        try:
+            with st.spinner(f"Calling {provider}…"):
+                response = run_sync(_router().test_connection(provider))
+        except CVCopilotError as exc:
+            st.error(f"{provider}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - anything else still gets a readable line, never a traceback
+            st.error(f"{provider}: unexpected {type(exc).__name__}; see the server log.")
+        else:
+            st.success(
+                f"{response.provider} answered in {response.latency_ms:.0f} ms with {response.model} "
+                f"({response.input_tokens}+{response.output_tokens} tokens, ${response.cost_usd:.6f})."
+            )
+
+
+def render_routing() -> None:
+    st.subheader("Task routing")
+    settings = get_settings()
+    frame = pd.DataFrame(
+        [
+            {
+                "task": task.value,
+                "provider": settings.task_routing.get(task, DEFAULT_TASK_ROUTING[task]),
+                "seed default": DEFAULT_TASK_ROUTING[task],
+            }
+            for task in TaskType
+        ]
+    )
+    edited = st.data_editor(
+        frame,
+        key="routing_editor",
+        hide_index=True,
+        width="stretch",
+        disabled=["task", "seed default"],
+        column_config={
+            "provider": st.column_config.SelectboxColumn("provider", options=list(PROVIDER_NAMES), required=True)
+        },
+    )
+    left, right = st.columns(2)
+    if left.button("Save routing", key="save_routing", type="primary"):
+        routing = {row["task"]: row["provider"] for row in edited.to_dict("records") if row["provider"]}
+        _save({"routing": routing}, "task routing")
+    if right.button("Reset to the seed's defaults", key="reset_routing"):
+        st.session_state.pop("routing_editor", None)
+        _save({"routing": dict.fromkeys((t.value for t in TaskType), None)}, "default task routing")
+
+
+def render_prices() -> None:
+    st.subheader("Price overrides")
+    settings = get_settings()
+    st.caption(
+        "USD per 1,000 tokens. An override wins over the bundled price catalogue; models in neither are charged "
+        "the 'unknown model' price and marked as estimated."
+    )
+    frame = pd.DataFrame(
+        [{"model": m, "input": p[0], "output": p[1]} for m, p in sorted(settings.price_overrides.items())],
+        columns=["model", "input", "output"],
+    ).astype({"model": "object", "input": "float64", "output": "float64"})
+    edited = st.data_editor(
+        frame,
+        key="prices_editor",
+        hide_index=True,
+        width="stretch",
+        num_rows="dynamic",
+        column_config={
+            "input": st.column_config.NumberColumn("input", min_value=0.0, format="%.6f"),
+            "output": st.column_config.NumberColumn("output", min_value=0.0, format="%.6f"),
+        },
+    )
+    left, right = st.columns(2)
+    unknown_in = left.number_input(
+        "Unknown model, input", min_value=0.0, value=float(settings.unknown_price_per_1k[0]), format="%.6f"
+    )
+    unknown_out = right.number_input(
+        "Unknown model, output", min_value=0.0, value=float(settings.unknown_price_per_1k[1]), format="%.6f"
+    )
+    if st.button("Save prices", key="save_prices"):
+        prices: dict[str, Any] = dict.fromkeys(settings.price_overrides)  # removed rows → None → dropped
+        for row in edited.to_dict("records"):
+            model = str(row.get("model") or "").strip()
+            if model and not pd.isna(row.get("input")) and not pd.isna(row.get("output")):
+                prices[model] = {"input": float(row["input"]), "output": float(row["output"])}
+        pricing = {"unknown_input_per_1k": float(unknown_in), "unknown_output_per_1k": float(unknown_out)}
+        _save({"prices": prices, "pricing": pricing}, "prices")
+
+
+def render_budgets() -> None:
+    st.subheader("Budgets")
+    b = get_settings().budgets
+    policy = st.selectbox(
+        "When a budget is reached",
+        list(BUDGET_POLICIES),
+        index=list(BUDGET_POLICIES).index(b.policy),
+        key="budget_policy",
+        help="downgrade: fall back to cheaper providers, then the free offline engine; block: refuse the call.",
+    )
+    st.caption("USD; 0 means no limit.")
+    cols = st.columns(4)
+    values = {}
+    for col, (name, label, current) in zip(
+        cols,
+        [
+            ("global_daily_usd", "Everyone, per day", b.global_daily_usd),
+            ("global_monthly_usd", "Everyone, per month", b.global_monthly_usd),
+            ("user_daily_usd", "Each user, per day", b.user_daily_usd),
+            ("user_monthly_usd", "Each user, per month", b.user_monthly_usd),
+        ],
+        strict=True,
+    ):
+        values[name] = col.number_input(label, min_value=0.0, value=float(current or 0.0), step=1.0, key=name)
+    if st.button("Save budgets", key="save_budgets"):
+        _save({"budgets": {"policy": policy, **{k: _limit(v) for k, v in values.items()}}}, "budgets")
+
+
+def render_cache() -> None:
+    st.subheader("Response cache")
+    settings = get_settings()
+    router = _router()
+    try:
+        stats = router.cache.stats()
+        st.caption(f"{stats['entries']:,} cached answers, {stats['bytes'] / 1024:,.1f} KiB.")
+    except Exception as exc:  # noqa: BLE001 - stats are informative only
+        st.caption(f"Cache statistics unavailable: {exc}")
+    left, mid, right = st.columns(3)
+    enabled = left.toggle("Cache enabled", value=settings.cache_enabled, key="cache_enabled")
+    ttl_days = mid.number_input(
+        "Keep answers (days)", min_value=0.01, max_value=3650.0, value=settings.cache_ttl_seconds / 86400, key="ttl"
+    )
+    if left.button("Save cache settings", key="save_cache"):
+        _save({"cache": {"enabled": bool(enabled), "ttl_days": float(ttl_days)}}, "cache settings")
+    if right.button("Clear cache", key="clear_cache"):
+        removed = router.cache.clear()
+        _flash(f"Removed {removed:,} cached answers.")
+        st.rerun()
+
+
+def render_challenger() -> None:
+    st.subheader("Challenger routing (A/B)")
+    settings = get_settings()
+    options = ["(off)", *PROVIDER_NAMES]
+    current = settings.challenger_provider if settings.challenger_provider in PROVIDER_NAMES else "(off)"
+    left, right = st.columns(2)
+    provider = left.selectbox("Challenger provider", options, index=options.index(current), key="challenger")
+    percent = right.slider(
+        "Share of calls sent to it (%)", 0.0, 50.0, float(settings.challenger_percent), 1.0, key="challenger_pct"
+    )
+    st.caption("A share of calls goes to the challenger first, so its cost and failures can be compared on Usage.")
+    if st.button("Save challenger", key="save_challenger"):
+        chosen = None if provider == "(off)" else provider
+        _save(
+            {"router": {"challenger_provider": chosen, "challenger_percent": float(percent) if chosen else 0.0}},
+            "challenger routing",
+        )
+
+
+def render_usage_data() -> None:
+    st.subheader("Usage data")
+    tracker = get_usage_tracker()
+    st.caption(f"Database: `{tracker.db_path}` (metadata of every call; never prompts, answers or keys).")
+    confirm = st.checkbox("I understand this deletes every usage record and cannot be undone", key="confirm_delete")
+    if st.button("Delete all usage data", key="delete_usage", type="primary", disabled=not confirm):
+        deleted = tracker.clear()
+        st.session_state.pop("confirm_delete", None)
+        _flash(f"Deleted {deleted:,} usage records.")
+        st.rerun()
+
+
+def main() -> None:
+    st.title("⚙️ Settings")
+    _show_flash()
+    try:
+        get_settings()
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+    render_providers()
+    render_routing()
+    render_prices()
+    render_budgets()
+    render_cache()
+    render_challenger()
+    render_usage_data()
+
+
+main()

@@ -1,0 +1,114 @@
+"""Tailor: the CV rewritten for one job, side by side with the original, with ATS keyword coverage before/after."""
+
+from __future__ import annotations
+
+import difflib
+import html
+from typing import Any
+
+import streamlit as st
+
+from core.aio import run_sync
+from ui import state, widgets
+
+_DIFF_CSS = """<style>
+table.diff {font-family: ui-monospace, monospace; font-size: 0.8rem; border-collapse: collapse; width: 100%;}
+table.diff td {padding: 0 4px; vertical-align: top; white-space: pre-wrap; word-break: break-word;}
+table.diff th {font-weight: 600; text-align: left;}
+.diff_add {background: #d7f5dd;} .diff_chg {background: #fff1c2;} .diff_sub {background: #fbd9d9;}
+.diff_next, td.diff_header {display: none;}
+</style>"""
+
+
+def _load_sample_job() -> None:
+    found = widgets.samples("job")
+    choice = st.session_state.get("tailor_sample_choice")
+    path = found.get(choice) if choice in found else next(iter(found.values()), None)
+    if path is not None:
+        st.session_state["tailor_job"] = widgets.read_sample(path)
+
+
+def _markdown_of(resume: dict[str, Any]) -> str:
+    from core import local
+
+    return local.resume_to_markdown(resume)
+
+
+def _diff_table(before: str, after: str) -> str:
+    table = difflib.HtmlDiff(wrapcolumn=70).make_table(
+        before.splitlines(), after.splitlines(), fromdesc="Your CV", todesc="Tailored", context=False
+    )
+    return _DIFF_CSS + table
+
+
+def _coverage(result: dict[str, Any]) -> None:
+    before, after = float(result.get("coverage_before", 0.0)), float(result.get("coverage_after", 0.0))
+    c1, c2 = st.columns(2)
+    c1.metric("ATS keyword coverage before", f"{before:.0%}")
+    c2.metric("After tailoring", f"{after:.0%}", delta=f"{(after - before) * 100:+.0f} pts")
+    missing = result.get("missing_keywords") or []
+    if missing:
+        st.caption("Still missing (add them only if they are true): " + ", ".join(map(str, missing[:25])))
+
+
+def _downloads(result: dict[str, Any]) -> None:
+    c1, c2 = st.columns(2)
+    c1.download_button(
+        "Download Markdown",
+        data=result.get("markdown", ""),
+        file_name="tailored_cv.md",
+        mime="text/markdown",
+        key="tailor_download_md",
+    )
+    from core.documents import resume_to_docx
+
+    docx = widgets.attempt(lambda: resume_to_docx(result["resume"]), "The DOCX export failed; Markdown works.")
+    if docx is None:
+        return
+    c2.download_button(
+        "Download DOCX",
+        data=docx,
+        file_name="tailored_cv.docx",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        key="tailor_download_docx",
+    )
+
+
+st.title("✂️ Tailor your CV")
+cv = widgets.require_cv("tailor")
+if cv:
+    st.text_area("Job description", key="tailor_job", height=220, placeholder="Paste the job advert here.")
+    found = widgets.samples("job")
+    cols = st.columns([1, 1, 2])
+    run_clicked = cols[0].button("Tailor my CV", key="tailor_run", type="primary")
+    if found:
+        cols[1].button("Use a sample job", key="tailor_sample", on_click=_load_sample_job)
+        if len(found) > 1:
+            cols[2].selectbox("Sample job", list(found), key="tailor_sample_choice", label_visibility="collapsed")
+    if run_clicked:
+        job = st.session_state.get("tailor_job", "")
+        result = widgets.run_action(
+            "Tailoring your CV…",
+            lambda: run_sync(widgets.service().tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts())),
+            done="Tailored",
+        )
+        if result is not None:
+            st.session_state["tailor_result"] = result
+            st.session_state["tailor_source"] = cv
+
+    result = st.session_state.get("tailor_result")
+    if result and st.session_state.get("tailor_source") is cv:
+        st.divider()
+        widgets.show_meta(result.get("meta"))
+        _coverage(result)
+        changes = result.get("changes") or []
+        if changes:
+            with st.expander(f"What changed ({len(changes)})", expanded=False):
+                for change in changes:
+                    st.markdown(f"- {html.escape(str(change))}")
+        side, tailored_tab = st.tabs(["Side by side", "Tailored CV"])
+        with side:
+            st.html(_diff_table(_markdown_of(cv), result.get("markdown", "")))
+        with tailored_tab:
+            st.markdown(result.get("markdown", ""))
+        _downloads(result)

@@ -1,0 +1,167 @@
+"""Usage dashboard: where the money goes, by provider, task, user and time.
+
+Thin page: the tracker aggregates in SQL, core.charts shapes frames and builds figures; this file only lays them out.
+Each section is its own function so new ones (a budget gauge, A/B win rates) slot in without touching the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from core import charts
+from core.usage_tracker import get_usage_tracker
+
+_PLOTLY_CONFIG = {"displaylogo": False}
+
+
+def _data_version(tracker: Any) -> tuple[float | None, int]:
+    """Cache key part: the newest call (changes on every new call or a delete) and the current minute
+    (so windows counted back from now move on). One indexed lookup, well under a millisecond."""
+    newest = tracker.recent_calls(limit=1)
+    return (newest[0]["ts"] if newest else None, int(time.time() // 60))
+
+
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def _filter_options(db_path: str, version: tuple[float | None, int]) -> dict[str, list[str]]:
+    tracker = get_usage_tracker()
+    return {column: tracker.distinct_values(column) for column in ("provider", "task_type", "user_id")}
+
+
+@st.cache_data(ttl=300, max_entries=64, show_spinner="Aggregating usage…")
+def _dashboard(
+    db_path: str, hours: float | None, filters: tuple[tuple[str, tuple[str, ...]], ...], version: tuple
+) -> charts.Dashboard:
+    """The SQL aggregates for one view, reused across reruns until a new call lands or the minute changes."""
+    return charts.load_dashboard(get_usage_tracker(), hours, {k: list(v) for k, v in filters})
+
+
+def _chart(fig: Any, key: str) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config=_PLOTLY_CONFIG)
+
+
+def render_filters(options: dict[str, list[str]]) -> tuple[str, float | None, dict[str, list[str]]]:
+    """Window and provider/task/user filters; the options are every value ever recorded."""
+    window_col, provider_col, task_col, user_col = st.columns([1, 1, 1, 1])
+    label = window_col.selectbox("Window", list(charts.WINDOWS), index=1, key="usage_window")
+    providers = provider_col.multiselect("Provider", options["provider"], key="usage_providers", placeholder="All")
+    tasks = task_col.multiselect("Task", options["task_type"], key="usage_tasks", placeholder="All")
+    users = user_col.multiselect("User", options["user_id"], key="usage_users", placeholder="All")
+    return label, charts.WINDOWS[label], {"provider": providers, "task_type": tasks, "user_id": users}
+
+
+def render_empty_state() -> None:
+    st.info(
+        "**No AI calls recorded yet.** Every call the app makes (parse a CV, tailor it, write a cover letter, "
+        "score a match) is recorded here with its provider, tokens, cost and latency; never the text itself.\n\n"
+        "Try the **CV** page, or fill a demo database from a terminal: `python -m core demo-db --rows 10000`.",
+        icon="📭",
+    )
+
+
+def render_headline(dash: charts.Dashboard, window_label: str) -> None:
+    head = dash.headline
+    row1 = st.columns(4)
+    row1[0].metric("Requests", f"{head['total_requests']:,}")
+    row1[1].metric("Successful", f"{head['successful_requests']:,}")
+    row1[2].metric("Failed", f"{head['failed_requests']:,}")
+    row1[3].metric("Tokens in / out", f"{head['total_input_tokens']:,} / {head['total_output_tokens']:,}")
+    row2 = st.columns(4)
+    row2[0].metric(f"Cost ({window_label.lower()})", charts.format_usd(head["cost_usd"]))
+    row2[1].metric("Average cost per call", charts.format_usd(head["avg_cost_per_call"]))
+    row2[2].metric("Total tokens", f"{head['total_tokens']:,}")
+    row2[3].metric("All-time cost", charts.format_usd(head["total_cost_all_time"]))
+
+
+def render_cost_charts(dash: charts.Dashboard) -> None:
+    st.subheader("Cost")
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.cost_by_provider(dash.by_provider), "chart_cost_provider")
+    with right:
+        _chart(charts.cost_by_task(dash.by_task), "chart_cost_task")
+    _chart(charts.cost_over_time(dash.timeseries), "chart_cost_time")
+    _chart(charts.tokens_over_time(dash.timeseries), "chart_tokens_time")
+
+
+def render_reliability(dash: charts.Dashboard) -> None:
+    st.subheader("Reliability and speed")
+    left, right = st.columns(2)
+    with left:
+        _chart(charts.success_failure(dash.by_provider, dash.errors), "chart_success")
+    with right:
+        _chart(charts.latency_by_provider(dash.latency), "chart_latency")
+        st.caption("Latency over calls that reached a provider (cache hits excluded).")
+
+
+def render_users(dash: charts.Dashboard) -> None:
+    st.subheader("Users")
+    _chart(charts.cost_per_user(dash.users), "chart_users")
+
+
+def render_savings(dash: charts.Dashboard) -> None:
+    st.subheader("Savings")
+    saved = dash.savings
+    cols = st.columns(4)
+    cols[0].metric("Actual cost", charts.format_usd(saved["actual_cost_usd"]))
+    cols[1].metric("On each task's default provider", charts.format_usd(saved["baseline_cost_usd"]))
+    cols[2].metric("Saved by routing", charts.format_usd(saved["saved_usd"]))
+    cols[3].metric("Saved by the cache", charts.format_usd(saved["saved_by_cache_usd"]))
+    st.caption(
+        "The baseline prices the same tokens on the provider each task goes to by default. The difference comes "
+        "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing."
+    )
+    _chart(charts.savings_by_task(dash.by_task), "chart_savings")
+
+
+def render_recent_calls(dash: charts.Dashboard, tracker: Any, hours: float | None, filters: dict[str, Any]) -> None:
+    st.subheader("Recent calls")
+    st.caption(f"The newest {len(dash.recent):,} calls in this view: metadata only, never prompt or answer text.")
+    st.dataframe(
+        dash.recent,
+        hide_index=True,
+        width="stretch",
+        height=320,
+        column_config={
+            "cost_usd": st.column_config.NumberColumn("cost_usd", format="$%.6f"),
+            "baseline_cost_usd": st.column_config.NumberColumn("baseline_cost_usd", format="$%.6f"),
+            "saved_cost_usd": st.column_config.NumberColumn("saved_cost_usd", format="$%.6f"),
+            "latency_ms": st.column_config.NumberColumn("latency_ms", format="%.0f"),
+        },
+    )
+    window = "all" if hours is None else f"{hours:g}h"
+    st.download_button(
+        "Download CSV of the filtered calls",
+        data=lambda: charts.export_csv(tracker, hours, filters),
+        file_name=f"cv-copilot-usage-{window}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon="⬇️",
+        help=f"Every call in the window and filters, newest first (at most {charts.EXPORT_LIMIT:,} rows).",
+    )
+
+
+def main() -> None:
+    st.title("📊 Usage")
+    tracker = get_usage_tracker()
+    version = _data_version(tracker)
+    if version[0] is None:
+        render_empty_state()
+        return
+    db_path = str(tracker.db_path)
+    label, hours, filters = render_filters(_filter_options(db_path, version))
+    key = tuple((name, tuple(values)) for name, values in sorted(filters.items()) if values)
+    dash = _dashboard(db_path, hours, key, version)
+    if dash.empty:
+        st.info(f"No calls match this view ({label.lower()}). Widen the window or clear the filters.", icon="🔎")
+    render_headline(dash, label)
+    render_cost_charts(dash)
+    render_reliability(dash)
+    render_users(dash)
+    render_savings(dash)
+    render_recent_calls(dash, tracker, hours, filters)
+
+
+main()

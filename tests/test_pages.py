@@ -1,0 +1,163 @@
+"""Each job-seeker page in Streamlit's AppTest: type, click, see the result, and never an exception."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.ai_service import AIService
+from tests.test_ai_service import CV_TEXT, JOB, JOB_2
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+@pytest.fixture(autouse=True)
+def clear_caches() -> Iterator[None]:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture(scope="module")
+def parsed_cv() -> dict:
+    return asyncio.run(AIService().parse_cv(CV_TEXT))
+
+
+def open_page(page: str, cv: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if cv is not None:
+        at.session_state["cv"] = cv
+        at.session_state["cv_text"] = CV_TEXT
+    at.switch_page(page)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [s.value for s in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_cv_page_parses_pasted_text_and_shows_the_email() -> None:
+    at = open_page("pages/cv.py")
+    at.text_area(key="cv_paste").input(CV_TEXT)
+    at.button(key="cv_parse").click()
+    at.run()
+    assert not at.exception
+    assert "jane.doe@example.com" in texts(at)
+    assert "Answered by local" in texts(at)
+    assert "jane.doe@example.com" == at.session_state["cv"]["basics"]["email"]
+    assert "jane.doe@example.com" == at.text_input(key="cvf_email").value
+
+
+def test_cv_page_edits_are_saved_to_the_session() -> None:
+    at = open_page("pages/cv.py")
+    at.text_area(key="cv_paste").input(CV_TEXT)
+    at.button(key="cv_parse").click()
+    at.run()
+    at.text_input(key="cvf_name").input("Jane Q. Doe")
+    at.text_area(key="cvf_skills").input("Languages: Python, Go\nTools: Docker")
+    at.button(key="FormSubmitter:cv_form-Save changes").click()
+    at.run()
+    assert not at.exception
+    cv = at.session_state["cv"]
+    assert "Jane Q. Doe" == cv["basics"]["name"]
+    assert [["Python", "Go"], ["Docker"]] == [g["keywords"] for g in cv["skills"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("", "empty"), ("\x00\x01\x02\x03" * 50, "binary"), ("1234 5678", "no words")]
+)
+def test_cv_page_shows_readable_errors(text: str, message: str) -> None:
+    at = open_page("pages/cv.py")
+    at.text_area(key="cv_paste").input(text)
+    at.button(key="cv_parse").click()
+    at.run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error)
+    assert "cv" not in at.session_state or at.session_state["cv"] is None
+
+
+@pytest.mark.skipif(not any(SAMPLES.glob("*.txt")), reason="no samples under data/samples yet")
+def test_try_a_sample_cv_parses_it() -> None:
+    at = open_page("pages/cv.py")
+    at.button(key="cv_sample").click()
+    at.run()
+    assert not at.exception
+    assert at.session_state["cv"]["basics"]["email"]
+    assert at.session_state["cv"]["basics"]["email"] in texts(at)
+
+
+@pytest.mark.parametrize("page", ["pages/tailor.py", "pages/cover_letter.py", "pages/match.py"])
+def test_pages_without_a_cv_explain_what_to_do(page: str) -> None:
+    at = open_page(page)
+    assert any("no CV yet" in i.value for i in at.info)
+
+
+def test_tailor_page(parsed_cv: dict) -> None:
+    at = open_page("pages/tailor.py", parsed_cv)
+    at.text_area(key="tailor_job").input(JOB)
+    at.button(key="tailor_run").click()
+    at.run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert ["ATS keyword coverage before", "After tailoring"] == labels
+    assert "Answered by local" in texts(at)
+    assert "jane.doe@example.com" in at.session_state["tailor_result"]["markdown"]
+
+
+def test_tailor_page_needs_a_job(parsed_cv: dict) -> None:
+    at = open_page("pages/tailor.py", parsed_cv)
+    at.button(key="tailor_run").click()
+    at.run()
+    assert not at.exception
+    assert any("job description is empty" in e.value for e in at.error)
+
+
+def test_cover_letter_page_streams_an_editable_letter(parsed_cv: dict) -> None:
+    at = open_page("pages/cover_letter.py", parsed_cv)
+    at.text_area(key="letter_job").input(JOB)
+    at.text_input(key="letter_company").input("Globex Corporation")
+    at.text_input(key="letter_role").input("Senior Python Developer")
+    at.selectbox(key="letter_tone").select("friendly")
+    at.button(key="letter_run").click()
+    at.run()
+    assert not at.exception
+    letter = at.text_area(key="letter_edit").value
+    assert "Jane" in letter
+    assert "Answered by local" in texts(at)
+    at.text_area(key="letter_edit").input(letter + "\nP.S. Thank you.")
+    at.run()
+    assert not at.exception
+    assert at.text_area(key="letter_edit").value.endswith("P.S. Thank you.")
+
+
+def test_match_page_ranks_several_jobs(parsed_cv: dict) -> None:
+    at = open_page("pages/match.py", parsed_cv)
+    at.text_area(key="match_jobs").input(f"{JOB_2}\n---\n{JOB}")
+    at.button(key="match_run").click()
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert 2 == len(table)
+    assert list(table["Score"]) == sorted(table["Score"], reverse=True)
+    assert "Python" in table["Matched skills"].iloc[0]
+    assert "Answered by local" in texts(at)
+
+
+def test_match_page_with_nothing_to_match(parsed_cv: dict) -> None:
+    at = open_page("pages/match.py", parsed_cv)
+    at.text_area(key="match_jobs").input("---\n---")
+    at.button(key="match_run").click()
+    at.run()
+    assert not at.exception
+    assert any("at least one job" in e.value for e in at.error)

@@ -1,0 +1,203 @@
+"""Rate limiter: exact under threads and asyncio, independence per (provider, user), sliding window, tpm."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.rate_limit import WINDOW_SECONDS, InMemoryRateLimiter, RateLimiter
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_satisfies_the_protocol() -> None:
+    assert isinstance(InMemoryRateLimiter(), RateLimiter)
+
+
+def test_default_is_sixty_per_minute() -> None:
+    limiter = InMemoryRateLimiter(clock=Clock())
+    results = [limiter.acquire("openai", "ann") for _ in range(61)]
+    assert results[:60] == [0.0] * 60
+    assert results[60] == pytest.approx(WINDOW_SECONDS)
+
+
+@pytest.mark.parametrize("rpm", [1, 7, 60])
+def test_burst_across_threads_admits_exactly_the_limit(rpm: int) -> None:
+    limiter = InMemoryRateLimiter({"openai": (rpm, None)})
+    barrier = threading.Barrier(10)
+    admitted: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        barrier.wait()
+        mine = sum(1 for _ in range(10) if limiter.acquire("openai", "ann") == 0.0)
+        with lock:
+            admitted.append(mine)
+
+    threads = [threading.Thread(target=work) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(admitted) == rpm
+
+
+@pytest.mark.parametrize("rpm", [1, 25, 60])
+def test_burst_across_asyncio_gather_admits_exactly_the_limit(rpm: int) -> None:
+    limiter = InMemoryRateLimiter({"groq": (rpm, None)})
+
+    async def one() -> bool:
+        await asyncio.sleep(0)
+        return limiter.acquire("groq", "ann") == 0.0
+
+    async def burst() -> list[bool]:
+        return await asyncio.gather(*(one() for _ in range(100)))
+
+    assert sum(asyncio.run(burst())) == rpm
+
+
+def test_users_and_providers_are_independent() -> None:
+    limiter = InMemoryRateLimiter(default_rpm=2, clock=Clock())
+    for _ in range(2):
+        assert limiter.acquire("openai", "ann") == 0.0
+    assert limiter.acquire("openai", "ann") > 0
+    assert limiter.acquire("openai", "bob") == 0.0
+    assert limiter.acquire("gemini", "ann") == 0.0
+
+
+def test_refused_calls_are_not_counted() -> None:
+    clock = Clock()
+    limiter = InMemoryRateLimiter(default_rpm=1, clock=clock)
+    assert limiter.acquire("openai", "ann") == 0.0
+    for _ in range(50):
+        clock.now += 1
+        assert limiter.acquire("openai", "ann") > 0
+    clock.now += 10  # 60 s after the only admitted call
+    assert limiter.acquire("openai", "ann") == 0.0
+
+
+def test_window_slides() -> None:
+    clock = Clock(0.0)
+    limiter = InMemoryRateLimiter(default_rpm=3, clock=clock)
+    for t in (0.0, 10.0, 20.0):
+        clock.now = t
+        assert limiter.acquire("p", "u") == 0.0
+    clock.now = 30.0
+    assert limiter.acquire("p", "u") == pytest.approx(30.0)  # the call at 0 leaves at 60
+    clock.now = 60.0
+    assert limiter.acquire("p", "u") == 0.0
+    clock.now = 65.0
+    assert limiter.acquire("p", "u") == pytest.approx(5.0)  # the call at 10 leaves at 70
+
+
+def test_tokens_per_minute() -> None:
+    clock = Clock(0.0)
+    limiter = InMemoryRateLimiter({"openai": (None, 1000)}, clock=clock)
+    assert limiter.acquire("openai", "ann", tokens=600) == 0.0
+    clock.now = 5.0
+    assert limiter.acquire("openai", "ann", tokens=300) == 0.0
+    clock.now = 10.0
+    assert limiter.acquire("openai", "ann", tokens=200) == pytest.approx(50.0)  # needs the 600 to leave
+    assert limiter.acquire("openai", "ann", tokens=100) == 0.0
+    assert limiter.acquire("openai", "ann", tokens=2000) == math.inf  # can never fit
+
+
+def test_rpm_and_tpm_together_wait_for_the_later() -> None:
+    clock = Clock(0.0)
+    limiter = InMemoryRateLimiter({"p": (2, 100)}, clock=clock)
+    assert limiter.acquire("p", "u", 10) == 0.0
+    clock.now = 30.0
+    assert limiter.acquire("p", "u", 85) == 0.0
+    clock.now = 40.0
+    # rpm frees at 60 (the first call leaves); tpm needs the 85 to leave too, at 90
+    assert limiter.acquire("p", "u", 50) == pytest.approx(50.0)
+
+
+def test_configure_and_unlimited() -> None:
+    limiter = InMemoryRateLimiter(default_rpm=None, clock=Clock())
+    assert all(limiter.acquire("local", "u") == 0.0 for _ in range(1000))
+    limiter.configure("local", rpm=1)
+    assert limiter.limits("local") == (1, None)
+    assert limiter.acquire("local", "u") == 0.0
+    assert limiter.acquire("local", "u") > 0
+    limiter.configure("off", rpm=0)
+    assert limiter.acquire("off", "u") == math.inf
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "60", True])
+def test_bad_limits_are_rejected(bad: object) -> None:
+    with pytest.raises(ValueError):
+        InMemoryRateLimiter(default_rpm=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        InMemoryRateLimiter().configure("p", tpm=bad)  # type: ignore[arg-type]
+
+
+def test_negative_tokens_rejected() -> None:
+    with pytest.raises(ValueError, match="tokens"):
+        InMemoryRateLimiter().acquire("p", "u", tokens=-1)
+
+
+def test_reset_forgets_calls() -> None:
+    limiter = InMemoryRateLimiter(default_rpm=1, clock=Clock())
+    limiter.acquire("p", "u")
+    limiter.reset()
+    assert limiter.acquire("p", "u") == 0.0
+
+
+# --- properties ---------------------------------------------------------------------------------------------------
+
+gaps = st.lists(st.floats(min_value=0.0, max_value=30.0, allow_nan=False), min_size=1, max_size=120)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rpm=st.integers(min_value=1, max_value=10), gaps=gaps)
+def test_never_more_than_rpm_in_any_window(rpm: int, gaps: list[float]) -> None:
+    clock = Clock(0.0)
+    limiter = InMemoryRateLimiter(default_rpm=rpm, clock=clock)
+    admitted: list[float] = []
+    for gap in gaps:
+        clock.now += gap
+        if limiter.acquire("p", "u") == 0.0:
+            admitted.append(clock.now)
+    for i, start in enumerate(admitted):
+        in_window = [t for t in admitted[i:] if t < start + WINDOW_SECONDS - 1e-6]
+        assert len(in_window) <= rpm
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rpm=st.integers(min_value=1, max_value=8),
+    tpm=st.one_of(st.none(), st.integers(min_value=50, max_value=500)),
+    calls=st.lists(
+        st.tuples(st.floats(min_value=0.0, max_value=20.0, allow_nan=False), st.integers(min_value=0, max_value=50)),
+        min_size=1,
+        max_size=80,
+    ),
+)
+def test_retry_after_is_accurate(rpm: int, tpm: int | None, calls: list[tuple[float, int]]) -> None:
+    """Refused now, admitted exactly retry_after later, and not a moment (0.01 s) before."""
+    clock = Clock(0.0)
+    limiter = InMemoryRateLimiter(default_rpm=rpm, default_tpm=tpm, clock=clock)
+    for gap, tokens in calls:
+        clock.now += gap
+        wait = limiter.acquire("p", "u", tokens)
+        if wait == 0.0:
+            continue
+        assert 0 < wait <= WINDOW_SECONDS
+        start = clock.now
+        if wait > 0.01:
+            clock.now = start + wait - 0.01
+            assert limiter.acquire("p", "u", tokens) > 0
+        clock.now = start + wait
+        assert limiter.acquire("p", "u", tokens) == 0.0

@@ -1,0 +1,166 @@
+"""Small Streamlit pieces the job-seeker pages share: run an AI action safely, show who answered and what it cost,
+sample files, uploads and the "no CV yet" notice."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from core.ai_service import AIService
+from core.base import CVCopilotError
+from ui import state
+
+log = logging.getLogger("cv_copilot.ui")
+T = TypeVar("T")
+
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "samples"
+GENERIC_ERROR = "Something went wrong on our side; the details are in the server log. Please try again."
+UPLOAD_TYPES = ["pdf", "docx", "txt", "md"]
+
+
+def service() -> AIService:
+    """The service on this session's router (session-only keys included)."""
+    return AIService(state.router())
+
+
+def opts() -> dict[str, Any]:
+    """The per-user options every AI call takes."""
+    return {"user_id": state.user_id(), "optimize_cost": state.optimize_cost()}
+
+
+def run_action(label: str, action: Callable[[], T], *, done: str = "Done", expanded: bool = False) -> T | None:
+    """Run `action` inside st.status. A CVCopilotError is shown as its own (readable) message, anything else as a
+    generic one and logged. Returns None on failure, so a page can simply stop drawing the result."""
+    error: str | None = None
+    result: T | None = None
+    with st.status(label, expanded=expanded) as status:
+        try:
+            result = action()
+        except CVCopilotError as exc:
+            error = str(exc)
+        except Exception:
+            log.exception("%s failed", label)
+            error = GENERIC_ERROR
+        if error is None:
+            status.update(label=done, state="complete", expanded=expanded)
+        else:
+            status.update(label=f"{label.rstrip('…. ')}: failed", state="error", expanded=False)
+    if error is not None:
+        st.error(error)
+    return result
+
+
+def attempt(action: Callable[[], T], failure: str) -> T | None:
+    """Run a non-AI step (reading a file, exporting): a CVCopilotError shows its own message, anything else
+    `failure` (logged). Returns None on failure."""
+    try:
+        return action()
+    except CVCopilotError as exc:
+        st.error(str(exc))
+    except Exception:
+        log.exception(failure)
+        st.error(failure)
+    return None
+
+
+def meta_line(meta: dict[str, Any]) -> str:
+    """'local · cv-copilot-offline · 1,234 tokens (1,000 in / 234 out) · $0.0000 · 0.2 s'."""
+    if not meta:
+        return ""
+    approx = "≈" if meta.get("tokens_estimated") else ""
+    tokens_in, tokens_out = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+    parts = [
+        str(meta.get("provider", "?")),
+        str(meta.get("model", "?")),
+        f"{approx}{tokens_in + tokens_out:,} tokens ({tokens_in:,} in / {tokens_out:,} out)",
+        f"${float(meta.get('cost_usd', 0.0)):.4f}{' (estimated price)' if meta.get('price_estimated') else ''}",
+        f"{float(meta.get('latency_ms', 0.0)) / 1000:.1f} s",
+    ]
+    if meta.get("cached"):
+        parts.append("cached")
+    chain = meta.get("fallback_chain") or []
+    if len(chain) > 1:
+        parts.append("tried " + " → ".join(chain))
+    return " · ".join(parts)
+
+
+def show_meta(meta: dict[str, Any] | None, *, warnings: bool = True) -> None:
+    """Who answered, tokens, cost and time; then the result's warnings (fallbacks, grounding, injection)."""
+    if not meta:
+        return
+    st.caption(f"Answered by {meta_line(meta)}")
+    if meta.get("fallback"):
+        st.info(f"Answered by the {meta['fallback']}.")
+    if warnings:
+        for line in meta.get("warnings") or []:
+            st.warning(line)
+
+
+def samples(kind: str) -> dict[str, Path]:
+    """Shipped samples of one kind ('cv' or 'job'), label → path. Files are data/samples/<kind>*.txt."""
+    if not SAMPLES_DIR.is_dir():
+        return {}
+    found: dict[str, Path] = {}
+    for path in sorted(SAMPLES_DIR.glob("*.txt")):
+        name = path.stem.lower()
+        is_job = "job" in name
+        is_cv = not is_job and ("cv" in name or "resume" in name)
+        if (kind == "job" and is_job) or (kind == "cv" and is_cv):
+            label = re.sub(r"^(?:cv|resume|job)[_-]*", "", path.stem, flags=re.I).replace("_", " ").replace("-", " ")
+            found[label.strip().capitalize() or path.stem] = path
+    return found
+
+
+def read_sample(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def read_upload(upload: Any) -> str:
+    """Text of an uploaded PDF, DOCX or TXT file. Raises InputError (readable) when it has none."""
+    from core.documents import extract_text
+
+    return extract_text(upload.getvalue(), upload.name)
+
+
+def split_jobs(text: str) -> list[str]:
+    """Several job descriptions pasted into one box, separated by a line of three or more dashes."""
+    return [part.strip() for part in re.split(r"^\s*-{3,}\s*$", text or "", flags=re.MULTILINE) if part.strip()]
+
+
+def require_cv(prefix: str) -> dict[str, Any] | None:
+    """The session's CV, or a notice with a link to the CV page and a one-click sample; None when there is none."""
+    cv = state.current_cv()
+    if cv:
+        name = (cv.get("basics") or {}).get("name") or "your CV"
+        st.caption(f"Using the CV of **{name}** (change it on the CV page).")
+        return cv
+    st.info("There is no CV yet. Parse or import one on the CV page, or load a sample here.")
+    cols = st.columns(2)
+    with cols[0]:
+        st.page_link("pages/cv.py", label="Go to the CV page", icon="📄")
+    cv_samples = samples("cv")
+    if cv_samples:
+        with cols[1]:
+            if st.button("Use a sample CV", key=f"{prefix}_sample_cv"):
+                text = read_sample(next(iter(cv_samples.values())))
+                parsed = run_action("Parsing the sample CV…", lambda: _parse(text), done="Sample CV parsed")
+                if parsed is not None:
+                    state.set_current_cv(parsed, text)
+                    st.session_state["cv_meta"] = parsed.get("meta", {})
+                    st.rerun()
+    return None
+
+
+def _parse(text: str) -> dict[str, Any]:
+    from core.aio import run_sync
+
+    return run_sync(service().parse_cv(text, **opts()))
+
+
+def cv_without_meta(cv: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cv.items() if k != "meta"}
