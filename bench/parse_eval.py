@@ -120,6 +120,7 @@ def main() -> None:
         files = files[:mid] if args.half == 1 else files[mid:]
     counts = {f: [0, 0, 0, 0] for f in FIELDS}  # matched pred, pred, matched gold, gold
     times = []
+    cpu0 = time.process_time()
     for path in files:
         text, gold = gold_of(path.read_text(encoding="utf-8"))
         t0 = time.perf_counter()
@@ -146,9 +147,16 @@ def main() -> None:
         r = mg / ng if ng else 0.0
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         print(f"{field:10} {p:9.3f} {r:7.3f} {f1:6.3f} {ng:6d} {np_:6d}")
+    cpu = time.process_time() - cpu0
     times.sort()
     mean = sum(times) / len(times) * 1000
-    print(f"time per CV: mean {mean:.2f} ms, median {times[len(times) // 2] * 1000:.2f} ms, max {times[-1] * 1000:.2f} ms")
+    print(
+        f"time per CV: mean {mean:.2f} ms, median {times[len(times) // 2] * 1000:.2f} ms, max {times[-1] * 1000:.2f} ms"
+    )
+    print(
+        f"CPU time per CV (whole run incl. scoring): {cpu / len(files) * 1000:.2f} ms;"
+        f" load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -167,6 +167,25 @@ def _cv_text_for(cv: dict[str, Any]) -> str:
         return json.dumps({k: v for k, v in cv.items() if k != "meta"}, ensure_ascii=False)
 
 
+def _local_data(raw: str, offline: Callable[[], Any], task: TaskType) -> Any:
+    """The offline engine's JSON reply; if it reports a failure, compute directly once more, and if that fails too
+    say so in words rather than with a traceback."""
+    try:
+        data = json.loads(raw)
+        if not (isinstance(data, dict) and "error" in data and len(data) <= 2):
+            return data
+    except ValueError:
+        pass
+    log.error("offline engine reply for %s was unusable; computing directly", task.value)
+    try:
+        return offline()
+    except Exception:
+        log.exception("offline engine failed for %s", task.value)
+        raise CVCopilotError(
+            "The offline engine could not process this input. Check that it is a CV or job description in plain text."
+        ) from None
+
+
 # --- the service -------------------------------------------------------------------------------------------------
 
 
@@ -195,12 +214,12 @@ class AIService:
 
     async def _offline(
         self, task: TaskType, prompt: str, payload: dict[str, Any], opts: dict[str, Any]
-    ) -> tuple[Any, dict[str, Any]]:
-        """The offline engine's answer, through the router (so it is recorded), parsed from JSON."""
+    ) -> tuple[str, dict[str, Any]]:
+        """The offline engine's answer, through the router (so it is recorded)."""
         response = await self.router.generate(
             task, prompt, payload=payload, provider="local", use_cache=False, max_tokens=_MAX_TOKENS[task], **opts
         )
-        return json.loads(response.content), call_meta(response)
+        return response.content, call_meta(response)
 
     async def _structured(
         self,
@@ -218,11 +237,7 @@ class AIService:
         response = await self._generate(task, system, prompt, payload, opts, json_mode=True)
         calls = [call_meta(response)]
         if response.provider == "local":
-            try:
-                return json.loads(response.content), False, combine(calls)
-            except ValueError:
-                log.error("offline engine returned invalid JSON for %s", task.value)
-                return offline(), False, combine(calls)
+            return _local_data(response.content, offline, task), False, combine(calls)
         try:
             return prompts.dump(prompts.validate(model, response.content)), True, combine(calls)
         except ValueError as problem:
@@ -240,10 +255,11 @@ class AIService:
         except (ValueError, CVCopilotError) as exc:
             log.info("repair of %s failed: %s", task.value, exc)
         try:
-            data, offline_meta = await self._offline(task, prompt, payload, opts)
+            raw, offline_meta = await self._offline(task, prompt, payload, opts)
             calls.append(offline_meta)
-        except (ValueError, CVCopilotError):
-            data = offline()
+        except CVCopilotError:
+            raw = ""
+        data = _local_data(raw, offline, task)
         meta = combine(calls, fallback=_NOT_JSON)
         meta["warnings"].append(f"The {calls[0]['provider']} reply could not be read, so the offline engine answered.")
         return data, False, meta
@@ -463,8 +479,7 @@ class AIService:
             TaskType.JOB_MATCHING, prompts.job_matching(cv, jobs), prompts.MatchReply, prompts.MATCH_SHAPE,
             payload, opts, lambda: local.match_jobs(cv, jobs),
         )  # fmt: skip
-        offline_rows = _offline_rows(cv, jobs)
-        rows = _llm_rows(data, cv, cv_text, jobs, offline_rows) if from_llm else _local_rows(data, offline_rows)
+        rows = _llm_rows(data, cv, cv_text, jobs) if from_llm else _local_rows(data, cv, jobs)
         meta["warnings"] += _injection_warning(jobs)
         rows.sort(key=lambda r: (-r["score"], r["index"]))
         return AIList(rows, meta)
@@ -567,8 +582,15 @@ def _letter_check(cv: dict[str, Any]) -> Callable[[str], bool]:
 def _letter_meta(
     meta: dict[str, Any], text: str, cv: dict, cv_text: str, job: str, company: str | None, role: str | None
 ) -> dict[str, Any]:
+    from core import local
+
     extra = f"{company or ''}\n{role or ''}"
-    findings = grounding.check_letter(text, cv, cv_text=cv_text, job_description=job, extra=extra)
+    try:
+        info = local.analyze_job(job)
+    except Exception:  # noqa: BLE001 - the job's own names only reduce false alarms
+        info = {}
+    targets = [company or "", role or "", str(info.get("title") or ""), str(info.get("company") or "")]
+    findings = grounding.check_letter(text, cv, cv_text=cv_text, job_description=job, extra=extra, target_names=targets)
     meta = dict(meta)
     meta["grounding"] = findings
     meta["warnings"] = [*meta.get("warnings", []), *_injection_warning([job]), *grounding.describe(findings)]
@@ -594,39 +616,40 @@ def _coverage(cv: dict, resume: dict, job: str) -> tuple[float, float, list[str]
     return round(len(before) / len(wanted), 3), round(len(after) / len(wanted), 3), missing
 
 
+def _row(result: dict[str, Any], index: int) -> dict[str, Any]:
+    """One ranking row in the service's shape (index is 1-based, in input order)."""
+    return {
+        "index": index, "title": str(result.get("title") or "") or f"Job {index}",
+        "score": float(result.get("score", 0.0)), "matched_skills": list(result.get("matched_skills") or []),
+        "missing_skills": list(result.get("missing_skills") or []),
+        "explanation": str(result.get("explanation", "")), "parts": dict(result.get("parts") or {}),
+    }  # fmt: skip
+
+
 def _offline_rows(cv: dict, jobs: list[str]) -> dict[int, dict[str, Any]]:
     """The offline engine's match per job, keyed by 1-based input position."""
     from core import local
 
-    rows: dict[int, dict[str, Any]] = {}
-    for i, job in enumerate(jobs, start=1):
-        result = dict(local.match(cv, job))
-        title = ""
-        try:
-            title = str(local.analyze_job(job).get("title") or "")
-        except Exception:
-            log.warning("job title extraction failed", exc_info=True)
-        rows[i] = {
-            "index": i, "title": title or f"Job {i}", "score": float(result.get("score", 0.0)),
-            "matched_skills": list(result.get("matched_skills", [])),
-            "missing_skills": list(result.get("missing_skills", [])),
-            "explanation": str(result.get("explanation", "")), "parts": result.get("parts", {}),
-        }  # fmt: skip
-    return rows
+    return {int(r["index"]) + 1: _row(r, int(r["index"]) + 1) for r in local.match_jobs(cv, jobs)}
 
 
-def _local_rows(data: Any, offline_rows: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The offline engine already answered; its rows are recomputed per job so every row has the same shape."""
-    del data
-    return list(offline_rows.values())
+def _local_rows(data: Any, cv: dict, jobs: list[str]) -> list[dict[str, Any]]:
+    """Rows from the offline engine's reply ({"results": [...]}, 0-based indexes); recomputed if it is odd."""
+    results = data.get("results") if isinstance(data, dict) else data
+    if (
+        isinstance(results, list)
+        and len(results) == len(jobs)
+        and all(isinstance(r, dict) and isinstance(r.get("index"), int) for r in results)
+    ):
+        return [_row(r, r["index"] + 1) for r in results]
+    return list(_offline_rows(cv, jobs).values())
 
 
-def _llm_rows(
-    data: dict[str, Any], cv: dict, cv_text: str, jobs: list[str], offline_rows: dict[int, dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _llm_rows(data: dict[str, Any], cv: dict, cv_text: str, jobs: list[str]) -> list[dict[str, Any]]:
     """LLM matches, trusted only as far as the CV supports them: matched skills must be in the CV, a job that
     tries to instruct the model keeps the offline score, and a job the reply skipped gets the offline row."""
     facts = grounding.cv_facts(cv, cv_text)
+    offline_rows = _offline_rows(cv, jobs)
     rows: dict[int, dict[str, Any]] = {}
     for match in data.get("matches", []):
         i = int(match.get("index", 0))

@@ -7,12 +7,16 @@ of the request, so prompts themselves are never stored.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import math
 import os
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlite_utils
@@ -22,6 +26,19 @@ from core.usage_tracker import SQLiteConnections, run_migrations
 __all__ = ["ResponseCache"]
 
 _KEY_VERSION = 1
+
+#: Writes leave the caller's path: one background writer serves every cache in the process.
+_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="response-cache-write")
+_LIVE: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for cache in list(_LIVE):
+        try:
+            cache.flush()
+        except Exception:  # noqa: BLE001 - at exit, a failed cache write only costs a future cache miss
+            pass
 
 
 def m001_create_response_cache(db: sqlite_utils.Database) -> None:
@@ -52,7 +69,11 @@ class ResponseCache:
         self._connections = SQLiteConnections(db_path)
         self._ttl = float(ttl_seconds)
         self._clock = clock
+        self._pending: dict[str, tuple[Any, ...]] = {}
+        self._pending_lock = threading.Lock()
+        self._flush_queued = False
         run_migrations(self._connections, "response_cache", _MIGRATIONS)
+        _LIVE.add(self)
 
     @property
     def ttl_seconds(self) -> float:
@@ -87,15 +108,21 @@ class ResponseCache:
 
     def get(self, key: str) -> dict | None:
         """The cached answer, or None when absent or older than the TTL (expired rows are left for purge_expired)."""
-        row = (
-            self._connections.get()
-            .execute(
-                "SELECT content, input_tokens, output_tokens, cost_usd, model, created FROM response_cache "
-                "WHERE key = ? AND created > ?",
-                (key, self._clock() - self._ttl),
+        oldest = self._clock() - self._ttl
+        with self._pending_lock:
+            pending = self._pending.get(key)
+        if pending is not None:
+            row = pending[1:] if pending[-1] > oldest else None
+        else:
+            row = (
+                self._connections.get()
+                .execute(
+                    "SELECT content, input_tokens, output_tokens, cost_usd, model, created FROM response_cache "
+                    "WHERE key = ? AND created > ?",
+                    (key, oldest),
+                )
+                .fetchone()
             )
-            .fetchone()
-        )
         if row is None:
             return None
         content, input_tokens, output_tokens, cost_usd, model, created = row
@@ -111,25 +138,56 @@ class ResponseCache:
     def put(
         self, key: str, *, content: str, input_tokens: int, output_tokens: int, cost_usd: float, model: str
     ) -> None:
-        """Store (or refresh) one answer; its TTL starts now."""
+        """Store (or refresh) one answer; its TTL starts now. Visible to get() at once, written to disk just after."""
         if not isinstance(content, str):
             raise TypeError(f"content must be a string, got {type(content).__name__}")
-        self._write(
+        row = (key, content, int(input_tokens), int(output_tokens), float(cost_usd), model, self._clock())
+        with self._pending_lock:
+            self._pending[key] = row
+            if self._flush_queued:
+                return
+            self._flush_queued = True
+        _WRITER.submit(self._flush_quietly)
+
+    def flush(self) -> None:
+        """Write pending answers to SQLite in one transaction."""
+        with self._pending_lock:
+            rows = list(self._pending.values())
+            self._flush_queued = False
+        if not rows:
+            return
+        self._write_many(
             "INSERT OR REPLACE INTO response_cache "
             "(key, content, input_tokens, output_tokens, cost_usd, model, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, content, int(input_tokens), int(output_tokens), float(cost_usd), model, self._clock()),
+            rows,
         )
+        with self._pending_lock:
+            for row in rows:
+                if self._pending.get(row[0]) is row:
+                    del self._pending[row[0]]
+
+    def _flush_quietly(self) -> None:
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - a lost cache write only costs a future miss; rows stay pending
+            with self._pending_lock:
+                self._flush_queued = False
 
     def clear(self) -> int:
         """Delete every cached answer (they may contain CV text). Returns the number deleted."""
-        return self._write("DELETE FROM response_cache", ())
+        with self._pending_lock:
+            pending = len(self._pending)
+            self._pending.clear()
+        return self._write("DELETE FROM response_cache", ()) + pending
 
     def purge_expired(self) -> int:
         """Delete answers older than the TTL. Returns the number deleted."""
+        self.flush()
         return self._write("DELETE FROM response_cache WHERE created <= ?", (self._clock() - self._ttl,))
 
     def stats(self) -> dict:
         """{entries, bytes}: bytes is the UTF-8 size of the cached content."""
+        self.flush()
         entries, size = (
             self._connections.get()
             .execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM response_cache")
@@ -138,7 +196,20 @@ class ResponseCache:
         return {"entries": int(entries), "bytes": int(size)}
 
     def close(self) -> None:
+        self.flush()
         self._connections.close_all()
+
+    def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        conn = self._connections.get()
+        with self._connections.write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         conn = self._connections.get()

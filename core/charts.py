@@ -471,3 +471,16 @@ def export_csv(
     """The newest `limit` call rows in the window and filters, as CSV (run only when the user clicks download)."""
     f = {k: v for k, v in (filters or {}).items() if v}
     return calls_csv(tracker.recent_calls(limit=limit, hours=hours, **f))
+
+
+def filter_options(tracker: Any, hours: float | None, selected: Mapping[str, Sequence[str]] | None = None) -> dict:
+    """Filter choices for a window: the providers, tasks and users with calls in it (unfiltered), plus whatever
+    is already selected so a choice never disappears under the user. Three grouped queries, run together."""
+    dimensions = {"provider": "provider", "task_type": "task_type", "user_id": "user_id"}
+    futures = {name: _executor().submit(tracker.breakdown, dim, hours) for name, dim in dimensions.items()}
+    options: dict[str, list[str]] = {}
+    for name, future in futures.items():
+        values = {str(row["key"]) for row in future.result()}
+        values.update((selected or {}).get(name) or ())
+        options[name] = sorted(values)
+    return options

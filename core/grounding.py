@@ -227,9 +227,18 @@ def check_text(
 
 
 def check_letter(
-    letter: str, cv: dict[str, Any] | None, *, cv_text: str = "", job_description: str = "", extra: str = ""
+    letter: str,
+    cv: dict[str, Any] | None,
+    *,
+    cv_text: str = "",
+    job_description: str = "",
+    extra: str = "",
+    target_names: list[str] | None = None,
 ) -> list[dict[str, str]]:
-    """Findings for a cover letter or e-mail: what it claims that the CV does not show."""
+    """Findings for a cover letter or e-mail: what it claims that the CV does not show. `target_names` (the job
+    title, company, role) are where the letter is going, not claims: words inside them are not checked."""
+    for name in sorted({n.strip() for n in target_names or [] if n and n.strip()}, key=len, reverse=True):
+        letter = re.sub(re.escape(name), " ", letter, flags=re.IGNORECASE)
     return check_text(letter, cv_facts(cv, cv_text), where="letter", allowed=f"{job_description}\n{extra}")
 
 

@@ -117,7 +117,7 @@ class InMemoryRateLimiter:
                     return math.inf
                 wait = max(wait, self._token_wait(window, tokens, tpm, now))
             if wait > 0:
-                return wait
+                return min(wait, WINDOW_SECONDS)  # float rounding can push t + 60 - now a hair above 60
             window.times.append(now)
             window.tokens.append(tokens)
             window.tokens_total += tokens

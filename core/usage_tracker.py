@@ -427,12 +427,20 @@ def m005_total_and_minute_rollups(db: sqlite_utils.Database) -> None:
     db.table("usage").create_index(["provider", "cached", "ts", "latency_ms"], index_name="idx_usage_latency")
 
 
+def m006_rollup_dimension_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes that let the filter dropdowns list distinct values with a skip-scan."""
+    db.table("usage_hourly").create_index(["user_id"], index_name="idx_usage_hourly_user")
+    for column in ("provider", "task_type", "model"):
+        db.table("usage_hourly_total").create_index([column], index_name=f"idx_usage_hourly_total_{column}")
+
+
 _MIGRATIONS: tuple[Migration, ...] = (
     m001_create_usage,
     m002_usage_indexes,
     m003_usage_readable_view,
     m004_hourly_rollup,
     m005_total_and_minute_rollups,
+    m006_rollup_dimension_indexes,
 )
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -1005,7 +1013,15 @@ class UsageTracker:
             raise ValueError(f"column must be one of {', '.join(DIMENSIONS)}, got {column!r}")
         with self._read() as conn:
             table = "usage_hourly" if column == "user_id" else "usage_hourly_total"
-            return [row[0] for row in conn.execute(f"SELECT DISTINCT {column} FROM {table} ORDER BY 1")]
+            # a skip-scan over the column's index: one B-tree seek per distinct value, not a scan of the table
+            return [
+                row[0]
+                for row in conn.execute(
+                    f"WITH RECURSIVE d(v) AS (SELECT MIN({column}) FROM {table} UNION ALL "
+                    f"SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > d.v) FROM d WHERE d.v IS NOT NULL) "
+                    "SELECT v FROM d WHERE v IS NOT NULL"
+                )
+            ]
 
     # --- internals --------------------------------------------------------------------------------------------
 
@@ -1073,7 +1089,9 @@ class UsageTracker:
                 conds.append("ts < ?")
                 cond_params.append(float(upper))
             where = " AND ".join(conds) or "1"
-            parts.append(f"SELECT {raw_keys}, {raw_sums} FROM usage WHERE {where}{fsql} GROUP BY {group}")
+            # the ts index, always: with a provider filter the planner may otherwise walk a provider's whole history
+            source = "usage" if since is None else "usage INDEXED BY idx_usage_ts"
+            parts.append(f"SELECT {raw_keys}, {raw_sums} FROM {source} WHERE {where}{fsql} GROUP BY {group}")
             params += [*cond_params, *fparams]
         if len(parts) == 1:
             return conn.execute(parts[0], params).fetchall()
@@ -1087,8 +1105,9 @@ class UsageTracker:
         fsql, fparams = _filter_sql(filters)
         time_sql, time_params = ("", []) if since is None else (" AND ts >= ?", [since])
         return conn.execute(
-            "SELECT provider, COALESCE(error_kind, 'unknown') AS kind, COUNT(*) AS n FROM usage "
-            f"WHERE success = 0{time_sql}{fsql} GROUP BY provider, kind ORDER BY n DESC, provider, kind",
+            "SELECT provider, COALESCE(error_kind, 'unknown') AS kind, COUNT(*) AS n "
+            f"FROM usage INDEXED BY idx_usage_failures WHERE success = 0{time_sql}{fsql} "
+            "GROUP BY provider, kind ORDER BY n DESC, provider, kind",
             [*time_params, *fparams],
         ).fetchall()
 

@@ -79,6 +79,7 @@ def _show_run(run: dict[str, Any]) -> None:
     results = run["results"]
     answered = [r for r in results if not r["error"]]
     voted = run.get("vote")
+    st.markdown(f"**Results: {TASK_LABELS[TaskType(run['task'])].lower()}**")
     for column, result in zip(st.columns(len(results)), results, strict=True):
         with column:
             _show_answer(result, run["json_mode"])

@@ -15,6 +15,7 @@ from core import charts
 from core.usage_tracker import get_usage_tracker
 
 _PLOTLY_CONFIG = {"displaylogo": False}
+_DEFAULT_WINDOW = "Last 24 h"
 
 
 def _data_version(tracker: Any) -> tuple[float | None, int]:
@@ -25,9 +26,10 @@ def _data_version(tracker: Any) -> tuple[float | None, int]:
 
 
 @st.cache_data(ttl=300, max_entries=64, show_spinner=False)
-def _filter_options(db_path: str, version: tuple[float | None, int]) -> dict[str, list[str]]:
-    tracker = get_usage_tracker()
-    return {column: tracker.distinct_values(column) for column in ("provider", "task_type", "user_id")}
+def _filter_options(
+    db_path: str, hours: float | None, selected: tuple[tuple[str, tuple[str, ...]], ...], version: tuple
+) -> dict[str, list[str]]:
+    return charts.filter_options(get_usage_tracker(), hours, {k: list(v) for k, v in selected})
 
 
 @st.cache_data(ttl=300, max_entries=64, show_spinner="Aggregating usage…")
@@ -43,12 +45,13 @@ def _chart(fig: Any, key: str) -> None:
 
 
 def render_filters(options: dict[str, list[str]]) -> tuple[str, float | None, dict[str, list[str]]]:
-    """Window and provider/task/user filters; the options are every value ever recorded."""
+    """Window and provider/task/user filters; the options are the values seen in the window."""
     window_col, provider_col, task_col, user_col = st.columns([1, 1, 1, 1])
-    label = window_col.selectbox("Window", list(charts.WINDOWS), index=1, key="usage_window")
-    providers = provider_col.multiselect("Provider", options["provider"], key="usage_providers", placeholder="All")
-    tasks = task_col.multiselect("Task", options["task_type"], key="usage_tasks", placeholder="All")
-    users = user_col.multiselect("User", options["user_id"], key="usage_users", placeholder="All")
+    windows = list(charts.WINDOWS)
+    label = window_col.selectbox("Window", windows, index=windows.index(_DEFAULT_WINDOW), key="usage_window")
+    providers = provider_col.multiselect("Provider", options["provider"], key="usage_provider", placeholder="All")
+    tasks = task_col.multiselect("Task", options["task_type"], key="usage_task_type", placeholder="All")
+    users = user_col.multiselect("User", options["user_id"], key="usage_user_id", placeholder="All")
     return label, charts.WINDOWS[label], {"provider": providers, "task_type": tasks, "user_id": users}
 
 
@@ -151,7 +154,10 @@ def main() -> None:
         render_empty_state()
         return
     db_path = str(tracker.db_path)
-    label, hours, filters = render_filters(_filter_options(db_path, version))
+    label = st.session_state.get("usage_window", _DEFAULT_WINDOW)
+    selected = tuple((k, tuple(st.session_state.get(f"usage_{k}", ()))) for k in ("provider", "task_type", "user_id"))
+    options = _filter_options(db_path, charts.WINDOWS.get(label, 24), selected, version)
+    label, hours, filters = render_filters(options)
     key = tuple((name, tuple(values)) for name, values in sorted(filters.items()) if values)
     dash = _dashboard(db_path, hours, key, version)
     if dash.empty:

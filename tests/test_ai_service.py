@@ -15,7 +15,7 @@ import pytest
 
 from core import ai_service
 from core.ai_service import AIList, AIService, AIText
-from core.base import InputError
+from core.base import CVCopilotError, InputError
 from core.config import load_settings
 from core.router import ModelRouter
 
@@ -450,3 +450,16 @@ def test_provider_failure_falls_back_and_says_so(tmp_path: Path) -> None:
     cv = run(service.parse_cv(CV_TEXT))
     assert "local" == cv["meta"]["provider"]
     assert ["openai", "local"] == cv["meta"]["fallback_chain"]
+
+
+def test_offline_engine_failure_is_a_readable_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import local
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr(local, "_respond", boom)
+    monkeypatch.setattr(local, "parse_cv", boom)
+    with pytest.raises(CVCopilotError, match="offline engine could not process") as caught:
+        run(AIService().parse_cv(CV_TEXT))
+    assert "internal detail" not in str(caught.value)

@@ -186,3 +186,24 @@ def test_threads_read_and_write(cache: ResponseCache) -> None:
         t.join()
     assert errors == []
     assert cache.stats()["entries"] == 400
+
+
+def test_put_is_visible_at_once_and_reaches_disk(tmp_path):
+    from core.cache import ResponseCache
+
+    path = tmp_path / "shared.db"
+    writer = ResponseCache(path)
+    writer.put("k1", content="answer", input_tokens=3, output_tokens=4, cost_usd=0.5, model="m")
+    assert "answer" == writer.get("k1")["content"]
+    writer.flush()
+    assert {"content": "answer", "model": "m"}.items() <= ResponseCache(path).get("k1").items()
+
+
+def test_clear_drops_pending_answers_too(tmp_path):
+    from core.cache import ResponseCache
+
+    cache = ResponseCache(tmp_path / "c.db")
+    cache.put("k", content="cv text", input_tokens=1, output_tokens=1, cost_usd=0.0, model="m")
+    cache.clear()
+    cache.flush()
+    assert (None, 0) == (cache.get("k"), cache.stats()["entries"])

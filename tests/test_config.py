@@ -96,7 +96,9 @@ def test_broken_config_file_names_its_path(tmp_path):
 def test_config_file_round_trip(tmp_path):
     path = tmp_path / "cv_copilot.toml"
     update_config_file({"routing": {"cv_parsing": "gemini"}, "providers": {"groq": {"rpm": 5}}}, path)
-    update_config_file({"budgets": {"policy": "block", "user_daily_usd": 0.5}, "prices": {"gpt-4o": {"input": 1}}}, path)
+    update_config_file(
+        {"budgets": {"policy": "block", "user_daily_usd": 0.5}, "prices": {"gpt-4o": {"input": 1}}}, path
+    )
     settings = load_settings(env={}, config_path=path)
     assert "gemini" == settings.task_routing[TaskType.CV_PARSING]
     assert 5 == settings.providers["groq"].rpm

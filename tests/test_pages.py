@@ -75,7 +75,9 @@ def test_cv_page_edits_are_saved_to_the_session() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"), [("", "empty"), ("\x00\x01\x02\x03" * 50, "binary"), ("1234 5678", "no words")]
+    ("text", "message"),
+    [("", "empty"), ("\x00\x01\x02\x03" * 50, "binary"), ("1234 5678", "no words")],
+    ids=["empty", "binary", "no-words"],
 )
 def test_cv_page_shows_readable_errors(text: str, message: str) -> None:
     at = open_page("pages/cv.py")

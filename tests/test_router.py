@@ -422,4 +422,5 @@ def test_provider_error_is_safe_to_show():
 def test_tracker_is_a_real_sqlite_file(router):
     generate(router, TaskType.CV_PARSING)
     assert isinstance(router.tracker, UsageTracker)
+    router.tracker.flush()  # rows reach the file within ~50 ms; another connection must flush to see them at once
     assert sqlite3.connect(router.settings.db_path).execute("select count(*) from usage").fetchone()[0] == 1

@@ -31,8 +31,14 @@ def test_encoding_choice(model, expected):
 @pytest.mark.parametrize(
     ("name", "sha256"),
     [
-        ("9b5ad71b2ce5302211f9c61530b329a4922fc6a4", "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"),
-        ("fb374d419588a4632f3f557e76b4b70aebbca790", "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"),
+        (
+            "9b5ad71b2ce5302211f9c61530b329a4922fc6a4",
+            "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+        ),
+        (
+            "fb374d419588a4632f3f557e76b4b70aebbca790",
+            "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+        ),
     ],
 )
 def test_shipped_encodings_match_published_hashes(name, sha256):

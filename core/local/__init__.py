@@ -55,7 +55,7 @@ def respond(task_type: str, prompt: str, payload: dict[str, Any] | None = None) 
     data = payload if isinstance(payload, dict) else {}
     try:
         return _respond(task, prompt, data)
-    except Exception as exc:  # the last-resort provider must always answer
+    except Exception as exc:  # noqa: BLE001 - the last-resort provider must always answer
         return json.dumps({"error": f"offline engine failed: {type(exc).__name__}", "task": task})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Any
 
@@ -48,7 +49,7 @@ def analyze_job(text: str) -> dict[str, Any]:
     }
     try:
         _analyze_into(result, text)
-    except Exception as exc:  # a bad ad must not break a match run; report and return what we have
+    except Exception as exc:  # noqa: BLE001 - a bad ad must not break a match run; report and return what we have
         result["warnings"].append(f"The job analysis hit an unexpected problem ({type(exc).__name__}).")
     return result
 
@@ -62,6 +63,7 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
     if len(text) > tx.MAX_CHARS:
         result["warnings"].append(f"The job description is long; only the first {tx.MAX_CHARS:,} characters were read.")
         text = text[: tx.MAX_CHARS]
+    raw = text
     text = tx.clean(text)
     lines = tx.split_lines(text)
     vocab = vocabulary()
@@ -94,14 +96,19 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
     required: dict[str, None] = {}
     preferred: dict[str, None] = {}
     mode = "required"
+    starts, is_pref = [], []
+    pos = 0
     for line in lines:
         if _PREFERRED_HEAD.match(line):
             mode = "preferred"
         elif _REQUIRED_HEAD.match(line):
             mode = "required"
-        target = preferred if mode == "preferred" or _PREFERRED.search(line) else required
-        for name in vocab.names(line, include_generic=False, include_soft=True):
-            target.setdefault(name, None)
+        starts.append(pos)
+        is_pref.append(mode == "preferred" or bool(_PREFERRED.search(line)))
+        pos += len(line) + 1
+    for hit in vocab.find("\n".join(lines), include_soft=True):
+        target = preferred if is_pref[bisect.bisect_right(starts, hit.start) - 1] else required
+        target.setdefault(hit.skill.name, None)
     for name in required:
         preferred.pop(name, None)
     result["required_skills"] = list(required)
@@ -112,7 +119,7 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
     years = [int(m.group(1)) for m in _YEARS.finditer(text[:20000]) if 0 < int(m.group(1)) <= 30]
     result["years_experience"] = min(years) if years else None
     result["seniority"] = _seniority(result["title"], text, result["years_experience"])
-    result["keywords"] = _keywords(text, set(required) | set(preferred))
+    result["keywords"] = _keywords(raw, list(required) + list(preferred))
 
 
 def _seniority(title: str, text: str, years: int | None) -> str | None:
@@ -127,14 +134,14 @@ def _seniority(title: str, text: str, years: int | None) -> str | None:
     return None
 
 
-def _keywords(text: str, skills: set[str], limit: int = 25) -> list[str]:
+def _keywords(text: str, skills: list[str], limit: int = 25) -> list[str]:
     """Frequent content words, skills first: what an applicant-tracking system would look for."""
     counts: dict[str, int] = {}
-    for w in tx.words(text):
+    for w in tx.word_list(text):
         if not w.isdigit():
             counts[w] = counts.get(w, 0) + 1
     ranked = sorted(counts, key=lambda w: (-counts[w], w))
     skill_keys = {tx.norm_key(s) for s in skills}
-    out = list(skills)
+    out = list(dict.fromkeys(skills))
     out.extend(w for w in ranked if w not in skill_keys and counts[w] > 1)
     return out[:limit]

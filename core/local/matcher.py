@@ -47,7 +47,11 @@ def cv_text(cv: dict[str, Any]) -> str:
     for s in cv.get("skills") or []:
         parts += [str(s.get("name") or ""), *[str(k) for k in s.get("keywords") or []]]
     for p in cv.get("projects") or []:
-        parts += [str(p.get("name") or ""), str(p.get("description") or ""), *[str(h) for h in p.get("highlights") or []]]
+        parts += [
+            str(p.get("name") or ""),
+            str(p.get("description") or ""),
+            *[str(h) for h in p.get("highlights") or []],
+        ]
     for c in cv.get("certificates") or []:
         parts.append(str(c.get("name") or ""))
     return "\n".join(p for p in parts if p)
@@ -139,7 +143,7 @@ def match(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
     """Score one CV against one job; never raises."""
     try:
         return _match(profile(cv if isinstance(cv, dict) else {}), *_as_job(job))
-    except Exception as exc:  # scoring must never take a page down
+    except Exception as exc:  # noqa: BLE001 - scoring must never take a page down
         return {
             "score": 0,
             "parts": dict.fromkeys(WEIGHTS, 0),
@@ -157,7 +161,7 @@ def match_jobs(cv: dict[str, Any], jobs: list[str]) -> list[dict[str, Any]]:
         try:
             analysed, text = _as_job(job)
             result = _match(prof, analysed, text)
-        except Exception:  # one bad ad must not sink the ranking
+        except Exception:  # noqa: BLE001 - one bad ad must not sink the ranking
             analysed, result = {"title": ""}, {"score": 0, "parts": dict.fromkeys(WEIGHTS, 0), "explanation": ""}
         result["index"] = index
         result["title"] = analysed.get("title") or ""
@@ -173,12 +177,10 @@ def _match(cv: CVProfile, job: dict[str, Any], text: str) -> dict[str, Any]:
     req_hit = [s for s in required if tx.norm_key(s) in have]
     pref_hit = [s for s in preferred if tx.norm_key(s) in have]
     total_w = 2 * len(required) + len(preferred)
-    job_terms = Counter(tx.words(text))
+    job_terms = tx.word_counts(text)
     similarity = _bm25(cv, job_terms)
-    if total_w:
-        skills = (2 * len(req_hit) + len(pref_hit)) / total_w
-    else:
-        skills = similarity  # no known skills in the ad: fall back to its words
+    # no known skills in the ad: fall back to its words
+    skills = (2 * len(req_hit) + len(pref_hit)) / total_w if total_w else similarity
     title_part = _title_fit(cv, str(job.get("title") or ""))
     exp_part = _experience_fit(cv.years, job.get("years_experience"))
     parts = {

@@ -292,7 +292,9 @@ _DEGREE = re.compile(
     re.I,
 )
 _EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}")
-_PHONE = re.compile(r"(?<![\w/])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])?\d{2,5}[\s.-]?\d{2,5}(?:[\s.-]\d{2,5})?")
+_PHONE = re.compile(
+    r"(?<![\w/])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])?\d{2,5}[\s.-]?\d{2,5}(?:[\s.-]\d{2,5})?"
+)
 _URL = re.compile(r"(?:https?://|www\.)[^\s,;)>\"']+|(?:linkedin\.com|github\.com)/[^\s,;)>\"']+", re.I)
 _NAME_BLOCK = frozenset(
     """resume curriculum vitae cv bio-data biodata profile summary address phone mobile email e-mail contact street
@@ -383,7 +385,7 @@ def parse_cv(text: str) -> dict[str, Any]:
     warnings: list[str] = resume["meta"]["warnings"]
     try:
         _parse_into(resume, text, warnings)
-    except Exception as exc:  # the parser must never take the app down; report and return what we have
+    except Exception as exc:  # noqa: BLE001 - the parser must never take the app down; report and return what we have
         warnings.append(f"The parser hit an unexpected problem ({type(exc).__name__}); the result may be partial.")
     return resume
 
@@ -398,9 +400,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
         warnings.append("The CV text is empty: paste a CV or upload a PDF, DOCX or TXT file.")
         return
     if len(text) > tx.MAX_CHARS:
-        warnings.append(
-            f"The text is {len(text):,} characters long; only the first {tx.MAX_CHARS:,} were read."
-        )
+        warnings.append(f"The text is {len(text):,} characters long; only the first {tx.MAX_CHARS:,} were read.")
         text = text[: tx.MAX_CHARS]
     sample = text[:20000]
     if len(_BINARY.findall(sample)) > 0.15 * len(sample):
@@ -425,6 +425,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     if not exp_lines and "education" not in sections:
         exp_lines = lines  # no headings at all: look for dated entries anywhere
     resume["work"] = _parse_work(exp_lines)
+    _employers_in_prose(resume["work"], exp_lines)
     edu_lines = sections.get("education") or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
     resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"])
@@ -660,6 +661,29 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
+_ORG_MENTION = re.compile(
+    r"\b((?:[A-Z][A-Za-z&'-]*\.?\s){0,4}?[A-Z][A-Za-z&'-]*\s(?:Pvt\.?\s?Ltd|Private\sLimited|Ltd|Limited|Inc|"
+    r"Corporation|Corp|LLC|LLP|PLC|GmbH|Technologies|Solutions|Consultancy\sServices|Infotech|Systems))\b\.?"
+)
+
+
+def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """Employers named in sentences ('worked with Apple in Exilant Technologies Pvt. Ltd.') that no entry names."""
+    known = {tx.norm_key(w.get("name", "")) for w in work}
+    for line in lines[:200]:
+        for m in _ORG_MENTION.finditer(line):
+            org = re.sub(r"^(?:The|At|In|With|For|And|Of)\s+", "", m.group(1)).strip()
+            key = tx.norm_key(org)
+            if len(org.split()) < 2 or key in known or any(key in k or k in key for k in known if k):
+                continue
+            known.add(key)
+            blank = next((w for w in work if not w.get("name") and line in w.get("highlights", [])), None)
+            if blank is not None:
+                blank["name"] = org
+            elif len(work) < 12:
+                work.append({"name": org, "position": "", "startDate": "", "highlights": [], "summary": ""})
+
+
 def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
     """'Designation: X / Organization: Y / Duration: Z' layouts."""
     entries: list[dict[str, Any]] = []
@@ -699,7 +723,7 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     """Pick the job title and the employer among the short lines around a date."""
     texts: list[str] = []
     for _, c in cands:
-        if _URL.search(c):
+        if _URL.search(c) or _DEGREE.match(c):
             continue
         parts = _split_parts(c)
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
@@ -796,7 +820,9 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
             years = re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", window)
             if years:
                 entry["endDate"] = years[0]
-        score = re.search(r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", window, re.I)
+        score = re.search(
+            r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", window, re.I
+        )
         entry["score"] = score.group(1).strip() if score else ""
         if study and all(e["studyType"] != study or e["area"] != area for e in entries):
             entries.append(entry)
@@ -825,7 +851,9 @@ def _split_degree(text: str) -> tuple[str, str]:
 
 # --- skills and the rest ------------------------------------------------------------------------------------
 
-_YEARS_NOTE = re.compile(r"\((?:[^()]*\b(?:year|years|yr|yrs|month|months)\b[^()]*)\)|\b\d+\+?\s*(?:years?|yrs?)\b", re.I)
+_YEARS_NOTE = re.compile(
+    r"\((?:[^()]*\b(?:year|years|yr|yrs|month|months)\b[^()]*)\)|\b\d+\+?\s*(?:years?|yrs?)\b", re.I
+)
 
 
 _CATEGORY_WORDS = frozenset(
@@ -954,7 +982,9 @@ def _parse_projects(lines: list[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for line in lines[:60]:
         m = re.match(r"^(?:project\s*(?:name|title)?|title)\s*[:\-]\s*(.+)$", line, re.I)
-        if m or (_is_short(line) and len(line.split()) <= 8 and not out or _is_short(line) and len(line.split()) <= 6):
+        if m or (
+            (_is_short(line) and len(line.split()) <= 8 and not out) or (_is_short(line) and len(line.split()) <= 6)
+        ):
             out.append({"name": (m.group(1) if m else line).strip(), "description": "", "highlights": []})
         elif out:
             proj = out[-1]

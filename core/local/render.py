@@ -47,7 +47,9 @@ def resume_to_markdown(resume: dict[str, Any]) -> str:
             degree = " in ".join(x for x in (str(e.get("studyType") or ""), str(e.get("area") or "")) if x)
             line = ", ".join(x for x in (degree, str(e.get("institution") or "")) if x)
             when = _dates(e) if e.get("startDate") else str(e.get("endDate") or "")
-            out.append(f"- {line}" + (f" ({when})" if when else "") + (f", score {e['score']}" if e.get("score") else ""))
+            out.append(
+                f"- {line}" + (f" ({when})" if when else "") + (f", score {e['score']}" if e.get("score") else "")
+            )
     if resume.get("skills"):
         out += ["", "## Skills", ""]
         loose = [str(s.get("name")) for s in resume["skills"] if not s.get("keywords") and s.get("name")]
@@ -66,7 +68,9 @@ def resume_to_markdown(resume: dict[str, Any]) -> str:
         out += [f"- {c.get('name')}" + (f" ({c['date']})" if c.get("date") else "") for c in resume["certificates"]]
     if resume.get("languages"):
         out += ["", "## Languages", ""]
-        langs = [str(lang.get("language")) + (f" ({lang['fluency']})" if lang.get("fluency") else "")
-                 for lang in resume["languages"]]
+        langs = [
+            str(lang.get("language")) + (f" ({lang['fluency']})" if lang.get("fluency") else "")
+            for lang in resume["languages"]
+        ]
         out.append(", ".join(langs))
     return "\n".join(out).strip() + "\n"

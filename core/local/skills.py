@@ -1,4 +1,4 @@
-"""The shipped skills vocabulary and a fast token n-gram matcher over it (aliases: JS = JavaScript, k8s = Kubernetes)."""
+"""The shipped skills vocabulary and a fast token n-gram matcher over it (JS = JavaScript, k8s = Kubernetes)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ class Vocabulary:
         self.entries: dict[str, tuple[Skill, int, frozenset[str]]] = {}
         self.skills: dict[str, Skill] = {}
         self.first_tokens: set[str] = set()
+        self.prefixes: set[str] = set()
         self.max_len = 1
         category = "Other"
         for raw in lines:
@@ -112,6 +113,8 @@ class Vocabulary:
                 rule = ANY_CASE
             self.entries[key] = (skill, rule, frozenset({spelling}))
             self.first_tokens.add(tokens[0])
+            for k in range(2, len(tokens) + 1):
+                self.prefixes.add(" ".join(tokens[:k]))
             self.max_len = max(self.max_len, len(tokens))
 
     def canonical(self, text: str) -> str | None:
@@ -131,11 +134,19 @@ class Vocabulary:
         found: list[Found] = []
         i, n = 0, len(toks)
         entries, first = self.entries, self.first_tokens
+        prefixes = self.prefixes
         while i < n:
             if toks[i][0] not in first:
                 i += 1
                 continue
-            for size in range(min(self.max_len, n - i), 0, -1):
+            sizes = [1]
+            key = toks[i][0]
+            for size in range(2, min(self.max_len, n - i) + 1):
+                key = f"{key} {toks[i + size - 1][0]}"
+                if key not in prefixes:
+                    break
+                sizes.append(size)
+            for size in reversed(sizes):
                 key = toks[i][0] if size == 1 else " ".join(t[0] for t in toks[i : i + size])
                 hit = entries.get(key)
                 if hit is None:
@@ -191,7 +202,7 @@ def _case_ok(surface: str, rule: int, spellings: frozenset[str]) -> bool:
     if rule == ANY_CASE:
         return True
     if rule == EXACT:
-        return surface in spellings or surface.upper() == surface and len(surface) > 1
+        return surface in spellings or (surface.upper() == surface and len(surface) > 1)
     if rule == UPPER:
         return surface.isupper()
     return surface[:1].isupper()

@@ -50,7 +50,10 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
         ordered = sorted(kws, key=lambda k: -_relevance(str(k), keys, terms))
         if ordered != kws:
             group["keywords"] = ordered
-    ranked = sorted(skills, key=lambda g: -_relevance(" ".join([str(g.get("name", ""))] + list(map(str, g.get("keywords") or []))), keys, terms))
+    ranked = sorted(
+        skills,
+        key=lambda g: -_relevance(" ".join([str(g.get("name", "")), *map(str, g.get("keywords") or [])]), keys, terms),
+    )
     if [id(g) for g in ranked] != [id(g) for g in skills]:
         changes.append("Moved the skills that the job asks for to the top of the skills section.")
     resume["skills"] = ranked
@@ -70,7 +73,9 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
         best = max(range(len(work)), key=lambda i: scores[i])
         lead = work.pop(best)
         work.insert(0, lead)
-        changes.append(f"Led with the most relevant experience: {lead.get('position') or lead.get('name') or 'a role'}.")
+        changes.append(
+            f"Led with the most relevant experience: {lead.get('position') or lead.get('name') or 'a role'}."
+        )
     resume["work"] = work
 
     matched = [s for s in wanted if tx.norm_key(s) in have]
@@ -83,8 +88,13 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
         basics["summary"] = f"{lead_in} {summary}".strip()
         changes.append(f"Opened the summary with skills the CV shows and the job asks for ({focus}).")
     missing = [s for s in wanted if tx.norm_key(s) not in have]
-    missing += [k for k in analysed.get("keywords") or [] if tx.norm_key(k) not in have and k not in missing
-                and not any(w in set(tx.words(cv_text(cv))) for w in tx.words(k))]
+    missing += [
+        k
+        for k in analysed.get("keywords") or []
+        if tx.norm_key(k) not in have
+        and k not in missing
+        and not any(w in set(tx.words(cv_text(cv))) for w in tx.words(k))
+    ]
     after = coverage(resume, analysed.get("keywords") or wanted)
     if not changes:
         changes.append("No changes were needed: the CV already reads in the job's order.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from functools import lru_cache
 
 #: Work is capped so that a pasted 1 MB file cannot stall the app; CVs are a few KB.
 MAX_CHARS = 100_000
@@ -63,10 +65,16 @@ def _join_date_pieces(lines: list[str]) -> list[str]:
     """Rejoin 'August 2014' / '-' / 'Present' that a flattened layout split into pieces."""
     out: list[str] = []
     for line in lines:
-        if out and (line in ("-", "to", "–") or out[-1].endswith((" -", " to")) and _DATE_HEAD.match(line[:30])):
+        if out and (line in ("-", "to", "–") or (out[-1].endswith((" -", " to")) and _DATE_HEAD.match(line[:30]))):
             out[-1] = f"{out[-1]} {line}"
             continue
-        if out and len(line) < 40 and out[-1] != line and _DATE_ONLY.fullmatch(line) and _DATE_TAIL.search(out[-1][-30:]):
+        if (
+            out
+            and len(line) < 40
+            and out[-1] != line
+            and _DATE_ONLY.fullmatch(line)
+            and _DATE_TAIL.search(out[-1][-30:])
+        ):
             out[-1] = f"{out[-1]} - {line}"
             continue
         out.append(line)
@@ -78,6 +86,7 @@ def squash(text: str) -> str:
     return _SPACES.sub(" ", text.replace("\n", " ")).strip()
 
 
+@lru_cache(maxsize=65536)
 def norm_key(text: str) -> str:
     """Lower-case, punctuation-light key for comparing names (companies, schools, skills)."""
     text = text.lower().replace(".", "")
@@ -217,3 +226,15 @@ def sentences(text: str) -> list[str]:
     for line in split_lines(clean(text)):
         out.extend(s.strip() for s in _SENTENCE.split(line) if s.strip())
     return out
+
+
+@lru_cache(maxsize=2048)
+def word_list(text: str) -> tuple[str, ...]:
+    """words(), cached: a job ad is read by analysis, similarity and tailoring."""
+    return tuple(words(text))
+
+
+@lru_cache(maxsize=2048)
+def word_counts(text: str) -> Counter[str]:
+    """Term frequencies of words(text), cached; callers must not mutate the result."""
+    return Counter(word_list(text))

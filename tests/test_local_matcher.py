@@ -1,0 +1,120 @@
+"""Job analysis and the matcher: skills, parts, ranking, speed, bad input."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from core.local import WEIGHTS, analyze_job, match, match_jobs, parse_cv
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+
+
+def sample(name: str) -> str:
+    return (SAMPLES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def engineer() -> dict:
+    return parse_cv(sample("cv_software_engineer.txt"))
+
+
+def test_analyze_job_fields() -> None:
+    job = analyze_job(sample("job_python_backend.txt"))
+    assert ("Senior Python Backend Engineer", "Fictional Fintech Ltd") == (job["title"], job["company"])
+    assert "Remote (UK/EU)" == job["location"]
+    assert ["Python", "Django", "FastAPI", "PostgreSQL", "REST", "Docker", "Kubernetes", "Git", "CI/CD"] == job[
+        "required_skills"
+    ]
+    assert ["Kafka", "Terraform", "AWS"] == job["preferred_skills"]
+    assert (5, "senior") == (job["years_experience"], job["seniority"])
+
+
+@pytest.mark.parametrize(
+    ("text", "title", "company", "seniority"),
+    [
+        (
+            "Job title: Head of Digital Marketing\nCompany: Example Outdoor Brands\n",
+            "Head of Digital Marketing",
+            "Example Outdoor Brands",
+            "lead",
+        ),
+        ("Junior Analyst at Foo Ltd\nExcel and SQL needed.", "Junior Analyst", "Foo Ltd", "junior"),
+        ("Data Analyst\n3 years of experience with SQL", "Data Analyst", "", "mid"),
+    ],
+)
+def test_analyze_job_title_company_seniority(text: str, title: str, company: str, seniority: str) -> None:
+    job = analyze_job(text)
+    assert (title, company, seniority) == (job["title"], job["company"], job["seniority"])
+
+
+def test_job_without_skills_warns_and_still_matches(engineer: dict) -> None:
+    job = analyze_job("We want a cheerful person for our friendly shop.")
+    assert ([], []) == (job["required_skills"], job["preferred_skills"])
+    assert job["warnings"]
+    assert 0 <= match(engineer, "We want a cheerful person for our friendly shop.")["score"] <= 100
+
+
+@pytest.mark.parametrize("bad", ["", "\x00\x01\x02" * 100, "x" * 300_000])
+def test_analyze_job_bad_input_never_raises(bad: str) -> None:
+    assert isinstance(analyze_job(bad)["warnings"], list)
+
+
+def test_match_shape_and_weights(engineer: dict) -> None:
+    result = match(engineer, sample("job_python_backend.txt"))
+    assert {"skills", "similarity", "title", "experience"} == set(result["parts"])
+    assert 100 == sum(WEIGHTS.values())
+    expected = round(sum(result["parts"][k] * w for k, w in WEIGHTS.items()) / 100)
+    assert expected == result["score"]
+    assert {"Python", "Django", "FastAPI", "PostgreSQL", "Docker", "Kubernetes"} <= set(result["matched_skills"])
+    assert "Python" not in result["missing_skills"]
+    assert result["explanation"].startswith("The CV covers")
+
+
+def test_missing_skills_list_required_first(engineer: dict) -> None:
+    job = "Backend Engineer\nRequirements: Rust, Scala, Python\nNice to have: Elixir"
+    assert ["Rust", "Scala", "Elixir"] == match(engineer, job)["missing_skills"]
+
+
+def test_required_weighs_more_than_preferred(engineer: dict) -> None:
+    req = match(engineer, "Engineer\nRequirements: Python, Rust\nNice to have: Haskell")["parts"]["skills"]
+    pref = match(engineer, "Engineer\nRequirements: Rust, Haskell\nNice to have: Python")["parts"]["skills"]
+    assert req > pref
+
+
+def test_experience_part(engineer: dict) -> None:
+    assert 100 == match(engineer, "Engineer\n3+ years of Python")["parts"]["experience"]
+    assert match(engineer, "Engineer\n20+ years of Python")["parts"]["experience"] < 50
+
+
+def test_fitting_job_ranks_first(engineer: dict) -> None:
+    jobs = [sample("job_ward_nurse.txt"), sample("job_python_backend.txt"), sample("job_marketing_lead.txt")]
+    ranked = match_jobs(engineer, jobs)
+    assert [1, 3] == [ranked[0]["index"], len(ranked)]
+    assert "Senior Python Backend Engineer" == ranked[0]["title"]
+    assert ranked[0]["score"] > ranked[-1]["score"]
+
+
+def test_match_accepts_analysed_job(engineer: dict) -> None:
+    text = sample("job_python_backend.txt")
+    assert (
+        match(engineer, text)["matched_skills"]
+        == match(engineer, {**analyze_job(text), "text": text})["matched_skills"]
+    )
+
+
+@pytest.mark.parametrize("cv", [{}, {"work": "nonsense"}, None])
+def test_match_bad_cv_never_raises(cv: object) -> None:
+    result = match(cv, sample("job_python_backend.txt"))  # type: ignore[arg-type]
+    assert 0 <= result["score"] <= 100
+
+
+def test_rank_many_jobs_quickly(engineer: dict) -> None:
+    jobs = [sample("job_python_backend.txt") + f"\nRef {i}" for i in range(300)]
+    start = time.process_time()
+    ranked = match_jobs(engineer, jobs)
+    assert time.process_time() - start < 1.5
+    assert list(range(300)) == sorted(r["index"] for r in ranked)

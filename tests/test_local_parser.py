@@ -1,0 +1,191 @@
+"""The offline CV parser: layouts, fields, dates and bad input."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from core.local import parse_cv
+from core.local.text import find_date_range, parse_date, split_lines
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(name: str) -> dict:
+    return parse_cv((FIXTURES / name).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("name", "person", "email"),
+    [
+        ("cv_multiline.txt", "Sam Fixture", "sam.fixture@example.com"),
+        ("cv_flat.txt", "Morgan Flatline", "morgan.flat@example.com"),
+        ("cv_no_headings.txt", "Taylor Noheading", "taylor.nh@example.com"),
+        ("cv_odd_bullets.txt", "Robin Bullets", "robin.bullets@example.com"),
+    ],
+)
+def test_basics_in_every_layout(name: str, person: str, email: str) -> None:
+    basics = load(name)["basics"]
+    assert (person, email) == (basics["name"], basics["email"])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "cv_multiline.txt",
+            [("Data Engineer", "Testco Analytics Ltd"), ("Junior Developer", "Mockup Systems Inc")],
+        ),
+        (
+            "cv_flat.txt",
+            [("Senior Graphic Designer", "Pixel Example Studio"), ("Junior Designer", "Sample Print Co.")],
+        ),
+        (
+            "cv_no_headings.txt",
+            [("Project Manager", "Fakeco Solutions Ltd"), ("Business Analyst", "Dummy Consulting Group")],
+        ),
+        ("cv_odd_bullets.txt", [("QA Engineer", "Placeholder Software Pvt Ltd")]),
+    ],
+)
+def test_work_positions_and_employers(name: str, expected: list[tuple[str, str]]) -> None:
+    work = load(name)["work"]
+    assert expected == [(w["position"], w["name"]) for w in work][: len(expected)]
+
+
+def test_dates_normalised_and_present_has_no_end() -> None:
+    work = load("cv_multiline.txt")["work"]
+    assert ("2020-01", None) == (work[0]["startDate"], work[0].get("endDate"))
+    assert ("2017-06", "2019-12") == (work[1]["startDate"], work[1]["endDate"])
+
+
+@pytest.mark.parametrize(
+    ("name", "study", "area", "institution"),
+    [
+        ("cv_multiline.txt", "MSc", "Data Science", "University of Fixtureton"),
+        ("cv_flat.txt", "Bachelor of Fine Arts", "Graphic Design", "Example College of Art"),
+        ("cv_odd_bullets.txt", "B.E.", "Electronics", "Sample Engineering College"),
+        ("cv_no_headings.txt", "MBA", "Operations", "Imaginary Business School"),
+    ],
+)
+def test_education(name: str, study: str, area: str, institution: str) -> None:
+    edu = load(name)["education"][0]
+    assert (study, area, institution) == (edu["studyType"], edu["area"], edu["institution"])
+
+
+def test_skill_groups_and_aliases() -> None:
+    skills = load("cv_multiline.txt")["skills"]
+    groups = {s["name"]: s["keywords"] for s in skills if s["keywords"]}
+    assert ["Python", "Java", "SQL"] == groups["Languages"]
+    assert {"Snowflake", "PostgreSQL"} <= {s["name"] for s in skills}
+
+
+def test_skills_drop_years_notes() -> None:
+    names = [s["name"] for s in load("cv_odd_bullets.txt")["skills"]]
+    assert ["Selenium", "TestNG", "JIRA", "Java", "SQL"] == names[:5]
+
+
+def test_profiles_and_phone() -> None:
+    basics = load("cv_multiline.txt")["basics"]
+    assert [("LinkedIn", "sam-fixture")] == [(p["network"], p["username"]) for p in basics["profiles"]]
+    assert "+44 7700 900123" == basics["phone"]
+
+
+def test_meta_and_schema_keys() -> None:
+    cv = load("cv_multiline.txt")
+    assert {"parser": "local", "warnings": []} == cv["meta"]
+    expected = {"basics", "work", "education", "skills", "certificates", "languages", "projects", "meta"}
+    assert expected == set(cv)
+
+
+def test_languages_section() -> None:
+    text = "Jo Lang\njo@example.com\n\nLanguages\nEnglish (Fluent), French (Intermediate)\n"
+    assert [("English", "Fluent"), ("French", "Intermediate")] == [
+        (x["language"], x["fluency"]) for x in parse_cv(text)["languages"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sep 2017", "2017-09"),
+        ("September 2017", "2017-09"),
+        ("03/2019", "2019-03"),
+        ("2019-03", "2019-03"),
+        ("2019", "2019"),
+        ("Jan '15", "2015-01"),
+        ("nonsense", ""),
+    ],
+)
+def test_parse_date(text: str, expected: str) -> None:
+    assert expected == parse_date(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("February 2016 to Present", ("2016-02", "", True)),
+        ("2004-2007", ("2004", "2007", False)),
+        ("July 2014 - December 2015", ("2014-07", "2015-12", False)),
+        ("09/14-Present", ("2014-09", "", True)),
+        ("September 2017 onwards", ("2017-09", "", True)),
+        ("2010 - 2005", None),
+    ],
+)
+def test_find_date_range(text: str, expected: tuple | None) -> None:
+    found = find_date_range(text)
+    assert expected == (found[:3] if found else None)
+
+
+def test_flattened_text_is_split_on_wide_gaps() -> None:
+    flat = "x" * 300 + "  Work History  Designer, Acme Ltd  August 2014  -  Present  Did things."
+    assert ["Work History", "Designer, Acme Ltd", "August 2014 - Present", "Did things."] == split_lines(flat)[1:]
+
+
+# --- bad input ----------------------------------------------------------------------------------------------
+
+
+def test_empty_text_gives_empty_sections_and_a_warning() -> None:
+    cv = parse_cv("   ")
+    assert ([], [], "") == (cv["work"], cv["skills"], cv["basics"]["name"])
+    assert ["The CV text is empty: paste a CV or upload a PDF, DOCX or TXT file."] == cv["meta"]["warnings"]
+
+
+@pytest.mark.parametrize("bad", [None, 42, b"bytes"])
+def test_non_string_input_never_raises(bad: object) -> None:
+    assert "local" == parse_cv(bad)["meta"]["parser"]  # type: ignore[arg-type]
+
+
+def test_huge_text_is_capped_fast_and_warned() -> None:
+    text = (FIXTURES / "cv_multiline.txt").read_text() + "\nfiller words here. " * 60000
+    start = time.perf_counter()
+    cv = parse_cv(text)
+    assert time.perf_counter() - start < 5
+    assert any("only the first" in w for w in cv["meta"]["warnings"])
+    assert "Sam Fixture" == cv["basics"]["name"]
+
+
+def test_binary_junk_warns() -> None:
+    junk = bytes(range(256)).decode("latin-1") * 40
+    assert any("binary" in w for w in parse_cv(junk)["meta"]["warnings"])
+
+
+def test_non_utf8_bytes_decoded_with_replacement_still_parse() -> None:
+    text = "Ana Pérez\nana@example.com\n".encode("cp1252").decode("utf-8", errors="replace")
+    assert "ana@example.com" == parse_cv(text)["basics"]["email"]
+
+
+def test_other_language_gets_a_warning_and_best_effort() -> None:
+    cv = load("cv_spanish.txt")
+    assert ("Lucía Ejemplo", "lucia.ejemplo@example.es") == (cv["basics"]["name"], cv["basics"]["email"])
+    assert any("English" in w for w in cv["meta"]["warnings"])
+
+
+def test_fast_per_cv() -> None:
+    text = (FIXTURES / "cv_multiline.txt").read_text()
+    parse_cv(text)
+    start = time.process_time()
+    for _ in range(20):
+        parse_cv(text)
+    assert (time.process_time() - start) / 20 < 0.05

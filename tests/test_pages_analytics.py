@@ -1,0 +1,313 @@
+"""AppTest for the usage dashboard and the settings page, on a seeded DB and an empty one."""
+
+from __future__ import annotations
+
+import os
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import charts
+from core.usage_tracker import UsageTracker
+
+REPO = Path(__file__).resolve().parent.parent
+USAGE = str(REPO / "pages" / "usage.py")
+SETTINGS = str(REPO / "pages" / "settings.py")
+SECRET = "sk-live-abcdefghijklmnopqrstuv-WXYZ"
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_cache() -> None:
+    """Each test has its own DB; cached aggregates from another test must not leak in."""
+    import streamlit as st
+
+    st.cache_data.clear()
+
+
+def seed(db: Path) -> None:
+    tracker = UsageTracker(db)
+    now = time.time()
+    tracker.record_usage(
+        task_type="cv_parsing", provider="openai", model="gpt-4o", input_tokens=1000, output_tokens=200,
+        cost_usd=0.3, baseline_cost_usd=0.3, success=True, user_id="alice", latency_ms=900, ts=now - 3 * 3600,
+    )  # fmt: skip
+    tracker.record_usage(
+        task_type="cover_letter", provider="gemini", model="gemini-2.0-flash", input_tokens=500, output_tokens=100,
+        cost_usd=0.1, baseline_cost_usd=0.4, success=True, user_id="bob", latency_ms=400, ts=now - 2 * 3600,
+        fallback_chain=["openai", "gemini"],
+    )  # fmt: skip
+    tracker.record_usage(
+        task_type="cv_parsing", provider="openai", model="gpt-4o", input_tokens=100, output_tokens=0,
+        cost_usd=0.0, success=False, error_kind="timeout", user_id="alice", latency_ms=30000, ts=now - 3 * 3600,
+    )  # fmt: skip
+    tracker.close()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def run(path: str) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+# --- usage page -------------------------------------------------------------------------------------------------
+
+
+def test_usage_empty_db_shows_a_friendly_empty_state() -> None:
+    at = run(USAGE)
+    assert len(at.get("plotly_chart")) == 0
+    assert len(at.info) == 1
+    assert "No AI calls recorded yet" in at.info[0].value
+    assert "python -m core demo-db" in at.info[0].value
+
+
+def test_usage_seeded_db_draws_headline_charts_and_table(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    assert len(at.get("plotly_chart")) == 8
+    shown = metrics(at)
+    assert (shown["Requests"], shown["Successful"], shown["Failed"]) == ("3", "2", "1")
+    assert shown["Tokens in / out"] == "1,600 / 300"
+    assert shown["Cost (last 24 h)"] == "$0.4000"
+    assert shown["Average cost per call"] == "$0.1333"
+    assert shown["All-time cost"] == "$0.4000"
+    assert (shown["On each task's default provider"], shown["Saved by routing"]) == ("$0.7000", "$0.3000")
+    table = at.dataframe[0].value
+    assert list(table.columns) == list(charts.CALL_COLUMNS)
+    assert len(table) == 3
+    assert "openai > gemini" in set(table["fallback_chain"])
+    assert [s.value for s in at.subheader] == ["Cost", "Reliability and speed", "Users", "Savings", "Recent calls"]
+    assert len(at.get("download_button")) == 1
+
+
+def test_usage_window_without_calls_keeps_no_data_charts(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    at.selectbox(key="usage_window").set_value("Last 1 h").run()
+    assert not at.exception
+    assert metrics(at)["Requests"] == "0"
+    assert "No calls match this view" in at.info[0].value
+    assert len(at.get("plotly_chart")) == 8  # each one a "No data" figure, not a broken chart
+
+
+def test_usage_filters_narrow_every_number(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    assert at.multiselect(key="usage_provider").options == ["gemini", "openai"]
+    at.multiselect(key="usage_provider").set_value(["openai"]).run()
+    assert not at.exception
+    shown = metrics(at)
+    assert (shown["Requests"], shown["Failed"], shown["Cost (last 24 h)"]) == ("2", "1", "$0.3000")
+    assert set(at.dataframe[0].value["provider"]) == {"openai"}
+    at.multiselect(key="usage_user_id").set_value(["bob"]).run()
+    assert metrics(at)["Requests"] == "0"
+
+
+def test_usage_sees_a_new_call_without_waiting(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    UsageTracker(db_path).record_usage(
+        task_type="fast_summary", provider="local", model="offline", input_tokens=1, output_tokens=1, cost_usd=0.0,
+        success=True,
+    )  # fmt: skip
+    at.run()
+    assert metrics(at)["Requests"] == "4"
+
+
+def test_export_csv_holds_the_filtered_rows(db_path: Path) -> None:
+    seed(db_path)
+    tracker = UsageTracker(db_path)
+    lines = charts.export_csv(tracker, 24, {"provider": ["openai"]}).decode().splitlines()
+    assert lines[0] == ",".join(charts.CALL_COLUMNS)
+    assert len(lines) == 3
+    assert all(",openai," in line for line in lines[1:])
+    assert len(charts.export_csv(tracker, 24, {}, limit=1).decode().splitlines()) == 2
+
+
+def test_load_dashboard_matches_the_tracker(db_path: Path) -> None:
+    seed(db_path)
+    dash = charts.load_dashboard(UsageTracker(db_path), 24, {"user_id": ["alice"], "provider": []})
+    assert (dash.stats["total_requests"], dash.empty) == (2, False)
+    assert list(dash.by_provider["key"]) == ["openai"]
+    assert set(dash.timings_ms) == {
+        "stats",
+        "by_provider",
+        "by_task",
+        "timeseries",
+        "errors",
+        "latency",
+        "users",
+        "recent",
+    }
+    assert dash.savings == pytest.approx(
+        {"actual_cost_usd": 0.3, "baseline_cost_usd": 0.3, "saved_usd": 0.0, "saved_by_cache_usd": 0.0}
+    )
+
+
+def test_filter_options_keep_selected_values(db_path: Path) -> None:
+    seed(db_path)
+    options = charts.filter_options(UsageTracker(db_path), 1, {"user_id": ["carol"]})
+    assert options == {"provider": [], "task_type": [], "user_id": ["carol"]}
+
+
+# --- settings page ----------------------------------------------------------------------------------------------
+
+
+def config() -> dict:
+    path = Path(os.environ["CV_COPILOT_CONFIG"])
+    return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+def page_text(at: AppTest) -> str:
+    """Every element's protobuf as text, table data (Arrow bytes) included: what the browser would receive."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)
+
+
+def test_settings_renders_every_section() -> None:
+    at = run(SETTINGS)
+    assert [s.value for s in at.subheader] == [
+        "Providers",
+        "Task routing",
+        "Price overrides",
+        "Budgets",
+        "Response cache",
+        "Challenger routing (A/B)",
+        "Usage data",
+    ]
+    at.button(key="save_providers").click().run()
+    assert not at.exception
+    assert config().get("providers", {}) == {}  # nothing edited, nothing written
+
+
+def test_settings_never_shows_a_full_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    at = run(SETTINGS)
+    text = page_text(at)
+    assert SECRET not in text
+    assert SECRET[:-4] not in text
+    assert "WXYZ" in text  # the masked hint is there
+
+
+def test_routing_save_and_reset_to_seed_defaults() -> None:
+    at = run(SETTINGS)
+    at.button(key="save_routing").click().run()
+    assert not at.exception
+    assert config()["routing"]["cv_parsing"] == "openai"
+    assert "Saved task routing" in at.success[0].value
+    at.button(key="reset_routing").click().run()
+    assert not at.exception
+    assert config().get("routing", {}) == {}
+    from core.config import DEFAULT_TASK_ROUTING, get_settings
+
+    assert dict(get_settings().task_routing) == DEFAULT_TASK_ROUTING
+
+
+def test_session_key_stays_in_the_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import core.config
+
+    written: list[tuple[str, str]] = []
+    monkeypatch.setattr(core.config, "save_secret", lambda name, value, path=None: written.append((name, value)))
+    at = run(SETTINGS)
+    at.selectbox(key="key_provider").set_value("groq")
+    at.text_input(key="key_value").set_value("gsk-session-only-key-1234")
+    at.button(key="key_use").click().run()
+    assert not at.exception
+    assert at.session_state["session_keys"] == {"groq": "gsk-session-only-key-1234"}
+    assert written == []
+    assert "gsk-session-only-key-1234" not in page_text(at)
+    assert "set for this session" in at.success[0].value
+
+
+def test_session_key_saved_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.config
+
+    written: list[tuple[str, str]] = []
+
+    def fake_save(name: str, value: str, path: Path | None = None) -> Path:
+        written.append((name, value))
+        return Path("/somewhere/.streamlit/secrets.toml")
+
+    monkeypatch.setattr(core.config, "save_secret", fake_save)
+    at = run(SETTINGS)
+    at.selectbox(key="key_provider").set_value("grok")
+    at.text_input(key="key_value").set_value("xai-persisted-key-9876")
+    at.checkbox(key="key_persist").check()
+    at.button(key="key_use").click().run()
+    assert not at.exception
+    assert written == [("GROK_API_KEY", "xai-persisted-key-9876")]
+    assert "saved to /somewhere/.streamlit/secrets.toml" in at.success[0].value
+
+
+def test_empty_key_is_refused() -> None:
+    at = run(SETTINGS)
+    at.button(key="key_use").click().run()
+    assert "Type a key first." in at.error[0].value
+    assert "session_keys" not in at.session_state
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [("local", "success"), ("openai", "error")],
+)
+def test_test_connection_gives_a_readable_result(provider: str, expected: str) -> None:
+    at = run(SETTINGS)
+    at.selectbox(key="test_provider").set_value(provider)
+    at.button(key="test_connection").click().run()
+    assert not at.exception
+    if expected == "success":
+        assert at.success[0].value.startswith("local answered in")
+    else:
+        assert at.error[0].value.startswith("openai: ")
+        assert "Traceback" not in at.error[0].value
+
+
+def test_budgets_and_challenger_are_saved() -> None:
+    at = run(SETTINGS)
+    at.selectbox(key="budget_policy").set_value("block")
+    at.number_input(key="global_daily_usd").set_value(5.0)
+    at.button(key="save_budgets").click().run()
+    assert not at.exception
+    assert config()["budgets"] == {"policy": "block", "global_daily_usd": 5.0}
+    at.selectbox(key="challenger").set_value("groq")
+    at.slider(key="challenger_pct").set_value(10.0)
+    at.button(key="save_challenger").click().run()
+    assert config()["router"] == {"challenger_provider": "groq", "challenger_percent": 10.0}
+    from core.config import get_settings
+
+    assert (get_settings().challenger_provider, get_settings().budgets.policy) == ("groq", "block")
+
+
+def test_delete_usage_needs_confirmation(db_path: Path) -> None:
+    seed(db_path)
+    at = run(SETTINGS)
+    assert at.button(key="delete_usage").disabled
+    at.checkbox(key="confirm_delete").check().run()
+    assert not at.button(key="delete_usage").disabled
+    at.button(key="delete_usage").click().run()
+    assert not at.exception
+    assert "Deleted 3 usage records." in at.success[0].value
+    assert UsageTracker(db_path).get_usage_stats(hours=None)["total_requests"] == 0
+
+
+def test_clear_cache() -> None:
+    at = run(SETTINGS)
+    at.button(key="clear_cache").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Removed 0 cached answers."
