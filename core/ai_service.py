@@ -39,6 +39,7 @@ _MAX_TOKENS: dict[TaskType, int] = {
     TaskType.JOB_ANALYSIS: 800,
     TaskType.JOB_MATCHING: 1500,
 }
+_CONTACT_FIELDS = ("name", "email", "phone", "url", "location", "profiles")
 _NOT_JSON = "offline engine: the model's reply was not valid JSON"
 
 
@@ -350,6 +351,10 @@ class AIService:
         )  # fmt: skip
         if not isinstance(data, dict) or not isinstance(data.get("resume"), dict):
             data = local.tailor(cv, job)
+        if from_llm:  # contact details are facts, not style: keep the CV's own
+            source_basics = cv.get("basics") or {}
+            keep = {k: source_basics[k] for k in _CONTACT_FIELDS if source_basics.get(k)}
+            data["resume"]["basics"] = {**(data["resume"].get("basics") or {}), **keep}
         resume, findings = grounding.ground_resume(data["resume"], cv, cv_text)
         resume.pop("meta", None)
         result = dict(data)

@@ -241,15 +241,17 @@ def cmd_match(args: argparse.Namespace) -> int:
     cv = _run(service.parse_cv(cv_text, user_id=args.user))
     results: list[dict[str, Any]] = []
     for path, job in zip(_progress(args.job_files, "matching"), jobs, strict=True):
-        matched = _run(service.match_jobs(cv, [job], user_id=args.user))
+        matched = _run(service.match_jobs(cv, [job], cv_text=cv_text, user_id=args.user))
         for item in matched:
-            results.append({"job_file": path, **(item if isinstance(item, dict) else {"result": item})})
+            row = dict(item) if isinstance(item, dict) else {"result": item}
+            row.pop("index", None)  # each job is matched on its own; the file name identifies it
+            results.append({"job_file": path, **row})
     results.sort(key=lambda r: -_score_of(r))
     if args.json:
         _print_json(results)
         return 0
-    table = [[r["job_file"], _score_text(r)] for r in results]
-    print(_table(table, ["job file", "score"]))
+    table = [[r["job_file"], _score_text(r), str(r.get("title", ""))[:60]] for r in results]
+    print(_table(table, ["job file", "score", "title"]))
     return 0
 
 

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -57,7 +57,29 @@ class _Candidate:
     price: ModelPrice
     reservation: Reservation | None = None
     cache_key: str | None = None
-    attempts: list[Attempt] = field(default_factory=list)
+    hit: Mapping[str, Any] | None = None  # a cache hit: served without rate limit or budget, it costs nothing
+    challenger: bool = False  # routed here as the challenger of an A/B traffic split
+
+
+@dataclass(frozen=True)
+class _Call:
+    """The parameters of one generate/stream call that every candidate check needs."""
+
+    task: TaskType
+    prompt: str
+    system: str | None
+    max_tokens: int
+    temperature: float
+    json_mode: bool
+    user_id: str
+    use_cache: bool
+    challenger: str | None = None  # the provider name, when this call was picked for the challenger
+
+    def request(self, model: str, payload: dict[str, Any] | None) -> CompletionRequest:
+        return CompletionRequest(
+            prompt=self.prompt, model=model, task_type=self.task, system=self.system, max_tokens=self.max_tokens,
+            temperature=self.temperature, json_mode=self.json_mode, payload=payload,
+        )  # fmt: skip
 
 
 def _only_too_long(attempts: list[Attempt]) -> bool:
@@ -101,6 +123,8 @@ class ModelRouter:
         self._providers: dict[str, Provider] = {}
         self._prices: dict[str, ModelPrice] = {}
         self._health: dict[str, _Health] = {}
+        self._ranking: list[str] | None = None  # settings are immutable, so the ranking is computed once
+        self._budgets_set = self.settings.budgets.any_set
         self._lock = threading.Lock()
 
     # --- lazily built parts -------------------------------------------------------------------------------
@@ -194,8 +218,10 @@ class ModelRouter:
 
     def cost_ranking(self) -> list[str]:
         """Configured LLM providers, cheapest first (local is not ranked: it is always the last resort)."""
-        names = [n for n in self.settings.configured_providers if n != "local"]
-        return rank_by_cost({n: self.price(n) for n in names})
+        if self._ranking is None:
+            names = [n for n in self.settings.configured_providers if n != "local"]
+            self._ranking = rank_by_cost({n: self.price(n) for n in names})
+        return list(self._ranking)
 
     def plan(self, task_type: TaskType, *, optimize_cost: bool = False, provider: str | None = None) -> list[str]:
         if provider is not None:
@@ -266,25 +292,25 @@ class ModelRouter:
         plan, challenger = self._maybe_challenger(
             self.plan(task, optimize_cost=optimize_cost, provider=provider), provider is not None
         )
+        call = _Call(
+            task, prompt, system, max_tokens, temperature, json_mode, user_id, use_cache,
+            self.settings.challenger_provider if challenger else None,
+        )  # fmt: skip
         attempts: list[Attempt] = []
         longest_need = 0
         for name in plan:
-            candidate = self._admit(name, task, prompt, system, max_tokens, user_id, attempts, use_cache)
+            candidate = self._admit(name, call, attempts)
             if isinstance(candidate, int):
                 longest_need = max(longest_need, candidate)
                 continue
             if candidate is None:
                 continue
-            request = CompletionRequest(
-                prompt=prompt, model=candidate.model, task_type=task, system=system, max_tokens=max_tokens,
-                temperature=temperature, json_mode=json_mode, payload=payload,
-            )  # fmt: skip
+            if candidate.hit is not None:
+                return self._cached_response(task, candidate, candidate.hit, user_id, attempts)
             try:
-                if candidate.cache_key is not None:
-                    hit = self.cache.get(candidate.cache_key)
-                    if hit is not None:
-                        return self._cached_response(task, candidate, hit, user_id, attempts, challenger)
-                response = await self._call_with_retries(candidate, request, user_id, attempts, challenger)
+                response = await self._call_with_retries(
+                    candidate, call.request(candidate.model, payload), user_id, attempts
+                )
             finally:
                 self.budget.settle(candidate.reservation)
             if response is not None:
@@ -298,18 +324,12 @@ class ModelRouter:
         ps = self.settings.providers[name]
         return context_window_for(ps.model, ps.context_window)
 
-    def _admit(
-        self,
-        name: str,
-        task: TaskType,
-        prompt: str,
-        system: str | None,
-        max_tokens: int,
-        user_id: str,
-        attempts: list[Attempt],
-        use_cache: bool,
-    ) -> _Candidate | int | None:
-        """Check one candidate: configured, cooldown, context window, rate limit, budget. Skips are kept as attempts."""
+    def _admit(self, name: str, call: _Call, attempts: list[Attempt]) -> _Candidate | int | None:
+        """Check one candidate: configured, cooldown, context window, cache, rate limit, budget.
+
+        A cache hit is served before the rate limit and the budget: it costs nothing and calls nobody.
+        Skips are kept as attempts; an int is the token count that did not fit the context window.
+        """
         settings = self.settings
         ps = settings.providers.get(name)
         if ps is None or not ps.configured:
@@ -325,22 +345,28 @@ class ModelRouter:
             return None
         window = self._window(name)
         input_tokens: int | None = None
-        if upper_bound_tokens(prompt) + upper_bound_tokens(system or "") + max_tokens > window:
-            input_tokens = count_message_tokens(prompt, system, ps.model).tokens
-            if input_tokens + max_tokens > window:
+        if upper_bound_tokens(call.prompt) + upper_bound_tokens(call.system or "") + call.max_tokens > window:
+            input_tokens = count_message_tokens(call.prompt, call.system, ps.model).tokens
+            if input_tokens + call.max_tokens > window:
                 attempts.append(
                     Attempt(
                         name, ps.model, "skipped",
-                        f"too long: needs {input_tokens + max_tokens:,} tokens, context window is {window:,}",
+                        f"too long: needs {input_tokens + call.max_tokens:,} tokens, context window is {window:,}",
                         error_kind=ErrorKind.CONTEXT_LENGTH.value,
                     )
                 )  # fmt: skip
-                return input_tokens + max_tokens
+                return input_tokens + call.max_tokens
         price = self.price(name)
-        needs_count = ps.tpm is not None or (settings.budgets.any_set and price is not FREE)
+        candidate = _Candidate(name, ps.model, price, challenger=name == call.challenger)
+        if call.use_cache and settings.cache_enabled and name != "local":
+            candidate.cache_key = self._cache_key(candidate, call)
+            candidate.hit = self.cache.get(candidate.cache_key)
+            if candidate.hit is not None:
+                return candidate
+        needs_count = ps.tpm is not None or (self._budgets_set and price is not FREE)
         if needs_count and input_tokens is None:
-            input_tokens = count_message_tokens(prompt, system, ps.model).tokens
-        wait = self.limiter.acquire(name, user_id, (input_tokens or 0) + max_tokens if ps.tpm else 0)
+            input_tokens = count_message_tokens(call.prompt, call.system, ps.model).tokens
+        wait = self.limiter.acquire(name, call.user_id, (input_tokens or 0) + call.max_tokens if ps.tpm else 0)
         if wait > 0:
             attempts.append(
                 Attempt(
@@ -348,26 +374,23 @@ class ModelRouter:
                 )
             )
             return None
-        candidate = _Candidate(name, ps.model, price)
-        if settings.budgets.any_set and price is not FREE:
-            estimate = price.cost(input_tokens or 0, max_tokens)
+        if self._budgets_set and price is not FREE:
+            estimate = price.cost(input_tokens or 0, call.max_tokens)
             try:
-                candidate.reservation = self.budget.reserve(user_id, estimate)
+                candidate.reservation = self.budget.reserve(call.user_id, estimate)
             except BudgetExceeded as exc:
                 if settings.budgets.policy == "block":
                     raise
                 attempts.append(Attempt(name, ps.model, "skipped", f"over budget ({exc.scope}); downgrading"))
                 return None
-        if use_cache and settings.cache_enabled and name != "local":
-            candidate.cache_key = self._cache_key(candidate, task, prompt, system, max_tokens)
         return candidate
 
-    def _cache_key(self, c: _Candidate, task: TaskType, prompt: str, system: str | None, max_tokens: int) -> str:
+    def _cache_key(self, c: _Candidate, call: _Call) -> str:
         from core.cache import ResponseCache
 
         return ResponseCache.make_key(
-            c.name, c.model, prompt, system=system, max_tokens=max_tokens, temperature=0.0, json_mode=False,
-            extra={"task": task.value},
+            c.name, c.model, call.prompt, system=call.system, max_tokens=call.max_tokens,
+            temperature=call.temperature, json_mode=call.json_mode, extra={"task": call.task.value},
         )  # fmt: skip
 
     async def _call_with_retries(
@@ -376,7 +399,6 @@ class ModelRouter:
         request: CompletionRequest,
         user_id: str,
         attempts: list[Attempt],
-        challenger: bool,
     ) -> AIResponse | None:
         provider = self.provider(candidate.name)
         for retry in range(self.settings.max_retries + 1):
@@ -385,13 +407,13 @@ class ModelRouter:
                 result = await provider.complete(request)
             except ProviderError as error:
                 latency = (time.perf_counter() - started) * 1000
-                self._record_failure(request.task_type, candidate, error, latency, user_id, attempts, challenger)
+                self._record_failure(request.task_type, candidate, error, latency, user_id, attempts)
                 if self._should_retry(error, retry):
                     await self._sleep(min(error.retry_after or 0.0, self.settings.retry_after_cap_seconds))
                     continue
                 return None
             latency = (time.perf_counter() - started) * 1000
-            return self._success(request, candidate, result, latency, user_id, attempts, challenger)
+            return self._success(request, candidate, result, latency, user_id, attempts)
         return None
 
     def _should_retry(self, error: ProviderError, retry: int) -> bool:
@@ -417,7 +439,6 @@ class ModelRouter:
         latency_ms: float,
         user_id: str,
         attempts: list[Attempt],
-        challenger: bool,
     ) -> AIResponse:
         estimated = result.input_tokens is None or result.output_tokens is None
         input_tokens = result.input_tokens
@@ -439,7 +460,7 @@ class ModelRouter:
             task_type=request.task_type,
             tokens_estimated=estimated,
             price_estimated=candidate.price.estimated,
-            challenger=challenger,
+            challenger=candidate.challenger,
             attempts=attempts,
         )
         self._note_success(candidate.name)
@@ -461,7 +482,6 @@ class ModelRouter:
         hit: Mapping[str, Any],
         user_id: str,
         attempts: list[Attempt],
-        challenger: bool,
     ) -> AIResponse:
         attempts.append(Attempt(candidate.name, candidate.model, "ok", "cache hit"))
         response = AIResponse(
@@ -476,7 +496,7 @@ class ModelRouter:
             task_type=task,
             saved_cost_usd=float(hit.get("cost_usd", 0.0)),
             price_estimated=candidate.price.estimated,
-            challenger=challenger,
+            challenger=candidate.challenger,
             attempts=attempts,
         )
         self._record(response, user_id, success=True)
@@ -490,7 +510,6 @@ class ModelRouter:
         latency_ms: float,
         user_id: str,
         attempts: list[Attempt],
-        challenger: bool,
     ) -> None:
         log.info("provider %s failed for %s: %s", candidate.name, task.value, error.kind.value)
         reason = f"{error.kind.value}: {error.message}"[:300]
@@ -502,7 +521,7 @@ class ModelRouter:
             task_type=task.value, provider=candidate.name, model=candidate.model, input_tokens=0, output_tokens=0,
             cost_usd=0.0, success=False, user_id=user_id, latency_ms=latency_ms, error_kind=error.kind.value,
             fallback_chain=[a.provider for a in attempts if a.outcome != "skipped"], baseline_cost_usd=0.0,
-            challenger=challenger,
+            challenger=candidate.challenger,
         )  # fmt: skip
 
     def _record(self, response: AIResponse, user_id: str, *, success: bool) -> None:
@@ -638,51 +657,42 @@ class RouterStream:
         plan, challenger = r._maybe_challenger(
             r.plan(self._task, optimize_cost=o["optimize_cost"], provider=o["provider"]), o["provider"] is not None
         )
+        call = _Call(
+            self._task, self._prompt, o["system"], o["max_tokens"], o["temperature"], False, o["user_id"],
+            o["use_cache"], r.settings.challenger_provider if challenger else None,
+        )  # fmt: skip
         attempts: list[Attempt] = []
         longest_need = 0
         for name in plan:
-            candidate = r._admit(
-                name, self._task, self._prompt, o["system"], o["max_tokens"], o["user_id"], attempts, o["use_cache"]
-            )
+            candidate = r._admit(name, call, attempts)
             if isinstance(candidate, int):
                 longest_need = max(longest_need, candidate)
                 continue
             if candidate is None:
                 continue
+            if candidate.hit is not None:
+                self.response = r._cached_response(self._task, candidate, candidate.hit, call.user_id, attempts)
+                yield candidate.hit["content"]
+                return
             try:
-                if candidate.cache_key is not None:
-                    hit = r.cache.get(candidate.cache_key)
-                    if hit is not None:
-                        self.response = r._cached_response(
-                            self._task, candidate, hit, o["user_id"], attempts, challenger
-                        )
-                        yield hit["content"]
-                        return
                 sent_any = False
-                async for piece in self._stream_one(candidate, attempts, challenger):
+                async for piece in self._stream_one(candidate, call.request(candidate.model, o["payload"]), attempts):
                     sent_any = True
                     yield piece
-                if self.response is not None:
+                if self.response is not None or sent_any:
                     return
-                if sent_any:
-                    break
             finally:
                 r.budget.settle(candidate.reservation)
-        if self.response is None:
-            if _only_too_long(attempts):
-                need = max(
-                    longest_need, count_message_tokens(self._prompt, o["system"], "gpt-4o").tokens + o["max_tokens"]
-                )
-                raise ContextLengthExceeded(need, max(r._window(n) for n in plan))
-            raise NoProviderAvailable(self._task, attempts)
+        if _only_too_long(attempts):
+            need = max(longest_need, count_message_tokens(self._prompt, o["system"], "gpt-4o").tokens + o["max_tokens"])
+            raise ContextLengthExceeded(need, max(r._window(n) for n in plan))
+        raise NoProviderAvailable(self._task, attempts)
 
-    async def _stream_one(self, candidate: _Candidate, attempts: list[Attempt], challenger: bool) -> AsyncIterator[str]:
+    async def _stream_one(
+        self, candidate: _Candidate, request: CompletionRequest, attempts: list[Attempt]
+    ) -> AsyncIterator[str]:
         r = self._router
-        o = self._options
-        request = CompletionRequest(
-            prompt=self._prompt, model=candidate.model, task_type=self._task, system=o["system"],
-            max_tokens=o["max_tokens"], temperature=o["temperature"], payload=o["payload"],
-        )  # fmt: skip
+        user_id = self._options["user_id"]
         started = time.perf_counter()
         parts: list[str] = []
         input_tokens = output_tokens = None
@@ -700,13 +710,13 @@ class RouterStream:
                     yield delta.text
         except ProviderError as error:
             latency = (time.perf_counter() - started) * 1000
-            r._record_failure(self._task, candidate, error, latency, o["user_id"], attempts, challenger)
+            r._record_failure(self._task, candidate, error, latency, user_id, attempts)
             if parts:  # text already reached the user: say so instead of silently switching provider
                 raise
             return
         latency = (time.perf_counter() - started) * 1000
         result = ProviderResult("".join(parts), model, input_tokens, output_tokens, "stop")
-        self.response = r._success(request, candidate, result, latency, o["user_id"], attempts, challenger)
+        self.response = r._success(request, candidate, result, latency, user_id, attempts)
 
 
 # --- process-wide routers ---------------------------------------------------------------------------------

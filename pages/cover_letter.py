@@ -8,6 +8,8 @@ from core.ai_service import LENGTHS, TONES
 from core.aio import iter_sync
 from ui import state, widgets
 
+_FIELDS = ("letter_job", "letter_company", "letter_role", "letter_tone", "letter_length")
+
 
 def _load_sample_job() -> None:
     found = widgets.samples("job")
@@ -56,18 +58,21 @@ def _downloads(text: str) -> None:
 st.title("✉️ Cover letter")
 cv = widgets.require_cv("letter")
 if cv:
-    if "letter_job" not in st.session_state and st.session_state.get("tailor_job"):
-        st.session_state["letter_job"] = st.session_state["tailor_job"]
+    widgets.restore(*_FIELDS, "letter_edit")
+    st.session_state.setdefault("letter_length", "medium")
+    if "letter_job" not in st.session_state and widgets.kept("tailor_job"):
+        st.session_state["letter_job"] = widgets.kept("tailor_job")
     st.text_area("Job description", key="letter_job", height=200, placeholder="Paste the job advert here.")
     c1, c2 = st.columns(2)
     c1.text_input("Company", key="letter_company", placeholder="e.g. Acme Corp")
     c2.text_input("Role", key="letter_role", placeholder="e.g. Senior Backend Engineer")
     c1.selectbox("Tone", TONES, key="letter_tone")
-    c2.select_slider("Length", LENGTHS, value="medium", key="letter_length")
+    c2.select_slider("Length", LENGTHS, key="letter_length")
     b1, b2, _ = st.columns([1, 1, 2])
     run_clicked = b1.button("Write my letter", key="letter_run", type="primary")
     if widgets.samples("job"):
         b2.button("Use a sample job", key="letter_sample", on_click=_load_sample_job)
+    widgets.keep(*_FIELDS)
     if run_clicked:
         _write(cv, st.session_state.get("letter_job", ""))
 
@@ -75,4 +80,5 @@ if cv:
         st.divider()
         widgets.show_meta(st.session_state.get("letter_meta"))
         text = st.text_area("Your letter (edit freely before downloading)", key="letter_edit", height=380)
+        widgets.keep("letter_edit")
         _downloads(text)

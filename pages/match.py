@@ -46,6 +46,7 @@ def _table(rows: list[dict]) -> pd.DataFrame:
 st.title("🎯 Job match")
 cv = widgets.require_cv("match")
 if cv:
+    widgets.restore("match_jobs")
     st.text_area(
         "Job descriptions (separate several with a line of ---)",
         key="match_jobs",
@@ -55,6 +56,7 @@ if cv:
     uploads = st.file_uploader(
         "…or upload job descriptions", type=widgets.UPLOAD_TYPES, accept_multiple_files=True, key="match_files"
     )
+    widgets.keep("match_jobs")
     b1, b2, _ = st.columns([1, 1, 2])
     run_clicked = b1.button("Match", key="match_run", type="primary")
     if widgets.samples("job"):

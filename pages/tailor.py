@@ -77,6 +77,9 @@ def _downloads(result: dict[str, Any]) -> None:
 st.title("✂️ Tailor your CV")
 cv = widgets.require_cv("tailor")
 if cv:
+    widgets.restore("tailor_job")
+    if "tailor_job" not in st.session_state and widgets.kept("letter_job"):
+        st.session_state["tailor_job"] = widgets.kept("letter_job")
     st.text_area("Job description", key="tailor_job", height=220, placeholder="Paste the job advert here.")
     found = widgets.samples("job")
     cols = st.columns([1, 1, 2])
@@ -85,6 +88,7 @@ if cv:
         cols[1].button("Use a sample job", key="tailor_sample", on_click=_load_sample_job)
         if len(found) > 1:
             cols[2].selectbox("Sample job", list(found), key="tailor_sample_choice", label_visibility="collapsed")
+    widgets.keep("tailor_job")
     if run_clicked:
         job = st.session_state.get("tailor_job", "")
         result = widgets.run_action(

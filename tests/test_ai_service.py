@@ -354,6 +354,7 @@ def test_invented_employer_and_skills_are_removed_from_a_tailored_cv(tmp_path: P
     invented = json.loads(json.dumps(GOOD_RESUME))
     invented["work"].insert(0, {"name": "Google", "position": "Staff SRE", "highlights": ["Ran Kubernetes at scale"]})
     invented["skills"][0]["keywords"] = ["Kubernetes", "Terraform", "Python", "Django"]
+    invented["basics"]["email"] = "jane@invented.example"
     service, _ = llm_service(tmp_path, [json.dumps({"resume": invented, "changes": ["Added Google"]})])
     result = run(service.tailor_cv(GOOD_RESUME, JOB, cv_text=CV_TEXT))
     assert ["Acme Corp", "Initech Ltd"] == [w["name"] for w in result["resume"]["work"]]
@@ -361,6 +362,7 @@ def test_invented_employer_and_skills_are_removed_from_a_tailored_cv(tmp_path: P
     found = {(f["kind"], f["value"], f["action"]) for f in result["meta"]["grounding"]}
     assert {("employer", "Google", "removed"), ("skill", "Kubernetes", "removed")} <= found
     assert "Google" not in result["markdown"]
+    assert "jane.doe@example.com" == result["resume"]["basics"]["email"]
     assert "Kubernetes" in result["missing_keywords"]
     assert 0 < result["coverage_after"] < result["coverage_before"] < 1  # the model dropped PostgreSQL and AWS
     assert any("Google" in w for w in result["meta"]["warnings"])

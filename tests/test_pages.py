@@ -163,3 +163,22 @@ def test_match_page_with_nothing_to_match(parsed_cv: dict) -> None:
     at.run()
     assert not at.exception
     assert any("at least one job" in e.value for e in at.error)
+
+
+def test_job_and_letter_survive_moving_between_pages(parsed_cv: dict) -> None:
+    at = open_page("pages/tailor.py", parsed_cv)
+    at.text_area(key="tailor_job").input(JOB)
+    at.run()
+    at.switch_page("pages/cover_letter.py")
+    at.run()
+    assert JOB == at.text_area(key="letter_job").value
+    assert "medium" == at.select_slider(key="letter_length").value
+    at.button(key="letter_run").click()
+    at.run()
+    letter = at.text_area(key="letter_edit").value
+    at.switch_page("pages/match.py")
+    at.run()
+    at.switch_page("pages/cover_letter.py")
+    at.run()
+    assert not at.exception
+    assert letter == at.text_area(key="letter_edit").value

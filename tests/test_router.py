@@ -278,7 +278,7 @@ def test_no_provider_available_says_when_to_retry_when_all_rate_limited(tmp_path
 def test_rate_limit_skips_to_next_provider(tmp_path):
     fleet = Fleet()
     router = make_router(tmp_path, ALL_KEYS, "[providers.openai]\nrpm = 2\n", transport=httpx.MockTransport(fleet))
-    providers = [generate(router, TaskType.CV_PARSING, user_id="bob").provider for _ in range(3)]
+    providers = [generate(router, TaskType.CV_PARSING, f"cv {i}", user_id="bob").provider for i in range(3)]
     assert providers == ["openai", "openai", "groq"]
     assert generate(router, TaskType.CV_PARSING, user_id="carol").provider == "openai"  # per user
 

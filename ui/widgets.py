@@ -55,6 +55,27 @@ def run_action(label: str, action: Callable[[], T], *, done: str = "Done", expan
     return result
 
 
+def restore(*keys: str) -> None:
+    """Streamlit forgets a widget's value when the user leaves its page. Call before drawing the widgets: a value
+    kept by `keep` on an earlier visit is put back."""
+    for key in keys:
+        kept = f"_kept_{key}"
+        if key not in st.session_state and kept in st.session_state:
+            st.session_state[key] = st.session_state[kept]
+
+
+def keep(*keys: str) -> None:
+    """Call after drawing the widgets: remember their values for the next visit (see `restore`)."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+def kept(key: str, default: Any = None) -> Any:
+    """The value a widget had, on this page or when its page was last drawn."""
+    return st.session_state.get(key, st.session_state.get(f"_kept_{key}", default))
+
+
 def attempt(action: Callable[[], T], failure: str) -> T | None:
     """Run a non-AI step (reading a file, exporting): a CVCopilotError shows its own message, anything else
     `failure` (logged). Returns None on failure."""

@@ -873,15 +873,29 @@ _VAGUE = frozenset(
 )
 
 
+_NOT_NAMED = re.compile(
+    r"\b(?:skills?|learner|attitude|player|worker|year|years|months?|less|resume|name|activities|activity|school|"
+    r"college|university|institute|campus|coursework|degree|responsibilities|duties|experience|knowledge|"
+    r"passionate|integrity|possess|demonstrated|summer|various|etc|including|wide|range|variety|exposure|basics?)\b"
+)
+
+
 def _plausible_skill(item: str) -> bool:
-    """A listed item that is not in the vocabulary: keep it when it reads like a named skill, not a filler word."""
+    """A listed item that is not in the vocabulary: keep it when it reads like a named skill, not a filler word.
+
+    Phrases that start with a verb ('Coded unit tests', 'organizing') or carry a function word in the middle
+    ('leadership where needed') are fragments of sentences, not skills.
+    """
     key = tx.norm_key(item)
     words = key.split()
-    if not words or len(words) > 3 or words[0] in tx.STOPWORDS or words[-1] in tx.STOPWORDS:
+    if not words or len(words) > 3 or any(w in tx.STOPWORDS for w in words):
         return False
     if set(words) <= _VAGUE | _CATEGORY_WORDS or any(w in _HUMAN_LANGUAGES for w in words):
         return False
-    if re.search(r"\b(?:skills?|learner|attitude|player|worker|year|years|months?|less|resume|name)\b", key):
+    if _NOT_NAMED.search(key):
+        return False
+    first = item.split()[0]
+    if first.islower() and re.fullmatch(r"[a-z]+(?:ing|ed)", first):
         return False
     return not (len(words) == 1 and item.islower() and len(item) > 3 and not re.search(r"[+#.\d]", item))
 
@@ -902,6 +916,8 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         canon = vocab.canonical(item)
         if not canon and (not listed or not _plausible_skill(item)):
             return None
+        if canon and vocab.category(canon) == "Soft Skills":
+            return None
         name = canon or item
         key = tx.norm_key(name)
         if key in seen:
@@ -919,9 +935,10 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         if m and len(m.group(1).split()) <= 4:
             cat, line = m.group(1).strip(), m.group(2)
         items = [i for i in re.split(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])", line) if i]
-        listed = len(items) >= 2 or len(line.split()) <= 3
+        short = sum(len(i.split()) <= 3 for i in items)
+        listed = (len(items) >= 2 and short * 3 >= len(items) * 2) or len(line.split()) <= 3
         names = [n for n in (add(i, listed) for i in items) if n]
-        for f in vocab.find(line, include_generic=True):
+        for f in vocab.find(line, include_generic=True, include_soft=False):
             key = tx.norm_key(f.skill.name)
             if key not in seen:
                 seen.add(key)

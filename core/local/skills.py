@@ -122,6 +122,11 @@ class Vocabulary:
         hit = self.entries.get(_key(text))
         return hit[0].name if hit else None
 
+    def category(self, name: str) -> str:
+        """The category of a skill spelled any known way; '' when unknown."""
+        hit = self.entries.get(_key(name))
+        return hit[0].category if hit else ""
+
     def find(
         self, text: str, *, include_generic: bool = False, include_soft: bool = True, prose: bool = False
     ) -> list[Found]:
