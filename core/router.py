@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import random
 import threading
 import time
@@ -722,16 +723,30 @@ class RouterStream:
 # --- process-wide routers ---------------------------------------------------------------------------------
 
 _default: ModelRouter | None = None
+_default_env: tuple[tuple[str, str], ...] = ()
 _session_routers: dict[str, ModelRouter] = {}
 _lock = threading.Lock()
+_ENV_PREFIXES = ("OPENAI_", "GEMINI_", "GOOGLE_API_KEY", "GROQ_", "GROK_", "XAI_", "CV_COPILOT_")
+
+
+def _env_fingerprint() -> tuple[tuple[str, str], ...]:
+    """The environment the settings were read from: keys, base URLs, models, DB path and config path."""
+    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
 
 
 def get_model_router(session_keys: Mapping[str, str | None] | None = None) -> ModelRouter:
-    """The shared router; with session-only keys (typed in the UI), a router that shares its tracker and limits."""
-    global _default
+    """The shared router; with session-only keys (typed in the UI), a router that shares its tracker and limits.
+
+    It is rebuilt when the provider environment changes (a key or base URL set after the first call).
+    """
+    global _default, _default_env
     with _lock:
-        if _default is None:
-            _default = ModelRouter()
+        env = _env_fingerprint()
+        if _default is None or env != _default_env:
+            from core.config import reload_settings
+
+            _session_routers.clear()
+            _default, _default_env = ModelRouter(reload_settings()), env
         keys = {k: v for k, v in (session_keys or {}).items() if v}
         if not keys:
             return _default

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.local import gazetteers as gz
 from core.local import text as tx
 from core.local.skills import vocabulary
 
@@ -642,6 +643,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         entry = _entry_from(cands)
         if not entry:
             continue
+        if not entry["position"] or not entry["name"]:
+            fwd = _fill_forward(entry, lines, fwd, next_anchor)
         used.update(i for i, _ in cands)
         entry["startDate"] = start
         if end:
@@ -665,6 +668,23 @@ _ORG_MENTION = re.compile(
     r"\b((?:[A-Z][A-Za-z&'-]*\.?\s){0,4}?[A-Z][A-Za-z&'-]*\s(?:Pvt\.?\s?Ltd|Private\sLimited|Ltd|Limited|Inc|"
     r"Corporation|Corp|LLC|LLP|PLC|GmbH|Technologies|Solutions|Consultancy\sServices|Infotech|Systems))\b\.?"
 )
+
+
+def _fill_forward(entry: dict[str, Any], lines: list[str], fwd: int, stop: int) -> int:
+    """'Company / City | dates / Title': the missing title (or employer) is on a short line right after the dates."""
+    j = fwd
+    while j < min(stop, fwd + 2):
+        line = lines[j]
+        if not _is_short(line) or tx.find_date_range(line) or gz.is_place(line):
+            break
+        if not entry["position"] and _title_score(line) and not _org_score(line):
+            entry["position"] = line.strip(" ,-:")
+        elif not entry["name"] and _org_score(line) and not _title_score(line):
+            entry["name"] = _clean_company(gz.strip_place(line))
+        else:
+            break
+        j += 1
+    return j
 
 
 def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
@@ -723,8 +743,9 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     """Pick the job title and the employer among the short lines around a date."""
     texts: list[str] = []
     for _, c in cands:
-        if _URL.search(c) or _DEGREE.match(c):
+        if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
+        c = gz.strip_place(c) or c
         parts = _split_parts(c)
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
             texts.extend(parts)  # 'Project Manager at Fakeco Ltd': title and employer on one line

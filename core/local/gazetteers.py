@@ -1,0 +1,86 @@
+"""Word lists that tell a place, a job title and an employer apart in CV lines (places are never employers)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+#: Two-letter US state and Canadian province codes, as in 'Tucson, AZ'.
+STATE_CODES = frozenset(
+    """AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK
+    OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR ON QC BC AB MB SK NS NB NL PE""".split()
+)
+
+#: Regions and countries written out in full (lower case, multi-word names allowed).
+REGIONS = frozenset(
+    """alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho illinois
+    indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi missouri
+    montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah vermont virginia washington
+    wisconsin wyoming|new hampshire|new jersey|new mexico|new york|north carolina|north dakota|rhode island|
+    south carolina|south dakota|west virginia|district of columbia|ontario|quebec|alberta|manitoba|
+    british columbia|nova scotia|karnataka|maharashtra|kerala|gujarat|rajasthan|punjab|haryana|bihar|odisha|orissa|
+    assam|goa|jharkhand|chhattisgarh|uttarakhand|telangana|delhi|uttar pradesh|madhya pradesh|andhra pradesh|
+    tamil nadu|west bengal|himachal pradesh|jammu and kashmir|new south wales|queensland|victoria|tasmania|
+    india|usa|us|united states|united states of america|uk|united kingdom|england|scotland|wales|ireland|canada|
+    australia|new zealand|germany|france|italy|spain|portugal|netherlands|belgium|switzerland|austria|sweden|
+    norway|denmark|finland|poland|russia|china|japan|korea|south korea|singapore|malaysia|indonesia|philippines|
+    thailand|vietnam|pakistan|bangladesh|sri lanka|nepal|uae|united arab emirates|dubai|saudi arabia|qatar|kuwait|
+    oman|bahrain|egypt|kenya|nigeria|south africa|ghana|uganda|tanzania|ethiopia|brazil|mexico|argentina|chile|
+    colombia|peru|israel|turkey|greece|iraq|iran|remote""".replace("\n", " ").replace("|", "\n").split("\n")
+)
+
+#: Cities that CVs in this domain often name next to an employer.
+CITIES = frozenset(
+    """bangalore|bengaluru|mumbai|bombay|pune|hyderabad|secunderabad|chennai|madras|kolkata|calcutta|new delhi|
+    noida|greater noida|gurgaon|gurugram|ghaziabad|faridabad|ahmedabad|vadodara|baroda|surat|jaipur|lucknow|kanpur|
+    nagpur|indore|bhopal|patna|ranchi|bhubaneswar|cuttack|coimbatore|madurai|trichy|tiruchirappalli|mysore|mysuru|
+    mangalore|mangaluru|hubli|belgaum|kochi|cochin|ernakulam|trivandrum|thiruvananthapuram|calicut|kozhikode|
+    visakhapatnam|vizag|vijayawada|guntur|warangal|chandigarh|mohali|ludhiana|amritsar|dehradun|nashik|aurangabad|
+    thane|navi mumbai|kolhapur|solapur|goa|panaji|guwahati|jammu|srinagar|raipur|jabalpur|gwalior|agra|varanasi|
+    allahabad|meerut|jodhpur|udaipur|kota|bangalore urban|new york|new york city|nyc|los angeles|san francisco|
+    san jose|san diego|seattle|chicago|boston|austin|dallas|houston|atlanta|miami|denver|phoenix|philadelphia|
+    pittsburgh|detroit|minneapolis|portland|sacramento|palo alto|mountain view|sunnyvale|cupertino|redmond|
+    santa clara|oakland|irvine|baltimore|cleveland|columbus|cincinnati|indianapolis|nashville|charlotte|raleigh|
+    tampa|orlando|jacksonville|st louis|kansas city|salt lake city|las vegas|tucson|albuquerque|milwaukee|
+    toronto|vancouver|montreal|ottawa|calgary|london|manchester|birmingham|edinburgh|glasgow|dublin|paris|berlin|
+    munich|frankfurt|hamburg|amsterdam|rotterdam|brussels|zurich|geneva|vienna|stockholm|oslo|copenhagen|helsinki|
+    madrid|barcelona|lisbon|rome|milan|warsaw|prague|budapest|moscow|sydney|melbourne|brisbane|perth|adelaide|
+    auckland|wellington|tokyo|beijing|shanghai|shenzhen|hong kong|taipei|seoul|manila|jakarta|kuala lumpur|
+    bangkok|karachi|lahore|islamabad|dhaka|colombo|kathmandu|abu dhabi|doha|riyadh|jeddah|cairo|nairobi|lagos|
+    johannesburg|cape town|sao paulo|mexico city|bogota|lima|buenos aires|santiago|tel aviv""".replace("\n", "")
+    .split("|")
+)
+
+_PLACE_WORDS = REGIONS | CITIES
+_CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?:\s+\d{5,6})?$")
+
+
+@lru_cache(maxsize=8192)
+def is_place(text: str) -> bool:
+    """'Tucson, AZ', 'Pune, Maharashtra', 'Bangalore', 'India', 'New York, NY 10001': a place, not a company."""
+    t = re.sub(r"\s+", " ", text.strip(" ,.-|()")).strip()
+    if not t or len(t) > 60:
+        return False
+    low = t.lower()
+    if low in _PLACE_WORDS or low.upper() in STATE_CODES and t.isupper():
+        return True
+    parts = [p.strip() for p in t.split(",") if p.strip()]
+    if len(parts) >= 2:
+        last = re.sub(r"\s+\d{5,6}$", "", parts[-1])
+        if last in STATE_CODES or last.lower() in _PLACE_WORDS:
+            return all(len(p.split()) <= 3 and not re.search(r"\s[-|]\s|\d", p) for p in parts[:-1])
+    if len(parts) == 1 and len(t.split()) <= 3:
+        return all(w.lower() in _PLACE_WORDS for w in re.split(r"\s*/\s*", t))
+    return False
+
+
+def strip_place(text: str) -> str:
+    """'Infosys Limited - Pune, Maharashtra' → 'Infosys Limited'; text without a trailing place is unchanged."""
+    parts = re.split(r"\s+[-|–]\s+|\s*\|\s*|,\s+(?=[^,]*,\s*[A-Z]{2}\b)", text)
+    while len(parts) > 1 and is_place(parts[-1]):
+        parts.pop()
+    out = " - ".join(parts)
+    m = re.match(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$", out)
+    if m and is_place(m.group(2)) and len(m.group(1).split()) >= 1 and not is_place(m.group(1)):
+        out = m.group(1)
+    return out.strip(" ,-|")
