@@ -377,6 +377,116 @@ def savings_by_task(frame: pd.DataFrame) -> go.Figure:
     return _layout(fig, title, barmode="group", yaxis_title="USD")
 
 
+# --- budgets and A/B comparisons ----------------------------------------------------------------------------------
+
+#: A budget at or above this share of its limit is flagged (the same threshold as core.budget.BudgetLine.warning).
+BUDGET_WARNING = 0.8
+BUDGET_COLORS = {"ok": "#2e7d32", "warning": "#f39c12", "over": "#c0392b"}
+
+AB_COLUMNS = (
+    "task_type",
+    "provider",
+    "comparisons",
+    "wins",
+    "ties",
+    "win_rate",
+    "cost_usd",
+    "cost_per_win",
+    "avg_latency_ms",
+)
+
+
+def budget_level(fraction: float) -> str:
+    """'ok', 'warning' (at least BUDGET_WARNING of the limit is spent or held) or 'over' (the limit is reached)."""
+    value = float(fraction)
+    if math.isnan(value):
+        raise ValueError("a budget fraction cannot be NaN")
+    if value >= 1.0:
+        return "over"
+    return "warning" if value >= BUDGET_WARNING else "ok"
+
+
+def budget_gauge(
+    scope: str, limit_usd: float, spent_usd: float, reserved_usd: float = 0.0, resets_at: str = ""
+) -> go.Figure:
+    """A gauge of one budget line (the fields of core.budget.BudgetLine): spent plus held against the limit.
+
+    The needle bar turns amber at BUDGET_WARNING and red at the limit; the axis stretches past the limit when the
+    spend overshoots it (a call's worst case may), so the bar never leaves the dial.
+    """
+    limit = float(limit_usd)
+    used = float(spent_usd) + float(reserved_usd)
+    if not (math.isfinite(limit) and limit > 0):
+        raise ValueError(f"a budget limit must be a finite number > 0, got {limit_usd!r}")
+    if not (math.isfinite(used) and used >= 0):
+        raise ValueError(f"spent and reserved must be finite and >= 0, got {spent_usd!r} + {reserved_usd!r}")
+    level = budget_level(used / limit)
+    top = max(limit, used)
+    subtitle = f"of ${limit:,.2f}" + (f" · resets {resets_at}" if resets_at else "")
+    fig = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=used,
+            number={"prefix": "$", "valueformat": ",.4f"},
+            title={"text": f"{scope.capitalize()}<br><span style='font-size:0.75em'>{subtitle}</span>"},
+            gauge={
+                "axis": {"range": [0, top], "tickprefix": "$"},
+                "bar": {"color": BUDGET_COLORS[level]},
+                "steps": [
+                    {"range": [0, BUDGET_WARNING * limit], "color": "#eef5ee"},
+                    {"range": [BUDGET_WARNING * limit, limit], "color": "#fdf1dc"},
+                ],
+                "threshold": {"line": {"color": BUDGET_COLORS["over"], "width": 3}, "thickness": 0.8, "value": limit},
+            },
+        )
+    )
+    fig.update_layout(height=240, margin={"l": 30, "r": 30, "t": 70, "b": 10})
+    return fig
+
+
+def ab_table(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    providers: Sequence[str] | None = None,
+    tasks: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """VoteStore.win_rates() rows as a frame with AB_COLUMNS, narrowed to the dashboard's provider and task filters
+    (each row is one provider on one task, so dropping rows leaves the others' figures intact)."""
+    frame = to_frame(rows, AB_COLUMNS)
+    if providers:
+        frame = frame[frame["provider"].isin(list(providers))]
+    if tasks:
+        frame = frame[frame["task_type"].isin(list(tasks))]
+    return frame.reset_index(drop=True)
+
+
+def win_rates_chart(frame: pd.DataFrame) -> go.Figure:
+    """Grouped bars: win rate per task, one bar per provider, labelled with its cost per win (ab_table() frame)."""
+    title = "A/B win rate by task (label: cost per win)"
+    if frame is None or frame.empty:
+        return empty_figure(title)
+    fig = go.Figure()
+    for provider, data in frame.groupby("provider", sort=True):
+        cost_per_win = pd.to_numeric(data["cost_per_win"], errors="coerce")
+        labels = ["no win" if pd.isna(c) else format_usd(c) for c in cost_per_win]
+        fig.add_trace(
+            go.Bar(
+                x=data["task_type"].astype(str).tolist(),
+                y=(data["win_rate"].astype(float) * 100).tolist(),
+                name=str(provider),
+                marker_color=_color(str(provider)),
+                text=labels,
+                textposition="outside",
+                customdata=list(zip(data["wins"].astype(int), data["comparisons"].astype(int), labels, strict=True)),
+                hovertemplate=(
+                    f"{provider}<br>%{{x}}: %{{y:.0f}}% of %{{customdata[1]}} comparisons "
+                    "(%{customdata[0]} wins)<br>cost per win %{customdata[2]}<extra></extra>"
+                ),
+            )
+        )
+    return _layout(fig, title, barmode="group", yaxis={"title": "win rate (%)", "range": [0, 115]})
+
+
 # --- one dashboard load -------------------------------------------------------------------------------------------
 
 

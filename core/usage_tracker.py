@@ -1,16 +1,20 @@
-"""SQLite usage tracker: one row per AI call attempt, plus an hourly rollup so stats stay fast at a million rows.
+"""SQLite usage tracker: one row per AI call attempt, plus daily, hourly and minute rollups so stats stay fast.
 
 Only metadata is stored (who, which task, which provider/model, tokens, cost, latency, outcome): never prompt or
 response text, since CVs are personal data, and never API keys. Nothing is deleted unless `retention_days` is set
 or `purge_older_than` / `clear` is called.
 
-Why the rollup: `get_usage_stats(24)` over 1M raw rows takes ~0.5 s as a plain scan. Every insert also upserts a
-row of `usage_hourly` (hour, user, task, provider, model → sums and counts), of `usage_hourly_total` (the same
-without the user: far fewer rows) and of `usage_minutely` (per minute, without the user), in the same transaction.
-A window query reads whole hours from an hourly rollup, the partial first hour from the minute rollup and only the
-partial first minute from raw rows (a query about users reads the partial first hour from raw rows). Latency
-percentiles need raw values: they come from the (provider, cached, ts, latency_ms) index, from a systematic
-1-in-k sample by id when a provider has more than `LATENCY_SAMPLE_CAP` calls in the window.
+Why the rollups: `get_usage_stats(24)` over 1M raw rows takes ~0.5 s as a plain scan, and an hourly rollup barely
+shrinks a year of traffic (1M calls spread over 365 days give 660k (hour, user, task, provider, model) rows). Every
+insert also upserts, in the same transaction, a row of each rollup in `_ROLLUPS`: per day (without the user: ~25
+rows a day; per user alone; and per user, task, provider and model), per hour (with and without the user) and per
+minute (without the user). A window query reads whole days from the smallest daily rollup that has the columns it
+groups or filters by, the partial first day from an hourly rollup, the partial first hour from the minute rollup
+(or from raw rows when the query is about users) and the partial first minute from raw rows. Results equal the
+same sums over raw rows. Latency percentiles need raw values: they come from the (provider, cached, ts,
+latency_ms) index, from a systematic 1-in-k sample by id when a provider has more than `LATENCY_SAMPLE_CAP` calls in
+the window; for long windows (k >= `_LATENCY_STRIDE`) that sample is read from a small covering index that holds
+only every `_LATENCY_STRIDE`-th non-cached row by id.
 
 Concurrency: every thread gets its own connection (Streamlit runs each session in a thread), WAL lets readers run
 beside the writer, and writers in this process queue on one lock per database file instead of spinning in SQLite's
@@ -52,6 +56,8 @@ DIMENSIONS: tuple[str, ...] = ("provider", "task_type", "user_id", "model")
 
 _HOUR = 3600
 _DAY = 86_400
+#: The latency sample index holds the non-cached rows whose id is a multiple of this (see m007; keep them equal).
+_LATENCY_STRIDE = 16
 _WEEK = 7 * _DAY
 #: 1970-01-05 was a Monday: weekly buckets start on Mondays, 00:00 UTC.
 _MONDAY_ORIGIN = 4 * _DAY
@@ -221,7 +227,7 @@ class _WriteBuffer:
         try:
             conn.executemany(_INSERT_SQL, rows)
             for rollup in _ROLLUPS:
-                conn.executemany(rollup.upsert_sql, map(rollup.params, rows))
+                conn.executemany(rollup.upsert_sql, rollup.folded_params(rows))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -376,6 +382,24 @@ class _Rollup:
         # requests=1, successful, cached, then the token, cost and latency sums
         return (bucket, *(row[i] for i in self._key_index), 1, row[11], row[13], *row[5:11])
 
+    def folded_params(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """`params` of a batch with rows of the same bucket and keys summed first: one upsert per key, not per row
+        (a burst of 1,000 calls touches ~30 keys of a daily rollup)."""
+        if len(rows) == 1:
+            return [self.params(rows[0])]
+        width = len(self.keys) + 1
+        folded: dict[tuple[Any, ...], list[Any]] = {}
+        for row in rows:
+            values = self.params(row)
+            key = values[:width]
+            sums = folded.get(key)
+            if sums is None:
+                folded[key] = list(values[width:])
+            else:
+                for i, value in enumerate(values[width:]):
+                    sums[i] += value
+        return [(*key, *sums) for key, sums in folded.items()]
+
     def rebuild_range(self, conn: sqlite3.Connection, start: float, end: float) -> None:
         """Recompute the buckets of [start, end) (both bucket-aligned) from raw rows."""
         conn.execute(f"DELETE FROM {self.table} WHERE {self.time_column} >= ? AND {self.time_column} < ?", (start, end))
@@ -387,7 +411,26 @@ class _Rollup:
 _BY_USER = _Rollup("usage_hourly", "hour", _HOUR, ("user_id", "task_type", "provider", "model"))
 _TOTAL = _Rollup("usage_hourly_total", "hour", _HOUR, ("task_type", "provider", "model"))
 _MINUTE = _Rollup("usage_minutely", "minute", 60, ("task_type", "provider", "model"))
-_ROLLUPS = (_BY_USER, _TOTAL, _MINUTE)
+#: Per day: without the user (all-time totals, charts), per user alone (user tables, budgets), and with every
+#: dimension (a user view filtered by provider or task, or the reverse).
+_DAY_TOTAL = _Rollup("usage_daily_total", "day", _DAY, ("task_type", "provider", "model"))
+_DAY_USER = _Rollup("usage_daily_user", "day", _DAY, ("user_id",))
+_DAY_FULL = _Rollup("usage_daily", "day", _DAY, ("user_id", "task_type", "provider", "model"))
+_ROLLUPS = (_BY_USER, _TOTAL, _MINUTE, _DAY_TOTAL, _DAY_USER, _DAY_FULL)
+#: Per grain, coarsest grain first, smallest rollup first: a query uses the first rollup of each grain that has
+#: every column it groups or filters by (the minute grain has no per-user rollup: those read raw rows instead).
+_GRAINS: tuple[tuple[_Rollup, ...], ...] = ((_DAY_TOTAL, _DAY_USER, _DAY_FULL), (_TOTAL, _BY_USER), (_MINUTE,))
+
+
+def _rollup_from_sql(target: _Rollup, source: _Rollup) -> str:
+    """INSERT … SELECT filling `target` from a finer rollup `source` that has all of target's key columns."""
+    keys = ", ".join(target.keys)
+    sums = ", ".join(_ROLLUP_SUMS)
+    return (
+        f"INSERT INTO {target.table} ({target.time_column}, {keys}, {sums}) "
+        f"SELECT {source.time_column} / {target.seconds} * {target.seconds}, {keys}, "
+        f"{', '.join(f'SUM({c})' for c in _ROLLUP_SUMS)} FROM {source.table} GROUP BY 1, {keys}"
+    )
 
 
 def m001_create_usage(db: sqlite_utils.Database) -> None:
@@ -434,6 +477,27 @@ def m006_rollup_dimension_indexes(db: sqlite_utils.Database) -> None:
         db.table("usage_hourly_total").create_index([column], index_name=f"idx_usage_hourly_total_{column}")
 
 
+def m007_daily_rollups(db: sqlite_utils.Database) -> None:
+    """Daily rollups, their dropdown indexes (replacing the hourly ones), and a covering index over every 16th
+    non-cached call for latency percentiles of long windows. Back-filled from the hourly rollup, which equals the raw
+    rows: much faster than a scan of them."""
+    db.execute(_DAY_FULL.create_sql())
+    db.execute(_rollup_from_sql(_DAY_FULL, _BY_USER))
+    for rollup in (_DAY_TOTAL, _DAY_USER):
+        db.execute(rollup.create_sql())
+        db.execute(_rollup_from_sql(rollup, _DAY_FULL))
+    for name in ("user", "total_provider", "total_task_type", "total_model"):  # m006's: now unused, still written
+        db.execute(f"DROP INDEX IF EXISTS idx_usage_hourly_{name}")
+    db.execute("CREATE INDEX idx_usage_daily_user_user ON usage_daily_user (user_id)")
+    for column in ("provider", "task_type", "model"):
+        db.execute(f"CREATE INDEX idx_usage_daily_total_{column} ON usage_daily_total ({column})")
+    # 16 is _LATENCY_STRIDE: a query must repeat this WHERE clause word for word to use the index
+    db.execute(
+        "CREATE INDEX idx_usage_latency_sample ON usage (provider, ts, latency_ms, task_type, user_id, model) "
+        "WHERE cached = 0 AND id % 16 = 0"
+    )
+
+
 _MIGRATIONS: tuple[Migration, ...] = (
     m001_create_usage,
     m002_usage_indexes,
@@ -441,6 +505,7 @@ _MIGRATIONS: tuple[Migration, ...] = (
     m004_hourly_rollup,
     m005_total_and_minute_rollups,
     m006_rollup_dimension_indexes,
+    m007_daily_rollups,
 )
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -773,7 +838,7 @@ class UsageTracker:
         fsql, fparams = _filter_sql(filters)
         with self._read() as conn:
             rows = self._aggregate(conn, [("provider", "provider"), ("task_type", "task_type")], since, filters)
-            table = _tiers(filters, False)[0].table
+            table = _tiers(_columns((), filters))[0].table
             all_time = conn.execute(f"SELECT SUM(cost_usd) FROM {table} WHERE 1{fsql}", fparams).fetchone()[0]
         by_provider: dict[str, float] = {}
         by_task: dict[str, float] = {}
@@ -807,7 +872,7 @@ class UsageTracker:
             rows = self._aggregate(conn, [("task_type", "task_type"), ("model", "model")], since, filters)
             errors = self._errors(conn, since, filters)
             all_time = conn.execute(
-                "SELECT SUM(cost_usd) FROM usage_hourly_total WHERE provider = ?", (provider,)
+                "SELECT SUM(cost_usd) FROM usage_daily_total WHERE provider = ?", (provider,)
             ).fetchone()[0]
         by_task: dict[str, float] = {}
         by_model: dict[str, float] = {}
@@ -926,7 +991,8 @@ class UsageTracker:
         """p50/p95 latency per provider over non-cached calls (a cache hit says nothing about the provider).
 
         Exact up to `LATENCY_SAMPLE_CAP` calls per provider; above it, from every k-th row by id (a systematic
-        sample of about `LATENCY_SAMPLE_CAP` values), which keeps the query fast at a million rows.
+        sample of `LATENCY_SAMPLE_CAP` to 2 × `LATENCY_SAMPLE_CAP` values), which keeps the query fast at a million
+        rows. When k >= `_LATENCY_STRIDE` it is rounded down to a multiple of it and read from the sample index.
         """
         since = self._since(hours)
         other_filters = {k: v for k, v in filters.items() if k != "provider"}
@@ -941,11 +1007,15 @@ class UsageTracker:
                 if calls <= 0:
                     continue
                 step = max(1, math.ceil(calls / LATENCY_SAMPLE_CAP))
-                sample_sql = f" AND id % {step} = 0" if step > 1 else ""
+                index, sample_sql = "idx_usage_latency", f" AND id % {step} = 0" if step > 1 else ""
+                if step >= _LATENCY_STRIDE:  # a long window: read the 1-in-16 covering index only
+                    step -= step % _LATENCY_STRIDE
+                    index, sample_sql = "idx_usage_latency_sample", f" AND id % {_LATENCY_STRIDE} = 0"
+                    sample_sql += f" AND id % {step} = 0" if step > _LATENCY_STRIDE else ""
                 values = sorted(
                     row[0]
                     for row in conn.execute(
-                        "SELECT latency_ms FROM usage INDEXED BY idx_usage_latency "
+                        f"SELECT latency_ms FROM usage INDEXED BY {index} "
                         f"WHERE provider = ? AND cached = 0{time_sql}{fsql}{sample_sql}",
                         [provider, *time_params, *fparams],
                     )
@@ -1012,7 +1082,7 @@ class UsageTracker:
         if column not in DIMENSIONS:
             raise ValueError(f"column must be one of {', '.join(DIMENSIONS)}, got {column!r}")
         with self._read() as conn:
-            table = "usage_hourly" if column == "user_id" else "usage_hourly_total"
+            table = _DAY_USER.table if column == "user_id" else _DAY_TOTAL.table
             # a skip-scan over the column's index: one B-tree seek per distinct value, not a scan of the table
             return [
                 row[0]
@@ -1045,12 +1115,14 @@ class UsageTracker:
         """Sums of `_AGG_FIELDS` grouped by `keys` over ts >= since.
 
         `keys` are pairs (rollup expression, raw expression); `{t}` in a rollup expression is the rollup's time
-        column. The window is cut into whole hours (hourly rollup), then whole minutes (minute rollup, when the
-        query has no user in it), then the raw rows of the partial first minute or hour.
+        column. The window is cut into whole days (daily rollup), whole hours (hourly rollup), then whole minutes
+        (minute rollup, when the query has no user in it), then the raw rows of the partial first minute or hour.
+        A rollup is skipped when `bucket_seconds` is not a multiple of its grain.
         """
         fsql, fparams = _filter_sql(filters)
-        needs_user = any("user_id" in rollup_expr for rollup_expr, _raw in keys)
-        tiers = [t for t in _tiers(filters, needs_user) if bucket_seconds is None or bucket_seconds % t.seconds == 0]
+        tiers = [
+            t for t in _tiers(_columns(keys, filters)) if bucket_seconds is None or bucket_seconds % t.seconds == 0
+        ]
         names = [f"k{i}" for i in range(len(keys))]
         group = ", ".join(names)
         rollup_sums = ", ".join(f"SUM({c}) AS s{i}" for i, c in enumerate(_ROLLUP_SUMS))
@@ -1062,8 +1134,10 @@ class UsageTracker:
         for tier in tiers:
             if since is not None and upper is not None and upper <= since:
                 break
+            # unary + (a no-op on the value) keeps the planner from walking a whole rollup through a dropdown index
+            # just to get its GROUP BY order, instead of seeking the window's range of the primary key
             rollup_keys = ", ".join(
-                f"{rollup.format(t=tier.time_column)} AS {name}"
+                f"+({rollup.format(t=tier.time_column)}) AS {name}"
                 for (rollup, _raw), name in zip(keys, names, strict=True)
             )
             start = None if since is None else math.ceil(since / tier.seconds) * tier.seconds
@@ -1149,11 +1223,20 @@ class _Transaction:
                 self._lock.release()
 
 
-def _tiers(filters: Mapping[str, Any], needs_user: bool) -> list[_Rollup]:
-    """The rollups that can answer a query, coarsest first: per user only when the user matters."""
-    if needs_user or _as_values(filters.get("user_id")) is not None:
-        return [_BY_USER]
-    return [_TOTAL, _MINUTE]
+def _columns(keys: Sequence[tuple[str, str]], filters: Mapping[str, Any]) -> frozenset[str]:
+    """The dimensions a query groups by (named in a rollup key expression) or filters on."""
+    grouped = {c for c in DIMENSIONS if any(c in rollup_expr for rollup_expr, _raw in keys)}
+    return frozenset(grouped | {c for c in DIMENSIONS if _as_values(filters.get(c)) is not None})
+
+
+def _tiers(columns: frozenset[str]) -> list[_Rollup]:
+    """The rollups that can answer a query touching `columns`: one per grain, coarsest first, the smallest that fits."""
+    tiers = []
+    for grain in _GRAINS:
+        fitting = next((r for r in grain if columns <= set(r.keys)), None)
+        if fitting is not None:
+            tiers.append(fitting)
+    return tiers
 
 
 def _sorted_costs(costs: Mapping[str, float]) -> dict[str, float]:

@@ -6,7 +6,8 @@ import streamlit as st
 
 from core.ai_service import LENGTHS, TONES
 from core.aio import iter_sync
-from ui import state, widgets
+from core.base import TaskType
+from ui import preview, state, widgets
 
 _FIELDS = ("letter_job", "letter_company", "letter_role", "letter_tone", "letter_length")
 
@@ -68,6 +69,19 @@ if cv:
     c2.text_input("Role", key="letter_role", placeholder="e.g. Senior Backend Engineer")
     c1.selectbox("Tone", TONES, key="letter_tone")
     c2.select_slider("Length", LENGTHS, key="letter_length")
+    s = st.session_state
+    preview.render_task_preview(
+        TaskType.COVER_LETTER,
+        lambda: preview.letter_request(
+            cv,
+            s.get("letter_job", ""),
+            company=s.get("letter_company") or None,
+            role=s.get("letter_role") or None,
+            tone=s.get("letter_tone", "formal"),
+            length=s.get("letter_length", "medium"),
+        ),
+        key="letter_cost_preview",
+    )
     b1, b2, _ = st.columns([1, 1, 2])
     run_clicked = b1.button("Write my letter", key="letter_run", type="primary")
     if widgets.samples("job"):

@@ -8,7 +8,8 @@ from typing import Any
 import streamlit as st
 
 from core.aio import run_sync
-from ui import state, widgets
+from core.base import TaskType
+from ui import preview, state, widgets
 
 FORM_PREFIX = "cvf_"
 
@@ -56,6 +57,7 @@ def _input_section() -> None:
     )
     upload = st.file_uploader("…or upload it (PDF, DOCX or TXT)", type=widgets.UPLOAD_TYPES, key="cv_upload")
     found = widgets.samples("cv")
+    _cost_preview(upload)
     cols = st.columns([1, 1, 2])
     parse_clicked = cols[0].button("Parse CV", key="cv_parse", type="primary")
     cols[1].button("Try a sample CV", key="cv_sample", on_click=_load_sample)
@@ -75,6 +77,13 @@ def _input_section() -> None:
             if text is None:
                 return
         _parse(text)
+
+
+def _cost_preview(upload: Any) -> None:
+    """What parsing would cost: the uploaded file's text if there is one (as "Parse CV" uses), else the pasted text."""
+    text = preview.upload_text(upload) if upload is not None else None
+    source = st.session_state.get("cv_paste", "") if text is None else text
+    preview.render_task_preview(TaskType.CV_PARSING, lambda: preview.parse_request(source), key="cv_cost_preview")
 
 
 def _lines(text: str) -> list[str]:

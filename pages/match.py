@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.aio import run_sync
-from ui import state, widgets
+from core.base import TaskType
+from ui import preview, state, widgets
 
 
 def _load_sample_jobs() -> None:
@@ -25,6 +26,12 @@ def _collect_jobs(uploads: list) -> list[str] | None:
             return None
         jobs.append(text)
     return jobs
+
+
+def _preview_jobs(uploads: list) -> list[str]:
+    """The jobs "Match" would send, for the cost preview (a file that cannot be read is left out, not reported)."""
+    texts = (preview.upload_text(upload) for upload in uploads or [])
+    return [*widgets.split_jobs(st.session_state.get("match_jobs", "")), *(t for t in texts if t is not None)]
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
@@ -57,6 +64,9 @@ if cv:
         "…or upload job descriptions", type=widgets.UPLOAD_TYPES, accept_multiple_files=True, key="match_files"
     )
     widgets.keep("match_jobs")
+    preview.render_task_preview(
+        TaskType.JOB_MATCHING, lambda: preview.match_request(cv, _preview_jobs(uploads)), key="match_cost_preview"
+    )
     b1, b2, _ = st.columns([1, 1, 2])
     run_clicked = b1.button("Match", key="match_run", type="primary")
     if widgets.samples("job"):

@@ -25,6 +25,7 @@ from core.config import (
 )
 from core.router import get_model_router, reset_model_router
 from core.usage_tracker import get_usage_tracker
+from ui.widgets import user_budget_updates
 
 _FLASH = "settings_flash"
 _KEYED = [name for name in PROVIDER_NAMES if name in KEY_ENV_VARS]
@@ -306,8 +307,41 @@ def render_budgets() -> None:
         strict=True,
     ):
         values[name] = col.number_input(label, min_value=0.0, value=float(current or 0.0), step=1.0, key=name)
+    st.markdown("**Per-user budgets**")
+    st.caption(
+        "A row gives one user their own limits instead of the 'each user' ones above. An empty cell falls back to "
+        "that default; delete the row to drop the user's own limits. Names are the ones typed in the sidebar."
+    )
+    saved_users = {user: dict(limits) for user, limits in sorted(b.per_user.items())}
+    frame = pd.DataFrame(
+        [
+            {"user": u, "daily_usd": v.get("daily_usd"), "monthly_usd": v.get("monthly_usd")}
+            for u, v in saved_users.items()
+        ],
+        columns=["user", "daily_usd", "monthly_usd"],
+    ).astype({"user": "object", "daily_usd": "float64", "monthly_usd": "float64"})
+    edited = st.data_editor(
+        frame,
+        key="user_budgets_editor",
+        hide_index=True,
+        width="stretch",
+        num_rows="dynamic",
+        column_config={
+            "user": st.column_config.TextColumn("user", required=True, max_chars=64),
+            "daily_usd": st.column_config.NumberColumn("per day (USD)", min_value=0.0, format="%.2f"),
+            "monthly_usd": st.column_config.NumberColumn("per month (USD)", min_value=0.0, format="%.2f"),
+        },
+    )
     if st.button("Save budgets", key="save_budgets"):
-        _save({"budgets": {"policy": policy, **{k: _limit(v) for k, v in values.items()}}}, "budgets")
+        try:
+            users = user_budget_updates(saved_users, edited.to_dict("records"))
+        except ValueError as exc:
+            st.error(f"Could not save budgets: {exc}")
+            return
+        budgets: dict[str, Any] = {"policy": policy, **{k: _limit(v) for k, v in values.items()}}
+        if users:
+            budgets["users"] = users
+        _save({"budgets": budgets}, "budgets")
 
 
 def render_cache() -> None:
@@ -355,6 +389,24 @@ def render_usage_data() -> None:
     st.subheader("Usage data")
     tracker = get_usage_tracker()
     st.caption(f"Database: `{tracker.db_path}` (metadata of every call; never prompts, answers or keys).")
+    kept = get_settings().retention_days
+    left, right = st.columns([2, 1])
+    days = left.number_input(
+        "Keep usage records for (days; 0 = forever)",
+        min_value=0.0,
+        max_value=36500.0,
+        value=float(kept or 0.0),
+        step=1.0,
+        key="retention_days",
+        help="Older records are deleted automatically (checked at most once an hour). Budgets need this month's.",
+    )
+    b = get_settings().budgets
+    monthly = b.global_monthly_usd or b.user_monthly_usd or any(v.get("monthly_usd") for v in b.per_user.values())
+    if 0 < days < 31 and monthly:
+        left.caption("Monthly budgets add up this month's records: keep at least 31 days for them to hold.")
+    right.write("")
+    if right.button("Save retention", key="save_retention"):
+        _save({"usage": {"retention_days": _limit(days)}}, "usage retention")
     confirm = st.checkbox("I understand this deletes every usage record and cannot be undone", key="confirm_delete")
     if st.button("Delete all usage data", key="delete_usage", type="primary", disabled=not confirm):
         deleted = tracker.clear()

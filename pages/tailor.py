@@ -9,7 +9,8 @@ from typing import Any
 import streamlit as st
 
 from core.aio import run_sync
-from ui import state, widgets
+from core.base import TaskType
+from ui import preview, state, widgets
 
 _DIFF_CSS = """<style>
 table.diff {font-family: ui-monospace, monospace; font-size: 0.8rem; border-collapse: collapse; width: 100%;}
@@ -82,6 +83,11 @@ if cv:
         st.session_state["tailor_job"] = widgets.kept("letter_job")
     st.text_area("Job description", key="tailor_job", height=220, placeholder="Paste the job advert here.")
     found = widgets.samples("job")
+    preview.render_task_preview(
+        TaskType.CV_TAILORING,
+        lambda: preview.tailor_request(cv, st.session_state.get("tailor_job", "")),
+        key="tailor_cost_preview",
+    )
     cols = st.columns([1, 1, 2])
     run_clicked = cols[0].button("Tailor my CV", key="tailor_run", type="primary")
     if found:

@@ -6,13 +6,15 @@ Each section is its own function so new ones (a budget gauge, A/B win rates) slo
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 import streamlit as st
 
-from core import charts
+from core import ab, charts
 from core.usage_tracker import get_usage_tracker
+from ui import state
 
 _PLOTLY_CONFIG = {"displaylogo": False}
 _DEFAULT_WINDOW = "Last 24 h"
@@ -119,6 +121,89 @@ def render_savings(dash: charts.Dashboard) -> None:
     _chart(charts.savings_by_task(dash.by_task), "chart_savings")
 
 
+def render_budgets(users: list[str]) -> None:
+    """A gauge per budget line: the one selected user's lines and the global ones, or the global ones alone."""
+    st.subheader("Budgets")
+    router = state.router()
+    if not router.settings.budgets.any_set:
+        st.info(
+            "**No budget is set.** Cap what AI calls may cost, for everyone or per user, per day or per month, "
+            "on the **Settings** page (⚙️ in the sidebar).",
+            icon="💰",
+        )
+        return
+    user = users[0] if len(users) == 1 else None
+    try:
+        lines = router.budget.status(user or state.DEFAULT_USER)
+    except Exception as exc:  # noqa: BLE001 - the rest of the dashboard still draws
+        st.caption(f"Budget status unavailable: {exc}")
+        return
+    if user is None:
+        lines = [line for line in lines if line.scope.startswith("global")]
+    scope_note = f"**{user}** and everyone" if user else "everyone; pick one user in the filter to see their own"
+    st.caption(
+        f"Spend in the current day and month (UTC), not the window above, for {scope_note}. Calls in flight count "
+        f"too. When a budget is reached the router {_policy_text(router.settings.budgets.policy)}."
+    )
+    if not lines:
+        st.info("No budget applies to everyone. Select a single user to see their budget.", icon="👤")
+        return
+    for column, (i, line) in zip(st.columns(len(lines)), enumerate(lines), strict=True):
+        with column:
+            _chart(charts.budget_gauge(**dataclasses.asdict(line)), f"chart_budget_{i}")
+    for line in lines:
+        level = charts.budget_level(line.fraction)
+        used = line.spent_usd + line.reserved_usd
+        text = f"{line.scope.capitalize()} budget at {line.fraction:.0%}: ${used:.4f} of ${line.limit_usd:.2f}"
+        if level == "over":
+            st.error(f"{text}. It is spent; it resets {line.resets_at}.", icon="🛑")
+        elif level == "warning":
+            st.warning(f"{text}. It resets {line.resets_at}.", icon="⚠️")
+
+
+def _policy_text(policy: str) -> str:
+    if policy == "block":
+        return "refuses further paid calls until it resets"
+    return "moves on to cheaper providers, down to the free offline engine"
+
+
+def render_ab(db_path: str, hours: float | None, filters: dict[str, list[str]], window_label: str) -> None:
+    """Win rate per provider per task and cost per win, from the votes on the Compare providers page."""
+    st.subheader("Provider comparison (A/B)")
+    users = filters["user_id"]
+    try:
+        rows = ab.get_vote_store(db_path).win_rates(hours=hours, user_id=users[0] if len(users) == 1 else None)
+    except Exception as exc:  # noqa: BLE001 - the rest of the dashboard still draws
+        st.caption(f"Votes unavailable: {exc}")
+        return
+    frame = charts.ab_table(rows, providers=filters["provider"], tasks=filters["task_type"])
+    if frame.empty:
+        st.info(
+            f"**No votes in this view ({window_label.lower()}).** On **Compare providers**, run one task on "
+            "several providers side by side and vote for the best answer: win rates and cost per win build up here.",
+            icon="⚖️",
+        )
+        return
+    who = f"votes of **{users[0]}**" if len(users) == 1 else "votes of every user"
+    st.caption(
+        f"From the {who} in the window. Win rate is wins over comparisons (a tie is a comparison without a win); "
+        "cost per win is what a provider cost across its comparisons, divided by its wins."
+    )
+    _chart(charts.win_rates_chart(frame), "chart_ab")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="ab_table",
+        column_config={
+            "win_rate": st.column_config.NumberColumn("win rate", format="percent"),
+            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.6f"),
+            "cost_per_win": st.column_config.NumberColumn("cost per win", format="$%.6f"),
+            "avg_latency_ms": st.column_config.NumberColumn("avg latency (ms)", format="%.0f"),
+        },
+    )
+
+
 def render_recent_calls(dash: charts.Dashboard, tracker: Any, hours: float | None, filters: dict[str, Any]) -> None:
     st.subheader("Recent calls")
     st.caption(f"The newest {len(dash.recent):,} calls in this view: metadata only, never prompt or answer text.")
@@ -163,10 +248,12 @@ def main() -> None:
     if dash.empty:
         st.info(f"No calls match this view ({label.lower()}). Widen the window or clear the filters.", icon="🔎")
     render_headline(dash, label)
+    render_budgets(filters["user_id"])
     render_cost_charts(dash)
     render_reliability(dash)
     render_users(dash)
     render_savings(dash)
+    render_ab(db_path, hours, filters, label)
     render_recent_calls(dash, tracker, hours, filters)
 
 

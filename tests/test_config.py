@@ -89,7 +89,7 @@ def test_missing_secrets_file_is_not_an_error(tmp_path):
 def test_broken_config_file_names_its_path(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("this is = = not toml")
-    with pytest.raises(ValueError, match="bad.toml"):
+    with pytest.raises(ValueError, match=r"bad\.toml"):
         load_settings(env={}, config_path=bad)
 
 

@@ -189,3 +189,66 @@ def test_fast_per_cv() -> None:
     for _ in range(20):
         parse_cv(text)
     assert (time.process_time() - start) / 20 < 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tucson, AZ", True),
+        ("Pune, Maharashtra", True),
+        ("Bangalore", True),
+        ("Palo Alto, CA, USA", True),
+        ("OTC Logic, New York, NY", False),
+        ("Leander Corporation, Boston, MA", False),
+        ("Senior Software Engineer", False),
+        ("", False),
+    ],
+)
+def test_is_place(text: str, expected: bool) -> None:
+    from core.local.gazetteers import is_place
+
+    assert expected == is_place(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("INFOSYS LIMITED - Pune, Maharashtra -", "INFOSYS LIMITED"),
+        ("Quillfeather Ltd, Tucson, AZ", "Quillfeather Ltd"),
+        ("Teaching & Mentoring Communities", "Teaching & Mentoring Communities"),
+    ],
+)
+def test_strip_place(text: str, expected: str) -> None:
+    from core.local.gazetteers import strip_place
+
+    assert expected == strip_place(text)
+
+
+def test_company_city_dates_then_title_layout() -> None:
+    text = (
+        "Jo Bloggs\njo@example.com\nWORK EXPERIENCE\nBrightpath Institute\nTucson, AZ | Mar 2011 - Present\n"
+        "Educational Assistant\nAssist teachers with day to day work and marking exams\nEDUCATION\n"
+        "Bachelor of Arts in Education, Tucson City College, 2010\n"
+    )
+    work = parse_cv(text)["work"]
+    assert [("Brightpath Institute", "Educational Assistant")] == [(w["name"], w["position"]) for w in work]
+
+
+def test_undated_employer_lines_in_experience() -> None:
+    text = (
+        "Jo Bloggs\njo@example.com\nEXPERIENCE\nFourth Grade Teacher, Maplewood Elementary School, Dover, DE\n"
+        "Planned lessons for a class of twenty-eight pupils\nEDUCATION\nBA in Education, Dover State College\n"
+    )
+    work = parse_cv(text)["work"]
+    assert ("Maplewood Elementary School", "Fourth Grade Teacher") in [(w["name"], w["position"]) for w in work]
+
+
+def test_sentence_is_not_an_employer_and_soft_skills_are_not_listed() -> None:
+    text = (
+        "Jo Bloggs\njo@example.com\nSKILLS\nPython, Communication, coded unit tests, Kubernetes\n"
+        "EXPERIENCE\nData Engineer - Tallyway Ltd - Jan 2019 - Present\n"
+    )
+    cv = parse_cv(text)
+    names = {s["name"] for s in cv["skills"]} | {k for s in cv["skills"] for k in s["keywords"]}
+    assert {"Python", "Kubernetes"} <= names
+    assert not names & {"Communication", "coded unit tests"}

@@ -83,7 +83,15 @@ def test_usage_seeded_db_draws_headline_charts_and_table(db_path: Path) -> None:
     assert list(table.columns) == list(charts.CALL_COLUMNS)
     assert len(table) == 3
     assert "openai > gemini" in set(table["fallback_chain"])
-    assert [s.value for s in at.subheader] == ["Cost", "Reliability and speed", "Users", "Savings", "Recent calls"]
+    assert [s.value for s in at.subheader] == [
+        "Budgets",
+        "Cost",
+        "Reliability and speed",
+        "Users",
+        "Savings",
+        "Provider comparison (A/B)",
+        "Recent calls",
+    ]
     assert len(at.get("download_button")) == 1
 
 

@@ -50,6 +50,7 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fleet:
     fleet = Fleet()
     router = ModelRouter(load_settings(env=env, config_path=config), transport=httpx.MockTransport(fleet))
     monkeypatch.setattr(core.router, "_default", router)
+    monkeypatch.setattr(core.router, "_default_env", core.router._env_fingerprint())  # not rebuilt on the next get
     yield fleet
     ab._reset_for_tests()
 

@@ -510,7 +510,24 @@ def test_rollup_matches_raw_rows_single_and_bulk(tracker: UsageTracker) -> None:
     assert tracker.record_many(rows[200:]) == 200
     raw, rollup = raw_vs_rollup(tracker)
     assert raw == rollup
-    assert sum(r[-9] for r in rollup) == 3 * 400  # each of the three rollups counts every row
+    assert sum(r[-9] for r in rollup) == len(ut._ROLLUPS) * 400  # each rollup counts every row
+
+
+@pytest.mark.parametrize("rollup", ut._ROLLUPS, ids=lambda r: r.table)
+def test_batch_is_folded_to_one_upsert_per_rollup_key(tracker: UsageTracker, rollup: Any) -> None:
+    rows = [tracker._row(**r) for r in random_rows(300)]
+    folded = rollup.folded_params(rows)
+    width = len(rollup.keys) + 1
+    assert len({p[:width] for p in folded}) == len(folded)
+    expected: dict[tuple, list] = {}
+    for params in map(rollup.params, rows):
+        sums = expected.setdefault(params[:width], [0] * (len(params) - width))
+        for i, value in enumerate(params[width:]):
+            sums[i] += value
+    assert {k: [round(v, 9) for v in sums] for k, sums in expected.items()} == {
+        p[:width]: [round(v, 9) for v in p[width:]] for p in folded
+    }
+    assert [rollup.params(rows[0])] == rollup.folded_params(rows[:1])
 
 
 def test_rebuild_rollup_repairs_hand_edits(tracker: UsageTracker) -> None:
@@ -570,6 +587,307 @@ def test_clear_deletes_everything_and_counts(tracker: UsageTracker) -> None:
     assert tracker.get_usage_stats(None)["total_requests"] == 0
     assert tracker.distinct_values("provider") == []
     assert tracker.clear() == 0
+
+
+# --- long windows: daily rollups against raw rows -------------------------------------------------------------
+
+DAY = 86400.0
+LONG_FILTERS: list[dict[str, Any]] = [
+    {},
+    {"provider": "openai"},
+    {"user_id": "b"},
+    {"user_id": ["a", "c"], "provider": ["groq", "gemini"]},
+    {"task_type": "fast_summary", "model": "m2"},
+]
+LONG_HOURS: list[float | None] = [0.5, 1, 23, 24, 25, 47.5, 24 * 7, 24 * 30, 24 * 90, 24 * 400, None]
+
+
+def long_rows(n: int, seed: int = 11) -> list[dict[str, Any]]:
+    """`n` rows over 120 days, a third of them in the last two days, on every dimension."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        age = rng.uniform(0, 2 * DAY) if rng.random() < 0.33 else rng.uniform(0, 120 * DAY)
+        cached = rng.random() < 0.1
+        rows.append(
+            rec(
+                ts=NOW - age,
+                provider=rng.choice(["openai", "groq", "gemini"]),
+                task_type=rng.choice(["cv_parsing", "fast_summary", "cover_letter"]),
+                model=rng.choice(["m1", "m2"]),
+                user_id=rng.choice(["a", "b", "c", "d"]),
+                input_tokens=rng.randint(0, 900),
+                output_tokens=rng.randint(0, 300),
+                cost_usd=0.0 if cached else round(rng.uniform(0, 0.02), 6),
+                baseline_cost_usd=round(rng.uniform(0, 0.03), 6),
+                saved_cost_usd=round(rng.uniform(0, 0.02), 6) if cached else 0.0,
+                latency_ms=round(rng.uniform(1, 900), 3),
+                success=rng.random() > 0.1,
+                cached=cached,
+            )
+        )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def long_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[UsageTracker, sqlite3.Connection]]:
+    """One tracker over 3,000 rows spanning 120 days (written both row by row and in bulk), plus a raw reader."""
+    rows = long_rows(3000)
+    tracker = UsageTracker(tmp_path_factory.mktemp("long") / "long.db", clock=Clock())
+    for row in rows[:300]:
+        tracker.record_usage(**row)
+    tracker.record_many(rows[300:])
+    tracker.flush()
+    raw = sqlite3.connect(tracker.db_path)
+    yield tracker, raw
+    raw.close()
+    tracker.close()
+
+
+def raw_totals(
+    raw: sqlite3.Connection, key_sql: str, hours: float | None, filters: dict[str, Any]
+) -> dict[Any, tuple[int, int, int, int, float, float, float]]:
+    """Per key: requests, failed, tokens in, tokens out, cost, baseline, saved, straight from the usage table."""
+    where, params = ["1"], []
+    if hours is not None:
+        where.append("ts >= ?")
+        params.append(NOW - hours * HOUR)
+    for column, value in filters.items():
+        values = [value] if isinstance(value, str) else list(value)
+        where.append(f"{column} IN ({', '.join('?' * len(values))})")
+        params += values
+    rows = raw.execute(
+        f"SELECT {key_sql}, COUNT(*), COUNT(*) - SUM(success), SUM(input_tokens), SUM(output_tokens), "
+        f"SUM(cost_usd), SUM(baseline_cost_usd), SUM(saved_cost_usd) FROM usage WHERE {' AND '.join(where)} GROUP BY 1",
+        params,
+    ).fetchall()
+    return {
+        key: (n, failed, tin, tout, round(c, 6), round(b, 6), round(s, 6))
+        for key, n, failed, tin, tout, c, b, s in rows
+    }
+
+
+@pytest.mark.parametrize("hours", LONG_HOURS)
+@pytest.mark.parametrize("filters", LONG_FILTERS)
+def test_long_window_stats_and_breakdowns_equal_raw_rows(long_db: tuple, hours: float | None, filters: dict) -> None:
+    tracker, raw = long_db
+    everything = raw_totals(raw, "'all'", hours, filters).get("all", (0, 0, 0, 0, 0.0, 0.0, 0.0))
+    stats = tracker.get_usage_stats(hours, **filters)
+    assert everything[:4] == (
+        stats["total_requests"],
+        stats["failed_requests"],
+        stats["total_input_tokens"],
+        stats["total_output_tokens"],
+    )
+    assert everything[4] == stats["cost_usd"]
+    by_provider = {k: v[4] for k, v in raw_totals(raw, "provider", hours, filters).items()}
+    assert by_provider == stats["cost_by_provider"]
+    all_time = raw_totals(raw, "'all'", None, filters).get("all", (0, 0, 0, 0, 0.0))[4]
+    assert all_time == stats["total_cost_all_time"]
+    for dimension in ut.DIMENSIONS:
+        expected = raw_totals(raw, dimension, hours, filters)
+        actual = {
+            r["key"]: (
+                r["requests"],
+                r["failed"],
+                r["input_tokens"],
+                r["output_tokens"],
+                r["cost_usd"],
+                r["baseline_cost_usd"],
+                r["saved_by_cache_usd"],
+            )
+            for r in tracker.breakdown(dimension, hours, **filters)
+        }
+        assert expected == actual
+    users = raw_totals(raw, "user_id", hours, filters)
+    assert {k: (v[0], v[1], v[2], v[3], v[4]) for k, v in users.items()} == {
+        u["user_id"]: (u["requests"], u["failed"], u["input_tokens"], u["output_tokens"], u["cost_usd"])
+        for u in tracker.get_user_stats(hours, **filters)
+    }
+    savings = tracker.savings(hours, **filters)
+    assert (everything[4], everything[5], everything[6]) == (
+        savings["actual_cost_usd"],
+        savings["baseline_cost_usd"],
+        savings["saved_by_cache_usd"],
+    )
+
+
+@pytest.mark.parametrize("hours", [24 * 7, 24 * 30, 24 * 90, None])
+@pytest.mark.parametrize("bucket_seconds", [3600, 6 * 3600, 86400, 604800])
+@pytest.mark.parametrize("filters", [{}, {"user_id": "a"}, {"user_id": "c", "task_type": "cv_parsing"}])
+def test_long_window_timeseries_equal_raw_rows(
+    long_db: tuple, hours: float | None, bucket_seconds: int, filters: dict
+) -> None:
+    tracker, raw = long_db
+    origin = 4 * 86400 if bucket_seconds == 604800 else 0
+    key = f"(CAST((ts - {origin}) / {bucket_seconds} AS INTEGER) * {bucket_seconds} + {origin}) || '|' || provider"
+    expected = {}
+    for k, v in raw_totals(raw, key, hours, filters).items():
+        bucket, provider = k.split("|")
+        expected[(ut._iso(int(bucket)), provider)] = (v[0], v[1], v[2], v[3], v[4])
+    actual = {
+        (p["bucket"], p["provider"]): (p["requests"], p["failed"], p["input_tokens"], p["output_tokens"], p["cost_usd"])
+        for p in tracker.timeseries(hours, bucket_seconds, **filters)
+    }
+    assert expected == actual
+
+
+@pytest.mark.parametrize("days_back", [0, 0.5, 1, 3, 45, 200])
+@pytest.mark.parametrize("user_id", [None, "a", "nobody"])
+def test_long_spend_equals_raw_rows(long_db: tuple, days_back: float, user_id: str | None) -> None:
+    tracker, raw = long_db
+    since = (NOW // DAY - days_back) * DAY  # budgets ask from a midnight: exactly a daily bucket's edge
+    filters = {} if user_id is None else {"user_id": user_id}
+    expected = raw_totals(raw, "'all'", (NOW - since) / HOUR, filters).get("all", (0, 0, 0, 0, 0.0))[4]
+    assert math.isclose(expected, tracker.spend_usd(since, user_id), abs_tol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (set(), ["usage_daily_total", "usage_hourly_total", "usage_minutely"]),
+        ({"provider", "task_type", "model"}, ["usage_daily_total", "usage_hourly_total", "usage_minutely"]),
+        ({"user_id"}, ["usage_daily_user", "usage_hourly"]),
+        ({"user_id", "provider"}, ["usage_daily", "usage_hourly"]),
+        ({"user_id", "task_type", "provider", "model"}, ["usage_daily", "usage_hourly"]),
+    ],
+)
+def test_queries_read_the_smallest_rollup_that_has_their_columns(columns: set, expected: list) -> None:
+    assert expected == [t.table for t in ut._tiers(frozenset(columns))]
+
+
+@pytest.mark.parametrize(
+    ("keys", "filters", "expected"),
+    [
+        ([("provider", "provider")], {}, {"provider"}),
+        ([("'all'", "'all'")], {"user_id": "a", "model": None, "task_type": []}, {"user_id"}),
+        (
+            [("({t} - 0) / 3600 * 3600 + 0", "ts"), ("provider", "provider")],
+            {"task_type": "x"},
+            {"provider", "task_type"},
+        ),
+    ],
+)
+def test_query_columns_count_groups_and_real_filters(keys: list, filters: dict, expected: set) -> None:
+    assert frozenset(expected) == ut._columns(keys, filters)
+
+
+def test_rollup_query_seeks_the_window_not_a_dropdown_index(long_db: tuple) -> None:
+    tracker, raw = long_db
+    conn = tracker._connections.get()
+    captured: list[str] = []
+    conn.set_trace_callback(captured.append)
+    try:
+        tracker.get_user_stats(24 * 30)
+    finally:
+        conn.set_trace_callback(None)
+    [sql] = [q for q in captured if "usage_daily_user" in q]
+    plans = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql)]
+    assert any("usage_daily_user USING PRIMARY KEY (day>?)" in p for p in plans), plans
+    assert not any("idx_usage_daily_user_user" in p for p in plans), plans
+
+
+# --- latency samples ---------------------------------------------------------------------------------------------
+
+
+def test_latency_sample_index_holds_every_16th_non_cached_row(tracker: UsageTracker) -> None:
+    tracker.record_many(rec(latency_ms=float(i), cached=i % 5 == 0, ts=NOW - 10) for i in range(1, 201))
+    tracker.flush()
+    conn = sqlite3.connect(tracker.db_path)
+    sampled = conn.execute(
+        "SELECT id FROM usage INDEXED BY idx_usage_latency_sample WHERE cached = 0 AND id % 16 = 0 ORDER BY id"
+    ).fetchall()
+    conn.close()
+    assert [(i,) for i in range(16, 201, 16) if i % 5 != 0] == sampled
+
+
+@pytest.mark.parametrize(
+    ("cap", "filters"), [(100, {}), (60, {}), (20, {"task_type": "fast_summary"}), (30, {"user_id": "u1"})]
+)
+def test_latency_long_window_reads_the_sample_index(
+    tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch, cap: int, filters: dict
+) -> None:
+    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", cap)
+    rng = random.Random(cap)
+    rows = [
+        rec(
+            latency_ms=round(rng.uniform(1, 1000), 2),
+            cached=rng.random() < 0.1,
+            task_type=rng.choice(["fast_summary", "cv_parsing"]),
+            user_id=rng.choice(["u0", "u1"]),
+            ts=NOW - 100 * DAY + i * 60,
+        )
+        for i in range(1, 3001)
+    ]
+    tracker.record_many(rows)
+    ids = dict(enumerate(rows, start=1))  # a fresh file numbers rows from 1
+    kept = {i: r for i, r in ids.items() if not r["cached"] and all(r.get(k) == v for k, v in filters.items())}
+    step = math.ceil(len(kept) / cap)
+    assert step >= 16  # the test is about the sample-index path
+    step -= step % 16
+    values = sorted(r["latency_ms"] for i, r in kept.items() if i % step == 0)
+    assert values
+    [row] = tracker.latency_by_provider(None, **filters)
+    assert {"provider": "openai", "calls": len(kept)} | {
+        "p50_ms": round(ut._percentile(values, 0.5), 3),
+        "p95_ms": round(ut._percentile(values, 0.95), 3),
+    } == row
+
+
+def test_latency_just_below_stride_scans_the_full_index(tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", 100)
+    tracker.record_many(rec(latency_ms=float(i), ts=NOW - 10) for i in range(1, 1501))  # step 15: plain index
+    values = [float(i) for i in range(15, 1501, 15)]
+    [row] = tracker.latency_by_provider(1)
+    assert (1500, round(ut._percentile(values, 0.5), 3)) == (row["calls"], row["p50_ms"])
+
+
+# --- migrating an existing file ----------------------------------------------------------------------------------
+
+
+def test_daily_rollups_are_built_for_an_existing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "old.db"
+    with monkeypatch.context() as old:
+        old.setattr(ut, "_MIGRATIONS", ut._MIGRATIONS[:6])
+        old.setattr(ut, "_ROLLUPS", (ut._BY_USER, ut._TOTAL, ut._MINUTE))
+        before = UsageTracker(path, clock=Clock(), flush_interval=None)
+        rows = long_rows(500, seed=5)
+        for row in rows[:50]:
+            before.record_usage(**row)
+        before.record_many(rows[50:])
+        before.close()
+        with sqlite3.connect(path) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "usage_daily" not in tables
+
+    after = UsageTracker(path, clock=Clock())
+    raw, rollups = raw_vs_rollup(after)
+    assert raw == rollups
+    assert sum(r[-9] for r in rollups) == len(ut._ROLLUPS) * 500
+    with sqlite3.connect(path) as conn:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        applied = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")]
+    assert {"idx_usage_latency_sample", "idx_usage_daily_user_user", "idx_usage_daily_total_provider"} <= indexes
+    assert not {i for i in indexes if i.startswith("idx_usage_hourly_")}
+    assert "m007_daily_rollups" == applied[-1]
+    assert sorted({r["user_id"] for r in rows}) == after.distinct_values("user_id")
+    assert 500 == after.get_usage_stats(None)["total_requests"]
+    after.close()
+
+
+def test_purge_and_clear_keep_daily_rollups_and_dropdowns_consistent(tracker: UsageTracker) -> None:
+    rows = long_rows(600, seed=8)
+    rows.append(rec(ts=NOW - 100 * DAY, user_id="gone", provider="oldco", model="old"))
+    tracker.record_many(rows)
+    assert "gone" in tracker.distinct_values("user_id")
+    expected = sum(1 for r in rows if r["ts"] < NOW - 50.5 * DAY)
+    assert expected == tracker.purge_older_than(50.5)  # not on a day's edge: the boundary day is rebuilt
+    raw, rollups = raw_vs_rollup(tracker)
+    assert raw == rollups
+    assert "gone" not in tracker.distinct_values("user_id")
+    assert "oldco" not in tracker.distinct_values("provider")
+    tracker.clear()
+    assert ([], []) == raw_vs_rollup(tracker)
 
 
 # --- concurrency and write-behind ---------------------------------------------------------------------------------

@@ -6,13 +6,18 @@ Cheap enough to redraw on every keystroke: it only counts tokens with tiktoken a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
 
-from core.base import TaskType
+from core import prompts
+from core.ai_service import _MAX_TOKENS, MAX_CV_CHARS, MAX_JOB_CHARS, MAX_JOBS, check_text
+from core.base import CVCopilotError, InputError, TaskType
 from ui import state
+
+#: (system, prompt): what a page's main action will send, built exactly as core.ai_service builds it.
+Request = tuple[str, str]
 
 
 def preview_rows(
@@ -78,4 +83,84 @@ def render_cost_preview(
             "worst case is the full output limit. ★ marks the task's default provider."
         )
         st.dataframe(rows, hide_index=True)
+        return rows
+
+
+# --- the job-seeker pages' requests, built as the service builds them ---------------------------------------------
+
+
+def max_tokens_for(task_type: TaskType | str) -> int:
+    """The output limit the service gives this task (so the worst case in the preview is the one budgets reserve)."""
+    return _MAX_TOKENS[TaskType(task_type)]
+
+
+def parse_request(cv_text: str) -> Request:
+    """AIService.parse_cv's messages. Raises InputError on text the service would refuse."""
+    return prompts.cv_parsing(check_text(cv_text, "CV", max_chars=MAX_CV_CHARS))
+
+
+def tailor_request(cv: dict[str, Any], job_description: str) -> Request:
+    """AIService.tailor_cv's messages."""
+    return prompts.cv_tailoring(cv, check_text(job_description, "job description", max_chars=MAX_JOB_CHARS))
+
+
+def letter_request(
+    cv: dict[str, Any],
+    job_description: str,
+    *,
+    company: str | None,
+    role: str | None,
+    tone: str = "formal",
+    length: str = "medium",
+) -> Request:
+    """AIService.generate_cover_letter / stream_cover_letter's messages."""
+    job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
+    return prompts.cover_letter(cv, job, company=company, role=role, tone=tone, length=length)
+
+
+def match_request(cv: dict[str, Any], jobs: Sequence[str]) -> Request:
+    """AIService.match_jobs's messages, with its checks: at least one job, at most MAX_JOBS, each one text."""
+    kept = [j for j in jobs if isinstance(j, str) and j.strip()]
+    if not kept:
+        raise InputError("Add at least one job description.")
+    if len(kept) > MAX_JOBS:
+        raise InputError(f"{len(kept)} jobs is too many at once; match at most {MAX_JOBS}.")
+    checked = [check_text(j, f"job description #{i}", max_chars=MAX_JOB_CHARS) for i, j in enumerate(kept, 1)]
+    return prompts.job_matching(cv, checked)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _upload_text(data: bytes, name: str) -> str | None:
+    from core.documents import extract_text
+
+    try:
+        return extract_text(data, name)
+    except Exception:  # noqa: BLE001 - the page's own action reports an unreadable file; a preview stays quiet
+        return None
+
+
+def upload_text(upload: Any) -> str | None:
+    """Text of an uploaded file for the preview, extracted once per file content (None if it cannot be read)."""
+    if upload is None:
+        return None
+    return _upload_text(upload.getvalue(), upload.name)
+
+
+def render_task_preview(
+    task_type: TaskType | str, build: Callable[[], Request], *, key: str, note: str | None = None
+) -> list[dict[str, Any]]:
+    """An "Estimated cost" expander for a page's main action: `build` returns the (system, prompt) the service will
+    send. Input the service would refuse shows its reason as a hint instead of a table; nothing here calls an API."""
+    with st.expander("Estimated cost", expanded=False, icon="🧮"):
+        try:
+            system, prompt = build()
+        except InputError as exc:
+            st.caption(f"Cost preview: {exc}")
+            return []
+        except CVCopilotError as exc:
+            st.caption(f"Cost preview unavailable: {exc}")
+            return []
+        rows = render_cost_preview(task_type, prompt, system=system, max_tokens=max_tokens_for(task_type), key=key)
+        if note:
+            st.caption(note)
         return rows

@@ -185,3 +185,38 @@ def _parse(text: str) -> dict[str, Any]:
 
 def cv_without_meta(cv: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in cv.items() if k != "meta"}
+
+
+def user_budget_updates(
+    before: dict[str, dict[str, float]], rows: list[dict[str, Any]]
+) -> dict[str, dict[str, float | None] | None]:
+    """The `[budgets.users]` update for the config file from the per-user budget editor's rows.
+
+    `before` is the saved table (user → {daily_usd, monthly_usd}). A user whose row was deleted, or whose limits are
+    both empty or 0, maps to None (the table is dropped); a cleared limit maps to None (the key is dropped, so the
+    "each user" default applies again). Raises ValueError for a negative limit or a user named twice."""
+    out: dict[str, dict[str, float | None] | None] = dict.fromkeys(before)
+    seen: set[str] = set()
+    for row in rows:
+        user = str(row.get("user") or "").strip()
+        limits = {name: _positive(row.get(name), user, name) for name in ("daily_usd", "monthly_usd")}
+        if not user:
+            if any(v is not None for v in limits.values()):
+                raise ValueError("a row with a budget has no user name")
+            continue
+        if user in seen:
+            raise ValueError(f"{user!r} is listed twice")
+        seen.add(user)
+        out[user] = limits if any(v is not None for v in limits.values()) else None
+    return out
+
+
+def _positive(value: Any, user: str, name: str) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = float(value)
+    if number != number:  # NaN: an empty cell of a float column
+        return None
+    if number < 0:
+        raise ValueError(f"{name} for {user or 'a row'} must be 0 or more, got {number:g}")
+    return number or None

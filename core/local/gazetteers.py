@@ -26,7 +26,9 @@ REGIONS = frozenset(
     norway|denmark|finland|poland|russia|china|japan|korea|south korea|singapore|malaysia|indonesia|philippines|
     thailand|vietnam|pakistan|bangladesh|sri lanka|nepal|uae|united arab emirates|dubai|saudi arabia|qatar|kuwait|
     oman|bahrain|egypt|kenya|nigeria|south africa|ghana|uganda|tanzania|ethiopia|brazil|mexico|argentina|chile|
-    colombia|peru|israel|turkey|greece|iraq|iran|remote""".replace("\n", " ").replace("|", "\n").split("\n")
+    colombia|peru|israel|turkey|greece|iraq|iran|remote""".replace("\n", " ")
+    .replace("|", "\n")
+    .split("\n")
 )
 
 #: Cities that CVs in this domain often name next to an employer.
@@ -47,11 +49,18 @@ CITIES = frozenset(
     madrid|barcelona|lisbon|rome|milan|warsaw|prague|budapest|moscow|sydney|melbourne|brisbane|perth|adelaide|
     auckland|wellington|tokyo|beijing|shanghai|shenzhen|hong kong|taipei|seoul|manila|jakarta|kuala lumpur|
     bangkok|karachi|lahore|islamabad|dhaka|colombo|kathmandu|abu dhabi|doha|riyadh|jeddah|cairo|nairobi|lagos|
-    johannesburg|cape town|sao paulo|mexico city|bogota|lima|buenos aires|santiago|tel aviv""".replace("\n", "")
-    .split("|")
+    johannesburg|cape town|sao paulo|mexico city|bogota|lima|buenos aires|santiago|tel aviv""".replace("\n", "").split(
+        "|"
+    )
 )
 
 _PLACE_WORDS = REGIONS | CITIES
+_COUNTRIES = frozenset({"india", "usa", "us", "united states", "uk", "united kingdom", "canada", "australia"})
+_ORGLIKE = re.compile(
+    r"\b(?:corp|corporation|ltd|limited|inc|llc|llp|plc|pvt|group|technologies|solutions|services|systems|bank|"
+    r"university|college|school|institute|hospital|company|co|associates|consulting|software|labs?)\b\.?",
+    re.I,
+)
 _CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?:\s+\d{5,6})?$")
 
 
@@ -62,13 +71,16 @@ def is_place(text: str) -> bool:
     if not t or len(t) > 60:
         return False
     low = t.lower()
-    if low in _PLACE_WORDS or low.upper() in STATE_CODES and t.isupper():
+    if low in _PLACE_WORDS or (low.upper() in STATE_CODES and t.isupper()):
         return True
     parts = [p.strip() for p in t.split(",") if p.strip()]
-    if len(parts) >= 2:
-        last = re.sub(r"\s+\d{5,6}$", "", parts[-1])
+    if _ORGLIKE.search(t):
+        return False
+    if len(parts) == 2 or (len(parts) == 3 and parts[-1].lower() in _COUNTRIES):
+        tail = parts[-2] if len(parts) == 3 else parts[-1]
+        last = re.sub(r"\s+\d{5,6}$", "", tail)
         if last in STATE_CODES or last.lower() in _PLACE_WORDS:
-            return all(len(p.split()) <= 3 and not re.search(r"\s[-|]\s|\d", p) for p in parts[:-1])
+            return len(parts[0].split()) <= 3 and not re.search(r"\s[-|]\s|\d", parts[0])
     if len(parts) == 1 and len(t.split()) <= 3:
         return all(w.lower() in _PLACE_WORDS for w in re.split(r"\s*/\s*", t))
     return False

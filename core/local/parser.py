@@ -239,6 +239,7 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
     ),
 }
 _HEADING_OF = {h: sec for sec, names in _HEADINGS.items() for h in names}
+_HEADING_TOKENS = frozenset(w for names in _HEADINGS.values() for h in names for w in h.split() if len(w) > 3)
 _HEADING_WORDS = {
     sec: frozenset(w for w in _HEADINGS[sec] if " " not in w)
     for sec in ("experience", "education", "skills", "projects", "certificates", "summary")
@@ -270,7 +271,11 @@ _ORG_WORDS = frozenset(
     authority society trust firm inc, llc, ltd, corp, solutions, technologies, telecom power energy logistics
     infrastructure constructions construction builders automation electronics electricals engineering consultancy
     marketing advertising publications publishing press news magazine insurance finance financial securities
-    investments university college institute school academy""".split()
+    investments university college institute school academy elementary church commission court courts district
+    association society club league camp shop laboratory laboratories library museum committee fraternity sorority
+    advocates solicitors attorneys law lawyers chambers charity ymca ywca foods motors railways railway wireless
+    cable broadcasting newspaper journal hospitality restaurants cafe bakery salon boutique clinics pharmacy
+    infotech infotek softech softwares webtech datatech labs lp""".split()
 )
 _INSTITUTION = re.compile(
     r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
@@ -426,9 +431,18 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     if not exp_lines and "education" not in sections:
         exp_lines = lines  # no headings at all: look for dated entries anywhere
     resume["work"] = _parse_work(exp_lines)
+    if not resume["work"] and exp_lines is not lines:
+        # headings in an unknown spelling ('Accomplishments', 'Employment Highlights'): look outside the
+        # education, skills and projects sections for dated entries
+        exp_lines = [ln for sec, ls in _section_items(sections) if sec not in _NOT_WORK for ln in ls]
+        resume["work"] = _parse_work(exp_lines)
+    if sections.get("experience"):
+        _undated_entries(resume["work"], sections["experience"])
     _employers_in_prose(resume["work"], exp_lines)
-    edu_lines = sections.get("education") or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
+    edu_lines_known = sections.get("education") or []
+    edu_lines = edu_lines_known or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
+    _tidy_work(resume["work"], resume["education"])
     resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)
     resume["certificates"] = _parse_certificates(sections.get("certificates", []))
@@ -447,6 +461,13 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     common = len(re.findall(r"\b(?:the|and|of|in|with|for|to)\b", text[:20000], re.I))
     if letters and (ascii_letters < 0.6 * letters or common < max(3, len(text[:20000]) // 1500)):
         warnings.append("The CV does not look like English; the offline parser is tuned for English CVs.")
+
+
+_NOT_WORK = frozenset({"education", "skills", "projects", "certificates", "languages", "_first_heading"})
+
+
+def _section_items(sections: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    return [(k, v) for k, v in sections.items() if isinstance(v, list)]
 
 
 def _split_sections(lines: list[str]) -> dict[str, Any]:
@@ -531,8 +552,10 @@ def _looks_like_name(line: str) -> bool:
         low = tok.lower().strip(".")
         if not tok[0].isupper() or not all(ch.isalpha() or ch in ".'-" for ch in tok):
             return False
-        if low in _NAME_BLOCK or low in _TITLE_WORDS or low in _ORG_WORDS:
+        if low in _NAME_BLOCK or low in _TITLE_WORDS or low in _ORG_WORDS or low in _HEADING_TOKENS:
             return False
+    if gz.is_place(line):
+        return False
     return not vocabulary().names(line)
 
 
@@ -687,6 +710,49 @@ def _fill_forward(entry: dict[str, Any], lines: list[str], fwd: int, stop: int) 
     return j
 
 
+def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """Employer lines the date anchors missed: 'Teacher, Lane High School, Tucson, AZ, 1998' or 'Acme Corp'."""
+    known = {tx.norm_key(w.get("name", "")) for w in work} | {tx.norm_key(w.get("position", "")) for w in work}
+    for line in lines[:150]:
+        if len(work) >= 12:
+            break
+        if len(line.split()) > 14 or line.rstrip().endswith((".", ";", ":")) or _JUNK.match(line):
+            continue
+        body = tx.SINGLE_DATE.sub(" ", line)
+        body = re.sub(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", " ", body, flags=re.I)
+        parts = [p for p in _split_parts(body) if not gz.is_place(p) and re.search(r"[A-Za-z]{2}", p)]
+        if not parts or len(parts) > 3:
+            continue
+        orgs = [p for p in parts if _org_score(p) and not _title_score(p) and _proper_name(p)]
+        titles = [p for p in parts if _title_score(p) and not _org_score(p)]
+        if len(orgs) != 1 or len(orgs) + len(titles) != len(parts) or len(titles) > 1:
+            continue
+        key = tx.norm_key(orgs[0])
+        if key in known or any(key in k or k in key for k in known if k):
+            continue
+        known.add(key)
+        work.append(
+            {"name": orgs[0], "position": titles[0] if titles else "", "startDate": "", "highlights": [], "summary": ""}
+        )
+
+
+_LOWER_OK = frozenset({"and", "of", "the", "for", "in", "at", "de", "la", "du", "und", "&"})
+
+
+def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> None:
+    """Blank employer names that read like a sentence or that are the CV's own school; drop empty entries."""
+    schools = {tx.norm_key(e.get("institution", "")) for e in education if e.get("institution")}
+    for w in work:
+        name = w.get("name", "")
+        words = [x for x in re.findall(r"[A-Za-z][A-Za-z'&.-]*", name) if x.lower() not in _LOWER_OK]
+        lower = sum(x[0].islower() for x in words)
+        sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
+        own_school = tx.norm_key(name) in schools and re.search(r"universit|college", name, re.I)
+        if name and (sentence_like or own_school):
+            w["name"] = ""
+    work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
 def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
     """Employers named in sentences ('worked with Apple in Exilant Technologies Pvt. Ltd.') that no entry names."""
     known = {tx.norm_key(w.get("name", "")) for w in work}
@@ -749,6 +815,8 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
         parts = _split_parts(c)
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
             texts.extend(parts)  # 'Project Manager at Fakeco Ltd': title and employer on one line
+        elif len(parts) in (2, 3) and _title_and_name(parts):
+            texts.extend(p for p in parts if not gz.is_place(p))  # 'Senior Engineer, Levelup' / 'Acme - Analyst'
         else:
             texts.append(c)
     if not texts:
@@ -786,6 +854,24 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
         return None
     title = re.sub(r"^(?:designation|title|position|role)\s*[:\-]\s*", "", title, flags=re.I)
     return {"name": _clean_company(company), "position": title.strip(" ,-:")}
+
+
+def _proper_name(text: str) -> bool:
+    """A capitalised name of a few words ('OTC Logic', 'Red Bug Computers'), not a place, date or sentence."""
+    words = text.split()
+    if not 1 <= len(words) <= 6 or gz.is_place(text) or tx.SINGLE_DATE.search(text) or _title_score(text):
+        return False
+    caps = sum(w[:1].isupper() or w[:1].isdigit() or w in ("&", "and", "of", "the", "for") for w in words)
+    return caps == len(words) and words[0][:1].isupper() and not heading_of(text)
+
+
+def _title_and_name(parts: list[str]) -> bool:
+    """One part is a job title and another a proper name: the line names a role and its employer."""
+    titles = [p for p in parts if _title_score(p) and not _org_score(p)]
+    names = [p for p in parts if _proper_name(p)]
+    return (
+        len(titles) == 1 and len(names) >= 1 and len(titles) + len(names) + sum(map(gz.is_place, parts)) == len(parts)
+    )
 
 
 def _clean_company(text: str) -> str:

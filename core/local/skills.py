@@ -183,7 +183,7 @@ class Vocabulary:
         return list(seen)
 
 
-_DOMAIN_CATEGORIES = frozenset({"Business and Management", "Soft Skills"})
+_DOMAIN_CATEGORIES = frozenset({"Business and Management", "Soft Skills", "Job-specific Skills (extended)"})
 
 
 _YEAR_AFTER = re.compile(r"\s*,?\s*(?:'?(?:19|20)?\d\d\b|20XX|semester|term|quarter|break|season)", re.I)
