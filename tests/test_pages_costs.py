@@ -182,8 +182,8 @@ def test_one_selected_user_sees_their_own_line_first(db_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("limit", "warnings", "errors"),
-    [(10.0, 0, 0), (0.55, 1, 0), (0.44, 0, 1), (0.3, 0, 1)],
-    ids=["low", "warning-at-80pc", "exactly-spent", "overshot"],
+    [(10.0, 0, 0), (0.5, 1, 0), (0.44, 0, 1), (0.3, 0, 1)],
+    ids=["low", "warning-at-88pc", "exactly-spent", "overshot"],
 )
 def test_budget_levels(db_path: Path, limit: float, warnings: int, errors: int) -> None:
     write_config(f"[budgets]\nglobal_daily_usd = {limit}\n")
@@ -320,14 +320,17 @@ def test_no_preview_without_a_cv(page: str) -> None:
     assert not [e for e in at.expander if e.label == "Estimated cost"]
 
 
-def fill_and_run(at: AppTest, page: str) -> AppTest:
-    inputs = {
-        "pages/cv.py": ("cv_paste", CV_TEXT, "cv_parse"),
-        "pages/tailor.py": ("tailor_job", JOB, "tailor_run"),
-        "pages/cover_letter.py": ("letter_job", JOB, "letter_run"),
-        "pages/match.py": ("match_jobs", f"{JOB}\n---\n{JOB_2}", "match_run"),
-    }
-    area, text, button = inputs[page]
+#: page → (text area, what to type, the main action's button, its task)
+ACTIONS = {
+    "pages/cv.py": ("cv_paste", CV_TEXT, "cv_parse", "cv_parsing"),
+    "pages/tailor.py": ("tailor_job", JOB, "tailor_run", "cv_tailoring"),
+    "pages/cover_letter.py": ("letter_job", JOB, "letter_run", "cover_letter"),
+    "pages/match.py": ("match_jobs", f"{JOB}\n---\n{JOB_2}", "match_run", "job_matching"),
+}
+
+
+def fill(at: AppTest, page: str) -> AppTest:
+    area, text, _, _ = ACTIONS[page]
     at.text_area(key=area).input(text)
     if page == "pages/cover_letter.py":
         at.text_input(key="letter_company").input("Globex")
@@ -339,27 +342,23 @@ def fill_and_run(at: AppTest, page: str) -> AppTest:
 
 @pytest.mark.parametrize("page", ["pages/cv.py", "pages/tailor.py", "pages/cover_letter.py", "pages/match.py"])
 def test_preview_counts_exactly_what_the_service_sends(page: str, fleet: Fleet, parsed_cv: dict) -> None:
-    at = fill_and_run(open_page(page, None if page == "pages/cv.py" else parsed_cv), page)
+    at = fill(open_page(page, None if page == "pages/cv.py" else parsed_cv), page)
     table = estimate(at).dataframe[0].value
     assert 0 == sum(len(f.requests) for f in fleet.fakes.values())  # the preview called nobody
     shown = {row["Provider"].rstrip(" ★"): row for row in table.to_dict("records")}
     assert {"openai", "groq", "local"} == set(shown)
-    button = {"pages/cv.py": "cv_parse", "pages/tailor.py": "tailor_run"}.get(page)
-    button = button or {"pages/cover_letter.py": "letter_run", "pages/match.py": "match_run"}[page]
+    _, _, button, task = ACTIONS[page]
     at.button(key=button).click().run()
     assert not at.exception
     provider, body = fleet.first_request()
     system, user = (m["content"] for m in body["messages"])
     counted = count_message_tokens(user, system, body["model"])
     assert f"{'~' if counted.estimated else ''}{counted.tokens:,}" == shown[provider]["Input tokens"]
-    assert body["max_tokens"] == preview.max_tokens_for(
-        {"pages/cv.py": "cv_parsing", "pages/tailor.py": "cv_tailoring"}.get(page)
-        or {"pages/cover_letter.py": "cover_letter", "pages/match.py": "job_matching"}[page]
-    )
+    assert preview.max_tokens_for(task) == body["max_tokens"]
 
 
 def test_preview_marks_the_default_provider_and_prices_it(fleet: Fleet, parsed_cv: dict) -> None:
-    at = fill_and_run(open_page("pages/tailor.py", parsed_cv), "pages/tailor.py")
+    at = fill(open_page("pages/tailor.py", parsed_cv), "pages/tailor.py")
     table = estimate(at).dataframe[0].value
     assert ["groq", "openai ★", "local"] == list(table["Provider"])
     assert "$0 (free)" == table["Estimated cost"].iloc[-1]
@@ -409,7 +408,7 @@ def test_request_builders_refuse_what_the_service_refuses(call, message: str, pa
 def test_per_user_budgets_are_listed_edited_added_and_removed() -> None:
     write_config("[budgets.users.alice]\ndaily_usd = 0.1\n[budgets.users.zed]\nmonthly_usd = 4.0\n")
     at = run(SETTINGS)
-    editor = [d.value for d in at.get("arrow_data_frame") if "daily_usd" in d.value.columns][0]
+    editor = next(d.value for d in at.get("arrow_data_frame") if "daily_usd" in d.value.columns)
     assert ["alice", "zed"] == list(editor["user"])
     at.session_state["user_budgets_editor"] = {
         "edited_rows": {0: {"monthly_usd": 3.0}},
