@@ -409,22 +409,27 @@ class ModelRouter:
             except ProviderError as error:
                 latency = (time.perf_counter() - started) * 1000
                 self._record_failure(request.task_type, candidate, error, latency, user_id, attempts)
-                if self._should_retry(error, retry):
-                    await self._sleep(min(error.retry_after or 0.0, self.settings.retry_after_cap_seconds))
+                wait = self._retry_wait(error, retry)
+                if wait is not None:
+                    await self._sleep(wait)
                     continue
                 return None
             latency = (time.perf_counter() - started) * 1000
             return self._success(request, candidate, result, latency, user_id, attempts)
         return None
 
-    def _should_retry(self, error: ProviderError, retry: int) -> bool:
-        """Same-provider retries only for a rate limit with a short Retry-After; anything else falls back."""
-        return (
-            retry < self.settings.max_retries
-            and error.kind == ErrorKind.RATE_LIMITED
-            and error.retry_after is not None
-            and error.retry_after <= self.settings.retry_after_cap_seconds
-        )
+    def _retry_wait(self, error: ProviderError, retry: int) -> float | None:
+        """Seconds to wait before retrying the same provider, or None to fall back now.
+
+        Only a rate limit is worth waiting for: its Retry-After when short enough, else an exponential backoff
+        (0.5 s, 1 s, …) within the same bound. Timeouts and 5xx fall back at once: another provider is the faster cure.
+        """
+        cap = self.settings.retry_after_cap_seconds
+        if retry >= self.settings.max_retries or error.kind != ErrorKind.RATE_LIMITED:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= cap else None
+        return min(0.5 * 2**retry, cap)
 
     def _baseline_cost(self, task: TaskType, input_tokens: int, output_tokens: int) -> float:
         default = self.settings.task_routing.get(task)

@@ -993,6 +993,10 @@ class UsageTracker:
         Exact up to `LATENCY_SAMPLE_CAP` calls per provider; above it, from every k-th row by id (a systematic
         sample of `LATENCY_SAMPLE_CAP` to 2 × `LATENCY_SAMPLE_CAP` values), which keeps the query fast at a million
         rows. When k >= `_LATENCY_STRIDE` it is rounded down to a multiple of it and read from the sample index.
+        With a task, user or model filter (columns the full latency index lacks, so a scan of it visits every call
+        of the provider in the window), the sample index is also used once the provider has more than
+        `_LATENCY_STRIDE` × `LATENCY_SAMPLE_CAP` calls in the window: then k is at least `_LATENCY_STRIDE` and the
+        sample may hold fewer than `LATENCY_SAMPLE_CAP` values (1 in 16 of the matching calls).
         """
         since = self._since(hours)
         other_filters = {k: v for k, v in filters.items() if k != "provider"}
@@ -1000,6 +1004,12 @@ class UsageTracker:
         time_sql, time_params = ("", []) if since is None else (" AND ts >= ?", [since])
         out: list[dict] = []
         with self._read() as conn:
+            scanned: dict[str, int] = {}  # calls per provider a scan of idx_usage_latency visits, when it filters
+            if any(_as_values(v) is not None for v in other_filters.values()):
+                for provider, requests, _ok, cached, *_ in self._aggregate(
+                    conn, [("provider", "provider")], since, {"provider": filters.get("provider")}
+                ):
+                    scanned[provider] = int(requests - cached)
             for provider, requests, _ok, cached, *_ in self._aggregate(
                 conn, [("provider", "provider")], since, filters
             ):
@@ -1008,8 +1018,8 @@ class UsageTracker:
                     continue
                 step = max(1, math.ceil(calls / LATENCY_SAMPLE_CAP))
                 index, sample_sql = "idx_usage_latency", f" AND id % {step} = 0" if step > 1 else ""
-                if step >= _LATENCY_STRIDE:  # a long window: read the 1-in-16 covering index only
-                    step -= step % _LATENCY_STRIDE
+                if step >= _LATENCY_STRIDE or scanned.get(provider, 0) > _LATENCY_STRIDE * LATENCY_SAMPLE_CAP:
+                    step = max(_LATENCY_STRIDE, step - step % _LATENCY_STRIDE)
                     index, sample_sql = "idx_usage_latency_sample", f" AND id % {_LATENCY_STRIDE} = 0"
                     sample_sql += f" AND id % {step} = 0" if step > _LATENCY_STRIDE else ""
                 values = sorted(

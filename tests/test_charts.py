@@ -264,3 +264,96 @@ def test_chain_text(chain, text: str) -> None:
 
 def test_windows_match_the_seed_hours() -> None:
     assert list(charts.WINDOWS.values()) == [1, 24, 168, 720, None]
+
+
+# --- budgets and A/B ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fraction", "level"),
+    [(0.0, "ok"), (0.79, "ok"), (0.8, "warning"), (0.99, "warning"), (1.0, "over"), (3.5, "over")],
+)
+def test_budget_level(fraction: float, level: str) -> None:
+    assert level == charts.budget_level(fraction)
+
+
+def test_budget_level_refuses_nan() -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        charts.budget_level(float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("spent", "reserved", "colour", "axis_top"),
+    [(0.1, 0.0, "ok", 1.0), (0.7, 0.15, "warning", 1.0), (0.9, 0.3, "over", 1.2)],
+)
+def test_budget_gauge(spent: float, reserved: float, colour: str, axis_top: float) -> None:
+    fig = charts.budget_gauge("user daily", 1.0, spent, reserved, "2025-01-02 00:00 UTC")
+    gauge = fig.data[0]
+    assert ("indicator", pytest.approx(spent + reserved)) == (gauge.type, gauge.value)
+    assert charts.BUDGET_COLORS[colour] == gauge.gauge.bar.color
+    assert (0, pytest.approx(axis_top)) == tuple(gauge.gauge.axis.range)
+    assert 1.0 == gauge.gauge.threshold.value
+    assert [(0, 0.8), (0.8, 1.0)] == [tuple(step.range) for step in gauge.gauge.steps]
+    assert "User daily" in gauge.title.text and "resets 2025-01-02 00:00 UTC" in gauge.title.text
+
+
+def test_budget_gauge_takes_a_budget_line() -> None:
+    import dataclasses
+
+    from core.budget import BudgetLine
+
+    line = BudgetLine("global monthly", 10.0, 4.0, 0.5, "2025-02-01 00:00 UTC")
+    assert pytest.approx(4.5) == charts.budget_gauge(**dataclasses.asdict(line)).data[0].value
+
+
+@pytest.mark.parametrize(
+    ("limit", "spent", "reserved"),
+    [(0.0, 0.1, 0.0), (-1.0, 0.1, 0.0), (float("inf"), 0.1, 0.0), (1.0, -0.5, 0.0), (1.0, float("nan"), 0.0)],
+)
+def test_budget_gauge_refuses_bad_numbers(limit: float, spent: float, reserved: float) -> None:
+    with pytest.raises(ValueError, match=r"budget limit|finite"):
+        charts.budget_gauge("global daily", limit, spent, reserved)
+
+
+WIN_RATES = [
+    {"task_type": "cover_letter", "provider": "groq", "comparisons": 3, "wins": 2, "ties": 1, "win_rate": 2 / 3,
+     "cost_usd": 0.003, "cost_per_win": 0.0015, "avg_latency_ms": 300.0},
+    {"task_type": "cover_letter", "provider": "openai", "comparisons": 3, "wins": 0, "ties": 1, "win_rate": 0.0,
+     "cost_usd": 0.03, "cost_per_win": None, "avg_latency_ms": 900.0},
+    {"task_type": "fast_summary", "provider": "local", "comparisons": 1, "wins": 1, "ties": 0, "win_rate": 1.0,
+     "cost_usd": 0.0, "cost_per_win": 0.0, "avg_latency_ms": None},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("providers", "tasks", "expected"),
+    [
+        (None, None, [("cover_letter", "groq"), ("cover_letter", "openai"), ("fast_summary", "local")]),
+        (["openai", "local"], None, [("cover_letter", "openai"), ("fast_summary", "local")]),
+        ([], ["fast_summary"], [("fast_summary", "local")]),
+        (["groq"], ["fast_summary"], []),
+    ],
+)
+def test_ab_table_filters(providers: list | None, tasks: list | None, expected: list) -> None:
+    frame = charts.ab_table(WIN_RATES, providers=providers, tasks=tasks)
+    assert list(charts.AB_COLUMNS) == list(frame.columns)
+    assert expected == list(zip(frame["task_type"], frame["provider"], strict=True))
+
+
+def test_ab_table_without_votes_has_the_columns() -> None:
+    frame = charts.ab_table([])
+    assert (0, list(charts.AB_COLUMNS)) == (len(frame), list(frame.columns))
+
+
+def test_win_rates_chart_one_trace_per_provider_labelled_with_cost_per_win() -> None:
+    fig = charts.win_rates_chart(charts.ab_table(WIN_RATES))
+    traces = {t.name: t for t in fig.data}
+    assert ["groq", "local", "openai"] == list(traces)
+    assert (("cover_letter",), (pytest.approx(66.667, abs=1e-3),)) == (traces["groq"].x, traces["groq"].y)
+    assert [("$0.001500",), ("no win",), ("$0.00",)] == [traces[p].text for p in ("groq", "openai", "local")]
+    assert charts.PROVIDER_COLORS["groq"] == traces["groq"].marker.color
+    assert "group" == fig.layout.barmode
+
+
+def test_win_rates_chart_empty() -> None:
+    assert charts.is_empty(charts.win_rates_chart(charts.ab_table([])))

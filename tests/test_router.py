@@ -224,6 +224,17 @@ def test_short_retry_after_is_honoured_then_same_provider_retried(tmp_path):
     assert (response.provider, sleeps, fleet.calls("openai")) == ("openai", [1.0], 2)
 
 
+def test_rate_limit_without_retry_after_backs_off_once(tmp_path):
+    fleet = Fleet()
+    sleeps = Sleeps()
+    router = make_router(
+        tmp_path, ALL_KEYS, "[router]\nmax_retries = 2\n", transport=httpx.MockTransport(fleet), sleep=sleeps
+    )
+    fleet.fakes["openai"].script.fail(429, {"error": {"message": "slow down"}}, times=3)
+    response = generate(router, TaskType.CV_PARSING)
+    assert ("groq", [0.5, 1.0], 3) == (response.provider, sleeps, fleet.calls("openai"))
+
+
 def test_long_retry_after_falls_back_and_cools_down(tmp_path):
     fleet = Fleet()
     sleeps = Sleeps()

@@ -834,6 +834,31 @@ def test_latency_long_window_reads_the_sample_index(
     } == row
 
 
+@pytest.mark.parametrize(("cap", "stride_sampled"), [(25, True), (200, False)])
+def test_latency_filtered_long_window_uses_sample_when_the_full_scan_is_big(
+    tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch, cap: int, stride_sampled: bool
+) -> None:
+    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", cap)
+    rng = random.Random(4)
+    rows = [
+        rec(latency_ms=round(rng.uniform(1, 1000), 2), task_type="cv_parsing" if rng.random() < 0.1 else "fast_summary")
+        | {"ts": NOW - 50 * DAY + i * 60}
+        for i in range(1, 3001)
+    ]
+    tracker.record_many(rows)
+    kept = {i: r for i, r in enumerate(rows, start=1) if r["task_type"] == "cv_parsing"}
+    step = math.ceil(len(kept) / cap)
+    assert step < 16  # the filtered calls alone would not reach the sample index
+    step = 16 if stride_sampled else step  # 3,000 calls > 16 x 25 scanned; not > 16 x 200
+    values = sorted(r["latency_ms"] for i, r in kept.items() if i % step == 0)
+    [row] = tracker.latency_by_provider(None, task_type="cv_parsing")
+    assert (len(kept), round(ut._percentile(values, 0.5), 3), round(ut._percentile(values, 0.95), 3)) == (
+        row["calls"],
+        row["p50_ms"],
+        row["p95_ms"],
+    )
+
+
 def test_latency_just_below_stride_scans_the_full_index(tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", 100)
     tracker.record_many(rec(latency_ms=float(i), ts=NOW - 10) for i in range(1, 1501))  # step 15: plain index

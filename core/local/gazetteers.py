@@ -96,3 +96,55 @@ def strip_place(text: str) -> str:
     if m and is_place(m.group(2)) and len(m.group(1).split()) >= 1 and not is_place(m.group(1)):
         out = m.group(1)
     return out.strip(" ,-|")
+
+
+#: Nouns that end a job title ('Senior Software *Engineer*', 'Director of Sales' starts with one).
+TITLE_HEADS = frozenset(
+    """engineer developer programmer analyst consultant manager administrator architect specialist executive officer
+    intern trainee designer tester accountant teacher nurse director president vp ceo cto cfo coo cio cmo founder
+    co-founder cofounder owner assistant coordinator co-ordinator supervisor professor lecturer instructor tutor
+    trainer researcher scientist fellow technician representative advisor adviser auditor clerk editor writer
+    webmaster operator mechanic machinist electrician planner buyer recruiter receptionist secretary cashier attorney
+    lawyer paralegal counselor counsellor therapist psychologist pharmacist physician strategist controller treasurer
+    banker broker underwriter inspector surveyor estimator foreman superintendent dean mentor apprentice
+    apprenticeship internship chairman chairperson investigator economist freelancer contractor evangelist leader
+    dba sde swe photographer animator illustrator producer journalist merchandiser marketer copywriter steward
+    attendant pilot lead associate member head principal chair partner expert scholar programmer/analyst
+    developer/programmer incharge in-charge manager/director""".split()
+)
+
+#: Heads that are also everyday words or verbs ('lead the team'): they need a modifier in front or 'of' after.
+WEAK_HEADS = frozenset("lead associate member head principal chair partner expert scholar leader".split())
+
+#: Words that qualify a job title: seniority, field, function ('Senior', 'Software', 'Sales').
+TITLE_MODIFIERS = frozenset(
+    """senior sr junior jr lead principal chief staff head assistant associate deputy executive general regional
+    national global area zonal branch key technical tech software hardware data business system systems network
+    networks web mobile android ios java php python net dotnet .net full stack full-stack frontend front-end front
+    backend back-end end cloud devops qa quality test testing automation research teaching graduate student project
+    program programme product account accounts sales marketing finance financial hr human resource resources it
+    information technology customer client service services support help desk operations office administrative
+    admin legal medical clinical nursing registered certified embedded electrical mechanical civil chemical
+    electronics design graphic ui ux ui/ux security database application applications solution solutions
+    enterprise integration release build infrastructure implementation management process planning purchase
+    procurement store warehouse production maintenance site field lab laboratory communications content social
+    media digital brand public relations event events training learning development engineering computer game
+    interactive freelance contract visiting adjunct full-time part-time summer vice first team group unit division
+    department shift night principal managing creative art music health safety environmental quantitative risk
+    credit tax audit payroll treasury investment equity portfolio operations logistics supply chain inventory
+    purchasing merchandising retail store manufacturing process design r&d qc qa/qc erp sap crm salesforce oracle
+    mainframe linux unix windows microsoft sql etl bi analytics machine deep ai ml nlp vision game games ux/ui
+    front-end back-end android/ios it/network associate/senior co founding teaching research student lab computer
+    trainee intern internship apprentice entry level mid i ii iii iv 1 2 3 principal interim acting office/admin
+    editorial communications public school high elementary middle secondary math mathematics science english
+    history physics chemistry biology special education elementary kindergarten preschool home economics teacher's
+    teachers medical dental pharmacy nurse care case social youth community admissions career services financial
+    accounts payable receivable a/p a/r payable receivable cash register desk front bank loan mortgage insurance
+    claims property real estate leasing hotel restaurant kitchen food beverage catering travel flight cabin
+    structural hydraulic automotive aerospace design-build instrumentation control controls plc scada process
+    piping mechanical/electrical mep hvac power energy solar wind oil gas drilling mining geology gis cad drafting
+    autocad revit mobile/web web/mobile asp.net j2ee javascript angular react node ruby rails drupal wordpress
+    magento sharepoint dynamics navision peoplesoft workday tableau hadoop big spark aws azure gcp devsecops
+    site reliability performance usability user experience interface visual motion video multimedia webmaster
+    interim acting temporary temp volunteer voluntary self employed self-employed""".split()
+)

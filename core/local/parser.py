@@ -443,6 +443,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     edu_lines = edu_lines_known or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
     _tidy_work(resume["work"], resume["education"])
+    _titles_named(resume["work"], lines)
     resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)
     resume["certificates"] = _parse_certificates(sections.get("certificates", []))
@@ -1052,12 +1053,12 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
                 names.append(f.skill.name)
         if not names:
             continue
-        if cat and not set(tx.norm_key(cat).split()) <= _CATEGORY_WORDS:
-            cat_name = vocab.canonical(cat) or cat
-            groups.append({"name": cat_name, "level": "", "keywords": names})
-        elif cat:
-            groups.append({"name": cat, "level": "", "keywords": names})
+        cat_skill = vocab.canonical(cat) if cat else None
+        if cat_skill and vocab.category(cat_skill) != "Soft Skills":
+            # 'Java: Spring, Hibernate': the heading is itself a skill, so the group keeps it as its name
+            groups.append({"name": cat_skill, "level": "", "keywords": [n for n in names if n != cat_skill]})
         else:
+            # 'Languages: Java, C' or 'Tools: Git': the heading is not a skill; each skill stands on its own
             loose.extend(names)
     prose = _URL.sub(" ", _EMAIL.sub(" ", text))
     for f in vocab.find(prose, include_soft=False, prose=True):
@@ -1119,3 +1120,93 @@ def _parse_projects(lines: list[str]) -> list[dict[str, Any]]:
         if len(out) >= 10:
             break
     return out
+
+
+# --- job titles named anywhere ------------------------------------------------------------------------------
+
+_CHUNK = re.compile(r"[,;:()|\[\]\"]|(?<=[a-z])/(?=[A-Z])|\s[-–/]\s|(?<=[a-z]{2})\.(?:\s|$)|\s(?:at|with|in|for|from|since|to)\s")
+_TITLE_TAIL = frozenset({"of", "for"})
+_TAIL_LOWER = frozenset({"and", "&", "of", "the"})
+_ROMAN = frozenset({"i", "ii", "iii", "iv", "1", "2", "3"})
+
+
+def _cap(word: str) -> bool:
+    return word[:1].isupper() or word[:1].isdigit() or word[:1] == "."
+
+
+def title_phrases(line: str) -> list[str]:
+    """Job titles named in a line: 'Senior Software Engineer', 'Director of Software Development', 'Sr. Web Developer'.
+
+    A title is a head noun (engineer, manager, teacher …) with the modifiers in front of it that job titles use
+    (seniority, field, function) and an optional 'of …' tail; a head that is also an everyday word ('lead',
+    'member') needs a modifier. Written as a name (capitalised), or after 'as' in running text.
+    """
+    out: list[str] = []
+    for chunk in _CHUNK.split(line):
+        words = chunk.split()
+        n = len(words)
+        i = 0
+        while i < n:
+            w = words[i]
+            low = w.lower().strip(".'")
+            if low not in gz.TITLE_HEADS:
+                i += 1
+                continue
+            capital = _cap(w)
+            j = i
+            while j > 0 and i - j < 5:
+                prev = words[j - 1]
+                pl = prev.lower().strip(".'")
+                if capital and not _cap(prev):
+                    break
+                if pl in gz.TITLE_MODIFIERS or pl in gz.TITLE_HEADS or (capital and vocabulary().canonical(prev)):
+                    j -= 1
+                    continue
+                break
+            sentence_case = j == 0 and j < i and _cap(words[0])
+            if not capital and not sentence_case and not (j > 0 and words[j - 1].lower() in ("as", "an", "a")):
+                i += 1
+                continue
+            k = i + 1
+            while k < n and _cap(words[k]) and words[k].lower().strip(".'") in gz.TITLE_HEADS and k - i < 3:
+                k += 1
+            tail = False
+            if k + 1 < n and words[k].lower() in _TITLE_TAIL and _cap(words[k + 1]):
+                m = k + 1
+                while m < n and m - k <= 4 and (_cap(words[m]) or words[m].lower() in _TAIL_LOWER):
+                    m += 1
+                while m > k + 1 and words[m - 1].lower() in _TAIL_LOWER:
+                    m -= 1
+                k, tail = m, True
+            while k < n and words[k].lower().strip(".") in _ROMAN and words[k][:1].isupper():
+                k += 1
+            if low in gz.WEAK_HEADS and j == i and not tail:
+                i = k
+                continue
+            phrase = " ".join(words[j:k]).strip(" .-'")
+            if phrase and len(phrase) > 2:
+                out.append(phrase)
+            i = k
+    return out
+
+
+_TITLE_SECTIONS = ("_header", "summary", "experience", "other", "awards", "projects", "education", "certificates", "skills", "languages")
+
+
+def _titles_named(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """Roles the CV names outside dated entries (header, objective, experience prose): position-only entries."""
+    known = {tx.norm_key(w.get("position", "")) for w in work}
+    for line in lines[:400]:
+        phrases = title_phrases(line)
+        if not phrases:
+            continue
+        line_key = tx.norm_key(line)
+        # the position an entry already took from this very line covers the shorter titles inside it
+        taken = [set(k.split()) for k in known if k and k in line_key]
+        for phrase in phrases:
+            key = tx.norm_key(phrase)
+            if len(work) >= 30 or key in known or any(set(key.split()) <= t for t in taken):
+                continue
+            known.add(key)
+            work.append({"name": "", "position": phrase, "startDate": "", "highlights": [], "summary": ""})
+
