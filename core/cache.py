@@ -151,12 +151,17 @@ class ResponseCache:
 
     def flush(self) -> None:
         """Write pending answers to SQLite in one transaction."""
+        with self._connections.write_lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        """Snapshot and write under the writer lock, so clear() can never be overtaken by an older batch."""
         with self._pending_lock:
             rows = list(self._pending.values())
             self._flush_queued = False
         if not rows:
             return
-        self._write_many(
+        self._execute_locked(
             "INSERT OR REPLACE INTO response_cache "
             "(key, content, input_tokens, output_tokens, cost_usd, model, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
@@ -175,10 +180,9 @@ class ResponseCache:
 
     def clear(self) -> int:
         """Delete every cached answer (they may contain CV text). Returns the number deleted."""
-        with self._pending_lock:
-            pending = len(self._pending)
-            self._pending.clear()
-        return self._write("DELETE FROM response_cache", ()) + pending
+        with self._connections.write_lock:
+            self._flush_locked()
+            return self._execute_locked("DELETE FROM response_cache", [()])
 
     def purge_expired(self) -> int:
         """Delete answers older than the TTL. Returns the number deleted."""
@@ -199,27 +203,19 @@ class ResponseCache:
         self.flush()
         self._connections.close_all()
 
-    def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    def _execute_locked(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """Run `sql` once per parameter row in one transaction; the caller holds the writer lock."""
         conn = self._connections.get()
-        with self._connections.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(sql, rows)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            count = conn.executemany(sql, rows).rowcount
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return count
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        conn = self._connections.get()
         with self._connections.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                count = conn.execute(sql, params).rowcount
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        return count
+            return self._execute_locked(sql, [params])

@@ -278,7 +278,7 @@ def test_twenty_threads_do_not_overshoot_the_budget(tmp_path: Path, policy: str)
     def worker(i: int) -> None:
         start.wait()
         try:
-            outcome: Any = generate(router, max_tokens=MAX_TOKENS, user_id=f"user{i}")
+            outcome: Any = generate(router, prompt=f"{PROMPT} [{i}]", max_tokens=MAX_TOKENS, user_id=f"user{i}")
         except Exception as exc:  # noqa: BLE001 - collected and checked below
             outcome = exc
         with lock:

@@ -981,10 +981,19 @@ _VAGUE = frozenset(
 )
 
 
+#: Single words that head or pad a skills list but name no skill on their own.
+_PLAIN_WORDS = frozenset(
+    """programming engineering integration fundamentals travel social reading rules topic test associate reader
+    description programme penetration proving rhythm grip exclusion installation sports music movies cooking
+    writing singing dancing english fluent native level grade basic intermediate advanced excellent good""".split()
+)
+
 _NOT_NAMED = re.compile(
     r"\b(?:skills?|learner|attitude|player|worker|year|years|months?|less|resume|name|activities|activity|school|"
     r"college|university|institute|campus|coursework|degree|responsibilities|duties|experience|knowledge|"
-    r"passionate|integrity|possess|demonstrated|summer|various|etc|including|wide|range|variety|exposure|basics?)\b"
+    r"passionate|integrity|possess|demonstrated|summer|various|etc|including|wide|range|variety|exposure|basics?|"
+    r"address|zip|code|grade|level|members?|club|interests?|hobbies|award|awards|licenses?|memberships?|"
+    r"publications?|description|roles?|played|nationality|gender|marital|birth|email|phone|mobile)\b"
 )
 
 
@@ -1000,7 +1009,9 @@ def _plausible_skill(item: str) -> bool:
         return False
     if set(words) <= _VAGUE | _CATEGORY_WORDS or any(w in _HUMAN_LANGUAGES for w in words):
         return False
-    if _NOT_NAMED.search(key):
+    if _NOT_NAMED.search(key) or gz.is_place(item) or heading_of(item) or _DEGREE.fullmatch(item):
+        return False
+    if len(words) == 1 and (re.fullmatch(r"[a-z]+(?:ing|ed)", key) or key in _PLAIN_WORDS):
         return False
     first = item.split()[0]
     if first.islower() and re.fullmatch(r"[a-z]+(?:ing|ed)", first):
@@ -1061,7 +1072,7 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
             # 'Languages: Java, C' or 'Tools: Git': the heading is not a skill; each skill stands on its own
             loose.extend(names)
     prose = _URL.sub(" ", _EMAIL.sub(" ", text))
-    for f in vocab.find(prose, include_soft=False, prose=True):
+    for f in vocab.find(prose, include_soft=False, prose=True) if _PROSE else []:
         key = tx.norm_key(f.skill.name)
         if key not in seen:
             seen.add(key)
@@ -1201,12 +1212,13 @@ def _titles_named(work: list[dict[str, Any]], lines: list[str]) -> None:
         if not phrases:
             continue
         line_key = tx.norm_key(line)
-        # the position an entry already took from this very line covers the shorter titles inside it
+        # the position an entry already took from this very line covers a bare head noun inside it
         taken = [set(k.split()) for k in known if k and k in line_key]
         for phrase in phrases:
             key = tx.norm_key(phrase)
-            if len(work) >= 30 or key in known or any(set(key.split()) <= t for t in taken):
+            if len(work) >= 30 or key in known or (" " not in key and any(key in t for t in taken)):
                 continue
             known.add(key)
             work.append({"name": "", "position": phrase, "startDate": "", "highlights": [], "summary": ""})
 
+_PROSE = 1
