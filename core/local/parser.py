@@ -444,7 +444,8 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     resume["education"] = _parse_education(edu_lines)
     _tidy_work(resume["work"], resume["education"])
     _titles_named(resume["work"], lines)
-    resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"])
+    other = [ln for sec, ls in _section_items(sections) if sec not in ("skills", "education", "languages") for ln in ls]
+    resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"], other)
     resume["languages"] = _parse_languages(sections.get("languages", []), text)
     resume["certificates"] = _parse_certificates(sections.get("certificates", []))
     resume["projects"] = _parse_projects(sections.get("projects", []))
@@ -1019,7 +1020,9 @@ def _plausible_skill(item: str) -> bool:
     return not (len(words) == 1 and item.islower() and len(item) > 3 and not re.search(r"[+#.\d]", item))
 
 
-def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
+def _parse_skills(
+    lines: list[str], text: str, person: str = "", other_lines: list[str] = ()
+) -> list[dict[str, Any]]:
     vocab = vocabulary()
     groups: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -1071,6 +1074,18 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         else:
             # 'Languages: Java, C' or 'Tools: Git': the heading is not a skill; each skill stands on its own
             loose.extend(names)
+    for line in other_lines[:300] if _OTHER else []:
+        # comma lists in running text ('change management, merger implementation, testing') name skills too
+        if _URL.search(line) or _EMAIL.search(line) or line.count(",") < 2:
+            continue
+        for clause in re.split(r"(?<=[a-z]{2})\.\s+|:\s+", line):
+            items = [i for i in re.split(r"\s*[,;]\s*|\s+and\s+", clause) if i]
+            if len(items) < 3 or sum(len(i.split()) <= 3 for i in items[1:-1]) < max(2, len(items) - 2):
+                continue
+            for i in items[1:-1] if _OTHER == 2 else items:
+                name = add(i, True)
+                if name:
+                    loose.append(name)
     prose = _URL.sub(" ", _EMAIL.sub(" ", text))
     for f in vocab.find(prose, include_soft=False, prose=True) if _PROSE else []:
         key = tx.norm_key(f.skill.name)
@@ -1222,3 +1237,4 @@ def _titles_named(work: list[dict[str, Any]], lines: list[str]) -> None:
             work.append({"name": "", "position": phrase, "startDate": "", "highlights": [], "summary": ""})
 
 _PROSE = 1
+_OTHER = 2
