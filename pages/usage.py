@@ -235,9 +235,8 @@ def main() -> None:
     st.title("📊 Usage")
     tracker = get_usage_tracker()
     version = _data_version(tracker)
-    if version[0] is None:
+    if version[0] is None:  # a friendly note first; the sections below then show their "no data yet" states
         render_empty_state()
-        return
     db_path = str(tracker.db_path)
     label = st.session_state.get("usage_window", _DEFAULT_WINDOW)
     selected = tuple((k, tuple(st.session_state.get(f"usage_{k}", ()))) for k in ("provider", "task_type", "user_id"))
@@ -245,7 +244,7 @@ def main() -> None:
     label, hours, filters = render_filters(options)
     key = tuple((name, tuple(values)) for name, values in sorted(filters.items()) if values)
     dash = _dashboard(db_path, hours, key, version)
-    if dash.empty:
+    if dash.empty and version[0] is not None:
         st.info(f"No calls match this view ({label.lower()}). Widen the window or clear the filters.", icon="🔎")
     render_headline(dash, label)
     render_budgets(filters["user_id"])

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.local import parse_cv
+from core.local.parser import title_phrases
 from core.local.text import find_date_range, parse_date, split_lines
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -74,11 +75,56 @@ def test_education(name: str, study: str, area: str, institution: str) -> None:
     assert (study, area, institution) == (edu["studyType"], edu["area"], edu["institution"])
 
 
-def test_skill_groups_and_aliases() -> None:
+def test_skill_headings_that_are_not_skills_are_not_emitted_and_aliases_resolve() -> None:
     skills = load("cv_multiline.txt")["skills"]
-    groups = {s["name"]: s["keywords"] for s in skills if s["keywords"]}
-    assert ["Python", "Java", "SQL"] == groups["Languages"]
-    assert {"Snowflake", "PostgreSQL"} <= {s["name"] for s in skills}
+    names = [s["name"] for s in skills]
+    assert ["Python", "Java", "SQL"] == [n for n in names if n in ("Python", "Java", "SQL")]
+    assert {"Snowflake", "PostgreSQL"} <= set(names)
+    assert "Languages" not in names + [k for s in skills for k in s["keywords"]]
+
+
+@pytest.mark.parametrize(
+    ("line", "group", "members"),
+    [
+        ("Java: Spring, Hibernate, Maven", "Java", ["Spring", "Hibernate", "Maven"]),
+        ("Python - Django, Flask", "Python", ["Django", "Flask"]),
+    ],
+)
+def test_skill_heading_that_is_itself_a_skill_keeps_the_group(line: str, group: str, members: list[str]) -> None:
+    skills = parse_cv(f"Pat Example\npat@example.com\nSkills\n{line}\n")["skills"]
+    assert {group: members} == {s["name"]: s["keywords"] for s in skills if s["keywords"]}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("April 2013 Senior Software Engineer, LevelUp.", ["Senior Software Engineer"]),
+        ("Systems Designer & Lead Mobile Developer, MIT Lab.", ["Systems Designer", "Lead Mobile Developer"]),
+        ("-Working as Sr. Java programmer for Example Solutions Ltd", ["Sr. Java programmer"]),
+        ("Vice President of Engineering", ["Vice President of Engineering"]),
+        ("Director of Software Development at Fakeco", ["Director of Software Development"]),
+        ("Role: Team member", ["Team member"]),
+        ("Position: PHP developer/Project manager", ["PHP developer", "Project manager"]),
+        ("IT Senior Manager/Director. Managed and directed staff", ["IT Senior Manager", "Director"]),
+        ("Lead the development of the payments platform", []),
+        ("We worked closely with the team", []),
+        ("senior engineer mentioned in lower case prose", []),
+        ("", []),
+    ],
+)
+def test_title_phrases(line: str, expected: list[str]) -> None:
+    assert expected == title_phrases(line)
+
+
+def test_titles_named_outside_dated_entries_become_positions() -> None:
+    text = (
+        "Casey Example\ncasey@example.com\nSUMMARY\nData Analyst with five years in retail reporting.\n"
+        "EXPERIENCE\nBusiness Analyst, Fakeco Ltd, Jan 2019 - Present\nBuilt dashboards.\n"
+    )
+    work = parse_cv(text)["work"]
+    assert ("Business Analyst", "Fakeco Ltd") == (work[0]["position"], work[0]["name"])
+    assert {"Business Analyst", "Data Analyst"} == {w["position"] for w in work}
+    assert [""] == [w["name"] for w in work if w["position"] == "Data Analyst"]
 
 
 def test_skills_drop_years_notes() -> None:

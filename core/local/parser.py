@@ -444,8 +444,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     resume["education"] = _parse_education(edu_lines)
     _tidy_work(resume["work"], resume["education"])
     _titles_named(resume["work"], lines)
-    other = [ln for sec, ls in _section_items(sections) if sec not in ("skills", "education", "languages") for ln in ls]
-    resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"], other)
+    resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)
     resume["certificates"] = _parse_certificates(sections.get("certificates", []))
     resume["projects"] = _parse_projects(sections.get("projects", []))
@@ -1020,9 +1019,7 @@ def _plausible_skill(item: str) -> bool:
     return not (len(words) == 1 and item.islower() and len(item) > 3 and not re.search(r"[+#.\d]", item))
 
 
-def _parse_skills(
-    lines: list[str], text: str, person: str = "", other_lines: list[str] = ()
-) -> list[dict[str, Any]]:
+def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
     vocab = vocabulary()
     groups: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -1074,20 +1071,8 @@ def _parse_skills(
         else:
             # 'Languages: Java, C' or 'Tools: Git': the heading is not a skill; each skill stands on its own
             loose.extend(names)
-    for line in other_lines[:300] if _OTHER else []:
-        # comma lists in running text ('change management, merger implementation, testing') name skills too
-        if _URL.search(line) or _EMAIL.search(line) or line.count(",") < 2:
-            continue
-        for clause in re.split(r"(?<=[a-z]{2})\.\s+|:\s+", line):
-            items = [i for i in re.split(r"\s*[,;]\s*|\s+and\s+", clause) if i]
-            if len(items) < 3 or sum(len(i.split()) <= 3 for i in items[1:-1]) < max(2, len(items) - 2):
-                continue
-            for i in items[1:-1] if _OTHER == 2 else items:
-                name = add(i, True)
-                if name:
-                    loose.append(name)
     prose = _URL.sub(" ", _EMAIL.sub(" ", text))
-    for f in vocab.find(prose, include_soft=False, prose=True) if _PROSE else []:
+    for f in vocab.find(prose, include_soft=False, prose=True):
         key = tx.norm_key(f.skill.name)
         if key not in seen:
             seen.add(key)
@@ -1150,7 +1135,9 @@ def _parse_projects(lines: list[str]) -> list[dict[str, Any]]:
 
 # --- job titles named anywhere ------------------------------------------------------------------------------
 
-_CHUNK = re.compile(r"[,;:()|\[\]\"]|(?<=[a-z])/(?=[A-Z])|\s[-–/]\s|(?<=[a-z]{2})\.(?:\s|$)|\s(?:at|with|in|for|from|since|to)\s")
+_CHUNK = re.compile(
+    r"[,;:()|\[\]\"]|(?<=[a-z])/(?=[A-Z])|\s[-–/]\s|(?<=[a-z]{2})\.(?:\s|$)|\s(?:at|with|in|for|from|since|to)\s"
+)
 _TITLE_TAIL = frozenset({"of", "for"})
 _TAIL_LOWER = frozenset({"and", "&", "of", "the"})
 _ROMAN = frozenset({"i", "ii", "iii", "iv", "1", "2", "3"})
@@ -1216,9 +1203,6 @@ def title_phrases(line: str) -> list[str]:
     return out
 
 
-_TITLE_SECTIONS = ("_header", "summary", "experience", "other", "awards", "projects", "education", "certificates", "skills", "languages")
-
-
 def _titles_named(work: list[dict[str, Any]], lines: list[str]) -> None:
     """Roles the CV names outside dated entries (header, objective, experience prose): position-only entries."""
     known = {tx.norm_key(w.get("position", "")) for w in work}
@@ -1235,6 +1219,3 @@ def _titles_named(work: list[dict[str, Any]], lines: list[str]) -> None:
                 continue
             known.add(key)
             work.append({"name": "", "position": phrase, "startDate": "", "highlights": [], "summary": ""})
-
-_PROSE = 1
-_OTHER = 2
