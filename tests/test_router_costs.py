@@ -338,14 +338,12 @@ def test_cache_misses_when_anything_that_matters_changes(tmp_path: Path, change:
     assert response.cached is ("user_id" in change)  # the user is not part of the key: same request, same answer
 
 
-
 @pytest.mark.parametrize("change", [{"json_mode": True}, {"temperature": 0.9}])
 def test_cache_key_includes_json_mode_and_temperature(tmp_path: Path, change: dict[str, Any]) -> None:
     fleet = Fleet()
     router = make_router(tmp_path, fleet=fleet)
     generate(router)
     assert generate(router, **change).cached is False
-
 
 
 @pytest.mark.parametrize("policy", ["block", "downgrade"])
@@ -496,7 +494,6 @@ def test_challenger_share_over_many_calls(tmp_path: Path) -> None:
     providers = [generate(router).provider for _ in range(50)]
     assert (5, 45) == (providers.count("groq"), providers.count("openai"))
     assert 5 == sum(r["challenger"] for r in router.tracker.recent_calls(limit=None))
-
 
 
 def test_fallback_after_a_failing_challenger_is_not_recorded_as_challenger(tmp_path: Path) -> None:
