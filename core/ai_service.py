@@ -30,7 +30,7 @@ MAX_JOBS = 20
 TONES = ("formal", "friendly", "enthusiastic", "concise")
 LENGTHS = ("short", "medium", "long")
 
-_MAX_TOKENS: dict[TaskType, int] = {
+MAX_OUTPUT_TOKENS: dict[TaskType, int] = {
     TaskType.CV_PARSING: 2500,
     TaskType.CV_TAILORING: 3000,
     TaskType.COVER_LETTER: 900,
@@ -210,7 +210,7 @@ class AIService:
         self, task: TaskType, system: str, prompt: str, payload: dict[str, Any], opts: dict[str, Any], **kw: Any
     ) -> AIResponse:
         return await self.router.generate(
-            task, prompt, system=system, payload=payload, max_tokens=_MAX_TOKENS[task], **opts, **kw
+            task, prompt, system=system, payload=payload, max_tokens=MAX_OUTPUT_TOKENS[task], **opts, **kw
         )
 
     async def _offline(
@@ -218,7 +218,7 @@ class AIService:
     ) -> tuple[str, dict[str, Any]]:
         """The offline engine's answer, through the router (so it is recorded)."""
         response = await self.router.generate(
-            task, prompt, payload=payload, provider="local", use_cache=False, max_tokens=_MAX_TOKENS[task], **opts
+            task, prompt, payload=payload, provider="local", use_cache=False, max_tokens=MAX_OUTPUT_TOKENS[task], **opts
         )
         return response.content, call_meta(response)
 
@@ -282,7 +282,7 @@ class AIService:
             return text, combine(calls)
         log.info("%s reply from %s looked wrong; using the offline engine", task.value, response.provider)
         fallback = await self.router.generate(
-            task, prompt, payload=payload, provider="local", use_cache=False, max_tokens=_MAX_TOKENS[task], **opts
+            task, prompt, payload=payload, provider="local", use_cache=False, max_tokens=MAX_OUTPUT_TOKENS[task], **opts
         )
         calls.append(call_meta(fallback))
         meta = combine(calls, fallback="offline engine: the model's reply did not look like the requested text")
@@ -525,7 +525,7 @@ class LetterStream:
         router = self._service.router
         stream = router.stream(
             TaskType.COVER_LETTER, prompt, system=system, payload=self._payload,
-            max_tokens=_MAX_TOKENS[TaskType.COVER_LETTER], **self._opts,
+            max_tokens=MAX_OUTPUT_TOKENS[TaskType.COVER_LETTER], **self._opts,
         )  # fmt: skip
         parts: list[str] = []
         async for piece in stream:

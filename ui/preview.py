@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from core import prompts
-from core.ai_service import _MAX_TOKENS, MAX_CV_CHARS, MAX_JOB_CHARS, MAX_JOBS, check_text
+from core.ai_service import MAX_CV_CHARS, MAX_JOB_CHARS, MAX_JOBS, MAX_OUTPUT_TOKENS, check_text
 from core.base import CVCopilotError, InputError, TaskType
 from ui import state
 
@@ -91,7 +91,7 @@ def render_cost_preview(
 
 def max_tokens_for(task_type: TaskType | str) -> int:
     """The output limit the service gives this task (so the worst case in the preview is the one budgets reserve)."""
-    return _MAX_TOKENS[TaskType(task_type)]
+    return MAX_OUTPUT_TOKENS[TaskType(task_type)]
 
 
 def parse_request(cv_text: str) -> Request:

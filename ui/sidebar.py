@@ -39,8 +39,12 @@ def _render_spend(router) -> None:  # type: ignore[no-untyped-def]
         st.caption(f"Spend unavailable: {exc}")
         return
     st.metric("Your spend today", f"${spent_today:.4f}")
+    blocking = router.settings.budgets.policy == "block"
     for line in lines:
-        fraction = min(line.fraction, 1.0)
-        st.progress(fraction, text=f"{line.scope}: ${line.spent_usd:.4f} of ${line.limit_usd:.2f}")
-        if line.warning:
+        held = f" (+${line.reserved_usd:.4f} in flight)" if line.reserved_usd else ""
+        st.progress(min(line.fraction, 1.0), text=f"{line.scope}: ${line.spent_usd:.4f}{held} of ${line.limit_usd:.2f}")
+        if line.fraction >= 1.0:
+            then = "paid calls are refused" if blocking else "calls go to cheaper providers, down to the free engine"
+            st.error(f"{line.scope} budget reached: {then} until {line.resets_at}.")
+        elif line.warning:
             st.warning(f"{line.scope} budget at {line.fraction:.0%}; resets {line.resets_at}.")
