@@ -73,6 +73,7 @@ class ResponseCache:
         self._pending_lock = threading.Lock()
         self._flush_queued = False
         run_migrations(self._connections, "response_cache", _MIGRATIONS)
+        self._known = self._load_known_keys()
         _LIVE.add(self)
 
     @property
@@ -106,8 +107,20 @@ class ResponseCache:
         text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def _load_known_keys(self) -> set[str]:
+        """Keys of live answers, so a miss (the common case) is a set lookup instead of a query.
+
+        Answers cached by another process after this one started are not seen: they only cost a cache miss.
+        """
+        rows = self._connections.get().execute(
+            "SELECT key FROM response_cache WHERE created > ?", (self._clock() - self._ttl,)
+        )
+        return {key for (key,) in rows}
+
     def get(self, key: str) -> dict | None:
         """The cached answer, or None when absent or older than the TTL (expired rows are left for purge_expired)."""
+        if key not in self._known:
+            return None
         oldest = self._clock() - self._ttl
         with self._pending_lock:
             pending = self._pending.get(key)
@@ -144,6 +157,7 @@ class ResponseCache:
         row = (key, content, int(input_tokens), int(output_tokens), float(cost_usd), model, self._clock())
         with self._pending_lock:
             self._pending[key] = row
+            self._known.add(key)
             if self._flush_queued:
                 return
             self._flush_queued = True
@@ -182,12 +196,15 @@ class ResponseCache:
         """Delete every cached answer (they may contain CV text). Returns the number deleted."""
         with self._connections.write_lock:
             self._flush_locked()
+            self._known = set()
             return self._execute_locked("DELETE FROM response_cache", [()])
 
     def purge_expired(self) -> int:
         """Delete answers older than the TTL. Returns the number deleted."""
         self.flush()
-        return self._write("DELETE FROM response_cache WHERE created <= ?", (self._clock() - self._ttl,))
+        count = self._write("DELETE FROM response_cache WHERE created <= ?", (self._clock() - self._ttl,))
+        self._known = self._load_known_keys()
+        return count
 
     def stats(self) -> dict:
         """{entries, bytes}: bytes is the UTF-8 size of the cached content."""

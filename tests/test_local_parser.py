@@ -298,3 +298,20 @@ def test_sentence_is_not_an_employer_and_soft_skills_are_not_listed() -> None:
     names = {s["name"] for s in cv["skills"]} | {k for s in cv["skills"] for k in s["keywords"]}
     assert {"Python", "Kubernetes"} <= names
     assert not names & {"Communication", "coded unit tests"}
+
+
+def test_objective_title_is_a_marked_mention_not_a_job() -> None:
+    cv = load("cv_objective_role.txt")
+    roles = [(w["position"], w["name"], w["startDate"], w.get("x-source")) for w in cv["work"]]
+    assert [
+        ("Sales Associate", "Brightmart Stores Inc", "2019-06", None),
+        ("Data Scientist", "", "", "mentioned"),
+    ] == roles
+    assert "Increased monthly sales by 15% by building a Python script that tracked stock levels." == (
+        cv["work"][0]["highlights"][0]
+    )
+
+
+def test_titles_without_experience_section_are_mentions() -> None:
+    cv = parse_cv("Jordan Aspirant\njordan@example.com\nSeeking a position as Senior Data Analyst.\n")
+    assert [("Senior Data Analyst", "mentioned")] == [(w["position"], w.get("x-source")) for w in cv["work"]]

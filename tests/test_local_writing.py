@@ -156,3 +156,118 @@ def test_respond_structured_payloads(engineer: dict) -> None:
 def test_respond_never_raises(payload: object) -> None:
     for task in TaskType:
         assert isinstance(respond(task.value, "some text", payload), str)  # type: ignore[arg-type]
+
+
+# --- titles the CV only mentions (an objective's 'seeking a position as …') are never jobs held ---------------
+
+CLAIMS_DS = re.compile(r"\b(?:experience|worked|work|role|roles|served|employed|current)\s+(?:as|at)\s+(?:an?\s+)?Data Sci")
+DS_JOB = (
+    "Data Scientist\nNorthwind Analytics\n\nRequirements:\n- Python, SQL and machine learning\n"
+    "- 2+ years of experience\nPreferred: Pandas, Tableau"
+)
+
+
+@pytest.fixture(scope="module")
+def aspirant() -> dict:
+    return parse_cv(read(FIXTURES / "cv_objective_role.txt"))
+
+
+def test_parser_marks_objective_title_as_mention(aspirant: dict) -> None:
+    from core.local.render import held_roles, is_mention
+
+    assert [("Sales Associate", False), ("Data Scientist", True)] == [
+        (w["position"], is_mention(w)) for w in aspirant["work"]
+    ]
+    assert ["Sales Associate"] == [w["position"] for w in held_roles(aspirant)]
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({"position": "Data Scientist", "x-source": "mentioned"}, True),
+        ({"position": "Data Scientist", "x-source": "mentioned", "name": "Acme"}, False),  # the user added an employer
+        ({"position": "Data Scientist", "x-source": "mentioned", "startDate": "2020-01"}, False),
+        ({"position": "Data Scientist"}, False),
+        ({"position": "Data Scientist", "x-source": "other"}, False),
+        ("not a dict", False),
+        (None, False),
+    ],
+)
+def test_is_mention(entry: object, expected: bool) -> None:
+    from core.local.render import is_mention
+
+    assert expected == is_mention(entry)
+
+
+def experience_headings(markdown: str) -> list[str]:
+    return [line[4:] for line in markdown.splitlines() if line.startswith("### ")]
+
+
+def test_markdown_lists_only_roles_held(aspirant: dict) -> None:
+    assert ["Sales Associate — Brightmart Stores Inc"] == experience_headings(resume_to_markdown(aspirant))
+
+
+def test_markdown_with_only_mentions_has_no_experience_section() -> None:
+    cv = {"basics": {"name": "A B"}, "work": [{"name": "", "position": "Data Scientist", "x-source": "mentioned"}]}
+    assert "## Experience" not in resume_to_markdown(cv)
+
+
+def test_docx_lists_only_roles_held(aspirant: dict) -> None:
+    import io
+
+    import docx
+
+    from core.documents import resume_to_docx
+
+    document = docx.Document(io.BytesIO(resume_to_docx(aspirant)))
+    headings = [p.text for p in document.paragraphs if p.style.name == "Heading 2"]
+    assert ["Sales Associate — Brightmart Stores Inc"] == headings
+
+
+def test_tailor_never_leads_with_a_mention(aspirant: dict) -> None:
+    out = tailor(aspirant, DS_JOB)
+    assert ["Sales Associate", "Data Scientist"] == [w["position"] for w in out["resume"]["work"]]
+    assert ["Sales Associate — Brightmart Stores Inc"] == experience_headings(out["markdown"])
+    assert [] == [c for c in out["changes"] if "Data Scientist" in c and c.startswith("Led with")]
+
+
+def test_tailor_does_not_lead_with_mention_even_when_it_is_first() -> None:
+    cv = {
+        "work": [
+            {"name": "", "position": "Data Scientist", "x-source": "mentioned"},
+            {"name": "Brightmart", "position": "Clerk", "startDate": "2019-01", "highlights": ["Filed reports"]},
+            {"name": "Statco", "position": "Analyst", "startDate": "2020-01", "highlights": ["Python and SQL models"]},
+        ]
+    }
+    out = tailor(cv, DS_JOB)
+    assert ["Analyst", "Clerk", "Data Scientist"] == [w["position"] for w in out["resume"]["work"]]
+
+
+@pytest.mark.parametrize("tone", ["formal", "warm", "concise"])
+@pytest.mark.parametrize("length", ["short", "medium", "long"])
+def test_cover_letter_never_claims_a_mentioned_title(aspirant: dict, tone: str, length: str) -> None:
+    letter = cover_letter(aspirant, DS_JOB, tone=tone, length=length)
+    assert CLAIMS_DS.search(letter) is None
+    if tone == "formal":
+        assert "I bring experience as Sales Associate at Brightmart Stores Inc." in letter
+
+
+def test_cover_letter_with_only_mentions_claims_no_role() -> None:
+    cv = parse_cv("Jordan Aspirant\njordan@example.com\nObjective: Seeking a position as Data Scientist.\n")
+    assert all(w.get("x-source") == "mentioned" for w in cv["work"])
+    letter = cover_letter(cv, DS_JOB)
+    assert "I bring experience" not in letter
+
+
+@pytest.mark.parametrize("purpose", ["application", "follow_up", "thank_you", "networking", "withdrawal"])
+def test_email_never_claims_a_mentioned_title(aspirant: dict, purpose: str) -> None:
+    text = draft_email(aspirant, DS_JOB, purpose=purpose)
+    assert CLAIMS_DS.search(text) is None
+
+
+def test_matcher_uses_mentions_for_title_fit(aspirant: dict) -> None:
+    from core.local import match
+
+    without = {**aspirant, "work": [w for w in aspirant["work"] if w.get("x-source") != "mentioned"]}
+    assert match(aspirant, DS_JOB)["parts"]["title"] > match(without, DS_JOB)["parts"]["title"]
+    assert match(aspirant, DS_JOB)["parts"]["experience"] == match(without, DS_JOB)["parts"]["experience"]

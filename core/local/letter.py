@@ -7,6 +7,7 @@ from typing import Any
 
 from core.local import text as tx
 from core.local.matcher import _as_job, cv_skills
+from core.local.render import held_roles
 
 _ACHIEVEMENT = re.compile(
     r"\d|%|\b(?:increased|reduced|improved|led|launched|built|delivered|saved|grew|won|created|designed|"
@@ -18,7 +19,7 @@ _ACHIEVEMENT = re.compile(
 def _achievement(cv: dict[str, Any]) -> str:
     """The CV's most concrete bullet: numbers and outcome verbs first."""
     best, best_score = "", 0
-    for w in cv.get("work") or []:
+    for w in held_roles(cv):
         for h in w.get("highlights") or []:
             h = str(h).strip()
             if not 5 <= len(h.split()) <= 45:
@@ -55,7 +56,8 @@ def cover_letter(
     matched = [s for s in wanted if tx.norm_key(s) in have][:4]
     if not matched:
         matched = [have[k] for k in list(have)[:3]]
-    work = [w for w in cv.get("work") or [] if w.get("position") or w.get("name")]
+    # only jobs held: a title named in an objective ('seeking a position as …') is never claimed as a role
+    work = [w for w in held_roles(cv) if w.get("position") or w.get("name")]
     current = work[0] if work else {}
     edu = next((e for e in cv.get("education") or [] if e.get("studyType") or e.get("institution")), {})
     achievement = _achievement(cv)

@@ -7,6 +7,7 @@ from typing import Any
 
 from core.local import gazetteers as gz
 from core.local import text as tx
+from core.local.render import MENTION_KEY, MENTIONED
 from core.local.skills import vocabulary
 
 # --- section headings ---------------------------------------------------------------------------------------
@@ -438,6 +439,11 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
         resume["work"] = _parse_work(exp_lines)
     if sections.get("experience"):
         _undated_entries(resume["work"], sections["experience"])
+    else:
+        # no experience section: an undated title with no employer may come from an objective, not a job
+        for w in resume["work"]:
+            if not any(w.get(k) for k in ("name", "startDate", "endDate", "highlights")):
+                w[MENTION_KEY] = MENTIONED
     _employers_in_prose(resume["work"], exp_lines)
     edu_lines_known = sections.get("education") or []
     edu_lines = edu_lines_known or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
@@ -673,7 +679,11 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         entry["startDate"] = start
         if end:
             entry["endDate"] = end
-        highlights = [ln for ln in lines[fwd:next_anchor] if len(ln.split()) >= 4 and _title_score(ln) == 0][:8]
+        highlights = [
+            re.sub(r"^[-*–•·▪►✓>]\s+", "", ln)
+            for ln in lines[fwd:next_anchor]
+            if len(ln.split()) >= 4 and _title_score(ln) == 0
+        ][:8]
         entry["highlights"] = highlights
         entry["summary"] = ""
         entries.append(entry)
@@ -1218,4 +1228,9 @@ def _titles_named(work: list[dict[str, Any]], lines: list[str]) -> None:
             if len(work) >= 30 or key in known or (" " not in key and any(key in t for t in taken)):
                 continue
             known.add(key)
-            work.append({"name": "", "position": phrase, "startDate": "", "highlights": [], "summary": ""})
+            work.append(_mention(phrase))
+
+
+def _mention(title: str) -> dict[str, Any]:
+    """A job title the CV names without showing it was held: kept for title search and fit, marked as a mention."""
+    return {"name": "", "position": title, "startDate": "", "highlights": [], "summary": "", MENTION_KEY: MENTIONED}

@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Marks a work entry that only records a job title the CV names (an objective, a headline), not a job held.
+MENTION_KEY = "x-source"
+MENTIONED = "mentioned"
+
+
+def is_mention(entry: Any) -> bool:
+    """True for a title the CV merely names: marked as mentioned and still without employer, dates or bullets.
+
+    Once someone fills in an employer or dates, the entry describes a job and is treated as one.
+    """
+    if not isinstance(entry, dict) or entry.get(MENTION_KEY) != MENTIONED:
+        return False
+    return not any(entry.get(k) for k in ("name", "startDate", "endDate", "highlights"))
+
+
+def held_roles(resume: dict[str, Any]) -> list[dict[str, Any]]:
+    """The work entries that describe jobs held, in order: mentioned titles left out."""
+    work = resume.get("work") if isinstance(resume, dict) else None
+    return [w for w in work or [] if isinstance(w, dict) and not is_mention(w)]
+
 
 def _dates(item: dict[str, Any]) -> str:
     start, end = str(item.get("startDate") or ""), str(item.get("endDate") or "")
@@ -31,9 +51,10 @@ def resume_to_markdown(resume: dict[str, Any]) -> str:
         out.append(" · ".join(contact))
     if basics.get("summary"):
         out += ["", "## Summary", "", str(basics["summary"])]
-    if resume.get("work"):
+    roles = held_roles(resume)
+    if roles:
         out += ["", "## Experience"]
-        for w in resume["work"]:
+        for w in roles:
             head = " — ".join(x for x in (str(w.get("position") or ""), str(w.get("name") or "")) if x)
             out += ["", f"### {head or 'Role'}"]
             if _dates(w):

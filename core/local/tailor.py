@@ -7,7 +7,7 @@ from typing import Any
 
 from core.local import text as tx
 from core.local.matcher import _as_job, cv_skills, cv_text
-from core.local.render import resume_to_markdown
+from core.local.render import is_mention, resume_to_markdown
 from core.local.skills import vocabulary
 
 
@@ -58,7 +58,10 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
         changes.append("Moved the skills that the job asks for to the top of the skills section.")
     resume["skills"] = ranked
 
-    work = resume.get("work") or []
+    # titles the CV only mentions are not jobs: they never lead and stay after the roles actually held
+    entries = [w for w in resume.get("work") or [] if isinstance(w, dict)]
+    work = [w for w in entries if not is_mention(w)]
+    mentions = [w for w in entries if is_mention(w)]
     moved = 0
     for w in work:
         hl = list(w.get("highlights") or [])
@@ -76,7 +79,7 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
         changes.append(
             f"Led with the most relevant experience: {lead.get('position') or lead.get('name') or 'a role'}."
         )
-    resume["work"] = work
+    resume["work"] = work + mentions
 
     matched = [s for s in wanted if tx.norm_key(s) in have]
     basics = resume.setdefault("basics", {})
