@@ -14,7 +14,7 @@ from ui import preview, state, widgets
 
 _DIFF_CSS = """<style>
 table.diff {font-family: ui-monospace, monospace; font-size: 0.8rem; border-collapse: collapse; width: 100%;}
-table.diff td {padding: 0 4px; vertical-align: top; white-space: pre-wrap; word-break: break-word;}
+table.diff td {padding: 0 4px; vertical-align: top; white-space: pre-wrap; overflow-wrap: anywhere;}
 table.diff th {font-weight: 600; text-align: left;}
 .diff_add {background: #d7f5dd;} .diff_chg {background: #fff1c2;} .diff_sub {background: #fbd9d9;}
 .diff_next, td.diff_header {display: none;}
@@ -36,10 +36,10 @@ def _markdown_of(resume: dict[str, Any]) -> str:
 
 
 def _diff_table(before: str, after: str) -> str:
-    table = difflib.HtmlDiff(wrapcolumn=70).make_table(
+    table = difflib.HtmlDiff(tabsize=4).make_table(  # the browser wraps (pre-wrap)
         before.splitlines(), after.splitlines(), fromdesc="Your CV", todesc="Tailored", context=False
     )
-    return _DIFF_CSS + table
+    return _DIFF_CSS + table.replace("&nbsp;", " ")  # real spaces let long lines wrap (cells are pre-wrap)
 
 
 def _coverage(result: dict[str, Any]) -> None:

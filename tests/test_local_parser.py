@@ -307,11 +307,38 @@ def test_objective_title_is_a_marked_mention_not_a_job() -> None:
         ("Sales Associate", "Brightmart Stores Inc", "2019-06", None),
         ("Data Scientist", "", "", "mentioned"),
     ] == roles
-    assert "Increased monthly sales by 15% by building a Python script that tracked stock levels." == (
-        cv["work"][0]["highlights"][0]
+    assert (
+        "Increased monthly sales by 15% by building a Python script that tracked stock levels."
+        == (cv["work"][0]["highlights"][0])
     )
 
 
 def test_titles_without_experience_section_are_mentions() -> None:
     cv = parse_cv("Jordan Aspirant\njordan@example.com\nSeeking a position as Senior Data Analyst.\n")
     assert [("Senior Data Analyst", "mentioned")] == [(w["position"], w.get("x-source")) for w in cv["work"]]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("8/1/2008 - 1/1/2012", ("2008-08", "2012-01")), ("12/15/2019 to Present", ("2019-12", ""))],
+)
+def test_us_month_day_year_ranges(text: str, expected: tuple[str, str]) -> None:
+    rng = find_date_range(text)
+    assert expected == (rng[0], rng[1]) if rng else None
+
+
+def test_employer_named_in_a_sentence_and_dates_never_employers() -> None:
+    cv = parse_cv(
+        "Casey Ledger\ncasey@example.com\nSUMMARY\nCurrently working as Team Lead at Hashe Computer Solutions.\n"
+        "EXPERIENCE\nResearch Intern\nSummer 2009\nBuilt ranking models in Python for search quality.\n"
+    )
+    names = {w["name"] for w in cv["work"] if w["name"]}
+    assert "Hashe Computer Solutions" in names
+    assert "Summer 2009" not in names
+
+
+def test_indeed_layout_company_before_dates() -> None:
+    cv = parse_cv("Pat Lee\npat@example.com\nWORK EXPERIENCE\nApp develop\nMicrosoft -\nAugust 2016 to Present\n")
+    assert [("App develop", "Microsoft", "2016-08")] == [
+        (w["position"], w["name"], w["startDate"]) for w in cv["work"] if not w.get("x-source")
+    ]

@@ -160,7 +160,9 @@ def test_respond_never_raises(payload: object) -> None:
 
 # --- titles the CV only mentions (an objective's 'seeking a position as …') are never jobs held ---------------
 
-CLAIMS_DS = re.compile(r"\b(?:experience|worked|work|role|roles|served|employed|current)\s+(?:as|at)\s+(?:an?\s+)?Data Sci")
+CLAIMS_DS = re.compile(
+    r"\b(?:experience|worked|work|role|roles|served|employed|current)\s+(?:as|at)\s+(?:an?\s+)?Data Sci"
+)
 DS_JOB = (
     "Data Scientist\nNorthwind Analytics\n\nRequirements:\n- Python, SQL and machine learning\n"
     "- 2+ years of experience\nPreferred: Pandas, Tableau"

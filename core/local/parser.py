@@ -445,6 +445,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
             if not any(w.get(k) for k in ("name", "startDate", "endDate", "highlights")):
                 w[MENTION_KEY] = MENTIONED
     _employers_in_prose(resume["work"], exp_lines)
+    _employers_in_sentences(resume["work"], lines)
     edu_lines_known = sections.get("education") or []
     edu_lines = edu_lines_known or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
@@ -654,6 +655,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         line = lines[idx]
         after = line[span[1] :] if len(line[span[1] :].split()) <= 8 else ""
         rest = (line[: span[0]] + " " + after).strip(" ,:-|().")
+        if not after.strip(" ,:-|().") and re.search(r"\w\s*-\s*$", line[: span[0]]):
+            rest += " -"  # 'Company - City - June 2019 to Present' (Indeed): the text before the dates is the employer
         cands: list[tuple[int, str]] = []
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
@@ -759,9 +762,36 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
         own_school = tx.norm_key(name) in schools and re.search(r"universit|college", name, re.I)
-        if name and (sentence_like or own_school):
+        if name and (
+            sentence_like or own_school or _date_like(name) or (not w.get("position") and _school_or_activity(name))
+        ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+_SCHOOL_NAME = re.compile(r"\b(?:universit(?:y|ies)|college|high school|secondary school)\b", re.I)
+_ACTIVITY = re.compile(
+    r"\b(?:club|society|team|camp|committee|council|league|fraternity|sorority|chapter|scholarship|competition|"
+    r"olympiad|fest|hackathon|workshop|seminar|conference|journal|magazine)\b",
+    re.I,
+)
+
+
+def _date_like(name: str) -> bool:
+    """'Summer 2009', 'Oct 2014', 'July 20XX', 'since 2013': a date read as an employer."""
+    rest = tx.SINGLE_DATE.sub(" ", name)
+    rest = re.sub(
+        r"\b(?:summer|spring|fall|autumn|winter|since|from|till|until|present|current|20xx|19xx)\b",
+        " ",
+        rest,
+        flags=re.I,
+    )
+    return rest.strip(" ,.-") == "" or bool(re.fullmatch(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", name.strip(), re.I))
+
+
+def _school_or_activity(name: str) -> bool:
+    """Universities, colleges, clubs and camps: employers only when the entry also names a job title."""
+    return bool(_SCHOOL_NAME.search(name) or _ACTIVITY.search(name))
 
 
 def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
@@ -779,6 +809,36 @@ def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
                 blank["name"] = org
             elif len(work) < 12:
                 work.append({"name": org, "position": "", "startDate": "", "highlights": [], "summary": ""})
+
+
+_WORKED_AT = re.compile(
+    r"\b(?:work(?:ing|ed)?|employed|interned|internship|serv(?:ing|ed)|join(?:ed|ing)|consultant|controller|"
+    r"engineer|developer|manager|analyst|director|officer|associate|intern)\s+(?:as\s+[\w/ -]{2,40}?\s+)?"
+    r"(?:at|with|for|in)\s+((?:[A-Z][\w&'.-]*|[A-Z]{2,})(?:\s+(?:&\s+|and\s+|of\s+)?[A-Z][\w&'.-]*){0,4})"
+)
+
+
+def _employers_in_sentences(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """'Currently working as Team Lead at Hashe Computer Solutions', 'Corporate Controller for Caliber Bank'."""
+    known = {tx.norm_key(w.get("name", "")) for w in work}
+    for line in lines[:200]:
+        for m in _WORKED_AT.finditer(line):
+            org = gz.strip_place(m.group(1).rstrip(".,")) or m.group(1)
+            key = tx.norm_key(org)
+            if (
+                not key
+                or key in known
+                or any(key in k or k in key for k in known if k)
+                or gz.is_place(org)
+                or _date_like(org)
+                or _school_or_activity(org)
+                or vocabulary().canonical(org)
+                or heading_of(org)
+                or len(work) >= 14
+            ):
+                continue
+            known.add(key)
+            work.append({"name": org, "position": "", "startDate": "", "highlights": [], "summary": ""})
 
 
 def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
@@ -822,7 +882,9 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
+        dash = c.endswith(" -")
         c = gz.strip_place(c) or c
+        c = c + " -" if dash and not c.endswith(" -") else c
         parts = _split_parts(c)
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
             texts.extend(parts)  # 'Project Manager at Fakeco Ltd': title and employer on one line

@@ -117,7 +117,8 @@ _MONTH_RE = (
 )
 _YEAR_RE = r"(?:19[5-9]\d|20[0-4]\d)"
 _DATE_RE = (
-    rf"(?:{_MONTH_RE}\s*,?\s*'?{_YEAR_RE}|{_MONTH_RE}\s*'\d\d|(?:0?[1-9]|1[0-2])\s*[/.-]\s*{_YEAR_RE}"
+    rf"(?:{_MONTH_RE}\s*,?\s*'?{_YEAR_RE}|{_MONTH_RE}\s*'\d\d|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/{_YEAR_RE}"
+    rf"|(?:0?[1-9]|1[0-2])\s*[/.-]\s*{_YEAR_RE}"
     rf"|(?:0[1-9]|1[0-2])/\d\d(?![\d/])"
     rf"|{_YEAR_RE}\s*[/.-]\s*(?:0[1-9]|1[0-2])(?!\d)|{_YEAR_RE})"
 )
@@ -145,6 +146,9 @@ def parse_date(text: str) -> str:
         if len(year) == 2:
             year = ("20" if int(year) < 50 else "19") + year
         return f"{year}-{mon:02d}" if mon else year
+    m = re.match(r"(\d{1,2})/\d{1,2}/(\d{4})$", text)  # US month/day/year
+    if m and 1 <= int(m.group(1)) <= 12:
+        return f"{m.group(2)}-{int(m.group(1)):02d}"
     m = re.match(r"(\d{1,2})/(\d{2})$", text)
     if m and 1 <= int(m.group(1)) <= 12:
         return f"{2000 + int(m.group(2)) if int(m.group(2)) < 50 else 1900 + int(m.group(2))}-{int(m.group(1)):02d}"
