@@ -36,7 +36,7 @@ from core.budget import BudgetGuard, Reservation
 from core.config import DEFAULT_CONTEXT_WINDOWS, FALLBACK_CONTEXT_WINDOW, Settings, get_settings
 from core.pricing import FREE, ModelPrice, price_for, rank_by_cost
 from core.providers.base import Provider
-from core.tokens import count_message_tokens, count_tokens, upper_bound_tokens
+from core.tokens import TokenCount, count_message_tokens, count_tokens, encoding_name_for, upper_bound_tokens
 
 log = logging.getLogger("cv_copilot.router")
 
@@ -601,9 +601,13 @@ class ModelRouter:
         task = TaskType(task_type)
         expected_output = min(max_tokens, _EXPECTED_OUTPUT.get(task, max_tokens))
         rows = []
+        counts: dict[str, TokenCount] = {}  # one count per encoding: most providers share cl100k_base
         for name in [*self.cost_ranking(), "local"]:
             ps = self.settings.providers[name]
-            counted = count_message_tokens(prompt, system, ps.model)
+            encoding = encoding_name_for(ps.model)
+            if encoding not in counts:
+                counts[encoding] = count_message_tokens(prompt, system, ps.model)
+            counted = counts[encoding]
             price = self.price(name)
             rows.append(
                 {
