@@ -20,11 +20,24 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_demo_db import build
-
+from core.cli import demo_rows
 from core.usage_tracker import UsageTracker
+
+
+def build(db: Path, rows: int, *, days: float = 30, recent_share: float = 0.7) -> float:
+    """Write `rows` demo rows (the CLI's demo-db generator) in chunks; returns seconds taken."""
+    tracker = UsageTracker(db)
+    start = time.perf_counter()
+    chunk: list[dict[str, Any]] = []
+    for row in demo_rows(rows, days=days, recent_share=recent_share):
+        chunk.append(row)
+        if len(chunk) == 100_000:
+            tracker.record_many(chunk)
+            chunk = []
+    tracker.record_many(chunk)
+    tracker.close()
+    return time.perf_counter() - start
 
 
 def timed(fn: Callable[[], Any], repeat: int = 5) -> float:

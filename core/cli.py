@@ -288,9 +288,15 @@ def cmd_letter(args: argparse.Namespace) -> int:
 
 
 def demo_rows(
-    rows: int, *, days: float = 90.0, users: int = 40, seed: int = 7, now: float | None = None
+    rows: int,
+    *,
+    days: float = 90.0,
+    users: int = 40,
+    seed: int = 7,
+    now: float | None = None,
+    recent_share: float = 0.1,
 ) -> Iterator[dict[str, Any]]:
-    """Plausible fake usage rows for demos and benchmarks, spread over the last `days`, newest last.
+    """Plausible fake usage rows for demos and benchmarks: `recent_share` in the last 24 h, the rest over `days`.
 
     Most calls go to the task's default provider; some fall back to cheaper ones or the free local engine, a few
     are cache hits or failures, so every chart and the savings section have something to show.
@@ -304,7 +310,7 @@ def demo_rows(
     tasks = list(_DEMO_TASK_WEIGHTS)
     task_idx = rng.choice(len(tasks), size=rows, p=np.array(list(_DEMO_TASK_WEIGHTS.values())))
     # Recent hours are busier: ages follow an exponential-ish mix so 1 h and 24 h windows are not empty.
-    ages = np.where(rng.random(rows) < 0.1, rng.random(rows) * 86_400, rng.random(rows) * days * 86_400)
+    ages = np.where(rng.random(rows) < recent_share, rng.random(rows) * 86_400, rng.random(rows) * days * 86_400)
     ts = np.sort(now - ages)
     user_names = [f"user-{i:03d}" for i in range(1, users + 1)] + ["anonymous"]
     user_weights = 1.0 / np.arange(1, len(user_names) + 1)
