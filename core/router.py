@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -38,7 +38,13 @@ from core.pricing import FREE, ModelPrice, price_for, rank_by_cost
 from core.providers.base import Provider
 from core.tokens import TokenCount, count_message_tokens, count_tokens, encoding_name_for, upper_bound_tokens
 
+if TYPE_CHECKING:
+    from core.cache import ResponseCache
+    from core.rate_limit import RateLimiter
+    from core.usage_tracker import UsageTracker
+
 log = logging.getLogger("cv_copilot.router")
+T = TypeVar("T")
 
 #: Cooldown multiplier for errors that retrying cannot fix soon.
 _HARD_COOLDOWN = {ErrorKind.AUTH: 3600.0, ErrorKind.QUOTA_EXHAUSTED: 900.0}
@@ -103,9 +109,9 @@ class ModelRouter:
         self,
         settings: Settings | None = None,
         *,
-        tracker: Any | None = None,
-        limiter: Any | None = None,
-        cache: Any | None = None,
+        tracker: UsageTracker | None = None,
+        limiter: RateLimiter | None = None,
+        cache: ResponseCache | None = None,
         budget: BudgetGuard | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -126,51 +132,55 @@ class ModelRouter:
         self._health: dict[str, _Health] = {}
         self._ranking: list[str] | None = None  # settings are immutable, so the ranking is computed once
         self._budgets_set = self.settings.budgets.any_set
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # --- lazily built parts -------------------------------------------------------------------------------
 
+    def _built(self, attr: str, factory: Callable[[], T]) -> T:
+        """The part stored in `attr`, built once on first use (import cost and files only when needed)."""
+        value = getattr(self, attr)
+        if value is None:
+            with self._lock:
+                value = getattr(self, attr)
+                if value is None:
+                    value = factory()
+                    setattr(self, attr, value)
+        return value
+
     @property
-    def tracker(self) -> Any:
-        if self._tracker is None:
+    def tracker(self) -> UsageTracker:
+        def build() -> UsageTracker:
             from core.usage_tracker import UsageTracker
 
-            with self._lock:
-                if self._tracker is None:
-                    self._tracker = UsageTracker(self.settings.db_path, retention_days=self.settings.retention_days)
-        return self._tracker
+            return UsageTracker(self.settings.db_path, retention_days=self.settings.retention_days)
+
+        return self._built("_tracker", build)
 
     @property
-    def limiter(self) -> Any:
-        if self._limiter is None:
+    def limiter(self) -> RateLimiter:
+        def build() -> RateLimiter:
             from core.rate_limit import InMemoryRateLimiter
 
-            with self._lock:
-                if self._limiter is None:
-                    limits = {n: (p.rpm, p.tpm) for n, p in self.settings.providers.items() if n != "local"}
-                    limits["local"] = (None, None)
-                    self._limiter = InMemoryRateLimiter(limits)
-        return self._limiter
+            limits = {n: (p.rpm, p.tpm) for n, p in self.settings.providers.items() if n != "local"}
+            return InMemoryRateLimiter({**limits, "local": (None, None)})
+
+        return self._built("_limiter", build)
 
     @property
-    def cache(self) -> Any:
-        if self._cache is None:
+    def cache(self) -> ResponseCache:
+        def build() -> ResponseCache:
             from core.cache import ResponseCache
 
-            with self._lock:
-                if self._cache is None:
-                    self._cache = ResponseCache(self.settings.db_path, ttl_seconds=self.settings.cache_ttl_seconds)
-        return self._cache
+            return ResponseCache(self.settings.db_path, ttl_seconds=self.settings.cache_ttl_seconds)
+
+        return self._built("_cache", build)
 
     @property
     def budget(self) -> BudgetGuard:
-        if self._budget is None:
-            with self._lock:
-                if self._budget is None:
-                    self._budget = BudgetGuard(
-                        self.settings.budgets, lambda since, user: self.tracker.spend_usd(since, user)
-                    )
-        return self._budget
+        return self._built("_budget", lambda: BudgetGuard(self.settings.budgets, self._spend))
+
+    def _spend(self, since_ts: float, user_id: str | None) -> float:
+        return self.tracker.spend_usd(since_ts, user_id)
 
     def provider(self, name: str) -> Provider:
         """The adapter for `name`, built on first use."""

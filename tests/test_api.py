@@ -17,22 +17,10 @@ import uvicorn
 
 from core import api
 from core.usage_tracker import UsageTracker
+from tests.seed import SEED_STATS_KEYS
 
 TOKEN = "test-token-0123456789abcdef"
 REPO = Path(__file__).resolve().parent.parent
-USAGE_KEYS = [
-    "period_hours",
-    "total_requests",
-    "successful_requests",
-    "failed_requests",
-    "total_input_tokens",
-    "total_output_tokens",
-    "total_tokens",
-    "cost_usd",
-    "cost_by_provider",
-    "cost_by_task",
-    "total_cost_all_time",
-]
 PROVIDER_KEYS = [
     "provider",
     "period_hours",
@@ -145,7 +133,7 @@ def test_usage_returns_the_seed_json(client: httpx.Client) -> None:
     response = client.get("/api/v1/ai/usage", params={"hours": 24}, headers=AUTH)
     assert response.status_code == 200
     body = response.json()
-    assert list(body) == USAGE_KEYS
+    assert list(body) == SEED_STATS_KEYS
     assert body == {
         "period_hours": 24,
         "total_requests": 3,

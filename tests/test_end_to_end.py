@@ -11,20 +11,8 @@ from core.base import TaskType
 from core.router import get_model_router
 from core.usage_tracker import get_usage_tracker
 from tests.fakes import OPENAI_SERVER_ERROR, LoopbackServer
+from tests.seed import SEED_STATS_KEYS
 
-SEED_STATS_KEYS = [
-    "period_hours",
-    "total_requests",
-    "successful_requests",
-    "failed_requests",
-    "total_input_tokens",
-    "total_output_tokens",
-    "total_tokens",
-    "cost_usd",
-    "cost_by_provider",
-    "cost_by_task",
-    "total_cost_all_time",
-]
 KEYS = {
     "OPENAI_API_KEY": "sk-e2e-openai-key-1111",
     "GEMINI_API_KEY": "e2e-gemini-key-2222",

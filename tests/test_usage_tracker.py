@@ -17,23 +17,10 @@ import pytest
 import core.usage_tracker as ut
 from core.base import TaskType
 from core.usage_tracker import UsageTracker, default_bucket_seconds, get_usage_tracker
+from tests.seed import SEED_STATS_KEYS
 
 NOW = 1_700_000_000.0  # 22:13:20 UTC: not on an hour boundary, so windows have a partial first hour
 HOUR = 3600.0
-
-STATS_KEYS = [
-    "period_hours",
-    "total_requests",
-    "successful_requests",
-    "failed_requests",
-    "total_input_tokens",
-    "total_output_tokens",
-    "total_tokens",
-    "cost_usd",
-    "cost_by_provider",
-    "cost_by_task",
-    "total_cost_all_time",
-]
 
 
 class Clock:
@@ -125,7 +112,7 @@ def expected_rows(rows: list[dict[str, Any]], hours: float | None, **filters: An
 
 def test_empty_db_gives_zeros_with_exact_keys(tracker: UsageTracker) -> None:
     stats = tracker.get_usage_stats(24)
-    assert list(stats) == STATS_KEYS
+    assert list(stats) == SEED_STATS_KEYS
     assert stats == {
         "period_hours": 24,
         "total_requests": 0,
@@ -186,7 +173,7 @@ def test_usage_stats_match_hand_computed_sums(tracker: UsageTracker, hours: floa
 
     stats = tracker.get_usage_stats(hours, **filters)
 
-    assert list(stats) == STATS_KEYS
+    assert list(stats) == SEED_STATS_KEYS
     assert hours == stats["period_hours"]
     assert len(window) == stats["total_requests"]
     assert len(window) - failed == stats["successful_requests"]
