@@ -342,3 +342,70 @@ def test_indeed_layout_company_before_dates() -> None:
     assert [("App develop", "Microsoft", "2016-08")] == [
         (w["position"], w["name"], w["startDate"]) for w in cv["work"] if not w.get("x-source")
     ]
+
+
+def _skill_names(text: str) -> set[str]:
+    resume = parse_cv(text)
+    return {v for g in resume["skills"] for v in [g["name"], *g["keywords"]]}
+
+
+_FLAT_HEAD = "Jane Roe  jane@example.com  Developer  "
+
+
+def test_labelled_list_outside_skills_section_keeps_unknown_items() -> None:
+    text = (
+        _FLAT_HEAD + "EXPERIENCE  Developer  Acme Ltd  2015 - 2018  Built billing tools.  "
+        "Environment: Java, Spring, Zorblex, Quantix Suite.  EDUCATION  B.Sc. Physics, Kent University" + " " * 300
+    )
+    names = _skill_names(text)
+    assert {"Java", "Zorblex", "Quantix Suite"} <= names
+
+
+def test_list_in_running_text_with_known_skills_keeps_its_other_items() -> None:
+    text = (
+        _FLAT_HEAD + "SUMMARY  Radiology tools, built with C#, MFC, Zorblex and SQL Server.  "
+        "EDUCATION  B.Sc. Physics, Kent University, 2014" + " " * 300
+    )
+    assert "Zorblex" in _skill_names(text)
+
+
+def test_prose_without_known_skills_is_not_a_skills_list() -> None:
+    text = (
+        _FLAT_HEAD + "SUMMARY  I visited Paris, Rome, Berlin and Oslo with friends.  "
+        "EDUCATION  B.Sc. Physics, Kent University, 2014" + " " * 300
+    )
+    assert not {"Rome", "Berlin", "Oslo"} & _skill_names(text)
+
+
+@pytest.mark.parametrize("heading", ["Applied Skills", "Core Professional Strengths", "Technical Proficiencies"])
+def test_title_case_skill_headings(heading: str) -> None:
+    text = f"Jane Roe\njane@example.com\n{heading}\nZorblex, Quantix, Flumox\nEDUCATION\nB.Sc. Physics, Kent University"
+    assert {"Zorblex", "Quantix", "Flumox"} <= _skill_names(text)
+
+
+def test_personal_skills_heading_is_not_a_skills_section() -> None:
+    text = "Jane Roe\njane@example.com\nPersonal Skills\nPatient, Punctual, Cheerful\nEDUCATION\nB.Sc. Physics"
+    assert not {"Patient", "Punctual", "Cheerful"} & _skill_names(text)
+
+
+def test_languages_label_inside_skills_section_stays_a_skill_list() -> None:
+    text = (
+        _FLAT_HEAD + "TECHNICAL SKILLS  Languages:  ActionScript, ColdFusion, Tcl, Lua  Tools:  Git, Jira  "
+        "EDUCATION  B.Sc. Physics, Kent University, 2014" + " " * 300
+    )
+    assert {"ColdFusion", "Tcl", "Lua", "Git"} <= _skill_names(text)
+
+
+def test_labelled_list_broken_over_lines_is_read_whole() -> None:
+    text = (
+        _FLAT_HEAD + "EXPERIENCE  Partner  Wendel Law LLP  1990 - 2000  "
+        "Practice Concentration: securities, commodities and trade regulation;  dealerships, franchises  "
+        "EDUCATION  J.D., Kent University, 1989" + " " * 300
+    )
+    assert {"securities", "franchises", "dealerships"} <= {n.lower() for n in _skill_names(text)}
+
+
+@pytest.mark.parametrize("item", ["April 2015", "sales orders", "best practices"])
+def test_dates_and_lower_case_phrases_in_lists_are_not_skills(item: str) -> None:
+    text = f"Jane Roe\njane@example.com\nSKILLS\nPython, {item}, Java\nEDUCATION\nB.Sc. Physics"
+    assert item not in _skill_names(text)

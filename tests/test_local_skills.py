@@ -68,3 +68,17 @@ def test_find_is_fast() -> None:
     start = time.process_time()
     vocabulary().names(text)
     assert time.process_time() - start < 0.2
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [("apache", "Apache HTTP Server"), ("assembler", "Assembly"), ("cold fusion", "ColdFusion"), ("ekgs", "EKG")],
+)
+def test_added_aliases(spelling: str, canonical: str) -> None:
+    assert canonical == vocabulary().canonical(spelling)
+
+
+def test_protocols_count_in_lists_but_not_in_prose() -> None:
+    text = "Configured VPN tunnels for the branch offices."
+    assert [] == vocabulary().names(text, prose=True)
+    assert ["VPN"] == vocabulary().names(text)

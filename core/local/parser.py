@@ -338,6 +338,16 @@ def _heading_key(line: str) -> str:
     return re.sub(r"\s+", " ", s)
 
 
+_SOFT_HEAD = frozenset("soft personal interpersonal communication teamwork transferable people".split())
+_SKILL_TAILS = frozenset("skills strengths proficiencies competencies competences expertise".split())
+
+
+def _title_cased(line: str) -> bool:
+    """Every word but the small ones starts with a capital: a heading, not a sentence."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", line)
+    return bool(words) and all(w[0].isupper() or w.lower() in ("and", "of", "in", "for", "the", "&") for w in words)
+
+
 def heading_of(line: str) -> tuple[str, str] | None:
     """(section, rest of line) when the line is a section heading (alone, or 'Skills: Java, SQL')."""
     if len(line) > 80:
@@ -354,6 +364,9 @@ def heading_of(line: str) -> tuple[str, str] | None:
     if m and m.group(2)[:1].isupper() and (m.group(1).isupper() or m.group(1).istitle()):
         return _HEADING_OF[_heading_key(m.group(1))], m.group(2)
     words = key.split()
+    if 1 < len(words) <= 4 and words[-1] in _SKILL_TAILS and _title_cased(line):
+        # 'Applied Skills', 'Core Professional Strengths'; 'Personal Skills' lists traits, not skills
+        return ("other" if _SOFT_HEAD & set(words) else "skills"), ""
     if 1 < len(words) <= 5 and not re.search(r"\d", key) and (line.isupper() or line.rstrip().endswith(":")):
         for sec, tails in _HEADING_WORDS.items():
             if words[-1] in tails or words[0] in tails:
@@ -451,7 +464,8 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     resume["education"] = _parse_education(edu_lines)
     _tidy_work(resume["work"], resume["education"])
     _titles_named(resume["work"], lines)
-    resume["skills"] = _parse_skills(sections.get("skills", []), text, basics["name"])
+    skill_lines = sections.get("skills", []) + _labelled_lists(sections) + _inline_lists(sections)
+    resume["skills"] = _parse_skills(skill_lines, text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)
     resume["certificates"] = _parse_certificates(sections.get("certificates", []))
     resume["projects"] = _parse_projects(sections.get("projects", []))
@@ -486,7 +500,9 @@ def _split_sections(lines: list[str]) -> dict[str, Any]:
         hit = heading_of(line)
         if hit:
             sec, rest = hit
-            inline_skill = current == "skills" and rest and sec in ("languages", "other", "skills", "projects")
+            inline_skill = current == "skills" and sec in ("languages", "other", "skills", "projects")
+            # 'Languages:' alone on a line inside a skills section labels the list that follows
+            inline_skill = inline_skill and bool(rest or (line.rstrip().endswith(":") and sec == "languages"))
             lang_list = sec == "languages" and rest and not _mentions_language(rest)
             if inline_skill or lang_list:
                 sections.setdefault(current, []).append(line)
@@ -1069,7 +1085,7 @@ _NOT_NAMED = re.compile(
 )
 
 
-def _plausible_skill(item: str) -> bool:
+def _plausible_skill(item: str, labelled: bool = False) -> bool:
     """A listed item that is not in the vocabulary: keep it when it reads like a named skill, not a filler word.
 
     Phrases that start with a verb ('Coded unit tests', 'organizing') or carry a function word in the middle
@@ -1088,7 +1104,90 @@ def _plausible_skill(item: str) -> bool:
     first = item.split()[0]
     if first.islower() and re.fullmatch(r"[a-z]+(?:ing|ed)", first):
         return False
-    return not (len(words) == 1 and item.islower() and len(item) > 3 and not re.search(r"[+#.\d]", item))
+    if tx.SINGLE_DATE.search(item) and re.search(r"[A-Za-z]{3}", tx.SINGLE_DATE.sub("", item)) is None:
+        return False  # 'April 2015', 'Since Feb 2008'
+    if item.islower() and not labelled and not re.search(r"[+#.\d]", item):
+        # 'sales orders', 'best practices': lower-case phrases in a list are mostly descriptions, not named skills
+        return len(words) == 1 and len(item) <= 3
+    return not (len(words) >= 3 and item.isupper())
+
+
+#: Words in a list's label that say the list names skills: 'Environment: Java, Spring', 'Other software: Jira, Git'.
+_LIST_LABEL_WORDS = frozenset(
+    """environment environments technologies technology tools tool languages language software platforms platform
+    systems databases database skills frameworks framework applications packages ides ide os utilities servers
+    methodologies protocols libraries scripting proficiency proficiencies expertise competencies competency
+    concentration specialties specialization specializations stack""".split()
+)
+_LIST_LABEL = re.compile(
+    r"(?:^|(?<=[.;] ))([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*:\s*(.+?)(?=$|\.\s|\s[A-Z][A-Za-z /&+\-]{1,30}:\s)"
+)
+
+
+def _list_continued(lines: list[str], start: int) -> str:
+    """The rest of a list that a flattened layout broke over lines ('securities, commodities;' / 'franchises')."""
+    out = ""
+    prev = lines[start - 1] if start else ""
+    for line in lines[start : start + 6]:
+        if ":" in line or heading_of(line) or not (prev.rstrip().endswith((",", ";")) or line[:1].islower()):
+            break
+        out += f", {line}"
+        prev = line
+    return out
+
+
+def _labelled_lists(sections: dict[str, Any]) -> list[str]:
+    """'Environment: Java, Spring, Oracle' lines outside the skills section: lists of skills under a telling label."""
+    out: list[str] = []
+    for sec, lines in _section_items(sections):
+        if sec == "skills":
+            continue
+        for idx, line in enumerate(lines):
+            if ":" not in line:
+                continue
+            for m in _LIST_LABEL.finditer(line):
+                label, rest = m.group(1).strip(), m.group(2)
+                words = label.lower().replace("/", " ").split()
+                if len(words) > 4 or not any(w in _LIST_LABEL_WORDS for w in words):
+                    continue
+                if m.end() == len(line):
+                    rest += _list_continued(lines, idx + 1)
+                items = [i for i in re.split(r"\s*[,;|]\s*|\s+and\s+", rest) if i.strip(" .")]
+                if len(items) >= 2 and sum(len(i.split()) <= 4 for i in items) >= 0.8 * len(items):
+                    out.append(f"{label}: {rest}")
+    return out
+
+
+_CLAUSE = re.compile(r"[.;:()!?](?:\s|$)|\s[-–]\s|:")
+_LIST_SEP = re.compile(r"\s*,\s*|\s+and\s+|\s*/\s*")
+_LEAD_IN = re.compile(r"^(?:like|such as|including|includes?|using|with|in|of|on|and|or)\s+", re.I)
+
+
+def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
+    """Comma lists in running text ('using C#, MFC, .Net mobile and ASP.NET') where enough items are known skills.
+
+    A list of three or more short items, a good share of them in the vocabulary, is a list of skills; its other
+    items are then trusted as skills too.
+    """
+    vocab = vocabulary()
+    out: list[str] = []
+    for sec, lines in _section_items(sections):
+        if sec == "skills":
+            continue
+        for line in lines:
+            if line.count(",") < 1:
+                continue
+            for clause in _CLAUSE.split(line):
+                items = [i.strip() for i in _LIST_SEP.split(clause)]
+                if len(items) < 3:
+                    continue
+                head = items[0].split()
+                items[0] = _LEAD_IN.sub("", " ".join(head[-2:]) if len(head) > 3 else items[0])
+                if any(not i or len(i.split()) > 3 for i in items):
+                    continue
+                if sum(bool(vocab.canonical(i)) for i in items) >= share * len(items):
+                    out.append(", ".join(items))
+    return out
 
 
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
@@ -1097,7 +1196,7 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
     seen: set[str] = set()
     person_key = tx.norm_key(person)
 
-    def add(item: str, listed: bool) -> str | None:
+    def add(item: str, listed: bool, labelled: bool = False) -> str | None:
         item = item.strip(" .,:;-*()[]\"'")
         item = re.sub(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", "", item, flags=re.I).strip()
         if not item or len(item) > 40 or len(item.split()) > 4 or not re.search(r"[A-Za-z]", item):
@@ -1105,7 +1204,7 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         if _NOT_SKILL.search(item) or tx.norm_key(item) == person_key:
             return None
         canon = vocab.canonical(item)
-        if not canon and (not listed or not _plausible_skill(item)):
+        if not canon and (not listed or not _plausible_skill(item, labelled)):
             return None
         if canon and vocab.category(canon) == "Soft Skills":
             return None
@@ -1128,7 +1227,8 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         items = [i for i in re.split(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])", line) if i]
         short = sum(len(i.split()) <= 3 for i in items)
         listed = (len(items) >= 2 and short * 3 >= len(items) * 2) or len(line.split()) <= 3
-        names = [n for n in (add(i, listed) for i in items) if n]
+        labelled = bool(_LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
+        names = [n for n in (add(i, listed, labelled) for i in items) if n]
         for f in vocab.find(line, include_generic=True, include_soft=False):
             key = tx.norm_key(f.skill.name)
             if key not in seen:

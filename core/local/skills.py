@@ -167,6 +167,8 @@ class Vocabulary:
                     continue
                 if prose and size == 1 and skill.category in _DOMAIN_CATEGORIES:
                     break
+                if prose and skill.category in _LIST_ONLY_CATEGORIES:
+                    break
                 if (skill.generic and not include_generic) or (skill.category == "Soft Skills" and not include_soft):
                     break
                 found.append(Found(skill, start, end, surface))
@@ -184,6 +186,11 @@ class Vocabulary:
 
 
 _DOMAIN_CATEGORIES = frozenset({"Business and Management", "Soft Skills", "Job-specific Skills (extended)"})
+
+
+#: Protocols and platform versions ('HTTP', 'VPN', 'Windows XP') in running text describe the job's setting
+#: more often than a skill the CV claims; they count only in a list.
+_LIST_ONLY_CATEGORIES = frozenset({"Networking and Security", "Tools and Platforms (extended)"})
 
 
 _YEAR_AFTER = re.compile(r"\s*,?\s*(?:'?(?:19|20)?\d\d\b|20XX|semester|term|quarter|break|season)", re.I)
