@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from datetime import UTC, datetime
 from functools import lru_cache
 
 #: Work is capped so that a pasted 1 MB file cannot stall the app; CVs are a few KB.
@@ -162,8 +163,13 @@ def parse_date(text: str) -> str:
     return m.group(0) if m else ""
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
     """First date range in text: (start, end, is_current, span). A lone year counts as a one-point range."""
+    if not _DIGIT.search(text):  # every date form has a digit: most lines are answered here, cheaply
+        return None
     m = DATE_RANGE.search(text)
     if m:
         end_raw = m.group("end")
@@ -177,8 +183,11 @@ def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
     return None
 
 
-def years_between(start: str, end: str | None, today: tuple[int, int] = (2025, 1)) -> float:
-    """Years between two YYYY[-MM] dates; an empty end means today."""
+def years_between(start: str, end: str | None, today: tuple[int, int] | None = None) -> float:
+    """Years between two YYYY[-MM] dates; an empty end means today (this month, UTC, unless given)."""
+    if today is None:
+        now = datetime.now(UTC)
+        today = (now.year, now.month)
 
     def to_months(date: str, default_month: int) -> int | None:
         m = re.match(r"(\d{4})(?:-(\d{2}))?", date or "")
