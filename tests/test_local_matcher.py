@@ -118,3 +118,27 @@ def test_rank_many_jobs_quickly(engineer: dict) -> None:
     ranked = match_jobs(engineer, jobs)
     assert time.process_time() - start < 1.5
     assert list(range(300)) == sorted(r["index"] for r in ranked)
+
+
+@pytest.mark.parametrize(
+    ("text", "company", "not_skill"),
+    [
+        ("Data Analyst - Sample Retail Co\nRequirements: SQL, Excel", "Sample Retail Co", "Retail"),
+        ("Sales Engineer - Python Widgets Ltd\nRequirements: CRM, negotiation", "Python Widgets Ltd", "Python"),
+    ],
+)
+def test_analyze_job_ignores_skill_words_in_company_name(text: str, company: str, not_skill: str) -> None:
+    job = analyze_job(text)
+    assert company == job["company"]
+    assert not_skill not in job["required_skills"] + job["preferred_skills"]
+    assert set() == {k for k in job["keywords"] if k.lower() in company.lower().split()}
+
+
+def test_analyze_job_keywords_skip_title_and_role_words() -> None:
+    text = (
+        "Data Analyst - Sample Retail Co\nJoin Sample Retail Co as a Data Analyst.\n"
+        "Requirements: SQL, Excel. Build dashboards and review dashboards with the analyst team."
+    )
+    keywords = analyze_job(text)["keywords"]
+    assert ["SQL", "Excel", "dashboard"] == keywords
+    assert set() == {"data", "analyst", "sample", "retail", "co", "team"} & set(keywords)

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from core.base import TaskType
-from core.local import cover_letter, draft_email, parse_cv, respond, resume_to_markdown, summarize, tailor
+from core.local import (
+    analyze_job,
+    cover_letter,
+    draft_email,
+    parse_cv,
+    respond,
+    resume_to_markdown,
+    summarize,
+    tailor,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -66,6 +75,41 @@ def test_tailor_summary_uses_only_supported_skills(engineer: dict) -> None:
     assert "Python" in result["resume"]["basics"]["summary"]
     assert "Cobol" not in result["resume"]["basics"]["summary"]
     assert "meta" not in result["resume"]
+
+
+@pytest.mark.parametrize("cv_path", CV_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("job_path", JOB_FILES, ids=lambda p: p.name)
+def test_tailor_missing_keywords_are_never_company_title_or_filler(cv_path: Path, job_path: Path) -> None:
+    job_text = read(job_path)
+    job = analyze_job(job_text)
+    asked = {w for s in job["required_skills"] + job["preferred_skills"] for w in re.findall(r"[a-z]+", s.lower())}
+    named = set(re.findall(r"[a-z]+", f"{job['company']} {job['title']}".lower()))
+    banned = (named - asked) | {"experience", "years", "the"}
+    missing = tailor(parse_cv(read(cv_path)), job_text)["missing_keywords"]
+    assert set() == {k for k in missing if k.lower() in banned}
+    assert [] == [k for k in missing if len(k) < 3]
+
+
+def test_tailor_data_analyst_suggestions_and_summary() -> None:
+    cv = parse_cv(read(SAMPLES / "cv_marketing_manager.txt"))
+    result = tailor(cv, read(SAMPLES / "job_data_analyst.txt"))
+    assert ["Data Analysis", "SQL", "VLOOKUP", "Tableau", "Power BI", "Python", "A/B Testing"] == result[
+        "missing_keywords"
+    ]
+    lead_in = result["resume"]["basics"]["summary"].split(". ")[0]
+    assert "Experience relevant to Data Analyst: Excel, Google Analytics" == lead_in
+
+
+def test_tailor_summary_ignores_skill_words_inside_employer_names() -> None:
+    cv = {
+        "basics": {"summary": "Store lead."},
+        "work": [{"name": "Contoso Retail Group", "position": "Analyst", "highlights": ["Built reports in Excel."]}],
+        "skills": [],
+    }
+    job = "Analyst - Fabrikam\nRequirements: Retail, Excel"
+    result = tailor(cv, job)
+    assert result["resume"]["basics"]["summary"].startswith("Experience relevant to Analyst: Excel.")
+    assert ["Retail"] == result["missing_keywords"]
 
 
 def test_tailor_does_not_touch_input(engineer: dict) -> None:

@@ -6,6 +6,7 @@ import bisect
 import re
 from typing import Any
 
+from core.local import gazetteers as gz
 from core.local import text as tx
 from core.local.skills import vocabulary
 
@@ -106,7 +107,7 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
         starts.append(pos)
         is_pref.append(mode == "preferred" or bool(_PREFERRED.search(line)))
         pos += len(line) + 1
-    for hit in vocab.find("\n".join(lines), include_soft=True):
+    for hit in vocab.find(_mask(("\n".join(lines)), result["company"]), include_soft=True):
         target = preferred if is_pref[bisect.bisect_right(starts, hit.start) - 1] else required
         target.setdefault(hit.skill.name, None)
     for name in required:
@@ -119,7 +120,7 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
     years = [int(m.group(1)) for m in _YEARS.finditer(text[:20000]) if 0 < int(m.group(1)) <= 30]
     result["years_experience"] = min(years) if years else None
     result["seniority"] = _seniority(result["title"], text, result["years_experience"])
-    result["keywords"] = _keywords(raw, list(required) + list(preferred))
+    result["keywords"] = _keywords(raw, list(required) + list(preferred), result["company"], result["title"])
 
 
 def _seniority(title: str, text: str, years: int | None) -> str | None:
@@ -134,11 +135,37 @@ def _seniority(title: str, text: str, years: int | None) -> str | None:
     return None
 
 
-def _keywords(text: str, skills: list[str], limit: int = 25) -> list[str]:
-    """Frequent content words, skills first: what an applicant-tracking system would look for."""
+def _mask(text: str, company: str) -> str:
+    """Blank the employer's name, keeping offsets: 'Sample Retail Co' names a company, not a 'Retail' skill."""
+    name = company.strip()
+    if len(name) < 2:
+        return text
+    return re.sub(re.escape(name), lambda m: " " * len(m.group(0)), text, flags=re.I)
+
+
+#: Words an ad repeats that no applicant could add to a CV: role nouns, seniority, and the ad's own framing.
+_GENERIC = frozenset(gz.TITLE_HEADS | gz.WEAK_HEADS) | frozenset(
+    """senior junior lead principal mid level entry graduate staff remote hybrid onsite office team teams
+    business commercial stakeholders stakeholder customers customer clients client help helping build building
+    create creating support supporting deliver delivering drive driving make making decisions decision day
+    days week weeks month months salary benefits opportunity opportunities applicants application apply
+    hiring hire role roles people culture mission value values growth grow growing need needs needed want
+    ideal successful based full time part permanent contract location tools""".split()
+)
+
+
+def _keywords(text: str, skills: list[str], company: str = "", title: str = "", limit: int = 25) -> list[str]:
+    """Skills first, then frequent content words an applicant-tracking system would look for.
+
+    Words of the employer's name and of the job title, role nouns and words already inside a listed skill
+    ('data' in 'Data Analysis') say nothing the applicant could add, so they are left out.
+    """
+    skip = set(tx.words(company)) | set(tx.words(title)) | _GENERIC
+    for s in skills:
+        skip.update(tx.words(s))
     counts: dict[str, int] = {}
     for w in tx.word_list(text):
-        if not w.isdigit():
+        if not w.isdigit() and len(w) > 2 and w not in skip:
             counts[w] = counts.get(w, 0) + 1
     ranked = sorted(counts, key=lambda w: (-counts[w], w))
     skill_keys = {tx.norm_key(s) for s in skills}

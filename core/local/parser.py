@@ -335,7 +335,21 @@ _GLUED_HEADING = re.compile(r"^(" + "|".join(_STRONG_HEADINGS) + r")\s*:?\s+(\S.
 
 def _heading_key(line: str) -> str:
     s = line.lower().replace("&", "and").strip(" :-|•*#=_.")
-    return re.sub(r"\s+", " ", s)
+    s = re.sub(r"\s+", " ", s)
+    return _CONTINUED.sub("", s) or s
+
+
+#: 'Experience (continued)', 'Work History - Cont'd': a heading repeated on the next page.
+_CONTINUED = re.compile(r"\s*[-(,]?\s*(?:continued|cont'?d|cont\.?)\s*\)?$")
+_SQUASHED_HEADING = {h.replace(" ", ""): sec for h, sec in _HEADING_OF.items() if len(h) > 4}
+
+
+def _letter_spaced(line: str) -> str | None:
+    """Section of a heading typed with spaced letters or broken small caps: 'E X P E R I E N C E', 'P ROFE SSI ONAL'."""
+    if len(line) > 70 or not line.isupper() or not re.search(r"(?:^|\s)[A-Z](?:\s|$)", line):
+        return None
+    squashed = re.sub(r"[^a-z]", "", line.lower())
+    return _SQUASHED_HEADING.get(squashed) or _SQUASHED_HEADING.get(re.sub(r"(?:continued|contd)$", "", squashed))
 
 
 _SOFT_HEAD = frozenset("soft personal interpersonal communication teamwork transferable people".split())
@@ -355,18 +369,29 @@ def heading_of(line: str) -> tuple[str, str] | None:
     key = _heading_key(line)
     if key in _HEADING_OF:
         return _HEADING_OF[key], ""
+    if "/" in key and len(key) < 50:
+        parts = [p.strip() for p in key.split("/")]
+        if all(p in _HEADING_OF for p in parts):  # 'Internship/Experience', 'Awards/Honors'
+            return _HEADING_OF[parts[0]], ""
+    spaced = _letter_spaced(line)
+    if spaced:
+        return spaced, ""
     if ":" in line:
         head, rest = line.split(":", 1)
         hk = _heading_key(head)
         if hk in _HEADING_OF and rest.strip() and len(head) < 40:
             return _HEADING_OF[hk], rest.strip()
     m = _GLUED_HEADING.match(line)
-    if m and m.group(2)[:1].isupper() and (m.group(1).isupper() or m.group(1).istitle()):
+    glued = m and m.group(2)[:1].isupper() and (m.group(1).isupper() or m.group(1).istitle())
+    if glued and not (len(line.split()) <= 4 and _title_score(m.group(2)) and not _title_score(m.group(1))):
+        # 'Education Administrator' and 'Project Manager' are job titles, not a heading glued to its text
         return _HEADING_OF[_heading_key(m.group(1))], m.group(2)
     words = key.split()
     if 1 < len(words) <= 4 and words[-1] in _SKILL_TAILS and _title_cased(line):
         # 'Applied Skills', 'Core Professional Strengths'; 'Personal Skills' lists traits, not skills
         return ("other" if _SOFT_HEAD & set(words) else "skills"), ""
+    if 1 < len(words) <= 4 and words[-1] in ("experience", "employment") and _title_cased(line):
+        return "experience", ""  # 'Legal Work Experience', 'Other Relevant Experience'
     if 1 < len(words) <= 5 and not re.search(r"\d", key) and (line.isupper() or line.rstrip().endswith(":")):
         for sec, tails in _HEADING_WORDS.items():
             if words[-1] in tails or words[0] in tails:
@@ -425,7 +450,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     sample = text[:20000]
     if len(_BINARY.findall(sample)) > 0.15 * len(sample):
         warnings.append("The text looks like binary data, not a CV; the result is a best guess.")
-    text = tx.clean(text)
+    text = tx.english_months(tx.clean(text))
     lines = tx.split_lines(text)
     if not lines:
         warnings.append("No readable text was found in the CV.")
@@ -628,6 +653,8 @@ def _org_score(text: str) -> int:
     score = sum(w.strip(".,") in _ORG_WORDS for w in words)
     if re.search(r"\b(?:pvt|ltd|inc|llc|limited|corp|corporation|gmbh|plc)\b", text, re.I):
         score += 2
+    elif re.search(r"[a-z]\s(?:AS|ASA|AB|Oy|Oyj|A/S|ApS|SA|SAS|SARL|S\.?r\.?l|S\.?p\.?A|N\.?V|B\.?V|AG|KG)\.?$", text):
+        score += 2  # 'Linpro AS', 'Redpill Linpro AB', 'Nokia Oyj': European company forms
     return score
 
 
@@ -638,9 +665,18 @@ _JUNK = re.compile(
 )
 
 
+def _name_with_stop(line: str) -> bool:
+    """'Trailer Park, Hollywood, California.' / 'Freelance Android Developer.': a name line that ends in a full stop."""
+    body = line.rstrip()
+    if not body.endswith(".") or body.endswith("..") or len(body.split()) > 7:
+        return False
+    return _title_cased(body) and not re.search(r"[.;!?]\s", body)
+
+
 def _is_short(line: str) -> bool:
     ends_abbrev = bool(re.search(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", line, re.I))
-    if len(line.split()) > 9 or (line.rstrip().endswith((".", ";")) and not ends_abbrev) or _JUNK.match(line):
+    ends_stop = line.rstrip().endswith(";") or (line.rstrip().endswith(".") and not _name_with_stop(line))
+    if len(line.split()) > 9 or (ends_stop and not ends_abbrev) or _JUNK.match(line):
         return False
     return not re.match(r"^[a-z]", line) or bool(_title_score(line))
 
@@ -688,6 +724,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
                 fwd += 1
             else:
                 break
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for _, c in cands):
+                break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
         prev_anchor = idx
         entry = _entry_from(cands)
         if not entry:
@@ -898,6 +936,8 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
+        if _name_with_stop(c) and not re.search(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", c, re.I):
+            c = c.rstrip()[:-1]
         dash = c.endswith(" -")
         c = gz.strip_place(c) or c
         c = c + " -" if dash and not c.endswith(" -") else c

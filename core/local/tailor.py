@@ -16,6 +16,18 @@ def _relevance(text: str, keys: set[str], terms: set[str]) -> float:
     return 3 * len(found & keys) + len(set(tx.words(text)) & terms) * 0.2
 
 
+def _supported_skills(cv: dict[str, Any]) -> dict[str, str]:
+    """Skills the CV shows, not counting words of employers' and schools' names ('Contoso Retail Group' ≠ Retail)."""
+    bare = copy.deepcopy(cv)
+    for w in bare.get("work") or []:
+        if isinstance(w, dict):
+            w["name"] = ""
+    for e in bare.get("education") or []:
+        if isinstance(e, dict):
+            e["institution"] = ""
+    return cv_skills(bare, cv_text(bare))
+
+
 def coverage(cv: dict[str, Any], keywords: list[str]) -> float:
     """Share of the job's keywords that appear in the CV (skills by alias, other words literally)."""
     if not keywords:
@@ -41,7 +53,7 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
     wanted = [str(s) for s in (analysed.get("required_skills") or []) + (analysed.get("preferred_skills") or [])]
     keys = {tx.norm_key(s) for s in wanted}
     terms = set(tx.words(text))
-    have = cv_skills(cv)
+    have = _supported_skills(cv)
     before = coverage(cv, analysed.get("keywords") or wanted)
 
     skills = resume.get("skills") or []

@@ -112,10 +112,66 @@ MONTHS = {
     "nov": 11,
     "dec": 12,
 }
-_MONTH_RE = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?"
-    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+#: Month names CVs write in French, German, Spanish, Dutch and the Nordic languages ('Mars 2012', 'Januar').
+FOREIGN_MONTHS = {
+    "janvier": 1,
+    "januar": 1,
+    "enero": 1,
+    "januari": 1,
+    "février": 2,
+    "fevrier": 2,
+    "februar": 2,
+    "febrero": 2,
+    "februari": 2,
+    "mars": 3,
+    "märz": 3,
+    "maerz": 3,
+    "marzo": 3,
+    "maart": 3,
+    "avril": 4,
+    "abril": 4,
+    "mai": 5,
+    "mayo": 5,
+    "mei": 5,
+    "juin": 6,
+    "juni": 6,
+    "junio": 6,
+    "juillet": 7,
+    "juli": 7,
+    "julio": 7,
+    "août": 8,
+    "aout": 8,
+    "agosto": 8,
+    "augustus": 8,
+    "septembre": 9,
+    "septiembre": 9,
+    "setiembre": 9,
+    "octobre": 10,
+    "oktober": 10,
+    "octubre": 10,
+    "novembre": 11,
+    "noviembre": 11,
+    "décembre": 12,
+    "decembre": 12,
+    "dezember": 12,
+    "diciembre": 12,
+    "desember": 12,
+}
+_ENGLISH_MONTHS = "January February March April May June July August September October November December".split()
+_FOREIGN_DATE = re.compile(
+    r"\b(" + "|".join(sorted(FOREIGN_MONTHS, key=len, reverse=True)) + r")\b(?=\.?\s*,?\s*(?:19|20)\d\d)", re.I
 )
+_MONTH_RE = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+
+
+def english_months(text: str) -> str:
+    """'Mars 2012', 'Januar 2012', 'août 2010' → English month names, so that one date grammar reads them all."""
+    return _FOREIGN_DATE.sub(lambda m: _ENGLISH_MONTHS[FOREIGN_MONTHS[m.group(1).lower()] - 1], text)
+
+
 _YEAR_RE = r"(?:19[5-9]\d|20[0-4]\d)"
 _DATE_RE = (
     rf"(?:{_MONTH_RE}\s*,?\s*'?{_YEAR_RE}|{_MONTH_RE}\s*'\d\d|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/{_YEAR_RE}"
@@ -135,6 +191,8 @@ _DATE_TAIL = re.compile(rf"(?:{_DATE_RE})\s*-?$", re.I)
 _DATE_ONLY = re.compile(rf"(?:-\s*)?(?:{_DATE_RE}|{_PRESENT_RE})", re.I)
 ONWARDS = re.compile(rf"(?P<start>{_DATE_RE})\s*(?:(?:-\s*)?(?:onwards|till\s+date|to\s+date|since)|-\s*$)", re.I)
 PRESENT = re.compile(_PRESENT_RE, re.I)
+#: 'January-June 2009', 'Sept - Dec 2007': two months of one year.
+_MONTHS_ONE_YEAR = re.compile(rf"(?P<a>{_MONTH_RE})\s*(?:-|to)\s*(?P<b>{_MONTH_RE}),?\s+(?P<year>{_YEAR_RE})", re.I)
 
 
 def parse_date(text: str) -> str:
@@ -177,6 +235,12 @@ def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
         start, end = parse_date(m.group("start")), "" if current else parse_date(end_raw)
         if start and (current or end) and (current or end[:4] >= start[:4]):
             return start, end, current, m.span()
+    m = _MONTHS_ONE_YEAR.search(text)
+    if m:
+        year = m.group("year")
+        start, end = parse_date(f"{m.group('a')} {year}"), parse_date(f"{m.group('b')} {year}")
+        if start and end and start <= end:
+            return start, end, False, m.span()
     m = ONWARDS.search(text)
     if m:
         return parse_date(m.group("start")), "", True, m.span()
