@@ -409,3 +409,26 @@ def test_labelled_list_broken_over_lines_is_read_whole() -> None:
 def test_dates_and_lower_case_phrases_in_lists_are_not_skills(item: str) -> None:
     text = f"Jane Roe\njane@example.com\nSKILLS\nPython, {item}, Java\nEDUCATION\nB.Sc. Physics"
     assert item not in _skill_names(text)
+
+
+@pytest.mark.parametrize(
+    ("line", "employer"),
+    [
+        ("Taught reading to grade 3 pupils at Springfield Public Schools for two years.", "Springfield Public Schools"),
+        ("Served as a substitute in the Lakeview School District during 2015.", "Lakeview School District"),
+        ("Volunteer reader at Oak Mountain Elementary School every week.", "Oak Mountain Elementary School"),
+    ],
+)
+def test_school_employers_named_in_sentences(line: str, employer: str) -> None:
+    text = f"Jane Doe\njane@example.com\nExperience\n{line}\nEducation\nB.A. in English, Ohio State University, 2012"
+    names = [w["name"] for w in parse_cv(text)["work"]]
+    assert employer in names
+
+
+def test_own_university_is_not_an_employer_even_when_spelled_differently() -> None:
+    text = (
+        "Jane Doe\njane@example.com\nExperience\nResearch volunteer\nThe Ohio State University Columbus\n2011\n"
+        "Education\nB.A. in English, Ohio State University, 2012"
+    )
+    names = {w["name"] for w in parse_cv(text)["work"]}
+    assert not any("Ohio State" in n for n in names)

@@ -276,7 +276,7 @@ _ORG_WORDS = frozenset(
     association society club league camp shop laboratory laboratories library museum committee fraternity sorority
     advocates solicitors attorneys law lawyers chambers charity ymca ywca foods motors railways railway wireless
     cable broadcasting newspaper journal hospitality restaurants cafe bakery salon boutique clinics pharmacy
-    infotech infotek softech softwares webtech datatech labs lp""".split()
+    infotech infotek softech softwares webtech datatech labs lp schools""".split()
 )
 _INSTITUTION = re.compile(
     r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
@@ -757,7 +757,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
 
 _ORG_MENTION = re.compile(
     r"\b((?:[A-Z][A-Za-z&'-]*\.?\s){0,4}?[A-Z][A-Za-z&'-]*\s(?:Pvt\.?\s?Ltd|Private\sLimited|Ltd|Limited|Inc|"
-    r"Corporation|Corp|LLC|LLP|PLC|GmbH|Technologies|Solutions|Consultancy\sServices|Infotech|Systems))\b\.?"
+    r"Corporation|Corp|LLC|LLP|PLC|GmbH|Technologies|Solutions|Consultancy\sServices|Infotech|Systems|"
+    r"Public\sSchools|School\sDistrict|Elementary(?:\sSchool)?|Middle\sSchool))\b\.?"
 )
 
 
@@ -815,12 +816,27 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
         words = [x for x in re.findall(r"[A-Za-z][A-Za-z'&.-]*", name) if x.lower() not in _LOWER_OK]
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
-        own_school = tx.norm_key(name) in schools and re.search(r"universit|college", name, re.I)
+        own_school = _own_school(name, schools)
         if name and (
             sentence_like or own_school or _date_like(name) or (not w.get("position") and _school_or_activity(name))
         ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+def _own_school(name: str, schools: set[str]) -> bool:
+    """A university or college the education section names: an employer only in a dated entry with a title."""
+    if not re.search(r"universit|college", name, re.I):
+        return False
+    key = tx.norm_key(name)
+    if key in schools:
+        return True
+    words = set(key.split()) - {"university", "college", "of", "the", "at"}
+    for school in schools:
+        other = set(school.split()) - {"university", "college", "of", "the", "at"}
+        if (words and other and 2 * len(words & other) >= len(words | other)) or (school and school in key):
+            return True
+    return False
 
 
 _SCHOOL_NAME = re.compile(r"\b(?:universit(?:y|ies)|college|high school|secondary school)\b", re.I)
