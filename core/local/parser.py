@@ -276,7 +276,7 @@ _ORG_WORDS = frozenset(
     association society club league camp shop laboratory laboratories library museum committee fraternity sorority
     advocates solicitors attorneys law lawyers chambers charity ymca ywca foods motors railways railway wireless
     cable broadcasting newspaper journal hospitality restaurants cafe bakery salon boutique clinics pharmacy
-    infotech infotek softech softwares webtech datatech labs lp schools""".split()
+    infotech infotek softech softwares webtech datatech labs lp""".split()
 )
 _INSTITUTION = re.compile(
     r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
