@@ -169,6 +169,9 @@ _MONTH_RE = (
 
 def english_months(text: str) -> str:
     """'Mars 2012', 'Januar 2012', 'août 2010' → English month names, so that one date grammar reads them all."""
+    lowered = text.lower()
+    if not any(name in lowered for name in FOREIGN_MONTHS):  # substring checks are far cheaper than the regex
+        return text
     return _FOREIGN_DATE.sub(lambda m: _ENGLISH_MONTHS[FOREIGN_MONTHS[m.group(1).lower()] - 1], text)
 
 
