@@ -35,29 +35,48 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def iter_sync(agen: AsyncIterator[T]) -> Iterator[T]:
-    """A plain iterator over an async iterator, run on its own loop in a worker thread (for st.write_stream)."""
+    """A plain iterator over an async iterator, run on its own loop in a worker thread (for st.write_stream).
+
+    If the consumer stops early (the user leaves the page), the async iterator is closed and the thread ends.
+    """
     items: queue.Queue[Any] = queue.Queue(maxsize=256)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     async def pump() -> None:
         try:
             async for item in agen:
-                items.put(item)
-        except BaseException as exc:  # noqa: BLE001
-            items.put(_Failure(exc))
+                if not put(item):
+                    break
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer's thread
+            put(_Failure(exc))
         finally:
-            items.put(_DONE)
+            aclose = getattr(agen, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            put(_DONE)
 
     thread = threading.Thread(target=lambda: asyncio.run(pump()), daemon=True)
     thread.start()
-    while True:
-        item = items.get()
-        if item is _DONE:
-            break
-        if isinstance(item, _Failure):
-            thread.join()
-            raise item.error
-        yield item
-    thread.join()
+    try:
+        while True:
+            item = items.get()
+            if item is _DONE:
+                break
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 class _Failure:
