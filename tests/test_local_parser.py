@@ -432,3 +432,10 @@ def test_own_university_is_not_an_employer_even_when_spelled_differently() -> No
     )
     names = {w["name"] for w in parse_cv(text)["work"]}
     assert not any("Ohio State" in n for n in names)
+
+
+def test_foreign_month_with_a_dotless_i_is_left_alone():
+    from core.local import text
+
+    assert "JANUARı 2012" == text.english_months("JANUARı 2012")
+    assert "January 2012" == text.english_months("Januar 2012")

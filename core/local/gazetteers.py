@@ -64,10 +64,16 @@ _ORGLIKE = re.compile(
 _CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?:\s+\d{5,6})?$")
 
 
+_IS_PLACE_RE1 = re.compile(r"\s+\d{5,6}$")
+_IS_PLACE_RE2 = re.compile(r"\s+")
+_IS_PLACE_RE3 = re.compile(r"\s[-|]\s|\d")
+_IS_PLACE_RE4 = re.compile(r"\s*/\s*")
+
+
 @lru_cache(maxsize=8192)
 def is_place(text: str) -> bool:
     """'Tucson, AZ', 'Pune, Maharashtra', 'Bangalore', 'India', 'New York, NY 10001': a place, not a company."""
-    t = re.sub(r"\s+", " ", text.strip(" ,.-|()")).strip()
+    t = _IS_PLACE_RE2.sub(" ", text.strip(" ,.-|()")).strip()
     if not t or len(t) > 60:
         return False
     low = t.lower()
@@ -78,21 +84,25 @@ def is_place(text: str) -> bool:
         return False
     if len(parts) == 2 or (len(parts) == 3 and parts[-1].lower() in _COUNTRIES):
         tail = parts[-2] if len(parts) == 3 else parts[-1]
-        last = re.sub(r"\s+\d{5,6}$", "", tail)
+        last = _IS_PLACE_RE1.sub("", tail)
         if last in STATE_CODES or last.lower() in _PLACE_WORDS:
-            return len(parts[0].split()) <= 3 and not re.search(r"\s[-|]\s|\d", parts[0])
+            return len(parts[0].split()) <= 3 and not _IS_PLACE_RE3.search(parts[0])
     if len(parts) == 1 and len(t.split()) <= 3:
-        return all(w.lower() in _PLACE_WORDS for w in re.split(r"\s*/\s*", t))
+        return all(w.lower() in _PLACE_WORDS for w in _IS_PLACE_RE4.split(t))
     return False
+
+
+_STRIP_PLACE_RE1 = re.compile(r"\s+[-|–]\s+|\s*\|\s*|,\s+(?=[^,]*,\s*[A-Z]{2}\b)")
+_STRIP_PLACE_RE2 = re.compile(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$")
 
 
 def strip_place(text: str) -> str:
     """'Infosys Limited - Pune, Maharashtra' → 'Infosys Limited'; text without a trailing place is unchanged."""
-    parts = re.split(r"\s+[-|–]\s+|\s*\|\s*|,\s+(?=[^,]*,\s*[A-Z]{2}\b)", text)
+    parts = _STRIP_PLACE_RE1.split(text)
     while len(parts) > 1 and is_place(parts[-1]):
         parts.pop()
     out = " - ".join(parts)
-    m = re.match(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$", out)
+    m = _STRIP_PLACE_RE2.match(out)
     if m and is_place(m.group(2)) and len(m.group(1).split()) >= 1 and not is_place(m.group(1)):
         out = m.group(1)
     return out.strip(" ,-|")

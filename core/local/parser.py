@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from core.local import gazetteers as gz
@@ -333,9 +334,14 @@ _STRONG_HEADINGS = (
 _GLUED_HEADING = re.compile(r"^(" + "|".join(_STRONG_HEADINGS) + r")\s*:?\s+(\S.*)$", re.I)
 
 
+_HEADING_KEY_RE1 = re.compile(r"\s+")
+
+
 def _heading_key(line: str) -> str:
     s = line.lower().replace("&", "and").strip(" :-|•*#=_.")
-    s = re.sub(r"\s+", " ", s)
+    s = _HEADING_KEY_RE1.sub(" ", s)
+    if "cont" not in s:  # every '(continued)' spelling has it; most lines are answered here
+        return s
     return _CONTINUED.sub("", s) or s
 
 
@@ -344,26 +350,40 @@ _CONTINUED = re.compile(r"\s*[-(,]?\s*(?:continued|cont'?d|cont\.?)\s*\)?$")
 _SQUASHED_HEADING = {h.replace(" ", ""): sec for h, sec in _HEADING_OF.items() if len(h) > 4}
 
 
+_LETTER_SPACED_RE1 = re.compile(r"[^a-z]")
+_LETTER_SPACED_RE2 = re.compile(r"(?:^|\s)[A-Z](?:\s|$)")
+_LETTER_SPACED_RE3 = re.compile(r"(?:continued|contd)$")
+
+
 def _letter_spaced(line: str) -> str | None:
     """Section of a heading typed with spaced letters or broken small caps: 'E X P E R I E N C E', 'P ROFE SSI ONAL'."""
-    if len(line) > 70 or not line.isupper() or not re.search(r"(?:^|\s)[A-Z](?:\s|$)", line):
+    if len(line) > 70 or not line.isupper() or not _LETTER_SPACED_RE2.search(line):
         return None
-    squashed = re.sub(r"[^a-z]", "", line.lower())
-    return _SQUASHED_HEADING.get(squashed) or _SQUASHED_HEADING.get(re.sub(r"(?:continued|contd)$", "", squashed))
+    squashed = _LETTER_SPACED_RE1.sub("", line.lower())
+    return _SQUASHED_HEADING.get(squashed) or _SQUASHED_HEADING.get(_LETTER_SPACED_RE3.sub("", squashed))
 
 
 _SOFT_HEAD = frozenset("soft personal interpersonal communication teamwork transferable people".split())
 _SKILL_TAILS = frozenset("skills strengths proficiencies competencies competences expertise".split())
 
 
+_TITLE_CASED_RE1 = re.compile(r"[A-Za-z][A-Za-z'-]*")
+
+
 def _title_cased(line: str) -> bool:
     """Every word but the small ones starts with a capital: a heading, not a sentence."""
-    words = re.findall(r"[A-Za-z][A-Za-z'-]*", line)
+    words = _TITLE_CASED_RE1.findall(line)
     return bool(words) and all(w[0].isupper() or w.lower() in ("and", "of", "in", "for", "the", "&") for w in words)
 
 
+_HEADING_OF_RE1 = re.compile(r"\d")
+
+
+@lru_cache(maxsize=16384)
 def heading_of(line: str) -> tuple[str, str] | None:
-    """(section, rest of line) when the line is a section heading (alone, or 'Skills: Java, SQL')."""
+    """(section, rest of line) when the line is a section heading (alone, or 'Skills: Java, SQL').
+
+    Cached: sections, names, skills and employers all ask about the same lines."""
     if len(line) > 80:
         return None
     key = _heading_key(line)
@@ -392,7 +412,7 @@ def heading_of(line: str) -> tuple[str, str] | None:
         return ("other" if _SOFT_HEAD & set(words) else "skills"), ""
     if 1 < len(words) <= 4 and words[-1] in ("experience", "employment") and _title_cased(line):
         return "experience", ""  # 'Legal Work Experience', 'Other Relevant Experience'
-    if 1 < len(words) <= 5 and not re.search(r"\d", key) and (line.isupper() or line.rstrip().endswith(":")):
+    if 1 < len(words) <= 5 and not _HEADING_OF_RE1.search(key) and (line.isupper() or line.rstrip().endswith(":")):
         for sec, tails in _HEADING_WORDS.items():
             if words[-1] in tails or words[0] in tails:
                 return sec, ""
@@ -435,7 +455,13 @@ def parse_cv(text: str) -> dict[str, Any]:
     return resume
 
 
+_DIGIT = re.compile(r"\d")
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+
+
+_NOT_ASCII_LETTERS = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalpha())
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_PARSE_INTO_RE3 = re.compile(r"\b(?:the|and|of|in|with|for|to)\b", re.I)
 
 
 def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
@@ -503,11 +529,17 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
         warnings.append("No e-mail address was found.")
     if not resume["work"]:
         warnings.append("No work experience was found.")
-    ascii_letters = len(re.findall(r"[A-Za-z]", text[:5000]))
-    letters = len(re.findall(r"[^\W\d_]", text[:5000]))
-    common = len(re.findall(r"\b(?:the|and|of|in|with|for|to)\b", text[:20000], re.I))
+    ascii_letters, letters = _letter_counts(text[:5000])
+    common = len(_PARSE_INTO_RE3.findall(text[:20000]))
     if letters and (ascii_letters < 0.6 * letters or common < max(3, len(text[:20000]) // 1500)):
         warnings.append("The CV does not look like English; the offline parser is tuned for English CVs.")
+
+
+def _letter_counts(text: str) -> tuple[int, int]:
+    """(ASCII letters, all letters) in text, as [A-Za-z] and [^\\W\\d_] count them, without a list per character."""
+    ascii_letters = len(text.encode("ascii", "ignore").translate(None, _NOT_ASCII_LETTERS))
+    others = sum(c.isalnum() and not c.isdecimal() for run in _NON_ASCII.findall(text) for c in run)
+    return ascii_letters, ascii_letters + others
 
 
 _NOT_WORK = frozenset({"education", "skills", "projects", "certificates", "languages", "_first_heading"})
@@ -544,26 +576,34 @@ def _split_sections(lines: list[str]) -> dict[str, Any]:
     return sections
 
 
+_MENTIONS_LANGUAGE_RE1 = re.compile(r"[a-z]+")
+
+
 def _mentions_language(text: str) -> bool:
-    return any(w in _HUMAN_LANGUAGES for w in re.findall(r"[a-z]+", text.lower()))
+    return any(w in _HUMAN_LANGUAGES for w in _MENTIONS_LANGUAGE_RE1.findall(text.lower()))
 
 
 # --- basics -------------------------------------------------------------------------------------------------
 
 
+_PARSE_CONTACTS_RE1 = re.compile(r"\D")
+_PARSE_CONTACTS_RE2 = re.compile(r"(19|20)\d\d\D*(19|20)\d\d")
+
+
 def _parse_contacts(basics: dict[str, Any], text: str) -> None:
     head = text[:50000]
-    m = _EMAIL.search(head)
+    m = _EMAIL.search(head) if "@" in head else None
     if m:
         basics["email"] = m.group(0).rstrip(".")
     for m in _PHONE.finditer(head[:5000]):
-        digits = re.sub(r"\D", "", m.group(0))
-        if 7 <= len(digits) <= 15 and not re.fullmatch(r"(19|20)\d\d\D*(19|20)\d\d", m.group(0).strip()):
+        digits = _PARSE_CONTACTS_RE1.sub("", m.group(0))
+        if 7 <= len(digits) <= 15 and not _PARSE_CONTACTS_RE2.fullmatch(m.group(0).strip()):
             basics["phone"] = m.group(0).strip()
             break
     profiles = []
     seen: set[str] = set()
-    for m in _URL.finditer(head):
+    span = _hint_span(_url_view(head), head, _URL_HINTS)
+    for m in _URL.finditer(head, *span) if span else ():
         url = m.group(0).rstrip(".")
         low = url.lower()
         if low in seen:
@@ -582,10 +622,14 @@ def _parse_contacts(basics: dict[str, Any], text: str) -> None:
     basics["profiles"] = profiles
 
 
+_FIND_NAME_RE1 = re.compile(r"^(?:name|full name)\s*[:\-]\s*", re.I)
+_FIND_NAME_RE2 = re.compile(r"\s+[-|,]\s+|\s*[|,(]\s*")
+
+
 def _find_name(lines: list[str], email: str) -> str:
     for raw in lines:
-        line = re.sub(r"^(?:name|full name)\s*[:\-]\s*", "", raw, flags=re.I)
-        line = re.split(r"\s+[-|,]\s+|\s*[|,(]\s*", line)[0].strip(" .:")
+        line = _FIND_NAME_RE1.sub("", raw)
+        line = _FIND_NAME_RE2.split(line)[0].strip(" .:")
         if _looks_like_name(line):
             return line if not line.isupper() else line.title()
     return ""
@@ -608,19 +652,26 @@ def _looks_like_name(line: str) -> bool:
     return not vocabulary().names(line)
 
 
+_FIND_LABEL_RE1 = re.compile(r"\s+-\s+")
+_FIND_LABEL_RE2 = re.compile(r"\d")
+
+
 def _find_label(header: list[str], name: str) -> str:
     for line in header[:6]:
         if line == name or "@" in line:
             continue
-        first = re.split(r"\s+-\s+", line)[0]
-        if _title_score(first) and len(first.split()) <= 6 and not re.search(r"\d", first):
+        first = _FIND_LABEL_RE1.split(line)[0]
+        if _title_score(first) and len(first.split()) <= 6 and not _FIND_LABEL_RE2.search(first):
             return first
     return ""
 
 
+_LOCATION_RE1 = re.compile(r"^([A-Z][A-Za-z .]+),\s*([A-Z][A-Za-z .]+?)(?:\s+(\d{5,6}))?\s*(?:-|$)")
+
+
 def _location(basics: dict[str, Any], header: list[str]) -> None:
     for line in header[:10]:
-        m = re.match(r"^([A-Z][A-Za-z .]+),\s*([A-Z][A-Za-z .]+?)(?:\s+(\d{5,6}))?\s*(?:-|$)", line)
+        m = _LOCATION_RE1.match(line)
         if m and not _looks_like_name(line) and len(m.group(0)) < 50:
             basics["location"]["city"] = m.group(1).strip()
             basics["location"]["region"] = m.group(2).strip()
@@ -635,10 +686,14 @@ def _summary(lines: list[str]) -> str:
 # --- work ---------------------------------------------------------------------------------------------------
 
 
+_WORDS_LOWER_RE1 = re.compile(r"[a-z][a-z.\-/']*")
+
+
 def _words_lower(text: str) -> list[str]:
-    return re.findall(r"[a-z][a-z.\-/']*", text.lower())
+    return _WORDS_LOWER_RE1.findall(text.lower())
 
 
+@lru_cache(maxsize=32768)
 def _title_score(text: str) -> int:
     words = _words_lower(text)
     if not words or len(words) > 9 or text.rstrip().endswith("."):
@@ -646,14 +701,21 @@ def _title_score(text: str) -> int:
     return sum(w.strip(".") in _TITLE_WORDS for w in words)
 
 
+_ORG_SCORE_RE1 = re.compile(r"\b(?:pvt|ltd|inc|llc|limited|corp|corporation|gmbh|plc)\b", re.I)
+_ORG_SCORE_RE2 = re.compile(
+    r"[a-z]\s(?:AS|ASA|AB|Oy|Oyj|A/S|ApS|SA|SAS|SARL|S\.?r\.?l|S\.?p\.?A|N\.?V|B\.?V|AG|KG)\.?$"
+)
+
+
+@lru_cache(maxsize=32768)
 def _org_score(text: str) -> int:
     words = _words_lower(text)
     if not words or len(words) > 9:
         return 0
     score = sum(w.strip(".,") in _ORG_WORDS for w in words)
-    if re.search(r"\b(?:pvt|ltd|inc|llc|limited|corp|corporation|gmbh|plc)\b", text, re.I):
+    if _ORG_SCORE_RE1.search(text):
         score += 2
-    elif re.search(r"[a-z]\s(?:AS|ASA|AB|Oy|Oyj|A/S|ApS|SA|SAS|SARL|S\.?r\.?l|S\.?p\.?A|N\.?V|B\.?V|AG|KG)\.?$", text):
+    elif _ORG_SCORE_RE2.search(text):
         score += 2  # 'Linpro AS', 'Redpill Linpro AB', 'Nokia Oyj': European company forms
     return score
 
@@ -665,20 +727,27 @@ _JUNK = re.compile(
 )
 
 
+_NAME_WITH_STOP_RE1 = re.compile(r"[.;!?]\s")
+
+
 def _name_with_stop(line: str) -> bool:
     """'Trailer Park, Hollywood, California.' / 'Freelance Android Developer.': a name line that ends in a full stop."""
     body = line.rstrip()
     if not body.endswith(".") or body.endswith("..") or len(body.split()) > 7:
         return False
-    return _title_cased(body) and not re.search(r"[.;!?]\s", body)
+    return _title_cased(body) and not _NAME_WITH_STOP_RE1.search(body)
+
+
+_IS_SHORT_RE1 = re.compile(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", re.I)
+_IS_SHORT_RE2 = re.compile(r"^[a-z]")
 
 
 def _is_short(line: str) -> bool:
-    ends_abbrev = bool(re.search(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", line, re.I))
+    ends_abbrev = bool(_IS_SHORT_RE1.search(line))
     ends_stop = line.rstrip().endswith(";") or (line.rstrip().endswith(".") and not _name_with_stop(line))
     if len(line.split()) > 9 or (ends_stop and not ends_abbrev) or _JUNK.match(line):
         return False
-    return not re.match(r"^[a-z]", line) or bool(_title_score(line))
+    return not _IS_SHORT_RE2.match(line) or bool(_title_score(line))
 
 
 _LABELLED = re.compile(
@@ -686,6 +755,10 @@ _LABELLED = re.compile(
     r"\s*[:\-]\s*(.+)$",
     re.I,
 )
+
+
+_PARSE_WORK_RE1 = re.compile(r"\w\s*-\s*$")
+_PARSE_WORK_RE2 = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
 def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
@@ -707,7 +780,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         line = lines[idx]
         after = line[span[1] :] if len(line[span[1] :].split()) <= 8 else ""
         rest = (line[: span[0]] + " " + after).strip(" ,:-|().")
-        if not after.strip(" ,:-|().") and re.search(r"\w\s*-\s*$", line[: span[0]]):
+        if not after.strip(" ,:-|().") and _PARSE_WORK_RE1.search(line[: span[0]]):
             rest += " -"  # 'Company - City - June 2019 to Present' (Indeed): the text before the dates is the employer
         cands: list[tuple[int, str]] = []
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
@@ -737,7 +810,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         if end:
             entry["endDate"] = end
         highlights = [
-            re.sub(r"^[-*–•·▪►✓>]\s+", "", ln)
+            _PARSE_WORK_RE2.sub("", ln)
             for ln in lines[fwd:next_anchor]
             if len(ln.split()) >= 4 and _title_score(ln) == 0
         ][:8]
@@ -779,6 +852,10 @@ def _fill_forward(entry: dict[str, Any], lines: list[str], fwd: int, stop: int) 
     return j
 
 
+_UNDATED_ENTRIES_RE1 = re.compile(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", re.I)
+_UNDATED_ENTRIES_RE2 = re.compile(r"[A-Za-z]{2}")
+
+
 def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
     """Employer lines the date anchors missed: 'Teacher, Lane High School, Tucson, AZ, 1998' or 'Acme Corp'."""
     known = {tx.norm_key(w.get("name", "")) for w in work} | {tx.norm_key(w.get("position", "")) for w in work}
@@ -787,9 +864,9 @@ def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
             break
         if len(line.split()) > 14 or line.rstrip().endswith((".", ";", ":")) or _JUNK.match(line):
             continue
-        body = tx.SINGLE_DATE.sub(" ", line)
-        body = re.sub(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", " ", body, flags=re.I)
-        parts = [p for p in _split_parts(body) if not gz.is_place(p) and re.search(r"[A-Za-z]{2}", p)]
+        body = tx.SINGLE_DATE.sub(" ", line) if _DIGIT.search(line) else line  # every date has a digit
+        body = _UNDATED_ENTRIES_RE1.sub(" ", body)
+        parts = [p for p in _split_parts(body) if not gz.is_place(p) and _UNDATED_ENTRIES_RE2.search(p)]
         if not parts or len(parts) > 3:
             continue
         orgs = [p for p in parts if _org_score(p) and not _title_score(p) and _proper_name(p)]
@@ -808,12 +885,15 @@ def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
 _LOWER_OK = frozenset({"and", "of", "the", "for", "in", "at", "de", "la", "du", "und", "&"})
 
 
+_TIDY_WORK_RE1 = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
+
+
 def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> None:
     """Blank employer names that read like a sentence or that are the CV's own school; drop empty entries."""
     schools = {tx.norm_key(e.get("institution", "")) for e in education if e.get("institution")}
     for w in work:
         name = w.get("name", "")
-        words = [x for x in re.findall(r"[A-Za-z][A-Za-z'&.-]*", name) if x.lower() not in _LOWER_OK]
+        words = [x for x in _TIDY_WORK_RE1.findall(name) if x.lower() not in _LOWER_OK]
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
         own_school = _own_school(name, schools)
@@ -824,9 +904,12 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
     work[:] = [w for w in work if w.get("name") or w.get("position")]
 
 
+_OWN_SCHOOL_RE1 = re.compile(r"universit|college", re.I)
+
+
 def _own_school(name: str, schools: set[str]) -> bool:
     """A university or college the education section names: an employer only in a dated entry with a title."""
-    if not re.search(r"universit|college", name, re.I):
+    if not _OWN_SCHOOL_RE1.search(name):
         return False
     key = tx.norm_key(name)
     if key in schools:
@@ -847,16 +930,17 @@ _ACTIVITY = re.compile(
 )
 
 
+_DATE_LIKE_RE1 = re.compile(
+    r"\b(?:summer|spring|fall|autumn|winter|since|from|till|until|present|current|20xx|19xx)\b", re.I
+)
+_DATE_LIKE_RE2 = re.compile(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", re.I)
+
+
 def _date_like(name: str) -> bool:
     """'Summer 2009', 'Oct 2014', 'July 20XX', 'since 2013': a date read as an employer."""
     rest = tx.SINGLE_DATE.sub(" ", name)
-    rest = re.sub(
-        r"\b(?:summer|spring|fall|autumn|winter|since|from|till|until|present|current|20xx|19xx)\b",
-        " ",
-        rest,
-        flags=re.I,
-    )
-    return rest.strip(" ,.-") == "" or bool(re.fullmatch(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", name.strip(), re.I))
+    rest = _DATE_LIKE_RE1.sub(" ", rest)
+    return rest.strip(" ,.-") == "" or bool(_DATE_LIKE_RE2.fullmatch(name.strip()))
 
 
 def _school_or_activity(name: str) -> bool:
@@ -864,12 +948,15 @@ def _school_or_activity(name: str) -> bool:
     return bool(_SCHOOL_NAME.search(name) or _ACTIVITY.search(name))
 
 
+_EMPLOYERS_IN_PROSE_RE1 = re.compile(r"^(?:The|At|In|With|For|And|Of)\s+")
+
+
 def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
     """Employers named in sentences ('worked with Apple in Exilant Technologies Pvt. Ltd.') that no entry names."""
     known = {tx.norm_key(w.get("name", "")) for w in work}
     for line in lines[:200]:
         for m in _ORG_MENTION.finditer(line):
-            org = re.sub(r"^(?:The|At|In|With|For|And|Of)\s+", "", m.group(1)).strip()
+            org = _EMPLOYERS_IN_PROSE_RE1.sub("", m.group(1)).strip()
             key = tx.norm_key(org)
             if len(org.split()) < 2 or key in known or any(key in k or k in key for k in known if k):
                 continue
@@ -941,9 +1028,16 @@ def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
     return out if any(e["position"] and e["name"] for e in out) else []
 
 
+_SPLIT_PARTS_RE1 = re.compile(r"\s+[-|–@]\s+|,\s+|\s+at\s+|\s*\|\s*|\s+-$")
+
+
 def _split_parts(text: str) -> list[str]:
-    parts = re.split(r"\s+[-|–@]\s+|,\s+|\s+at\s+|\s*\|\s*|\s+-$", text)
+    parts = _SPLIT_PARTS_RE1.split(text)
     return [p.strip(" ,-:()") for p in parts if p and p.strip(" ,-:()")]
+
+
+_ENTRY_FROM_RE1 = re.compile(r"^(?:designation|title|position|role)\s*[:\-]\s*", re.I)
+_ENTRY_FROM_RE2 = re.compile(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", re.I)
 
 
 def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
@@ -952,7 +1046,7 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
-        if _name_with_stop(c) and not re.search(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", c, re.I):
+        if _name_with_stop(c) and not _ENTRY_FROM_RE2.search(c):
             c = c.rstrip()[:-1]
         dash = c.endswith(" -")
         c = gz.strip_place(c) or c
@@ -997,7 +1091,7 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
                 title = texts[others[0]]
     if not title and not company:
         return None
-    title = re.sub(r"^(?:designation|title|position|role)\s*[:\-]\s*", "", title, flags=re.I)
+    title = _ENTRY_FROM_RE1.sub("", title)
     return {"name": _clean_company(company), "position": title.strip(" ,-:")}
 
 
@@ -1019,12 +1113,22 @@ def _title_and_name(parts: list[str]) -> bool:
     )
 
 
+_CLEAN_COMPANY_RE1 = re.compile(r"^(?:company|organi[sz]ation|employer|client)\s*(?:name)?\s*[:\-]\s*", re.I)
+
+
 def _clean_company(text: str) -> str:
-    text = re.sub(r"^(?:company|organi[sz]ation|employer|client)\s*(?:name)?\s*[:\-]\s*", "", text, flags=re.I)
+    text = _CLEAN_COMPANY_RE1.sub("", text)
     return text.strip(" ,-:|")
 
 
 # --- education ----------------------------------------------------------------------------------------------
+
+
+_PARSE_EDUCATION_RE1 = re.compile(
+    r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", re.I
+)
+_PARSE_EDUCATION_RE2 = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
+_PARSE_EDUCATION_RE3 = re.compile(r"\s+(?:from|at)\s+")
 
 
 def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
@@ -1046,7 +1150,7 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
                     inst = p
                     break
             if _INSTITUTION.search(degree_part) and not inst:
-                cut = re.split(r"\s+(?:from|at)\s+", degree_part, maxsplit=1)
+                cut = _PARSE_EDUCATION_RE3.split(degree_part, maxsplit=1)
                 if len(cut) == 2:
                     degree_part, inst = cut
         if not inst:
@@ -1069,12 +1173,10 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
             if rng[1]:
                 entry["endDate"] = rng[1]
         else:
-            years = re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", window)
+            years = _PARSE_EDUCATION_RE2.findall(window)
             if years:
                 entry["endDate"] = years[0]
-        score = re.search(
-            r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", window, re.I
-        )
+        score = _PARSE_EDUCATION_RE1.search(window)
         entry["score"] = score.group(1).strip() if score else ""
         if study and all(e["studyType"] != study or e["area"] != area for e in entries):
             entries.append(entry)
@@ -1089,11 +1191,15 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
+_SPLIT_DEGREE_RE1 = re.compile(r"^(.*?)\s+in\s+(.+)$", re.I)
+_SPLIT_DEGREE_RE2 = re.compile(r"^(?:bachelor|master|doctor|associate)", re.I)
+
+
 def _split_degree(text: str) -> tuple[str, str]:
-    m = re.match(r"^(.*?)\s+in\s+(.+)$", text, re.I)
+    m = _SPLIT_DEGREE_RE1.match(text)
     if m:
         return m.group(1).strip(" ,-"), m.group(2).strip(" ,-")
-    if re.match(r"^(?:bachelor|master|doctor|associate)", text, re.I):
+    if _SPLIT_DEGREE_RE2.match(text):
         return text.strip(" ,-"), ""
     m = _DEGREE.match(text)
     if m:
@@ -1141,6 +1247,12 @@ _NOT_NAMED = re.compile(
 )
 
 
+_PLAUSIBLE_SKILL_RE1 = re.compile(r"[a-z]+(?:ing|ed)")
+_PLAUSIBLE_SKILL_RE2 = re.compile(r"[a-z]+(?:ing|ed)")
+_PLAUSIBLE_SKILL_RE3 = re.compile(r"[A-Za-z]{3}")
+_PLAUSIBLE_SKILL_RE4 = re.compile(r"[+#.\d]")
+
+
 def _plausible_skill(item: str, labelled: bool = False) -> bool:
     """A listed item that is not in the vocabulary: keep it when it reads like a named skill, not a filler word.
 
@@ -1155,14 +1267,14 @@ def _plausible_skill(item: str, labelled: bool = False) -> bool:
         return False
     if _NOT_NAMED.search(key) or gz.is_place(item) or heading_of(item) or _DEGREE.fullmatch(item):
         return False
-    if len(words) == 1 and (re.fullmatch(r"[a-z]+(?:ing|ed)", key) or key in _PLAIN_WORDS):
+    if len(words) == 1 and (_PLAUSIBLE_SKILL_RE2.fullmatch(key) or key in _PLAIN_WORDS):
         return False
     first = item.split()[0]
-    if first.islower() and re.fullmatch(r"[a-z]+(?:ing|ed)", first):
+    if first.islower() and _PLAUSIBLE_SKILL_RE1.fullmatch(first):
         return False
-    if tx.SINGLE_DATE.search(item) and re.search(r"[A-Za-z]{3}", tx.SINGLE_DATE.sub("", item)) is None:
+    if tx.SINGLE_DATE.search(item) and _PLAUSIBLE_SKILL_RE3.search(tx.SINGLE_DATE.sub("", item)) is None:
         return False  # 'April 2015', 'Since Feb 2008'
-    if item.islower() and not labelled and not re.search(r"[+#.\d]", item):
+    if item.islower() and not labelled and not _PLAUSIBLE_SKILL_RE4.search(item):
         # 'sales orders', 'best practices': lower-case phrases in a list are mostly descriptions, not named skills
         return len(words) == 1 and len(item) <= 3
     return not (len(words) >= 3 and item.isupper())
@@ -1192,6 +1304,9 @@ def _list_continued(lines: list[str], start: int) -> str:
     return out
 
 
+_LABELLED_LISTS_RE1 = re.compile(r"\s*[,;|]\s*|\s+and\s+")
+
+
 def _labelled_lists(sections: dict[str, Any]) -> list[str]:
     """'Environment: Java, Spring, Oracle' lines outside the skills section: lists of skills under a telling label."""
     out: list[str] = []
@@ -1208,7 +1323,7 @@ def _labelled_lists(sections: dict[str, Any]) -> list[str]:
                     continue
                 if m.end() == len(line):
                     rest += _list_continued(lines, idx + 1)
-                items = [i for i in re.split(r"\s*[,;|]\s*|\s+and\s+", rest) if i.strip(" .")]
+                items = [i for i in _LABELLED_LISTS_RE1.split(rest) if i.strip(" .")]
                 if len(items) >= 2 and sum(len(i.split()) <= 4 for i in items) >= 0.8 * len(items):
                     out.append(f"{label}: {rest}")
     return out
@@ -1246,6 +1361,12 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
     return out
 
 
+_PARSE_SKILLS_RE1 = re.compile(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$")
+_PARSE_SKILLS_RE2 = re.compile(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", re.I)
+_PARSE_SKILLS_RE3 = re.compile(r"[A-Za-z]")
+_PARSE_SKILLS_RE4 = re.compile(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])")
+
+
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
     vocab = vocabulary()
     groups: list[dict[str, Any]] = []
@@ -1254,8 +1375,8 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
 
     def add(item: str, listed: bool, labelled: bool = False) -> str | None:
         item = item.strip(" .,:;-*()[]\"'")
-        item = re.sub(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", "", item, flags=re.I).strip()
-        if not item or len(item) > 40 or len(item.split()) > 4 or not re.search(r"[A-Za-z]", item):
+        item = _PARSE_SKILLS_RE2.sub("", item).strip()
+        if not item or len(item) > 40 or len(item.split()) > 4 or not _PARSE_SKILLS_RE3.search(item):
             return None
         if _NOT_SKILL.search(item) or tx.norm_key(item) == person_key:
             return None
@@ -1277,10 +1398,10 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
             continue
         line = _YEARS_NOTE.sub("", line)
         cat = ""
-        m = re.match(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$", line)
+        m = _PARSE_SKILLS_RE1.match(line)
         if m and len(m.group(1).split()) <= 4:
             cat, line = m.group(1).strip(), m.group(2)
-        items = [i for i in re.split(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])", line) if i]
+        items = [i for i in _PARSE_SKILLS_RE4.split(line) if i]
         short = sum(len(i.split()) <= 3 for i in items)
         listed = (len(items) >= 2 and short * 3 >= len(items) * 2) or len(line.split()) <= 3
         labelled = bool(_LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
@@ -1299,7 +1420,7 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         else:
             # 'Languages: Java, C' or 'Tools: Git': the heading is not a skill; each skill stands on its own
             loose.extend(names)
-    prose = _URL.sub(" ", _EMAIL.sub(" ", text))
+    prose = _without_links(text)
     for f in vocab.find(prose, include_soft=False, prose=True):
         key = tx.norm_key(f.skill.name)
         if key not in seen:
@@ -1309,14 +1430,63 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
     return groups
 
 
+_PARSE_LANGUAGES_RE1 = re.compile(r"[A-Za-z]+")
+_PARSE_LANGUAGES_RE2 = re.compile(r"languages?\s*(?:known|spoken)?\s*[:\-]\s*([^\n]{3,120})", re.I)
+
+
+def _without_links(text: str) -> str:
+    """text with e-mail addresses and URLs blanked, as _URL.sub(" ", _EMAIL.sub(" ", text)) would."""
+    text = _blank(_EMAIL, text, text, ("@",))
+    return _blank(_URL, text, _url_view(text), _URL_HINTS)
+
+
+#: Every URL _URL reads starts with one of these (compared in lower case).
+_URL_HINTS = ("http", "www.", "linkedin.com/", "github.com/")
+#: Letters that a case-blind pattern takes for ASCII ones ('İ', 'ı', 'ſ', the Kelvin sign): with one of them in
+#: the text a lower-case substring test no longer decides whether _URL can match.
+_CASE_TWINS = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _url_view(text: str) -> str | None:
+    """text in lower case for finding _URL_HINTS, or None when that would not be exact (offsets or case drift)."""
+    low = text.lower()
+    if len(low) != len(text) or any(c in text for c in _CASE_TWINS):
+        return None
+    return low
+
+
+def _hint_span(view: str | None, text: str, hints: tuple[str, ...]) -> tuple[int, int] | None:
+    """The lines from the first to the last hint: where a pattern that needs a hint and never crosses a line break
+    can match. (0, len(text)) when view is None; None when no hint occurs."""
+    if view is None:
+        return 0, len(text)
+    found = [h for h in hints if h in view]
+    if not found:
+        return None
+    first = min(view.find(h) for h in found)
+    last = max(view.rfind(h) for h in found)
+    end = text.find("\n", last)
+    return text.rfind("\n", 0, first) + 1, len(text) if end < 0 else end
+
+
+def _blank(pattern: re.Pattern[str], text: str, view: str | None, hints: tuple[str, ...]) -> str:
+    """pattern.sub(" ", text) for a pattern that cannot cross a line break and whose matches hold a hint: only
+    the lines between the first and the last hint are searched."""
+    span = _hint_span(view, text, hints)
+    if span is None:
+        return text
+    a, b = span
+    return text[:a] + pattern.sub(" ", text[a:b]) + text[b:]
+
+
 def _parse_languages(lines: list[str], text: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     pool = " ".join(lines)
     if not pool:
-        m = re.search(r"languages?\s*(?:known|spoken)?\s*[:\-]\s*([^\n]{3,120})", text, re.I)
+        m = _PARSE_LANGUAGES_RE2.search(text)
         pool = m.group(1) if m else ""
     seen: set[str] = set()
-    for word in re.findall(r"[A-Za-z]+", pool):
+    for word in _PARSE_LANGUAGES_RE1.findall(pool):
         low = word.lower()
         if low in _HUMAN_LANGUAGES and low not in seen:
             seen.add(low)
@@ -1342,10 +1512,13 @@ def _parse_certificates(lines: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+_PARSE_PROJECTS_RE1 = re.compile(r"^(?:project\s*(?:name|title)?|title)\s*[:\-]\s*(.+)$", re.I)
+
+
 def _parse_projects(lines: list[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for line in lines[:60]:
-        m = re.match(r"^(?:project\s*(?:name|title)?|title)\s*[:\-]\s*(.+)$", line, re.I)
+        m = _PARSE_PROJECTS_RE1.match(line)
         if m or (
             (_is_short(line) and len(line.split()) <= 8 and not out) or (_is_short(line) and len(line.split()) <= 6)
         ):
@@ -1375,6 +1548,20 @@ def _cap(word: str) -> bool:
     return word[:1].isupper() or word[:1].isdigit() or word[:1] == "."
 
 
+_LETTER_RUN = re.compile(r"[a-z]+")
+_HYPHENED_RUN = re.compile(r"[a-z]+(?:-[a-z]+)+")
+
+
+def _may_name_title(line: str) -> bool:
+    """False only when no word of line can be a title head: a head is letters, perhaps joined by '-' or '/'
+    ('in-charge', 'programmer/analyst', whose halves are heads too), set off by spaces or punctuation."""
+    low = line.lower()
+    heads = gz.TITLE_HEADS
+    return not heads.isdisjoint(_LETTER_RUN.findall(low)) or (
+        "-" in low and not heads.isdisjoint(_HYPHENED_RUN.findall(low))
+    )
+
+
 def title_phrases(line: str) -> list[str]:
     """Job titles named in a line: 'Senior Software Engineer', 'Director of Software Development', 'Sr. Web Developer'.
 
@@ -1383,6 +1570,8 @@ def title_phrases(line: str) -> list[str]:
     'member') needs a modifier. Written as a name (capitalised), or after 'as' in running text.
     """
     out: list[str] = []
+    if not _may_name_title(line):
+        return out
     for chunk in _CHUNK.split(line):
         words = chunk.split()
         n = len(words)

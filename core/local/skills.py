@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, compress
 from pathlib import Path
 
 VOCAB_PATH = Path(__file__).resolve().parents[2] / "data" / "skills" / "skills.txt"
@@ -51,8 +53,40 @@ class Found:
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9]*[+#]*|\.[A-Za-z][A-Za-z0-9]*")
 
 
+_TOKEN_SPLIT = re.compile(f"({_TOKEN.pattern})")
+#: A dot right after a letter or digit ('node.js'), as str.isalnum() counts them, that starts a '.word' token.
+_DOT_IN_WORD = re.compile(r"(?<=[^\W_])\.(?=[A-Za-z])")
+
+
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """(key, start, end) tokens; '.net' keeps its dot only when it starts a word, so 'node.js' = 'node js'."""
+    keys, starts, ends = _scan(text)
+    return list(zip(keys, starts, ends, strict=True))
+
+
+def _scan(text: str) -> tuple[list[str], list[int], list[int]]:
+    """tokenize() as three parallel lists (keys, starts, ends), built without a Python step per token."""
+    low = text.lower()
+    if len(low) != len(text) or "\u212a" in text:
+        # 'İ' lower-cases to two characters and the Kelvin sign to 'k': offsets or tokens would drift
+        toks = _tokenize_slow(text)
+        return [t[0] for t in toks], [t[1] for t in toks], [t[2] for t in toks]
+    parts = _TOKEN_SPLIT.split(low)  # separator, token, separator, …, separator
+    offsets = list(accumulate(map(len, parts), initial=0))
+    keys = parts[1::2]
+    starts = offsets[1 : 2 * len(keys) : 2]
+    ends = offsets[2::2]
+    if "." in text:
+        for m in _DOT_IN_WORD.finditer(text):  # every such dot starts a token: drop the dot from it
+            start = m.start()
+            k = bisect_left(starts, start)
+            keys[k] = keys[k][1:]
+            starts[k] = start + 1
+    return keys, starts, ends
+
+
+def _tokenize_slow(text: str) -> list[tuple[str, int, int]]:
+    """tokenize() one match at a time: for the rare texts whose lower-case form shifts offsets."""
     out = []
     for m in _TOKEN.finditer(text):
         tok = m.group(0)
@@ -64,8 +98,10 @@ def tokenize(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def _key(text: str) -> str:
-    return " ".join(t for t, _, _ in tokenize(text))
+    """Token key of a spelling; cached because lists and titles look up the same few words again and again."""
+    return " ".join(_scan(text)[0])
 
 
 class Vocabulary:
@@ -135,29 +171,30 @@ class Vocabulary:
         prose=True is for running text (not a skills list): one-word business terms ('Sales', 'Insurance') there
         name the domain more often than a skill, so they are skipped.
         """
-        toks = tokenize(text)
+        keys, starts, ends = _scan(text)
         found: list[Found] = []
-        i, n = 0, len(toks)
+        n = len(keys)
         entries, first = self.entries, self.first_tokens
         prefixes = self.prefixes
-        while i < n:
-            if toks[i][0] not in first:
-                i += 1
+        nxt = 0  # the first token not yet read (a hit of several tokens skips the rest of them)
+        for i in compress(range(n), map(first.__contains__, keys)):
+            if i < nxt:
                 continue
+            nxt = i + 1
             sizes = [1]
-            key = toks[i][0]
+            key = keys[i]
             for size in range(2, min(self.max_len, n - i) + 1):
-                key = f"{key} {toks[i + size - 1][0]}"
+                key = f"{key} {keys[i + size - 1]}"
                 if key not in prefixes:
                     break
                 sizes.append(size)
             for size in reversed(sizes):
-                key = toks[i][0] if size == 1 else " ".join(t[0] for t in toks[i : i + size])
+                key = keys[i] if size == 1 else " ".join(keys[i : i + size])
                 hit = entries.get(key)
                 if hit is None:
                     continue
                 skill, rule, spellings = hit
-                start, end = toks[i][1], toks[i + size - 1][2]
+                start, end = starts[i], ends[i + size - 1]
                 surface = text[start:end]
                 if not _case_ok(surface, rule, spellings):
                     continue
@@ -172,9 +209,8 @@ class Vocabulary:
                 if (skill.generic and not include_generic) or (skill.category == "Soft Skills" and not include_soft):
                     break
                 found.append(Found(skill, start, end, surface))
-                i += size - 1
+                nxt = i + size
                 break
-            i += 1
         return [f for f in found if len(f.surface) > 1 or _has_neighbour(f, found)]
 
     def names(self, text: str, **kwargs: bool) -> list[str]:

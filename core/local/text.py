@@ -18,7 +18,7 @@ _BULLET_RUN = re.compile("[" + re.escape(_BULLETS) + "]+")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u3000]+")
 _MULTI_SPACE = re.compile(r" {2,}")
 _DASHES = re.compile("[\u2010-\u2015\u2212]")
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00b4": "'"})
+_QUOTE_PAIRS = (("\u2018", "'"), ("\u2019", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u00b4", "'"))
 
 BULLET = "\u2022"
 
@@ -32,10 +32,13 @@ def _decode_escapes(match: re.Match[str]) -> str:
 
 def clean(text: str) -> str:
     """Normalise Unicode, bullets, dashes and control characters; keep line breaks."""
-    text = _ESCAPED_BYTES.sub(_decode_escapes, text)
+    if "\\x" in text:  # the pattern needs a literal '\x': most texts skip the scan
+        text = _ESCAPED_BYTES.sub(_decode_escapes, text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "  ")
-    text = text.translate(_QUOTES)
+    for curly, plain in _QUOTE_PAIRS:  # str.replace per quote mark is far cheaper than str.translate
+        if curly in text:
+            text = text.replace(curly, plain)
     text = _DASHES.sub("-", text)
     text = _BULLET_RUN.sub(f" {BULLET} ", text)
     text = _CONTROL.sub(" ", text)
@@ -56,7 +59,9 @@ def split_lines(text: str) -> list[str]:
         pieces = _MULTI_SPACE.split(raw) if flat or "   " in raw else [raw]
         for piece in pieces:
             for part in piece.split(BULLET):
-                part = _SPACES.sub(" ", part).strip(" \"'")
+                if "  " in part or "\t" in part or not part.isascii():  # else every run is one plain space
+                    part = _SPACES.sub(" ", part)
+                part = part.strip(" \"'")
                 if part:
                     out.append(part)
     return _join_date_pieces(out)
@@ -87,11 +92,14 @@ def squash(text: str) -> str:
     return _SPACES.sub(" ", text.replace("\n", " ")).strip()
 
 
+_NON_KEY = re.compile(r"[^a-z0-9+#]+")
+
+
 @lru_cache(maxsize=65536)
 def norm_key(text: str) -> str:
     """Lower-case, punctuation-light key for comparing names (companies, schools, skills)."""
     text = text.lower().replace(".", "")
-    text = re.sub(r"[^a-z0-9+#]+", " ", text)
+    text = _NON_KEY.sub(" ", text)
     return text.strip()
 
 
@@ -157,10 +165,34 @@ FOREIGN_MONTHS = {
     "diciembre": 12,
     "desember": 12,
 }
+_FOREIGN_BY_LENGTH = tuple(sorted(FOREIGN_MONTHS, key=len, reverse=True))
 _ENGLISH_MONTHS = "January February March April May June July August September October November December".split()
-_FOREIGN_DATE = re.compile(
-    r"\b(" + "|".join(sorted(FOREIGN_MONTHS, key=len, reverse=True)) + r")\b(?=\.?\s*,?\s*(?:19|20)\d\d)", re.I
-)
+
+
+@lru_cache(maxsize=256)
+def _foreign_date(names: tuple[str, ...]) -> re.Pattern[str]:
+    """The foreign-month pattern over only the names a text contains ('mai' sits in every 'email'): far fewer
+    alternatives to try at each word."""
+    return re.compile(r"\b(" + "|".join(names) + r")\b(?=\.?\s*,?\s*(?:19|20)\d\d)", re.I)
+
+
+_FOREIGN_DATE = _foreign_date(_FOREIGN_BY_LENGTH)
+_YEAR_NEXT = re.compile(r"\.?\s*,?\s*(?:19|20)\d\d")
+#: Letters that a case-blind pattern takes for ASCII ones ('İ', 'ı', 'ſ', the Kelvin sign).
+_CASE_TWINS = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _year_follows(lowered: str, names: tuple[str, ...]) -> bool:
+    """Whether some name in lowered is followed by a year, as _FOREIGN_DATE's look-ahead asks."""
+    for name in names:
+        at = lowered.find(name)
+        while at >= 0:
+            if _YEAR_NEXT.match(lowered, at + len(name)):
+                return True
+            at = lowered.find(name, at + 1)
+    return False
+
+
 _MONTH_RE = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -170,9 +202,20 @@ _MONTH_RE = (
 def english_months(text: str) -> str:
     """'Mars 2012', 'Januar 2012', 'août 2010' → English month names, so that one date grammar reads them all."""
     lowered = text.lower()
-    if not any(name in lowered for name in FOREIGN_MONTHS):  # substring checks are far cheaper than the regex
+    present = tuple(name for name in _FOREIGN_BY_LENGTH if name in lowered)
+    if not present:  # substring checks are far cheaper than the regex
         return text
-    return _FOREIGN_DATE.sub(lambda m: _ENGLISH_MONTHS[FOREIGN_MONTHS[m.group(1).lower()] - 1], text)
+    if len(lowered) != len(text) or any(c in text for c in _CASE_TWINS):
+        present = _FOREIGN_BY_LENGTH  # lower-case substrings are not exact here: try every name
+    elif not _year_follows(lowered, present):
+        return text  # 'mai' in 'email': no name is followed by a year, so the pattern cannot match
+    return _foreign_date(present).sub(_to_english_month, text)
+
+
+def _to_english_month(match: re.Match[str]) -> str:
+    """The English name of a matched foreign month; the text unchanged when case folding makes it unknown."""
+    number = FOREIGN_MONTHS.get(match.group(1).lower())
+    return _ENGLISH_MONTHS[number - 1] if number else match.group(0)
 
 
 _YEAR_RE = r"(?:19[5-9]\d|20[0-4]\d)"
@@ -198,38 +241,50 @@ PRESENT = re.compile(_PRESENT_RE, re.I)
 _MONTHS_ONE_YEAR = re.compile(rf"(?P<a>{_MONTH_RE})\s*(?:-|to)\s*(?P<b>{_MONTH_RE}),?\s+(?P<year>{_YEAR_RE})", re.I)
 
 
+_PD_MONTH = re.compile(rf"({_MONTH_RE})\s*,?\s*'?(\d{{2,4}})")
+_PD_MDY = re.compile(r"(\d{1,2})/\d{1,2}/(\d{4})$")
+_PD_MY2 = re.compile(r"(\d{1,2})/(\d{2})$")
+_PD_MY4 = re.compile(r"(\d{1,2})\s*[/.-]\s*(\d{4})")
+_PD_YM = re.compile(r"(\d{4})\s*[/.-]\s*(\d{1,2})(?!\d)")
+_PD_YEAR = re.compile(r"(19|20)\d\d")
+
+
 def parse_date(text: str) -> str:
     """'Sep 2017' → '2017-09', '2017' → '2017', '03/2019' → '2019-03'; '' when it is not a date."""
     text = text.strip().lower().rstrip(".")
-    m = re.match(rf"({_MONTH_RE})\s*,?\s*'?(\d{{2,4}})", text)
+    m = _PD_MONTH.match(text)
     if m:
         mon = MONTHS.get(m.group(1).rstrip(".")[:3])
         year = m.group(2)
         if len(year) == 2:
             year = ("20" if int(year) < 50 else "19") + year
         return f"{year}-{mon:02d}" if mon else year
-    m = re.match(r"(\d{1,2})/\d{1,2}/(\d{4})$", text)  # US month/day/year
+    m = _PD_MDY.match(text)  # US month/day/year
     if m and 1 <= int(m.group(1)) <= 12:
         return f"{m.group(2)}-{int(m.group(1)):02d}"
-    m = re.match(r"(\d{1,2})/(\d{2})$", text)
+    m = _PD_MY2.match(text)
     if m and 1 <= int(m.group(1)) <= 12:
         return f"{2000 + int(m.group(2)) if int(m.group(2)) < 50 else 1900 + int(m.group(2))}-{int(m.group(1)):02d}"
-    m = re.match(r"(\d{1,2})\s*[/.-]\s*(\d{4})", text)
+    m = _PD_MY4.match(text)
     if m and 1 <= int(m.group(1)) <= 12:
         return f"{m.group(2)}-{int(m.group(1)):02d}"
-    m = re.match(r"(\d{4})\s*[/.-]\s*(\d{1,2})(?!\d)", text)
+    m = _PD_YM.match(text)
     if m and 1 <= int(m.group(2)) <= 12:
         return f"{m.group(1)}-{int(m.group(2)):02d}"
-    m = re.search(r"(19|20)\d\d", text)
+    m = _PD_YEAR.search(text)
     return m.group(0) if m else ""
 
 
-_DIGIT = re.compile(r"\d")
+#: What every date in _DATE_RE holds: a year of _YEAR_RE, a "'09" year or a '09/14' month and year.
+_DATE_HINT = re.compile(r"19[5-9]\d|20[0-4]\d|'\d\d|\d/\d\d")
 
 
+@lru_cache(maxsize=16384)
 def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
-    """First date range in text: (start, end, is_current, span). A lone year counts as a one-point range."""
-    if not _DIGIT.search(text):  # every date form has a digit: most lines are answered here, cheaply
+    """First date range in text: (start, end, is_current, span). A lone year counts as a one-point range.
+
+    Cached: the work parser asks about the same lines several times (anchors, entries, the lines after them)."""
+    if not _DATE_HINT.search(text):  # every date form has one of these: most lines are answered here, cheaply
         return None
     m = DATE_RANGE.search(text)
     if m:
