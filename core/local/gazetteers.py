@@ -64,16 +64,16 @@ _ORGLIKE = re.compile(
 _CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?:\s+\d{5,6})?$")
 
 
-_IS_PLACE_RE1 = re.compile(r"\s+\d{5,6}$")
-_IS_PLACE_RE2 = re.compile(r"\s+")
-_IS_PLACE_RE3 = re.compile(r"\s[-|]\s|\d")
-_IS_PLACE_RE4 = re.compile(r"\s*/\s*")
+_TRAILING_POSTCODE = re.compile(r"\s+\d{5,6}$")
+_WHITESPACE_RUN = re.compile(r"\s+")
+_SPACED_DASH_PIPE_OR_DIGIT = re.compile(r"\s[-|]\s|\d")
+_SLASH_SEPARATOR = re.compile(r"\s*/\s*")
 
 
 @lru_cache(maxsize=8192)
 def is_place(text: str) -> bool:
     """'Tucson, AZ', 'Pune, Maharashtra', 'Bangalore', 'India', 'New York, NY 10001': a place, not a company."""
-    t = _IS_PLACE_RE2.sub(" ", text.strip(" ,.-|()")).strip()
+    t = _WHITESPACE_RUN.sub(" ", text.strip(" ,.-|()")).strip()
     if not t or len(t) > 60:
         return False
     low = t.lower()
@@ -84,25 +84,27 @@ def is_place(text: str) -> bool:
         return False
     if len(parts) == 2 or (len(parts) == 3 and parts[-1].lower() in _COUNTRIES):
         tail = parts[-2] if len(parts) == 3 else parts[-1]
-        last = _IS_PLACE_RE1.sub("", tail)
+        last = _TRAILING_POSTCODE.sub("", tail)
         if last in STATE_CODES or last.lower() in _PLACE_WORDS:
-            return len(parts[0].split()) <= 3 and not _IS_PLACE_RE3.search(parts[0])
+            return len(parts[0].split()) <= 3 and not _SPACED_DASH_PIPE_OR_DIGIT.search(parts[0])
     if len(parts) == 1 and len(t.split()) <= 3:
-        return all(w.lower() in _PLACE_WORDS for w in _IS_PLACE_RE4.split(t))
+        return all(w.lower() in _PLACE_WORDS for w in _SLASH_SEPARATOR.split(t))
     return False
 
 
-_STRIP_PLACE_RE1 = re.compile(r"\s+[-|–]\s+|\s*\|\s*|,\s+(?=[^,]*,\s*[A-Z]{2}\b)")
-_STRIP_PLACE_RE2 = re.compile(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$")
+# ' - ', ' | ', or the comma before a trailing 'City, ST'
+_PLACE_SEPARATOR = re.compile(r"\s+[-|–]\s+|\s*\|\s*|,\s+(?=[^,]*,\s*[A-Z]{2}\b)")
+# 'Acme, Pune, MH' -> ('Acme', 'Pune, MH'): the last one or two comma parts
+_LAST_COMMA_TAIL = re.compile(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$")
 
 
 def strip_place(text: str) -> str:
     """'Infosys Limited - Pune, Maharashtra' → 'Infosys Limited'; text without a trailing place is unchanged."""
-    parts = _STRIP_PLACE_RE1.split(text)
+    parts = _PLACE_SEPARATOR.split(text)
     while len(parts) > 1 and is_place(parts[-1]):
         parts.pop()
     out = " - ".join(parts)
-    m = _STRIP_PLACE_RE2.match(out)
+    m = _LAST_COMMA_TAIL.match(out)
     if m and is_place(m.group(2)) and len(m.group(1).split()) >= 1 and not is_place(m.group(1)):
         out = m.group(1)
     return out.strip(" ,-|")

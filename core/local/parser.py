@@ -334,12 +334,12 @@ _STRONG_HEADINGS = (
 _GLUED_HEADING = re.compile(r"^(" + "|".join(_STRONG_HEADINGS) + r")\s*:?\s+(\S.*)$", re.I)
 
 
-_HEADING_KEY_RE1 = re.compile(r"\s+")
+_WHITESPACE_RUN = re.compile(r"\s+")
 
 
 def _heading_key(line: str) -> str:
     s = line.lower().replace("&", "and").strip(" :-|•*#=_.")
-    s = _HEADING_KEY_RE1.sub(" ", s)
+    s = _WHITESPACE_RUN.sub(" ", s)
     if "cont" not in s:  # every '(continued)' spelling has it; most lines are answered here
         return s
     return _CONTINUED.sub("", s) or s
@@ -350,33 +350,30 @@ _CONTINUED = re.compile(r"\s*[-(,]?\s*(?:continued|cont'?d|cont\.?)\s*\)?$")
 _SQUASHED_HEADING = {h.replace(" ", ""): sec for h, sec in _HEADING_OF.items() if len(h) > 4}
 
 
-_LETTER_SPACED_RE1 = re.compile(r"[^a-z]")
-_LETTER_SPACED_RE2 = re.compile(r"(?:^|\s)[A-Z](?:\s|$)")
-_LETTER_SPACED_RE3 = re.compile(r"(?:continued|contd)$")
+_NOT_LOWER_LETTER = re.compile(r"[^a-z]")
+_LONE_CAPITAL = re.compile(r"(?:^|\s)[A-Z](?:\s|$)")
+_SQUASHED_CONTINUED_SUFFIX = re.compile(r"(?:continued|contd)$")
 
 
 def _letter_spaced(line: str) -> str | None:
     """Section of a heading typed with spaced letters or broken small caps: 'E X P E R I E N C E', 'P ROFE SSI ONAL'."""
-    if len(line) > 70 or not line.isupper() or not _LETTER_SPACED_RE2.search(line):
+    if len(line) > 70 or not line.isupper() or not _LONE_CAPITAL.search(line):
         return None
-    squashed = _LETTER_SPACED_RE1.sub("", line.lower())
-    return _SQUASHED_HEADING.get(squashed) or _SQUASHED_HEADING.get(_LETTER_SPACED_RE3.sub("", squashed))
+    squashed = _NOT_LOWER_LETTER.sub("", line.lower())
+    return _SQUASHED_HEADING.get(squashed) or _SQUASHED_HEADING.get(_SQUASHED_CONTINUED_SUFFIX.sub("", squashed))
 
 
 _SOFT_HEAD = frozenset("soft personal interpersonal communication teamwork transferable people".split())
 _SKILL_TAILS = frozenset("skills strengths proficiencies competencies competences expertise".split())
 
 
-_TITLE_CASED_RE1 = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
 def _title_cased(line: str) -> bool:
     """Every word but the small ones starts with a capital: a heading, not a sentence."""
-    words = _TITLE_CASED_RE1.findall(line)
+    words = _NAME_WORD.findall(line)
     return bool(words) and all(w[0].isupper() or w.lower() in ("and", "of", "in", "for", "the", "&") for w in words)
-
-
-_HEADING_OF_RE1 = re.compile(r"\d")
 
 
 @lru_cache(maxsize=16384)
@@ -412,7 +409,7 @@ def heading_of(line: str) -> tuple[str, str] | None:
         return ("other" if _SOFT_HEAD & set(words) else "skills"), ""
     if 1 < len(words) <= 4 and words[-1] in ("experience", "employment") and _title_cased(line):
         return "experience", ""  # 'Legal Work Experience', 'Other Relevant Experience'
-    if 1 < len(words) <= 5 and not _HEADING_OF_RE1.search(key) and (line.isupper() or line.rstrip().endswith(":")):
+    if 1 < len(words) <= 5 and not _DIGIT.search(key) and (line.isupper() or line.rstrip().endswith(":")):
         for sec, tails in _HEADING_WORDS.items():
             if words[-1] in tails or words[0] in tails:
                 return sec, ""
@@ -461,7 +458,7 @@ _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 
 _NOT_ASCII_LETTERS = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalpha())
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_PARSE_INTO_RE3 = re.compile(r"\b(?:the|and|of|in|with|for|to)\b", re.I)
+_ENGLISH_FUNCTION_WORD = re.compile(r"\b(?:the|and|of|in|with|for|to)\b", re.I)
 
 
 def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
@@ -530,7 +527,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     if not resume["work"]:
         warnings.append("No work experience was found.")
     ascii_letters, letters = _letter_counts(text[:5000])
-    common = len(_PARSE_INTO_RE3.findall(text[:20000]))
+    common = len(_ENGLISH_FUNCTION_WORD.findall(text[:20000]))
     if letters and (ascii_letters < 0.6 * letters or common < max(3, len(text[:20000]) // 1500)):
         warnings.append("The CV does not look like English; the offline parser is tuned for English CVs.")
 
@@ -576,18 +573,19 @@ def _split_sections(lines: list[str]) -> dict[str, Any]:
     return sections
 
 
-_MENTIONS_LANGUAGE_RE1 = re.compile(r"[a-z]+")
+_LETTER_RUN = re.compile(r"[a-z]+")
 
 
 def _mentions_language(text: str) -> bool:
-    return any(w in _HUMAN_LANGUAGES for w in _MENTIONS_LANGUAGE_RE1.findall(text.lower()))
+    return any(w in _HUMAN_LANGUAGES for w in _LETTER_RUN.findall(text.lower()))
 
 
 # --- basics -------------------------------------------------------------------------------------------------
 
 
-_PARSE_CONTACTS_RE1 = re.compile(r"\D")
-_PARSE_CONTACTS_RE2 = re.compile(r"(19|20)\d\d\D*(19|20)\d\d")
+_NON_DIGIT = re.compile(r"\D")
+# '2019 - 2021': a year range that the phone pattern also matches
+_YEAR_SPAN = re.compile(r"(19|20)\d\d\D*(19|20)\d\d")
 
 
 def _parse_contacts(basics: dict[str, Any], text: str) -> None:
@@ -596,8 +594,8 @@ def _parse_contacts(basics: dict[str, Any], text: str) -> None:
     if m:
         basics["email"] = m.group(0).rstrip(".")
     for m in _PHONE.finditer(head[:5000]):
-        digits = _PARSE_CONTACTS_RE1.sub("", m.group(0))
-        if 7 <= len(digits) <= 15 and not _PARSE_CONTACTS_RE2.fullmatch(m.group(0).strip()):
+        digits = _NON_DIGIT.sub("", m.group(0))
+        if 7 <= len(digits) <= 15 and not _YEAR_SPAN.fullmatch(m.group(0).strip()):
             basics["phone"] = m.group(0).strip()
             break
     profiles = []
@@ -622,14 +620,15 @@ def _parse_contacts(basics: dict[str, Any], text: str) -> None:
     basics["profiles"] = profiles
 
 
-_FIND_NAME_RE1 = re.compile(r"^(?:name|full name)\s*[:\-]\s*", re.I)
-_FIND_NAME_RE2 = re.compile(r"\s+[-|,]\s+|\s*[|,(]\s*")
+_NAME_LABEL = re.compile(r"^(?:name|full name)\s*[:\-]\s*", re.I)
+# what follows a name on its line: ' - Engineer', ' | Pune', ', MBA', '(Jr)'
+_AFTER_NAME_SEPARATOR = re.compile(r"\s+[-|,]\s+|\s*[|,(]\s*")
 
 
 def _find_name(lines: list[str], email: str) -> str:
     for raw in lines:
-        line = _FIND_NAME_RE1.sub("", raw)
-        line = _FIND_NAME_RE2.split(line)[0].strip(" .:")
+        line = _NAME_LABEL.sub("", raw)
+        line = _AFTER_NAME_SEPARATOR.split(line)[0].strip(" .:")
         if _looks_like_name(line):
             return line if not line.isupper() else line.title()
     return ""
@@ -652,26 +651,25 @@ def _looks_like_name(line: str) -> bool:
     return not vocabulary().names(line)
 
 
-_FIND_LABEL_RE1 = re.compile(r"\s+-\s+")
-_FIND_LABEL_RE2 = re.compile(r"\d")
+_SPACED_HYPHEN = re.compile(r"\s+-\s+")
 
 
 def _find_label(header: list[str], name: str) -> str:
     for line in header[:6]:
         if line == name or "@" in line:
             continue
-        first = _FIND_LABEL_RE1.split(line)[0]
-        if _title_score(first) and len(first.split()) <= 6 and not _FIND_LABEL_RE2.search(first):
+        first = _SPACED_HYPHEN.split(line)[0]
+        if _title_score(first) and len(first.split()) <= 6 and not _DIGIT.search(first):
             return first
     return ""
 
 
-_LOCATION_RE1 = re.compile(r"^([A-Z][A-Za-z .]+),\s*([A-Z][A-Za-z .]+?)(?:\s+(\d{5,6}))?\s*(?:-|$)")
+_CITY_REGION_POSTCODE = re.compile(r"^([A-Z][A-Za-z .]+),\s*([A-Z][A-Za-z .]+?)(?:\s+(\d{5,6}))?\s*(?:-|$)")
 
 
 def _location(basics: dict[str, Any], header: list[str]) -> None:
     for line in header[:10]:
-        m = _LOCATION_RE1.match(line)
+        m = _CITY_REGION_POSTCODE.match(line)
         if m and not _looks_like_name(line) and len(m.group(0)) < 50:
             basics["location"]["city"] = m.group(1).strip()
             basics["location"]["region"] = m.group(2).strip()
@@ -686,11 +684,11 @@ def _summary(lines: list[str]) -> str:
 # --- work ---------------------------------------------------------------------------------------------------
 
 
-_WORDS_LOWER_RE1 = re.compile(r"[a-z][a-z.\-/']*")
+_LOWER_WORD = re.compile(r"[a-z][a-z.\-/']*")
 
 
 def _words_lower(text: str) -> list[str]:
-    return _WORDS_LOWER_RE1.findall(text.lower())
+    return _LOWER_WORD.findall(text.lower())
 
 
 @lru_cache(maxsize=32768)
@@ -701,8 +699,8 @@ def _title_score(text: str) -> int:
     return sum(w.strip(".") in _TITLE_WORDS for w in words)
 
 
-_ORG_SCORE_RE1 = re.compile(r"\b(?:pvt|ltd|inc|llc|limited|corp|corporation|gmbh|plc)\b", re.I)
-_ORG_SCORE_RE2 = re.compile(
+_COMPANY_SUFFIX = re.compile(r"\b(?:pvt|ltd|inc|llc|limited|corp|corporation|gmbh|plc)\b", re.I)
+_EUROPEAN_COMPANY_FORM = re.compile(
     r"[a-z]\s(?:AS|ASA|AB|Oy|Oyj|A/S|ApS|SA|SAS|SARL|S\.?r\.?l|S\.?p\.?A|N\.?V|B\.?V|AG|KG)\.?$"
 )
 
@@ -713,9 +711,9 @@ def _org_score(text: str) -> int:
     if not words or len(words) > 9:
         return 0
     score = sum(w.strip(".,") in _ORG_WORDS for w in words)
-    if _ORG_SCORE_RE1.search(text):
+    if _COMPANY_SUFFIX.search(text):
         score += 2
-    elif _ORG_SCORE_RE2.search(text):
+    elif _EUROPEAN_COMPANY_FORM.search(text):
         score += 2  # 'Linpro AS', 'Redpill Linpro AB', 'Nokia Oyj': European company forms
     return score
 
@@ -727,7 +725,7 @@ _JUNK = re.compile(
 )
 
 
-_NAME_WITH_STOP_RE1 = re.compile(r"[.;!?]\s")
+_SENTENCE_STOP = re.compile(r"[.;!?]\s")
 
 
 def _name_with_stop(line: str) -> bool:
@@ -735,19 +733,19 @@ def _name_with_stop(line: str) -> bool:
     body = line.rstrip()
     if not body.endswith(".") or body.endswith("..") or len(body.split()) > 7:
         return False
-    return _title_cased(body) and not _NAME_WITH_STOP_RE1.search(body)
+    return _title_cased(body) and not _SENTENCE_STOP.search(body)
 
 
-_IS_SHORT_RE1 = re.compile(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", re.I)
-_IS_SHORT_RE2 = re.compile(r"^[a-z]")
+_ENDS_WITH_ABBREVIATION = re.compile(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", re.I)
+_LOWER_INITIAL = re.compile(r"^[a-z]")
 
 
 def _is_short(line: str) -> bool:
-    ends_abbrev = bool(_IS_SHORT_RE1.search(line))
+    ends_abbrev = bool(_ENDS_WITH_ABBREVIATION.search(line))
     ends_stop = line.rstrip().endswith(";") or (line.rstrip().endswith(".") and not _name_with_stop(line))
     if len(line.split()) > 9 or (ends_stop and not ends_abbrev) or _JUNK.match(line):
         return False
-    return not _IS_SHORT_RE2.match(line) or bool(_title_score(line))
+    return not _LOWER_INITIAL.match(line) or bool(_title_score(line))
 
 
 _LABELLED = re.compile(
@@ -757,8 +755,8 @@ _LABELLED = re.compile(
 )
 
 
-_PARSE_WORK_RE1 = re.compile(r"\w\s*-\s*$")
-_PARSE_WORK_RE2 = re.compile(r"^[-*–•·▪►✓>]\s+")
+_WORD_THEN_TRAILING_HYPHEN = re.compile(r"\w\s*-\s*$")
+_BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
 def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
@@ -780,7 +778,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         line = lines[idx]
         after = line[span[1] :] if len(line[span[1] :].split()) <= 8 else ""
         rest = (line[: span[0]] + " " + after).strip(" ,:-|().")
-        if not after.strip(" ,:-|().") and _PARSE_WORK_RE1.search(line[: span[0]]):
+        if not after.strip(" ,:-|().") and _WORD_THEN_TRAILING_HYPHEN.search(line[: span[0]]):
             rest += " -"  # 'Company - City - June 2019 to Present' (Indeed): the text before the dates is the employer
         cands: list[tuple[int, str]] = []
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
@@ -810,7 +808,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         if end:
             entry["endDate"] = end
         highlights = [
-            _PARSE_WORK_RE2.sub("", ln)
+            _BULLET_PREFIX.sub("", ln)
             for ln in lines[fwd:next_anchor]
             if len(ln.split()) >= 4 and _title_score(ln) == 0
         ][:8]
@@ -852,8 +850,8 @@ def _fill_forward(entry: dict[str, Any], lines: list[str], fwd: int, stop: int) 
     return j
 
 
-_UNDATED_ENTRIES_RE1 = re.compile(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", re.I)
-_UNDATED_ENTRIES_RE2 = re.compile(r"[A-Za-z]{2}")
+_SEASON_OR_PRESENT = re.compile(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", re.I)
+_TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
 
 
 def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
@@ -865,8 +863,8 @@ def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
         if len(line.split()) > 14 or line.rstrip().endswith((".", ";", ":")) or _JUNK.match(line):
             continue
         body = tx.SINGLE_DATE.sub(" ", line) if _DIGIT.search(line) else line  # every date has a digit
-        body = _UNDATED_ENTRIES_RE1.sub(" ", body)
-        parts = [p for p in _split_parts(body) if not gz.is_place(p) and _UNDATED_ENTRIES_RE2.search(p)]
+        body = _SEASON_OR_PRESENT.sub(" ", body)
+        parts = [p for p in _split_parts(body) if not gz.is_place(p) and _TWO_LETTERS.search(p)]
         if not parts or len(parts) > 3:
             continue
         orgs = [p for p in parts if _org_score(p) and not _title_score(p) and _proper_name(p)]
@@ -885,7 +883,7 @@ def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
 _LOWER_OK = frozenset({"and", "of", "the", "for", "in", "at", "de", "la", "du", "und", "&"})
 
 
-_TIDY_WORK_RE1 = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
+_ORG_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
 
 
 def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> None:
@@ -893,7 +891,7 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
     schools = {tx.norm_key(e.get("institution", "")) for e in education if e.get("institution")}
     for w in work:
         name = w.get("name", "")
-        words = [x for x in _TIDY_WORK_RE1.findall(name) if x.lower() not in _LOWER_OK]
+        words = [x for x in _ORG_NAME_WORD.findall(name) if x.lower() not in _LOWER_OK]
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
         own_school = _own_school(name, schools)
@@ -904,12 +902,12 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
     work[:] = [w for w in work if w.get("name") or w.get("position")]
 
 
-_OWN_SCHOOL_RE1 = re.compile(r"universit|college", re.I)
+_UNIVERSITY_OR_COLLEGE = re.compile(r"universit|college", re.I)
 
 
 def _own_school(name: str, schools: set[str]) -> bool:
     """A university or college the education section names: an employer only in a dated entry with a title."""
-    if not _OWN_SCHOOL_RE1.search(name):
+    if not _UNIVERSITY_OR_COLLEGE.search(name):
         return False
     key = tx.norm_key(name)
     if key in schools:
@@ -930,17 +928,18 @@ _ACTIVITY = re.compile(
 )
 
 
-_DATE_LIKE_RE1 = re.compile(
+_DATE_WORD = re.compile(
     r"\b(?:summer|spring|fall|autumn|winter|since|from|till|until|present|current|20xx|19xx)\b", re.I
 )
-_DATE_LIKE_RE2 = re.compile(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", re.I)
+# 'Summer 2009', 'July 20XX': up to 12 word characters before a year
+_SHORT_PREFIX_YEAR = re.compile(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", re.I)
 
 
 def _date_like(name: str) -> bool:
     """'Summer 2009', 'Oct 2014', 'July 20XX', 'since 2013': a date read as an employer."""
     rest = tx.SINGLE_DATE.sub(" ", name)
-    rest = _DATE_LIKE_RE1.sub(" ", rest)
-    return rest.strip(" ,.-") == "" or bool(_DATE_LIKE_RE2.fullmatch(name.strip()))
+    rest = _DATE_WORD.sub(" ", rest)
+    return rest.strip(" ,.-") == "" or bool(_SHORT_PREFIX_YEAR.fullmatch(name.strip()))
 
 
 def _school_or_activity(name: str) -> bool:
@@ -948,7 +947,7 @@ def _school_or_activity(name: str) -> bool:
     return bool(_SCHOOL_NAME.search(name) or _ACTIVITY.search(name))
 
 
-_EMPLOYERS_IN_PROSE_RE1 = re.compile(r"^(?:The|At|In|With|For|And|Of)\s+")
+_LEADING_CAPITALISED_FUNCTION_WORD = re.compile(r"^(?:The|At|In|With|For|And|Of)\s+")
 
 
 def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
@@ -956,7 +955,7 @@ def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
     known = {tx.norm_key(w.get("name", "")) for w in work}
     for line in lines[:200]:
         for m in _ORG_MENTION.finditer(line):
-            org = _EMPLOYERS_IN_PROSE_RE1.sub("", m.group(1)).strip()
+            org = _LEADING_CAPITALISED_FUNCTION_WORD.sub("", m.group(1)).strip()
             key = tx.norm_key(org)
             if len(org.split()) < 2 or key in known or any(key in k or k in key for k in known if k):
                 continue
@@ -1028,16 +1027,15 @@ def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
     return out if any(e["position"] and e["name"] for e in out) else []
 
 
-_SPLIT_PARTS_RE1 = re.compile(r"\s+[-|–@]\s+|,\s+|\s+at\s+|\s*\|\s*|\s+-$")
+_ENTRY_PART_SEPARATOR = re.compile(r"\s+[-|–@]\s+|,\s+|\s+at\s+|\s*\|\s*|\s+-$")
 
 
 def _split_parts(text: str) -> list[str]:
-    parts = _SPLIT_PARTS_RE1.split(text)
+    parts = _ENTRY_PART_SEPARATOR.split(text)
     return [p.strip(" ,-:()") for p in parts if p and p.strip(" ,-:()")]
 
 
-_ENTRY_FROM_RE1 = re.compile(r"^(?:designation|title|position|role)\s*[:\-]\s*", re.I)
-_ENTRY_FROM_RE2 = re.compile(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", re.I)
+_JOB_TITLE_LABEL = re.compile(r"^(?:designation|title|position|role)\s*[:\-]\s*", re.I)
 
 
 def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
@@ -1046,7 +1044,7 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
-        if _name_with_stop(c) and not _ENTRY_FROM_RE2.search(c):
+        if _name_with_stop(c) and not _ENDS_WITH_ABBREVIATION.search(c):
             c = c.rstrip()[:-1]
         dash = c.endswith(" -")
         c = gz.strip_place(c) or c
@@ -1091,7 +1089,7 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
                 title = texts[others[0]]
     if not title and not company:
         return None
-    title = _ENTRY_FROM_RE1.sub("", title)
+    title = _JOB_TITLE_LABEL.sub("", title)
     return {"name": _clean_company(company), "position": title.strip(" ,-:")}
 
 
@@ -1113,22 +1111,20 @@ def _title_and_name(parts: list[str]) -> bool:
     )
 
 
-_CLEAN_COMPANY_RE1 = re.compile(r"^(?:company|organi[sz]ation|employer|client)\s*(?:name)?\s*[:\-]\s*", re.I)
+_COMPANY_LABEL = re.compile(r"^(?:company|organi[sz]ation|employer|client)\s*(?:name)?\s*[:\-]\s*", re.I)
 
 
 def _clean_company(text: str) -> str:
-    text = _CLEAN_COMPANY_RE1.sub("", text)
+    text = _COMPANY_LABEL.sub("", text)
     return text.strip(" ,-:|")
 
 
 # --- education ----------------------------------------------------------------------------------------------
 
 
-_PARSE_EDUCATION_RE1 = re.compile(
-    r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", re.I
-)
-_PARSE_EDUCATION_RE2 = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
-_PARSE_EDUCATION_RE3 = re.compile(r"\s+(?:from|at)\s+")
+_GRADE_SCORE = re.compile(r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", re.I)
+_YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
+_SPACED_FROM_OR_AT = re.compile(r"\s+(?:from|at)\s+")
 
 
 def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
@@ -1150,7 +1146,7 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
                     inst = p
                     break
             if _INSTITUTION.search(degree_part) and not inst:
-                cut = _PARSE_EDUCATION_RE3.split(degree_part, maxsplit=1)
+                cut = _SPACED_FROM_OR_AT.split(degree_part, maxsplit=1)
                 if len(cut) == 2:
                     degree_part, inst = cut
         if not inst:
@@ -1173,10 +1169,10 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
             if rng[1]:
                 entry["endDate"] = rng[1]
         else:
-            years = _PARSE_EDUCATION_RE2.findall(window)
+            years = _YEAR.findall(window)
             if years:
                 entry["endDate"] = years[0]
-        score = _PARSE_EDUCATION_RE1.search(window)
+        score = _GRADE_SCORE.search(window)
         entry["score"] = score.group(1).strip() if score else ""
         if study and all(e["studyType"] != study or e["area"] != area for e in entries):
             entries.append(entry)
@@ -1191,15 +1187,15 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
-_SPLIT_DEGREE_RE1 = re.compile(r"^(.*?)\s+in\s+(.+)$", re.I)
-_SPLIT_DEGREE_RE2 = re.compile(r"^(?:bachelor|master|doctor|associate)", re.I)
+_DEGREE_IN_FIELD = re.compile(r"^(.*?)\s+in\s+(.+)$", re.I)
+_DEGREE_LEVEL_PREFIX = re.compile(r"^(?:bachelor|master|doctor|associate)", re.I)
 
 
 def _split_degree(text: str) -> tuple[str, str]:
-    m = _SPLIT_DEGREE_RE1.match(text)
+    m = _DEGREE_IN_FIELD.match(text)
     if m:
         return m.group(1).strip(" ,-"), m.group(2).strip(" ,-")
-    if _SPLIT_DEGREE_RE2.match(text):
+    if _DEGREE_LEVEL_PREFIX.match(text):
         return text.strip(" ,-"), ""
     m = _DEGREE.match(text)
     if m:
@@ -1247,10 +1243,10 @@ _NOT_NAMED = re.compile(
 )
 
 
-_PLAUSIBLE_SKILL_RE1 = re.compile(r"[a-z]+(?:ing|ed)")
-_PLAUSIBLE_SKILL_RE2 = re.compile(r"[a-z]+(?:ing|ed)")
-_PLAUSIBLE_SKILL_RE3 = re.compile(r"[A-Za-z]{3}")
-_PLAUSIBLE_SKILL_RE4 = re.compile(r"[+#.\d]")
+_ING_OR_ED_WORD = re.compile(r"[a-z]+(?:ing|ed)")
+_THREE_LETTERS = re.compile(r"[A-Za-z]{3}")
+# what marks 'c++', 'c#', '.net', 'python3' as technical despite lower case
+_TECH_SYMBOL_OR_DIGIT = re.compile(r"[+#.\d]")
 
 
 def _plausible_skill(item: str, labelled: bool = False) -> bool:
@@ -1267,14 +1263,14 @@ def _plausible_skill(item: str, labelled: bool = False) -> bool:
         return False
     if _NOT_NAMED.search(key) or gz.is_place(item) or heading_of(item) or _DEGREE.fullmatch(item):
         return False
-    if len(words) == 1 and (_PLAUSIBLE_SKILL_RE2.fullmatch(key) or key in _PLAIN_WORDS):
+    if len(words) == 1 and (_ING_OR_ED_WORD.fullmatch(key) or key in _PLAIN_WORDS):
         return False
     first = item.split()[0]
-    if first.islower() and _PLAUSIBLE_SKILL_RE1.fullmatch(first):
+    if first.islower() and _ING_OR_ED_WORD.fullmatch(first):
         return False
-    if tx.SINGLE_DATE.search(item) and _PLAUSIBLE_SKILL_RE3.search(tx.SINGLE_DATE.sub("", item)) is None:
+    if tx.SINGLE_DATE.search(item) and _THREE_LETTERS.search(tx.SINGLE_DATE.sub("", item)) is None:
         return False  # 'April 2015', 'Since Feb 2008'
-    if item.islower() and not labelled and not _PLAUSIBLE_SKILL_RE4.search(item):
+    if item.islower() and not labelled and not _TECH_SYMBOL_OR_DIGIT.search(item):
         # 'sales orders', 'best practices': lower-case phrases in a list are mostly descriptions, not named skills
         return len(words) == 1 and len(item) <= 3
     return not (len(words) >= 3 and item.isupper())
@@ -1304,7 +1300,7 @@ def _list_continued(lines: list[str], start: int) -> str:
     return out
 
 
-_LABELLED_LISTS_RE1 = re.compile(r"\s*[,;|]\s*|\s+and\s+")
+_LABELLED_LIST_SEPARATOR = re.compile(r"\s*[,;|]\s*|\s+and\s+")
 
 
 def _labelled_lists(sections: dict[str, Any]) -> list[str]:
@@ -1323,7 +1319,7 @@ def _labelled_lists(sections: dict[str, Any]) -> list[str]:
                     continue
                 if m.end() == len(line):
                     rest += _list_continued(lines, idx + 1)
-                items = [i for i in _LABELLED_LISTS_RE1.split(rest) if i.strip(" .")]
+                items = [i for i in _LABELLED_LIST_SEPARATOR.split(rest) if i.strip(" .")]
                 if len(items) >= 2 and sum(len(i.split()) <= 4 for i in items) >= 0.8 * len(items):
                     out.append(f"{label}: {rest}")
     return out
@@ -1361,10 +1357,10 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
     return out
 
 
-_PARSE_SKILLS_RE1 = re.compile(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$")
-_PARSE_SKILLS_RE2 = re.compile(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", re.I)
-_PARSE_SKILLS_RE3 = re.compile(r"[A-Za-z]")
-_PARSE_SKILLS_RE4 = re.compile(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])")
+_CATEGORY_AND_ITEMS = re.compile(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$")
+_EDGE_AND_OR_ETC = re.compile(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", re.I)
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+_SKILL_SEPARATOR = re.compile(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])")
 
 
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
@@ -1375,8 +1371,8 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
 
     def add(item: str, listed: bool, labelled: bool = False) -> str | None:
         item = item.strip(" .,:;-*()[]\"'")
-        item = _PARSE_SKILLS_RE2.sub("", item).strip()
-        if not item or len(item) > 40 or len(item.split()) > 4 or not _PARSE_SKILLS_RE3.search(item):
+        item = _EDGE_AND_OR_ETC.sub("", item).strip()
+        if not item or len(item) > 40 or len(item.split()) > 4 or not _ASCII_LETTER.search(item):
             return None
         if _NOT_SKILL.search(item) or tx.norm_key(item) == person_key:
             return None
@@ -1398,10 +1394,10 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
             continue
         line = _YEARS_NOTE.sub("", line)
         cat = ""
-        m = _PARSE_SKILLS_RE1.match(line)
+        m = _CATEGORY_AND_ITEMS.match(line)
         if m and len(m.group(1).split()) <= 4:
             cat, line = m.group(1).strip(), m.group(2)
-        items = [i for i in _PARSE_SKILLS_RE4.split(line) if i]
+        items = [i for i in _SKILL_SEPARATOR.split(line) if i]
         short = sum(len(i.split()) <= 3 for i in items)
         listed = (len(items) >= 2 and short * 3 >= len(items) * 2) or len(line.split()) <= 3
         labelled = bool(_LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
@@ -1430,8 +1426,8 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
     return groups
 
 
-_PARSE_LANGUAGES_RE1 = re.compile(r"[A-Za-z]+")
-_PARSE_LANGUAGES_RE2 = re.compile(r"languages?\s*(?:known|spoken)?\s*[:\-]\s*([^\n]{3,120})", re.I)
+_ASCII_WORD = re.compile(r"[A-Za-z]+")
+_LANGUAGES_KNOWN_LINE = re.compile(r"languages?\s*(?:known|spoken)?\s*[:\-]\s*([^\n]{3,120})", re.I)
 
 
 def _without_links(text: str) -> str:
@@ -1483,10 +1479,10 @@ def _parse_languages(lines: list[str], text: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     pool = " ".join(lines)
     if not pool:
-        m = _PARSE_LANGUAGES_RE2.search(text)
+        m = _LANGUAGES_KNOWN_LINE.search(text)
         pool = m.group(1) if m else ""
     seen: set[str] = set()
-    for word in _PARSE_LANGUAGES_RE1.findall(pool):
+    for word in _ASCII_WORD.findall(pool):
         low = word.lower()
         if low in _HUMAN_LANGUAGES and low not in seen:
             seen.add(low)
@@ -1512,13 +1508,13 @@ def _parse_certificates(lines: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-_PARSE_PROJECTS_RE1 = re.compile(r"^(?:project\s*(?:name|title)?|title)\s*[:\-]\s*(.+)$", re.I)
+_PROJECT_TITLE_LABEL = re.compile(r"^(?:project\s*(?:name|title)?|title)\s*[:\-]\s*(.+)$", re.I)
 
 
 def _parse_projects(lines: list[str]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for line in lines[:60]:
-        m = _PARSE_PROJECTS_RE1.match(line)
+        m = _PROJECT_TITLE_LABEL.match(line)
         if m or (
             (_is_short(line) and len(line.split()) <= 8 and not out) or (_is_short(line) and len(line.split()) <= 6)
         ):
@@ -1548,7 +1544,6 @@ def _cap(word: str) -> bool:
     return word[:1].isupper() or word[:1].isdigit() or word[:1] == "."
 
 
-_LETTER_RUN = re.compile(r"[a-z]+")
 _HYPHENED_RUN = re.compile(r"[a-z]+(?:-[a-z]+)+")
 
 
