@@ -439,3 +439,71 @@ def test_foreign_month_with_a_dotless_i_is_left_alone():
 
     assert "JANUARı 2012" == text.english_months("JANUARı 2012")
     assert "January 2012" == text.english_months("Januar 2012")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("June 20XX - present", ("", "", True)),
+        ("Summer 20XX-20XX", ("", "", False)),
+        ("19xx-20xx", ("", "", False)),
+        ("January-May, 19xx", ("", "", False)),
+        ("September 2019 - 20XX", ("2019-09", "", False)),
+        ("March 2019 - May 2020", ("2019-03", "2020-05", False)),
+        ("May, 19xx", None),
+    ],
+)
+def test_placeholder_years_mark_a_range_without_inventing_dates(text: str, expected: tuple | None) -> None:
+    found = find_date_range(text)
+    assert expected == (found[:3] if found else None)
+
+
+def test_placeholder_dated_entry_is_found_with_empty_dates() -> None:
+    cv = "Pat Template\npat@example.com\nWORK HISTORY\nBest Buy\nJuly 20XX - present\nSales Associate\n"
+    work = parse_cv(cv)["work"]
+    assert ("Best Buy", "Sales Associate", "") == (work[0]["name"], work[0]["position"], work[0]["startDate"])
+    assert "endDate" not in work[0]
+
+
+@pytest.mark.parametrize(
+    ("line", "employer"),
+    [
+        ("DePaul University, Office of Admissions, Chicago, IL", "Office of Admissions"),
+        ("University of Minnesota Duluth Department of Composition", "Department of Composition"),
+        ("Missouri S&T - Systems Engineering Department", "Systems Engineering Department"),
+    ],
+)
+def test_department_named_after_its_university_is_the_employer(line: str, employer: str) -> None:
+    cv = f"Kim Unit\nkim@example.com\nEXPERIENCE\n{line}\nJan 2013 - Dec 2013\nResearch Assistant\n"
+    assert [employer] == [w["name"] for w in parse_cv(cv)["work"]]
+
+
+@pytest.mark.parametrize(
+    ("org", "role"),
+    [
+        ("Adaptive Sports Club", "Member"),
+        ("Eastern Educational Research Association", "Treasurer"),
+        ("Big Brothers/Big Sisters", "Volunteer Big Sister"),
+        ("Graduate Studies Committee", "Team Leader"),
+        ("Customer Service Team", "Team Leader"),
+    ],
+)
+def test_memberships_and_teams_are_not_employers(org: str, role: str) -> None:
+    cv = f"Lee Member\nlee@example.com\nEXPERIENCE\n{role}\n{org}\n2010 - 2012\n"
+    work = parse_cv(cv)["work"]
+    assert [("", role)] == [(w["name"], w["position"]) for w in work]
+
+
+def test_a_job_at_an_association_keeps_its_employer() -> None:
+    cv = "Ann Job\nann@example.com\nEXPERIENCE\nProgramme Manager\nThe Childrens Society\n2009 - 2012\n"
+    assert ["The Childrens Society"] == [w["name"] for w in parse_cv(cv)["work"]]
+
+
+@pytest.mark.parametrize("season", ["Summer", "Winter"])
+def test_season_before_placeholder_years_is_not_a_job_title(season: str) -> None:
+    cv = (
+        "Jo Camp\njo@example.com\nEXPERIENCE\nFood Service Worker\nJanuary 2019 - present\n"
+        f"Charlottesville Parks and Rec\n{season} 20XX-20XX\nPerformed landscaping service, such as cutting grass.\n"
+    )
+    work = parse_cv(cv)["work"]
+    assert ("Charlottesville Parks and Rec", "") == (work[-1]["name"], work[-1]["position"])

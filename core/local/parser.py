@@ -84,6 +84,11 @@ _HEADINGS: dict[str, tuple[str, ...]] = {
         "professional work experience",
         "volunteer experience",
         "leadership experience",
+        "student teaching",
+        "practicum",
+        "practicums",
+        "practicum experience",
+        "field experience",
     ),
     "education": (
         "education",
@@ -895,8 +900,16 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
         own_school = _own_school(name, schools)
+        position = w.get("position", "")
+        if position and _date_like(position):  # 'Summer' left of 'Summer 20XX-20XX': a date, not a title
+            w["position"] = position = ""
         if name and (
-            sentence_like or own_school or _date_like(name) or (not w.get("position") and _school_or_activity(name))
+            sentence_like
+            or own_school
+            or _date_like(name)
+            or _ORG_UNIT.search(name)
+            or (not position and (_school_or_activity(name) or _MEMBERSHIP_BODY.search(name)))
+            or ((_ACTIVITY.search(name) or _MEMBERSHIP_BODY.search(name)) and _MEMBERSHIP_ROLE.fullmatch(position))
         ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
@@ -924,6 +937,23 @@ _SCHOOL_NAME = re.compile(r"\b(?:universit(?:y|ies)|college|high school|secondar
 _ACTIVITY = re.compile(
     r"\b(?:club|society|team|camp|committee|council|league|fraternity|sorority|chapter|scholarship|competition|"
     r"olympiad|fest|hackathon|workshop|seminar|conference|journal|magazine)\b",
+    re.I,
+)
+
+
+#: 'Customer Service Team', 'Graduate Studies Committee (GSC)', 'Advisory Board', 'Towson University Chapter':
+#: a unit or a body one sits on, not an employer; also a heading read as a name ('Professional Associations').
+_ORG_UNIT = re.compile(
+    r"\b(?:team|committee|sub-committee|board|chapter|trustees)\b(?:\s*\([^)]*\)?)?\s*$|^(?:professional\s+)?"
+    r"(?:associations|affiliations|memberships|activities)\b|^associations?\s+\w+$",
+    re.I,
+)
+#: Associations, churches and fraternities: employers only when one holds a job there, not a membership.
+_MEMBERSHIP_BODY = re.compile(r"\b(?:association|church|fraternity|sorority|brothers/big)\b", re.I)
+#: 'Member', 'Treasurer', 'Vice President', 'Volunteer Big Sister': the roles of a member, not of an employee.
+_MEMBERSHIP_ROLE = re.compile(
+    r"(?:[\w.-]+\s+){0,2}(?:member|treasurer|secretary|(?:vice\s+)?president|volunteer(?:\s+[\w.-]+){0,3})"
+    r"(?:\s*/\s*(?:vice\s+)?(?:president|secretary|treasurer))?",
     re.I,
 )
 
@@ -1079,10 +1109,12 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
             others = [p for p in parts if not _title_score(p)]
             title = ", ".join(t_parts[:2]) if t_parts else parts[0]
             if others and ci < 0:
-                company = others[0]
+                company = _department_of(others) or others[0]
     if ci >= 0:
         parts = _split_parts(texts[ci])
         company = parts[0] if parts else texts[ci]
+        unit = _department_of(parts)
+        company = unit or company
         if not title and len(rest) > 1:
             others = [i for i in rest if i != ci]
             if others and len(texts[others[0]].split()) <= 6:
@@ -1112,6 +1144,23 @@ def _title_and_name(parts: list[str]) -> bool:
 
 
 _COMPANY_LABEL = re.compile(r"^(?:company|organi[sz]ation|employer|client)\s*(?:name)?\s*[:\-]\s*", re.I)
+
+
+#: 'Department of Statistics', 'Office of Admissions', 'Systems Engineering Department', 'IT Dept.': the unit of a
+#: university or government one worked in, which a CV names as the employer.
+_DEPARTMENT_UNIT = re.compile(
+    r"(?:^|\s)(?P<unit>(?:Department|Dept\.?|Office|Division|Bureau|Ministry)\s+of\s+\S.*)$"
+    r"|^(?P<named>(?:[A-Z][\w&.-]*\s+){1,4}(?:Department|Dept\.?))$"
+)
+
+
+def _department_of(parts: list[str]) -> str:
+    """The department part of 'DePaul University, Office of Admissions' or 'University X Department of Y'."""
+    for part in parts:
+        m = _DEPARTMENT_UNIT.search(part)
+        if m:
+            return (m.group("unit") or m.group("named")).strip()
+    return ""
 
 
 def _clean_company(text: str) -> str:

@@ -218,7 +218,8 @@ def _to_english_month(match: re.Match[str]) -> str:
     return _ENGLISH_MONTHS[number - 1] if number else match.group(0)
 
 
-_YEAR_RE = r"(?:19[5-9]\d|20[0-4]\d)"
+#: A real year, or a template's placeholder ('20XX', '19xx'): a date marker that carries no value.
+_YEAR_RE = r"(?:19[5-9]\d|20[0-4]\d|(?:19|20)[xX]{2}\b)"
 _DATE_RE = (
     rf"(?:{_MONTH_RE}\s*,?\s*'?{_YEAR_RE}|{_MONTH_RE}\s*'\d\d|(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/{_YEAR_RE}"
     rf"|(?:0?[1-9]|1[0-2])\s*[/.-]\s*{_YEAR_RE}"
@@ -276,7 +277,9 @@ def parse_date(text: str) -> str:
 
 
 #: What every date in _DATE_RE holds: a year of _YEAR_RE, a "'09" year or a '09/14' month and year.
-_DATE_HINT = re.compile(r"19[5-9]\d|20[0-4]\d|'\d\d|\d/\d\d")
+_DATE_HINT = re.compile(r"19[5-9]\d|20[0-4]\d|'\d\d|\d/\d\d|(?:19|20)[xX]{2}")
+#: A template's placeholder year: the range is a date marker, but its dates are left empty, never invented.
+_PLACEHOLDER_YEAR = re.compile(r"(?:19|20)[xX]{2}")
 
 
 @lru_cache(maxsize=16384)
@@ -287,6 +290,11 @@ def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
     if not _DATE_HINT.search(text):  # every date form has one of these: most lines are answered here, cheaply
         return None
     m = DATE_RANGE.search(text)
+    if m and _PLACEHOLDER_YEAR.search(m.group(0)):
+        end_raw = m.group("end")
+        current = bool(PRESENT.fullmatch(end_raw.strip()))
+        start, end = ("" if _PLACEHOLDER_YEAR.search(raw) else parse_date(raw) for raw in (m.group("start"), end_raw))
+        return start, "" if current else end, current, m.span()
     if m:
         end_raw = m.group("end")
         current = bool(PRESENT.fullmatch(end_raw.strip()))
@@ -294,6 +302,8 @@ def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
         if start and (current or end) and (current or end[:4] >= start[:4]):
             return start, end, current, m.span()
     m = _MONTHS_ONE_YEAR.search(text)
+    if m and _PLACEHOLDER_YEAR.fullmatch(m.group("year")):
+        return "", "", False, m.span()
     if m:
         year = m.group("year")
         start, end = parse_date(f"{m.group('a')} {year}"), parse_date(f"{m.group('b')} {year}")
@@ -301,6 +311,8 @@ def find_date_range(text: str) -> tuple[str, str, bool, tuple[int, int]] | None:
             return start, end, False, m.span()
     m = ONWARDS.search(text)
     if m:
+        if _PLACEHOLDER_YEAR.search(m.group("start")):
+            return "", "", True, m.span()
         return parse_date(m.group("start")), "", True, m.span()
     return None
 
