@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -129,6 +129,46 @@ def check_text(text: Any, what: str, *, max_chars: int) -> str:
             f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}. Remove what is not needed."
         )
     return text
+
+
+def checked_jobs(jobs: str | Sequence[str]) -> list[str]:
+    """The job descriptions to match: blanks dropped, at least one, at most MAX_JOBS, each a readable text."""
+    kept = [jobs] if isinstance(jobs, str) else list(jobs)
+    kept = [j for j in kept if isinstance(j, str) and j.strip()]
+    if not kept:
+        raise InputError("Add at least one job description.")
+    if len(kept) > MAX_JOBS:
+        raise InputError(f"{len(kept)} jobs is too many at once; match at most {MAX_JOBS}.")
+    return [check_text(j, f"job description #{i}", max_chars=MAX_JOB_CHARS) for i, j in enumerate(kept, 1)]
+
+
+# The (system, prompt) each operation sends, with its input checks: the service sends them, and the cost preview
+# counts exactly them. Each raises InputError on input the service would refuse.
+
+
+def parse_request(cv_text: str) -> tuple[str, str]:
+    return prompts.cv_parsing(check_text(cv_text, "CV", max_chars=MAX_CV_CHARS))
+
+
+def tailor_request(cv: dict[str, Any], job_description: str) -> tuple[str, str]:
+    return prompts.cv_tailoring(cv, check_text(job_description, "job description", max_chars=MAX_JOB_CHARS))
+
+
+def letter_request(
+    cv: dict[str, Any],
+    job_description: str,
+    *,
+    company: str | None,
+    role: str | None,
+    tone: str = "formal",
+    length: str = "medium",
+) -> tuple[str, str]:
+    job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
+    return prompts.cover_letter(cv, job, company=company, role=role, tone=tone, length=length)
+
+
+def match_request(cv: dict[str, Any], jobs: str | Sequence[str]) -> tuple[str, str]:
+    return prompts.job_matching(cv, checked_jobs(jobs))
 
 
 def _check_cv(cv: Any) -> dict[str, Any]:
@@ -298,7 +338,7 @@ class AIService:
         text = check_text(cv_text, "CV", max_chars=MAX_CV_CHARS)
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
         data, from_llm, meta = await self._structured(
-            TaskType.CV_PARSING, prompts.cv_parsing(text), prompts.Resume, prompts.RESUME_SHAPE,
+            TaskType.CV_PARSING, parse_request(text), prompts.Resume, prompts.RESUME_SHAPE,
             {"cv_text": text}, opts, lambda: local.parse_cv(text),
         )  # fmt: skip
         if not isinstance(data, dict):
@@ -346,7 +386,7 @@ class AIService:
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
         payload = {"cv": cv, "cv_text": cv_text, "job_description": job}
         data, from_llm, meta = await self._structured(
-            TaskType.CV_TAILORING, prompts.cv_tailoring(cv, job), prompts.TailorReply, prompts.TAILOR_SHAPE,
+            TaskType.CV_TAILORING, tailor_request(cv, job), prompts.TailorReply, prompts.TAILOR_SHAPE,
             payload, opts, lambda: local.tailor(cv, job),
         )  # fmt: skip
         if not isinstance(data, dict) or not isinstance(data.get("resume"), dict):
@@ -373,7 +413,7 @@ class AIService:
     def _letter_messages(
         self, cv: dict, job: str, company: str | None, role: str | None, tone: str, length: str, cv_text: str
     ) -> tuple[tuple[str, str], dict[str, Any]]:
-        messages = prompts.cover_letter(cv, job, company=company, role=role, tone=tone, length=length)
+        messages = letter_request(cv, job, company=company, role=role, tone=tone, length=length)
         payload = {
             "cv": cv, "cv_text": cv_text, "job_description": job, "company": company, "role": role, "tone": tone,
             "length": length,
@@ -471,13 +511,7 @@ class AIService:
         from core import local
 
         cv = _check_cv(cv)
-        jobs = [jobs] if isinstance(jobs, str) else list(jobs)
-        jobs = [j for j in jobs if isinstance(j, str) and j.strip()]
-        if not jobs:
-            raise InputError("Add at least one job description.")
-        if len(jobs) > MAX_JOBS:
-            raise InputError(f"{len(jobs)} jobs is too many at once; match at most {MAX_JOBS}.")
-        jobs = [check_text(j, f"job description #{i}", max_chars=MAX_JOB_CHARS) for i, j in enumerate(jobs, 1)]
+        jobs = checked_jobs(jobs)
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
         payload = {"cv": cv, "cv_text": cv_text, "jobs": jobs, "job_description": jobs[0]}
         data, from_llm, meta = await self._structured(

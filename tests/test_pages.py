@@ -11,9 +11,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.ai_service import AIService
+from tests.apptest import open_page
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 
@@ -29,17 +29,6 @@ def clear_caches() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def parsed_cv() -> dict:
     return asyncio.run(AIService().parse_cv(CV_TEXT))
-
-
-def open_page(page: str, cv: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    if cv is not None:
-        at.session_state["cv"] = cv
-        at.session_state["cv_text"] = CV_TEXT
-    at.switch_page(page)
-    at.run()
-    assert not at.exception
-    return at
 
 
 def texts(at: AppTest) -> str:

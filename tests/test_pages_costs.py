@@ -24,13 +24,13 @@ from core.config import load_settings
 from core.router import ModelRouter
 from core.tokens import count_message_tokens
 from core.usage_tracker import UsageTracker
+from tests.apptest import APP, open_page
 from tests.fakes import FakeHandler, openai_handler
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
 from ui import preview
 from ui.widgets import user_budget_updates
 
 REPO = Path(__file__).resolve().parent.parent
-APP = str(REPO / "app.py")
 USAGE = str(REPO / "pages" / "usage.py")
 SETTINGS = str(REPO / "pages" / "settings.py")
 HOSTS = {"api.openai.com": "openai", "api.groq.com": "groq"}
@@ -258,17 +258,6 @@ def test_ab_follows_the_dashboard_filters(db_path: Path) -> None:
 
 
 # --- cost preview on the job-seeker pages ---------------------------------------------------------------------------
-
-
-def open_page(page: str, cv: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    if cv is not None:
-        at.session_state["cv"] = cv
-        at.session_state["cv_text"] = CV_TEXT
-    at.switch_page(page)
-    at.run()
-    assert not at.exception
-    return at
 
 
 def estimate(at: AppTest) -> AppTest:

@@ -11,10 +11,27 @@ from typing import Any
 
 import streamlit as st
 
-from core import prompts
-from core.ai_service import MAX_CV_CHARS, MAX_JOB_CHARS, MAX_JOBS, MAX_OUTPUT_TOKENS, check_text
+from core.ai_service import (  # the pages build their previews with the service's own request builders
+    MAX_OUTPUT_TOKENS,
+    letter_request,
+    match_request,
+    parse_request,
+    tailor_request,
+)
 from core.base import CVCopilotError, InputError, TaskType
 from ui import state
+
+__all__ = [
+    "letter_request",
+    "match_request",
+    "max_tokens_for",
+    "parse_request",
+    "preview_rows",
+    "render_cost_preview",
+    "render_task_preview",
+    "tailor_request",
+    "upload_text",
+]
 
 #: (system, prompt): what a page's main action will send, built exactly as core.ai_service builds it.
 Request = tuple[str, str]
@@ -86,47 +103,12 @@ def render_cost_preview(
         return rows
 
 
-# --- the job-seeker pages' requests, built as the service builds them ---------------------------------------------
+# --- the job-seeker pages' requests -------------------------------------------------------------------------------
 
 
 def max_tokens_for(task_type: TaskType | str) -> int:
     """The output limit the service gives this task (so the worst case in the preview is the one budgets reserve)."""
     return MAX_OUTPUT_TOKENS[TaskType(task_type)]
-
-
-def parse_request(cv_text: str) -> Request:
-    """AIService.parse_cv's messages. Raises InputError on text the service would refuse."""
-    return prompts.cv_parsing(check_text(cv_text, "CV", max_chars=MAX_CV_CHARS))
-
-
-def tailor_request(cv: dict[str, Any], job_description: str) -> Request:
-    """AIService.tailor_cv's messages."""
-    return prompts.cv_tailoring(cv, check_text(job_description, "job description", max_chars=MAX_JOB_CHARS))
-
-
-def letter_request(
-    cv: dict[str, Any],
-    job_description: str,
-    *,
-    company: str | None,
-    role: str | None,
-    tone: str = "formal",
-    length: str = "medium",
-) -> Request:
-    """AIService.generate_cover_letter / stream_cover_letter's messages."""
-    job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
-    return prompts.cover_letter(cv, job, company=company, role=role, tone=tone, length=length)
-
-
-def match_request(cv: dict[str, Any], jobs: Sequence[str]) -> Request:
-    """AIService.match_jobs's messages, with its checks: at least one job, at most MAX_JOBS, each one text."""
-    kept = [j for j in jobs if isinstance(j, str) and j.strip()]
-    if not kept:
-        raise InputError("Add at least one job description.")
-    if len(kept) > MAX_JOBS:
-        raise InputError(f"{len(kept)} jobs is too many at once; match at most {MAX_JOBS}.")
-    checked = [check_text(j, f"job description #{i}", max_chars=MAX_JOB_CHARS) for i, j in enumerate(kept, 1)]
-    return prompts.job_matching(cv, checked)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
