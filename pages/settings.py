@@ -19,12 +19,12 @@ from core.config import (
     DEFAULT_TASK_ROUTING,
     KEY_ENV_VARS,
     get_settings,
-    reload_settings,
     save_secret,
     update_config_file,
 )
-from core.router import get_model_router, reset_model_router
+from core.router import reset_model_router
 from core.usage_tracker import get_usage_tracker
+from ui import state
 from ui.widgets import user_budget_updates
 
 _FLASH = "settings_flash"
@@ -32,14 +32,6 @@ _KEYED = [name for name in PROVIDER_NAMES if name in KEY_ENV_VARS]
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
-
-
-def _session_keys() -> dict[str, str]:
-    return dict(st.session_state.get("session_keys", {}))
-
-
-def _router() -> Any:
-    return get_model_router(_session_keys())
 
 
 def _flash(message: str, kind: str = "success") -> None:
@@ -60,8 +52,7 @@ def _save(updates: dict[str, Any], what: str) -> None:
     except (OSError, ValueError) as exc:
         st.error(f"Could not save {what}: {exc}")
         return
-    reload_settings()
-    reset_model_router()
+    reset_model_router()  # re-reads the settings too
     _flash(f"Saved {what} to {path}.")
     st.rerun()
 
@@ -91,7 +82,7 @@ def render_providers() -> None:
     st.subheader("Providers")
     settings = get_settings()
     rows = []
-    for status in _router().provider_status():
+    for status in state.router().provider_status():
         ps = settings.providers[status["name"]]
         rows.append(
             {
@@ -169,7 +160,7 @@ def render_keys() -> None:
             if not value:
                 st.error("Type a key first.")
             else:
-                keys = _session_keys()
+                keys = state.session_keys()
                 keys[provider] = value
                 st.session_state["session_keys"] = keys
                 message = f"Key for {provider} set for this session."
@@ -179,18 +170,17 @@ def render_keys() -> None:
                     except OSError as exc:
                         st.error(f"Could not write the secrets file: {exc}")
                         return
-                    reload_settings()
                     reset_model_router()
                     message = f"Key for {provider} saved to {path} and set for this session."
                 _flash(message)
                 st.session_state.pop("key_value", None)
                 st.rerun()
-        if _session_keys() and right.button("Forget session keys", key="key_forget"):
+        if state.session_keys() and right.button("Forget session keys", key="key_forget"):
             st.session_state["session_keys"] = {}
             _flash("Session keys forgotten.")
             st.rerun()
-        if _session_keys():
-            st.caption("Session keys set for: " + ", ".join(sorted(_session_keys())))
+        if state.session_keys():
+            st.caption("Session keys set for: " + ", ".join(sorted(state.session_keys())))
 
 
 def render_test_connection() -> None:
@@ -200,7 +190,7 @@ def render_test_connection() -> None:
     if right.button("Test connection", key="test_connection"):
         try:
             with st.spinner(f"Calling {provider}…"):
-                response = run_sync(_router().test_connection(provider))
+                response = run_sync(state.router().test_connection(provider))
         except CVCopilotError as exc:
             st.error(f"{provider}: {exc}")
         except Exception as exc:  # noqa: BLE001 - anything else still gets a readable line, never a traceback
@@ -347,7 +337,7 @@ def render_budgets() -> None:
 def render_cache() -> None:
     st.subheader("Response cache")
     settings = get_settings()
-    router = _router()
+    router = state.router()
     try:
         stats = router.cache.stats()
         st.caption(f"{stats['entries']:,} cached answers, {stats['bytes'] / 1024:,.1f} KiB.")
