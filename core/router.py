@@ -14,7 +14,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,6 +26,7 @@ from core.base import (
     BudgetExceeded,
     CompletionRequest,
     ContextLengthExceeded,
+    CVCopilotError,
     ErrorKind,
     NoProviderAvailable,
     ProviderError,
@@ -299,7 +300,39 @@ class ModelRouter:
         use_cache: bool = True,
     ) -> AIResponse:
         """Answer `prompt` on the best available provider for `task_type`; see the module docstring."""
-        task = TaskType(task_type)
+        call, plan = self._begin(
+            TaskType(task_type), prompt, optimize_cost=optimize_cost, provider=provider, system=system,
+            max_tokens=max_tokens, temperature=temperature, json_mode=json_mode, user_id=user_id, use_cache=use_cache,
+        )  # fmt: skip
+        attempts: list[Attempt] = []
+        needs: list[int] = []
+        for candidate in self._candidates(call, plan, attempts, needs):
+            if candidate.hit is not None:
+                return self._cached_response(call.task, candidate, candidate.hit, user_id, attempts)
+            try:
+                request = call.request(candidate.model, payload)
+                response = await self._call_with_retries(candidate, request, user_id, attempts)
+            finally:
+                self.budget.settle(candidate.reservation)
+            if response is not None:
+                return response
+        raise self._unanswered(call, plan, attempts, needs)
+
+    def _begin(
+        self,
+        task: TaskType,
+        prompt: str,
+        *,
+        optimize_cost: bool,
+        provider: str | None,
+        system: str | None,
+        max_tokens: int,
+        temperature: float,
+        json_mode: bool,
+        user_id: str,
+        use_cache: bool,
+    ) -> tuple[_Call, list[str]]:
+        """The call's parameters and its plan (with the challenger, when this call is picked for it)."""
         plan, challenger = self._maybe_challenger(
             self.plan(task, optimize_cost=optimize_cost, provider=provider), provider is not None
         )
@@ -307,29 +340,25 @@ class ModelRouter:
             task, prompt, system, max_tokens, temperature, json_mode, user_id, use_cache,
             self.settings.challenger_provider if challenger else None,
         )  # fmt: skip
-        attempts: list[Attempt] = []
-        longest_need = 0
+        return call, plan
+
+    def _candidates(
+        self, call: _Call, plan: list[str], attempts: list[Attempt], needs: list[int]
+    ) -> Iterator[_Candidate]:
+        """The plan's providers that pass their checks, in order; token counts too long for a window go to `needs`."""
         for name in plan:
             candidate = self._admit(name, call, attempts)
             if isinstance(candidate, int):
-                longest_need = max(longest_need, candidate)
-                continue
-            if candidate is None:
-                continue
-            if candidate.hit is not None:
-                return self._cached_response(task, candidate, candidate.hit, user_id, attempts)
-            try:
-                response = await self._call_with_retries(
-                    candidate, call.request(candidate.model, payload), user_id, attempts
-                )
-            finally:
-                self.budget.settle(candidate.reservation)
-            if response is not None:
-                return response
+                needs.append(candidate)
+            elif candidate is not None:
+                yield candidate
+
+    def _unanswered(self, call: _Call, plan: list[str], attempts: list[Attempt], needs: list[int]) -> CVCopilotError:
+        """The error for a call no provider answered: too long everywhere, or each provider's reason."""
         if _only_too_long(attempts):
-            counted = count_message_tokens(prompt, system, self.settings.providers[plan[-1]].model).tokens
-            raise ContextLengthExceeded(max(longest_need, counted + max_tokens), max(self._window(n) for n in plan))
-        raise NoProviderAvailable(task, attempts)
+            counted = count_message_tokens(call.prompt, call.system, self.settings.providers[plan[-1]].model).tokens
+            return ContextLengthExceeded(max([*needs, counted + call.max_tokens]), max(self._window(n) for n in plan))
+        return NoProviderAvailable(call.task, attempts)
 
     def _window(self, name: str) -> int:
         ps = self.settings.providers[name]
@@ -673,40 +702,26 @@ class RouterStream:
 
     async def _run(self) -> AsyncIterator[str]:
         r = self._router
-        o = self._options
-        plan, challenger = r._maybe_challenger(
-            r.plan(self._task, optimize_cost=o["optimize_cost"], provider=o["provider"]), o["provider"] is not None
-        )
-        call = _Call(
-            self._task, self._prompt, o["system"], o["max_tokens"], o["temperature"], False, o["user_id"],
-            o["use_cache"], r.settings.challenger_provider if challenger else None,
-        )  # fmt: skip
+        o = dict(self._options)
+        payload = o.pop("payload")
+        call, plan = r._begin(self._task, self._prompt, json_mode=False, **o)
         attempts: list[Attempt] = []
-        longest_need = 0
-        for name in plan:
-            candidate = r._admit(name, call, attempts)
-            if isinstance(candidate, int):
-                longest_need = max(longest_need, candidate)
-                continue
-            if candidate is None:
-                continue
+        needs: list[int] = []
+        for candidate in r._candidates(call, plan, attempts, needs):
             if candidate.hit is not None:
                 self.response = r._cached_response(self._task, candidate, candidate.hit, call.user_id, attempts)
                 yield candidate.hit["content"]
                 return
             try:
                 sent_any = False
-                async for piece in self._stream_one(candidate, call.request(candidate.model, o["payload"]), attempts):
+                async for piece in self._stream_one(candidate, call.request(candidate.model, payload), attempts):
                     sent_any = True
                     yield piece
                 if self.response is not None or sent_any:
                     return
             finally:
                 r.budget.settle(candidate.reservation)
-        if _only_too_long(attempts):
-            need = max(longest_need, count_message_tokens(self._prompt, o["system"], "gpt-4o").tokens + o["max_tokens"])
-            raise ContextLengthExceeded(need, max(r._window(n) for n in plan))
-        raise NoProviderAvailable(self._task, attempts)
+        raise r._unanswered(call, plan, attempts, needs)
 
     async def _stream_one(
         self, candidate: _Candidate, request: CompletionRequest, attempts: list[Attempt]
