@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from core import grounding, prompts
 from core.base import AIResponse, CVCopilotError, InputError, TaskType
+from core.tasks import TASKS
 
 log = logging.getLogger("cv_copilot.ai_service")
 
@@ -30,15 +31,7 @@ MAX_JOBS = 20
 TONES = ("formal", "friendly", "enthusiastic", "concise")
 LENGTHS = ("short", "medium", "long")
 
-MAX_OUTPUT_TOKENS: dict[TaskType, int] = {
-    TaskType.CV_PARSING: 2500,
-    TaskType.CV_TAILORING: 3000,
-    TaskType.COVER_LETTER: 900,
-    TaskType.EMAIL_DRAFTING: 500,
-    TaskType.FAST_SUMMARY: 300,
-    TaskType.JOB_ANALYSIS: 800,
-    TaskType.JOB_MATCHING: 1500,
-}
+MAX_OUTPUT_TOKENS: dict[TaskType, int] = {task: s.max_output_tokens for task, s in TASKS.items()}
 _CONTACT_FIELDS = ("name", "email", "phone", "url", "location", "profiles")
 _NOT_JSON = "offline engine: the model's reply was not valid JSON"
 

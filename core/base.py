@@ -38,6 +38,54 @@ class ErrorKind(str, enum.Enum):
         return self.value
 
 
+class Outcome(str, enum.Enum):
+    """How one provider request ended; every request gets exactly one usage row with one of these."""
+
+    OK = "ok"  # answered (possibly cut short: see FinishReason)
+    ERROR = "error"  # the provider or the network failed
+    CANCELLED = "cancelled"  # the caller cancelled while the request was in flight
+    ABANDONED = "abandoned"  # a stream the caller stopped reading before it finished
+    DEADLINE = "deadline"  # the attempt's or the call's time ran out
+    SKIPPED = "skipped"  # never sent (not configured, cooling down, over budget, rate-limited): no row
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class FinishReason(str, enum.Enum):
+    """Why an answer ended, in one vocabulary for every provider."""
+
+    STOP = "stop"
+    LENGTH = "length"  # cut at max_tokens (reasoning may have used all of it)
+    CONTENT_FILTER = "content_filter"  # refused or safety-stopped
+    ERROR = "error"  # ended by an error mid-answer
+    UNKNOWN = "unknown"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class TokenUsage:
+    """One request's billed tokens, by kind, as the provider reported them (or as counted, when `estimated`).
+
+    `input_tokens` includes cached input; `output_tokens` includes reasoning: both are what the provider bills.
+    The other fields say how much of each is of a special kind, for pricing and for the dashboard.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0  # cache reads, billed at the cached-input rate
+    cache_write_tokens: int = 0  # cache writes (Anthropic), billed at the cache-write rate
+    reasoning_tokens: int = 0  # part of output_tokens that the user never sees
+    tool_prompt_tokens: int = 0  # part of input_tokens added by tools (Gemini's toolUsePromptTokenCount)
+    estimated: bool = False  # counted with tiktoken, not reported by the provider
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
 #: Kinds worth trying again (after Retry-After) or on another provider.
 RETRYABLE_KINDS = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.TIMEOUT, ErrorKind.SERVER})
 

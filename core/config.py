@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.base import PROVIDER_NAMES, TaskType
+from core.tasks import TASKS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,16 +63,8 @@ MODEL_ENV_VARS: dict[str, str] = {
     "custom": "OPENAI_COMPAT_MODEL",
 }
 
-#: The seed's task → provider defaults.
-DEFAULT_TASK_ROUTING: dict[TaskType, str] = {
-    TaskType.CV_PARSING: "openai",
-    TaskType.CV_TAILORING: "openai",
-    TaskType.COVER_LETTER: "openai",
-    TaskType.EMAIL_DRAFTING: "grok",
-    TaskType.FAST_SUMMARY: "groq",
-    TaskType.JOB_ANALYSIS: "gemini",
-    TaskType.JOB_MATCHING: "gemini",
-}
+#: The seed's task → provider defaults (from the one task table).
+DEFAULT_TASK_ROUTING: dict[TaskType, str] = {task: s.default_provider for task, s in TASKS.items()}
 
 #: Context windows in tokens, by model name prefix (longest prefix wins); overridable per provider.
 DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {

@@ -37,6 +37,7 @@ from core.budget import BudgetGuard, Reservation
 from core.config import DEFAULT_CONTEXT_WINDOWS, FALLBACK_CONTEXT_WINDOW, Settings, get_settings
 from core.pricing import FREE, ModelPrice, price_for, rank_by_cost
 from core.providers.base import Provider
+from core.tasks import TASKS
 from core.tokens import TokenCount, count_message_tokens, count_tokens, encoding_name_for, upper_bound_tokens
 
 if TYPE_CHECKING:
@@ -676,15 +677,7 @@ class ModelRouter:
 
 
 #: Typical output sizes per task for the cost preview (tokens).
-_EXPECTED_OUTPUT: dict[TaskType, int] = {
-    TaskType.CV_PARSING: 900,
-    TaskType.CV_TAILORING: 1200,
-    TaskType.COVER_LETTER: 500,
-    TaskType.EMAIL_DRAFTING: 250,
-    TaskType.FAST_SUMMARY: 150,
-    TaskType.JOB_ANALYSIS: 400,
-    TaskType.JOB_MATCHING: 400,
-}
+_EXPECTED_OUTPUT: dict[TaskType, int] = {task: s.expected_output_tokens for task, s in TASKS.items()}
 
 
 class RouterStream:

@@ -39,6 +39,8 @@ from typing import Any
 
 import sqlite_utils
 
+from core.tracker.record import UsageRecord
+
 _log = logging.getLogger(__name__)
 
 __all__ = [
@@ -701,6 +703,17 @@ class UsageTracker:
             self._buffer.write_now([row])
         else:
             self._buffer.add(row, self._flush_interval)
+
+    def record(self, rec: UsageRecord) -> None:
+        """Store one usage record (the typed form of `record_usage`)."""
+        self.record_usage(
+            task_type=rec.task_type, provider=rec.provider, model=rec.model, input_tokens=rec.input_tokens,
+            output_tokens=rec.output_tokens, cost_usd=rec.cost_usd, success=rec.success, user_id=rec.user_id,
+            latency_ms=rec.latency_ms, error_kind=rec.error_kind, cached=rec.cached, fallback_chain=rec.fallback_chain,
+            baseline_cost_usd=rec.baseline_cost_usd, saved_cost_usd=rec.saved_cost_usd,
+            tokens_estimated=rec.tokens_estimated, price_estimated=rec.price_estimated, challenger=rec.challenger,
+            ts=rec.ts,
+        )  # fmt: skip
 
     def record_many(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Bulk insert (benchmarks, demo data, imports): same keys as `record_usage`; one transaction. Returns count."""

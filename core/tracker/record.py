@@ -1,0 +1,57 @@
+"""One usage row: what the router knows about one provider request, whatever way it ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.base import Outcome, TokenUsage
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One provider request (or cache hit). Metadata only: never prompt, answer or key text.
+
+    `baseline_cost_usd` is what the same tokens would have cost on the task's default provider (None: same as
+    `cost_usd`, no saving claimed); `saved_cost_usd` is what a cache hit avoided. `request_id` is unique per request,
+    so a row replayed from the journal after a crash is stored once.
+    """
+
+    task_type: str
+    provider: str
+    model: str
+    user_id: str = "anonymous"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+    baseline_cost_usd: float | None = None
+    saved_cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    success: bool = True
+    outcome: str = Outcome.OK.value
+    error_kind: str | None = None
+    finish_reason: str | None = None
+    cached: bool = False
+    fallback_chain: tuple[str, ...] = ()
+    tokens_estimated: bool = False
+    price_estimated: bool = False
+    challenger: bool = False
+    route_reason: str = ""
+    application_id: str | None = None
+    request_id: str = ""
+    ts: float | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def tokens_from(cls, usage: TokenUsage) -> dict[str, int | bool]:
+        """The token fields of a record, from a provider's usage."""
+        return {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cached_input_tokens": usage.cached_input_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "tokens_estimated": usage.estimated,
+        }
