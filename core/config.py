@@ -16,74 +16,26 @@ from pathlib import Path
 from typing import Any
 
 from core.base import PROVIDER_NAMES, TaskType
+from core.providers.catalog import (
+    BASE_URL_ENV_VARS,
+    DEFAULT_BASE_URLS,
+    DEFAULT_CONTEXT_WINDOWS,
+    DEFAULT_MODELS,
+    FALLBACK_CONTEXT_WINDOW,
+    KEY_ENV_VARS,
+    MODEL_ENV_VARS,
+)
 from core.tasks import TASKS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_MODELS: dict[str, str] = {
-    "openai": "gpt-4o",
-    "gemini": "gemini-2.0-flash",
-    "groq": "llama-3.1-8b-instant",
-    "grok": "grok-3-mini",
-    "custom": "llama3.2",
-    "local": "cv-copilot-offline",
-}
-
-DEFAULT_BASE_URLS: dict[str, str] = {
-    "openai": "https://api.openai.com/v1",
-    "gemini": "https://generativelanguage.googleapis.com/v1beta",
-    "groq": "https://api.groq.com/openai/v1",
-    "grok": "https://api.x.ai/v1",
-    "custom": "",
-    "local": "",
-}
-
-#: Environment variables that may hold each provider's key, first match wins.
-KEY_ENV_VARS: dict[str, tuple[str, ...]] = {
-    "openai": ("OPENAI_API_KEY",),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "groq": ("GROQ_API_KEY",),
-    "grok": ("GROK_API_KEY", "XAI_API_KEY"),
-    "custom": ("OPENAI_COMPAT_API_KEY",),
-}
-
-BASE_URL_ENV_VARS: dict[str, str] = {
-    "openai": "OPENAI_BASE_URL",
-    "gemini": "GEMINI_BASE_URL",
-    "groq": "GROQ_BASE_URL",
-    "grok": "GROK_BASE_URL",
-    "custom": "OPENAI_COMPAT_BASE_URL",
-}
-
-MODEL_ENV_VARS: dict[str, str] = {
-    "openai": "OPENAI_MODEL",
-    "gemini": "GEMINI_MODEL",
-    "groq": "GROQ_MODEL",
-    "grok": "GROK_MODEL",
-    "custom": "OPENAI_COMPAT_MODEL",
-}
+__all__ = [
+    "BASE_URL_ENV_VARS", "DEFAULT_BASE_URLS", "DEFAULT_CONTEXT_WINDOWS", "DEFAULT_MODELS", "FALLBACK_CONTEXT_WINDOW",
+    "KEY_ENV_VARS", "MODEL_ENV_VARS",
+]  # fmt: skip
 
 #: The seed's task → provider defaults (from the one task table).
 DEFAULT_TASK_ROUTING: dict[TaskType, str] = {task: s.default_provider for task, s in TASKS.items()}
-
-#: Context windows in tokens, by model name prefix (longest prefix wins); overridable per provider.
-DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {
-    "gpt-4o": 128_000,
-    "gpt-4.1": 1_047_576,
-    "gpt-4-turbo": 128_000,
-    "gpt-5": 400_000,
-    "gpt-3.5": 16_385,
-    "o1": 200_000,
-    "o3": 200_000,
-    "o4": 200_000,
-    "gemini": 1_048_576,
-    "llama-3.1": 131_072,
-    "llama-3.3": 131_072,
-    "llama3": 8_192,
-    "grok": 131_072,
-    "cv-copilot-offline": 10_000_000,
-}
-FALLBACK_CONTEXT_WINDOW = 8_192
 
 BUDGET_POLICIES = ("downgrade", "block")
 
