@@ -12,7 +12,7 @@ class UsageRecord:
     """One provider request (or cache hit). Metadata only: never prompt, answer or key text.
 
     `baseline_cost_usd` is what the same tokens would have cost on the task's default provider (None: same as
-    `cost_usd`, no saving claimed); `saved_cost_usd` is what a cache hit avoided. `request_id` is unique per request,
+    `cost_usd`, no saving claimed); `saved_cost_usd` is what a response-cache hit avoided. `request_id` is unique per request,
     so a row replayed from the journal after a crash is stored once.
     """
 
@@ -28,6 +28,7 @@ class UsageRecord:
     cost_usd: float = 0.0
     baseline_cost_usd: float | None = None
     saved_cost_usd: float = 0.0
+    cache_saved_usd: float = 0.0  # what the provider's prompt caching saved (cached input at the cached rate)
     latency_ms: float = 0.0
     success: bool = True
     outcome: str = Outcome.OK.value
