@@ -152,7 +152,7 @@ class Storage:
             conn.execute("PRAGMA synchronous = NORMAL")
         self._local.conn = conn
         with self._opened_guard:
-            self._opened.add(conn)  # type: ignore[arg-type]  # made by the _Connection factory
+            self._opened.add(conn)
         return conn
 
     @contextlib.contextmanager
