@@ -48,6 +48,7 @@ def request_id() -> str:
     """An id unique per request across processes, for the tracker to store a replayed row once."""
     return f"{_ID_PREFIX}{os.getpid():x}-{next(_ids):x}"
 
+
 #: Provider finish reasons (OpenAI-compatible, Gemini, Anthropic, llama.cpp) in one vocabulary.
 _FINISH: dict[str, FinishReason] = {
     "stop": FinishReason.STOP,
