@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.base import CompletionRequest, ErrorKind, ProviderError, StreamDelta
+from core.base import CompletionRequest, ErrorKind, FinishReason, ProviderError, StreamDelta, TokenUsage
 from core.providers._http import parse_retry_after
 from core.providers.openai_compat import OpenAICompatProvider
 from tests.fakes import (
@@ -184,7 +184,8 @@ def test_stream_accepts_a_plain_json_answer_from_a_server_that_ignores_stream() 
     body = {"model": "m", "choices": [{"message": {"content": "whole"}, "finish_reason": "stop"}], "usage": {}}
     body["usage"] = {"prompt_tokens": 4, "completion_tokens": 1}
     deltas = stream(make(StaticHandler(body)))
-    assert [StreamDelta("whole", 4, 1, "stop", "m")] == deltas
+    assert ["whole", ""] == [d.text for d in deltas]
+    assert (FinishReason.STOP, TokenUsage(4, 1), "m") == (deltas[-1].finish_reason, deltas[-1].usage, deltas[-1].model)
 
 
 # --- malformed answers ----------------------------------------------------------------------------------------
@@ -198,10 +199,8 @@ def test_stream_accepts_a_plain_json_answer_from_a_server_that_ignores_stream() 
         (b"{}", "no choices"),
         (b'{"choices": []}', "no choices"),
         (b'{"choices": ["text"]}', "no choices"),
-        (b'{"choices": [{"message": {"content": null}, "finish_reason": "length"}]}', "no text (finish length)"),
-        (b'{"choices": [{"message": {"content": ""}}]}', "no text"),
-        (b'{"choices": [{"message": {"content": null, "refusal": "I cannot"}}]}', "refused: I cannot"),
-        (b'{"choices": [{}]}', "no text"),
+        (b'{"choices": [{"message": {"content": ""}}]}', "no text, no finish reason and no usage"),
+        (b'{"choices": [{}]}', "no text, no finish reason and no usage"),
     ],
 )
 def test_malformed_200_is_bad_response(content: bytes, words: str) -> None:
@@ -212,17 +211,42 @@ def test_malformed_200_is_bad_response(content: bytes, words: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"choices": [{"message": {"content": null}, "finish_reason": "length"}]}', (FinishReason.LENGTH, None)),
+        (b'{"choices": [{"message": {"content": ""}, "finish_reason": "stop"}]}', (FinishReason.STOP, None)),
+        (
+            b'{"choices": [{"message": {"content": null, "refusal": "I cannot"}, "finish_reason": "stop"}]}',
+            (FinishReason.CONTENT_FILTER, "I cannot"),
+        ),
+        (
+            b'{"choices": [{"message": {"content": "x"}, "finish_reason": "content_filter"}]}',
+            (FinishReason.CONTENT_FILTER, None),
+        ),
+    ],
+)
+def test_billed_answers_without_text_come_back_with_their_finish_reason(content: bytes, expected: tuple) -> None:
+    result = complete(make(StaticHandler(content)))
+    assert expected == (result.finish_reason, result.refusal)
+
+
+@pytest.mark.parametrize(
     ("events", "words"),
     [
         (["data: {not json"], "malformed JSON"),
         (["data: [DONE]"], "no text"),
-        (['data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}', "data: [DONE]"], "no text"),
         (["data: 42"], "expected a JSON object"),
     ],
 )
 def test_malformed_stream_is_bad_response(events: list[str], words: str) -> None:
     error = error_of(make(sse_handler(*events)), streaming=True)
     assert (ErrorKind.BAD_RESPONSE, True) == (error.kind, words in error.message)
+
+
+def test_an_empty_stream_that_finished_comes_back_with_its_finish_reason() -> None:
+    events = ['data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}', "data: [DONE]"]
+    deltas = stream(make(sse_handler(*events)))
+    assert [("", FinishReason.STOP)] == [(d.text, d.finish_reason) for d in deltas]
 
 
 def test_error_event_inside_a_stream_is_mapped() -> None:
