@@ -22,7 +22,11 @@ class TaskType(str, enum.Enum):
         return self.value
 
 
-PROVIDER_NAMES: tuple[str, ...] = ("openai", "gemini", "groq", "grok", "custom", "local")
+#: Stats names of every provider; `local` (the offline engine) stays last. Each has an entry in
+#: core/providers/catalog.py (key and base-URL variables, default model, wire-format family).
+PROVIDER_NAMES: tuple[str, ...] = (
+    "openai", "gemini", "groq", "grok", "custom", "anthropic", "openrouter", "mistral", "deepseek", "local",
+)  # fmt: skip
 
 
 class ErrorKind(str, enum.Enum):

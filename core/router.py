@@ -195,24 +195,9 @@ class ModelRouter:
             return self._providers[name]
 
     def _build_provider(self, name: str) -> Provider:
-        ps = self.settings.providers[name]
-        if name == "local":
-            from core.providers.local import LocalProvider
+        from core.providers import build_provider
 
-            return LocalProvider(ps.model)
-        if name == "gemini":
-            from core.providers.gemini import GeminiProvider
-
-            return GeminiProvider(
-                name, api_key=ps.api_key, base_url=ps.base_url, model=ps.model, timeout=ps.timeout,
-                transport=self._transport,
-            )  # fmt: skip
-        from core.providers.openai_compat import OpenAICompatProvider
-
-        return OpenAICompatProvider(
-            name, api_key=ps.api_key, base_url=ps.base_url, model=ps.model, timeout=ps.timeout,
-            transport=self._transport,
-        )  # fmt: skip
+        return build_provider(name, self.settings.providers[name], self._transport)
 
     def price(self, name: str) -> ModelPrice:
         found = self._prices.get(name)
@@ -223,6 +208,7 @@ class ModelRouter:
                 ps.model,
                 overrides=self.settings.price_overrides,
                 unknown_per_1k=self.settings.unknown_price_per_1k,
+                base_url=ps.base_url,
             )
             self._prices[name] = found
         return found
@@ -754,6 +740,7 @@ _default_env: tuple[tuple[str, str], ...] = ()
 _session_routers: dict[str, ModelRouter] = {}
 _lock = threading.Lock()
 _ENV_PREFIXES = ("OPENAI_", "GEMINI_", "GOOGLE_API_KEY", "GROQ_", "GROK_", "XAI_", "CV_COPILOT_")
+_ENV_PREFIXES += ("ANTHROPIC_", "OPENROUTER_", "MISTRAL_", "DEEPSEEK_")  # the catalogue's newer providers
 
 
 def _env_fingerprint() -> tuple[tuple[str, str], ...]:
