@@ -1,8 +1,8 @@
 """What a call costs: genai-prices' own bill for each token kind (cache reads, cache writes, tiers, provider rules),
 config overrides per token kind, $0 for the offline engine and for a `custom` server on this machine or network.
 
-`ModelPrice.cost_of(usage)` is on the router's hot path: genai-prices computes each distinct usage once (about
-60-90 µs) and the answer is kept in a small LRU, so a repeated shape costs a dictionary lookup.
+`ModelPrice.cost_of(usage)` is on the router's hot path. A `calc_price` call costs 40-120 µs of CPU, so the
+rates of each model's tier are read off genai-prices' own bill once, checked, and applied (see _catalogue_cost).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class ModelPrice:
         if self.free:
             return 0.0
         if self.source == "genai-prices" and self.provider_id and self.model_ref:
-            return _bill(self.provider_id, self.model_ref, *_usage_key(usage), _today())
+            return _catalogue_cost(self.provider_id, self.model_ref, _usage_key(usage))
         return self._linear(usage)
 
     def cache_saving(self, usage: TokenUsage) -> float:
@@ -122,6 +122,70 @@ def _usage_key(usage: TokenUsage) -> tuple[int, int, int, int, int]:
 
 def _today() -> _dt.date:
     return _dt.datetime.now(tz=_dt.UTC).date()
+
+
+def _catalogue_cost(provider_id: str, model_ref: str, key: tuple[int, int, int, int, int]) -> float:
+    """genai-prices' bill for `key` (input, cached, write, output, reasoning).
+
+    genai-prices prices each token kind at a rate per unit, with the rate of every kind chosen by the request's
+    total input (its tiers). So within one tier the bill is linear in the counts: the rates of each
+    (model, tier) are read off `calc_price` itself once, checked against a `calc_price` at another point, and
+    then a call costs a few multiplications. Where the check fails (a rule that is not linear) every usage is
+    priced by `calc_price` directly.
+    """
+    day = _today()
+    tier = sum(1 for start in _tier_starts(provider_id, model_ref, day) if key[0] > start)
+    rates = _tier_rates(provider_id, model_ref, tier, day)
+    if rates is None:
+        return _bill(provider_id, model_ref, *key, day)
+    input_tokens, cached, write, output, reasoning = key
+    return input_tokens * rates[0] + cached * rates[1] + write * rates[2] + output * rates[3] + reasoning * rates[4]
+
+
+@functools.lru_cache(maxsize=256)
+def _tier_starts(provider_id: str, model_ref: str, day: _dt.date) -> tuple[int, ...]:
+    """The input-token thresholds above which another rate applies (genai-prices' TieredPrices), ascending."""
+    from genai_prices import data_snapshot
+
+    try:
+        _provider, info = data_snapshot.get_snapshot().find_provider_model(model_ref, None, provider_id, None)
+        prices = info.get_prices(_dt.datetime.now(tz=_dt.UTC))
+    except Exception:  # noqa: BLE001 - unknown model: _bill raises the lookup error itself
+        return ()
+    starts = {tier.start for value in vars(prices).values() for tier in getattr(value, "tiers", None) or ()}
+    return tuple(sorted(int(s) for s in starts))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tier_rates(
+    provider_id: str, model_ref: str, tier: int, day: _dt.date
+) -> tuple[float, float, float, float, float] | None:
+    """USD per token of (input, cache-read extra, cache-write extra, output, reasoning extra) in one tier, read
+    off genai-prices' bill at probe usages in that tier; None when the tier cannot be probed or is not linear."""
+    starts = _tier_starts(provider_id, model_ref, day)
+    lower = starts[tier - 1] if tier > 0 else 0
+    upper = starts[tier] if tier < len(starts) else None
+    probe = lower + 1 if tier > 0 else min(1000, upper if upper is not None else 1000)
+    if probe < 8 or (upper is not None and probe > upper):
+        return None
+
+    def bill(cached: int = 0, write: int = 0, output: int = 0, reasoning: int = 0) -> float:
+        return _bill(provider_id, model_ref, probe, cached, write, output, reasoning, day)
+
+    base = bill()
+    rates = (
+        base / probe,
+        bill(cached=1) - base,
+        bill(write=1) - base,
+        bill(output=1) - base,
+        bill(output=1, reasoning=1) - bill(output=1),
+    )
+    check = (probe, probe // 2, probe // 4, 357, 120)
+    expected = _bill(provider_id, model_ref, *check, day)
+    linear = sum(count * rate for count, rate in zip(check, rates, strict=True))
+    if abs(linear - expected) > 1e-9 + 1e-6 * abs(expected):
+        return None
+    return rates
 
 
 @functools.lru_cache(maxsize=4096)
