@@ -548,3 +548,55 @@ def test_retry_after_lands_on_the_error_from_each_source() -> None:
     handler = openai_handler(errors=[ErrorReply(429, _groq("Please try again in 1m2.5s"))], status=None)
     error = error_of(make(handler, "groq"))
     assert (ErrorKind.RATE_LIMITED, 62.5) == (error.kind, error.retry_after)
+
+
+# --- usage by token kind ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "usage", "expected"),
+    [
+        # OpenAI: cached inside prompt_tokens, reasoning inside completion_tokens
+        (
+            "openai",
+            {"prompt_tokens": 4000, "completion_tokens": 900, "total_tokens": 4900,
+             "prompt_tokens_details": {"cached_tokens": 3000}, "completion_tokens_details": {"reasoning_tokens": 400}},
+            TokenUsage(4000, 900, cached_input_tokens=3000, reasoning_tokens=400),
+        ),
+        # xAI: reasoning billed on top of completion_tokens (total = prompt + completion + reasoning)
+        (
+            "grok",
+            {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 2000,
+             "completion_tokens_details": {"reasoning_tokens": 800}},
+            TokenUsage(1000, 1000, reasoning_tokens=800),
+        ),
+        # xAI even when total_tokens is missing: known by the provider
+        (
+            "grok",
+            {"prompt_tokens": 1000, "completion_tokens": 200, "completion_tokens_details": {"reasoning_tokens": 800}},
+            TokenUsage(1000, 1000, reasoning_tokens=800),
+        ),
+        # any server whose total shows reasoning on top is read the same way
+        (
+            "custom",
+            {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 45,
+             "completion_tokens_details": {"reasoning_tokens": 30}},
+            TokenUsage(10, 35, reasoning_tokens=30),
+        ),
+        # DeepSeek: prompt_cache_hit_tokens
+        (
+            "deepseek",
+            {"prompt_tokens": 4000, "completion_tokens": 100, "total_tokens": 4100,
+             "prompt_cache_hit_tokens": 2500, "prompt_cache_miss_tokens": 1500},
+            TokenUsage(4000, 100, cached_input_tokens=2500),
+        ),
+        # a nonsense cached count never exceeds the input
+        ("openai", {"prompt_tokens": 10, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 99}},
+         TokenUsage(10, 1, cached_input_tokens=10)),
+        ("openai", {"prompt_tokens": "n/a"}, None),
+        ("openai", {}, None),
+    ],
+)  # fmt: skip
+def test_usage_by_token_kind(name: str, usage: dict[str, Any], expected: TokenUsage | None) -> None:
+    body = {"model": "m", "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}], "usage": usage}
+    assert expected == complete(make(StaticHandler(body), name)).usage
