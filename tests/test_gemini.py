@@ -307,3 +307,24 @@ def test_over_loopback_server_across_two_asyncio_runs() -> None:
         assert [] == [r for r in server.requests if KEY in r.url_path]
         wrong = GeminiProvider(api_key="AIza-wrong-key", base_url=server.url + "/v1beta", model="gemini-2.5-flash")
         assert ErrorKind.AUTH == error_of(wrong).kind
+
+
+# --- usage by token kind ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        (
+            {"promptTokenCount": 4000, "cachedContentTokenCount": 3000, "candidatesTokenCount": 500,
+             "thoughtsTokenCount": 700, "toolUsePromptTokenCount": 250, "totalTokenCount": 5450},
+            TokenUsage(4250, 1200, cached_input_tokens=3000, reasoning_tokens=700, tool_prompt_tokens=250),
+        ),
+        ({"promptTokenCount": 1500, "thoughtsTokenCount": 800, "totalTokenCount": 2300},
+         TokenUsage(1500, 800, reasoning_tokens=800)),
+        ({"promptTokenCount": 12}, TokenUsage(12, 0)),
+    ],
+)  # fmt: skip
+def test_usage_by_token_kind(meta: dict[str, Any], expected: TokenUsage) -> None:
+    body = {"candidates": [candidate("ok")], "usageMetadata": meta}
+    assert expected == complete(make(answer(body))).usage

@@ -8,7 +8,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,7 +67,7 @@ class _Entry:
         self.abandoned = False
         self.closer = self._close_at_loop_shutdown()
 
-    async def _close_at_loop_shutdown(self) -> AsyncIterator[None]:
+    async def _close_at_loop_shutdown(self) -> AsyncGenerator[None, None]:
         # asyncio.run() calls loop.shutdown_asyncgens(), which aclose()s every async generator first iterated in
         # that loop: this is the one hook that runs inside the loop just before it closes.
         try:
@@ -216,8 +216,8 @@ def error_info(body: Any) -> ErrorInfo:
         if isinstance(error, dict):
             message = error.get("message") or error.get("detail") or body.get("message") or ""
             codes = [str(error[k]) for k in ("type", "code", "status") if error.get(k) not in (None, "")]
-            details = error.get("details") if isinstance(error.get("details"), list) else []
-            return ErrorInfo(str(message), " ".join(codes), details)
+            details = error.get("details")
+            return ErrorInfo(str(message), " ".join(codes), details if isinstance(details, list) else [])
     if body is None:
         return ErrorInfo("", "", [])
     return ErrorInfo(str(body), "", [])
@@ -344,7 +344,8 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     if not headers:
         return None
     if isinstance(headers, httpx.Headers):
-        return headers.get(name)
+        found = headers.get(name)
+        return None if found is None else str(found)
     for key, value in headers.items():
         if key.lower() == name:
             return value
