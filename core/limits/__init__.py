@@ -80,11 +80,14 @@ def build_budget(
     clock: Callable[[], float] | None = None,
     reservation_ttl_seconds: float | None = None,
     settle_grace_seconds: float | None = None,
+    flush_usage: Callable[[], None] | None = None,
 ) -> Budget:
     """The process's budget guard: holds shared through the usage DB file (`db_path`, default `settings.db_path`).
 
     `spend_fn(since_ts, user_id)` (the tracker's `spend_usd`) is what the "memory" backend reads; the "sqlite"
-    backend reads the `usage` table itself, inside the transaction that takes the hold.
+    backend reads the `usage` table itself, inside the transaction that takes the hold. Pass the tracker's `flush`
+    as `flush_usage`: a settled call's row is then written before its hold is dropped, so no other process misses
+    it and nothing is counted twice (without it, a settled hold lingers `settle_grace_seconds`, default 2 s).
     """
     extra: dict[str, float | Callable[[], float]] = {} if clock is None else {"clock": clock}
     if _backend(backend) == "memory":
@@ -96,4 +99,4 @@ def build_budget(
     if settle_grace_seconds is not None:
         extra["settle_grace_seconds"] = settle_grace_seconds
     path = Path(db_path if db_path is not None else settings.db_path)
-    return SQLiteBudget(settings.budgets, path, **extra)  # type: ignore[arg-type]
+    return SQLiteBudget(settings.budgets, path, flush_usage=flush_usage, **extra)  # type: ignore[arg-type]

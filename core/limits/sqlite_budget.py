@@ -9,9 +9,10 @@ Two gaps are closed by time rather than by trust:
 - a process killed mid-call leaves its hold behind: every hold has an expiry (`reservation_ttl_seconds`, longer
   than any call may last) after which it no longer counts and is deleted;
 - the tracker writes usage rows a moment after a call returns (write-behind), so between settle and that write
-  the call's cost would be invisible to other processes. A settled hold therefore keeps counting, at the call's
-  real cost when the caller passes it, for `settle_grace_seconds`. The cost is counted twice for that moment:
-  stricter, never looser.
+  the call's cost would be invisible to other processes. Given the tracker's `flush` (`flush_usage`), settle
+  writes the rows first and then deletes the hold: exact. Without it, a settled hold keeps counting, at the
+  call's real cost when the caller passes it, for `settle_grace_seconds`: the cost is counted twice for that
+  moment, stricter, never looser.
 """
 
 from __future__ import annotations
@@ -95,8 +96,13 @@ class SQLiteBudget:
         *,
         clock: Callable[[], float] = time.time,
         reservation_ttl_seconds: float = DEFAULT_RESERVATION_TTL_SECONDS,
-        settle_grace_seconds: float = DEFAULT_SETTLE_GRACE_SECONDS,
+        settle_grace_seconds: float | None = None,
+        flush_usage: Callable[[], None] | None = None,
     ) -> None:
+        """`flush_usage`: the tracker's `flush` (write this process's recorded rows now); `settle_grace_seconds`
+        defaults to 0 with it and to `DEFAULT_SETTLE_GRACE_SECONDS` without it."""
+        if settle_grace_seconds is None:
+            settle_grace_seconds = 0.0 if flush_usage is not None else DEFAULT_SETTLE_GRACE_SECONDS
         if not reservation_ttl_seconds > 0:
             raise ValueError(f"reservation_ttl_seconds must be > 0, got {reservation_ttl_seconds!r}")
         if not settle_grace_seconds >= 0:
@@ -106,6 +112,7 @@ class SQLiteBudget:
         self._clock = clock
         self._ttl = float(reservation_ttl_seconds)
         self._grace = float(settle_grace_seconds)
+        self._flush_usage = flush_usage
         self._spend = UsageSpend()
         self._pid = os.getpid()
 
@@ -143,13 +150,16 @@ class SQLiteBudget:
             return Reservation(int(cursor.lastrowid or 0), user_id, estimate_usd, expires)
 
     def settle(self, reservation: Reservation | None, actual_usd: float | None = None) -> None:
-        """Release a hold: it keeps counting for `settle_grace_seconds` (at `actual_usd` if given), then lapses.
+        """Release a hold once the call is recorded: this process's rows are flushed (with `flush_usage`), then the
+        hold is deleted, or kept for `settle_grace_seconds` (at `actual_usd` if given) without it.
 
         Never raises: a hold that cannot be released now lapses at its expiry anyway.
         """
         if reservation is None or reservation.id == 0:
             return
         try:
+            if self._flush_usage is not None:
+                self._flush_usage()  # the call's row is in the file before its hold goes
             if self._grace == 0:
                 self._db.write("DELETE FROM budget_reservations WHERE id = ?", (reservation.id,))
             else:
@@ -158,7 +168,7 @@ class SQLiteBudget:
                     "UPDATE budget_reservations SET amount_usd = ?, expires_at = MIN(expires_at, ?) WHERE id = ?",
                     (amount, self._clock() + self._grace, reservation.id),
                 )
-        except (sqlite3.Error, LimitsUnavailable):
+        except (sqlite3.Error, OSError, LimitsUnavailable):
             _log.warning("budget hold %s not released now; it lapses at its expiry", reservation.id, exc_info=True)
 
     def status(self, user_id: str) -> list[BudgetLine]:
