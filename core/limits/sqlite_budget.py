@@ -54,14 +54,21 @@ class UsageSpend:
         self._lock = threading.Lock()
         self._sums: dict[tuple[float, str | None], tuple[float, int, float]] = {}  # → (usd, max id, computed at)
 
-    def __call__(self, conn: sqlite3.Connection, since: float, user_id: str | None) -> float:
+    @staticmethod
+    def top(conn: sqlite3.Connection) -> int | None:
+        """The largest usage row id in this snapshot (0 when empty); None when the table does not exist yet."""
         try:
             (top,) = conn.execute("SELECT MAX(id) FROM usage").fetchone()
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
-                return 0.0  # nothing recorded yet: the tracker creates the table on first use
+                return None  # nothing recorded yet: the tracker creates the table on first use
             raise
-        top = int(top or 0)
+        return int(top or 0)
+
+    def __call__(self, conn: sqlite3.Connection, top: int | None, since: float, user_id: str | None) -> float:
+        """Spend since `since` (for `user_id`, or everyone) over rows up to id `top` (from `top(conn)`)."""
+        if top is None:
+            return 0.0
         user_sql, user_params = ("", ()) if user_id is None else (" AND user_id = ?", (user_id,))
         key = (since, user_id)
         now = self._clock()
@@ -117,14 +124,14 @@ class SQLiteBudget:
         self._pid = os.getpid()
 
     @staticmethod
-    def _held(conn: sqlite3.Connection, user: str | None, now: float) -> float:
-        if user is None:
-            row = conn.execute("SELECT TOTAL(amount_usd) FROM budget_reservations WHERE expires_at > ?", (now,))
-        else:
-            row = conn.execute(
-                "SELECT TOTAL(amount_usd) FROM budget_reservations WHERE user_id = ? AND expires_at > ?", (user, now)
-            )
-        return float(row.fetchone()[0])
+    def _held(conn: sqlite3.Connection, user_id: str, now: float) -> dict[str | None, float]:
+        """Live holds: {None: everyone's, user_id: the user's}, in one pass over the (few) live rows."""
+        everyone, own = conn.execute(
+            "SELECT TOTAL(amount_usd), TOTAL(CASE WHEN user_id = ? THEN amount_usd END) FROM budget_reservations "
+            "WHERE expires_at > ?",
+            (user_id, now),
+        ).fetchone()
+        return {None: float(everyone), user_id: float(own)}
 
     def reserve(self, user_id: str, estimate_usd: float) -> Reservation:
         """Hold `estimate_usd` against every budget that applies, or raise BudgetExceeded naming the first too full.
@@ -137,8 +144,9 @@ class SQLiteBudget:
         with self._db.immediate() as conn:
             now = self._clock()
             conn.execute("DELETE FROM budget_reservations WHERE expires_at <= ?", (now,))
+            top, held = self._spend.top(conn), self._held(conn, user_id, now)
             for scope, period, limit, user in lines:
-                spent = self._spend(conn, period_start(period, now), user) + self._held(conn, user, now)
+                spent = self._spend(conn, top, period_start(period, now), user) + held[user]
                 if spent + estimate_usd > limit + 1e-12:
                     raise BudgetExceeded(scope, spent, limit, resets_text(period, now), estimate_usd)
             expires = now + self._ttl
@@ -178,12 +186,13 @@ class SQLiteBudget:
             return []
         with self._db.read() as conn:
             now = self._clock()
+            top, held = self._spend.top(conn), self._held(conn, user_id, now)
             return [
                 BudgetLine(
                     scope=scope,
                     limit_usd=limit,
-                    spent_usd=self._spend(conn, period_start(period, now), user),
-                    reserved_usd=self._held(conn, user, now),
+                    spent_usd=self._spend(conn, top, period_start(period, now), user),
+                    reserved_usd=held[user],
                     resets_at=resets_text(period, now),
                 )
                 for scope, period, limit, user in lines
