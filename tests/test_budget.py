@@ -471,15 +471,16 @@ def test_spend_written_by_another_tracker_counts_and_clearing_it_is_noticed(tmp_
 def test_a_locked_file_is_a_clear_error_and_settle_never_raises(tmp_path: Path) -> None:
     import sqlite3
 
-    from core.limits import LimitsUnavailable
+    from core.base import StorageBusy
+    from core.limits import LimitsDB
 
-    guard_ = SQLiteBudget(BudgetSettings(user_daily_usd=1.0), tmp_path / "u.db", clock=Clock(NOON))
+    db = LimitsDB(tmp_path / "u.db", busy_timeout=0.05)
+    guard_ = SQLiteBudget(BudgetSettings(user_daily_usd=1.0), db, clock=Clock(NOON))
     held = guard_.reserve("ann", 0.1)
-    guard_._db.connections.get().execute("PRAGMA busy_timeout = 50")
     holder = sqlite3.connect(tmp_path / "u.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        with pytest.raises(LimitsUnavailable, match="busy"):
+        with pytest.raises(StorageBusy, match="busy"):
             guard_.reserve("ann", 0.1)
         guard_.settle(held)  # logged; the hold lapses at its expiry
     finally:

@@ -287,13 +287,13 @@ def test_a_locked_file_refuses_instead_of_raising(tmp_path: Path) -> None:
     """Another process holding the write lock past the busy timeout: the call is refused for now, not crashed."""
     import sqlite3
 
-    limiter = SQLiteRateLimiter(tmp_path / "usage.db", default_rpm=10)
+    from core.limits import LimitsDB
+
+    limiter = SQLiteRateLimiter(LimitsDB(tmp_path / "usage.db", busy_timeout=0.05), default_rpm=10)
     assert 0.0 == limiter.acquire("openai", "ann")
     holder = sqlite3.connect(tmp_path / "usage.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        conn = limiter._db.connections.get()
-        conn.execute("PRAGMA busy_timeout = 50")
         assert limiter.acquire("openai", "ann") > 0
     finally:
         holder.execute("ROLLBACK")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.budget import Budget, BudgetGuard, SpendFunction
 from core.config import Settings
-from core.limits._db import LimitsDB, LimitsUnavailable
+from core.limits._db import LimitsDB
 from core.limits.sqlite_budget import SQLiteBudget
 from core.limits.sqlite_rate import SQLiteRateLimiter
 from core.rate_limit import InMemoryRateLimiter, RateLimiter
@@ -28,7 +28,6 @@ __all__ = [
     "BACKENDS",
     "Budget",
     "LimitsDB",
-    "LimitsUnavailable",
     "RateLimiter",
     "SQLiteBudget",
     "SQLiteRateLimiter",

@@ -1,13 +1,13 @@
-"""The limits' tables in the usage DB file: connections, IMMEDIATE transactions and named migrations.
+"""The limits' tables in the usage DB file, through the storage layer (core.tracker.storage).
 
-Connections and migrations come from the tracker's storage code (one place opens the file, sets WAL and the busy
-timeout, and serialises this process's writers on one lock per file), so the limiter, the budget and the tracker
-queue on the same lock instead of spinning in SQLite's busy handler.
+The storage layer opens the file (WAL, busy timeout, 0600), serialises this process's writers on one lock per file
+(shared with the tracker's writer, so they queue instead of spinning in SQLite's busy handler) and turns sqlite3
+errors into `StorageError` / `StorageBusy`. This module adds the limits' named migrations and opens lazily, so a
+process whose providers have no limits and whose users have no budget never touches the file for them.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import threading
@@ -15,23 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from core.base import CVCopilotError
-from core.usage_tracker import SQLiteConnections, run_migrations
+from core.tracker.storage import BUSY_TIMEOUT_S, Storage, open_storage, run_migrations
 
-_log = logging.getLogger(__name__)
-
-__all__ = ["LimitsDB", "LimitsUnavailable"]
-
-
-class LimitsUnavailable(CVCopilotError):
-    """The shared limits could not be read or written (the usage DB stayed locked by another process)."""
-
-    def __init__(self, path: object, detail: str) -> None:
-        self.path = str(path)
-        super().__init__(
-            f"The usage database {self.path} is busy (another CV Copilot process holds it: {detail}). "
-            "Try again in a few seconds."
-        )
+__all__ = ["LimitsDB"]
 
 
 def m001_rate_events(db: Any) -> None:
@@ -61,67 +47,41 @@ _MIGRATIONS = (m001_rate_events, m002_budget_reservations)
 class LimitsDB:
     """The usage DB file as the limiter and the budget use it; opened (and migrated) on first use."""
 
-    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+    def __init__(self, db_path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self._db_path = db_path
-        self._connections: SQLiteConnections | None = None
+        self._busy_timeout = busy_timeout
+        self._storage: Storage | None = None
         self._open_lock = threading.Lock()
 
     @property
-    def connections(self) -> SQLiteConnections:
-        connections = self._connections
-        if connections is None:
+    def storage(self) -> Storage:
+        storage = self._storage
+        if storage is None:
             with self._open_lock:
-                if self._connections is None:
-                    opened = SQLiteConnections(self._db_path)
-                    try:
-                        run_migrations(opened, "limits", _MIGRATIONS)
-                    except sqlite3.OperationalError as exc:
-                        raise LimitsUnavailable(opened.path, str(exc)) from None
-                    self._connections = opened
-                connections = self._connections
-        return connections
-
-    @property
-    def path(self) -> str:
-        return str(self.connections.path)
+                if self._storage is None:
+                    opened = open_storage(self._db_path, busy_timeout=self._busy_timeout)
+                    run_migrations(opened, "limits", _MIGRATIONS)
+                    self._storage = opened
+                storage = self._storage
+        return storage
 
     @contextmanager
     def immediate(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT: the check and the write that depends on it, atomic across processes."""
-        connections = self.connections
-        conn = connections.get()
-        with connections.write_lock:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise LimitsUnavailable(connections.path, str(exc)) from None
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise LimitsUnavailable(connections.path, str(exc)) from None
-                raise
+        with self.storage.write() as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """One read snapshot (WAL: it never waits for writers)."""
-        conn = self.connections.get()
-        conn.execute("BEGIN")
-        try:
+        with self.storage.read() as conn:
             yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
 
     def write(self, sql: str, params: tuple[Any, ...]) -> None:
-        """One statement in its own transaction, queued on this process's writer lock."""
-        connections = self.connections
-        with connections.write_lock:
-            connections.get().execute(sql, params)
+        """One statement in its own write transaction."""
+        with self.storage.write() as conn:
+            conn.execute(sql, params)
 
     def close(self) -> None:
-        if self._connections is not None:
-            self._connections.close_all()
+        if self._storage is not None:
+            self._storage.close()

@@ -24,10 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from core.base import BudgetExceeded
+from core.base import BudgetExceeded, StorageError
 from core.budget import BudgetLine, Reservation, budget_lines, period_start, resets_text
 from core.config import BudgetSettings
-from core.limits._db import LimitsDB, LimitsUnavailable
+from core.limits._db import LimitsDB
 
 _log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class SQLiteBudget:
                     "UPDATE budget_reservations SET amount_usd = ?, expires_at = MIN(expires_at, ?) WHERE id = ?",
                     (amount, self._clock() + self._grace, reservation.id),
                 )
-        except (sqlite3.Error, OSError, LimitsUnavailable):
+        except (StorageError, sqlite3.Error, OSError):
             _log.warning("budget hold %s not released now; it lapses at its expiry", reservation.id, exc_info=True)
 
     def status(self, user_id: str) -> list[BudgetLine]:

@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from core.limits._db import LimitsDB, LimitsUnavailable
+from core.base import StorageError
+from core.limits._db import LimitsDB
 from core.rate_limit import WINDOW_SECONDS, LimitTable
 
 _log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class SQLiteRateLimiter:
             return math.inf
         try:
             wait = self._acquire(provider, user_id, tokens, rpm, tpm)
-        except LimitsUnavailable as exc:
+        except StorageError as exc:
             _log.warning("rate limit not checked, call refused for now: %s", exc)
             return BUSY_WAIT_SECONDS
         if wait == 0.0:
@@ -122,7 +123,7 @@ class SQLiteRateLimiter:
                 return
         try:
             self._db.write("DELETE FROM rate_events WHERE ts <= ?", (self._clock() - WINDOW_SECONDS,))
-        except sqlite3.Error:
+        except StorageError:
             _log.debug("rate_events sweep skipped", exc_info=True)
 
     def reset(self) -> None:
