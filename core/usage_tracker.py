@@ -1175,34 +1175,9 @@ def _sorted_costs(costs: Mapping[str, float]) -> dict[str, float]:
 
 # --- process-wide instance --------------------------------------------------------------------------------------
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
-_singleton: UsageTracker | None = None
-_singleton_key: str | None = None
-_singleton_lock = threading.Lock()
-
-
-def _configured_db_path() -> Path:
-    configured = os.environ.get("CV_COPILOT_DB", "").strip()
-    return Path(configured).expanduser() if configured else _REPO_ROOT / "data" / "usage.db"
-
 
 def get_usage_tracker() -> UsageTracker:
-    """The process-wide tracker on `CV_COPILOT_DB` (default data/usage.db); re-created when that variable changes."""
-    global _singleton, _singleton_key
-    path = _configured_db_path()
-    key = str(path.resolve())
-    with _singleton_lock:
-        if _singleton is None or _singleton_key != key:
-            _singleton = UsageTracker(path)
-            _singleton_key = key
-        return _singleton
+    """The process's tracker, on the database the settings name (core.services builds it, once)."""
+    from core.services import get_services
 
-
-def _reset_for_tests() -> None:
-    """Forget the singleton and close its connections."""
-    global _singleton, _singleton_key
-    with _singleton_lock:
-        if _singleton is not None:
-            _singleton.close()
-        _singleton = None
-        _singleton_key = None
+    return get_services().tracker

@@ -1077,16 +1077,21 @@ def test_fallback_chain_string_is_one_provider(tracker: UsageTracker) -> None:
 # --- the singleton ------------------------------------------------------------------------------------------------
 
 
-def test_singleton_follows_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_singleton_follows_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import services
+
     first = get_usage_tracker()
     assert first is get_usage_tracker()
     assert Path(ut.os.environ["CV_COPILOT_DB"]).resolve() == first.db_path
     monkeypatch.setenv("CV_COPILOT_DB", str(tmp_path / "other.db"))
+    services.reset()  # settings are read once per process root
     second = get_usage_tracker()
     assert second is not first
     assert (tmp_path / "other.db").resolve() == second.db_path
 
 
 def test_singleton_default_path_is_repo_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.config import PROJECT_ROOT, load_settings
+
     monkeypatch.delenv("CV_COPILOT_DB")
-    assert ut._configured_db_path() == ut._REPO_ROOT / "data" / "usage.db"
+    assert load_settings().db_path == PROJECT_ROOT / "data" / "usage.db"
