@@ -100,7 +100,7 @@ def test_tailor_page(parsed_cv: dict) -> None:
     at.button(key="tailor_run").click()
     at.run()
     assert not at.exception
-    labels = [m.label for m in at.metric]
+    labels = [m.label for m in at.main.metric]  # the sidebar has its own ("Your spend today")
     assert ["ATS keyword coverage before", "After tailoring"] == labels
     assert "Answered by local" in texts(at)
     assert "jane.doe@example.com" in at.session_state["tailor_result"]["markdown"]

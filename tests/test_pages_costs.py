@@ -298,7 +298,9 @@ def fill(at: AppTest, page: str) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", ["app_pages/cv.py", "app_pages/tailor.py", "app_pages/cover_letter.py", "app_pages/match.py"])
+@pytest.mark.parametrize(
+    "page", ["app_pages/cv.py", "app_pages/tailor.py", "app_pages/cover_letter.py", "app_pages/match.py"]
+)
 def test_preview_counts_exactly_what_the_service_sends(page: str, fleet: Fleet, parsed_cv: dict) -> None:
     at = fill(open_page(page, None if page == "app_pages/cv.py" else parsed_cv), page)
     table = estimate(at).dataframe[0].value
