@@ -164,8 +164,8 @@ class Writer:
                 self.journal = Journal(self.storage.path)
             except OSError:
                 _log.warning("no usage journal beside %s: rows of a killed process may be lost", path, exc_info=True)
-            else:
-                weakref.finalize(self, self.journal.close)
+            else:  # closed when this writer is collected; at exit, by flush_all after the last flush instead
+                weakref.finalize(self, self.journal.close).atexit = False
         self._journal_failed = False
 
     # --- adding -------------------------------------------------------------------------------------------------
