@@ -216,8 +216,8 @@ def test_replaying_a_journal_twice_stores_each_row_once(tmp_path: Path) -> None:
     for rec in records[:3]:
         tracker.record(rec)  # already in SQLite
     lines = [_encode(schema.row_of(rec, 1_700_000_000.0)) for rec in records]
-    (tmp_path / "usage.db.rows-999999-deadbeef-0.jsonl").write_bytes(b"".join(lines[:4]))
-    (tmp_path / "usage.db.rows-999999-deadbeef-1.jsonl").write_bytes(b"".join(lines) + b'1\t["torn')
+    (tmp_path / "usage.db.rows-999999-deadbeef-0.journal").write_bytes(b"".join(lines[:4]))
+    (tmp_path / "usage.db.rows-999999-deadbeef-1.journal").write_bytes(b"".join(lines) + b"r1\t(1.0, 'torn")
     assert 10 == tracker._writer.replay_dead_journals()  # 4 + 6 lines read, the torn one skipped: 3 new rows
     assert {f"r{i}": 1 for i in range(6)} == rows_by(db, "request_id")
     assert 0.06 == round(tracker.get_usage_stats(None)["cost_usd"], 6)
