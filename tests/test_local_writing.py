@@ -51,7 +51,10 @@ def test_tailor_and_letter_never_invent_employers_or_schools(cv_path: Path, job_
     cv = parse_cv(cv_text)
     source = " ".join((cv_text + " " + job_text).split())
     outputs = [tailor(cv, job_text)["markdown"]]
-    outputs += [cover_letter(cv, job_text, tone=t, length="long") for t in ("formal", "warm", "concise")]
+    outputs += [
+        cover_letter(cv, job_text, tone=t, length="long")
+        for t in ("formal", "friendly", "enthusiastic", "concise", "warm")
+    ]
     for out in outputs:
         assert set() == {org for org in orgs_in(out) if org.rstrip(".") not in source}
     employers = {w["name"] for w in cv["work"] if w.get("name")}
@@ -118,7 +121,7 @@ def test_tailor_does_not_touch_input(engineer: dict) -> None:
     assert before == json.dumps(engineer, sort_keys=True)
 
 
-@pytest.mark.parametrize("tone", ["formal", "warm", "concise"])
+@pytest.mark.parametrize("tone", ["formal", "friendly", "enthusiastic", "concise", "warm"])
 def test_cover_letter_is_grounded(engineer: dict, tone: str) -> None:
     letter = cover_letter(engineer, read(SAMPLES / "job_python_backend.txt"), tone=tone)
     assert "Senior Python Backend Engineer" in letter
@@ -289,7 +292,7 @@ def test_tailor_does_not_lead_with_mention_even_when_it_is_first() -> None:
     assert ["Analyst", "Clerk", "Data Scientist"] == [w["position"] for w in out["resume"]["work"]]
 
 
-@pytest.mark.parametrize("tone", ["formal", "warm", "concise"])
+@pytest.mark.parametrize("tone", ["formal", "friendly", "enthusiastic", "concise", "warm"])
 @pytest.mark.parametrize("length", ["short", "medium", "long"])
 def test_cover_letter_never_claims_a_mentioned_title(aspirant: dict, tone: str, length: str) -> None:
     letter = cover_letter(aspirant, DS_JOB, tone=tone, length=length)

@@ -80,7 +80,7 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
         if m and not result["location"]:
             result["location"] = m.group(1).strip()
     if not result["title"] and lines:
-        first = re.split(r"\s+(?:-|–|\||at|@)\s+", lines[0])
+        first = re.split(r"(?<!\s)\s+(?:-|–|\||at|@)\s+", lines[0])
         if len(lines[0].split()) <= 12:
             result["title"] = first[0].strip(" :")
             if len(first) > 1 and not result["company"]:

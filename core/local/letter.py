@@ -30,6 +30,19 @@ def _achievement(cv: dict[str, Any]) -> str:
     return best.rstrip(".")
 
 
+#: The tones the app offers (core.ai_service.TONES); each writes a visibly different letter.
+TONES = ("formal", "friendly", "enthusiastic", "concise")
+_TONE_ALIASES = {"warm": "friendly"}
+
+
+def tone_of(tone: object) -> str:
+    """A tone name from a plain string or an enum member ('Friendly', Tone.FRIENDLY, 'warm'); unknown → formal."""
+    raw = getattr(tone, "value", tone)
+    key = str(raw or "").strip().lower()
+    key = _TONE_ALIASES.get(key, key)
+    return key if key in TONES else "formal"
+
+
 def _lower_first(text: str) -> str:
     """'Led a team' → 'led a team', but 'SQL tuning' stays."""
     return text if text[:2].isupper() else text[:1].lower() + text[1:]
@@ -41,10 +54,10 @@ def cover_letter(
     *,
     company: str | None = None,
     role: str | None = None,
-    tone: str = "formal",
+    tone: object = "formal",
     length: str = "medium",
 ) -> str:
-    """Write the letter. tone: formal | warm | concise; length: short | medium | long."""
+    """Write the letter. tone: one of TONES ('warm' = friendly; an enum works too); length: short, medium or long."""
     cv = cv if isinstance(cv, dict) else {}
     analysed, _text = _as_job(job)
     basics = cv.get("basics") or {}
@@ -54,6 +67,7 @@ def cover_letter(
     have = cv_skills(cv)
     wanted = [str(s) for s in (analysed.get("required_skills") or []) + (analysed.get("preferred_skills") or [])]
     matched = [s for s in wanted if tx.norm_key(s) in have][:4]
+    fits = bool(matched)  # never claim a match the CV does not show
     if not matched:
         matched = [have[k] for k in list(have)[:3]]
     # only jobs held: a title named in an objective ('seeking a position as …') is never claimed as a role
@@ -62,13 +76,19 @@ def cover_letter(
     edu = next((e for e in cv.get("education") or [] if e.get("studyType") or e.get("institution")), {})
     achievement = _achievement(cv)
     at = f" at {company}" if company else ""
-    tone = tone if tone in ("formal", "warm", "concise") else "formal"
+    tone = tone_of(tone)
     length = length if length in ("short", "medium", "long") else "medium"
 
-    greeting = {"formal": "Dear Hiring Manager,", "warm": "Hello,", "concise": "Dear Hiring Manager,"}[tone]
+    greeting = {
+        "formal": "Dear Hiring Manager,",
+        "friendly": "Hello,",
+        "enthusiastic": f"Dear Hiring Team at {company}," if company else "Dear Hiring Team,",
+        "concise": "Dear Hiring Manager,",
+    }[tone]
     opening = {
         "formal": f"I am writing to apply for the position of {role}{at}.",
-        "warm": f"I was glad to see the {role} opening{at}, and I would love to be considered.",
+        "friendly": f"I was glad to see the {role} opening{at}, and I would love to be considered.",
+        "enthusiastic": f"I was thrilled to see the {role} opening{at}: it is exactly the role I have been aiming for!",
         "concise": f"I am applying for the {role} role{at}.",
     }[tone]
     paras = [opening]
@@ -79,18 +99,23 @@ def cover_letter(
         paras[0] += f" I bring experience {where}."
     if matched:
         skill_text = ", ".join(matched[:-1]) + (f" and {matched[-1]}" if len(matched) > 1 else matched[0])
+        fit = "matches what the role asks for, in particular" if fits else "includes"
         paras.append(
             {
-                "formal": f"My background matches what the role asks for, in particular {skill_text}.",
-                "warm": f"What excites me is how well my work with {skill_text} fits what your team needs.",
-                "concise": f"Relevant skills: {skill_text}.",
+                "formal": f"My background {fit} {skill_text}.",
+                "friendly": f"What I enjoy most is my work with {skill_text}"
+                + (", and it fits what your team needs." if fits else "."),
+                "enthusiastic": f"I love working with {skill_text}"
+                + (", and I am excited that it is just what your team is looking for!" if fits else "!"),
+                "concise": f"{'Relevant' if fits else 'Key'} skills: {skill_text}.",
             }[tone]
         )
     if achievement and length != "short":
         paras.append(
             {
                 "formal": f"One example from my experience: {_lower_first(achievement)}.",
-                "warm": f"One thing I am proud of: {_lower_first(achievement)}.",
+                "friendly": f"One thing I am proud of: {_lower_first(achievement)}.",
+                "enthusiastic": f"One achievement I am especially proud of: {_lower_first(achievement)}!",
                 "concise": f"Example: {achievement}.",
             }[tone]
         )
@@ -106,10 +131,16 @@ def cover_letter(
                 paras.append(f"Earlier roles at {' and '.join(orgs)} broadened that experience.")
     closing = {
         "formal": "I would welcome the opportunity to discuss how I can contribute. Thank you for your consideration.",
-        "warm": "I would be happy to talk about how I could help. Thank you for reading!",
+        "friendly": "I would be happy to talk about how I could help. Thank you for reading!",
+        "enthusiastic": "I can't wait to bring this energy to your team, and I would love to talk soon. Thank you!",
         "concise": "I would welcome a conversation. Thank you.",
     }[tone]
     paras.append(closing)
-    sign = {"formal": "Yours sincerely,", "warm": "Best wishes,", "concise": "Regards,"}[tone]
+    sign = {
+        "formal": "Yours sincerely,",
+        "friendly": "Best wishes,",
+        "enthusiastic": "With enthusiasm,",
+        "concise": "Regards,",
+    }[tone]
     body = "\n\n".join(paras)
     return f"{greeting}\n\n{body}\n\n{sign}\n{name}".rstrip() + "\n"

@@ -173,11 +173,11 @@ _ENGLISH_MONTHS = "January February March April May June July August September O
 def _foreign_date(names: tuple[str, ...]) -> re.Pattern[str]:
     """The foreign-month pattern over only the names a text contains ('mai' sits in every 'email'): far fewer
     alternatives to try at each word."""
-    return re.compile(r"\b(" + "|".join(names) + r")\b(?=\.?\s*,?\s*(?:19|20)\d\d)", re.I)
+    return re.compile(r"\b(" + "|".join(names) + r")\b(?=\.?\s*+,?\s*+(?:19|20)\d\d)", re.I)
 
 
 _FOREIGN_DATE = _foreign_date(_FOREIGN_BY_LENGTH)
-_YEAR_NEXT = re.compile(r"\.?\s*,?\s*(?:19|20)\d\d")
+_YEAR_NEXT = re.compile(r"(?<!\s)\.?\s*+,?\s*+(?:19|20)\d\d")
 #: Letters that a case-blind pattern takes for ASCII ones ('İ', 'ı', 'ſ', the Kelvin sign).
 _CASE_TWINS = ("\u0130", "\u0131", "\u017f", "\u212a")
 

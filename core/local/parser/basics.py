@@ -50,7 +50,7 @@ def _parse_contacts(basics: dict[str, Any], text: str) -> None:
 
 _NAME_LABEL = re.compile(r"^(?:name|full name)\s*[:\-]\s*", re.I)
 # what follows a name on its line: ' - Engineer', ' | Pune', ', MBA', '(Jr)'
-_AFTER_NAME_SEPARATOR = re.compile(r"\s+[-|,]\s+|\s*[|,(]\s*")
+_AFTER_NAME_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|,]\s+|\s*[|,(]\s*)")
 
 
 def _find_name(lines: list[str], email: str) -> str:
@@ -79,7 +79,7 @@ def _looks_like_name(line: str) -> bool:
     return not vocabulary().names(line)
 
 
-_SPACED_HYPHEN = re.compile(r"\s+-\s+")
+_SPACED_HYPHEN = re.compile(r"(?<!\s)\s+-\s+")
 
 
 def _find_label(header: list[str], name: str) -> str:

@@ -10,7 +10,7 @@ from core.local.parser.common import _DEGREE, _INSTITUTION, _split_parts
 
 _GRADE_SCORE = re.compile(r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", re.I)
 _YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
-_SPACED_FROM_OR_AT = re.compile(r"\s+(?:from|at)\s+")
+_SPACED_FROM_OR_AT = re.compile(r"(?<!\s)\s+(?:from|at)\s+")
 
 
 def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
@@ -73,7 +73,7 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
-_DEGREE_IN_FIELD = re.compile(r"^(.*?)\s+in\s+(.+)$", re.I)
+_DEGREE_IN_FIELD = re.compile(r"^(.*?)(?<!\s)\s+in\s+(.+)$", re.I)
 _DEGREE_LEVEL_PREFIX = re.compile(r"^(?:bachelor|master|doctor|associate)", re.I)
 
 

@@ -31,7 +31,9 @@ def _parse_languages(lines: list[str], text: str) -> list[dict[str, Any]]:
     return found
 
 
-_FLUENCY = re.compile(r"([A-Za-z]+)\s*[(:\-]\s*(native|fluent|professional|intermediate|basic|beginner)", re.I)
+_FLUENCY = re.compile(
+    r"(?<![A-Za-z])([A-Za-z]+)\s*+[(:\-]\s*(native|fluent|professional|intermediate|basic|beginner)", re.I
+)
 
 
 def _parse_certificates(lines: list[str]) -> list[dict[str, Any]]:

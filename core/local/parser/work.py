@@ -221,7 +221,7 @@ _ORG_UNIT = re.compile(
 _MEMBERSHIP_BODY = re.compile(r"\b(?:association|church|fraternity|sorority|brothers/big)\b", re.I)
 #: 'Member', 'Treasurer', 'Vice President', 'Volunteer Big Sister': the roles of a member, not of an employee.
 _MEMBERSHIP_ROLE = re.compile(
-    r"(?:[\w.-]+\s+){0,2}(?:member|treasurer|secretary|(?:vice\s+)?president|volunteer(?:\s+[\w.-]+){0,3})"
+    r"(?<![\w.-])(?:[\w.-]++\s++){0,2}(?:member|treasurer|secretary|(?:vice\s+)?president|volunteer(?:\s+[\w.-]+){0,3})"
     r"(?:\s*/\s*(?:vice\s+)?(?:president|secretary|treasurer))?",
     re.I,
 )
@@ -438,7 +438,7 @@ def _cap(word: str) -> bool:
     return word[:1].isupper() or word[:1].isdigit() or word[:1] == "."
 
 
-_HYPHENED_RUN = re.compile(r"[a-z]+(?:-[a-z]+)+")
+_HYPHENED_RUN = re.compile(r"(?<![a-z])[a-z]++(?:-[a-z]++)+")
 
 
 def _may_name_title(line: str) -> bool:
