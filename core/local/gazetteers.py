@@ -58,7 +58,8 @@ _PLACE_WORDS = REGIONS | CITIES
 _COUNTRIES = frozenset({"india", "usa", "us", "united states", "uk", "united kingdom", "canada", "australia"})
 _ORGLIKE = re.compile(
     r"\b(?:corp|corporation|ltd|limited|inc|llc|llp|plc|pvt|group|technologies|solutions|services|systems|bank|"
-    r"university|college|school|institute|hospital|company|co|associates|consulting|software|labs?)\b\.?",
+    r"university|college|school|institute|hospital|infirmary|clinic|nhs|trust|care|homes?|centre|center|gmbh|"
+    r"company|co|associates|consulting|software|labs?)\b\.?",
     re.I,
 )
 _CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?:\s+\d{5,6})?$")

@@ -226,7 +226,11 @@ _DATE_RE = (
     rf"|(?:0[1-9]|1[0-2])/\d\d(?![\d/])"
     rf"|{_YEAR_RE}\s*[/.-]\s*(?:0[1-9]|1[0-2])(?!\d)|{_YEAR_RE})"
 )
-_PRESENT_RE = r"(?:present|current(?:ly)?|now|today|till\s+date|to\s+date|till\s+now|ongoing|onwards|date)"
+#: English, then German, Spanish, French and Portuguese words for 'to this day'.
+_PRESENT_RE = (
+    r"(?:present|current(?:ly)?|now|today|till\s+date|to\s+date|till\s+now|ongoing|onwards|date|"
+    r"heute|aktuell|actualidad|actualmente|presente|hoy|aujourd'hui|présent|atual|atualmente)"
+)
 DATE_RANGE = re.compile(
     rf"(?P<start>{_DATE_RE})\s*(?:-|–|to|until|till|through|thru|~|/|,|\s)?\s*(?:-\s*)?"
     rf"(?P<end>{_DATE_RE}|{_PRESENT_RE})",

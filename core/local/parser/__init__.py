@@ -140,7 +140,9 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     edu_lines = edu_lines_known or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
     _tidy_work(resume["work"], resume["education"])
-    _titles_named(resume["work"], lines)
+    # a certificate ('Tableau Desktop Specialist', 'NMC Registered Nurse') names no job held
+    cert_lines = set(sections.get("certificates") or [])
+    _titles_named(resume["work"], [ln for ln in lines if ln not in cert_lines])
     skill_lines = sections.get("skills", []) + _labelled_lists(sections) + _inline_lists(sections)
     resume["skills"] = _parse_skills(skill_lines, text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)

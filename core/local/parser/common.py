@@ -173,3 +173,16 @@ def _blank(pattern: re.Pattern[str], text: str, view: str | None, hints: tuple[s
         return text
     a, b = span
     return text[:a] + pattern.sub(" ", text[a:b]) + text[b:]
+
+
+def strip_keeping_pairs(text: str, chars: str = " ,-:") -> str:
+    """text.strip(chars + '()') that keeps a balanced pair: 'BSc (Hons) Nursing', 'Immediate Life Support (ILS)'."""
+    while True:
+        t = text.strip(chars)
+        if t.startswith(")") or (t.startswith("(") and ")" not in t):
+            t = t[1:]
+        elif t.endswith("(") or (t.endswith(")") and "(" not in t):
+            t = t[:-1]
+        if t == text:
+            return t
+        text = t

@@ -136,7 +136,9 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
 _CATEGORY_AND_ITEMS = re.compile(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$")
 _EDGE_AND_OR_ETC = re.compile(r"^(?:and|or|etc)\s+|(?<!\s)\s+(?:etc)\.?$", re.I)
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
-_SKILL_SEPARATOR = re.compile(r"(?<!\s)(?:\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*)|(?<=\w)/(?=[A-Z])")
+_SKILL_SEPARATOR = re.compile(
+    r"(?<!\s)(?:\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*)|(?<=\w\w)/(?=[A-Z])(?![A-Z]?[+#\s/]|[A-Z]$)"
+)
 
 
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:

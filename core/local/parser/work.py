@@ -61,7 +61,13 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
         back = idx - 1
-        while back > prev_anchor and back >= idx - 3 and back not in used and _is_short(lines[back]):
+        while (
+            back > prev_anchor
+            and back >= idx - 3
+            and back not in used
+            and _is_short(lines[back])
+            and not _BULLET_PREFIX.match(lines[back])  # a bullet ends the previous entry
+        ):
             cands.insert(0, (back, lines[back]))
             back -= 1
         fwd = idx + 1
