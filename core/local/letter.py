@@ -8,6 +8,7 @@ from typing import Any
 from core.local import text as tx
 from core.local.matcher import _as_job, cv_skills
 from core.local.render import held_roles
+from core.local.vocab.stopwords import STOPWORDS_OTHER_LANGUAGES
 
 _ACHIEVEMENT = re.compile(
     r"\d|%|\b(?:increased|reduced|improved|led|launched|built|delivered|saved|grew|won|created|designed|"
@@ -16,13 +17,31 @@ _ACHIEVEMENT = re.compile(
 )
 
 
-def _achievement(cv: dict[str, Any]) -> str:
-    """The CV's most concrete bullet: numbers and outcome verbs first."""
+_LETTERS = re.compile(r"[^\W\d_]+")
+_ENGLISH_FUNCTION = frozenset("the and of to with for in on by from as at an a".split())
+#: Function words of the other languages the app reads that English never uses.
+_FOREIGN_FUNCTION = STOPWORDS_OTHER_LANGUAGES - tx.STOPWORDS - {"plus", "son", "die", "den", "e", "o", "um", "ma"}
+
+
+def _foreign_share(text: str) -> tuple[int, int]:
+    """(English, foreign) function words in text."""
+    words = _LETTERS.findall(text.lower())
+    return sum(w in _ENGLISH_FUNCTION for w in words), sum(w in _FOREIGN_FUNCTION for w in words)
+
+
+def _is_foreign(text: str) -> bool:
+    """A phrase in another language ('Automatización de informes con SQL'): never quoted in an English letter."""
+    english, foreign = _foreign_share(text)
+    return foreign > english or (foreign > 0 and any(ord(c) > 127 for c in text))
+
+
+def _achievement(cv: dict[str, Any], english: bool = False) -> str:
+    """The CV's most concrete bullet: numbers and outcome verbs first (in English for an English letter)."""
     best, best_score = "", 0
     for w in held_roles(cv):
         for h in w.get("highlights") or []:
             h = str(h).strip()
-            if not 5 <= len(h.split()) <= 45:
+            if not 5 <= len(h.split()) <= 45 or (english and _is_foreign(h)):
                 continue
             score = len(_ACHIEVEMENT.findall(h)) + 2 * bool(re.search(r"\d", h))
             if score > best_score:
@@ -74,7 +93,9 @@ def cover_letter(
     work = [w for w in held_roles(cv) if w.get("position") or w.get("name")]
     current = work[0] if work else {}
     edu = next((e for e in cv.get("education") or [] if e.get("studyType") or e.get("institution")), {})
-    achievement = _achievement(cv)
+    english_job, foreign_job = _foreign_share(_text[:5000])
+    english = english_job >= foreign_job  # an English ad gets an English letter: no quoted foreign fragments
+    achievement = _achievement(cv, english)
     at = f" at {company}" if company else ""
     tone = tone_of(tone)
     length = length if length in ("short", "medium", "long") else "medium"
@@ -94,9 +115,10 @@ def cover_letter(
     paras = [opening]
     if current:
         pos, org = str(current.get("position") or "").strip(), str(current.get("name") or "").strip()
+        pos = "" if english and _is_foreign(pos) else pos
         where = f"as {pos}" if pos else "in my current role"
         where += f" at {org}" if org else ""
-        paras[0] += f" I bring experience {where}."
+        paras[0] += f" I bring experience {where.rstrip('.')}."
     if matched:
         skill_text = ", ".join(matched[:-1]) + (f" and {matched[-1]}" if len(matched) > 1 else matched[0])
         fit = "matches what the role asks for, in particular" if fits else "includes"

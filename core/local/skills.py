@@ -196,7 +196,9 @@ class Vocabulary:
                 skill, rule, spellings = hit
                 start, end = starts[i], ends[i + size - 1]
                 surface = text[start:end]
-                if not _case_ok(surface, rule, spellings):
+                if not _case_ok(surface, rule, spellings) and not (
+                    rule == CAPITALISED and skill.category == "Soft Skills"  # 'excellent communication'
+                ):
                     continue
                 if len(surface) == 1 and _glued(text, start, end):
                     continue

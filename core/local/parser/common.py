@@ -11,7 +11,7 @@ from typing import Any
 from core.local.vocab.words import HUMAN_LANGUAGES, ORG_WORDS, TITLE_WORDS
 
 _INSTITUTION = re.compile(
-    r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
+    r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|universidad|universidade|instituto|facultad|faculdade|fachhochschule|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
     r"vidyapith|polytechnic|iit|nit|iiit|iim|bits|mahavidyalaya|faculty|conservatory|seminary|campus|gymnasium|"
     r"lyceum|hochschule|école|ecole|escuela|universidade|board|cbse|icse|jntu|vtu|anna university)\b",
     re.I,
@@ -26,7 +26,9 @@ _DEGREE = re.compile(
     r"bachelor'?s?|masters?'?s?|master'?s|doctor(?:ate)?(?:\s+of)?|diploma|associate'?s?\s+(?:degree|of)|"
     r"high\s+school|secondary\s+school|higher\s+secondary|senior\s+secondary|hsc\b|ssc\b|intermediate\b|"
     r"12th|10th|xii\b|class\s+x\b|matriculation|a[\s-]levels?|gcse|certificate\s+in|ged\b|"
-    r"undergraduate\s+degree|graduate\s+degree|degree\s+in|b\.?\s?arch\b\.?|m\.?\s?arch\b\.?|bsc\b|msc\b"
+    r"undergraduate\s+degree|graduate\s+degree|degree\s+in|b\.?\s?arch\b\.?|m\.?\s?arch\b\.?|bsc\b|msc\b|"
+    r"grado\s+en|licenciatura|licenciado|máster|doctorado|diplom\b|staatsexamen|maîtrise|licence\s+en|mestrado|"
+    r"bacharelado|licenciatura"
     r")",
     re.I,
 )

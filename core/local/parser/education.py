@@ -74,7 +74,7 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
 
 
 _HONOURS = re.compile(r"\((?:hons?|honours|honors|first class|1st)\.?\)\s*", re.I)
-_DEGREE_IN_FIELD = re.compile(r"^(.*?)(?<!\s)\s+in\s+(.+)$", re.I)
+_DEGREE_IN_FIELD = re.compile(r"^(.*?)(?<!\s)\s+(?:in|en|em)\s+(.+)$", re.I)  # en: es/fr, em: pt
 _DEGREE_LEVEL_PREFIX = re.compile(r"^(?:bachelor|master|doctor|associate)", re.I)
 
 
