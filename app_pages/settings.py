@@ -8,7 +8,7 @@ in full: the provider table carries the router's masked hint (last 4 characters 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
@@ -344,7 +344,7 @@ def render_budgets() -> None:
     )
     if st.button("Save budgets", key="save_budgets"):
         try:
-            users = user_budget_updates(saved_users, edited.to_dict("records"))
+            users = user_budget_updates(saved_users, cast("list[dict[str, Any]]", edited.to_dict("records")))
         except ValueError as exc:
             st.error(f"Could not save budgets: {exc}")
             return
