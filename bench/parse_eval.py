@@ -2,6 +2,9 @@
 
 Usage: python bench/parse_eval.py [DATA_DIR] [--half 1|2] [--show FIELD]
 
+Prints precision/recall/F1 for all CVs and for each half (files sorted by number, split in two), and the worse
+half's F1: tune on one half, read the other. The worse half is the figure to trust for unseen CVs.
+
 DATA_DIR defaults to ../shared/data/cv-ner-dev relative to the repository root. Each file is a CV with inline
 `<label type="...">` tags; the tags are removed and the plain text is parsed.
 
@@ -107,20 +110,19 @@ def predicted(resume: dict) -> dict[str, set[str]]:
     return {k: {x for x in v if x} for k, v in out.items()}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("data_dir", nargs="?", default=str(ROOT.parent / "shared" / "data" / "cv-ner-dev"))
-    ap.add_argument("--half", type=int, choices=(1, 2), help="score only the first or second half of the files")
-    ap.add_argument("--show", help="print misses for one field")
-    args = ap.parse_args()
+def _default_data_dir() -> str:
+    """The labelled set beside the repository, or beside the shared checkout when run from a worktree."""
+    for base in (ROOT.parent, ROOT.parent.parent):
+        candidate = base / "shared" / "data" / "cv-ner-dev"
+        if candidate.is_dir():
+            return str(candidate)
+    return str(ROOT.parent / "shared" / "data" / "cv-ner-dev")
 
-    files = sorted(Path(args.data_dir).glob("*.xml"), key=lambda p: (len(p.stem), p.stem))
-    if args.half:
-        mid = len(files) // 2
-        files = files[:mid] if args.half == 1 else files[mid:]
-    counts = {f: [0, 0, 0, 0] for f in FIELDS}  # matched pred, pred, matched gold, gold
+
+def score(files: list[Path], show: str | None = None) -> tuple[dict[str, list[int]], list[float]]:
+    """Per-field counts (matched pred, pred, matched gold, gold) and the wall time of each parse."""
+    counts = {f: [0, 0, 0, 0] for f in FIELDS}
     times = []
-    cpu0 = time.process_time()
     for path in files:
         text, gold = gold_of(path.read_text(encoding="utf-8"))
         t0 = time.perf_counter()
@@ -136,25 +138,58 @@ def main() -> None:
             c[1] += len(p)
             c[2] += mg
             c[3] += len(g)
-            if args.show == field and (mp < len(p) or mg < len(g)):
+            if show == field and (mp < len(p) or mg < len(g)):
                 print(f"{path.name}: gold={sorted(g)} pred={sorted(p)}")
+    return counts, times
 
-    print(f"CVs: {len(files)} from {args.data_dir}")
+
+def f1_of(c: list[int]) -> tuple[float, float, float]:
+    mp, np_, mg, ng = c
+    p = mp / np_ if np_ else 0.0
+    r = mg / ng if ng else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_dir", nargs="?", default=_default_data_dir())
+    ap.add_argument("--half", type=int, choices=(1, 2), help="score only the first or second half of the files")
+    ap.add_argument("--show", help="print misses for one field")
+    args = ap.parse_args()
+
+    files = sorted(Path(args.data_dir).glob("*.xml"), key=lambda p: (len(p.stem), p.stem))
+    if not files:
+        sys.exit(f"no labelled CVs (*.xml) in {args.data_dir}")
+    mid = len(files) // 2
+    halves = {"half 1": files[:mid], "half 2": files[mid:]}
+    if args.half:
+        key = f"half {args.half}"
+        halves = {key: halves[key]}
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}")
-    print(f"{'field':10} {'precision':>9} {'recall':>7} {'F1':>6} {'gold':>6} {'pred':>6}")
-    for field, (mp, np_, mg, ng) in counts.items():
-        p = mp / np_ if np_ else 0.0
-        r = mg / ng if ng else 0.0
-        f1 = 2 * p * r / (p + r) if p + r else 0.0
-        print(f"{field:10} {p:9.3f} {r:7.3f} {f1:6.3f} {ng:6d} {np_:6d}")
+    print(f"CVs: {len(files)} from {args.data_dir} (half 1: {mid}, half 2: {len(files) - mid})")
+    cpu0 = time.process_time()
+    results = {name: score(part, args.show) for name, part in halves.items()}
     cpu = time.process_time() - cpu0
-    times.sort()
+    if len(results) == 2:
+        total = {f: [a + b for a, b in zip(*(results[h][0][f] for h in results), strict=True)] for f in FIELDS}
+        results = {"all": (total, [t for h in list(results) for t in results[h][1]]), **results}
+    names = list(results)
+    print(f"{'field':10} " + " ".join(f"{n + ' P/R/F1':>22}" for n in names) + f" {'worse half F1':>14}")
+    for field in FIELDS:
+        cells, halves_f1 = [], []
+        for n in names:
+            p, r, f1 = f1_of(results[n][0][field])
+            cells.append(f"{p:6.3f} {r:6.3f} {f1:6.3f}  ")
+            if n.startswith("half"):
+                halves_f1.append(f1)
+        print(f"{field:10} " + " ".join(f"{c:>22}" for c in cells) + f" {min(halves_f1):14.3f}")
+    times = sorted(t for n in names if n != "all" for t in results[n][1])
     mean = sum(times) / len(times) * 1000
     print(
         f"time per CV: mean {mean:.2f} ms, median {times[len(times) // 2] * 1000:.2f} ms, max {times[-1] * 1000:.2f} ms"
     )
     print(
-        f"CPU time per CV (whole run incl. scoring): {cpu / len(files) * 1000:.2f} ms;"
+        f"CPU time per CV (whole run incl. scoring): {cpu / len(times) * 1000:.2f} ms;"
         f" load average {os.getloadavg()[0]:.2f}"
     )
 

@@ -24,7 +24,7 @@ from typing import Any
 import sqlite_utils
 
 from core.base import CVCopilotError, NoProviderAvailable, TaskType
-from core.usage_tracker import SQLiteConnections, run_migrations
+from core.tracker.storage import open_storage, run_migrations
 
 __all__ = ["COMPARE_TASKS", "MAX_PROVIDERS", "TIE", "VoteStore", "compare", "get_vote_store", "task_request"]
 
@@ -91,16 +91,16 @@ class VoteStore:
     """A/B votes in the usage database; safe to share between threads (one connection per thread, WAL)."""
 
     def __init__(self, db_path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
-        self._connections = SQLiteConnections(db_path)
+        self._storage = open_storage(db_path)
         self._clock = clock
-        run_migrations(self._connections, "ab", _MIGRATIONS)
+        run_migrations(self._storage, "ab", _MIGRATIONS)
 
     @property
     def db_path(self) -> Path:
-        return self._connections.path
+        return self._storage.path
 
     def close(self) -> None:
-        self._connections.close_all()
+        self._storage.close()
 
     def record_vote(
         self,
@@ -139,20 +139,12 @@ class VoteStore:
             json.dumps(cost_map, sort_keys=True),
             json.dumps(latency_map, sort_keys=True),
         )
-        conn = self._connections.get()
-        with self._connections.write_lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = conn.execute(
-                    "INSERT INTO ab_votes (ts, user_id, task_type, providers, winner, costs, latencies) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    row,
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self._storage.write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO ab_votes (ts, user_id, task_type, providers, winner, costs, latencies) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
         return int(cursor.lastrowid or 0)
 
     def win_rates(
@@ -181,11 +173,12 @@ class VoteStore:
             f"FROM ({_WIN_RATES_SQL.format(where=' AND '.join(clauses))}) "
             "ORDER BY task_type, win_rate DESC, cost_usd ASC, provider"
         )
-        conn = self._connections.get()
-        cursor = conn.execute(sql, params)
-        columns = [d[0] for d in cursor.description]
+        with self._storage.read() as conn:
+            cursor = conn.execute(sql, params)
+            columns = [d[0] for d in cursor.description]
+            fetched = cursor.fetchall()
         out = []
-        for values in cursor.fetchall():
+        for values in fetched:
             row = dict(zip(columns, values, strict=True))
             out.append(
                 {
@@ -204,12 +197,12 @@ class VoteStore:
 
     def votes(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest votes first, JSON columns decoded (for a history table and exports)."""
-        conn = self._connections.get()
-        rows = conn.execute(
-            "SELECT id, ts, user_id, task_type, providers, winner, costs, latencies FROM ab_votes "
-            "ORDER BY ts DESC, id DESC LIMIT ?",
-            (max(0, int(limit)),),
-        ).fetchall()
+        with self._storage.read() as conn:
+            rows = conn.execute(
+                "SELECT id, ts, user_id, task_type, providers, winner, costs, latencies FROM ab_votes "
+                "ORDER BY ts DESC, id DESC LIMIT ?",
+                (max(0, int(limit)),),
+            ).fetchall()
         keys = ("id", "ts", "user_id", "task_type", "providers", "winner", "costs", "latencies")
         out = []
         for values in rows:
@@ -221,8 +214,7 @@ class VoteStore:
 
     def clear(self) -> int:
         """Delete every vote (votes name users). Returns how many were deleted."""
-        conn = self._connections.get()
-        with self._connections.write_lock:
+        with self._storage.write() as conn:
             cursor = conn.execute("DELETE FROM ab_votes")
         return int(cursor.rowcount)
 

@@ -268,3 +268,26 @@ def _retry_after_of(attempt: Attempt) -> float | None:
 
 class InputError(CVCopilotError):
     """Bad user input (empty, binary, too large…): the message says what to do."""
+
+
+class StorageError(CVCopilotError):
+    """The local database could not be read or written (full disk, damaged file, permissions…)."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"The usage database {path} could not be used: {detail}")
+
+
+class StorageBusy(StorageError):
+    """Another process held the database's write lock for longer than we wait; nothing was lost, try again."""
+
+    def __init__(self, path: str, waited_s: float) -> None:
+        self.waited_s = waited_s
+        CVCopilotError.__init__(
+            self,
+            f"The usage database {path} is busy: another process held it for more than {waited_s:g} s. "
+            "Try again in a moment.",
+        )
+        self.path = path
+        self.detail = "busy"

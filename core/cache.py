@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from core.usage_tracker import SQLiteConnections, run_migrations
+from core.tracker.storage import open_storage, run_migrations
 
 __all__ = ["ResponseCache"]
 
@@ -66,13 +66,13 @@ class ResponseCache:
     ) -> None:
         if not (math.isfinite(ttl_seconds) and ttl_seconds > 0):
             raise ValueError(f"ttl_seconds must be a finite number > 0, got {ttl_seconds!r}")
-        self._connections = SQLiteConnections(db_path)
+        self._storage = open_storage(db_path)
         self._ttl = float(ttl_seconds)
         self._clock = clock
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._pending_lock = threading.Lock()
         self._flush_queued = False
-        run_migrations(self._connections, "response_cache", _MIGRATIONS)
+        run_migrations(self._storage, "response_cache", _MIGRATIONS)
         self._known = self._load_known_keys()
         _LIVE.add(self)
 
@@ -112,10 +112,9 @@ class ResponseCache:
 
         Answers cached by another process after this one started are not seen: they only cost a cache miss.
         """
-        rows = self._connections.get().execute(
-            "SELECT key FROM response_cache WHERE created > ?", (self._clock() - self._ttl,)
-        )
-        return {key for (key,) in rows}
+        with self._storage.read() as conn:
+            rows = conn.execute("SELECT key FROM response_cache WHERE created > ?", (self._clock() - self._ttl,))
+            return {key for (key,) in rows}
 
     def get(self, key: str) -> dict | None:
         """The cached answer, or None when absent or older than the TTL (expired rows are left for purge_expired)."""
@@ -127,15 +126,16 @@ class ResponseCache:
         if pending is not None:
             row = pending[1:] if pending[-1] > oldest else None
         else:
-            row = (
-                self._connections.get()
-                .execute(
-                    "SELECT content, input_tokens, output_tokens, cost_usd, model, created FROM response_cache "
-                    "WHERE key = ? AND created > ?",
-                    (key, oldest),
+            with self._storage.guard():
+                row = (
+                    self._storage.connection()
+                    .execute(
+                        "SELECT content, input_tokens, output_tokens, cost_usd, model, created FROM response_cache "
+                        "WHERE key = ? AND created > ?",
+                        (key, oldest),
+                    )
+                    .fetchone()
                 )
-                .fetchone()
-            )
         if row is None:
             return None
         content, input_tokens, output_tokens, cost_usd, model, created = row
@@ -165,7 +165,7 @@ class ResponseCache:
 
     def flush(self) -> None:
         """Write pending answers to SQLite in one transaction."""
-        with self._connections.write_lock:
+        with self._storage.locked():
             self._flush_locked()
 
     def _flush_locked(self) -> None:
@@ -194,7 +194,7 @@ class ResponseCache:
 
     def clear(self) -> int:
         """Delete every cached answer (they may contain CV text). Returns the number deleted."""
-        with self._connections.write_lock:
+        with self._storage.locked():
             self._flush_locked()
             self._known = set()
             return self._execute_locked("DELETE FROM response_cache", [()])
@@ -209,30 +209,21 @@ class ResponseCache:
     def stats(self) -> dict:
         """{entries, bytes}: bytes is the UTF-8 size of the cached content."""
         self.flush()
-        entries, size = (
-            self._connections.get()
-            .execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM response_cache")
-            .fetchone()
-        )
+        with self._storage.read() as conn:
+            entries, size = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM response_cache"
+            ).fetchone()
         return {"entries": int(entries), "bytes": int(size)}
 
     def close(self) -> None:
         self.flush()
-        self._connections.close_all()
+        self._storage.close()
 
     def _execute_locked(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
-        """Run `sql` once per parameter row in one transaction; the caller holds the writer lock."""
-        conn = self._connections.get()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            count = conn.executemany(sql, rows).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return count
+        """Run `sql` once per parameter row in one transaction; the caller holds `self._storage.locked()`."""
+        with self._storage.write_unlocked() as conn:
+            return int(conn.executemany(sql, rows).rowcount)
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._connections.write_lock:
+        with self._storage.locked():
             return self._execute_locked(sql, [params])

@@ -40,6 +40,7 @@ from typing import Any
 import sqlite_utils
 
 from core.tracker.record import UsageRecord
+from core.tracker.storage import Migration, Storage, run_migrations
 
 _log = logging.getLogger(__name__)
 
@@ -68,102 +69,7 @@ _BUSY_TIMEOUT_MS = 5000
 # --- connections and migrations (shared with core.cache, which keeps its table in the same file) ---------------
 
 
-class _Connection(sqlite3.Connection):
-    """A plain sqlite3 connection that can be weak-referenced, so closed threads do not pin their connection."""
-
-
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
-_WRITE_LOCKS_GUARD = threading.Lock()
-
-
-def _write_lock_for(path: Path) -> threading.Lock:
-    key = str(path)
-    with _WRITE_LOCKS_GUARD:
-        lock = _WRITE_LOCKS.get(key)
-        if lock is None:
-            lock = _WRITE_LOCKS[key] = threading.Lock()
-        return lock
-
-
-class SQLiteConnections:
-    """One connection per thread to one SQLite file, configured for WAL, plus a process-wide writer lock."""
-
-    def __init__(self, db_path: str | os.PathLike[str]) -> None:
-        path = Path(db_path).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path.resolve()
-        self.write_lock = _write_lock_for(self.path)
-        self._local = threading.local()
-        self._opened: weakref.WeakSet[_Connection] = weakref.WeakSet()
-        self._opened_guard = threading.Lock()
-
-    def get(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=_BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,  # explicit BEGIN/COMMIT only
-                check_same_thread=False,
-                factory=_Connection,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._local.conn = conn
-            with self._opened_guard:
-                self._opened.add(conn)
-        return conn
-
-    def close_all(self) -> None:
-        """Close every connection this object opened (shutdown and tests; not while other threads query)."""
-        with self._opened_guard:
-            conns = list(self._opened)
-            self._opened = weakref.WeakSet()
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
-
-
-Migration = Callable[[sqlite_utils.Database], None]
-
-
-def run_migrations(connections: SQLiteConnections, migration_set: str, migrations: Sequence[Migration]) -> list[str]:
-    """Apply, in order, the named migrations of `migration_set` that the `migrations` table has not recorded yet.
-
-    Runs under BEGIN IMMEDIATE so two processes opening a fresh file at once do not both migrate it.
-    Returns the names applied now.
-    """
-    conn = connections.get()
-    db = sqlite_utils.Database(conn, execute_plugins=False)
-    applied_now: list[str] = []
-    with connections.write_lock:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS migrations (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
-                "applied_at REAL NOT NULL, PRIMARY KEY (migration_set, name))"
-            )
-            done = {
-                row[0] for row in conn.execute("SELECT name FROM migrations WHERE migration_set = ?", (migration_set,))
-            }
-            for migration in migrations:
-                name = migration.__name__
-                if name in done:
-                    continue
-                migration(db)
-                conn.execute(
-                    "INSERT INTO migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
-                    (migration_set, name, datetime.now(UTC).timestamp()),
-                )
-                applied_now.append(name)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-    return applied_now
+SQLiteConnections = Storage  # the name core.cache and core.ab used before core.tracker.storage
 
 
 # --- write-behind -----------------------------------------------------------------------------------------------

@@ -160,7 +160,7 @@ def test_shares_the_tracker_file_without_touching_usage(tmp_path: Path, clock: C
 
 def test_the_prompt_itself_is_not_stored(cache: ResponseCache) -> None:
     put(cache, key(prompt="SECRET-CV-TEXT jane@example.com"), "ok")
-    with sqlite3.connect(cache._connections.path) as conn:
+    with sqlite3.connect(cache._storage.path) as conn:
         dump = "\n".join(conn.iterdump())
     assert "jane@example.com" not in dump
 

@@ -12,8 +12,8 @@ class UsageRecord:
     """One provider request (or cache hit). Metadata only: never prompt, answer or key text.
 
     `baseline_cost_usd` is what the same tokens would have cost on the task's default provider (None: same as
-    `cost_usd`, no saving claimed); `saved_cost_usd` is what a response-cache hit avoided. `request_id` is unique per request,
-    so a row replayed from the journal after a crash is stored once.
+    `cost_usd`, no saving claimed); `saved_cost_usd` is what a response-cache hit avoided. `request_id` is unique
+    per request, so a row replayed from the journal after a crash is stored once.
     """
 
     task_type: str

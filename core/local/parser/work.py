@@ -1,0 +1,532 @@
+"""Work experience: dated entries, employers named in prose, and job titles named anywhere."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from core.local import gazetteers as gz
+from core.local import text as tx
+from core.local.parser.common import (
+    _DEGREE,
+    _DIGIT,
+    _ENDS_WITH_ABBREVIATION,
+    _JUNK,
+    _LETTER_RUN,
+    _URL,
+    _is_short,
+    _name_with_stop,
+    _org_score,
+    _split_parts,
+    _title_score,
+)
+from core.local.parser.sections import heading_of
+from core.local.render import MENTION_KEY, MENTIONED
+from core.local.skills import vocabulary
+from core.local.vocab.words import LOWER_OK, ROMAN, TAIL_LOWER, TITLE_TAIL
+
+_LABELLED = re.compile(
+    r"^(designation|job title|position|company|organi[sz]ation|employer|company name|duration|period)"
+    r"\s*[:\-]\s*(.+)$",
+    re.I,
+)
+
+
+_WORD_THEN_TRAILING_HYPHEN = re.compile(r"\w\s*-\s*$")
+_BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
+
+
+def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
+    lines = [ln for ln in lines if not _URL.fullmatch(ln.strip())]
+    anchors = []
+    for i, ln in enumerate(lines):
+        rng = tx.find_date_range(ln)
+        if rng and (len(ln.split()) <= 16 or len(ln[: rng[3][0]].split()) <= 12):
+            anchors.append(i)
+    entries: list[dict[str, Any]] = []
+    labelled = _labelled_entries(lines)
+    if labelled:
+        return labelled
+    used: set[int] = set()
+    prev_anchor = -1
+    for k, idx in enumerate(anchors):
+        next_anchor = anchors[k + 1] if k + 1 < len(anchors) else len(lines)
+        start, end, _current, span = tx.find_date_range(lines[idx]) or ("", "", False, (0, 0))
+        line = lines[idx]
+        after = line[span[1] :] if len(line[span[1] :].split()) <= 8 else ""
+        rest = (line[: span[0]] + " " + after).strip(" ,:-|().")
+        if not after.strip(" ,:-|().") and _WORD_THEN_TRAILING_HYPHEN.search(line[: span[0]]):
+            rest += " -"  # 'Company - City - June 2019 to Present' (Indeed): the text before the dates is the employer
+        cands: list[tuple[int, str]] = []
+        if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
+            cands.append((idx, rest))
+        back = idx - 1
+        while back > prev_anchor and back >= idx - 3 and back not in used and _is_short(lines[back]):
+            cands.insert(0, (back, lines[back]))
+            back -= 1
+        fwd = idx + 1
+        has_header = any(_title_score(c) or _org_score(c) for _, c in cands)
+        while not has_header and fwd + 1 < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
+            if _title_score(lines[fwd]) or _org_score(lines[fwd]) or len(cands) < 2:
+                cands.append((fwd, lines[fwd]))
+                fwd += 1
+            else:
+                break
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for _, c in cands):
+                break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
+        prev_anchor = idx
+        entry = _entry_from(cands)
+        if not entry:
+            continue
+        if not entry["position"] or not entry["name"]:
+            fwd = _fill_forward(entry, lines, fwd, next_anchor)
+        used.update(i for i, _ in cands)
+        entry["startDate"] = start
+        if end:
+            entry["endDate"] = end
+        highlights = [
+            _BULLET_PREFIX.sub("", ln)
+            for ln in lines[fwd:next_anchor]
+            if len(ln.split()) >= 4 and _title_score(ln) == 0
+        ][:8]
+        entry["highlights"] = highlights
+        entry["summary"] = ""
+        entries.append(entry)
+    if not entries:
+        for i, line in enumerate(lines[:80]):
+            if _is_short(line) and _title_score(line) and len(line.split()) <= 8:
+                near = [(j, lines[j]) for j in (i - 1, i + 1) if 0 <= j < len(lines) and _is_short(lines[j])]
+                entry = _entry_from([(i, line), *near]) or {"name": "", "position": line}
+                entries.append({**entry, "startDate": "", "highlights": [], "summary": ""})
+            if len(entries) >= 8:
+                break
+    return entries
+
+
+_ORG_MENTION = re.compile(
+    r"\b((?:[A-Z][A-Za-z&'-]*\.?\s){0,4}?[A-Z][A-Za-z&'-]*\s(?:Pvt\.?\s?Ltd|Private\sLimited|Ltd|Limited|Inc|"
+    r"Corporation|Corp|LLC|LLP|PLC|GmbH|Technologies|Solutions|Consultancy\sServices|Infotech|Systems|"
+    r"Public\sSchools|School\sDistrict|Elementary(?:\sSchool)?|Middle\sSchool))\b\.?"
+)
+
+
+def _fill_forward(entry: dict[str, Any], lines: list[str], fwd: int, stop: int) -> int:
+    """'Company / City | dates / Title': the missing title (or employer) is on a short line right after the dates."""
+    j = fwd
+    while j < min(stop, fwd + 2):
+        line = lines[j]
+        if not _is_short(line) or tx.find_date_range(line) or gz.is_place(line):
+            break
+        if not entry["position"] and _title_score(line) and not _org_score(line):
+            entry["position"] = line.strip(" ,-:")
+        elif not entry["name"] and _org_score(line) and not _title_score(line):
+            entry["name"] = _clean_company(gz.strip_place(line))
+        else:
+            break
+        j += 1
+    return j
+
+
+_SEASON_OR_PRESENT = re.compile(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", re.I)
+_TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
+
+
+def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """Employer lines the date anchors missed: 'Teacher, Lane High School, Tucson, AZ, 1998' or 'Acme Corp'."""
+    known = {tx.norm_key(w.get("name", "")) for w in work} | {tx.norm_key(w.get("position", "")) for w in work}
+    for line in lines[:150]:
+        if len(work) >= 12:
+            break
+        if len(line.split()) > 14 or line.rstrip().endswith((".", ";", ":")) or _JUNK.match(line):
+            continue
+        body = tx.SINGLE_DATE.sub(" ", line) if _DIGIT.search(line) else line  # every date has a digit
+        body = _SEASON_OR_PRESENT.sub(" ", body)
+        parts = [p for p in _split_parts(body) if not gz.is_place(p) and _TWO_LETTERS.search(p)]
+        if not parts or len(parts) > 3:
+            continue
+        orgs = [p for p in parts if _org_score(p) and not _title_score(p) and _proper_name(p)]
+        titles = [p for p in parts if _title_score(p) and not _org_score(p)]
+        if len(orgs) != 1 or len(orgs) + len(titles) != len(parts) or len(titles) > 1:
+            continue
+        key = tx.norm_key(orgs[0])
+        if key in known or any(key in k or k in key for k in known if k):
+            continue
+        known.add(key)
+        work.append(
+            {"name": orgs[0], "position": titles[0] if titles else "", "startDate": "", "highlights": [], "summary": ""}
+        )
+
+
+_ORG_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
+
+
+def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> None:
+    """Blank employer names that read like a sentence or that are the CV's own school; drop empty entries."""
+    schools = {tx.norm_key(e.get("institution", "")) for e in education if e.get("institution")}
+    for w in work:
+        name = w.get("name", "")
+        words = [x for x in _ORG_NAME_WORD.findall(name) if x.lower() not in LOWER_OK]
+        lower = sum(x[0].islower() for x in words)
+        sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
+        own_school = _own_school(name, schools)
+        position = w.get("position", "")
+        if position and _date_like(position):  # 'Summer' left of 'Summer 20XX-20XX': a date, not a title
+            w["position"] = position = ""
+        if name and (
+            sentence_like
+            or own_school
+            or _date_like(name)
+            or _ORG_UNIT.search(name)
+            or (not position and (_school_or_activity(name) or _MEMBERSHIP_BODY.search(name)))
+            or ((_ACTIVITY.search(name) or _MEMBERSHIP_BODY.search(name)) and _MEMBERSHIP_ROLE.fullmatch(position))
+        ):
+            w["name"] = ""
+    work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+_UNIVERSITY_OR_COLLEGE = re.compile(r"universit|college", re.I)
+
+
+def _own_school(name: str, schools: set[str]) -> bool:
+    """A university or college the education section names: an employer only in a dated entry with a title."""
+    if not _UNIVERSITY_OR_COLLEGE.search(name):
+        return False
+    key = tx.norm_key(name)
+    if key in schools:
+        return True
+    words = set(key.split()) - {"university", "college", "of", "the", "at"}
+    for school in schools:
+        other = set(school.split()) - {"university", "college", "of", "the", "at"}
+        if (words and other and 2 * len(words & other) >= len(words | other)) or (school and school in key):
+            return True
+    return False
+
+
+_SCHOOL_NAME = re.compile(r"\b(?:universit(?:y|ies)|college|high school|secondary school)\b", re.I)
+_ACTIVITY = re.compile(
+    r"\b(?:club|society|team|camp|committee|council|league|fraternity|sorority|chapter|scholarship|competition|"
+    r"olympiad|fest|hackathon|workshop|seminar|conference|journal|magazine)\b",
+    re.I,
+)
+
+
+#: 'Customer Service Team', 'Graduate Studies Committee (GSC)', 'Advisory Board', 'Towson University Chapter':
+#: a unit or a body one sits on, not an employer; also a heading read as a name ('Professional Associations').
+_ORG_UNIT = re.compile(
+    r"\b(?:team|committee|sub-committee|board|chapter|trustees)\b(?:\s*\([^)]*\)?)?\s*$|^(?:professional\s+)?"
+    r"(?:associations|affiliations|memberships|activities)\b|^associations?\s+\w+$",
+    re.I,
+)
+#: Associations, churches and fraternities: employers only when one holds a job there, not a membership.
+_MEMBERSHIP_BODY = re.compile(r"\b(?:association|church|fraternity|sorority|brothers/big)\b", re.I)
+#: 'Member', 'Treasurer', 'Vice President', 'Volunteer Big Sister': the roles of a member, not of an employee.
+_MEMBERSHIP_ROLE = re.compile(
+    r"(?:[\w.-]+\s+){0,2}(?:member|treasurer|secretary|(?:vice\s+)?president|volunteer(?:\s+[\w.-]+){0,3})"
+    r"(?:\s*/\s*(?:vice\s+)?(?:president|secretary|treasurer))?",
+    re.I,
+)
+
+
+_DATE_WORD = re.compile(
+    r"\b(?:summer|spring|fall|autumn|winter|since|from|till|until|present|current|20xx|19xx)\b", re.I
+)
+# 'Summer 2009', 'July 20XX': up to 12 word characters before a year
+_SHORT_PREFIX_YEAR = re.compile(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", re.I)
+
+
+def _date_like(name: str) -> bool:
+    """'Summer 2009', 'Oct 2014', 'July 20XX', 'since 2013': a date read as an employer."""
+    rest = tx.SINGLE_DATE.sub(" ", name)
+    rest = _DATE_WORD.sub(" ", rest)
+    return rest.strip(" ,.-") == "" or bool(_SHORT_PREFIX_YEAR.fullmatch(name.strip()))
+
+
+def _school_or_activity(name: str) -> bool:
+    """Universities, colleges, clubs and camps: employers only when the entry also names a job title."""
+    return bool(_SCHOOL_NAME.search(name) or _ACTIVITY.search(name))
+
+
+_LEADING_CAPITALISED_FUNCTION_WORD = re.compile(r"^(?:The|At|In|With|For|And|Of)\s+")
+
+
+def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """Employers named in sentences ('worked with Apple in Exilant Technologies Pvt. Ltd.') that no entry names."""
+    known = {tx.norm_key(w.get("name", "")) for w in work}
+    for line in lines[:200]:
+        for m in _ORG_MENTION.finditer(line):
+            org = _LEADING_CAPITALISED_FUNCTION_WORD.sub("", m.group(1)).strip()
+            key = tx.norm_key(org)
+            if len(org.split()) < 2 or key in known or any(key in k or k in key for k in known if k):
+                continue
+            known.add(key)
+            blank = next((w for w in work if not w.get("name") and line in w.get("highlights", [])), None)
+            if blank is not None:
+                blank["name"] = org
+            elif len(work) < 12:
+                work.append({"name": org, "position": "", "startDate": "", "highlights": [], "summary": ""})
+
+
+_WORKED_AT = re.compile(
+    r"\b(?:work(?:ing|ed)?|employed|interned|internship|serv(?:ing|ed)|join(?:ed|ing)|consultant|controller|"
+    r"engineer|developer|manager|analyst|director|officer|associate|intern)\s+(?:as\s+[\w/ -]{2,40}?\s+)?"
+    r"(?:at|with|for|in)\s+((?:[A-Z][\w&'.-]*|[A-Z]{2,})(?:\s+(?:&\s+|and\s+|of\s+)?[A-Z][\w&'.-]*){0,4})"
+)
+
+
+def _employers_in_sentences(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """'Currently working as Team Lead at Hashe Computer Solutions', 'Corporate Controller for Caliber Bank'."""
+    known = {tx.norm_key(w.get("name", "")) for w in work}
+    for line in lines[:200]:
+        for m in _WORKED_AT.finditer(line):
+            org = gz.strip_place(m.group(1).rstrip(".,")) or m.group(1)
+            key = tx.norm_key(org)
+            if (
+                not key
+                or key in known
+                or any(key in k or k in key for k in known if k)
+                or gz.is_place(org)
+                or _date_like(org)
+                or _school_or_activity(org)
+                or vocabulary().canonical(org)
+                or heading_of(org)
+                or len(work) >= 14
+            ):
+                continue
+            known.add(key)
+            work.append({"name": org, "position": "", "startDate": "", "highlights": [], "summary": ""})
+
+
+def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
+    """'Designation: X / Organization: Y / Duration: Z' layouts."""
+    entries: list[dict[str, Any]] = []
+    cur: dict[str, Any] = {}
+    for line in lines:
+        m = _LABELLED.match(line)
+        if not m:
+            continue
+        key, value = m.group(1).lower(), m.group(2).strip()
+        field = "position" if key in ("designation", "job title", "position") else "name"
+        if key in ("duration", "period"):
+            rng = tx.find_date_range(value)
+            if rng:
+                cur["startDate"] = rng[0]
+                if rng[1]:
+                    cur["endDate"] = rng[1]
+            continue
+        if field in cur:
+            entries.append(cur)
+            cur = {}
+        cur[field] = _clean_company(value) if field == "name" else value
+    if cur:
+        entries.append(cur)
+    out = []
+    for e in entries:
+        if e.get("position") or e.get("name"):
+            out.append({"name": "", "position": "", "startDate": "", "highlights": [], "summary": "", **e})
+    return out if any(e["position"] and e["name"] for e in out) else []
+
+
+_JOB_TITLE_LABEL = re.compile(r"^(?:designation|title|position|role)\s*[:\-]\s*", re.I)
+
+
+def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
+    """Pick the job title and the employer among the short lines around a date."""
+    texts: list[str] = []
+    for _, c in cands:
+        if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
+            continue
+        if _name_with_stop(c) and not _ENDS_WITH_ABBREVIATION.search(c):
+            c = c.rstrip()[:-1]
+        dash = c.endswith(" -")
+        c = gz.strip_place(c) or c
+        c = c + " -" if dash and not c.endswith(" -") else c
+        parts = _split_parts(c)
+        if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
+            texts.extend(parts)  # 'Project Manager at Fakeco Ltd': title and employer on one line
+        elif len(parts) in (2, 3) and _title_and_name(parts):
+            texts.extend(p for p in parts if not gz.is_place(p))  # 'Senior Engineer, Levelup' / 'Acme - Analyst'
+        else:
+            texts.append(c)
+    if not texts:
+        return None
+    t_scores = [_title_score(c) for c in texts]
+    o_scores = [_org_score(c) for c in texts]
+    title, company = "", ""
+    ti = max(range(len(texts)), key=lambda i: (t_scores[i] - o_scores[i], -i))
+    if t_scores[ti] and t_scores[ti] >= o_scores[ti]:
+        title = texts[ti]
+    else:
+        ti = -1
+    rest = [i for i in range(len(texts)) if i != ti]
+    ci = -1
+    if rest:
+        ci = max(rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], -i))
+        if not o_scores[ci] and not (texts[ci].rstrip().endswith("-") or " - " in texts[ci]) and len(rest) > 1:
+            ci = rest[-1] if ti >= 0 else ci
+    if title:
+        parts = _split_parts(title)
+        if len(parts) > 1:
+            t_parts = [p for p in parts if _title_score(p)]
+            others = [p for p in parts if not _title_score(p)]
+            title = ", ".join(t_parts[:2]) if t_parts else parts[0]
+            if others and ci < 0:
+                company = _department_of(others) or others[0]
+    if ci >= 0:
+        parts = _split_parts(texts[ci])
+        company = parts[0] if parts else texts[ci]
+        unit = _department_of(parts)
+        company = unit or company
+        if not title and len(rest) > 1:
+            others = [i for i in rest if i != ci]
+            if others and len(texts[others[0]].split()) <= 6:
+                title = texts[others[0]]
+    if not title and not company:
+        return None
+    title = _JOB_TITLE_LABEL.sub("", title)
+    return {"name": _clean_company(company), "position": title.strip(" ,-:")}
+
+
+def _proper_name(text: str) -> bool:
+    """A capitalised name of a few words ('OTC Logic', 'Red Bug Computers'), not a place, date or sentence."""
+    words = text.split()
+    if not 1 <= len(words) <= 6 or gz.is_place(text) or tx.SINGLE_DATE.search(text) or _title_score(text):
+        return False
+    caps = sum(w[:1].isupper() or w[:1].isdigit() or w in ("&", "and", "of", "the", "for") for w in words)
+    return caps == len(words) and words[0][:1].isupper() and not heading_of(text)
+
+
+def _title_and_name(parts: list[str]) -> bool:
+    """One part is a job title and another a proper name: the line names a role and its employer."""
+    titles = [p for p in parts if _title_score(p) and not _org_score(p)]
+    names = [p for p in parts if _proper_name(p)]
+    return (
+        len(titles) == 1 and len(names) >= 1 and len(titles) + len(names) + sum(map(gz.is_place, parts)) == len(parts)
+    )
+
+
+_COMPANY_LABEL = re.compile(r"^(?:company|organi[sz]ation|employer|client)\s*(?:name)?\s*[:\-]\s*", re.I)
+
+
+#: 'Department of Statistics', 'Office of Admissions', 'Systems Engineering Department', 'IT Dept.': the unit of a
+#: university or government one worked in, which a CV names as the employer.
+_DEPARTMENT_UNIT = re.compile(
+    r"(?:^|\s)(?P<unit>(?:Department|Dept\.?|Office|Division|Bureau|Ministry)\s+of\s+\S.*)$"
+    r"|^(?P<named>(?:[A-Z][\w&.-]*\s+){1,4}(?:Department|Dept\.?))$"
+)
+
+
+def _department_of(parts: list[str]) -> str:
+    """The department part of 'DePaul University, Office of Admissions' or 'University X Department of Y'."""
+    for part in parts:
+        m = _DEPARTMENT_UNIT.search(part)
+        if m:
+            return (m.group("unit") or m.group("named")).strip()
+    return ""
+
+
+def _clean_company(text: str) -> str:
+    text = _COMPANY_LABEL.sub("", text)
+    return text.strip(" ,-:|")
+
+
+_CHUNK = re.compile(
+    r"[,;:()|\[\]\"]|(?<=[a-z])/(?=[A-Z])|\s[-–/]\s|(?<=[a-z]{2})\.(?:\s|$)|\s(?:at|with|in|for|from|since|to)\s"
+)
+
+
+def _cap(word: str) -> bool:
+    return word[:1].isupper() or word[:1].isdigit() or word[:1] == "."
+
+
+_HYPHENED_RUN = re.compile(r"[a-z]+(?:-[a-z]+)+")
+
+
+def _may_name_title(line: str) -> bool:
+    """False only when no word of line can be a title head: a head is letters, perhaps joined by '-' or '/'
+    ('in-charge', 'programmer/analyst', whose halves are heads too), set off by spaces or punctuation."""
+    low = line.lower()
+    heads = gz.TITLE_HEADS
+    return not heads.isdisjoint(_LETTER_RUN.findall(low)) or (
+        "-" in low and not heads.isdisjoint(_HYPHENED_RUN.findall(low))
+    )
+
+
+def title_phrases(line: str) -> list[str]:
+    """Job titles named in a line: 'Senior Software Engineer', 'Director of Software Development', 'Sr. Web Developer'.
+
+    A title is a head noun (engineer, manager, teacher …) with the modifiers in front of it that job titles use
+    (seniority, field, function) and an optional 'of …' tail; a head that is also an everyday word ('lead',
+    'member') needs a modifier. Written as a name (capitalised), or after 'as' in running text.
+    """
+    out: list[str] = []
+    if not _may_name_title(line):
+        return out
+    for chunk in _CHUNK.split(line):
+        words = chunk.split()
+        n = len(words)
+        i = 0
+        while i < n:
+            w = words[i]
+            low = w.lower().strip(".'")
+            if low not in gz.TITLE_HEADS:
+                i += 1
+                continue
+            capital = _cap(w)
+            j = i
+            while j > 0 and i - j < 5:
+                prev = words[j - 1]
+                pl = prev.lower().strip(".'")
+                if capital and not _cap(prev):
+                    break
+                if pl in gz.TITLE_MODIFIERS or pl in gz.TITLE_HEADS or (capital and vocabulary().canonical(prev)):
+                    j -= 1
+                    continue
+                break
+            sentence_case = j == 0 and j < i and _cap(words[0])
+            if not capital and not sentence_case and not (j > 0 and words[j - 1].lower() in ("as", "an", "a")):
+                i += 1
+                continue
+            k = i + 1
+            while k < n and _cap(words[k]) and words[k].lower().strip(".'") in gz.TITLE_HEADS and k - i < 3:
+                k += 1
+            tail = False
+            if k + 1 < n and words[k].lower() in TITLE_TAIL and _cap(words[k + 1]):
+                m = k + 1
+                while m < n and m - k <= 4 and (_cap(words[m]) or words[m].lower() in TAIL_LOWER):
+                    m += 1
+                while m > k + 1 and words[m - 1].lower() in TAIL_LOWER:
+                    m -= 1
+                k, tail = m, True
+            while k < n and words[k].lower().strip(".") in ROMAN and words[k][:1].isupper():
+                k += 1
+            if low in gz.WEAK_HEADS and j == i and not tail:
+                i = k
+                continue
+            phrase = " ".join(words[j:k]).strip(" .-'")
+            if phrase and len(phrase) > 2:
+                out.append(phrase)
+            i = k
+    return out
+
+
+def _titles_named(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """Roles the CV names outside dated entries (header, objective, experience prose): position-only entries."""
+    known = {tx.norm_key(w.get("position", "")) for w in work}
+    for line in lines[:400]:
+        phrases = title_phrases(line)
+        if not phrases:
+            continue
+        line_key = tx.norm_key(line)
+        # the position an entry already took from this very line covers a bare head noun inside it
+        taken = [set(k.split()) for k in known if k and k in line_key]
+        for phrase in phrases:
+            key = tx.norm_key(phrase)
+            if len(work) >= 30 or key in known or (" " not in key and any(key in t for t in taken)):
+                continue
+            known.add(key)
+            work.append(_mention(phrase))
+
+
+def _mention(title: str) -> dict[str, Any]:
+    """A job title the CV names without showing it was held: kept for title search and fit, marked as a mention."""
+    return {"name": "", "position": title, "startDate": "", "highlights": [], "summary": "", MENTION_KEY: MENTIONED}

@@ -1,0 +1,257 @@
+"""The storage layer: one SQLite file shared by every part of the app that keeps state (usage, cache, votes, limits).
+
+Use it like this (the limiter or the workspace keep their own tables in the same file)::
+
+    storage = open_storage(path)                  # creates a 0700 directory and a 0600 file if missing
+    run_migrations(storage, "limits", (m001_create_limits,))   # each migration: fn(sqlite_utils.Database)
+    with storage.write() as conn:                 # BEGIN IMMEDIATE … COMMIT (ROLLBACK on error)
+        conn.execute("INSERT …")
+    with storage.read() as conn:                  # one consistent snapshot
+        rows = conn.execute("SELECT …").fetchall()
+
+Why this shape:
+- Streamlit runs each session in its own thread and a sqlite3 connection belongs to one thread, so every thread
+  gets its own connection (WAL, so readers run beside the one writer).
+- Writers in this process queue on one lock per file instead of spinning in SQLite's busy handler; other processes
+  are waited for `busy_timeout` seconds. After that a `StorageBusy` (a `CVCopilotError`) is raised, never a raw
+  `sqlite3` error: every `sqlite3.Error` raised inside `read()` / `write()` / `guard()` becomes a `StorageError`.
+- The file may hold CV-derived text (the response cache), so it and its -wal/-shm files are 0600 and a directory
+  created for it is 0700. SQLite creates -wal/-shm with the database file's mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import stat
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import sqlite_utils
+
+from core.base import StorageBusy, StorageError
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "Migration",
+    "Storage",
+    "make_private_dir",
+    "open_storage",
+    "run_migrations",
+    "storage_error",
+]
+
+#: How long a writer waits for another process's write lock before `StorageBusy`.
+BUSY_TIMEOUT_S = 5.0
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+class _Connection(sqlite3.Connection):
+    """A plain sqlite3 connection that can be weak-referenced, so closed threads do not pin their connection."""
+
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock_for(path: Path) -> threading.Lock:
+    key = str(path)
+    with _WRITE_LOCKS_GUARD:
+        lock = _WRITE_LOCKS.get(key)
+        if lock is None:
+            lock = _WRITE_LOCKS[key] = threading.Lock()
+        return lock
+
+
+def make_private_dir(directory: Path) -> None:
+    """Create `directory` and any missing parents, each 0700 (existing directories are left as they are)."""
+    missing: list[Path] = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            path.mkdir(mode=0o700)
+            os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def _make_private_file(path: Path) -> None:
+    """Create `path` 0600 if missing; tighten it (and its -wal/-shm) if it is ours and readable by others."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        _tighten(candidate)
+
+
+def _tighten(path: Path) -> None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if st.st_mode & 0o077 and st.st_uid == os.getuid():
+        with contextlib.suppress(OSError):
+            os.chmod(path, stat.S_IMODE(st.st_mode) & 0o600)
+
+
+def storage_error(error: sqlite3.Error, path: Path, waited_s: float) -> StorageError:
+    """The `CVCopilotError` a caller sees for a sqlite3 error: `StorageBusy` for a lock held too long."""
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return StorageBusy(str(path), waited_s)
+    return StorageError(str(path), f"{type(error).__name__}: {text}")
+
+
+class Storage:
+    """One SQLite file: a connection per thread, write transactions serialised per process, errors made typed."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+        given = Path(path).expanduser()
+        make_private_dir(given.parent)
+        self.path = given.resolve()
+        try:
+            _make_private_file(self.path)
+        except OSError as error:
+            raise StorageError(str(self.path), f"cannot create the file ({error.strerror})") from error
+        self.busy_timeout = float(busy_timeout)
+        self.write_lock = _write_lock_for(self.path)
+        self._local = threading.local()
+        self._opened: weakref.WeakSet[_Connection] = weakref.WeakSet()
+        self._opened_guard = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit mode: run statements inside `read()` / `write()`)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+        return conn
+
+    get = connection  # the older name, used by code written before this module
+
+    def _connect(self) -> sqlite3.Connection:
+        with self.guard():
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,  # explicit BEGIN/COMMIT only
+                check_same_thread=False,
+                factory=_Connection,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+                for suffix in ("-wal", "-shm"):
+                    _tighten(self.path.with_name(self.path.name + suffix))
+            conn.execute("PRAGMA synchronous = NORMAL")
+        self._local.conn = conn
+        with self._opened_guard:
+            self._opened.add(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """Turn any sqlite3 error raised inside into a `StorageError` (`StorageBusy` for a lock held too long)."""
+        try:
+            yield
+        except sqlite3.Error as error:
+            raise storage_error(error, self.path, self.busy_timeout) from error
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same snapshot."""
+        with self.guard():
+            conn = self.connection()
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE), holding this process's writer lock for the file."""
+        with self.locked():
+            yield from self._write_locked()
+
+    def _write_locked(self) -> Iterator[sqlite3.Connection]:
+        with self.guard():
+            conn = self.connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold this process's writer lock for the file (waiting at most `busy_timeout`, then `StorageBusy`)."""
+        if not self.write_lock.acquire(timeout=self.busy_timeout):
+            raise StorageBusy(str(self.path), self.busy_timeout)
+        try:
+            yield
+        finally:
+            self.write_lock.release()
+
+    @contextlib.contextmanager
+    def write_unlocked(self) -> Iterator[sqlite3.Connection]:
+        """`write()` for a caller that already holds `locked()` (several transactions under one lock hold)."""
+        yield from self._write_locked()
+
+    def close(self) -> None:
+        """Close every connection this object opened (shutdown and tests; not while other threads query)."""
+        with self._opened_guard:
+            conns = list(self._opened)
+            self._opened = weakref.WeakSet()
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    close_all = close
+
+
+def open_storage(path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT_S) -> Storage:
+    """Open (creating if needed, privately) the SQLite file at `path`. Share the result between threads."""
+    return Storage(path, busy_timeout=busy_timeout)
+
+
+def run_migrations(storage: Storage, migration_set: str, migrations: Sequence[Migration]) -> list[str]:
+    """Apply, in order, the migrations of `migration_set` that the `migrations` table has not recorded yet.
+
+    A migration is a function of a `sqlite_utils.Database`; its `__name__` (e.g. `m001_create_usage`) is what is
+    recorded, so never rename one. Runs under BEGIN IMMEDIATE so two processes opening a fresh file at once do not
+    both migrate it. Returns the names applied now.
+    """
+    applied_now: list[str] = []
+    with storage.write() as conn:
+        db = sqlite_utils.Database(conn, execute_plugins=False)
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
+            "applied_at REAL NOT NULL, PRIMARY KEY (migration_set, name))"
+        )
+        done = {row[0] for row in conn.execute("SELECT name FROM migrations WHERE migration_set = ?", (migration_set,))}
+        for migration in migrations:
+            name = migration.__name__
+            if name in done:
+                continue
+            migration(db)
+            conn.execute(
+                "INSERT INTO migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+                (migration_set, name, time.time()),
+            )
+            applied_now.append(name)
+    return applied_now
