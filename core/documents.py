@@ -172,7 +172,7 @@ def _pages_in_reading_order(data: bytes, plain: list[str]) -> list[str]:
     return out
 
 
-_PDFIUM = threading.Lock()  # PDFium is not thread-safe, and Streamlit serves each session from its own thread
+PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe, and Streamlit serves each session from its own thread
 
 
 @dataclass
@@ -195,25 +195,53 @@ def _pdfium_runs(data: bytes, pages: int) -> list[list[_Run]]:
     import pypdfium2 as pdfium  # type: ignore[import-untyped]
 
     out: list[list[_Run]] = []
-    with _PDFIUM:
+    with PDFIUM_LOCK:
         document = pdfium.PdfDocument(data)
         try:
             for index in range(pages):
                 page = document[index]
                 textpage = page.get_textpage()
-                runs = []
-                for i in range(textpage.count_rects()):
-                    left, bottom, right, top = textpage.get_rect(i)
-                    text = textpage.get_text_bounded(left, bottom, right, top)
-                    text = " ".join(text.split())
-                    if text:
-                        runs.append(_Run(left, bottom, right, top, text))
-                out.append(runs)
+                out.append(_runs_of(textpage))
                 textpage.close()
                 page.close()
         finally:
             document.close()
     return out
+
+
+def _runs_of(textpage: Any) -> list[_Run]:
+    """Runs of characters that sit side by side on one line: a line break, a change of line or a gap wider than
+    the text is high ends a run (so two columns on one line are two runs)."""
+    text = textpage.get_text_range()
+    count = textpage.count_chars()
+    if len(text) != count:
+        raise ValueError("text and character boxes disagree")
+    runs: list[_Run] = []
+    run: _Run | None = None
+    space = False
+    for i, ch in enumerate(text):
+        if ch in "\r\n":
+            run, space = None, False
+            continue
+        if ch.isspace():
+            space = run is not None
+            continue
+        left, bottom, right, top = textpage.get_charbox(i, loose=True)
+        middle = (top + bottom) / 2
+        if (
+            run is not None
+            and run.bottom <= middle <= run.top
+            and -0.5 * run.height <= left - run.right <= 1.2 * run.height
+        ):
+            if run.body is None and run.text in _BULLETS:
+                run.body = left  # where the bullet's text starts: its wrapped lines hang there
+            run.text += (" " if space or left - run.right > 0.2 * run.height else "") + ch
+            run.right, run.bottom, run.top = max(run.right, right), min(run.bottom, bottom), max(run.top, top)
+        else:
+            run = _Run(left, bottom, right, top, ch)
+            runs.append(run)
+        space = False
+    return runs
 
 
 def _column_blocks(runs: list[_Run]) -> list[list[_Run]]:
@@ -281,13 +309,14 @@ def _lines_of(block: list[_Run]) -> str:
     for row in rows:
         row.sort(key=lambda r: r.left)
         first = row[0]
-        text, body = first.text, None
+        text, body = first.text, first.body
         for before, run in itertools.pairwise(row):
-            if body is None and text in _BULLETS:
+            if body is None and text.strip() in _BULLETS:
                 body = run.left
-            text += ("" if run.left - before.right < 0.15 * run.height else " ") + run.text
+            spaced = text.endswith(" ") or run.left - before.right >= 0.15 * run.height
+            text = text.rstrip() + (" " if spaced else "") + run.text
         bottom, top = min(r.bottom for r in row), max(r.top for r in row)
-        lines.append(_Run(first.left, bottom, max(r.right for r in row), top, text, body))
+        lines.append(_Run(first.left, bottom, max(r.right for r in row), top, text.rstrip(), body))
     return _join_wrapped(lines)
 
 
@@ -312,7 +341,7 @@ def _join_wrapped(lines: list[_Run]) -> str:
         if prev is not None and not _is_bullet(text) and gap <= 0.8 * height:
             full = prev.right >= hi - 0.15 * (hi - lo) and hi - lo > 150
             under_bullet = hang is not None and abs(line.left - hang) <= 3
-            lower = text[0].islower() or text[0].isdigit()
+            lower = text[0].islower()
             joined = under_bullet or (full and abs(line.left - prev.left) <= 3 and lower)
         if joined:
             hyphen = out[-1].endswith("-") and text[0].islower()
