@@ -132,10 +132,11 @@ class Attempt:
 
     provider: str
     model: str
-    outcome: str  # "ok", "error", "skipped"
+    outcome: str  # an Outcome value: "ok", "error", "skipped", "cancelled", "abandoned", "deadline"
     reason: str = ""
     error_kind: str | None = None
     latency_ms: float = 0.0
+    retry_after: float | None = None  # seconds until this provider could be tried again, when known
 
     def describe(self) -> str:
         return f"{self.provider}: {self.reason or self.outcome}"
@@ -159,6 +160,9 @@ class AIResponse:
     saved_cost_usd: float = 0.0
     challenger: bool = False
     attempts: list[Attempt] = field(default_factory=list)
+    finish_reason: str | None = None  # a FinishReason value: why the answer ended
+    notice: str = ""  # a plain sentence for the user when the answer is usable but not whole (cut at the limit)
+    route_reason: str = ""  # one line: why this provider answered, and why the others did not
 
     @property
     def total_tokens(self) -> int:
@@ -239,31 +243,30 @@ class ContextLengthExceeded(CVCopilotError):
 
 
 class NoProviderAvailable(CVCopilotError):
-    def __init__(self, task_type: TaskType | str, attempts: list[Attempt]) -> None:
+    def __init__(self, task_type: TaskType | str, attempts: list[Attempt], *, lead: str | None = None) -> None:
         self.task_type = task_type
         self.attempts = attempts
         tried = "; ".join(a.describe() for a in attempts) or "no provider is configured"
-        waits = [_retry_after_of(a) for a in attempts]
-        waits = [w for w in waits if w is not None]
+        waits = [a.retry_after for a in attempts if a.retry_after is not None]
         hint = ""
         if attempts and all(a.error_kind == ErrorKind.RATE_LIMITED.value for a in attempts) and waits:
             hint = f" All providers are rate-limited; try again in {max(1, round(min(waits)))} s."
-        super().__init__(f"No provider could answer {TaskType(task_type).value}: {tried}.{hint}")
+        lead = lead or f"No provider could answer {TaskType(task_type).value}"
+        super().__init__(f"{lead}: {tried}.{hint}")
 
     @property
     def retry_after(self) -> float | None:
-        waits = [w for w in (_retry_after_of(a) for a in self.attempts) if w is not None]
+        waits = [a.retry_after for a in self.attempts if a.retry_after is not None]
         return min(waits) if waits else None
 
 
-def _retry_after_of(attempt: Attempt) -> float | None:
-    marker = "try again in "
-    if marker in attempt.reason:
-        try:
-            return float(attempt.reason.split(marker, 1)[1].split()[0].rstrip("s"))
-        except ValueError:
-            return None
-    return None
+class CallDeadlineExceeded(NoProviderAvailable):
+    """The whole call (fallbacks included) ran past `[router] call_timeout`."""
+
+    def __init__(self, task_type: TaskType | str, attempts: list[Attempt], seconds: float) -> None:
+        self.seconds = seconds
+        lead = f"No provider answered {TaskType(task_type).value} within {seconds:g} s (the call time limit)"
+        super().__init__(task_type, attempts, lead=lead)
 
 
 class InputError(CVCopilotError):

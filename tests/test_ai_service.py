@@ -276,6 +276,9 @@ class RecordingTracker:
     def record_usage(self, **row: Any) -> None:
         self.rows.append(row)
 
+    def record(self, rec: Any) -> None:
+        self.rows.append(vars(rec))
+
     def spend_usd(self, since: float, user: str | None = None) -> float:
         return 0.0
 
