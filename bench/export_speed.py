@@ -1,4 +1,5 @@
-"""Time PDF and DOCX export per document and template, and the first-page PNG preview.
+"""Time PDF and DOCX export per document and template, the first-page PNG preview, and how fast hostile uploads
+are refused (a 30,000-page PDF, a DOCX holding 200 MB of XML).
 
 Usage: python bench/export_speed.py [N]  (N CVs from the dev set, default 50)
 
@@ -78,5 +79,34 @@ def main() -> None:
         print(f"  long CV: {pages} pages")
 
 
+def hostile() -> None:
+    import io
+
+    from pypdf import PdfWriter
+
+    from core.base import InputError
+    from core.documents import extract_text
+    from tests.test_documents import docx_bomb
+
+    writer = PdfWriter()
+    for _ in range(30_000):
+        writer.add_blank_page(width=612, height=792)
+    buf = io.BytesIO()
+    writer.write(buf)
+    bomb = docx_bomb(200)
+    print("\nhostile uploads (refusal time, wall and CPU):")
+    for name, data, filename in (("30,000-page PDF", buf.getvalue(), "x.pdf"), ("200 MB-XML DOCX", bomb, "x.docx")):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            extract_text(data, filename)
+            outcome = "NOT refused"
+        except InputError as exc:
+            outcome = str(exc)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"  {name} ({len(data) / 1e6:.1f} MB file): {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU")
+        print(f"    {outcome}")
+
+
 if __name__ == "__main__":
     main()
+    hostile()

@@ -39,9 +39,15 @@ def _write(cv: dict, job: str) -> None:
         s["letter_meta"] = stream.meta
 
 
-def _downloads(text: str) -> None:
-    c1, c2 = st.columns(2)
+def _downloads(text: str, cv: dict) -> None:
+    c1, c2, c3 = st.columns(3)
     c1.download_button("Download TXT", data=text, file_name="cover_letter.txt", mime="text/plain", key="letter_txt")
+    from core.export import TEMPLATES, letter_pdf
+
+    template = st.selectbox("PDF template", list(TEMPLATES), format_func=TEMPLATES.get, key="export_template")
+    pdf = widgets.attempt(lambda: letter_pdf(text, cv, template), "The PDF export failed; the TXT one works.")
+    if pdf is not None:
+        c3.download_button("Download PDF", pdf, "cover_letter.pdf", "application/pdf", key="letter_pdf")
     from core.documents import text_to_docx
 
     docx = widgets.attempt(lambda: text_to_docx("Cover letter", text), "The DOCX export failed; the TXT one works.")
@@ -95,4 +101,4 @@ if cv:
         widgets.show_meta(st.session_state.get("letter_meta"))
         text = st.text_area("Your letter (edit freely before downloading)", key="letter_edit", height=380)
         widgets.keep("letter_edit")
-        _downloads(text)
+        _downloads(text, cv)

@@ -53,7 +53,7 @@ def _coverage(result: dict[str, Any]) -> None:
 
 
 def _downloads(result: dict[str, Any]) -> None:
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Download Markdown",
         data=result.get("markdown", ""),
@@ -61,6 +61,16 @@ def _downloads(result: dict[str, Any]) -> None:
         mime="text/markdown",
         key="tailor_download_md",
     )
+    from core.export import TEMPLATES, cv_pdf, first_page_png
+
+    template = st.selectbox("PDF template", list(TEMPLATES), format_func=TEMPLATES.get, key="export_template")
+    pdf = widgets.attempt(lambda: cv_pdf(result["resume"], template), "The PDF export failed; DOCX works.")
+    if pdf is not None:
+        c3.download_button("Download PDF", pdf, "tailored_cv.pdf", "application/pdf", key="tailor_download_pdf")
+        with st.expander("PDF preview (first page)"):
+            png = widgets.attempt(lambda: first_page_png(pdf, width=700), "The preview failed; the PDF is fine.")
+            if png is not None:
+                st.image(png)
     from core.documents import resume_to_docx
 
     docx = widgets.attempt(lambda: resume_to_docx(result["resume"]), "The DOCX export failed; Markdown works.")

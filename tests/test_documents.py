@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import tracemalloc
 import zipfile
 
@@ -216,15 +215,18 @@ def test_pdf_with_only_an_owner_password_is_read(algorithm: str) -> None:
     assert "casey@example.com" in extract_text(encrypted_pdf("", algorithm), "restricted.pdf")
 
 
-def test_thirty_thousand_page_pdf_is_refused_fast() -> None:
+def test_thirty_thousand_page_pdf_is_refused_before_its_pages_are_walked(monkeypatch: pytest.MonkeyPatch) -> None:
     writer = PdfWriter()
     for _ in range(30_000):
         writer.add_blank_page(width=612, height=792)
     data = pdf_bytes(writer)
-    started = time.perf_counter()
+
+    def walked(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the page tree was walked (seconds for 30,000 pages) before the count was checked")
+
+    monkeypatch.setattr(PdfReader, "_flatten", walked)
     with pytest.raises(InputError, match=r"The PDF has 30,000 pages; the limit is 50"):
         extract_text(data, "huge.pdf")
-    assert time.perf_counter() - started < 2.0
 
 
 def test_one_page_over_the_limit_is_refused() -> None:
@@ -265,20 +267,17 @@ def docx_bomb(xml_megabytes: int) -> bytes:
     return out.getvalue()
 
 
-def test_docx_decompression_bomb_is_refused_fast_and_small() -> None:
+def test_docx_decompression_bomb_is_refused_without_inflating_it() -> None:
     data = docx_bomb(200)
     assert len(data) < 1_000_000
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(InputError, match=r"unpacks to 2\d\d MB; the limit is 20 MB"):
             extract_text(data, "bomb.docx")
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert elapsed < 0.5
-    assert peak < 20 * 1024 * 1024
+    assert peak < 5 * 1024 * 1024  # nothing was inflated (the time it takes is in bench/export_speed.py)
 
 
 def test_docx_of_ordinary_size_is_read() -> None:
