@@ -1,10 +1,14 @@
 """The job seeker's operations (parse, tailor, cover letter, match…) on top of the model router.
 
 Every method goes through the router, so it works on any provider and on no key at all (the offline engine).
-LLM replies are validated; a broken structured reply gets one repair attempt, then the offline engine's result,
-marked in meta["fallback"]. Tailored CVs and letters are grounded against the CV (core.grounding), and job-description
-text is fenced as data in every prompt (core.prompts). Each result carries a "meta" dict (or `.meta`) saying which
-provider and model produced it, with tokens, cost, latency, cache and fallback chain, so a page can show it.
+Inputs are checked first (types, depth, size: `InputError` with a message a person can act on). LLM replies are
+validated; a broken structured reply gets one repair attempt, then the offline engine's result. A parse is grounded
+value by value in the CV text, a tailored CV in the CV, and generated text (letters, e-mails, summaries) that echoes
+the prompt, is in the wrong language or names neither company nor role is asked for once more, then answered offline.
+Everything a model wrote passes `core.sanitize` (no images, no outside links) before it leaves here.
+
+Each result carries a typed `CallRecord` (`.record`): provider, model, tokens, cost, latency, attempts, cache,
+notice, warnings and grounding findings. `.meta` is the same as a plain dict, for older callers and JSON.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import re
 import threading
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
-from core import grounding, prompts
-from core.base import AIResponse, CVCopilotError, InputError, TaskType
+from core import grounding, prompts, sanitize
+from core.base import AIResponse, CallRecord, CVCopilotError, InputError, Length, TaskType, Tone
+from core.resume import Resume, check_cv
 from core.tasks import TASKS
 
 log = logging.getLogger("cv_copilot.ai_service")
@@ -28,33 +33,116 @@ log = logging.getLogger("cv_copilot.ai_service")
 MAX_CV_CHARS = 60_000
 MAX_JOB_CHARS = 30_000
 MAX_JOBS = 20
-TONES = ("formal", "friendly", "enthusiastic", "concise")
-LENGTHS = ("short", "medium", "long")
+MAX_NAME_CHARS = 300  # a company or role name
+TONES: tuple[str, ...] = tuple(t.value for t in Tone)
+LENGTHS: tuple[str, ...] = tuple(n.value for n in Length)
 
 MAX_OUTPUT_TOKENS: dict[TaskType, int] = {task: s.max_output_tokens for task, s in TASKS.items()}
 _CONTACT_FIELDS = ("name", "email", "phone", "url", "location", "profiles")
 _NOT_JSON = "offline engine: the model's reply was not valid JSON"
 
 
+# --- results -------------------------------------------------------------------------------------------------------
+
+
 class AIText(str):
-    """Generated text that also carries where it came from: `.meta` (provider, model, tokens, cost, grounding…)."""
+    """Generated text that also carries where it came from: `.record` (typed) and `.meta` (the same as a dict)."""
 
-    meta: dict[str, Any]
+    record: CallRecord
 
-    def __new__(cls, text: str, meta: dict[str, Any] | None = None) -> AIText:
+    def __new__(cls, text: str, record: CallRecord | dict[str, Any] | None = None) -> AIText:
         obj = super().__new__(cls, text)
-        obj.meta = meta or {}
+        obj.record = record if isinstance(record, CallRecord) else CallRecord.from_meta(record)
         return obj
 
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.record.meta
 
-class AIList(list):  # type: ignore[type-arg]
-    """A list of result rows with the call's `.meta`."""
 
-    meta: dict[str, Any]
+class MatchRow(TypedDict):
+    """One job in a ranking: `index` is its 1-based position in the input."""
 
-    def __init__(self, rows: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> None:
+    index: int
+    title: str
+    score: float
+    matched_skills: list[str]
+    missing_skills: list[str]
+    explanation: str
+    parts: dict[str, Any]
+
+
+class MatchResult(list[MatchRow]):
+    """Ranking rows, best first, with the call's `.record` (and `.meta`)."""
+
+    record: CallRecord
+
+    def __init__(self, rows: list[MatchRow], record: CallRecord | dict[str, Any] | None = None) -> None:
         super().__init__(rows)
-        self.meta = meta or {}
+        self.record = record if isinstance(record, CallRecord) else CallRecord.from_meta(record)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.record.meta
+
+
+AIList = MatchResult  # the earlier name
+
+
+class ParsedCV(dict[str, Any]):
+    """A JSON Resume dict (what `parse_cv` has always returned, with its "meta"), plus the typed views `.resume`
+    and `.record`."""
+
+    record: CallRecord
+
+    def __init__(self, data: dict[str, Any], record: CallRecord) -> None:
+        super().__init__(data)
+        self.record = record
+
+    @property
+    def resume(self) -> Resume:
+        return Resume.of({k: v for k, v in self.items() if k != "meta"})
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        meta = self.get("meta")
+        return meta if isinstance(meta, dict) else {}
+
+
+class TailoredCV(dict[str, Any]):
+    """{resume, markdown, changes, coverage_before, coverage_after, missing_keywords, meta} as before, plus typed
+    views: `.resume` (Resume), `.markdown`, `.changes`, `.record`."""
+
+    record: CallRecord
+
+    def __init__(self, data: dict[str, Any], record: CallRecord) -> None:
+        super().__init__(data)
+        self.record = record
+
+    @property
+    def resume(self) -> Resume:
+        return Resume.of(self.get("resume") or {})
+
+    @property
+    def markdown(self) -> str:
+        return str(self.get("markdown") or "")
+
+    @property
+    def changes(self) -> list[str]:
+        return [str(c) for c in self.get("changes") or []]
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.record.meta
+
+
+def record_of(result: Any) -> CallRecord | None:
+    """The typed record of any service result (or of a result kept as a dict with "meta" in a session)."""
+    record = getattr(result, "record", None)
+    if isinstance(record, CallRecord):
+        return record
+    meta = result.get("meta") if isinstance(result, dict) else getattr(result, "meta", None)
+    return CallRecord.from_meta(meta) if isinstance(meta, dict) and meta else None
 
 
 # --- metadata ----------------------------------------------------------------------------------------------------
@@ -62,38 +150,12 @@ class AIList(list):  # type: ignore[type-arg]
 
 def call_meta(response: AIResponse) -> dict[str, Any]:
     """What one router answer says about itself, as plain JSON-able values."""
-    return {
-        "task": response.task_type.value if response.task_type else "",
-        "provider": response.provider,
-        "model": response.model,
-        "input_tokens": response.input_tokens,
-        "output_tokens": response.output_tokens,
-        "cost_usd": response.cost_usd,
-        "latency_ms": round(response.latency_ms, 1),
-        "cached": response.cached,
-        "fallback_chain": list(response.fallback_chain),
-        "tokens_estimated": response.tokens_estimated,
-        "price_estimated": response.price_estimated,
-    }
+    return CallRecord.of(response).meta
 
 
 def combine(calls: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
     """One meta for an operation of several calls: the last names the provider; tokens, cost and time add up."""
-    last = calls[-1]
-    chain: list[str] = []
-    for c in calls:
-        chain += [p for p in c["fallback_chain"] if not chain or chain[-1] != p]
-    meta = {
-        **last,
-        "input_tokens": sum(c["input_tokens"] for c in calls),
-        "output_tokens": sum(c["output_tokens"] for c in calls),
-        "cost_usd": sum(c["cost_usd"] for c in calls),
-        "latency_ms": round(sum(c["latency_ms"] for c in calls), 1),
-        "cached": all(c["cached"] for c in calls),
-        "fallback_chain": chain,
-        "calls": calls,
-        "warnings": [],
-    }
+    meta = CallRecord.combine([CallRecord.from_meta(c) for c in calls]).meta
     meta.update(extra)
     return meta
 
@@ -124,15 +186,42 @@ def check_text(text: Any, what: str, *, max_chars: int) -> str:
     return text
 
 
+def _optional_text(value: Any, what: str, *, max_chars: int = MAX_CV_CHARS) -> str:
+    """An optional text argument (cv_text, company, role): None or text, not too long."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if not isinstance(value, str):
+        raise InputError(f"The {what} must be text.")
+    if len(value) > max_chars:
+        raise InputError(f"The {what} is {len(value):,} characters long; the limit is {max_chars:,}.")
+    return value.replace("\x00", "")
+
+
 def checked_jobs(jobs: str | Sequence[str]) -> list[str]:
     """The job descriptions to match: blanks dropped, at least one, at most MAX_JOBS, each a readable text."""
-    kept = [jobs] if isinstance(jobs, str) else list(jobs)
-    kept = [j for j in kept if isinstance(j, str) and j.strip()]
+    if isinstance(jobs, str):
+        kept: list[Any] = [jobs]
+    elif isinstance(jobs, list | tuple):
+        kept = list(jobs)
+    else:
+        raise InputError("The job descriptions must be a list of texts.")
+    for i, job in enumerate(kept, 1):
+        if not isinstance(job, str | bytes | bytearray):
+            raise InputError(f"Job description #{i} must be text.")
+    kept = [j for j in kept if j.strip()]
     if not kept:
         raise InputError("Add at least one job description.")
     if len(kept) > MAX_JOBS:
         raise InputError(f"{len(kept)} jobs is too many at once; match at most {MAX_JOBS}.")
     return [check_text(j, f"job description #{i}", max_chars=MAX_JOB_CHARS) for i, j in enumerate(kept, 1)]
+
+
+def _check_choice(value: Any, what: str) -> str:
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"The {what} must be text.")
+    return value or ""
 
 
 # The (system, prompt) each operation sends, with its input checks: the service sends them, and the cost preview
@@ -144,7 +233,7 @@ def parse_request(cv_text: str) -> tuple[str, str]:
 
 
 def tailor_request(cv: dict[str, Any], job_description: str) -> tuple[str, str]:
-    return prompts.cv_tailoring(cv, check_text(job_description, "job description", max_chars=MAX_JOB_CHARS))
+    return prompts.cv_tailoring(_check_cv(cv), check_text(job_description, "job description", max_chars=MAX_JOB_CHARS))
 
 
 def letter_request(
@@ -153,21 +242,24 @@ def letter_request(
     *,
     company: str | None,
     role: str | None,
-    tone: str = "formal",
-    length: str = "medium",
+    tone: Tone | str = Tone.FORMAL,
+    length: Length | str = Length.MEDIUM,
 ) -> tuple[str, str]:
     job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
-    return prompts.cover_letter(cv, job, company=company, role=role, tone=tone, length=length)
+    company = _optional_text(company, "company name", max_chars=MAX_NAME_CHARS) or None
+    role = _optional_text(role, "role", max_chars=MAX_NAME_CHARS) or None
+    tone = Tone.of(_check_choice(tone, "tone") if not isinstance(tone, Tone) else tone)
+    length = Length.of(_check_choice(length, "length") if not isinstance(length, Length) else length)
+    return prompts.cover_letter(_check_cv(cv), job, company=company, role=role, tone=tone.value, length=length.value)
 
 
 def match_request(cv: dict[str, Any], jobs: str | Sequence[str]) -> tuple[str, str]:
-    return prompts.job_matching(cv, checked_jobs(jobs))
+    return prompts.job_matching(_check_cv(cv), checked_jobs(jobs))
 
 
 def _check_cv(cv: Any) -> dict[str, Any]:
-    if not isinstance(cv, dict) or not any(cv.get(k) for k in ("basics", "work", "education", "skills")):
-        raise InputError("There is no CV yet. Parse or import a CV first.")
-    return cv
+    """The CV checked for type, depth and shape (InputError otherwise); never RecursionError or AttributeError."""
+    return check_cv(cv)
 
 
 def _injection_warning(job_texts: list[str]) -> list[str]:
@@ -220,6 +312,13 @@ def _local_data(raw: str, offline: Callable[[], Any], task: TaskType) -> Any:
         ) from None
 
 
+def _clean_record(record: CallRecord, allowed: frozenset[str]) -> CallRecord:
+    """Warnings and findings quote model output: they pass the sanitiser like everything else."""
+    record.warnings = [sanitize.clean_text(w, allowed) for w in record.warnings]
+    record.grounding = [{k: sanitize.clean_text(v, allowed) for k, v in f.items()} for f in record.grounding]
+    return record
+
+
 # --- the service -------------------------------------------------------------------------------------------------
 
 
@@ -248,12 +347,12 @@ class AIService:
 
     async def _offline(
         self, task: TaskType, prompt: str, payload: dict[str, Any], opts: dict[str, Any]
-    ) -> tuple[str, dict[str, Any]]:
+    ) -> tuple[str, CallRecord]:
         """The offline engine's answer, through the router (so it is recorded)."""
         response = await self.router.generate(
             task, prompt, payload=payload, provider="local", use_cache=False, max_tokens=MAX_OUTPUT_TOKENS[task], **opts
         )
-        return response.content, call_meta(response)
+        return response.content, CallRecord.of(response)
 
     async def _structured(
         self,
@@ -264,16 +363,16 @@ class AIService:
         payload: dict[str, Any],
         opts: dict[str, Any],
         offline: Callable[[], Any],
-    ) -> tuple[Any, bool, dict[str, Any]]:
-        """(data, from_llm, meta). An LLM reply is validated against `model`, repaired once, else replaced by the
+    ) -> tuple[Any, bool, CallRecord]:
+        """(data, from_llm, record). An LLM reply is validated against `model`, repaired once, else replaced by the
         offline engine's result. The offline engine's own JSON is used as is (it has its own richer shape)."""
         system, prompt = messages
         response = await self._generate(task, system, prompt, payload, opts, json_mode=True)
-        calls = [call_meta(response)]
+        calls = [CallRecord.of(response)]
         if response.provider == "local":
-            return _local_data(response.content, offline, task), False, combine(calls)
+            return _local_data(response.content, offline, task), False, CallRecord.combine(calls)
         try:
-            return prompts.dump(prompts.validate(model, response.content)), True, combine(calls)
+            return prompts.dump(prompts.validate(model, response.content)), True, CallRecord.combine(calls)
         except ValueError as problem:
             reason = str(problem)
             log.info("%s reply from %s invalid (%s); asking for a repair", task.value, response.provider, reason)
@@ -283,20 +382,24 @@ class AIService:
                 task, repair_system, repair_prompt, payload, opts, json_mode=True, provider=response.provider,
                 use_cache=False,
             )  # fmt: skip
-            calls.append(call_meta(fixed))
+            calls.append(CallRecord.of(fixed))
             if fixed.provider != "local":
-                return prompts.dump(prompts.validate(model, fixed.content)), True, combine(calls, repaired=True)
+                data = prompts.dump(prompts.validate(model, fixed.content))
+                record = CallRecord.combine(calls)
+                record.repaired = True
+                return data, True, record
         except (ValueError, CVCopilotError) as exc:
             log.info("repair of %s failed: %s", task.value, exc)
         try:
-            raw, offline_meta = await self._offline(task, prompt, payload, opts)
-            calls.append(offline_meta)
+            raw, offline_record = await self._offline(task, prompt, payload, opts)
+            calls.append(offline_record)
         except CVCopilotError:
             raw = ""
         data = _local_data(raw, offline, task)
-        meta = combine(calls, fallback=_NOT_JSON)
-        meta["warnings"].append(f"The {calls[0]['provider']} reply could not be read, so the offline engine answered.")
-        return data, False, meta
+        record = CallRecord.combine(calls)
+        record.notice = _NOT_JSON
+        record.warnings.append(f"The {calls[0].provider} reply could not be read, so the offline engine answered.")
+        return data, False, record
 
     async def _text(
         self,
@@ -304,81 +407,123 @@ class AIService:
         messages: tuple[str, str],
         payload: dict[str, Any],
         opts: dict[str, Any],
-        looks_right: Callable[[str], bool] = bool,
-    ) -> tuple[str, dict[str, Any]]:
-        """A plain-text answer; an empty or off-task one is replaced by the offline engine's."""
+        problems: Callable[[str], list[str]] = lambda text: [] if text else ["it is empty"],
+        *,
+        first: AIResponse | None = None,
+    ) -> tuple[str, CallRecord]:
+        """A plain-text answer. One that `problems` finds fault with is asked for once more (same provider, no
+        cache, told why), and if the second is no better the offline engine answers. `first` is an answer already
+        received (a finished stream)."""
         system, prompt = messages
-        response = await self._generate(task, system, prompt, payload, opts)
-        calls = [call_meta(response)]
+        response = first or await self._generate(task, system, prompt, payload, opts)
+        calls = [CallRecord.of(response)]
         text = _plain(response.content)
-        if response.provider == "local" or looks_right(text):
-            return text, combine(calls)
-        log.info("%s reply from %s looked wrong; using the offline engine", task.value, response.provider)
+        if response.provider == "local":
+            return text, CallRecord.combine(calls)
+        found = problems(text)
+        if not found:
+            return text, CallRecord.combine(calls)
+        provider = response.provider
+        log.info("%s reply from %s rejected (%s); asking once more", task.value, provider, "; ".join(found))
+        warnings = [f"The {provider} reply was rejected ({'; '.join(found)}), so it was asked once more."]
+        retry_prompt = (
+            f"{prompt}\n\nYour previous answer was rejected because {'; '.join(found)}. Answer again with the "
+            "requested text only, as plain prose in the job's language, naming the company or the role."
+        )
+        try:
+            again = await self._generate(task, system, retry_prompt, payload, opts, provider=provider, use_cache=False)
+            calls.append(CallRecord.of(again))
+            second = _plain(again.content)
+            if again.provider == "local" or not problems(second):
+                record = CallRecord.combine(calls)
+                record.warnings += warnings
+                return second, record
+            found = problems(second)
+        except CVCopilotError as exc:
+            log.info("retry of %s failed: %s", task.value, exc)
         fallback = await self.router.generate(
             task, prompt, payload=payload, provider="local", use_cache=False, max_tokens=MAX_OUTPUT_TOKENS[task], **opts
         )
-        calls.append(call_meta(fallback))
-        meta = combine(calls, fallback="offline engine: the model's reply did not look like the requested text")
-        meta["warnings"].append(f"The {response.provider} reply was off task, so the offline engine answered.")
-        return _plain(fallback.content), meta
+        calls.append(CallRecord.of(fallback))
+        record = CallRecord.combine(calls)
+        record.notice = "offline engine: the model's reply did not look like the requested text"
+        record.warnings += [
+            *warnings,
+            f"The second {provider} reply was rejected too ({'; '.join(found)}), so the offline engine answered.",
+        ]
+        return _plain(fallback.content), record
 
     # --- operations ----------------------------------------------------------------------------------------
 
-    async def parse_cv(self, cv_text: str, *, user_id: str = "anonymous", optimize_cost: bool = False) -> dict:
-        """CV text → JSON Resume dict with "meta" (provider, cost…, and the parser's warnings)."""
+    async def parse_cv(self, cv_text: str, *, user_id: str = "anonymous", optimize_cost: bool = False) -> ParsedCV:
+        """CV text → JSON Resume dict with "meta" (provider, cost…, and the parser's warnings). An LLM's values are
+        kept only where the CV text has them (core.grounding.ground_parsed); the rest come from the offline parser
+        or are left out, each with a warning."""
         from core import local
 
         text = check_text(cv_text, "CV", max_chars=MAX_CV_CHARS)
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
-        data, from_llm, meta = await self._structured(
+        data, from_llm, record = await self._structured(
             TaskType.CV_PARSING, parse_request(text), prompts.Resume, prompts.RESUME_SHAPE,
             {"cv_text": text}, opts, lambda: local.parse_cv(text),
         )  # fmt: skip
         if not isinstance(data, dict):
             data = local.parse_cv(text)
         own = data.pop("meta", {}) if isinstance(data.get("meta"), dict) else {}
-        warnings = [*own.get("warnings", []), *meta["warnings"]]
-        data["meta"] = {**own, **meta, "parser": meta["provider"] if from_llm else own.get("parser", "local")}
-        data["meta"]["warnings"] = warnings
-        return data
+        if from_llm:
+            offline = local.parse_cv(text)
+            own = {**(offline.get("meta") or {}), **own}
+            data, findings = grounding.ground_parsed(data, offline, text)
+            record.grounding = findings
+            record.warnings += grounding.describe_parsed(findings)
+        allowed = sanitize.cv_urls(None, text)
+        data = sanitize.clean_data(data, allowed)
+        _clean_record(record, allowed)
+        warnings = [*[sanitize.clean_text(w, allowed) for w in own.get("warnings", [])], *record.warnings]
+        meta = {**own, **record.meta, "parser": record.provider if from_llm else own.get("parser", "local")}
+        meta["warnings"] = warnings
+        data["meta"] = meta
+        return ParsedCV(data, record)
 
     async def analyze_job(
         self, job_description: str, *, user_id: str = "anonymous", optimize_cost: bool = False
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Job text → {title, company, location, required_skills, preferred_skills, years_experience, seniority,
         keywords, warnings, meta}."""
         from core import local
 
         job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
-        data, _, meta = await self._structured(
+        data, _, record = await self._structured(
             TaskType.JOB_ANALYSIS, prompts.job_analysis(job), prompts.JobAnalysis, prompts.JOB_SHAPE,
             {"job_description": job}, opts, lambda: local.analyze_job(job),
         )  # fmt: skip
         data = dict(data) if isinstance(data, dict) else local.analyze_job(job)
+        data = sanitize.clean_data(data)
         data.setdefault("warnings", [])
-        meta["warnings"] += _injection_warning([job])
-        data["meta"] = meta
-        return data
+        record.warnings += _injection_warning([job])
+        data["meta"] = _clean_record(record, frozenset()).meta
+        return dict(data)
 
     async def tailor_cv(
         self,
-        cv: dict,
+        cv: dict[str, Any],
         job_description: str,
         *,
         cv_text: str = "",
         user_id: str = "anonymous",
         optimize_cost: bool = False,
-    ) -> dict:
+    ) -> TailoredCV:
         """CV + job → {resume, markdown, changes, coverage_before, coverage_after, missing_keywords, meta}.
         The tailored resume is grounded: invented employers, schools, degrees and skills are removed."""
         from core import local
 
         cv = _check_cv(cv)
         job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
+        cv_text = _optional_text(cv_text, "CV text")
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
         payload = {"cv": cv, "cv_text": cv_text, "job_description": job}
-        data, from_llm, meta = await self._structured(
+        data, from_llm, record = await self._structured(
             TaskType.CV_TAILORING, tailor_request(cv, job), prompts.TailorReply, prompts.TAILOR_SHAPE,
             payload, opts, lambda: local.tailor(cv, job),
         )  # fmt: skip
@@ -388,78 +533,102 @@ class AIService:
             source_basics = cv.get("basics") or {}
             keep = {k: source_basics[k] for k in _CONTACT_FIELDS if source_basics.get(k)}
             data["resume"]["basics"] = {**(data["resume"].get("basics") or {}), **keep}
-        resume, findings = grounding.ground_resume(data["resume"], cv, cv_text)
+        allowed = sanitize.cv_urls(cv, cv_text)
+        resume, findings = grounding.ground_resume(sanitize.clean_data(data["resume"], allowed), cv, cv_text)
         resume.pop("meta", None)
         result = dict(data)
         result["resume"] = resume
-        if from_llm or findings:
-            result["markdown"] = local.resume_to_markdown(resume)
+        result["markdown"] = sanitize.clean_markdown(local.resume_to_markdown(resume), allowed)
         if from_llm:
             before, after, missing = _coverage(cv, resume, job)
             result.update(coverage_before=before, coverage_after=after, missing_keywords=missing)
-        result.setdefault("changes", [])
-        meta["grounding"] = findings
-        meta["warnings"] += _injection_warning([job]) + grounding.describe(findings)
-        result["meta"] = meta
-        return result
+        result["changes"] = [sanitize.clean_text(c, allowed) for c in result.get("changes") or []]
+        result["missing_keywords"] = [sanitize.clean_text(k, allowed) for k in result.get("missing_keywords") or []]
+        record.grounding = findings
+        record.warnings += _injection_warning([job]) + grounding.describe(findings)
+        _clean_record(record, allowed)
+        result["meta"] = record.meta
+        return TailoredCV(result, record)
 
     def _letter_messages(
-        self, cv: dict, job: str, company: str | None, role: str | None, tone: str, length: str, cv_text: str
+        self,
+        cv: dict[str, Any],
+        job: str,
+        company: str | None,
+        role: str | None,
+        tone: Tone,
+        length: Length,
+        cv_text: str,
     ) -> tuple[tuple[str, str], dict[str, Any]]:
         messages = letter_request(cv, job, company=company, role=role, tone=tone, length=length)
         payload = {
-            "cv": cv, "cv_text": cv_text, "job_description": job, "company": company, "role": role, "tone": tone,
-            "length": length,
+            "cv": cv, "cv_text": cv_text, "job_description": job, "company": company, "role": role,
+            "tone": tone.value, "length": length.value,
         }  # fmt: skip
         return messages, payload
 
+    def _letter_inputs(
+        self, cv_data: Any, job_description: Any, company: Any, role: Any, tone: Any, length: Any, cv_text: Any
+    ) -> tuple[dict[str, Any], str, str | None, str | None, Tone, Length, str]:
+        cv = _check_cv(cv_data)
+        job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
+        company = _optional_text(company, "company name", max_chars=MAX_NAME_CHARS).strip() or None
+        role = _optional_text(role, "role", max_chars=MAX_NAME_CHARS).strip() or None
+        tone_ = tone if isinstance(tone, Tone) else Tone.of(_check_choice(tone, "tone"))
+        length_ = length if isinstance(length, Length) else Length.of(_check_choice(length, "length"))
+        return cv, job, company, role, tone_, length_, _optional_text(cv_text, "CV text")
+
     async def generate_cover_letter(
         self,
-        cv_data: dict,
+        cv_data: dict[str, Any],
         job_description: str,
         company_name: str | None = None,
         *,
         role: str | None = None,
-        tone: str = "formal",
-        length: str = "medium",
+        tone: Tone | str = Tone.FORMAL,
+        length: Length | str = Length.MEDIUM,
         cv_text: str = "",
         user_id: str = "anonymous",
         optimize_cost: bool = False,
     ) -> AIText:
-        """The letter as an AIText (a str); `.meta` has provider, cost and meta["grounding"] (claims not in the CV)."""
-        cv = _check_cv(cv_data)
-        job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
-        messages, payload = self._letter_messages(cv, job, company_name, role, tone, length, cv_text)
+        """The letter as an AIText (a str); `.record` has provider, cost and grounding (claims not in the CV)."""
+        cv, job, company, role, tone_, length_, cv_text = self._letter_inputs(
+            cv_data, job_description, company_name, role, tone, length, cv_text
+        )
+        messages, payload = self._letter_messages(cv, job, company, role, tone_, length_, cv_text)
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
-        text, meta = await self._text(TaskType.COVER_LETTER, messages, payload, opts, _letter_check(cv))
-        return AIText(text, _letter_meta(meta, text, cv, cv_text, job, company_name, role))
+        check = _letter_problems(cv, job, company, role, messages[1])
+        text, record = await self._text(TaskType.COVER_LETTER, messages, payload, opts, check)
+        return _finished_letter(text, record, cv, cv_text, job, company, role)
 
     def stream_cover_letter(
         self,
-        cv_data: dict,
+        cv_data: dict[str, Any],
         job_description: str,
         company_name: str | None = None,
         *,
         role: str | None = None,
-        tone: str = "formal",
-        length: str = "medium",
+        tone: Tone | str = Tone.FORMAL,
+        length: Length | str = Length.MEDIUM,
         cv_text: str = "",
         user_id: str = "anonymous",
         optimize_cost: bool = False,
     ) -> LetterStream:
-        """The letter as it is written: iterate for text; `.text` and `.meta` are set once it has finished.
+        """The letter as it is written: iterate for text; `.text` and `.record` are set once it has finished.
         Bad input raises InputError here, before anything streams."""
-        cv = _check_cv(cv_data)
-        job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
-        messages, payload = self._letter_messages(cv, job, company_name, role, tone, length, cv_text)
+        cv, job, company, role, tone_, length_, cv_text = self._letter_inputs(
+            cv_data, job_description, company_name, role, tone, length, cv_text
+        )
+        messages, payload = self._letter_messages(cv, job, company, role, tone_, length_, cv_text)
         return LetterStream(
             self, messages, payload, {"user_id": user_id, "optimize_cost": optimize_cost},
-            lambda text, meta: _letter_meta(meta, text, cv, cv_text, job, company_name, role),
+            _letter_problems(cv, job, company, role, messages[1]),
+            lambda text, record: _finished_letter(text, record, cv, cv_text, job, company, role),
         )  # fmt: skip
 
     async def draft_email(
         self,
-        cv: dict,
+        cv: dict[str, Any],
         job_description: str,
         *,
         purpose: str = "application",
@@ -472,61 +641,86 @@ class AIService:
         """A short e-mail (application, follow_up, thank_you…) as an AIText, grounded like a letter."""
         cv = _check_cv(cv)
         job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
+        company = _optional_text(company, "company name", max_chars=MAX_NAME_CHARS).strip() or None
+        recipient = _optional_text(recipient, "recipient", max_chars=MAX_NAME_CHARS).strip() or None
+        purpose = _check_choice(purpose, "purpose") or "application"
+        cv_text = _optional_text(cv_text, "CV text")
         messages = prompts.email_draft(cv, job, purpose=purpose, company=company, recipient=recipient)
         payload = {
             "cv": cv, "cv_text": cv_text, "job_description": job, "purpose": purpose, "company": company,
             "recipient": recipient,
         }  # fmt: skip
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
-        text, meta = await self._text(TaskType.EMAIL_DRAFTING, messages, payload, opts)
-        return AIText(text, _letter_meta(meta, text, cv, cv_text, job, company, recipient))
+        targets = _job_targets(job, company, None)
+
+        def check(text: str) -> list[str]:
+            return grounding.text_problems(
+                text, prompt=messages[1], job_description=job, company=" / ".join(targets) or None, kind="e-mail"
+            ) if text else ["it is empty"]  # fmt: skip
+
+        text, record = await self._text(TaskType.EMAIL_DRAFTING, messages, payload, opts, _any_target(check, targets))
+        return _finished_letter(text, record, cv, cv_text, job, company, recipient)
 
     async def summarize(
         self, text: str, *, max_sentences: int = 3, user_id: str = "anonymous", optimize_cost: bool = False
     ) -> AIText:
         body = check_text(text, "text", max_chars=MAX_CV_CHARS)
+        if not isinstance(max_sentences, int) or isinstance(max_sentences, bool) or not 1 <= max_sentences <= 20:
+            raise InputError("max_sentences must be a whole number from 1 to 20.")
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
         payload = {"text": body, "cv_text": body, "max_sentences": max_sentences}
-        summary, meta = await self._text(TaskType.FAST_SUMMARY, prompts.summary(body, max_sentences), payload, opts)
-        return AIText(summary, meta)
+        messages = prompts.summary(body, max_sentences)
+
+        def check(answer: str) -> list[str]:
+            if not answer:
+                return ["it is empty"]
+            return grounding.text_problems(answer, prompt=messages[1], job_description=body, kind="summary")
+
+        summary, record = await self._text(TaskType.FAST_SUMMARY, messages, payload, opts, check)
+        allowed = sanitize.cv_urls(None, body)
+        return AIText(sanitize.clean_text(summary, allowed), _clean_record(record, allowed))
 
     async def match_jobs(
         self,
-        cv: dict,
+        cv: dict[str, Any],
         jobs: list[str] | str,
         *,
         cv_text: str = "",
         user_id: str = "anonymous",
         optimize_cost: bool = False,
-    ) -> AIList:
+    ) -> MatchResult:
         """Rank jobs for a CV: rows {index (1-based, input order), title, score 0..100, matched_skills,
-        missing_skills, explanation}, best first; `.meta` as elsewhere."""
+        missing_skills, explanation}, best first; `.record` / `.meta` as elsewhere."""
         from core import local
 
         cv = _check_cv(cv)
         jobs = checked_jobs(jobs)
+        cv_text = _optional_text(cv_text, "CV text")
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
         payload = {"cv": cv, "cv_text": cv_text, "jobs": jobs, "job_description": jobs[0]}
-        data, from_llm, meta = await self._structured(
+        data, from_llm, record = await self._structured(
             TaskType.JOB_MATCHING, prompts.job_matching(cv, jobs), prompts.MatchReply, prompts.MATCH_SHAPE,
             payload, opts, lambda: local.match_jobs(cv, jobs),
         )  # fmt: skip
         rows = _llm_rows(data, cv, cv_text, jobs) if from_llm else _local_rows(data, cv, jobs)
-        meta["warnings"] += _injection_warning(jobs)
+        record.warnings += _injection_warning(jobs)
+        allowed = sanitize.cv_urls(cv, cv_text)
+        rows = [_clean_row(row, allowed) for row in rows]
         rows.sort(key=lambda r: (-r["score"], r["index"]))
-        return AIList(rows, meta)
+        return MatchResult(rows, _clean_record(record, allowed))
 
     # --- stats ---------------------------------------------------------------------------------------------
 
-    def get_usage_stats(self, hours: float | None = 24) -> dict:
-        return self.router.tracker.get_usage_stats(hours)
+    def get_usage_stats(self, hours: float | None = 24) -> dict[str, Any]:
+        return dict(self.router.tracker.get_usage_stats(hours))
 
-    def get_provider_stats(self, provider: str, hours: float | None = 24) -> dict:
-        return self.router.tracker.get_provider_stats(provider, hours)
+    def get_provider_stats(self, provider: str, hours: float | None = 24) -> dict[str, Any]:
+        return dict(self.router.tracker.get_provider_stats(provider, hours))
 
 
 class LetterStream:
-    """An async iterable of letter text; after the end `.text` is the whole letter and `.meta` its metadata."""
+    """An async iterable of letter text; after the end `.text` is the whole letter (checked, and replaced when it
+    had to be) and `.record` / `.meta` its metadata."""
 
     def __init__(
         self,
@@ -534,15 +728,22 @@ class LetterStream:
         messages: tuple[str, str],
         payload: dict[str, Any],
         opts: dict[str, Any],
-        finish: Callable[[str, dict[str, Any]], dict[str, Any]],
+        problems: Callable[[str], list[str]],
+        finish: Callable[[str, CallRecord], AIText],
     ) -> None:
         self._service = service
         self._messages = messages
         self._payload = payload
         self._opts = opts
+        self._problems = problems
         self._finish = finish
         self.text = ""
-        self.meta: dict[str, Any] = {}
+        self.record = CallRecord()
+        self.replaced = False  # the streamed text was rejected and `.text` is another answer
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.record.meta
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._run()
@@ -558,18 +759,26 @@ class LetterStream:
         async for piece in stream:
             parts.append(piece)
             yield piece
-        calls = [call_meta(stream.response)] if stream.response is not None else []
-        text = "".join(parts)
-        if not text.strip():
+        streamed = "".join(parts)
+        response = stream.response
+        if response is None or not streamed.strip():
             fallback = await router.generate(
                 TaskType.COVER_LETTER, prompt, payload=self._payload, provider="local", use_cache=False, **self._opts
             )
-            calls.append(call_meta(fallback))
-            text = fallback.content
-            yield text
-        meta = combine(calls)
-        self.text = _plain(text)
-        self.meta = self._finish(self.text, meta)
+            calls = [CallRecord.of(stream.response)] if stream.response is not None else []
+            calls.append(CallRecord.of(fallback))
+            text, record = _plain(fallback.content), CallRecord.combine(calls)
+            self.replaced = True
+            yield fallback.content
+        else:
+            response.content = streamed
+            text, record = await self._service._text(
+                TaskType.COVER_LETTER, self._messages, self._payload, self._opts, self._problems, first=response
+            )
+            self.replaced = text != _plain(streamed)
+        letter = self._finish(text, record)
+        self.text = str(letter)
+        self.record = letter.record
 
 
 _service: AIService | None = None
@@ -594,28 +803,78 @@ def _reset_for_tests() -> None:
 # --- helpers for results -----------------------------------------------------------------------------------------
 
 
-def _letter_check(cv: dict[str, Any]) -> Callable[[str], bool]:
-    """A letter is on task when it is long enough and mentions something of the candidate's (name, employer, skill)."""
+def _job_targets(job: str, company: str | None, role: str | None) -> list[str]:
+    """Who the letter is for: the company and role given, else as the job text names them."""
+    from core import local
+
+    targets = [t for t in (company, role) if t]
+    try:
+        info = local.analyze_job(job)
+    except Exception:  # noqa: BLE001 - the job's own names only widen what counts as naming the job
+        info = {}
+    for key in ("company", "title"):
+        value = str(info.get(key) or "").strip()
+        if value and value not in targets and len(value) <= MAX_NAME_CHARS:
+            targets.append(value)
+    return targets
+
+
+def _any_target(check: Callable[[str], list[str]], targets: list[str]) -> Callable[[str], list[str]]:
+    """`check`, with the company/role test passing when the text names any one of `targets`."""
+
+    def run(text: str) -> list[str]:
+        found = [p for p in check(text) if not p.startswith("it names neither")]
+        said = grounding.norm(text)
+        if targets and not any(grounding._names(t, said) for t in targets):
+            found.append("it names neither " + " nor ".join(f"“{t}”" for t in targets[:3]))
+        return found
+
+    return run
+
+
+def _letter_problems(
+    cv: dict[str, Any], job: str, company: str | None, role: str | None, prompt: str
+) -> Callable[[str], list[str]]:
+    """What makes a letter unusable: empty or too short, not about the candidate, echoing the prompt or JSON,
+    in another language than the job, or naming neither the company nor the role."""
     basics = cv.get("basics") or {}
     marks = [str(basics.get("name", "")).split(" ")[0]]
     marks += [str(w.get("name", "")) for w in cv.get("work") or [] if isinstance(w, dict)]
     marks += [str(k) for g in cv.get("skills") or [] if isinstance(g, dict) for k in g.get("keywords") or []]
+    marks += [str(g.get("name", "")) for g in cv.get("skills") or [] if isinstance(g, dict)]
     marks = [grounding.norm(m) for m in marks if m and len(m) > 1]
+    targets = _job_targets(job, company, role)
 
-    def check(text: str) -> bool:
-        if len(text.split()) < 40 or text.lstrip().startswith(("{", "[")):
-            return False
+    def check(text: str) -> list[str]:
+        if not text.strip():
+            return ["it is empty"]
+        found = grounding.text_problems(text, prompt=prompt, job_description=job, kind="letter")
+        if len(text.split()) < 40:
+            found.append("it is too short for a letter")
         said = grounding.norm(text)
-        return not marks or any(f" {m} " in f" {said} " for m in marks)
+        if marks and not any(f" {m} " in f" {said} " for m in marks):
+            found.append("it says nothing from the CV")
+        if targets and not any(grounding._names(t, said) for t in targets):
+            found.append("it names neither " + " nor ".join(f"“{t}”" for t in targets[:3]))
+        return found
 
     return check
 
 
-def _letter_meta(
-    meta: dict[str, Any], text: str, cv: dict, cv_text: str, job: str, company: str | None, role: str | None
-) -> dict[str, Any]:
+def _finished_letter(
+    text: str,
+    record: CallRecord,
+    cv: dict[str, Any],
+    cv_text: str,
+    job: str,
+    company: str | None,
+    role: str | None,
+) -> AIText:
+    """The letter sanitised, with grounding findings (claims not in the CV) and warnings on its record."""
     from core import local
 
+    allowed = sanitize.cv_urls(cv, cv_text)
+    text = sanitize.clean_text(text, allowed)
     extra = f"{company or ''}\n{role or ''}"
     try:
         info = local.analyze_job(job)
@@ -623,13 +882,19 @@ def _letter_meta(
         info = {}
     targets = [company or "", role or "", str(info.get("title") or ""), str(info.get("company") or "")]
     findings = grounding.check_letter(text, cv, cv_text=cv_text, job_description=job, extra=extra, target_names=targets)
-    meta = dict(meta)
-    meta["grounding"] = findings
-    meta["warnings"] = [*meta.get("warnings", []), *_injection_warning([job]), *grounding.describe(findings)]
-    return meta
+    record.grounding = findings
+    record.warnings = [*record.warnings, *_injection_warning([job]), *grounding.describe(findings)]
+    return AIText(text, _clean_record(record, allowed))
 
 
-def _coverage(cv: dict, resume: dict, job: str) -> tuple[float, float, list[str]]:
+def _letter_meta(
+    meta: dict[str, Any], text: str, cv: dict[str, Any], cv_text: str, job: str, company: str | None, role: str | None
+) -> dict[str, Any]:
+    """The earlier dict form of `_finished_letter`."""
+    return _finished_letter(text, CallRecord.from_meta(meta), cv, cv_text, job, company, role).meta
+
+
+def _coverage(cv: dict[str, Any], resume: dict[str, Any], job: str) -> tuple[float, float, list[str]]:
     """ATS keyword coverage (0..1) of the job's skills and keywords, before and after, and what is still missing."""
     from core import local
 
@@ -648,24 +913,36 @@ def _coverage(cv: dict, resume: dict, job: str) -> tuple[float, float, list[str]
     return round(len(before) / len(wanted), 3), round(len(after) / len(wanted), 3), missing
 
 
-def _row(result: dict[str, Any], index: int) -> dict[str, Any]:
+def _clean_row(row: MatchRow, allowed: frozenset[str]) -> MatchRow:
+    return MatchRow(
+        index=row["index"],
+        title=sanitize.clean_text(row["title"], allowed),
+        score=row["score"],
+        matched_skills=[sanitize.clean_text(s, allowed) for s in row["matched_skills"]],
+        missing_skills=[sanitize.clean_text(s, allowed) for s in row["missing_skills"]],
+        explanation=sanitize.clean_text(row["explanation"], allowed),
+        parts=row["parts"],
+    )
+
+
+def _row(result: dict[str, Any], index: int) -> MatchRow:
     """One ranking row in the service's shape (index is 1-based, in input order)."""
-    return {
-        "index": index, "title": str(result.get("title") or "") or f"Job {index}",
-        "score": float(result.get("score", 0.0)), "matched_skills": list(result.get("matched_skills") or []),
-        "missing_skills": list(result.get("missing_skills") or []),
-        "explanation": str(result.get("explanation", "")), "parts": dict(result.get("parts") or {}),
-    }  # fmt: skip
+    return MatchRow(
+        index=index, title=str(result.get("title") or "") or f"Job {index}",
+        score=float(result.get("score", 0.0)), matched_skills=[str(s) for s in result.get("matched_skills") or []],
+        missing_skills=[str(s) for s in result.get("missing_skills") or []],
+        explanation=str(result.get("explanation", "")), parts=dict(result.get("parts") or {}),
+    )  # fmt: skip
 
 
-def _offline_rows(cv: dict, jobs: list[str]) -> dict[int, dict[str, Any]]:
+def _offline_rows(cv: dict[str, Any], jobs: list[str]) -> dict[int, MatchRow]:
     """The offline engine's match per job, keyed by 1-based input position."""
     from core import local
 
     return {int(r["index"]) + 1: _row(r, int(r["index"]) + 1) for r in local.match_jobs(cv, jobs)}
 
 
-def _local_rows(data: Any, cv: dict, jobs: list[str]) -> list[dict[str, Any]]:
+def _local_rows(data: Any, cv: dict[str, Any], jobs: list[str]) -> list[MatchRow]:
     """Rows from the offline engine's reply ({"results": [...]}, 0-based indexes); recomputed if it is odd."""
     results = data.get("results") if isinstance(data, dict) else data
     if (
@@ -677,30 +954,27 @@ def _local_rows(data: Any, cv: dict, jobs: list[str]) -> list[dict[str, Any]]:
     return list(_offline_rows(cv, jobs).values())
 
 
-def _llm_rows(data: dict[str, Any], cv: dict, cv_text: str, jobs: list[str]) -> list[dict[str, Any]]:
+def _llm_rows(data: dict[str, Any], cv: dict[str, Any], cv_text: str, jobs: list[str]) -> list[MatchRow]:
     """LLM matches, trusted only as far as the CV supports them: matched skills must be in the CV, a job that
     tries to instruct the model keeps the offline score, and a job the reply skipped gets the offline row."""
     facts = grounding.cv_facts(cv, cv_text)
     offline_rows = _offline_rows(cv, jobs)
-    rows: dict[int, dict[str, Any]] = {}
+    rows: dict[int, MatchRow] = {}
     for match in data.get("matches", []):
         i = int(match.get("index", 0))
         if i not in offline_rows or i in rows:
             continue
-        row = dict(offline_rows[i])
-        matched = [s for s in match.get("matched_skills", []) if facts.has_skill(s)]
-        row.update(
-            score=round(float(match.get("score", 0.0)), 1),
-            matched_skills=matched,
-            missing_skills=list(match.get("missing_skills", [])),
-            explanation=str(match.get("explanation", "")) or row["explanation"],
-        )
+        row = MatchRow(**offline_rows[i])
+        row["score"] = round(float(match.get("score", 0.0)), 1)
+        row["matched_skills"] = [str(s) for s in match.get("matched_skills", []) if facts.has_skill(str(s))]
+        row["missing_skills"] = [str(s) for s in match.get("missing_skills", [])]
+        row["explanation"] = str(match.get("explanation", "")) or row["explanation"]
         if prompts.find_injection(jobs[i - 1]):
             row["score"] = offline_rows[i]["score"]
             row["explanation"] = (
                 f"{offline_rows[i]['explanation']} (Scored offline: the job text tries to instruct AI.)"
             )
         rows[i] = row
-    for i, row in offline_rows.items():
-        rows.setdefault(i, dict(row))
+    for i, offline_row in offline_rows.items():
+        rows.setdefault(i, MatchRow(**offline_row))
     return list(rows.values())

@@ -294,3 +294,169 @@ class StorageBusy(StorageError):
         )
         self.path = path
         self.detail = "busy"
+
+
+# --- the job seeker's vocabulary and what one service operation reports about itself -------------------------------
+
+
+class Tone(str, enum.Enum):
+    """Cover-letter tones the UI offers; each has its own offline letter."""
+
+    FORMAL = "formal"
+    FRIENDLY = "friendly"
+    ENTHUSIASTIC = "enthusiastic"
+    CONCISE = "concise"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls, value: Tone | str | None) -> Tone:
+        """A tone from its name; "warm" (the offline engine's old name) is friendly; anything else is formal."""
+        if isinstance(value, Tone):
+            return value
+        name = str(value or "").strip().lower()
+        if name == "warm":
+            return cls.FRIENDLY
+        try:
+            return cls(name)
+        except ValueError:
+            return cls.FORMAL
+
+
+class Length(str, enum.Enum):
+    """Cover-letter lengths, with the word count asked of a model."""
+
+    SHORT = "short"
+    MEDIUM = "medium"
+    LONG = "long"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def words(self) -> int:
+        return {"short": 150, "medium": 250, "long": 400}[self.value]
+
+    @classmethod
+    def of(cls, value: Length | str | None) -> Length:
+        if isinstance(value, Length):
+            return value
+        try:
+            return cls(str(value or "").strip().lower())
+        except ValueError:
+            return cls.MEDIUM
+
+
+@dataclass
+class CallRecord:
+    """What one service operation (one or more router calls) says about itself: who answered, tokens, cost, time,
+    the providers tried, and what the user should know (a fallback notice, warnings, grounding findings)."""
+
+    task: str = ""
+    provider: str = ""
+    model: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    cached: bool = False
+    attempts: list[str] = field(default_factory=list)  # providers that were asked, in order (the fallback chain)
+    tokens_estimated: bool = False
+    price_estimated: bool = False
+    notice: str = ""  # set when the offline engine answered instead of the model, and why
+    warnings: list[str] = field(default_factory=list)
+    grounding: list[dict[str, str]] = field(default_factory=list)
+    repaired: bool = False
+    calls: list[CallRecord] = field(default_factory=list)  # the router calls behind an operation of several
+
+    @classmethod
+    def of(cls, response: AIResponse) -> CallRecord:
+        return cls(
+            task=response.task_type.value if response.task_type else "",
+            provider=response.provider,
+            model=response.model,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
+            cost_usd=response.cost_usd,
+            latency_ms=round(response.latency_ms, 1),
+            cached=response.cached,
+            attempts=list(response.fallback_chain),
+            tokens_estimated=response.tokens_estimated,
+            price_estimated=response.price_estimated,
+        )
+
+    @classmethod
+    def combine(cls, calls: list[CallRecord]) -> CallRecord:
+        """One record for several calls: the last names the provider; tokens, cost and time add up."""
+        if not calls:
+            return cls()
+        last = calls[-1]
+        chain: list[str] = []
+        for call in calls:
+            chain += [p for p in call.attempts if not chain or chain[-1] != p]
+        return cls(
+            task=last.task,
+            provider=last.provider,
+            model=last.model,
+            input_tokens=sum(c.input_tokens for c in calls),
+            output_tokens=sum(c.output_tokens for c in calls),
+            cost_usd=sum(c.cost_usd for c in calls),
+            latency_ms=round(sum(c.latency_ms for c in calls), 1),
+            cached=all(c.cached for c in calls),
+            attempts=chain,
+            tokens_estimated=any(c.tokens_estimated for c in calls),
+            price_estimated=any(c.price_estimated for c in calls),
+            calls=list(calls) if len(calls) > 1 else [],
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The record as the plain dict earlier versions returned under "meta" (JSON-able)."""
+        out: dict[str, Any] = {
+            "task": self.task,
+            "provider": self.provider,
+            "model": self.model,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "latency_ms": self.latency_ms,
+            "cached": self.cached,
+            "fallback_chain": list(self.attempts),
+            "tokens_estimated": self.tokens_estimated,
+            "price_estimated": self.price_estimated,
+            "warnings": list(self.warnings),
+            "grounding": [dict(f) for f in self.grounding],
+            "calls": [c.meta for c in self.calls],
+        }
+        if self.notice:
+            out["fallback"] = self.notice
+        if self.repaired:
+            out["repaired"] = True
+        return out
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any] | None) -> CallRecord:
+        """Back from the dict form (a result kept in a session from before, or an imported CV's meta)."""
+        m = meta or {}
+        return cls(
+            task=str(m.get("task", "")),
+            provider=str(m.get("provider", "")),
+            model=str(m.get("model", "")),
+            input_tokens=int(m.get("input_tokens", 0) or 0),
+            output_tokens=int(m.get("output_tokens", 0) or 0),
+            cost_usd=float(m.get("cost_usd", 0.0) or 0.0),
+            latency_ms=float(m.get("latency_ms", 0.0) or 0.0),
+            cached=bool(m.get("cached", False)),
+            attempts=[str(p) for p in m.get("fallback_chain") or []],
+            tokens_estimated=bool(m.get("tokens_estimated", False)),
+            price_estimated=bool(m.get("price_estimated", False)),
+            notice=str(m.get("fallback", "") or ""),
+            warnings=[str(w) for w in m.get("warnings") or []],
+            grounding=[dict(f) for f in m.get("grounding") or [] if isinstance(f, dict)],
+            repaired=bool(m.get("repaired", False)),
+        )

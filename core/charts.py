@@ -131,14 +131,13 @@ def calls_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 def calls_csv(rows: Iterable[Mapping[str, Any]]) -> bytes:
     """CSV (UTF-8) of call rows, for the dashboard's export button."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CALL_COLUMNS)
-    for row in rows:
-        writer.writerow(
+    return write_csv(
+        CALL_COLUMNS,
+        (
             [_chain_text(row.get(c)) if c == "fallback_chain" else _csv_cell(row.get(c)) for c in CALL_COLUMNS]
-        )
-    return buffer.getvalue().encode("utf-8")
+            for row in rows
+        ),
+    )
 
 
 def _csv_cell(value: Any) -> Any:
@@ -146,7 +145,33 @@ def _csv_cell(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return int(value)
-    return value
+    return csv_safe(value)
+
+
+#: Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection"), tab and CR included.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading apostrophe (OWASP).
+    Numbers stay numbers (a negative number is a number, not a formula)."""
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    text = str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+def write_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """The one CSV writer for every export: UTF-8, RFC 4180 line ends (so a CR inside a cell is quoted, which the
+    csv module does not do with "\\n" line ends), every text cell through `csv_safe`."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([csv_safe(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_safe(cell) for cell in row])
+    return buffer.getvalue().encode("utf-8")
 
 
 def _chain_text(value: Any) -> str:

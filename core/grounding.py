@@ -286,3 +286,328 @@ def describe(findings: list[dict[str, str]]) -> list[str]:
         f"{f['kind'].capitalize()} not in your CV: {f['value']} ({verbs.get(f['action'], f['action'])})"
         for f in findings
     ]
+
+
+# --- parsed values from an LLM must be found in the CV text ------------------------------------------------------
+
+_BASICS_CHECKED = ("name", "label", "email", "phone", "url")
+_FIELD_LABELS = {
+    "name": "Name", "label": "Headline", "email": "E-mail", "phone": "Phone", "url": "Website", "city": "City",
+    "employer": "Employer", "position": "Position", "school": "School", "degree": "Degree", "area": "Field of study",
+    "date": "Date", "skill": "Skill", "highlight": "Highlight",
+}  # fmt: skip
+_MONTHS = (
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+)  # fmt: skip
+
+
+def _squash(text: str, *, case: bool = False) -> str:
+    """Whitespace collapsed (line breaks included); case folded unless `case`."""
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+    return text if case else text.casefold()
+
+
+class SourceText:
+    """The CV text, prepared once for the fuzzy look-ups grounding makes."""
+
+    def __init__(self, text: str) -> None:
+        self.raw = text or ""
+        self.squashed = _squash(self.raw)
+        self.words = norm(self.raw)
+        self.digits = re.sub(r"\D", "", self.raw)
+        self.years = set(re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", self.raw))
+
+    def has(self, value: str, *, case: bool = False, fuzzy: bool = True) -> bool:
+        """`value` is written in the CV: exactly (whitespace aside), or, when `fuzzy`, as the same words with
+        punctuation aside ("Acme Corp." / "Acme Corp"), or nearly so (one slip in ten characters). With `case`
+        (names), as whole words with the CV's own capitals (see `_written_as`)."""
+        value = (value or "").strip()
+        if not value:
+            return True
+        if case:
+            return _written_as(value, self.raw)
+        if _squash(value) in self.squashed:
+            return True
+        if not fuzzy:
+            return False
+        words = norm(value)
+        if words and _contains(self.words, words):
+            return True
+        return _near(words, self.words)
+
+    def has_phone(self, phone: str) -> bool:
+        digits = re.sub(r"\D", "", phone or "")
+        return not digits or (len(digits) >= 6 and digits[-9:] in self.digits)
+
+    def has_date(self, date: str) -> bool:
+        """A date the model normalised ("2020-01" for "Jan 2020"): its year must be in the CV."""
+        text = (date or "").strip()
+        if not text or text.casefold() in {"present", "current", "now", "today"}:
+            return True
+        years = re.findall(r"(?:19|20)\d\d", text)
+        return bool(years) and all(y in self.years for y in years)
+
+
+def _written_as(value: str, raw: str) -> bool:
+    """A name as the CV writes it: its words in order, separated by spaces (or ", " / ". " for initials), with the
+    same capitals, or title-cased from a CV that writes it in capitals. So "oliver-hartley" (a slug) and "jane.doe"
+    (from the e-mail) are not "Oliver Hartley" / "Jane Doe"."""
+    words = re.findall(r"[^\W\d_]+", value)
+    if not words:
+        return True
+    pattern = r"(?<![\w@.\-/])" + r"[.,]?\s+".join(map(re.escape, words)) + r"(?![\w@\-/])"
+    if re.search(pattern, raw):
+        return True
+    for match in re.finditer(pattern, raw, re.IGNORECASE):
+        if match.group(0).isupper() and all(w[:1].isupper() for w in words):
+            return True
+    return False
+
+
+def _near(words: str, haystack: str) -> bool:
+    """A fuzzy find: some window of `haystack` of the same word count is ≥ 90 % similar to `words`."""
+    import difflib
+
+    if len(words) < 6:
+        return False
+    target = words.split()
+    hay = haystack.split()
+    n = len(target)
+    first = {target[0][:3], target[-1][:3]}
+    for i in range(0, max(0, len(hay) - n) + 1):
+        if hay[i][:3] not in first and hay[i + n - 1][:3] not in first:
+            continue
+        window = " ".join(hay[i : i + n])
+        if difflib.SequenceMatcher(None, words, window).ratio() >= 0.9:
+            return True
+    return False
+
+
+def _ground_finding(kind: str, value: str, action: str, where: str, by: str = "") -> dict[str, str]:
+    finding = _finding(kind, value, action, where)
+    if by:
+        finding["by"] = by
+    return finding
+
+
+def ground_parsed(
+    parsed: dict[str, Any], offline: dict[str, Any], cv_text: str
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """An LLM's parse of `cv_text`, keeping only values found in the text (fuzzily). A value that is not there is
+    replaced by the offline parser's (`offline`) when that one is, else dropped; an empty basics field the offline
+    parser filled is filled. Findings have action "replaced" (with "by") or "dropped"."""
+    src = SourceText(cv_text)
+    out = copy.deepcopy(parsed or {})
+    findings: list[dict[str, str]] = []
+    basics = dict(out.get("basics") or {})
+    own = offline.get("basics") or {}
+
+    def check_basic(key: str, value: str) -> bool:
+        if key == "phone":
+            return src.has_phone(value)
+        if key == "email":
+            return src.has(value, fuzzy=False)
+        return src.has(value, case=key == "name")
+
+    for key in _BASICS_CHECKED:
+        value = str(basics.get(key) or "").strip()
+        fallback = str(own.get(key) or "").strip()
+        if value and check_basic(key, value):
+            continue
+        if fallback and check_basic(key, fallback):
+            basics[key] = fallback
+            findings.append(_ground_finding(key, value, "replaced", "basics", fallback))
+        elif value:
+            basics[key] = ""
+            findings.append(_ground_finding(key, value, "dropped", "basics"))
+    location = dict(basics.get("location") or {}) if isinstance(basics.get("location"), dict) else {}
+    city = str(location.get("city") or "")
+    if city and not src.has(city):
+        fallback = str((own.get("location") or {}).get("city") or "")
+        location["city"] = fallback if fallback and src.has(fallback) else ""
+        findings.append(_ground_finding("city", city, "replaced" if location["city"] else "dropped", "basics",
+                                        location["city"]))  # fmt: skip
+        basics["location"] = location
+    out["basics"] = basics
+
+    kept_work = []
+    for i, job in enumerate(out.get("work") or []):
+        if not isinstance(job, dict):
+            continue
+        job = dict(job)
+        name, position = str(job.get("name") or ""), str(job.get("position") or "")
+        name_ok, position_ok = src.has(name), src.has(position)
+        if not name_ok and not position_ok:
+            findings.append(_ground_finding("employer", name or position, "dropped", f"work[{i}]"))
+            continue
+        if not name_ok:
+            findings.append(_ground_finding("employer", name, "dropped", f"work[{i}]"))
+            job["name"] = ""
+        if not position_ok:
+            findings.append(_ground_finding("position", position, "dropped", f"work[{i}]"))
+            job["position"] = ""
+        _ground_dates(job, src, findings, f"work[{i}]")
+        highlights = []
+        for line in job.get("highlights") or []:
+            if src.has(str(line)) or _mostly_in(str(line), src):
+                highlights.append(line)
+            else:
+                findings.append(_ground_finding("highlight", str(line), "dropped", f"work[{i}]"))
+        job["highlights"] = highlights
+        kept_work.append(job)
+    if "work" in out:
+        out["work"] = kept_work
+
+    kept_schools = []
+    for i, school in enumerate(out.get("education") or []):
+        if not isinstance(school, dict):
+            continue
+        school = dict(school)
+        institution = str(school.get("institution") or "")
+        if institution and not src.has(institution):
+            findings.append(_ground_finding("school", institution, "dropped", f"education[{i}]"))
+            school["institution"] = ""
+        for key, kind in (("studyType", "degree"), ("area", "area")):
+            value = str(school.get(key) or "")
+            if value and not (src.has(value) or _degree_in(value, src)):
+                findings.append(_ground_finding(kind, value, "dropped", f"education[{i}]"))
+                school[key] = ""
+        _ground_dates(school, src, findings, f"education[{i}]")
+        if any(str(school.get(f) or "") for f in ("institution", "studyType", "area")):
+            kept_schools.append(school)
+    if "education" in out:
+        out["education"] = kept_schools
+
+    facts = cv_facts(None, cv_text)
+    kept_groups = []
+    for group in out.get("skills") or []:
+        if not isinstance(group, dict):
+            continue
+        keywords = []
+        for keyword in group.get("keywords") or []:
+            if src.has(str(keyword)) or facts.has_skill(str(keyword)):
+                keywords.append(keyword)
+            else:
+                findings.append(_ground_finding("skill", str(keyword), "dropped", "skills"))
+        name = str(group.get("name") or "")
+        if not keywords and name and not (src.has(name) or facts.has_skill(name)):
+            findings.append(_ground_finding("skill", name, "dropped", "skills"))
+            continue
+        kept_groups.append({**group, "keywords": keywords})
+    if not kept_groups and offline.get("skills"):
+        kept_groups = copy.deepcopy(offline["skills"])
+        if out.get("skills"):
+            findings.append(_ground_finding("skill", "all skills", "replaced", "skills", "the offline parser's"))
+    out["skills"] = kept_groups
+    return out, findings
+
+
+def _ground_dates(entry: dict[str, Any], src: SourceText, findings: list[dict[str, str]], where: str) -> None:
+    for key in ("startDate", "endDate"):
+        value = str(entry.get(key) or "")
+        if value and not src.has_date(value):
+            findings.append(_ground_finding("date", value, "dropped", where))
+            entry[key] = ""
+
+
+def _mostly_in(line: str, src: SourceText) -> bool:
+    words = [w for w in norm(line).split() if len(w) > 2]
+    return bool(words) and sum(1 for w in words if _contains(src.words, w)) >= 0.8 * len(words)
+
+
+def _degree_in(value: str, src: SourceText) -> bool:
+    level = degree_level(value)
+    return bool(level) and any(degree_level(m.group(1)) == level for m in _DEGREE_RE.finditer(src.raw))
+
+
+def describe_parsed(findings: list[dict[str, str]]) -> list[str]:
+    """What the user should know about a grounded parse, one line per value."""
+    lines = []
+    for f in findings:
+        label = _FIELD_LABELS.get(f["kind"], f["kind"].capitalize())
+        value = f"“{f['value']}”" if f["value"] else "(empty)"
+        if f["action"] == "replaced":
+            lines.append(f"{label}: the model's {value} is not in your CV; used “{f.get('by', '')}” from your CV.")
+        else:
+            lines.append(f"{label}: the model's {value} is not in your CV, so it was left out.")
+    return lines
+
+
+# --- generated text (letters, summaries, e-mails) must be text, in the job's language, for this job ---------------
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the and of to in for with a is that on as i am my your you have be at this are we our".split()),
+    "de": frozenset("der die das und ist ich mit für nicht ein eine zu von auf den im sie wir bei als auch".split()),
+    "es": frozenset("el la los las y de que en un una por con para es su mi me se del al como más lo".split()),
+    "fr": frozenset("le la les et de des que un une pour dans est je vous avec mon ma sur du au en ne pas".split()),
+    "pt": frozenset("o a os as e de que em um uma para com por é do da no na eu meu minha não se ao".split()),
+}  # fmt: skip
+
+
+def language_of(text: str) -> str | None:
+    """'en', 'de', 'es', 'fr' or 'pt' by stop-word counts; None when the text is too short or unclear to say."""
+    words = re.findall(r"[^\W\d_]+", (text or "").casefold())
+    if len(words) < 12:
+        return None
+    scores = {lang: sum(1 for w in words if w in stops) for lang, stops in _STOPWORDS.items()}
+    best = max(scores, key=lambda lang: scores[lang])
+    ranked = sorted(scores.values(), reverse=True)
+    if ranked[0] < 3 or ranked[0] < 1.5 * ranked[1]:
+        return None
+    return best
+
+
+_ECHO_MARKERS = re.compile(
+    r"<\s*/?\s*(?:cv|job_description|job|text|reply|system)\s*>|\{\s*\"(?:basics|work|skills|resume|matches)\"|"
+    r"^\s*[\[{]|```|\bDATA_RULE\b|You are CV Copilot|Text inside <cv>",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LANGUAGE_NAMES = {"en": "English", "de": "German", "es": "Spanish", "fr": "French", "pt": "Portuguese"}
+
+
+def text_problems(
+    text: str,
+    *,
+    prompt: str = "",
+    job_description: str = "",
+    company: str | None = None,
+    role: str | None = None,
+    kind: str = "letter",
+) -> list[str]:
+    """Why generated text is not what was asked for (empty when it is fine):
+    it echoes the prompt or JSON/markup; it is not in the job's language; it names neither the company nor the role
+    (when either is known)."""
+    problems: list[str] = []
+    body = (text or "").strip()
+    if not body:
+        return ["it is empty"]
+    if _ECHO_MARKERS.search(body) or _echoes(body, prompt):
+        problems.append("it echoes the prompt or JSON/markup instead of being a " + kind)
+    want = language_of(job_description) if job_description else None
+    got = language_of(body)
+    if want and got and want != got:
+        problems.append(f"it is in {_LANGUAGE_NAMES[got]}, but the job is in {_LANGUAGE_NAMES[want]}")
+    targets = [t for t in (company or "", role or "") if t and t.strip()]
+    if targets and kind in ("letter", "e-mail"):
+        said = norm(body)
+        if not any(_names(target, said) for target in targets):
+            problems.append(f"it names neither {' nor '.join(f'“{t}”' for t in targets)}")
+    return problems
+
+
+def _names(target: str, said: str) -> bool:
+    key = org_key(target) or norm(target)
+    if key and _contains(said, key):
+        return True
+    words = [w for w in norm(target).split() if len(w) > 3]
+    return bool(words) and sum(1 for w in words if _contains(said, w)) >= max(1, (len(words) + 1) // 2)
+
+
+def _echoes(body: str, prompt: str) -> bool:
+    """A long run of the prompt's own instructions (outside the CV and job) copied into the answer."""
+    if not prompt:
+        return False
+    instructions = re.sub(r"<(cv|job_description|job|text)[^>]*>.*?</\1>", " ", prompt, flags=re.DOTALL)
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?:])\s+", instructions) if len(s.strip()) > 40]
+    squashed = _squash(body)
+    return any(_squash(s)[:60] in squashed for s in sentences)

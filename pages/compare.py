@@ -7,10 +7,10 @@ from typing import Any
 
 import streamlit as st
 
-from core import ab
+from core import ab, sanitize
 from core.aio import run_sync
 from core.base import TaskType
-from ui import state
+from ui import state, widgets
 from ui.preview import render_cost_preview
 
 TASK_LABELS: dict[TaskType, str] = {
@@ -58,16 +58,17 @@ def _show_answer(result: dict[str, Any], json_mode: bool) -> None:
     st.subheader(result["provider"])
     st.caption(result["model"] or "")
     if result["error"]:
-        st.error(result["error"])
+        st.error(widgets.md(result["error"]))
         return
     with st.container(height=360, border=True):
+        content = sanitize.clean_text(result["content"], widgets.cv_urls())
         if json_mode:
             try:
-                st.json(json.loads(result["content"]), expanded=2)
+                st.json(json.loads(content), expanded=2)
             except ValueError:
-                st.code(result["content"], language="json", wrap_lines=True)
+                st.code(content, language="json", wrap_lines=True)
         else:
-            st.markdown(result["content"])
+            st.markdown(widgets.md(content))
     cost = "$0 (free)" if result["cost_usd"] == 0 else f"${result['cost_usd']:.5f}"
     st.caption(
         f"{cost} · {result['input_tokens']:,} in / {result['output_tokens']:,} out tokens · "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.ai_service import LENGTHS, TONES
+from core import sanitize
 from core.aio import iter_sync
-from core.base import TaskType
+from core.base import Length, TaskType, Tone
 from ui import preview, state, widgets
 
 _FIELDS = ("letter_job", "letter_company", "letter_role", "letter_tone", "letter_length")
@@ -27,25 +27,34 @@ def _write(cv: dict, job: str) -> None:
         nonlocal stream
         stream = widgets.service().stream_cover_letter(
             cv, job, s.get("letter_company") or None, role=s.get("letter_role") or None,
-            tone=s.get("letter_tone", "formal"), length=s.get("letter_length", "medium"),
+            tone=Tone.of(s.get("letter_tone")), length=Length.of(s.get("letter_length")),
             cv_text=state.current_cv_text(), **widgets.opts(),
         )  # fmt: skip
-        st.write_stream(iter_sync(stream))
+        shown = st.empty()
+        written = ""
+        for piece in iter_sync(stream):  # drawn as text as it arrives: no image or link can form, even half-written
+            written += piece
+            shown.markdown(widgets.md(written))
+        if stream.replaced:
+            shown.markdown(widgets.md(stream.text))
         return stream.text
 
     text = widgets.run_action("Writing your letter…", action, done="Letter written", expanded=True)
     if text is not None and stream is not None:
         s["letter_edit"] = text
-        s["letter_meta"] = stream.meta
+        s["letter_meta"] = stream.record
 
 
 def _downloads(text: str, cv: dict) -> None:
     c1, c2, c3 = st.columns(3)
+    text = sanitize.clean_text(text, widgets.cv_urls())
     c1.download_button("Download TXT", data=text, file_name="cover_letter.txt", mime="text/plain", key="letter_txt")
     from core.export import TEMPLATES, letter_pdf
 
     template = st.selectbox("PDF template", list(TEMPLATES), format_func=TEMPLATES.get, key="export_template")
-    pdf = widgets.attempt(lambda: letter_pdf(text, cv, template), "The PDF export failed; the TXT one works.")
+    pdf = widgets.attempt(
+        lambda: letter_pdf(text, cv, template, widgets.cv_urls()), "The PDF export failed; the TXT one works."
+    )
     if pdf is not None:
         c3.download_button("Download PDF", pdf, "cover_letter.pdf", "application/pdf", key="letter_pdf")
     from core.documents import text_to_docx
@@ -73,8 +82,8 @@ if cv:
     c1, c2 = st.columns(2)
     c1.text_input("Company", key="letter_company", placeholder="e.g. Acme Corp")
     c2.text_input("Role", key="letter_role", placeholder="e.g. Senior Backend Engineer")
-    c1.selectbox("Tone", TONES, key="letter_tone")
-    c2.select_slider("Length", LENGTHS, key="letter_length")
+    c1.selectbox("Tone", [t.value for t in Tone], key="letter_tone", format_func=str.capitalize)
+    c2.select_slider("Length", [n.value for n in Length], key="letter_length")
     s = st.session_state
     preview.render_task_preview(
         TaskType.COVER_LETTER,

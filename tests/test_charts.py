@@ -251,7 +251,7 @@ def test_calls_csv_round_trips_metadata_only() -> None:
 
 
 def test_calls_csv_header_only_for_no_rows() -> None:
-    assert ",".join(charts.CALL_COLUMNS) + "\n" == charts.calls_csv([]).decode("utf-8")
+    assert ",".join(charts.CALL_COLUMNS) + "\r\n" == charts.calls_csv([]).decode("utf-8")
 
 
 @pytest.mark.parametrize(
@@ -357,3 +357,33 @@ def test_win_rates_chart_one_trace_per_provider_labelled_with_cost_per_win() -> 
 
 def test_win_rates_chart_empty() -> None:
     assert charts.is_empty(charts.win_rates_chart(charts.ab_table([])))
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("alice", "alice"),
+        ("gpt-4o-mini", "gpt-4o-mini"),
+        ("", ""),
+    ],
+)
+def test_csv_cells_that_start_a_formula_are_escaped(cell: str, expected: str) -> None:
+    assert expected == charts.csv_safe(cell)
+    row = {**CALL, "user_id": cell, "model": cell}
+    parsed = next(csv.DictReader(io.StringIO(charts.calls_csv([row]).decode("utf-8"), newline="")))
+    assert (expected, expected) == (parsed["user_id"], parsed["model"])
+
+
+@pytest.mark.parametrize("number", [-1.5, 0, 3, -0.0004])
+def test_csv_numbers_stay_numbers(number: float) -> None:
+    assert number == charts.csv_safe(number)
+
+
+def test_write_csv_escapes_every_cell() -> None:
+    assert b"'=a,'-b\r\n1,'@c\r\n" == charts.write_csv(["=a", "-b"], [[1, "@c"]])

@@ -129,7 +129,7 @@ def test_letter_pdf_keeps_text_and_drops_images_and_links(resume: dict, template
     text = extract_text(pdf, "letter.pdf")
     assert "evil.example" not in text
     lines = text.splitlines()
-    assert "I built dashboards, see my site and ." in lines
+    assert "I built tracker dashboards, see my site and ." in lines
     assert '#set page(width: 1cm) *bold* $x^2$ ] [ #import "x" @ref a<b \\ `code`' in lines
     assert ["Kind regards,", "Zoë"] == [ln for ln in lines if ln][-2:]
     assert {"Zoë Ελένη Иванова", "zoe.ivanova@example.com | +44 7700 900123"} <= {ln.strip() for ln in lines}
@@ -138,8 +138,8 @@ def test_letter_pdf_keeps_text_and_drops_images_and_links(resume: dict, template
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("a ![x](http://e/1.png) b", "a  b"),
-        ("[words](javascript:alert(1))", "words)"),
+        ("a ![x](http://e/1.png) b", "a x b"),
+        ("[words](javascript:alert(1))", "words"),
         ("[CV site](https://zoe.example)", "CV site"),
         ("<img src=x onerror=y>hi<b>!</b>", "hi!"),
         ("tab\there\x00\x1b", "tab\there"),
@@ -148,6 +148,19 @@ def test_letter_pdf_keeps_text_and_drops_images_and_links(resume: dict, template
 )
 def test_clean(text: str | None, expected: str) -> None:
     assert expected == clean(text)
+
+
+@pytest.mark.parametrize("template", ALL)
+def test_only_the_cvs_own_urls_are_kept(template: str) -> None:
+    resume = {
+        "basics": {"name": "Ur Ls", "email": "urls@example.com", "url": "https://urls.example/cv"},
+        "work": [{"name": "Acme Ltd", "position": "Analyst", "highlights": ["Shipped it, see https://evil.example/x"]}],
+    }
+    for data, name in ((cv_pdf(resume, template), "cv.pdf"), (cv_docx(resume, template), "cv.docx")):
+        text = extract_text(data, name)
+        assert "https://urls.example/cv" in text
+        assert "evil.example" not in text
+        assert "Shipped it, see" in text
 
 
 @pytest.mark.parametrize("template", ALL)

@@ -129,3 +129,141 @@ def test_empty_cv_grounds_nothing() -> None:
     out, findings = grounding.ground_resume({"work": [{"name": "Google"}], "skills": []}, {})
     assert [] == out["work"]
     assert [("employer", "Google", "removed")] == [(f["kind"], f["value"], f["action"]) for f in findings]
+
+
+# --- a parsed value must be in the CV text ------------------------------------------------------------------------
+
+SOURCE = """OLIVER HARTLEY
+Staff Nurse | oliver.hartley@example.org | 07700 900 456 | Manchester, UK
+EXPERIENCE
+Staff Nurse, Royal Manchester Infirmary — March 2019 to Present
+- Administered IV therapy to 30 patients a day
+EDUCATION
+BSc (Hons) General Nursing, University of Salford, 2015 - 2018
+SKILLS
+IV therapy, BLS, ILS, NEWS2, Communication
+"""
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "kept"),
+    [
+        ("name", "Oliver Hartley", True),  # title case of a name the CV writes in capitals
+        ("name", "OLIVER HARTLEY", True),
+        ("name", "oliver-hartley", False),  # a slug
+        ("name", "oliver.hartley", False),  # from the e-mail
+        ("name", "Olivia Hart", False),
+        ("email", "oliver.hartley@example.org", True),
+        ("email", "oliver@example.org", False),
+        ("phone", "+44 7700 900456", True),
+        ("phone", "07700 900 999", False),
+        ("label", "Staff Nurse", True),
+        ("label", "Chief Nursing Officer", False),
+    ],
+)
+def test_basics_are_kept_only_when_the_cv_text_has_them(field: str, value: str, kept: bool) -> None:
+    parsed = {"basics": {field: value}}
+    out, findings = grounding.ground_parsed(parsed, {"basics": {}}, SOURCE)
+    assert (value if kept else "") == out["basics"][field]
+    assert kept == (not findings)
+
+
+def test_an_empty_or_wrong_value_is_replaced_by_the_offline_parsers() -> None:
+    offline = {"basics": {"name": "OLIVER HARTLEY", "email": "oliver.hartley@example.org"}}
+    out, findings = grounding.ground_parsed({"basics": {"name": "oliver-hartley", "email": ""}}, offline, SOURCE)
+    assert ("OLIVER HARTLEY", "oliver.hartley@example.org") == (out["basics"]["name"], out["basics"]["email"])
+    assert [("name", "replaced"), ("email", "replaced")] == [(f["kind"], f["action"]) for f in findings]
+    lines = grounding.describe_parsed(findings)
+    assert "“oliver-hartley”" in lines[0] and "OLIVER HARTLEY" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("entry", "kept"),
+    [
+        ({"name": "Royal Manchester Infirmary", "position": "Staff Nurse", "startDate": "2019-03"}, True),
+        ({"name": "Royal Manchester Infirmary.", "position": "Staff  Nurse", "startDate": "2019"}, True),
+        ({"name": "St Thomas' Hospital", "position": "Ward Manager", "startDate": "2012-01"}, False),
+    ],
+)
+def test_jobs_are_kept_only_when_the_cv_text_has_them(entry: dict, kept: bool) -> None:
+    out, _ = grounding.ground_parsed({"work": [entry]}, {}, SOURCE)
+    assert kept == bool(out["work"])
+
+
+@pytest.mark.parametrize(("date", "kept"), [("2019-03", True), ("2015", True), ("2012-01", False), ("", True)])
+def test_dates_must_have_a_year_of_the_cv(date: str, kept: bool) -> None:
+    out, _ = grounding.ground_parsed({"work": [{"name": "Royal Manchester Infirmary", "startDate": date}]}, {}, SOURCE)
+    assert (date if kept else "") == out["work"][0]["startDate"]
+
+
+def test_school_and_degree_must_be_in_the_cv() -> None:
+    parsed = {"education": [{"institution": "University of Salford", "studyType": "MSc", "area": "General Nursing"}]}
+    out, findings = grounding.ground_parsed(parsed, {}, SOURCE)
+    assert ("University of Salford", "", "General Nursing") == tuple(
+        out["education"][0][k] for k in ("institution", "studyType", "area")
+    )
+    assert [("degree", "MSc")] == [(f["kind"], f["value"]) for f in findings]
+
+
+def test_skills_must_be_in_the_cv() -> None:
+    parsed = {"skills": [{"name": "Clinical", "keywords": ["IV therapy", "BLS", "Phlebotomy", "Communication"]}]}
+    out, findings = grounding.ground_parsed(parsed, {}, SOURCE)
+    assert ["IV therapy", "BLS", "Communication"] == out["skills"][0]["keywords"]
+    assert [("skill", "Phlebotomy")] == [(f["kind"], f["value"]) for f in findings]
+
+
+# --- generated text ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("I am writing to apply for the role of staff nurse at your hospital, and I have the skills you need.", "en"),
+        ("Ich bewerbe mich hiermit um die Stelle als Pflegekraft und freue mich auf ein Gespräch mit Ihnen.", "de"),
+        ("Me dirijo a ustedes para solicitar el puesto de analista de datos en la empresa con mucho interés.", "es"),
+        ("Je vous écris pour postuler au poste de développeur dans votre entreprise avec un grand intérêt.", "fr"),
+        (
+            "Venho por meio desta candidatar-me à vaga de enfermeira no hospital e tenho a experiência que procuram.",
+            "pt",
+        ),
+        ("Python Django AWS", None),
+    ],
+)
+def test_language_of(text: str, lang: str | None) -> None:
+    assert lang == grounding.language_of(text)
+
+
+LETTER_OK = (
+    "Dear Hiring Manager, I am applying for the Staff Nurse role at Salford Royal. For five years I have given IV "
+    "therapy and led handovers, and I would bring the same care to your ward. Yours sincerely, Oliver Hartley"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (LETTER_OK, None),
+        ('<cv>\n{"basics": {"name": "Oliver"}}\n</cv>', "echoes"),
+        ('{"letter": "Dear Hiring Manager"}', "echoes"),
+        ("```\nDear Hiring Manager\n```", "echoes"),
+        (LETTER_OK.replace("Staff Nurse role at Salford Royal", "position"), "names neither"),
+        (
+            "Sehr geehrte Damen und Herren, ich bewerbe mich bei Salford Royal als Staff Nurse und freue mich auf "
+            "ein Gespräch mit Ihnen, denn ich bin mit der Pflege sehr vertraut.",
+            "in German",
+        ),
+        ("", "empty"),
+    ],
+)
+def test_text_problems(text: str, problem: str | None) -> None:
+    job = "Staff Nurse at Salford Royal. We are looking for a nurse with IV therapy and BLS to join our ward team."
+    found = grounding.text_problems(text, job_description=job, company="Salford Royal", role="Staff Nurse")
+    assert (problem is None) == (not found), found
+    if problem:
+        assert any(problem in p for p in found)
+
+
+def test_text_problems_spots_the_prompt_echoed_back() -> None:
+    prompt = "Write a formal cover letter of about 250 words for Staff Nurse. Link the candidate's real experience."
+    echo = f"{LETTER_OK} Write a formal cover letter of about 250 words for Staff Nurse."
+    assert any("echoes" in p for p in grounding.text_problems(echo, prompt=prompt, company="Salford Royal"))

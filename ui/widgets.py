@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from core import sanitize
 from core.ai_service import AIService
-from core.base import CVCopilotError
+from core.base import CallRecord, CVCopilotError
 from ui import state
 
 log = logging.getLogger("cv_copilot.ui")
@@ -89,37 +90,56 @@ def attempt(action: Callable[[], T], failure: str) -> T | None:
     return None
 
 
-def meta_line(meta: dict[str, Any]) -> str:
+def _record(meta: CallRecord | dict[str, Any] | None) -> CallRecord | None:
+    if isinstance(meta, CallRecord):
+        return meta
+    return CallRecord.from_meta(meta) if meta else None
+
+
+def meta_line(meta: CallRecord | dict[str, Any] | None) -> str:
     """'local · cv-copilot-offline · 1,234 tokens (1,000 in / 234 out) · $0.0000 · 0.2 s'."""
-    if not meta:
+    record = _record(meta)
+    if record is None:
         return ""
-    approx = "≈" if meta.get("tokens_estimated") else ""
-    tokens_in, tokens_out = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+    approx = "≈" if record.tokens_estimated else ""
     parts = [
-        str(meta.get("provider", "?")),
-        str(meta.get("model", "?")),
-        f"{approx}{tokens_in + tokens_out:,} tokens ({tokens_in:,} in / {tokens_out:,} out)",
-        f"${float(meta.get('cost_usd', 0.0)):.4f}{' (estimated price)' if meta.get('price_estimated') else ''}",
-        f"{float(meta.get('latency_ms', 0.0)) / 1000:.1f} s",
+        record.provider or "?",
+        record.model or "?",
+        f"{approx}{record.total_tokens:,} tokens ({record.input_tokens:,} in / {record.output_tokens:,} out)",
+        f"${record.cost_usd:.4f}{' (estimated price)' if record.price_estimated else ''}",
+        f"{record.latency_ms / 1000:.1f} s",
     ]
-    if meta.get("cached"):
+    if record.cached:
         parts.append("cached")
-    chain = meta.get("fallback_chain") or []
-    if len(chain) > 1:
-        parts.append("tried " + " → ".join(chain))
+    if len(record.attempts) > 1:
+        parts.append("tried " + " → ".join(record.attempts))
     return " · ".join(parts)
 
 
-def show_meta(meta: dict[str, Any] | None, *, warnings: bool = True) -> None:
-    """Who answered, tokens, cost and time; then the result's warnings (fallbacks, grounding, injection)."""
-    if not meta:
+def show_meta(meta: CallRecord | dict[str, Any] | None, *, warnings: bool = True) -> None:
+    """Who answered, tokens, cost and time; then the result's warnings (fallbacks, grounding, injection).
+    Everything drawn passes the sanitiser: warnings quote model output."""
+    record = _record(meta)
+    if record is None:
         return
-    st.caption(f"Answered by {meta_line(meta)}")
-    if meta.get("fallback"):
-        st.info(f"Answered by the {meta['fallback']}.")
+    st.caption(f"Answered by {md(meta_line(record))}")
+    if record.notice:
+        st.info(f"Answered by the {md(record.notice)}.")
     if warnings:
-        for line in meta.get("warnings") or []:
-            st.warning(line)
+        for line in record.warnings:
+            st.warning(md(line))
+
+
+def md(text: Any) -> str:
+    """Model (or job-description) text for st.markdown, captions, alerts and labels: shown as text, no images,
+    no links but the CV's own."""
+    return sanitize.to_markdown(text, cv_urls())
+
+
+def cv_urls() -> frozenset[str]:
+    """The current CV's own URLs: the only links model text may keep."""
+    cv = state.current_cv()
+    return sanitize.cv_urls(cv if isinstance(cv, dict) else None, state.current_cv_text() or "")
 
 
 def samples(kind: str) -> dict[str, Path]:
@@ -157,7 +177,8 @@ def require_cv(prefix: str) -> dict[str, Any] | None:
     """The session's CV, or a notice with a link to the CV page and a one-click sample; None when there is none."""
     cv = state.current_cv()
     if cv:
-        name = (cv.get("basics") or {}).get("name") or "your CV"
+        basics = cv.get("basics") if isinstance(cv.get("basics"), dict) else {}
+        name = md((basics or {}).get("name") or "your CV")
         st.caption(f"Using the CV of **{name}** (change it on the CV page).")
         return cv
     st.info("There is no CV yet. Parse or import one on the CV page, or load a sample here.")

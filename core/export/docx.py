@@ -4,6 +4,7 @@ font per template (Word does not embed fonts, so each template names one every O
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +83,10 @@ def _bytes(document: Any) -> bytes:
     return buf.getvalue()
 
 
-def cv_docx(resume: dict[str, Any], template: str = "classic") -> bytes:
+def cv_docx(resume: dict[str, Any], template: str = "classic", allowed: Iterable[str] | None = None) -> bytes:
     """The CV as a DOCX in the given template: the same lines as its PDF."""
     document, style = _new(template)
-    cv = cv_document(resume)
+    cv = cv_document(resume, allowed)
     _header(document, cv.header, style)
     for section in cv.sections:
         _heading(document, section.title, style)
@@ -104,10 +105,12 @@ def cv_docx(resume: dict[str, Any], template: str = "classic") -> bytes:
     return _bytes(document)
 
 
-def letter_docx(text: str, resume: dict[str, Any] | None = None, template: str = "classic") -> bytes:
+def letter_docx(
+    text: str, resume: dict[str, Any] | None = None, template: str = "classic", allowed: Iterable[str] | None = None
+) -> bytes:
     """A cover letter as a DOCX in the given template, under the CV's name and contact line."""
     document, style = _new(template)
-    letter = letter_document(text, resume)
+    letter = letter_document(text, resume, allowed)
     if letter.header.name or letter.header.contact:
         _header(document, letter.header, style)
         document.add_paragraph()

@@ -7,26 +7,27 @@ that look like employers), and skills are listed one item at a time, separated b
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import sanitize
 from core.local.render import held_roles
 
-#: Markdown images and links, and HTML tags, in model output: exports carry text only (see core/sanitize.py once it
-#: lands; until then this is the one place exports clean model text).
-_MD_IMAGE = re.compile(r"!\[([^\]\n]{0,500})\]\([^)\n]{0,2000}\)")
-_MD_LINK = re.compile(r"\[([^\]\n]{0,500})\]\([^)\n]{0,2000}\)")
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]{0,500}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def clean(text: Any) -> str:
-    """Model text as plain text: images dropped, links reduced to their words, tags and control characters gone."""
-    value = str(text or "")
-    value = _MD_IMAGE.sub("", value)
-    value = _MD_LINK.sub(r"\1", value)
-    value = _HTML_TAG.sub("", value)
-    return _CONTROL.sub("", value).strip()
+def clean(text: Any, allowed: Iterable[str] = ()) -> str:
+    """Model text as plain text, through the app's one sanitiser (core/sanitize.py): images and outside links
+    removed, links to `allowed` URLs (the CV's own) kept; control characters dropped as well."""
+    return _CONTROL.sub("", sanitize.clean_text(text, allowed)).strip()
+
+
+def own_urls(resume: dict[str, Any]) -> frozenset[str]:
+    """The URLs a JSON Resume holds where URLs belong (basics.url and the profiles), which exports keep."""
+    basics = _dict(_dict(resume).get("basics"))
+    urls = [basics.get("url")] + [_dict(p).get("url") for p in basics.get("profiles") or []]
+    return frozenset(str(u) for u in urls if isinstance(u, str) and u.strip())
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,8 @@ class LetterDocument:
         return {"name": h.name, "label": h.label, "contact": h.contact, "paragraphs": self.paragraphs}
 
 
-def _dates(item: dict[str, Any]) -> str:
-    start, end = clean(item.get("startDate")), clean(item.get("endDate"))
+def _dates(item: dict[str, Any], allowed: Iterable[str] = ()) -> str:
+    start, end = clean(item.get("startDate"), allowed), clean(item.get("endDate"), allowed)
     if start and end:
         return f"{start} – {end}"
     if start:
@@ -106,16 +107,18 @@ def _dates(item: dict[str, Any]) -> str:
     return end
 
 
-def header_of(resume: dict[str, Any]) -> Header:
+def header_of(resume: dict[str, Any], allowed: Iterable[str] = ()) -> Header:
     basics = _dict(resume.get("basics"))
     loc = _dict(basics.get("location"))
-    where = ", ".join(clean(loc.get(k)) for k in ("city", "region") if clean(loc.get(k)))
+    where = ", ".join(clean(loc.get(k), allowed) for k in ("city", "region") if clean(loc.get(k), allowed))
     contact = [where] if where else []
-    contact += [clean(basics.get(k)) for k in ("email", "phone", "url") if clean(basics.get(k))]
+    contact += [clean(basics.get(k), allowed) for k in ("email", "phone", "url") if clean(basics.get(k), allowed)]
     for profile in basics.get("profiles") or []:
-        if isinstance(profile, dict) and clean(profile.get("url") or profile.get("username")):
-            contact.append(clean(profile.get("url") or profile.get("username")))
-    return Header(clean(basics.get("name")) or "Curriculum Vitae", clean(basics.get("label")), contact)
+        if isinstance(profile, dict) and clean(profile.get("url") or profile.get("username"), allowed):
+            contact.append(clean(profile.get("url") or profile.get("username"), allowed))
+    return Header(
+        clean(basics.get("name"), allowed) or "Curriculum Vitae", clean(basics.get("label"), allowed), contact
+    )
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -126,21 +129,27 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
 
 
-def cv_document(resume: dict[str, Any]) -> CVDocument:
-    """A JSON Resume as the blocks every template draws; empty sections are left out."""
+def cv_document(resume: dict[str, Any], allowed: Iterable[str] | None = None) -> CVDocument:
+    """A JSON Resume as the blocks every template draws; empty sections are left out. Every string is cleaned;
+    URLs survive only if they are among `allowed` (by default the resume's own url and profile fields)."""
     resume = _dict(resume)
+    allowed = own_urls(resume) if allowed is None else frozenset(allowed)
     basics = _dict(resume.get("basics"))
     sections: list[Section] = []
-    if clean(basics.get("summary")):
-        sections.append(Section("Summary", [Entry(text=clean(basics.get("summary")))]))
+    if clean(basics.get("summary"), allowed):
+        sections.append(Section("Summary", [Entry(text=clean(basics.get("summary"), allowed))]))
     roles = [r for r in held_roles(resume) if isinstance(r, dict)]
     if roles:
         # Labels make title and employer unambiguous; a CV whose roles never name both stays unlabelled, as the
         # parser reads labels only as a set.
-        labelled = any(clean(r.get("position")) and clean(r.get("name")) for r in roles)
+        labelled = any(clean(r.get("position"), allowed) and clean(r.get("name"), allowed) for r in roles)
         entries = []
         for role in roles:
-            position, employer, when = clean(role.get("position")), clean(role.get("name")), _dates(role)
+            position, employer, when = (
+                clean(role.get("position"), allowed),
+                clean(role.get("name"), allowed),
+                _dates(role, allowed),
+            )
             fields = []
             if position:
                 fields.append(Field("Position" if labelled else "", position))
@@ -148,59 +157,72 @@ def cv_document(resume: dict[str, Any]) -> CVDocument:
                 fields.append(Field("Employer" if labelled else "", employer))
             if when:
                 fields.append(Field("Period" if labelled and (position or employer) else "", when))
-            bullets = [clean(h) for h in role.get("highlights") or [] if clean(h)]
-            entries.append(Entry(fields, bullets, clean(role.get("summary"))))
+            bullets = [clean(h, allowed) for h in role.get("highlights") or [] if clean(h, allowed)]
+            entries.append(Entry(fields, bullets, clean(role.get("summary"), allowed)))
         sections.append(Section("Experience", entries))
     education = _dicts(resume.get("education"))
     if education:
         entries = []
         for item in education:
-            degree = " in ".join(x for x in (clean(item.get("studyType")), clean(item.get("area"))) if x)
-            fields = [Field("", v) for v in (degree, clean(item.get("institution")), _dates(item)) if v]
-            if clean(item.get("score")):
-                fields.append(Field("Grade", clean(item.get("score"))))
+            degree = " in ".join(
+                x for x in (clean(item.get("studyType"), allowed), clean(item.get("area"), allowed)) if x
+            )
+            fields = [
+                Field("", v) for v in (degree, clean(item.get("institution"), allowed), _dates(item, allowed)) if v
+            ]
+            if clean(item.get("score"), allowed):
+                fields.append(Field("Grade", clean(item.get("score"), allowed)))
             entries.append(Entry(fields))
         sections.append(Section("Education", entries))
     skills = _dicts(resume.get("skills"))
     if skills:
         entries = []
-        loose = [clean(s.get("name")) for s in skills if not s.get("keywords") and clean(s.get("name"))]
+        loose = [
+            clean(s.get("name"), allowed) for s in skills if not s.get("keywords") and clean(s.get("name"), allowed)
+        ]
         for s in skills:
-            words = [clean(k) for k in s.get("keywords") or [] if clean(k)]
+            words = [clean(k, allowed) for k in s.get("keywords") or [] if clean(k, allowed)]
             if words:
-                entries.append(Entry([Field(clean(s.get("name")) or "Skills", "")], items=words))
+                entries.append(Entry([Field(clean(s.get("name"), allowed) or "Skills", "")], items=words))
         if loose:
             entries.append(Entry(items=loose))
         sections.append(Section("Skills", entries))
     projects = _dicts(resume.get("projects"))
     if projects:
         entries = [
-            Entry([Field("", clean(p.get("name")) or "Project")], text=clean(p.get("description"))) for p in projects
+            Entry([Field("", clean(p.get("name"), allowed) or "Project")], text=clean(p.get("description"), allowed))
+            for p in projects
         ]
         sections.append(Section("Projects", entries))
     certificates = _dicts(resume.get("certificates"))
     if certificates:
         lines = [
-            clean(c.get("name")) + (f" ({clean(c.get('date'))})" if clean(c.get("date")) else "") for c in certificates
+            clean(c.get("name"), allowed)
+            + (f" ({clean(c.get('date'), allowed)})" if clean(c.get("date"), allowed) else "")
+            for c in certificates
         ]
         sections.append(Section("Certifications", [Entry(bullets=[x for x in lines if x.strip()])]))
     languages = _dicts(resume.get("languages"))
     if languages:
         words = [
-            clean(x.get("language")) + (f" ({clean(x.get('fluency'))})" if clean(x.get("fluency")) else "")
+            clean(x.get("language"), allowed)
+            + (f" ({clean(x.get('fluency'), allowed)})" if clean(x.get("fluency"), allowed) else "")
             for x in languages
-            if clean(x.get("language"))
+            if clean(x.get("language"), allowed)
         ]
         sections.append(Section("Languages", [Entry(items=words)]))
-    return CVDocument(header_of(resume), sections)
+    return CVDocument(header_of(resume, allowed), sections)
 
 
-def letter_document(text: str, resume: dict[str, Any] | None = None) -> LetterDocument:
+def letter_document(
+    text: str, resume: dict[str, Any] | None = None, allowed: Iterable[str] | None = None
+) -> LetterDocument:
     """A letter's paragraphs (blank-line separated) under the sender's name and contact line."""
-    header = header_of(resume or {})
+    allowed = own_urls(resume or {}) if allowed is None else frozenset(allowed)
+    header = header_of(resume or {}, allowed)
     if not resume:
         header = Header("", "", [])
-    blocks = re.split(r"\n\s*\n", clean(text))
+    blocks = re.split(r"\n\s*\n", clean(text, allowed))
     paragraphs = ["\n".join(" ".join(ln.split()) for ln in b.strip().splitlines() if ln.strip()) for b in blocks]
     paragraphs = [p for p in paragraphs if p]
     return LetterDocument(header, paragraphs)

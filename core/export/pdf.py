@@ -4,6 +4,7 @@ accented Latin, Greek and Cyrillic) and embedded as subsets; the document text i
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,13 @@ def _compile(template: str, kind: str, data: dict[str, Any]) -> bytes:
     return bytes(out)
 
 
-def cv_pdf(resume: dict[str, Any], template: str = "classic") -> bytes:
-    """The CV as a PDF in the given template."""
-    return _compile(template, "cv", cv_document(resume).as_json())
+def cv_pdf(resume: dict[str, Any], template: str = "classic", allowed: Iterable[str] | None = None) -> bytes:
+    """The CV as a PDF in the given template; URLs other than `allowed` (default: the resume's own) are removed."""
+    return _compile(template, "cv", cv_document(resume, allowed).as_json())
 
 
-def letter_pdf(text: str, resume: dict[str, Any] | None = None, template: str = "classic") -> bytes:
+def letter_pdf(
+    text: str, resume: dict[str, Any] | None = None, template: str = "classic", allowed: Iterable[str] | None = None
+) -> bytes:
     """A cover letter (blank-line separated paragraphs) as a PDF, under the CV's name and contact line."""
-    return _compile(template, "letter", letter_document(text, resume).as_json())
+    return _compile(template, "letter", letter_document(text, resume, allowed).as_json())

@@ -89,9 +89,14 @@ def cost_of(price: ModelPrice, usage: TokenUsage) -> float:
 
 def cache_saving(price: ModelPrice, usage: TokenUsage, cost: float) -> float:
     """What the provider's prompt caching saved: the same tokens at the full input rate, minus the bill."""
-    if not usage.cached_input_tokens or getattr(price, "cost_of", None) is None:
+    if not (usage.cached_input_tokens or usage.cache_write_tokens):
         return 0.0
-    return max(0.0, cost_of(price, replace(usage, cached_input_tokens=0)) - cost)
+    saving = getattr(price, "cache_saving", None)
+    if saving is not None:
+        return float(saving(usage))
+    if getattr(price, "cost_of", None) is None:
+        return 0.0
+    return max(0.0, cost_of(price, replace(usage, cached_input_tokens=0, cache_write_tokens=0)) - cost)
 
 
 @dataclass
@@ -204,6 +209,9 @@ class Ledger:
         cost = cost_of(candidate.price, usage)
         if not result.content.strip():
             reason = empty_reason(finish, usage, call.max_tokens)
+            refusal = getattr(result, "refusal", None)
+            if refusal:
+                reason = f"the model refused: {str(refusal)[:200]}"
             trail.attempts.append(
                 Attempt(candidate.name, model, Outcome.ERROR.value, reason, ErrorKind.BAD_RESPONSE.value, latency_ms)
             )
@@ -290,9 +298,14 @@ class Ledger:
         )  # fmt: skip
         self._parts.health.failed(candidate.name, error.kind, error.retry_after)
         usage, cost, model, finish = TokenUsage(), 0.0, candidate.model, None
+        billed = getattr(error, "usage", None)  # what the provider said it billed before failing
         if received is not None and received.parts:
-            usage = self._partial_usage(call, candidate, received)
-            cost, model, finish = cost_of(candidate.price, usage), received.model, FinishReason.ERROR
+            if isinstance(billed, TokenUsage) and billed.output_tokens:
+                received.usage = billed
+            usage, model, finish = self._partial_usage(call, candidate, received), received.model, FinishReason.ERROR
+            cost = cost_of(candidate.price, usage)
+        elif isinstance(billed, TokenUsage):
+            usage, cost, finish = billed, cost_of(candidate.price, billed), FinishReason.ERROR
         self._write(call, candidate, trail, model, usage, cost, latency_ms, Outcome.ERROR, error.kind.value, finish)
 
     def interrupted(
