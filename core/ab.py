@@ -15,7 +15,6 @@ import json
 import math
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -219,25 +218,11 @@ class VoteStore:
         return int(cursor.rowcount)
 
 
-_stores: dict[str, VoteStore] = {}
-_stores_lock = threading.Lock()
+def get_vote_store(db_path: str | os.PathLike[str] | None = None) -> VoteStore:
+    """The process's vote store (on the settings' database), or a shared one on another database file."""
+    from core.services import get_services
 
-
-def get_vote_store(db_path: str | os.PathLike[str]) -> VoteStore:
-    """One shared VoteStore per database file."""
-    key = str(Path(db_path).expanduser().resolve())
-    with _stores_lock:
-        store = _stores.get(key)
-        if store is None:
-            store = _stores[key] = VoteStore(db_path)
-        return store
-
-
-def _reset_for_tests() -> None:
-    with _stores_lock:
-        for store in _stores.values():
-            store.close()
-        _stores.clear()
+    return get_services().vote_store(db_path)
 
 
 # --- running a comparison -------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, TypedDict
@@ -781,23 +780,11 @@ class LetterStream:
         self.record = letter.record
 
 
-_service: AIService | None = None
-_lock = threading.Lock()
-
-
 def get_ai_service() -> AIService:
-    """The process-wide service on the shared router."""
-    global _service
-    with _lock:
-        if _service is None:
-            _service = AIService()
-        return _service
+    """The process's service on the shared router (from the composition root, core.services)."""
+    from core.services import get_services
 
-
-def _reset_for_tests() -> None:
-    global _service
-    with _lock:
-        _service = None
+    return get_services().ai
 
 
 # --- helpers for results -----------------------------------------------------------------------------------------

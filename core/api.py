@@ -1,14 +1,15 @@
 """The seed's REST usage API: two read-only endpoints over the usage tracker, behind a Bearer token.
 
-Run it with `python -m core.api --host 127.0.0.1 --port 8000` and `CV_COPILOT_API_TOKEN` set. Without a token the
-server refuses to start: usage data names users and spend, so it is never served unauthenticated.
+Run it with `python -m core.api --host 127.0.0.1 --port 8000` and `CV_COPILOT_API_TOKEN` set (at least 32
+characters). Without a token, or with a short one, the server refuses to start: usage data names users and spend,
+so it is never served unauthenticated. There is no /docs page (its assets come from a CDN, which cannot work
+offline); the OpenAPI schema is at /openapi.json, behind the same token.
 """
 
 from __future__ import annotations
 
 import argparse
 import hmac
-import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 #: Longest window accepted: ten years. Anything above is a typo, not a question.
 MAX_HOURS = 24 * 365 * 10
 TOKEN_ENV_VAR = "CV_COPILOT_API_TOKEN"
+#: A guessable token would make the Bearer check decoration: 32 characters of token_urlsafe are 192 random bits.
+MIN_TOKEN_LENGTH = 32
+TOKEN_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 API_PREFIX = "/api/v1/ai"
 
 _HOURS_HELP = (
@@ -88,21 +92,36 @@ def _validation_message(exc: RequestValidationError) -> str:
     return " ".join(parts) or "Invalid request."
 
 
+class WeakTokenError(ValueError):
+    """The configured Bearer token is too short to protect anything."""
+
+
+def check_token(token: str) -> None:
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise WeakTokenError(
+            f"{TOKEN_ENV_VAR} is {len(token)} characters; it must be at least {MIN_TOKEN_LENGTH}. "
+            f"Make one with: {TOKEN_COMMAND}"
+        )
+
+
 def create_app(tracker: UsageTracker | None = None, token: str | None = None) -> FastAPI:
-    """The ASGI app. `tracker` defaults to the process tracker (CV_COPILOT_DB); `token` to CV_COPILOT_API_TOKEN.
+    """The ASGI app. `tracker` defaults to the process tracker; `token` to the settings' CV_COPILOT_API_TOKEN.
 
     An app built without any token answers 401 to every data request: it can never serve data unauthenticated.
+    A token shorter than MIN_TOKEN_LENGTH raises WeakTokenError.
     """
     expected = token if token is not None else _configured_token()
+    if expected:
+        check_token(expected)
     expected_bytes = expected.encode("utf-8") if expected else None
 
     app = FastAPI(
         title="CV Copilot usage API",
         version="1.0.0",
         description=_DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json",
+        openapi_url=None,  # served below, behind the token
     )
 
     def get_tracker() -> UsageTracker:
@@ -139,6 +158,10 @@ def create_app(tracker: UsageTracker | None = None, token: str | None = None) ->
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
+
+    @app.get("/openapi.json", dependencies=[Depends(require_token)], include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
 
     @app.get(
         f"{API_PREFIX}/usage",
@@ -192,17 +215,11 @@ def _known_providers(tracker: UsageTracker) -> list[str]:
 
 
 def _configured_token() -> str | None:
-    """The Bearer token from the environment, else from settings (.env, .streamlit/secrets.toml)."""
-    token = os.environ.get(TOKEN_ENV_VAR, "").strip()
-    if token:
-        return token
-    try:
-        from core.config import get_settings
+    """The Bearer token from the settings (environment, .env, .streamlit/secrets.toml)."""
+    from core.config import get_settings
 
-        configured = get_settings().api_token
-    except ValueError:
-        return None
-    return str(configured).strip() if configured else None
+    configured = get_settings().api_token
+    return str(configured) if configured else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -213,13 +230,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     args = parser.parse_args(argv)
 
-    token = _configured_token()
+    from core.config import ConfigError
+
+    try:
+        token = _configured_token()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not token:
         print(
             f"error: {TOKEN_ENV_VAR} is not set; refusing to serve usage data without a Bearer token "
-            f"(set it, e.g. export {TOKEN_ENV_VAR}=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')).",
+            f"(set it, e.g. export {TOKEN_ENV_VAR}=$({TOKEN_COMMAND})).",
             file=sys.stderr,
         )
+        return 2
+    try:
+        check_token(token)
+    except WeakTokenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if not 0 <= args.port <= 65535:
         print(f"error: bad port {args.port}: it must be 0-65535", file=sys.stderr)

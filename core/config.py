@@ -1,19 +1,24 @@
-"""Settings from (highest first) explicit values, environment, `.env`, `.streamlit/secrets.toml` and a TOML file.
+"""Settings: the one place that reads the environment, `.env`, `.streamlit/secrets.toml` and the TOML config file.
 
 Keys are resolved explicit → secrets/alias → environment, as a user expects: a key typed into the settings page
-for this session wins over one stored on disk, which wins over the shell's.
+for this session wins over one stored on disk, which wins over the shell's. Other values (the DB path, the API
+token, base URLs) are resolved environment → `.env` → `secrets.toml`. The config file is validated with pydantic:
+a wrong value fails loudly with the key and the file, instead of quietly becoming a default.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import os
 import threading
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.base import PROVIDER_NAMES, TaskType
 from core.providers.catalog import (
@@ -27,17 +32,31 @@ from core.providers.catalog import (
 )
 from core.tasks import TASKS
 
+#: The project folder: `.env`, `.streamlit/secrets.toml`, `cv_copilot.toml` and `data/` live here by default.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = REPO_ROOT
 
 __all__ = [
     "BASE_URL_ENV_VARS", "DEFAULT_BASE_URLS", "DEFAULT_CONTEXT_WINDOWS", "DEFAULT_MODELS", "FALLBACK_CONTEXT_WINDOW",
-    "KEY_ENV_VARS", "MODEL_ENV_VARS",
+    "KEY_ENV_VARS", "MODEL_ENV_VARS", "AlertSettings", "BudgetSettings", "ConfigError", "ProviderSettings",
+    "Secret", "Settings", "load_settings",
 ]  # fmt: skip
 
 #: The seed's task → provider defaults (from the one task table).
 DEFAULT_TASK_ROUTING: dict[TaskType, str] = {task: s.default_provider for task, s in TASKS.items()}
 
 BUDGET_POLICIES = ("downgrade", "block")
+DEFAULT_CALL_TIMEOUT_SECONDS = 90.0
+DEFAULT_ALERT_THRESHOLDS = (0.5, 0.8, 1.0)
+#: Environment variables only Settings reads (besides the provider keys, base URLs and models of the catalogue).
+DB_ENV_VAR = "CV_COPILOT_DB"
+TOKEN_ENV_VAR = "CV_COPILOT_API_TOKEN"
+CONFIG_ENV_VAR = "CV_COPILOT_CONFIG"
+NO_DOTENV_ENV_VAR = "CV_COPILOT_NO_DOTENV"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the key and the file (or variable) it came from."""
 
 
 class Secret(str):
@@ -100,6 +119,14 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """`[alerts]`: where to post budget alerts, and at which fractions of a budget."""
+
+    webhook_url: str | None = None
+    thresholds: tuple[float, ...] = DEFAULT_ALERT_THRESHOLDS
+
+
+@dataclass(frozen=True)
 class Settings:
     providers: Mapping[str, ProviderSettings]
     task_routing: Mapping[TaskType, str]
@@ -118,6 +145,14 @@ class Settings:
     challenger_provider: str | None = None
     challenger_percent: float = 0.0
     retention_days: float | None = None
+    call_timeout_seconds: float = DEFAULT_CALL_TIMEOUT_SECONDS
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    #: `[security] settings_password_hash`: required to open the Settings page when the app is served on a network.
+    settings_password_hash: str | None = None
+    #: Where `CV_COPILOT_DB` came from: "environment", a file path, or "default".
+    db_source: str = "default"
+    #: The secrets file keys are saved to (and read from, unless CV_COPILOT_NO_DOTENV is set).
+    secrets_path: Path = field(default_factory=lambda: default_secrets_path())
 
     def provider(self, name: str) -> ProviderSettings:
         return self.providers[name]
@@ -135,6 +170,188 @@ class Settings:
         return replace(self, providers=providers)
 
 
+# --- the config file's schema ---------------------------------------------------------------------------------
+# Each table forbids unknown keys: a misspelled key is an error, not a silently ignored line. A new key is one new
+# field here (with its default), then one line in `load_settings`.
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ProviderFile(_Table):
+    rpm: int | None = Field(default=60, ge=0)  # 0 = no limit (what the settings page writes for an empty cell)
+    tpm: int | None = Field(default=None, ge=0)
+    timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    model: str | None = None
+    base_url: str | None = None
+    context_window: int | None = Field(default=None, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+
+class _PriceFile(_Table):
+    input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+
+class _PricingFile(_Table):
+    unknown_input_per_1k: float = Field(default=0.01, ge=0, allow_inf_nan=False)
+    unknown_output_per_1k: float = Field(default=0.03, ge=0, allow_inf_nan=False)
+
+
+class _UserBudgetFile(_Table):
+    daily_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class _BudgetsFile(_Table):
+    policy: Literal["downgrade", "block"] = "downgrade"
+    global_daily_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    global_monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    user_daily_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    user_monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    users: dict[str, _UserBudgetFile] = Field(default_factory=dict)
+
+
+class _CacheFile(_Table):
+    enabled: bool = True
+    ttl_days: float = Field(default=7.0, gt=0, allow_inf_nan=False)
+
+
+class _RouterFile(_Table):
+    max_retries: int = Field(default=1, ge=0, le=10)
+    retry_after_cap_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    cooldown_failures: int = Field(default=3, ge=1)
+    cooldown_seconds: float = Field(default=60.0, ge=0, allow_inf_nan=False)
+    challenger_provider: str | None = None
+    challenger_percent: float = Field(default=0.0, ge=0, le=100)
+    call_timeout: float = Field(default=DEFAULT_CALL_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
+
+    @field_validator("challenger_provider")
+    @classmethod
+    def _provider(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value not in PROVIDER_NAMES:
+            raise ValueError(f"unknown provider {value!r}; known providers: {', '.join(PROVIDER_NAMES)}")
+        return value
+
+
+class _UsageFile(_Table):
+    retention_days: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+
+
+class _AlertsFile(_Table):
+    webhook_url: str | None = None
+    thresholds: tuple[float, ...] = DEFAULT_ALERT_THRESHOLDS
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _fractions(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        for t in value:
+            if not (math.isfinite(t) and 0 < t <= 10):
+                raise ValueError(f"{t!r} is not a fraction of a budget (a number > 0, e.g. 0.8 for 80%)")
+        return tuple(sorted(set(value)))
+
+
+class _SecurityFile(_Table):
+    settings_password_hash: str | None = None
+
+    @field_validator("settings_password_hash")
+    @classmethod
+    def _hash(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        check_password_hash_format(value)
+        return value
+
+
+class _ConfigFile(_Table):
+    providers: dict[str, _ProviderFile] = Field(default_factory=dict)
+    routing: dict[str, str] = Field(default_factory=dict)
+    prices: dict[str, _PriceFile] = Field(default_factory=dict)
+    pricing: _PricingFile = Field(default_factory=_PricingFile)
+    budgets: _BudgetsFile = Field(default_factory=_BudgetsFile)
+    cache: _CacheFile = Field(default_factory=_CacheFile)
+    router: _RouterFile = Field(default_factory=_RouterFile)
+    usage: _UsageFile = Field(default_factory=_UsageFile)
+    alerts: _AlertsFile = Field(default_factory=_AlertsFile)
+    security: _SecurityFile = Field(default_factory=_SecurityFile)
+
+    @field_validator("providers")
+    @classmethod
+    def _known_providers(cls, value: dict[str, _ProviderFile]) -> dict[str, _ProviderFile]:
+        for name in value:
+            if name not in PROVIDER_NAMES:
+                raise ValueError(f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}")
+        return value
+
+    @field_validator("routing")
+    @classmethod
+    def _known_routes(cls, value: dict[str, str]) -> dict[str, str]:
+        tasks = [t.value for t in TaskType]
+        for task, provider in value.items():
+            if task not in tasks:
+                raise ValueError(f"unknown task {task!r}; tasks: {', '.join(tasks)}")
+            if provider not in PROVIDER_NAMES:
+                raise ValueError(
+                    f"{task} = {provider!r}: unknown provider; known providers: {', '.join(PROVIDER_NAMES)}"
+                )
+        return value
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is None or value == "":
+        return value
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One pydantic error as `[table] key: message (got value)`."""
+    loc = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        message = "unknown key (misspelled?)"
+    elif error.get("type") == "literal_error":
+        message = f"must be {message.removeprefix('Input should be ')}"
+    else:
+        got = error.get("input")
+        secret = any("password" in part for part in loc)  # never echo what may be a plain-text password
+        if not isinstance(got, Mapping | list) and error.get("type") != "missing" and not secret:
+            message = f"{message} (got {got!r})"
+    if not loc:
+        return message
+    if len(loc) == 1:
+        return (
+            f"[{loc[0]}]: {message}"
+            if error.get("type") != "extra_forbidden"
+            else f"[{loc[0]}]: unknown table (misspelled?)"
+        )
+    return f"[{'.'.join(loc[:-1])}] {loc[-1]}: {message}"
+
+
+def _validate_file(raw: Mapping[str, Any], path: Path) -> _ConfigFile:
+    try:
+        return _ConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"Invalid setting in {path}: {problems}") from None
+
+
+# --- reading sources ------------------------------------------------------------------------------------------
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -142,7 +359,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"Cannot read settings file {path}: {exc}") from None
+        raise ConfigError(f"Cannot read settings file {path}: {exc}") from None
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -153,21 +370,25 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
+def default_secrets_path() -> Path:
+    return PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+def default_dotenv_path() -> Path:
+    return PROJECT_ROOT / ".env"
+
+
 def config_path_from_env(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
-    return Path(env.get("CV_COPILOT_CONFIG") or REPO_ROOT / "cv_copilot.toml")
+    return Path(env.get(CONFIG_ENV_VAR) or PROJECT_ROOT / "cv_copilot.toml")
 
 
-def _float_or_none(value: Any) -> float | None:
-    if value in (None, "", 0, 0.0):
-        return None
-    return float(value)
-
-
-def _int_or_none(value: Any) -> int | None:
-    if value in (None, "", 0):
-        return None
-    return int(value)
+def _path_from(value: str, source: str) -> Path:
+    """A path as the user wrote it: `~` expanded; relative ones from the project folder when set in a file."""
+    path = Path(value.strip()).expanduser()
+    if path.is_absolute():
+        return path
+    return (Path.cwd() if source == "environment" else PROJECT_ROOT) / path
 
 
 def load_settings(
@@ -178,102 +399,103 @@ def load_settings(
     dotenv_path: Path | None = None,
     keys: Mapping[str, str | None] | None = None,
 ) -> Settings:
-    """Build Settings from every source. A missing file is not an error; a broken one is, with its path."""
+    """Build Settings from every source. A missing file is not an error; a broken one or a bad value is."""
     env = dict(os.environ if env is None else env)
-    use_files = not env.get("CV_COPILOT_NO_DOTENV")
+    use_files = not env.get(NO_DOTENV_ENV_VAR)
     lookup: dict[str, str] = {}
+    source: dict[str, str] = {}
+    secrets_file = secrets_path or default_secrets_path()
     if use_files or secrets_path is not None:
-        secrets_file = secrets_path or REPO_ROOT / ".streamlit" / "secrets.toml"
         secrets = _read_toml(secrets_file)
-        lookup.update({k: str(v) for k, v in secrets.items() if isinstance(v, str | int | float)})
+        found = {k: str(v) for k, v in secrets.items() if isinstance(v, str | int | float)}
+        lookup.update(found)
+        source.update(dict.fromkeys(found, str(secrets_file)))
     if use_files or dotenv_path is not None:
-        lookup.update(_read_dotenv(dotenv_path or REPO_ROOT / ".env"))
-    lookup.update({k: v for k, v in env.items() if v != ""})
+        dotenv_file = dotenv_path or default_dotenv_path()
+        found = _read_dotenv(dotenv_file)
+        lookup.update(found)
+        source.update(dict.fromkeys(found, str(dotenv_file)))
+    found = {k: v for k, v in env.items() if v != ""}
+    lookup.update(found)
+    source.update(dict.fromkeys(found, "environment"))
 
     config_path = config_path or config_path_from_env(env)
-    file_cfg = _read_toml(config_path)
-    provider_cfg: Mapping[str, Any] = file_cfg.get("providers", {})
+    cfg = _validate_file(_read_toml(config_path), config_path)
 
     providers: dict[str, ProviderSettings] = {}
     for name in PROVIDER_NAMES:
-        cfg = provider_cfg.get(name, {})
-        key, source = None, ""
+        pcfg = cfg.providers.get(name) or _ProviderFile()
+        key, key_source = None, ""
         for var in KEY_ENV_VARS.get(name, ()):
-            if lookup.get(var):
-                key, source = Secret(lookup[var].strip()), var
+            if lookup.get(var, "").strip():
+                key, key_source = Secret(lookup[var].strip()), var
                 break
-        base_url = lookup.get(BASE_URL_ENV_VARS.get(name, ""), "") or cfg.get("base_url") or DEFAULT_BASE_URLS[name]
-        model = lookup.get(MODEL_ENV_VARS.get(name, ""), "") or cfg.get("model") or DEFAULT_MODELS[name]
+        url_var = BASE_URL_ENV_VARS.get(name, "")
+        base_url = lookup.get(url_var, "") or pcfg.base_url or DEFAULT_BASE_URLS[name]
+        if url_var in lookup and _check_url_quietly(lookup[url_var]) is None:
+            raise ConfigError(f"{url_var} (from {source[url_var]}): {lookup[url_var]!r} is not an http(s) URL")
+        model = lookup.get(MODEL_ENV_VARS.get(name, ""), "") or pcfg.model or DEFAULT_MODELS[name]
         providers[name] = ProviderSettings(
             name=name,
             api_key=key,
             base_url=str(base_url).rstrip("/"),
             model=str(model),
-            rpm=_int_or_none(cfg.get("rpm", 60)),
-            tpm=_int_or_none(cfg.get("tpm")),
-            context_window=_int_or_none(cfg.get("context_window")),
-            timeout=float(cfg.get("timeout", 60.0)),
-            key_source=source,
+            rpm=pcfg.rpm or None,
+            tpm=pcfg.tpm or None,
+            context_window=pcfg.context_window or None,
+            timeout=pcfg.timeout,
+            key_source=key_source,
         )
 
     routing = dict(DEFAULT_TASK_ROUTING)
-    for task_name, provider in file_cfg.get("routing", {}).items():
-        try:
-            task = TaskType(task_name)
-        except ValueError:
-            continue
-        if provider in PROVIDER_NAMES:
-            routing[task] = provider
+    routing.update({TaskType(task): provider for task, provider in cfg.routing.items()})
 
-    prices = {
-        str(model): (float(p.get("input", 0.0)), float(p.get("output", 0.0)))
-        for model, p in file_cfg.get("prices", {}).items()
-        if isinstance(p, Mapping)
-    }
-    pricing_cfg = file_cfg.get("pricing", {})
-    unknown = (
-        float(pricing_cfg.get("unknown_input_per_1k", 0.01)),
-        float(pricing_cfg.get("unknown_output_per_1k", 0.03)),
-    )
-
-    b = file_cfg.get("budgets", {})
-    policy = str(b.get("policy", "downgrade"))
+    b = cfg.budgets
     budgets = BudgetSettings(
-        policy=policy if policy in BUDGET_POLICIES else "downgrade",
-        global_daily_usd=_float_or_none(b.get("global_daily_usd")),
-        global_monthly_usd=_float_or_none(b.get("global_monthly_usd")),
-        user_daily_usd=_float_or_none(b.get("user_daily_usd")),
-        user_monthly_usd=_float_or_none(b.get("user_monthly_usd")),
+        policy=b.policy,
+        global_daily_usd=b.global_daily_usd or None,
+        global_monthly_usd=b.global_monthly_usd or None,
+        user_daily_usd=b.user_daily_usd or None,
+        user_monthly_usd=b.user_monthly_usd or None,
         per_user={
-            str(u): {k: float(v) for k, v in limits.items() if k in ("daily_usd", "monthly_usd") and v}
-            for u, limits in b.get("users", {}).items()
-            if isinstance(limits, Mapping)
+            user: {k: v for k, v in (("daily_usd", u.daily_usd), ("monthly_usd", u.monthly_usd)) if v}
+            for user, u in b.users.items()
         },
     )
-    cache_cfg = file_cfg.get("cache", {})
-    router_cfg = file_cfg.get("router", {})
-    usage_cfg = file_cfg.get("usage", {})
-    token = lookup.get("CV_COPILOT_API_TOKEN")
+    db_value = lookup.get(DB_ENV_VAR, "").strip()
+    token = lookup.get(TOKEN_ENV_VAR, "").strip()
     settings = Settings(
         providers=providers,
         task_routing=routing,
-        db_path=Path(lookup.get("CV_COPILOT_DB") or REPO_ROOT / "data" / "usage.db"),
+        db_path=_path_from(db_value, source[DB_ENV_VAR]) if db_value else PROJECT_ROOT / "data" / "usage.db",
+        db_source=source[DB_ENV_VAR] if db_value else "default",
         config_path=config_path,
         api_token=Secret(token) if token else None,
-        price_overrides=prices,
-        unknown_price_per_1k=unknown,
+        price_overrides={model: (p.input, p.output) for model, p in cfg.prices.items()},
+        unknown_price_per_1k=(cfg.pricing.unknown_input_per_1k, cfg.pricing.unknown_output_per_1k),
         budgets=budgets,
-        cache_enabled=bool(cache_cfg.get("enabled", True)),
-        cache_ttl_seconds=float(cache_cfg.get("ttl_days", 7)) * 86400,
-        max_retries=int(router_cfg.get("max_retries", 1)),
-        retry_after_cap_seconds=float(router_cfg.get("retry_after_cap_seconds", 5.0)),
-        cooldown_failures=int(router_cfg.get("cooldown_failures", 3)),
-        cooldown_seconds=float(router_cfg.get("cooldown_seconds", 60.0)),
-        challenger_provider=router_cfg.get("challenger_provider") or None,
-        challenger_percent=float(router_cfg.get("challenger_percent", 0.0)),
-        retention_days=_float_or_none(usage_cfg.get("retention_days")),
+        cache_enabled=cfg.cache.enabled,
+        cache_ttl_seconds=cfg.cache.ttl_days * 86400,
+        max_retries=cfg.router.max_retries,
+        retry_after_cap_seconds=cfg.router.retry_after_cap_seconds,
+        cooldown_failures=cfg.router.cooldown_failures,
+        cooldown_seconds=cfg.router.cooldown_seconds,
+        challenger_provider=cfg.router.challenger_provider,
+        challenger_percent=cfg.router.challenger_percent,
+        retention_days=cfg.usage.retention_days or None,
+        call_timeout_seconds=cfg.router.call_timeout,
+        alerts=AlertSettings(webhook_url=cfg.alerts.webhook_url or None, thresholds=cfg.alerts.thresholds),
+        settings_password_hash=cfg.security.settings_password_hash,
+        secrets_path=secrets_file,
     )
     return settings.with_keys(keys) if keys else settings
+
+
+def _check_url_quietly(value: str) -> str | None:
+    try:
+        return _check_url(value.strip()) or None
+    except ValueError:
+        return None
 
 
 # --- the editable config file ---------------------------------------------------------------------------------
@@ -286,33 +508,51 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
 
 
 def update_config_file(updates: Mapping[str, Any], path: Path | None = None) -> Path:
-    """Merge `updates` (nested tables) into the TOML config file. Keys never go here: see save_secret."""
+    """Merge `updates` (nested tables) into the TOML config file. Keys never go here: see save_secret.
+
+    The merged file is validated first: a bad value raises ConfigError and the file is left as it was.
+    """
     import tomli_w
 
     path = path or config_path_from_env()
     with _write_lock:
         current = _read_toml(path)
-        merged = _deep_merge(current, updates)
+        merged = _drop_none(_deep_merge(current, updates))
+        _validate_file(merged, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(tomli_w.dumps(_drop_none(merged)), encoding="utf-8")
+        tmp.write_text(tomli_w.dumps(merged), encoding="utf-8")
         tmp.replace(path)
     return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text` through a temp file created 0600, so the secret is never readable by others."""
+    tmp = path.with_suffix(".tmp")  # .streamlit/secrets.tmp: git-ignored
+    try:
+        tmp.unlink()
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o600)  # also when the umask is unusual
+    tmp.replace(path)
 
 
 def save_secret(name: str, value: str, path: Path | None = None) -> Path:
     """Store one key in `.streamlit/secrets.toml`, only when the user asks for it explicitly."""
     import tomli_w
 
-    path = path or REPO_ROOT / ".streamlit" / "secrets.toml"
+    path = path or default_secrets_path()
     with _write_lock:
         current = _read_toml(path)
         current[name] = value
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(tomli_w.dumps(current), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(path)
+        write_private(path, tomli_w.dumps(current))
     return path
 
 
@@ -332,26 +572,74 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-_settings: Settings | None = None
-_settings_lock = threading.Lock()
+# --- the settings password ------------------------------------------------------------------------------------
+# Stored as `[security] settings_password_hash`; `python -m core hash-password` prints one. scrypt (RFC 7914) from
+# the standard library, with the parameters in the string so they can be raised later without breaking old hashes.
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    import base64
+    import hashlib
+    import secrets
+
+    if not password:
+        raise ValueError("the password is empty")
+    salt = salt or secrets.token_bytes(16)
+    n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=32)
+    b64 = base64.urlsafe_b64encode
+    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def _parse_password_hash(stored: str) -> tuple[int, int, int, bytes, bytes]:
+    import base64
+    import binascii
+
+    parts = stored.split("$")
+    try:
+        if len(parts) != 6 or parts[0] != "scrypt":
+            raise ValueError
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, digest = base64.urlsafe_b64decode(parts[4]), base64.urlsafe_b64decode(parts[5])
+        if n < 2 or n & (n - 1) or not (1 <= r <= 64 and 1 <= p <= 16) or len(digest) < 16 or len(salt) < 8:
+            raise ValueError
+    except (ValueError, binascii.Error):
+        raise ValueError(
+            "not a password hash made by `python -m core hash-password` (scrypt$n$r$p$salt$hash)"
+        ) from None
+    return n, r, p, salt, digest
+
+
+def check_password_hash_format(stored: str) -> None:
+    _parse_password_hash(stored)
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when `password` matches the stored hash (constant-time compare)."""
+    import hashlib
+    import hmac
+
+    n, r, p, salt, digest = _parse_password_hash(stored)
+    candidate = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=len(digest), maxmem=256 * n * r * p + 2**20
+    )
+    return hmac.compare_digest(candidate, digest)
+
+
+# --- accessors of the composition root --------------------------------------------------------------------------
 
 
 def get_settings() -> Settings:
-    """Process-wide settings, loaded once; `reload_settings()` after the config file changes."""
-    global _settings
-    with _settings_lock:
-        if _settings is None:
-            _settings = load_settings()
-        return _settings
+    """The process's settings: those of the composition root (core.services)."""
+    from core.services import get_services
+
+    return get_services().settings
 
 
 def reload_settings() -> Settings:
-    global _settings
-    with _settings_lock:
-        _settings = None
-    return get_settings()
+    """Re-read every source after the config file changed; the root rebuilds what depends on the settings."""
+    from core.services import reload
 
-
-def _reset_for_tests() -> None:
-    global _settings
-    _settings = None
+    return reload().settings

@@ -9,9 +9,7 @@ the dispatcher that runs a call through its candidates, and the streaming path.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
 import random
 import threading
 import time
@@ -86,6 +84,8 @@ class ModelRouter:
         self._dispatcher = Dispatcher(self, Ledger(self), sleep)
 
     # --- lazily built parts -------------------------------------------------------------------------------
+    # The composition root (core.services) passes these in. A router built on its own (tests, benches) gets its
+    # own, from the same factories, on first use.
 
     def _built(self, attr: str, factory: Callable[[], T]) -> T:
         """The part stored in `attr`, built once on first use (import cost and files only when needed)."""
@@ -96,42 +96,31 @@ class ModelRouter:
                 if value is None:
                     value = factory()
                     setattr(self, attr, value)
-        return value
+        return value  # type: ignore[no-any-return]
 
     @property
     def tracker(self) -> UsageTracker:
-        def build() -> UsageTracker:
-            from core.usage_tracker import UsageTracker
+        from core import services
 
-            return UsageTracker(self.settings.db_path, retention_days=self.settings.retention_days)
-
-        return self._built("_tracker", build)
+        return self._built("_tracker", lambda: services.build_tracker(self.settings))
 
     @property
     def limiter(self) -> RateLimiter:
-        def build() -> RateLimiter:
-            from core.rate_limit import InMemoryRateLimiter
+        from core import services
 
-            limits = {n: (p.rpm, p.tpm) for n, p in self.settings.providers.items() if n != "local"}
-            return InMemoryRateLimiter({**limits, "local": (None, None)})
-
-        return self._built("_limiter", build)
+        return self._built("_limiter", lambda: services.build_limiter(self.settings))
 
     @property
     def cache(self) -> ResponseCache:
-        def build() -> ResponseCache:
-            from core.cache import ResponseCache
+        from core import services
 
-            return ResponseCache(self.settings.db_path, ttl_seconds=self.settings.cache_ttl_seconds)
-
-        return self._built("_cache", build)
+        return self._built("_cache", lambda: services.build_cache(self.settings))
 
     @property
     def budget(self) -> BudgetGuard:
-        return self._built("_budget", lambda: BudgetGuard(self.settings.budgets, self._spend))
+        from core import services
 
-    def _spend(self, since_ts: float, user_id: str | None) -> float:
-        return self.tracker.spend_usd(since_ts, user_id)
+        return self._built("_budget", lambda: services.build_budget(self.settings, self.tracker))
 
     def provider(self, name: str) -> Provider:
         """The adapter for `name`, built on first use."""
@@ -357,58 +346,17 @@ _EXPECTED_OUTPUT: dict[TaskType, int] = {task: s.expected_output_tokens for task
 
 # --- process-wide routers ---------------------------------------------------------------------------------
 
-_default: ModelRouter | None = None
-_default_env: tuple[tuple[str, str], ...] = ()
-_session_routers: dict[str, ModelRouter] = {}
-_lock = threading.Lock()
-_ENV_PREFIXES = ("OPENAI_", "GEMINI_", "GOOGLE_API_KEY", "GROQ_", "GROK_", "XAI_", "CV_COPILOT_")
-
-
-def _env_fingerprint() -> tuple[tuple[str, str], ...]:
-    """The environment the settings were read from: keys, base URLs, models, DB path and config path."""
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES)))
-
 
 def get_model_router(session_keys: Mapping[str, str | None] | None = None) -> ModelRouter:
-    """The shared router; with session-only keys (typed in the UI), a router that shares its tracker and limits.
+    """The process's router (from the composition root, core.services); with session-only keys typed in the UI, a
+    router that shares its tracker, limits, cache and budget."""
+    from core.services import get_services
 
-    It is rebuilt when the provider environment changes (a key or base URL set after the first call).
-    """
-    global _default, _default_env
-    with _lock:
-        env = _env_fingerprint()
-        if _default is None or env != _default_env:
-            from core.config import reload_settings
-
-            _session_routers.clear()
-            _default, _default_env = ModelRouter(reload_settings()), env
-        keys = {k: v for k, v in (session_keys or {}).items() if v}
-        if not keys:
-            return _default
-        fingerprint = hashlib.sha256(repr(sorted(keys.items())).encode()).hexdigest()
-        router = _session_routers.get(fingerprint)
-        if router is None:
-            router = ModelRouter(
-                _default.settings.with_keys(keys), tracker=_default.tracker, limiter=_default.limiter,
-                cache=_default.cache, budget=_default.budget,
-            )  # fmt: skip
-            _session_routers[fingerprint] = router
-        return router
+    return get_services().session_router(session_keys)
 
 
 def reset_model_router() -> None:
-    """Forget the routers, e.g. after settings change; the next call rebuilds them from fresh settings."""
-    global _default
-    from core.config import reload_settings
+    """Re-read the settings (after the config file or a stored key changed) and rebuild the routers from them."""
+    from core.services import reload
 
-    with _lock:
-        _default = None
-        _session_routers.clear()
-    reload_settings()
-
-
-def _reset_for_tests() -> None:
-    global _default
-    with _lock:
-        _default = None
-        _session_routers.clear()
+    reload()

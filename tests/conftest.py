@@ -25,13 +25,12 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
 
 
 def _reset_singletons() -> None:
+    """Forget the process's composition root (and close it), so the next test reads its own settings."""
     import sys
 
-    for module_name in ("core.router", "core.usage_tracker", "core.ai_service", "core.config"):
-        module = sys.modules.get(module_name)
-        reset = getattr(module, "_reset_for_tests", None)
-        if reset is not None:
-            reset()
+    services = sys.modules.get("core.services")
+    if services is not None:
+        services.reset()
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from core import ab
 from core.ab import VoteStore, compare, get_vote_store
 from core.base import AIResponse, TaskType
 from core.config import load_settings
@@ -312,7 +311,6 @@ def test_get_vote_store_shares_one_store_per_file(tmp_path: Path) -> None:
     first = get_vote_store(tmp_path / "usage.db")
     assert first is get_vote_store(str(tmp_path / "usage.db"))
     assert first is not get_vote_store(tmp_path / "other.db")
-    ab._reset_for_tests()
 
 
 def test_stored_json_is_plain_json(store: VoteStore, tmp_path: Path) -> None:

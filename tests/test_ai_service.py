@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core import ai_service
+from core import ai_service, services
 from core.ai_service import AIList, AIService, AIText
 from core.base import CVCopilotError, InputError
 from core.config import load_settings
@@ -302,7 +302,7 @@ def test_user_id_reaches_the_tracker_and_stats_delegate() -> None:
 def test_get_ai_service_is_a_singleton() -> None:
     assert ai_service.get_ai_service() is ai_service.get_ai_service()
     first = ai_service.get_ai_service()
-    ai_service._reset_for_tests()
+    services.reset()
     assert first is not ai_service.get_ai_service()
 
 

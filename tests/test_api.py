@@ -19,7 +19,7 @@ from core import api
 from core.usage_tracker import UsageTracker
 from tests.seed import SEED_STATS_KEYS
 
-TOKEN = "test-token-0123456789abcdef"
+TOKEN = "test-token-0123456789abcdef-0123456789"
 REPO = Path(__file__).resolve().parent.parent
 PROVIDER_KEYS = [
     "provider",
@@ -237,8 +237,9 @@ def test_unknown_provider_without_token_is_401_not_404(client: httpx.Client) -> 
     assert client.get("/api/v1/ai/usage/provider/nope").status_code == 401
 
 
-def test_openapi_is_served_and_documents_auth_and_404(client: httpx.Client) -> None:
-    doc = client.get("/openapi.json").json()
+def test_openapi_is_served_behind_the_token_and_documents_auth_and_404(client: httpx.Client) -> None:
+    assert 401 == client.get("/openapi.json").status_code
+    doc = client.get("/openapi.json", headers=AUTH).json()
     assert set(doc["paths"]) == {"/api/v1/ai/usage", "/api/v1/ai/usage/provider/{provider}"}
     assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     provider_get = doc["paths"]["/api/v1/ai/usage/provider/{provider}"]["get"]
@@ -246,9 +247,13 @@ def test_openapi_is_served_and_documents_auth_and_404(client: httpx.Client) -> N
     assert "404" in doc["info"]["description"]
     hours = next(p for p in provider_get["parameters"] if p["name"] == "hours")
     assert (hours["schema"]["exclusiveMinimum"], hours["schema"]["maximum"]) == (0, api.MAX_HOURS)
-    docs = client.get("/docs")
-    assert docs.status_code == 200
-    assert "swagger" in docs.text.lower()
+    assert "/openapi.json" not in doc["paths"]
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc", "/docs/oauth2-redirect"])
+def test_no_docs_page_that_needs_a_cdn(client: httpx.Client, path: str) -> None:
+    """Swagger UI and ReDoc load their assets from a CDN (nothing works offline), and were served without auth."""
+    assert (404, 404) == (client.get(path).status_code, client.get(path, headers=AUTH).status_code)
 
 
 def test_token_is_compared_in_constant_time(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,11 +277,33 @@ def test_app_without_a_token_rejects_every_bearer(tmp_path: Path) -> None:
 
 
 def test_app_reads_the_token_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CV_COPILOT_API_TOKEN", "from-env-token")
+    monkeypatch.setenv("CV_COPILOT_API_TOKEN", "from-env-token-0123456789abcdef-0123")
     with ServerThread(api.create_app(tracker=UsageTracker(tmp_path / "u.db"))) as running:
-        ok = httpx.get(f"{running.url}/api/v1/ai/usage", headers={"Authorization": "Bearer from-env-token"})
+        auth = {"Authorization": "Bearer from-env-token-0123456789abcdef-0123"}
+        ok = httpx.get(f"{running.url}/api/v1/ai/usage", headers=auth)
         assert ok.status_code == 200
         assert ok.json()["total_requests"] == 0
+
+
+@pytest.mark.parametrize("token", ["x", "short-token", "a" * 31])
+def test_create_app_refuses_a_short_token(tmp_path: Path, token: str) -> None:
+    with pytest.raises(api.WeakTokenError, match="at least 32"):
+        api.create_app(tracker=UsageTracker(tmp_path / "u.db"), token=token)
+
+
+@pytest.mark.parametrize("token", ["x", "a" * 31])
+def test_server_refuses_a_short_token_naming_the_generator(token: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "core.api", "--host", "0.0.0.0", "--port", str(free_port())],
+        cwd=REPO,
+        env=_env(CV_COPILOT_API_TOKEN=token),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (2, 1) == (result.returncode, len(result.stderr.strip().splitlines()))
+    assert "python -c 'import secrets; print(secrets.token_urlsafe(32))'" in result.stderr
+    assert token not in result.stderr.replace("CV_COPILOT_API_TOKEN", "").replace("secrets", "")
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -333,8 +333,8 @@ def test_budgets_load_from_the_config_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("policy", ["", "stop", "BLOCK"])
-def test_unknown_policy_falls_back_to_downgrade(tmp_path: Path, policy: str) -> None:
+def test_unknown_policy_is_an_error_naming_the_key(tmp_path: Path, policy: str) -> None:
     config = tmp_path / "cv_copilot.toml"
     config.write_text(f"[budgets]\npolicy = '{policy}'\n", encoding="utf-8")
-    budgets = load_settings(env={"CV_COPILOT_NO_DOTENV": "1"}, config_path=config).budgets
-    assert ("downgrade", False) == (budgets.policy, budgets.any_set)
+    with pytest.raises(ValueError, match=r"cv_copilot\.toml.*\[budgets\] policy"):
+        load_settings(env={"CV_COPILOT_NO_DOTENV": "1"}, config_path=config)

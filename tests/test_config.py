@@ -6,9 +6,12 @@ from core.base import TaskType
 from core.config import (
     DEFAULT_BASE_URLS,
     DEFAULT_TASK_ROUTING,
+    ConfigError,
+    hash_password,
     load_settings,
     save_secret,
     update_config_file,
+    verify_password,
 )
 
 
@@ -106,10 +109,115 @@ def test_config_file_round_trip(tmp_path):
     assert (1.0, 0.0) == settings.price_overrides["gpt-4o"]
 
 
-def test_unknown_routing_values_are_ignored(tmp_path):
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ('[budgets]\npolicy = "blok"\n', ["[budgets] policy", "'downgrade'", "'block'"]),
+        ('[routing]\nnot_a_task = "openai"\n', ["[routing]", "unknown task 'not_a_task'"]),
+        ('[routing]\ncv_parsing = "nonsense"\n', ["[routing]", "cv_parsing", "unknown provider"]),
+        ("[providers.opneai]\nrpm = 5\n", ["[providers]", "unknown provider 'opneai'"]),
+        ("[providers.groq]\nrpm = -1\n", ["[providers.groq] rpm", "-1"]),
+        ('[providers.groq]\ntimeout = "slow"\n', ["[providers.groq] timeout", "'slow'"]),
+        ("[providers.groq]\ntimeout = 0\n", ["[providers.groq] timeout"]),
+        ("[providers.groq]\nrmp = 5\n", ["[providers.groq] rmp", "unknown key"]),
+        ('[providers.custom]\nbase_url = "localhost:11434"\n', ["[providers.custom] base_url", "http"]),
+        ("[budgets]\nuser_daily_usd = -5\n", ["[budgets] user_daily_usd"]),
+        ("[budgets.users.ana]\ndaily = 1\n", ["[budgets.users.ana] daily", "unknown key"]),
+        ("[router]\ncall_timeout = -1\n", ["[router] call_timeout"]),
+        ('[router]\ncall_timeout = "90s"\n', ["[router] call_timeout", "'90s'"]),
+        ('[router]\nchallenger_provider = "gorq"\n', ["[router] challenger_provider", "'gorq'"]),
+        ("[router]\nchallenger_percent = 150\n", ["[router] challenger_percent"]),
+        ("[cache]\nttl_days = 0\n", ["[cache] ttl_days"]),
+        ('[alerts]\nwebhook_url = "hooks.example.com/x"\n', ["[alerts] webhook_url"]),
+        ("[alerts]\nthresholds = [0.5, -1]\n", ["[alerts] thresholds", "-1"]),
+        ('[alerts]\nthresholds = "0.5"\n', ["[alerts] thresholds"]),
+        ("[budget]\npolicy = 1\n", ["[budget]", "unknown table"]),
+        ('[security]\nsettings_password_hash = "hunter2"\n', ["[security] settings_password_hash", "hash-password"]),
+    ],
+)
+def test_a_bad_value_fails_naming_the_key_and_the_file(tmp_path, toml, named):
+    path = tmp_path / "cv_copilot.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, config_path=path)
+    message = str(caught.value)
+    assert [str(path), *named] == [part for part in [str(path), *named] if part in message]
+
+
+def test_a_bad_update_is_refused_and_the_file_kept(tmp_path):
+    path = tmp_path / "cv_copilot.toml"
+    update_config_file({"budgets": {"policy": "block"}}, path)
+    before = path.read_text()
+    with pytest.raises(ConfigError, match=r"\[budgets\] policy"):
+        update_config_file({"budgets": {"policy": "stop"}}, path)
+    assert before == path.read_text()
+
+
+def test_zero_limits_mean_none(tmp_path):
+    """What the settings page writes for an empty cell (0) reads back as 'no limit'."""
     path = tmp_path / "c.toml"
-    path.write_text('[routing]\ncv_parsing = "nonsense"\nnot_a_task = "openai"\n')
-    assert "openai" == load_settings(env={}, config_path=path).task_routing[TaskType.CV_PARSING]
+    update_config_file({"providers": {"groq": {"rpm": 0, "tpm": 0}}, "budgets": {"user_daily_usd": 0}}, path)
+    settings = load_settings(env={}, config_path=path)
+    assert (None, None, None) == (
+        settings.providers["groq"].rpm,
+        settings.providers["groq"].tpm,
+        settings.budgets.user_daily_usd,
+    )
+
+
+def test_call_timeout_and_alerts(tmp_path):
+    path = tmp_path / "c.toml"
+    assert 90.0 == load_settings(env={}, config_path=path).call_timeout_seconds
+    path.write_text(
+        '[router]\ncall_timeout = 30\n[alerts]\nwebhook_url = "https://hooks.example.com/x"\n'
+        "thresholds = [1.0, 0.5, 0.8]\n"
+    )
+    settings = load_settings(env={}, config_path=path)
+    assert (30.0, "https://hooks.example.com/x", (0.5, 0.8, 1.0)) == (
+        settings.call_timeout_seconds,
+        settings.alerts.webhook_url,
+        settings.alerts.thresholds,
+    )
+
+
+@pytest.mark.parametrize("var", ["OPENAI_BASE_URL", "OPENAI_COMPAT_BASE_URL"])
+def test_a_bad_base_url_in_the_environment_names_the_variable(tmp_path, var):
+    with pytest.raises(ConfigError, match=f"{var}.*environment.*not an http"):
+        load_settings(env={var: "localhost:11434/v1"}, config_path=tmp_path / "c.toml")
+
+
+@pytest.mark.parametrize("where", ["dotenv", "secrets"])
+def test_db_path_and_token_come_from_either_file(tmp_path, where):
+    dotenv, secrets = tmp_path / ".env", tmp_path / "secrets.toml"
+    if where == "dotenv":
+        dotenv.write_text(f"CV_COPILOT_DB={tmp_path / 'from-file.db'}\nCV_COPILOT_API_TOKEN=t-{'x' * 40}\n")
+    else:
+        secrets.write_text(f'CV_COPILOT_DB = "{tmp_path / "from-file.db"}"\nCV_COPILOT_API_TOKEN = "t-{"x" * 40}"\n')
+    settings = load_settings(env={}, config_path=tmp_path / "c.toml", dotenv_path=dotenv, secrets_path=secrets)
+    source = dotenv if where == "dotenv" else secrets
+    assert (tmp_path / "from-file.db", str(source), "t-" + "x" * 40) == (
+        settings.db_path,
+        settings.db_source,
+        settings.api_token,
+    )
+
+
+def test_the_environment_beats_the_files_for_the_db_path(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("CV_COPILOT_DB=/tmp/from-dotenv.db\n")
+    env = {"CV_COPILOT_DB": str(tmp_path / "env.db")}
+    settings = load_settings(env=env, config_path=tmp_path / "c.toml", dotenv_path=dotenv)
+    assert (tmp_path / "env.db", "environment") == (settings.db_path, settings.db_source)
+
+
+def test_password_hash_round_trip():
+    stored = hash_password("correct horse")
+    assert (True, False, False) == (
+        verify_password("correct horse", stored),
+        verify_password("correct hors", stored),
+        verify_password("", stored),
+    )
+    assert stored != hash_password("correct horse")  # salted
 
 
 def test_save_secret_is_private(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from core.ai_service import get_ai_service
 from core.base import TaskType
-from core.router import get_model_router
+from core.router import get_model_router, reset_model_router
 from core.usage_tracker import get_usage_tracker
 from tests.fakes import OPENAI_SERVER_ERROR, LoopbackServer
 from tests.seed import SEED_STATS_KEYS
@@ -84,6 +84,7 @@ def test_seed_cost_optimization(server):
 def test_environment_change_is_picked_up(server, monkeypatch):
     assert "openai" == run(get_model_router().generate(TaskType.CV_PARSING, "a")).provider
     monkeypatch.delenv("OPENAI_API_KEY")
+    reset_model_router()  # settings are read once; this re-reads them (the settings page calls it after a change)
     assert "groq" == run(get_model_router().generate(TaskType.CV_PARSING, "b")).provider
 
 

@@ -9,9 +9,8 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import ab
+from core import ab, services
 from core.config import load_settings
-from core.router import ModelRouter
 from tests.fakes import FakeHandler, openai_handler
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
@@ -37,8 +36,6 @@ class Fleet:
 @pytest.fixture
 def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fleet:
     """Installs a shared router with OpenAI and Groq keys whose HTTP goes to in-process fakes."""
-    import core.router
-
     config = tmp_path / "cv_copilot.toml"
     config.write_text("[router]\nchallenger_provider = 'groq'\nchallenger_percent = 5\n", encoding="utf-8")
     env = {
@@ -48,11 +45,9 @@ def fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fleet:
         "GROQ_API_KEY": "gsk-groq-test-key-0003",
     }
     fleet = Fleet()
-    router = ModelRouter(load_settings(env=env, config_path=config), transport=httpx.MockTransport(fleet))
-    monkeypatch.setattr(core.router, "_default", router)
-    monkeypatch.setattr(core.router, "_default_env", core.router._env_fingerprint())  # not rebuilt on the next get
+    settings = load_settings(env=env, config_path=config)
+    services.install(services.build_services(settings, transport=httpx.MockTransport(fleet)))
     yield fleet
-    ab._reset_for_tests()
 
 
 def page() -> AppTest:

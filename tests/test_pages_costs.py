@@ -17,11 +17,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core import ab, prompts
+from core import ab, prompts, services
 from core.ai_service import AIService
 from core.base import InputError
 from core.config import load_settings
-from core.router import ModelRouter
 from core.tokens import count_message_tokens
 from core.usage_tracker import UsageTracker
 from tests.apptest import APP, open_page
@@ -41,7 +40,6 @@ def clean_caches() -> Iterator[None]:
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
-    ab._reset_for_tests()
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +112,6 @@ class Fleet:
 @pytest.fixture
 def fleet(monkeypatch: pytest.MonkeyPatch) -> Fleet:
     """The shared router with OpenAI and Groq keys, its HTTP answered in-process."""
-    import core.router
-
     env = {
         "CV_COPILOT_NO_DOTENV": "1",
         "CV_COPILOT_DB": os.environ["CV_COPILOT_DB"],
@@ -123,9 +119,8 @@ def fleet(monkeypatch: pytest.MonkeyPatch) -> Fleet:
         "GROQ_API_KEY": "gsk-groq-test-key-0003",
     }
     fleet = Fleet()
-    router = ModelRouter(load_settings(env=env, config_path=config_path()), transport=httpx.MockTransport(fleet))
-    monkeypatch.setattr(core.router, "_default", router)
-    monkeypatch.setattr(core.router, "_default_env", core.router._env_fingerprint())
+    settings = load_settings(env=env, config_path=config_path())
+    services.install(services.build_services(settings, transport=httpx.MockTransport(fleet)))
     return fleet
 
 

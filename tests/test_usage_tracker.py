@@ -8,6 +8,7 @@ import random
 import sqlite3
 import statistics
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from typing import Any
 import pytest
 
 import core.usage_tracker as ut
-from core.base import TaskType
+from core.base import StorageBusy, TaskType
+from core.tracker import dashboard, queries, schema
+from core.tracker.storage import open_storage, run_migrations
 from core.usage_tracker import UsageTracker, default_bucket_seconds, get_usage_tracker
 from tests.seed import SEED_STATS_KEYS
 
@@ -142,6 +145,7 @@ def test_empty_db_other_queries_are_empty(tracker: UsageTracker) -> None:
         "baseline_cost_usd": 0.0,
         "saved_usd": 0.0,
         "saved_by_cache_usd": 0.0,
+        "saved_by_prompt_cache_usd": 0.0,
     }
 
 
@@ -288,7 +292,7 @@ def test_timeseries_buckets_sum_to_the_window(tracker: UsageTracker, hours: floa
     origin = 4 * 86400 if bucket_seconds == 604800 else 0
     for row in rows:
         start = (row["ts"] - origin) // bucket_seconds * bucket_seconds + origin
-        expected_keys.add((ut._iso(start), row["provider"]))
+        expected_keys.add((dashboard._iso(start), row["provider"]))
     assert expected_keys == {(p["bucket"], p["provider"]) for p in series}
     assert sorted(series, key=lambda p: (p["bucket"], p["provider"])) == series
 
@@ -369,7 +373,7 @@ def test_latency_percentiles_exact_for_small_windows(tracker: UsageTracker) -> N
 
 
 def test_latency_percentiles_from_sample_above_cap(tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", 100)
+    monkeypatch.setattr(dashboard, "LATENCY_SAMPLE_CAP", 100)
     rng = random.Random(7)
     values = [rng.uniform(100, 300) for _ in range(2000)]
     tracker.record_many(rec(latency_ms=v, ts=NOW - 10) for v in values)
@@ -387,12 +391,15 @@ def test_savings(tracker: UsageTracker) -> None:
         "baseline_cost_usd": 2.071,
         "saved_usd": 0.3,
         "saved_by_cache_usd": 0.5,
+        "saved_by_prompt_cache_usd": 0.0,
     }
 
 
 def test_recent_calls_newest_first_with_every_column(tracker: UsageTracker) -> None:
     load(tracker)
-    tracker.record_usage(**rec(ts=NOW - 1, fallback_chain=["openai", "groq"], challenger=True, latency_ms=12.5))
+    tracker.record_usage(
+        **rec(ts=NOW - 1, fallback_chain=["openai", "groq"], challenger=True, latency_ms=12.5, request_id="r1")
+    )
     calls = tracker.recent_calls(limit=3)
     assert len(calls) == 3
     assert [c["ts"] for c in calls] == [NOW - 1, NOW - 0.1 * HOUR, NOW - 0.2 * HOUR]
@@ -417,6 +424,15 @@ def test_recent_calls_newest_first_with_every_column(tracker: UsageTracker) -> N
         "tokens_estimated": False,
         "price_estimated": False,
         "challenger": True,
+        "outcome": "ok",
+        "finish_reason": None,
+        "cached_input_tokens": 0,
+        "cache_write_tokens": 0,
+        "reasoning_tokens": 0,
+        "cache_saved_usd": 0.0,
+        "route_reason": "",
+        "application_id": None,
+        "request_id": "r1",
     }
 
 
@@ -453,18 +469,20 @@ def raw_vs_rollup(tracker: UsageTracker) -> tuple[list, list]:
     conn = sqlite3.connect(tracker.db_path)
     raw, rollups = [], []
     sums = "SUM(input_tokens), SUM(output_tokens), ROUND(SUM(cost_usd), 9), ROUND(SUM(baseline_cost_usd), 9)"
-    for rollup in ut._ROLLUPS:
+    for rollup in schema.ROLLUPS:
         keys = ", ".join(rollup.keys)
         n = len(rollup.keys) + 1
         order = ", ".join(str(i) for i in range(1, n + 1))
         raw += conn.execute(
             f"SELECT CAST(ts / {rollup.seconds} AS INTEGER) * {rollup.seconds}, {keys}, COUNT(*), SUM(success), "
-            f"SUM(cached), {sums}, ROUND(SUM(saved_cost_usd), 9), ROUND(SUM(latency_ms), 6) FROM usage "
+            f"SUM(cached), {sums}, ROUND(SUM(saved_cost_usd), 9), ROUND(SUM(latency_ms), 6), SUM(cached_input_tokens), "
+            f"SUM(reasoning_tokens), ROUND(SUM(cache_saved_usd), 9) FROM usage "
             f"GROUP BY {order} ORDER BY {order}"
         ).fetchall()
         rollups += conn.execute(
             f"SELECT {rollup.time_column}, {keys}, requests, successful, cached_requests, input_tokens, output_tokens, "
-            "ROUND(cost_usd, 9), ROUND(baseline_cost_usd, 9), ROUND(saved_cost_usd, 9), ROUND(latency_ms_sum, 6) "
+            "ROUND(cost_usd, 9), ROUND(baseline_cost_usd, 9), ROUND(saved_cost_usd, 9), ROUND(latency_ms_sum, 6), "
+            "cached_input_tokens, reasoning_tokens, ROUND(cache_saved_usd, 9) "
             f"FROM {rollup.table} ORDER BY {order}"
         ).fetchall()
     conn.close()
@@ -497,12 +515,12 @@ def test_rollup_matches_raw_rows_single_and_bulk(tracker: UsageTracker) -> None:
     assert tracker.record_many(rows[200:]) == 200
     raw, rollup = raw_vs_rollup(tracker)
     assert raw == rollup
-    assert sum(r[-9] for r in rollup) == len(ut._ROLLUPS) * 400  # each rollup counts every row
+    assert sum(r[-12] for r in rollup) == len(schema.ROLLUPS) * 400  # each rollup counts every row
 
 
-@pytest.mark.parametrize("rollup", ut._ROLLUPS, ids=lambda r: r.table)
+@pytest.mark.parametrize("rollup", schema.ROLLUPS, ids=lambda r: r.table)
 def test_batch_is_folded_to_one_upsert_per_rollup_key(tracker: UsageTracker, rollup: Any) -> None:
-    rows = [tracker._row(**r) for r in random_rows(300)]
+    rows = [schema.row_of(schema.record_of(r), NOW) for r in random_rows(300)]
     folded = rollup.folded_params(rows)
     width = len(rollup.keys) + 1
     assert len({p[:width] for p in folded}) == len(folded)
@@ -711,7 +729,7 @@ def test_long_window_timeseries_equal_raw_rows(
     expected = {}
     for k, v in raw_totals(raw, key, hours, filters).items():
         bucket, provider = k.split("|")
-        expected[(ut._iso(int(bucket)), provider)] = (v[0], v[1], v[2], v[3], v[4])
+        expected[(dashboard._iso(int(bucket)), provider)] = (v[0], v[1], v[2], v[3], v[4])
     actual = {
         (p["bucket"], p["provider"]): (p["requests"], p["failed"], p["input_tokens"], p["output_tokens"], p["cost_usd"])
         for p in tracker.timeseries(hours, bucket_seconds, **filters)
@@ -740,7 +758,7 @@ def test_long_spend_equals_raw_rows(long_db: tuple, days_back: float, user_id: s
     ],
 )
 def test_queries_read_the_smallest_rollup_that_has_their_columns(columns: set, expected: list) -> None:
-    assert expected == [t.table for t in ut._tiers(frozenset(columns))]
+    assert expected == [t.table for t in queries.tiers(frozenset(columns))]
 
 
 @pytest.mark.parametrize(
@@ -756,12 +774,12 @@ def test_queries_read_the_smallest_rollup_that_has_their_columns(columns: set, e
     ],
 )
 def test_query_columns_count_groups_and_real_filters(keys: list, filters: dict, expected: set) -> None:
-    assert frozenset(expected) == ut._columns(keys, filters)
+    assert frozenset(expected) == queries.query_columns(keys, filters)
 
 
 def test_rollup_query_seeks_the_window_not_a_dropdown_index(long_db: tuple) -> None:
     tracker, raw = long_db
-    conn = tracker._connections.get()
+    conn = tracker._storage.connection()
     captured: list[str] = []
     conn.set_trace_callback(captured.append)
     try:
@@ -794,7 +812,7 @@ def test_latency_sample_index_holds_every_16th_non_cached_row(tracker: UsageTrac
 def test_latency_long_window_reads_the_sample_index(
     tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch, cap: int, filters: dict
 ) -> None:
-    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", cap)
+    monkeypatch.setattr(dashboard, "LATENCY_SAMPLE_CAP", cap)
     rng = random.Random(cap)
     rows = [
         rec(
@@ -816,8 +834,8 @@ def test_latency_long_window_reads_the_sample_index(
     assert values
     [row] = tracker.latency_by_provider(None, **filters)
     assert {"provider": "openai", "calls": len(kept)} | {
-        "p50_ms": round(ut._percentile(values, 0.5), 3),
-        "p95_ms": round(ut._percentile(values, 0.95), 3),
+        "p50_ms": round(dashboard.percentile(values, 0.5), 3),
+        "p95_ms": round(dashboard.percentile(values, 0.95), 3),
     } == row
 
 
@@ -825,7 +843,7 @@ def test_latency_long_window_reads_the_sample_index(
 def test_latency_filtered_long_window_uses_sample_when_the_full_scan_is_big(
     tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch, cap: int, stride_sampled: bool
 ) -> None:
-    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", cap)
+    monkeypatch.setattr(dashboard, "LATENCY_SAMPLE_CAP", cap)
     rng = random.Random(4)
     rows = [
         rec(latency_ms=round(rng.uniform(1, 1000), 2), task_type="cv_parsing" if rng.random() < 0.1 else "fast_summary")
@@ -839,7 +857,7 @@ def test_latency_filtered_long_window_uses_sample_when_the_full_scan_is_big(
     step = 16 if stride_sampled else step  # 3,000 calls > 16 x 25 scanned; not > 16 x 200
     values = sorted(r["latency_ms"] for i, r in kept.items() if i % step == 0)
     [row] = tracker.latency_by_provider(None, task_type="cv_parsing")
-    assert (len(kept), round(ut._percentile(values, 0.5), 3), round(ut._percentile(values, 0.95), 3)) == (
+    assert (len(kept), round(dashboard.percentile(values, 0.5), 3), round(dashboard.percentile(values, 0.95), 3)) == (
         row["calls"],
         row["p50_ms"],
         row["p95_ms"],
@@ -847,43 +865,58 @@ def test_latency_filtered_long_window_uses_sample_when_the_full_scan_is_big(
 
 
 def test_latency_just_below_stride_scans_the_full_index(tracker: UsageTracker, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ut, "LATENCY_SAMPLE_CAP", 100)
+    monkeypatch.setattr(dashboard, "LATENCY_SAMPLE_CAP", 100)
     tracker.record_many(rec(latency_ms=float(i), ts=NOW - 10) for i in range(1, 1501))  # step 15: plain index
     values = [float(i) for i in range(15, 1501, 15)]
     [row] = tracker.latency_by_provider(1)
-    assert (1500, round(ut._percentile(values, 0.5), 3)) == (row["calls"], row["p50_ms"])
+    assert (1500, round(dashboard.percentile(values, 0.5), 3)) == (row["calls"], row["p50_ms"])
 
 
 # --- migrating an existing file ----------------------------------------------------------------------------------
 
 
-def test_daily_rollups_are_built_for_an_existing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def old_file(path: Path, rows: list[dict[str, Any]], migrations: int) -> None:
+    """A file as an older release left it: the first `migrations` migrations, `rows` stored with m001's columns."""
+    storage = open_storage(path)
+    run_migrations(storage, "usage", schema.MIGRATIONS[:1])
+    columns = list(schema._M001_COLUMNS)[1:]
+    with storage.write() as conn:
+        for row in rows:
+            full = schema.row_of(schema.record_of(row), NOW)[: len(columns)]
+            conn.execute(f"INSERT INTO usage ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", full)
+    run_migrations(storage, "usage", schema.MIGRATIONS[:migrations])  # back-fills the rollups it creates
+    storage.close()
+
+
+@pytest.mark.parametrize("migrations", [6, 7])
+def test_an_existing_file_is_migrated_and_its_rollups_stay_exact(tmp_path: Path, migrations: int) -> None:
     path = tmp_path / "old.db"
-    with monkeypatch.context() as old:
-        old.setattr(ut, "_MIGRATIONS", ut._MIGRATIONS[:6])
-        old.setattr(ut, "_ROLLUPS", (ut._BY_USER, ut._TOTAL, ut._MINUTE))
-        before = UsageTracker(path, clock=Clock(), flush_interval=None)
-        rows = long_rows(500, seed=5)
-        for row in rows[:50]:
-            before.record_usage(**row)
-        before.record_many(rows[50:])
-        before.close()
-        with sqlite3.connect(path) as conn:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert "usage_daily" not in tables
+    rows = long_rows(500, seed=5)
+    old_file(path, rows, migrations)
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert ("usage_daily" in tables) == (migrations >= 7)
 
     after = UsageTracker(path, clock=Clock())
+    after.record_usage(**rec(ts=NOW - 1, cached_input_tokens=30, reasoning_tokens=20, cache_saved_usd=0.002))
     raw, rollups = raw_vs_rollup(after)
     assert raw == rollups
-    assert sum(r[-9] for r in rollups) == len(ut._ROLLUPS) * 500
+    assert sum(r[-12] for r in rollups) == len(schema.ROLLUPS) * 501
     with sqlite3.connect(path) as conn:
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         applied = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")]
-    assert {"idx_usage_latency_sample", "idx_usage_daily_user_user", "idx_usage_daily_total_provider"} <= indexes
+        failed = conn.execute("SELECT COUNT(*) FROM usage WHERE success = 0 AND outcome = 'error'").fetchone()[0]
+        ids = conn.execute("SELECT COUNT(*) FROM usage WHERE request_id = ''").fetchone()[0]
+    assert {"idx_usage_latency_sample", "idx_usage_daily_user_user", "idx_usage_request_id"} <= indexes
     assert not {i for i in indexes if i.startswith("idx_usage_hourly_")}
-    assert "m007_daily_rollups" == applied[-1]
-    assert sorted({r["user_id"] for r in rows}) == after.distinct_values("user_id")
-    assert 500 == after.get_usage_stats(None)["total_requests"]
+    assert [m.__name__ for m in schema.MIGRATIONS] == applied
+    assert (sum(1 for r in rows if not r["success"]), 500) == (failed, ids)  # old rows: outcome from success
+    assert sorted({r["user_id"] for r in rows} | {"anonymous"}) == after.distinct_values("user_id")
+    assert 501 == after.get_usage_stats(None)["total_requests"]
+    assert (30, 20) == (
+        after.token_stats(None)["total_cached_input_tokens"],
+        after.token_stats(None)["total_reasoning_tokens"],
+    )
     after.close()
 
 
@@ -959,9 +992,9 @@ def test_synchronous_mode_writes_at_once(tmp_path: Path) -> None:
 def test_background_flush_writes_without_a_read(tmp_path: Path) -> None:
     tracker = UsageTracker(tmp_path / "bg.db", flush_interval=0.0)
     tracker.record_usage(**rec())
-    deadline = ut.time.monotonic() + 5
+    deadline = time.monotonic() + 5
     count = 0
-    while count == 0 and ut.time.monotonic() < deadline:
+    while count == 0 and time.monotonic() < deadline:
         with sqlite3.connect(tracker.db_path) as conn:
             count = conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
     assert count == 1
@@ -972,9 +1005,9 @@ def test_failed_flush_keeps_rows_for_next_time(tmp_path: Path) -> None:
     tracker.record_usage(**rec())
     blocker = sqlite3.connect(tracker.db_path, timeout=0, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
-    conn = tracker._buffer.connections.get()
+    conn = tracker._writer.storage.connection()
     conn.execute("PRAGMA busy_timeout = 50")
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StorageBusy):
         tracker.flush()
     blocker.execute("ROLLBACK")
     blocker.close()
@@ -988,7 +1021,7 @@ def test_schema_has_no_prompt_response_or_key_column(tracker: UsageTracker) -> N
     conn = sqlite3.connect(tracker.db_path)
     columns = {row[1] for row in conn.execute("PRAGMA table_info(usage)")}
     conn.close()
-    assert set(ut._USAGE_COLUMNS) == columns
+    assert set(schema.USAGE_COLUMNS) == columns
     assert not {c for c in columns if any(w in c for w in ("prompt", "response", "content", "key", "text"))}
 
 
@@ -1018,7 +1051,7 @@ def test_readable_view_and_migrations(tracker: UsageTracker) -> None:
         "openai",
     )
     names = [r[0] for r in conn.execute("SELECT name FROM migrations WHERE migration_set = 'usage' ORDER BY name")]
-    assert [m.__name__ for m in ut._MIGRATIONS] == names
+    assert [m.__name__ for m in schema.MIGRATIONS] == names
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
     again = UsageTracker(tracker.db_path)  # reopening applies nothing twice
@@ -1077,16 +1110,21 @@ def test_fallback_chain_string_is_one_provider(tracker: UsageTracker) -> None:
 # --- the singleton ------------------------------------------------------------------------------------------------
 
 
-def test_singleton_follows_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_singleton_follows_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import services
+
     first = get_usage_tracker()
     assert first is get_usage_tracker()
     assert Path(ut.os.environ["CV_COPILOT_DB"]).resolve() == first.db_path
     monkeypatch.setenv("CV_COPILOT_DB", str(tmp_path / "other.db"))
+    services.reset()  # settings are read once per process root
     second = get_usage_tracker()
     assert second is not first
     assert (tmp_path / "other.db").resolve() == second.db_path
 
 
 def test_singleton_default_path_is_repo_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.config import PROJECT_ROOT, load_settings
+
     monkeypatch.delenv("CV_COPILOT_DB")
-    assert ut._configured_db_path() == ut._REPO_ROOT / "data" / "usage.db"
+    assert load_settings().db_path == PROJECT_ROOT / "data" / "usage.db"

@@ -96,6 +96,7 @@ def _no_exception(page) -> None:  # type: ignore[no-untyped-def]
 def test_job_seeker_path_in_a_real_browser(app_url: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)  # a first page run imports pandas and Plotly: slow on a busy machine
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
