@@ -22,7 +22,11 @@ class TaskType(str, enum.Enum):
         return self.value
 
 
-PROVIDER_NAMES: tuple[str, ...] = ("openai", "gemini", "groq", "grok", "custom", "local")
+#: Stats names of every provider; `local` (the offline engine) stays last. Each has an entry in
+#: core/providers/catalog.py (key and base-URL variables, default model, wire-format family).
+PROVIDER_NAMES: tuple[str, ...] = (
+    "openai", "gemini", "groq", "grok", "custom", "anthropic", "openrouter", "mistral", "deepseek", "local",
+)  # fmt: skip
 
 
 class ErrorKind(str, enum.Enum):
@@ -106,24 +110,54 @@ class CompletionRequest:
 
 @dataclass
 class ProviderResult:
-    """One provider answer. Token counts are None when the provider did not report them."""
+    """One provider answer, billed whatever its text: an empty, refused or length-cut answer comes back too, with
+    its `finish_reason` (a FinishReason) and `usage`, because the provider charges for it.
+
+    `usage` is the provider-reported bill by token kind (None when the provider reported none). `input_tokens` and
+    `output_tokens` mirror it for older callers; given alone, they fill `usage`.
+    """
 
     content: str
     model: str
     input_tokens: int | None = None
     output_tokens: int | None = None
     finish_reason: str | None = None
+    usage: TokenUsage | None = None
+    raw_finish_reason: str | None = None  # the provider's own word ("MAX_TOKENS", "refusal", "SAFETY"...)
+    refusal: str | None = None  # the model's refusal text, when it refused
+
+    def __post_init__(self) -> None:
+        self.usage = _sync_usage(self, self.usage)
 
 
 @dataclass
 class StreamDelta:
-    """One streamed piece: text, and on the last piece(s) the provider-reported usage."""
+    """One streamed piece: text, and on the last piece(s) the finish reason and the provider-reported usage.
+
+    A provider that repeats running totals sends `usage` on several deltas: the last one is the bill.
+    """
 
     text: str = ""
     input_tokens: int | None = None
     output_tokens: int | None = None
     finish_reason: str | None = None
     model: str | None = None
+    usage: TokenUsage | None = None
+    raw_finish_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        self.usage = _sync_usage(self, self.usage)
+
+
+def _sync_usage(target: ProviderResult | StreamDelta, usage: TokenUsage | None) -> TokenUsage | None:
+    """Keep the plain counts and the typed usage in agreement, whichever the caller gave."""
+    if usage is not None:
+        target.input_tokens = usage.input_tokens
+        target.output_tokens = usage.output_tokens
+        return usage
+    if target.input_tokens is not None and target.output_tokens is not None:
+        return TokenUsage(input_tokens=target.input_tokens, output_tokens=target.output_tokens)
+    return None
 
 
 @dataclass
@@ -189,12 +223,14 @@ class ProviderError(CVCopilotError):
         *,
         status_code: int | None = None,
         retry_after: float | None = None,
+        usage: TokenUsage | None = None,
     ) -> None:
         self.provider = provider
         self.kind = ErrorKind(kind)
         self.message = message
         self.status_code = status_code
         self.retry_after = retry_after
+        self.usage = usage  # tokens the provider billed before failing (a stream cut mid-answer), when known
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -204,6 +240,26 @@ class ProviderError(CVCopilotError):
     @property
     def retryable(self) -> bool:
         return self.kind in RETRYABLE_KINDS
+
+
+class StreamInterrupted(ProviderError):
+    """A stream the provider ended with an error after it had started answering (Groq's `x_groq.error`, an
+    `error` event mid-stream). The tokens so far are billed: `usage` holds the provider's running count when it
+    sent one (else None: count `partial_text` and the prompt), `partial_text` the text that arrived."""
+
+    def __init__(
+        self,
+        provider: str,
+        kind: ErrorKind | str,
+        message: str,
+        *,
+        partial_text: str = "",
+        usage: TokenUsage | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.partial_text = partial_text
+        super().__init__(provider, kind, message, status_code=status_code, retry_after=retry_after, usage=usage)
 
 
 class RateLimitExceeded(CVCopilotError):

@@ -133,24 +133,9 @@ class ModelRouter:
             return self._providers[name]
 
     def _build_provider(self, name: str) -> Provider:
-        ps = self.settings.providers[name]
-        if name == "local":
-            from core.providers.local import LocalProvider
+        from core.providers import build_provider
 
-            return LocalProvider(ps.model)
-        if name == "gemini":
-            from core.providers.gemini import GeminiProvider
-
-            return GeminiProvider(
-                name, api_key=ps.api_key, base_url=ps.base_url, model=ps.model, timeout=ps.timeout,
-                transport=self._transport,
-            )  # fmt: skip
-        from core.providers.openai_compat import OpenAICompatProvider
-
-        return OpenAICompatProvider(
-            name, api_key=ps.api_key, base_url=ps.base_url, model=ps.model, timeout=ps.timeout,
-            transport=self._transport,
-        )  # fmt: skip
+        return build_provider(name, self.settings.providers[name], self._transport)
 
     def price(self, name: str) -> ModelPrice:
         found = self._prices.get(name)
@@ -161,6 +146,7 @@ class ModelRouter:
                 ps.model,
                 overrides=self.settings.price_overrides,
                 unknown_per_1k=self.settings.unknown_price_per_1k,
+                base_url=ps.base_url,
             )
             self._prices[name] = found
         return found

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 _ENV_PREFIXES = ("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_", "CV_COPILOT_")
+_ENV_PREFIXES += ("ANTHROPIC_", "OPENROUTER_", "MISTRAL_", "DEEPSEEK_")
 
 
 @pytest.fixture(autouse=True)

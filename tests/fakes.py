@@ -1,11 +1,13 @@
 """Fakes that speak the real provider wire formats, for tests and benchmarks that must never leave this machine.
 
-- `openai_handler(...)` / `gemini_handler(...)`: handlers for `httpx.MockTransport` (in-process, fastest).
-- `LoopbackServer`: a real HTTP/1.1 server on 127.0.0.1 serving both families at once, scriptable per path prefix.
+- `openai_handler(...)` / `gemini_handler(...)` / `anthropic_handler(...)`: handlers for `httpx.MockTransport`
+  (in-process, fastest).
+- `LoopbackServer`: a real HTTP/1.1 server on 127.0.0.1 serving every family at once, scriptable per path prefix.
 
-Both answer OpenAI chat completions (`.../chat/completions`, plain JSON or SSE with `stream_options.include_usage`)
-and Gemini `.../models/{model}:generateContent` / `:streamGenerateContent?alt=sse`, with usage in each family's
-own shape, and record every request.
+Both answer OpenAI chat completions (`.../chat/completions`, plain JSON or SSE with `stream_options.include_usage`),
+Gemini `.../models/{model}:generateContent` / `:streamGenerateContent?alt=sse` and Anthropic `.../messages`
+(plain JSON or SSE `message_start` … `message_delta` … `message_stop`), with usage in each family's own shape
+(cached, cache-write and reasoning tokens included when scripted), and record every request.
 """
 
 from __future__ import annotations
@@ -137,12 +139,70 @@ GEMINI_OVERLOADED: dict[str, Any] = {
     "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
 }
 
+XAI_INVALID_KEY: dict[str, Any] = {
+    "code": "Client specified an invalid argument",
+    "error": "Incorrect API key provided: xa***yz. You can obtain an API key from https://console.x.ai.",
+}
+XAI_CONTEXT_LENGTH: dict[str, Any] = {
+    "code": "Client specified an invalid argument",
+    "error": "This model's maximum prompt length is 131072 but the request contains 140211 tokens.",
+}
+GROQ_REQUEST_TOO_LARGE: dict[str, Any] = {
+    "error": {
+        "message": "Request too large for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
+        "`on_demand` on tokens per minute (TPM): Limit 6000, Requested 9850, please reduce your message size and "
+        "try again. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
+        "type": "tokens",
+        "code": "rate_limit_exceeded",
+    }
+}
+ANTHROPIC_RATE_LIMIT: dict[str, Any] = {
+    "type": "error",
+    "error": {
+        "type": "rate_limit_error",
+        "message": "This request would exceed the rate limit for your organization (0a1b2c) of 50 input tokens "
+        "per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.",
+    },
+    "request_id": "req_011CTestRateLimit",
+}
+ANTHROPIC_OVERLOADED: dict[str, Any] = {
+    "type": "error",
+    "error": {"type": "overloaded_error", "message": "Overloaded"},
+    "request_id": "req_011CTestOverloaded",
+}
+ANTHROPIC_INVALID_KEY: dict[str, Any] = {
+    "type": "error",
+    "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+    "request_id": "req_011CTestAuth",
+}
+ANTHROPIC_NO_CREDIT: dict[str, Any] = {
+    "type": "error",
+    "error": {
+        "type": "invalid_request_error",
+        "message": "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to "
+        "upgrade or purchase credits.",
+    },
+}
+ANTHROPIC_CONTEXT_LENGTH: dict[str, Any] = {
+    "type": "error",
+    "error": {"type": "invalid_request_error", "message": "prompt is too long: 208310 tokens > 200000 maximum"},
+}
+
 _GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 _GEMINI_STATUS |= {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 
 
 def openai_error(message: str, *, type: str = "invalid_request_error", code: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type, "param": None, "code": code}}
+
+
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error"}
+_ANTHROPIC_TYPES |= {404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 500: "api_error"}
+_ANTHROPIC_TYPES |= {529: "overloaded_error"}
+
+
+def anthropic_error(status: int, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"), "message": message}}
 
 
 def gemini_error(status: int, message: str, *, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -176,6 +236,9 @@ class Script:
     input_tokens: int = 12
     output_tokens: int = 7
     thoughts_tokens: int = 0  # Gemini thinking tokens (billed as output)
+    cached_input_tokens: int = 0  # part of input_tokens read from the provider's prompt cache
+    cache_write_tokens: int = 0  # Anthropic: input tokens written to the cache
+    reasoning_tokens: int = 0  # OpenAI-style reasoning, reported inside output_tokens
     #: where streamed OpenAI usage goes: "final_chunk" (include_usage), "last_choice" (llama.cpp), "x_groq", "none"
     usage_style: str = "final_chunk"
     model: str | None = None  # None: echo the requested model
@@ -187,7 +250,7 @@ class Script:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     errors: deque[ErrorReply | BaseException] = field(default_factory=deque)
-    family: str | None = None  # "openai" / "gemini" to refuse the other family's paths; None serves both
+    family: str | None = None  # "openai" / "gemini" / "anthropic" to refuse other families' paths; None serves all
 
     def fail(self, status: int, body: Any = None, headers: dict[str, str] | None = None, *, times: int = 1) -> Script:
         for _ in range(times):
@@ -239,8 +302,8 @@ def openai_usage(script: Script) -> dict[str, Any]:
         "prompt_tokens": script.input_tokens,
         "completion_tokens": script.output_tokens,
         "total_tokens": script.input_tokens + script.output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": script.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": script.reasoning_tokens},
     }
 
 
@@ -293,6 +356,8 @@ def openai_stream_events(script: Script, model: str) -> list[bytes]:
 
 def gemini_usage(script: Script, *, final: bool = True) -> dict[str, Any]:
     usage: dict[str, Any] = {"promptTokenCount": script.input_tokens}
+    if script.cached_input_tokens:
+        usage["cachedContentTokenCount"] = script.cached_input_tokens
     if final:
         usage["candidatesTokenCount"] = script.output_tokens
         if script.thoughts_tokens:
@@ -325,11 +390,68 @@ def gemini_stream_events(script: Script, model: str) -> list[bytes]:
     ]
 
 
+def anthropic_usage(script: Script, *, start: bool = False) -> dict[str, Any]:
+    """Messages `usage`: `input_tokens` is the uncached part only; cache reads and writes are counted apart."""
+    fresh = script.input_tokens - script.cached_input_tokens - script.cache_write_tokens
+    return {
+        "input_tokens": max(0, fresh),
+        "cache_creation_input_tokens": script.cache_write_tokens,
+        "cache_read_input_tokens": script.cached_input_tokens,
+        "output_tokens": 1 if start else script.output_tokens,
+    }
+
+
+def anthropic_message(script: Script, model: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": script.model or model,
+        "content": [{"type": "text", "text": script.text}] if script.text else [],
+        "stop_reason": script.finish_reason or "end_turn",
+        "stop_sequence": None,
+    }
+    if script.usage_style != "none":
+        body["usage"] = anthropic_usage(script)
+    return body
+
+
+def _event(name: str, obj: Any) -> bytes:
+    return f"event: {name}\n".encode() + _sse(obj)
+
+
+def anthropic_stream_events(script: Script, model: str) -> list[bytes]:
+    """SSE as the Messages API sends it: message_start (input usage), content blocks, message_delta (output)."""
+    message = anthropic_message(script, model)
+    start = {**message, "content": [], "stop_reason": None}
+    start["usage"] = anthropic_usage(script, start=True)
+    events = [_event("message_start", {"type": "message_start", "message": start})]
+    events.append(
+        _event(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        )
+    )
+    events.append(_event("ping", {"type": "ping"}))
+    for piece in split_text(script.text) if script.text else []:
+        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
+        events.append(_event("content_block_delta", delta))
+    events.append(_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    delta_usage = {"output_tokens": script.output_tokens} if script.usage_style != "none" else None
+    stop = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+    events.append(_event("message_delta", {"type": "message_delta", "delta": stop, "usage": delta_usage}))
+    events.append(_event("message_stop", {"type": "message_stop"}))
+    return events
+
+
 def _error_reply(family: str, error: ErrorReply) -> Reply:
     body = error.body
     if body is None:
         message = f"scripted error {error.status}"
-        body = gemini_error(error.status, message) if family == "gemini" else openai_error(message)
+        if family == "anthropic":
+            body = anthropic_error(error.status, message)
+        else:
+            body = gemini_error(error.status, message) if family == "gemini" else openai_error(message)
     if isinstance(body, (dict, list)):
         raw, ctype = json.dumps(body).encode(), "application/json"
     else:
@@ -341,6 +463,8 @@ def _error_reply(family: str, error: ErrorReply) -> Reply:
 def _family(path: str) -> str | None:
     if path.endswith("/chat/completions"):
         return "openai"
+    if path.endswith("/messages"):
+        return "anthropic"
     if "/models/" in path and (path.endswith(":generateContent") or path.endswith(":streamGenerateContent")):
         return "gemini"
     return None
@@ -368,9 +492,18 @@ def respond(
             return _error_reply(family, ErrorReply(401, OPENAI_INVALID_KEY))
         if family == "gemini" and headers.get("x-goog-api-key") != script.api_key:
             return _error_reply(family, ErrorReply(400, GEMINI_INVALID_KEY))
+        if family == "anthropic" and headers.get("x-api-key") != script.api_key:
+            return _error_reply(family, ErrorReply(401, ANTHROPIC_INVALID_KEY))
     if script.status is not None:
         return _error_reply(family, ErrorReply(script.status, script.body, dict(script.headers)))
     timing = {"delay": script.delay, "chunk_delay": script.chunk_delay}
+    if family == "anthropic":
+        model = str(payload.get("model", "")) if isinstance(payload, dict) else ""
+        if isinstance(payload, dict) and payload.get("stream"):
+            events = anthropic_stream_events(script, model)
+            return Reply(200, {"content-type": "text/event-stream"}, events, stream=True, **timing)
+        raw = json.dumps(anthropic_message(script, model)).encode()
+        return Reply(200, {"content-type": "application/json"}, [raw], **timing)
     if family == "openai":
         model = str(payload.get("model", "")) if isinstance(payload, dict) else ""
         if isinstance(payload, dict) and payload.get("stream"):
@@ -481,11 +614,18 @@ def gemini_handler(text: str | None = None, **options: Any) -> FakeHandler:
     return _handler("gemini", text, options)
 
 
+def anthropic_handler(text: str | None = None, **options: Any) -> FakeHandler:
+    """An Anthropic Messages fake. Options as for `openai_handler`, plus cached_input_tokens and
+    cache_write_tokens (both part of input_tokens)."""
+    return _handler("anthropic", text, options)
+
+
 # --- loopback server --------------------------------------------------------------------------------------------
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden"}
 _REASONS |= {404: "Not Found", 408: "Request Timeout", 413: "Payload Too Large", 429: "Too Many Requests"}
 _REASONS |= {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_REASONS |= {529: "Overloaded"}
 
 
 class LoopbackServer:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core import cli
+from core.base import PROVIDER_NAMES
 from core.usage_tracker import UsageTracker
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,7 +108,7 @@ def test_bad_hours_through_the_process() -> None:
 def test_providers_lists_all_six_without_keys(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["providers", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows] == ["openai", "gemini", "groq", "grok", "custom", "local"]
+    assert [r["name"] for r in rows] == list(PROVIDER_NAMES)  # every provider of the catalogue, local last
     assert {r["name"]: r["configured"] for r in rows}["local"] is True
     assert not any(r["configured"] for r in rows if r["name"] != "local")
 

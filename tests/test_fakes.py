@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.fakes import ErrorReply, LoopbackServer, Script, gemini_handler, openai_handler
+from tests.fakes import ErrorReply, LoopbackServer, Script, anthropic_handler, gemini_handler, openai_handler
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -101,3 +101,39 @@ def test_loopback_stops_cleanly_with_idle_keep_alive_connections() -> None:
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
     client.close()
+
+
+def test_token_kinds_appear_in_each_familys_own_usage_shape() -> None:
+    options = {"input_tokens": 4000, "output_tokens": 500, "cached_input_tokens": 3000}
+    client = httpx.Client(transport=httpx.MockTransport(openai_handler(reasoning_tokens=120, **options)))
+    usage = client.post("https://x.test/v1/chat/completions", json={"model": "m"}).json()["usage"]
+    assert (4000, 3000, 500, 120) == (
+        usage["prompt_tokens"],
+        usage["prompt_tokens_details"]["cached_tokens"],
+        usage["completion_tokens"],
+        usage["completion_tokens_details"]["reasoning_tokens"],
+    )
+    client = httpx.Client(transport=httpx.MockTransport(gemini_handler(**options)))
+    meta = client.post("https://x.test/v1beta/models/g:generateContent", json={}).json()["usageMetadata"]
+    assert (4000, 3000, 500) == (
+        meta["promptTokenCount"],
+        meta["cachedContentTokenCount"],
+        meta["candidatesTokenCount"],
+    )
+    client = httpx.Client(transport=httpx.MockTransport(anthropic_handler(cache_write_tokens=500, **options)))
+    usage = client.post("https://x.test/v1/messages", json={"model": "c"}).json()["usage"]
+    assert {"input_tokens": 500, "cache_read_input_tokens": 3000, "cache_creation_input_tokens": 500} == {
+        k: usage[k] for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+    }
+
+
+def test_anthropic_stream_is_named_events_with_usage_at_start_and_delta() -> None:
+    handler = anthropic_handler("Hello world", input_tokens=9, output_tokens=4)
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    body = client.post("https://x.test/v1/messages", json={"model": "c", "stream": True}).text
+    names = [line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("event:")]
+    assert "message_start" == names[0] and "message_stop" == names[-1] and "message_delta" in names
+    datas = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    assert 9 == datas[0]["message"]["usage"]["input_tokens"]
+    assert 4 == next(d for d in datas if d["type"] == "message_delta")["usage"]["output_tokens"]
+    assert "Hello world" == "".join(d["delta"]["text"] for d in datas if d["type"] == "content_block_delta")

@@ -8,7 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from core.base import CompletionRequest, ErrorKind, ProviderError, StreamDelta
+from core.base import (
+    CompletionRequest,
+    ErrorKind,
+    FinishReason,
+    ProviderError,
+    StreamDelta,
+    StreamInterrupted,
+    TokenUsage,
+)
 from core.providers.gemini import GeminiProvider
 from tests.fakes import (
     GEMINI_CONTEXT_LENGTH,
@@ -106,7 +114,12 @@ def test_json_mode_no_system_and_models_prefix() -> None:
 
 def test_complete_parses_text_usage_and_model_version() -> None:
     result = complete(make(gemini_handler("Strong match: 82%.", input_tokens=1500, output_tokens=9)))
-    assert ("Strong match: 82%.", "gemini-2.5-flash", "STOP") == (result.content, result.model, result.finish_reason)
+    assert ("Strong match: 82%.", "gemini-2.5-flash", FinishReason.STOP) == (
+        result.content,
+        result.model,
+        result.finish_reason,
+    )
+    assert "STOP" == result.raw_finish_reason
     assert (1500, 9) == (result.input_tokens, result.output_tokens)
 
 
@@ -133,7 +146,7 @@ def test_stream_joins_text_and_reports_final_usage_once() -> None:
     deltas = stream(make(gemini_handler(text, input_tokens=700, output_tokens=30, thoughts_tokens=5)))
     assert text == "".join(d.text for d in deltas)
     assert [(700, 35)] == [(d.input_tokens, d.output_tokens) for d in deltas if d.input_tokens is not None]
-    assert ("STOP", "gemini-2.5-flash") == (deltas[-1].finish_reason, deltas[-1].model)
+    assert (FinishReason.STOP, "gemini-2.5-flash") == (deltas[-1].finish_reason, deltas[-1].model)
     assert len([d for d in deltas if d.text]) > 1
 
 
@@ -148,21 +161,38 @@ def test_stream_accepts_a_json_array_answer() -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"candidates": [candidate(None, "SAFETY")]}, ("", FinishReason.CONTENT_FILTER, "SAFETY")),
+        ({"candidates": [candidate("partial", "RECITATION")]}, ("partial", FinishReason.CONTENT_FILTER, "RECITATION")),
+        (
+            {"candidates": [candidate(None, "PROHIBITED_CONTENT")]},
+            ("", FinishReason.CONTENT_FILTER, "PROHIBITED_CONTENT"),
+        ),
+        (
+            {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 9}},
+            ("", FinishReason.CONTENT_FILTER, "BLOCK_SAFETY"),
+        ),
+        ({"candidates": [candidate(None, "MAX_TOKENS")]}, ("", FinishReason.LENGTH, "MAX_TOKENS")),
+        ({"candidates": [candidate("", "STOP")]}, ("", FinishReason.STOP, "STOP")),
+        ({"candidates": [candidate("x", "OTHER")]}, ("x", FinishReason.UNKNOWN, "OTHER")),
+    ],
+)
+def test_blocked_cut_or_empty_answers_come_back_billed(body: Any, expected: tuple[str, FinishReason, str]) -> None:
+    result = complete(make(answer(body)))
+    assert expected == (result.content, result.finish_reason, result.raw_finish_reason)
+
+
+@pytest.mark.parametrize(
     ("body", "words"),
     [
-        ({"candidates": [candidate(None, "SAFETY")]}, "withheld the answer (finishReason SAFETY)"),
-        ({"candidates": [candidate("partial", "RECITATION")]}, "finishReason RECITATION"),
-        ({"candidates": [candidate(None, "PROHIBITED_CONTENT")]}, "PROHIBITED_CONTENT"),
-        ({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {}}, "blocked the prompt (blockReason SAFETY)"),
-        ({"candidates": [candidate(None, "MAX_TOKENS")]}, "maxOutputTokens ran out"),
-        ({"candidates": [candidate("", "STOP")]}, "no text (finishReason STOP)"),
         ({"candidates": []}, "no candidates"),
         ({}, "no candidates"),
         ([], "no candidates"),
         ('"just a string"', "expected a JSON object"),
     ],
 )
-def test_blocked_or_empty_answers_are_bad_response(body: Any, words: str) -> None:
+def test_answers_with_nothing_billed_are_bad_response(body: Any, words: str) -> None:
     error = error_of(make(answer(body)))
     assert (ErrorKind.BAD_RESPONSE, False) == (error.kind, error.retryable)
     assert words in error.message
@@ -173,21 +203,30 @@ def test_malformed_json_is_bad_response() -> None:
     assert (ErrorKind.BAD_RESPONSE, True) == (error.kind, "malformed JSON" in error.message)
 
 
+def test_stream_failures_after_text_carry_the_partial_text() -> None:
+    error = error_of(make(sse({"candidates": [candidate("Hel", None)]}, GEMINI_OVERLOADED)), streaming=True)
+    assert isinstance(error, StreamInterrupted)
+    assert (ErrorKind.SERVER, "Hel", True) == (error.kind, error.partial_text, "overloaded" in error.message)
+
+
 @pytest.mark.parametrize(
-    ("chunks", "kind", "words"),
+    ("chunks", "expected"),
     [
         (
             [{"candidates": [candidate("Hel", None)]}, {"candidates": [candidate(None, "SAFETY")]}],
-            "bad_response",
-            "SAFETY",
+            ("Hel", FinishReason.CONTENT_FILTER, None),
         ),
-        ([{"candidates": [candidate("Hel", None)]}, GEMINI_OVERLOADED], "server", "overloaded"),
-        ([{"usageMetadata": {"promptTokenCount": 1}}], "bad_response", "no text"),
+        ([{"usageMetadata": {"promptTokenCount": 1}}], ("", FinishReason.UNKNOWN, TokenUsage(1, 0))),
     ],
 )
-def test_stream_failures(chunks: list[Any], kind: str, words: str) -> None:
-    error = error_of(make(sse(*chunks)), streaming=True)
-    assert (ErrorKind(kind), True) == (error.kind, words in error.message)
+def test_stream_stopped_or_empty_comes_back_billed(chunks: list[Any], expected: tuple) -> None:
+    deltas = stream(make(sse(*chunks)))
+    assert expected == ("".join(d.text for d in deltas), deltas[-1].finish_reason, deltas[-1].usage)
+
+
+def test_empty_stream_is_bad_response() -> None:
+    error = error_of(make(sse_handler()), streaming=True)
+    assert (ErrorKind.BAD_RESPONSE, True) == (error.kind, "no text" in error.message)
 
 
 # --- HTTP errors ------------------------------------------------------------------------------------------------
@@ -268,3 +307,24 @@ def test_over_loopback_server_across_two_asyncio_runs() -> None:
         assert [] == [r for r in server.requests if KEY in r.url_path]
         wrong = GeminiProvider(api_key="AIza-wrong-key", base_url=server.url + "/v1beta", model="gemini-2.5-flash")
         assert ErrorKind.AUTH == error_of(wrong).kind
+
+
+# --- usage by token kind ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        (
+            {"promptTokenCount": 4000, "cachedContentTokenCount": 3000, "candidatesTokenCount": 500,
+             "thoughtsTokenCount": 700, "toolUsePromptTokenCount": 250, "totalTokenCount": 5450},
+            TokenUsage(4250, 1200, cached_input_tokens=3000, reasoning_tokens=700, tool_prompt_tokens=250),
+        ),
+        ({"promptTokenCount": 1500, "thoughtsTokenCount": 800, "totalTokenCount": 2300},
+         TokenUsage(1500, 800, reasoning_tokens=800)),
+        ({"promptTokenCount": 12}, TokenUsage(12, 0)),
+    ],
+)  # fmt: skip
+def test_usage_by_token_kind(meta: dict[str, Any], expected: TokenUsage) -> None:
+    body = {"candidates": [candidate("ok")], "usageMetadata": meta}
+    assert expected == complete(make(answer(body))).usage

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.base import CompletionRequest, ErrorKind, ProviderError, StreamDelta
+from core.base import CompletionRequest, ErrorKind, FinishReason, ProviderError, StreamDelta, TokenUsage
 from core.providers._http import parse_retry_after
 from core.providers.openai_compat import OpenAICompatProvider
 from tests.fakes import (
@@ -184,7 +184,8 @@ def test_stream_accepts_a_plain_json_answer_from_a_server_that_ignores_stream() 
     body = {"model": "m", "choices": [{"message": {"content": "whole"}, "finish_reason": "stop"}], "usage": {}}
     body["usage"] = {"prompt_tokens": 4, "completion_tokens": 1}
     deltas = stream(make(StaticHandler(body)))
-    assert [StreamDelta("whole", 4, 1, "stop", "m")] == deltas
+    assert ["whole", ""] == [d.text for d in deltas]
+    assert (FinishReason.STOP, TokenUsage(4, 1), "m") == (deltas[-1].finish_reason, deltas[-1].usage, deltas[-1].model)
 
 
 # --- malformed answers ----------------------------------------------------------------------------------------
@@ -198,10 +199,8 @@ def test_stream_accepts_a_plain_json_answer_from_a_server_that_ignores_stream() 
         (b"{}", "no choices"),
         (b'{"choices": []}', "no choices"),
         (b'{"choices": ["text"]}', "no choices"),
-        (b'{"choices": [{"message": {"content": null}, "finish_reason": "length"}]}', "no text (finish length)"),
-        (b'{"choices": [{"message": {"content": ""}}]}', "no text"),
-        (b'{"choices": [{"message": {"content": null, "refusal": "I cannot"}}]}', "refused: I cannot"),
-        (b'{"choices": [{}]}', "no text"),
+        (b'{"choices": [{"message": {"content": ""}}]}', "no text, no finish reason and no usage"),
+        (b'{"choices": [{}]}', "no text, no finish reason and no usage"),
     ],
 )
 def test_malformed_200_is_bad_response(content: bytes, words: str) -> None:
@@ -212,17 +211,42 @@ def test_malformed_200_is_bad_response(content: bytes, words: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"choices": [{"message": {"content": null}, "finish_reason": "length"}]}', (FinishReason.LENGTH, None)),
+        (b'{"choices": [{"message": {"content": ""}, "finish_reason": "stop"}]}', (FinishReason.STOP, None)),
+        (
+            b'{"choices": [{"message": {"content": null, "refusal": "I cannot"}, "finish_reason": "stop"}]}',
+            (FinishReason.CONTENT_FILTER, "I cannot"),
+        ),
+        (
+            b'{"choices": [{"message": {"content": "x"}, "finish_reason": "content_filter"}]}',
+            (FinishReason.CONTENT_FILTER, None),
+        ),
+    ],
+)
+def test_billed_answers_without_text_come_back_with_their_finish_reason(content: bytes, expected: tuple) -> None:
+    result = complete(make(StaticHandler(content)))
+    assert expected == (result.finish_reason, result.refusal)
+
+
+@pytest.mark.parametrize(
     ("events", "words"),
     [
         (["data: {not json"], "malformed JSON"),
         (["data: [DONE]"], "no text"),
-        (['data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}', "data: [DONE]"], "no text"),
         (["data: 42"], "expected a JSON object"),
     ],
 )
 def test_malformed_stream_is_bad_response(events: list[str], words: str) -> None:
     error = error_of(make(sse_handler(*events)), streaming=True)
     assert (ErrorKind.BAD_RESPONSE, True) == (error.kind, words in error.message)
+
+
+def test_an_empty_stream_that_finished_comes_back_with_its_finish_reason() -> None:
+    events = ['data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}', "data: [DONE]"]
+    deltas = stream(make(sse_handler(*events)))
+    assert [("", FinishReason.STOP)] == [(d.text, d.finish_reason) for d in deltas]
 
 
 def test_error_event_inside_a_stream_is_mapped() -> None:
@@ -524,3 +548,55 @@ def test_retry_after_lands_on_the_error_from_each_source() -> None:
     handler = openai_handler(errors=[ErrorReply(429, _groq("Please try again in 1m2.5s"))], status=None)
     error = error_of(make(handler, "groq"))
     assert (ErrorKind.RATE_LIMITED, 62.5) == (error.kind, error.retry_after)
+
+
+# --- usage by token kind ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "usage", "expected"),
+    [
+        # OpenAI: cached inside prompt_tokens, reasoning inside completion_tokens
+        (
+            "openai",
+            {"prompt_tokens": 4000, "completion_tokens": 900, "total_tokens": 4900,
+             "prompt_tokens_details": {"cached_tokens": 3000}, "completion_tokens_details": {"reasoning_tokens": 400}},
+            TokenUsage(4000, 900, cached_input_tokens=3000, reasoning_tokens=400),
+        ),
+        # xAI: reasoning billed on top of completion_tokens (total = prompt + completion + reasoning)
+        (
+            "grok",
+            {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 2000,
+             "completion_tokens_details": {"reasoning_tokens": 800}},
+            TokenUsage(1000, 1000, reasoning_tokens=800),
+        ),
+        # xAI even when total_tokens is missing: known by the provider
+        (
+            "grok",
+            {"prompt_tokens": 1000, "completion_tokens": 200, "completion_tokens_details": {"reasoning_tokens": 800}},
+            TokenUsage(1000, 1000, reasoning_tokens=800),
+        ),
+        # any server whose total shows reasoning on top is read the same way
+        (
+            "custom",
+            {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 45,
+             "completion_tokens_details": {"reasoning_tokens": 30}},
+            TokenUsage(10, 35, reasoning_tokens=30),
+        ),
+        # DeepSeek: prompt_cache_hit_tokens
+        (
+            "deepseek",
+            {"prompt_tokens": 4000, "completion_tokens": 100, "total_tokens": 4100,
+             "prompt_cache_hit_tokens": 2500, "prompt_cache_miss_tokens": 1500},
+            TokenUsage(4000, 100, cached_input_tokens=2500),
+        ),
+        # a nonsense cached count never exceeds the input
+        ("openai", {"prompt_tokens": 10, "completion_tokens": 1, "prompt_tokens_details": {"cached_tokens": 99}},
+         TokenUsage(10, 1, cached_input_tokens=10)),
+        ("openai", {"prompt_tokens": "n/a"}, None),
+        ("openai", {}, None),
+    ],
+)  # fmt: skip
+def test_usage_by_token_kind(name: str, usage: dict[str, Any], expected: TokenUsage | None) -> None:
+    body = {"model": "m", "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}], "usage": usage}
+    assert expected == complete(make(StaticHandler(body), name)).usage

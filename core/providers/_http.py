@@ -8,7 +8,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,7 +67,7 @@ class _Entry:
         self.abandoned = False
         self.closer = self._close_at_loop_shutdown()
 
-    async def _close_at_loop_shutdown(self) -> AsyncIterator[None]:
+    async def _close_at_loop_shutdown(self) -> AsyncGenerator[None, None]:
         # asyncio.run() calls loop.shutdown_asyncgens(), which aclose()s every async generator first iterated in
         # that loop: this is the one hook that runs inside the loop just before it closes.
         try:
@@ -216,8 +216,8 @@ def error_info(body: Any) -> ErrorInfo:
         if isinstance(error, dict):
             message = error.get("message") or error.get("detail") or body.get("message") or ""
             codes = [str(error[k]) for k in ("type", "code", "status") if error.get(k) not in (None, "")]
-            details = error.get("details") if isinstance(error.get("details"), list) else []
-            return ErrorInfo(str(message), " ".join(codes), details)
+            details = error.get("details")
+            return ErrorInfo(str(message), " ".join(codes), details if isinstance(details, list) else [])
     if body is None:
         return ErrorInfo("", "", [])
     return ErrorInfo(str(body), "", [])
@@ -225,15 +225,22 @@ def error_info(body: Any) -> ErrorInfo:
 
 _CONTEXT_PATTERNS = re.compile(
     r"context_length_exceeded|maximum context length|exceeds the maximum number of tokens|input token count.*exceeds"
-    r"|exceed_context_size|exceeds the available context size|context window|prompt is too long",
+    r"|exceed_context_size|exceeds the available context size|context window|prompt is too long"
+    r"|maximum prompt length",  # xAI: "This model's maximum prompt length is 131072 but the request contains …"
     re.IGNORECASE | re.DOTALL,
 )
+#: Groq's 413 "Request too large … on tokens per minute (TPM)" (code rate_limit_exceeded): the request is larger
+#: than the plan's per-minute budget. A plan limit, not the model's context window.
+_PLAN_LIMIT_413 = re.compile(r"rate_limit_exceeded|per minute|\b[RT]P[MD]\b", re.IGNORECASE)
 _CREDIT_PATTERNS = re.compile(
     r"insufficient_quota|check your plan and billing|credits|spending limit|billing hard limit|out of quota"
     r"|exceeded your current quota|payment required|prepaid|balance",
     re.IGNORECASE,
 )
-_AUTH_IN_400 = re.compile(r"api_key_invalid|api key not valid|invalid api key|api key expired", re.IGNORECASE)
+#: Gemini answers a bad key with 400 API_KEY_INVALID; xAI with 400 "Incorrect API key provided".
+_AUTH_IN_400 = re.compile(
+    r"api_key_invalid|api key not valid|invalid api key|api key expired|incorrect api key", re.IGNORECASE
+)
 _WINDOW_LIMIT = re.compile(r"(?:try again|retry) in |rate_limit_exceeded|per minute|perminute", re.IGNORECASE)
 
 
@@ -256,9 +263,15 @@ def _is_credit_gone(info: ErrorInfo) -> bool:
     return bool(_CREDIT_PATTERNS.search(text))
 
 
+#: Anthropic answers an empty balance with 400 "Your credit balance is too low to access the Anthropic API".
+_CREDIT_IN_400 = re.compile(r"credit balance is too low|billing_error", re.IGNORECASE)
+
+
 def classify_status(status: int, info: ErrorInfo) -> ErrorKind:
     text = f"{info.code} {info.message} {' '.join(info.reasons)}"
     if status == 402 or (status in (403, 429) and _is_credit_gone(info)):
+        return ErrorKind.QUOTA_EXHAUSTED
+    if status == 400 and _CREDIT_IN_400.search(text):
         return ErrorKind.QUOTA_EXHAUSTED
     if status in (401, 403):
         return ErrorKind.AUTH
@@ -268,10 +281,12 @@ def classify_status(status: int, info: ErrorInfo) -> ErrorKind:
         return ErrorKind.TIMEOUT
     if status >= 500 or status == 498:  # 498: Groq flex-tier capacity exceeded
         return ErrorKind.SERVER
+    if status == 413 and _PLAN_LIMIT_413.search(text):
+        return ErrorKind.RATE_LIMITED
+    if status == 400 and _AUTH_IN_400.search(text):
+        return ErrorKind.AUTH
     if status == 413 or _CONTEXT_PATTERNS.search(text):
         return ErrorKind.CONTEXT_LENGTH
-    if status == 400 and _AUTH_IN_400.search(text):  # Gemini answers a bad key with 400 API_KEY_INVALID
-        return ErrorKind.AUTH
     return ErrorKind.BAD_RESPONSE
 
 
@@ -329,7 +344,8 @@ def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
     if not headers:
         return None
     if isinstance(headers, httpx.Headers):
-        return headers.get(name)
+        found = headers.get(name)
+        return None if found is None else str(found)
     for key, value in headers.items():
         if key.lower() == name:
             return value
@@ -370,7 +386,8 @@ def parse_retry_after(headers: Mapping[str, str] | None, body: Any = None) -> fl
 
     Sources, first found wins: `retry-after-ms`; `retry-after` as seconds or an HTTP date; Gemini's
     `error.details[]` RetryInfo `retryDelay` ("17s"); the message text, as Groq/OpenAI/Gemini write it
-    ("Please try again in 1m2.5s", "in 450ms", "Please retry in 17.5s"). `body` may be bytes, text or parsed JSON.
+    ("Please try again in 1m2.5s", "in 450ms", "Please retry in 17.5s"); `x-ratelimit-reset-requests` /
+    `x-ratelimit-reset-tokens`. `body` may be bytes, text or parsed JSON.
     """
     value = _header(headers, "retry-after-ms")
     if value:
@@ -390,12 +407,35 @@ def parse_retry_after(headers: Mapping[str, str] | None, body: Any = None) -> fl
                 pass
     if isinstance(body, (bytes, str)):
         body = decode_body(body)
-    if body is None:
-        return None
-    delay = _retry_info(body)
+    delay = None
+    if body is not None:
+        delay = _retry_info(body)
+        if delay is None:
+            delay = _message_delay(body)
     if delay is None:
-        delay = _message_delay(body)
+        delay = _reset_headers_delay(headers)
     return None if delay is None else max(0.0, delay)
+
+
+def _reset_headers_delay(headers: Mapping[str, str] | None) -> float | None:
+    """OpenAI's and Groq's `x-ratelimit-reset-requests` / `-tokens` ("1m2.5s", "6s", "250ms", "2h0m0s").
+
+    The window that ran out (its `x-ratelimit-remaining-*` is 0) decides; when neither says, the longer wait.
+    """
+    resets: dict[str, float] = {}
+    for kind in ("requests", "tokens"):
+        value = _header(headers, f"x-ratelimit-reset-{kind}")
+        if value and _DURATION_PART.search(value.strip()):
+            resets[kind] = _duration(value.strip())
+        elif value:
+            try:
+                resets[kind] = float(value)
+            except ValueError:
+                pass
+    if not resets:
+        return None
+    exhausted = [k for k in resets if (_header(headers, f"x-ratelimit-remaining-{k}") or "").strip() == "0"]
+    return max(resets[k] for k in (exhausted or list(resets)))
 
 
 # --- the common adapter ---------------------------------------------------------------------------------------

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+#: The wire-format family of each provider: which adapter in core/providers/ speaks to it.
+FAMILIES: dict[str, str] = {
+    "openai": "openai_compat",
+    "gemini": "gemini",
+    "groq": "openai_compat",
+    "grok": "openai_compat",
+    "custom": "openai_compat",
+    "anthropic": "anthropic",
+    "openrouter": "openai_compat",
+    "mistral": "openai_compat",
+    "deepseek": "openai_compat",
+    "local": "local",
+}
+
 DEFAULT_MODELS: dict[str, str] = {
     "openai": "gpt-4o",
     "gemini": "gemini-2.0-flash",
     "groq": "llama-3.1-8b-instant",
     "grok": "grok-3-mini",
     "custom": "llama3.2",
+    "anthropic": "claude-3-5-haiku-latest",
+    "openrouter": "openai/gpt-4o-mini",
+    "mistral": "mistral-small-latest",
+    "deepseek": "deepseek-chat",
     "local": "cv-copilot-offline",
 }
 
@@ -17,6 +35,10 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "groq": "https://api.groq.com/openai/v1",
     "grok": "https://api.x.ai/v1",
     "custom": "",
+    "anthropic": "https://api.anthropic.com/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "mistral": "https://api.mistral.ai/v1",
+    "deepseek": "https://api.deepseek.com",
     "local": "",
 }
 
@@ -27,6 +49,10 @@ KEY_ENV_VARS: dict[str, tuple[str, ...]] = {
     "groq": ("GROQ_API_KEY",),
     "grok": ("GROK_API_KEY", "XAI_API_KEY"),
     "custom": ("OPENAI_COMPAT_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "openrouter": ("OPENROUTER_API_KEY",),
+    "mistral": ("MISTRAL_API_KEY",),
+    "deepseek": ("DEEPSEEK_API_KEY",),
 }
 
 BASE_URL_ENV_VARS: dict[str, str] = {
@@ -35,6 +61,10 @@ BASE_URL_ENV_VARS: dict[str, str] = {
     "groq": "GROQ_BASE_URL",
     "grok": "GROK_BASE_URL",
     "custom": "OPENAI_COMPAT_BASE_URL",
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "openrouter": "OPENROUTER_BASE_URL",
+    "mistral": "MISTRAL_BASE_URL",
+    "deepseek": "DEEPSEEK_BASE_URL",
 }
 
 MODEL_ENV_VARS: dict[str, str] = {
@@ -43,6 +73,10 @@ MODEL_ENV_VARS: dict[str, str] = {
     "groq": "GROQ_MODEL",
     "grok": "GROK_MODEL",
     "custom": "OPENAI_COMPAT_MODEL",
+    "anthropic": "ANTHROPIC_MODEL",
+    "openrouter": "OPENROUTER_MODEL",
+    "mistral": "MISTRAL_MODEL",
+    "deepseek": "DEEPSEEK_MODEL",
 }
 
 #: Context windows in tokens, by model name prefix (longest prefix wins); overridable per provider.
@@ -60,6 +94,12 @@ DEFAULT_CONTEXT_WINDOWS: dict[str, int] = {
     "llama-3.3": 131_072,
     "llama3": 8_192,
     "grok": 131_072,
+    "claude": 200_000,
+    "openai/": 128_000,
+    "mistral-large": 131_072,
+    "mistral-medium": 131_072,
+    "mistral-small": 131_072,
+    "deepseek": 128_000,
     "cv-copilot-offline": 10_000_000,
 }
 FALLBACK_CONTEXT_WINDOW = 8_192

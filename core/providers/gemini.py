@@ -1,5 +1,8 @@
 """Google Gemini over httpx: `generateContent` and `streamGenerateContent?alt=sse`, the key only in the
-`x-goog-api-key` header (a key in the URL ends up in proxy and server logs)."""
+`x-goog-api-key` header (a key in the URL ends up in proxy and server logs).
+
+A safety stop, a blocked prompt (`promptFeedback.blockReason`) or `MAX_TOKENS` after thoughts only is billed: it
+comes back as a result with its finish reason and usage, not as an error."""
 
 from __future__ import annotations
 
@@ -8,13 +11,22 @@ from typing import Any
 
 import httpx
 
-from core.base import CompletionRequest, ProviderResult, StreamDelta
+from core.base import CompletionRequest, FinishReason, ProviderResult, StreamDelta, StreamInterrupted, TokenUsage
 from core.providers._http import HTTPProvider, token_count
 
-#: finishReasons meaning the answer was withheld, not finished.
+#: finishReasons meaning the answer was withheld, not finished (billed all the same).
 BLOCKED_FINISH = frozenset(
-    {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE"}
-)
+    {
+        "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE",
+        "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION",
+    }
+)  # fmt: skip
+_FINISH: dict[str, FinishReason] = {
+    "STOP": FinishReason.STOP,
+    "MAX_TOKENS": FinishReason.LENGTH,
+    "MALFORMED_FUNCTION_CALL": FinishReason.ERROR,
+    "UNEXPECTED_TOOL_CALL": FinishReason.ERROR,
+}
 
 
 class GeminiProvider(HTTPProvider):
@@ -59,75 +71,108 @@ class GeminiProvider(HTTPProvider):
         data = await self._post_json(self.url(model), self.build_body(request))
         if isinstance(data, list):  # tolerate an array of one response
             data = data[0] if data else {}
-        text, finish = self._parse_chunk_text(data)
-        input_tokens, output_tokens = _usage(data)
-        if not text:
-            raise self._bad(_empty_reason(finish, output_tokens))
-        return ProviderResult(
-            content=text,
-            model=str(data.get("modelVersion") or model),
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            finish_reason=finish,
-        )
-
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamDelta]:
-        model = request.model or self.model
-        got_text = False
-        usage: tuple[int | None, int | None] = (None, None)
-        finish: str | None = None
-        model_version: str | None = None
-        async for chunk in self._stream_json(self.url(model, stream=True), self.build_body(request)):
-            text, chunk_finish = self._parse_chunk_text(chunk)
-            finish = chunk_finish or finish
-            model_version = str(chunk.get("modelVersion") or "") or model_version
-            if chunk.get("usageMetadata"):  # each chunk repeats the running totals; the last one is final
-                usage = _usage(chunk)
-            if text:
-                got_text = True
-                yield StreamDelta(text=text, model=model_version)
-        if not got_text:
-            raise self._bad(_empty_reason(finish, usage[1]))
-        yield StreamDelta(
-            text="", input_tokens=usage[0], output_tokens=usage[1], finish_reason=finish, model=model_version
-        )
-
-    def _parse_chunk_text(self, data: Any) -> tuple[str, str | None]:
-        """Text of candidates[0] (thought parts skipped) and its finishReason; a blocked answer raises."""
         if not isinstance(data, dict):
             raise self._bad(f"expected a JSON object, got {type(data).__name__}")
         if data.get("error"):
             raise self._stream_error(data)
-        feedback = data.get("promptFeedback")
-        if isinstance(feedback, dict) and feedback.get("blockReason"):
-            raise self._bad(f"Gemini blocked the prompt (blockReason {feedback['blockReason']})")
-        candidates = data.get("candidates")
-        if not candidates:
-            if "usageMetadata" in data:  # a usage-only chunk
-                return "", None
+        usage = usage_of(data)
+        text, raw_finish = _candidate_of(data)
+        if raw_finish is None and not text and usage is None and not _blocked_prompt(data):
             raise self._bad("the answer has no candidates")
-        candidate = candidates[0] if isinstance(candidates[0], dict) else {}
-        finish = candidate.get("finishReason")
-        if finish in BLOCKED_FINISH:
-            raise self._bad(f"Gemini withheld the answer (finishReason {finish})")
-        content = candidate.get("content") if isinstance(candidate.get("content"), dict) else {}
-        parts = content.get("parts") if isinstance(content.get("parts"), list) else []
-        text = "".join(str(p.get("text") or "") for p in parts if isinstance(p, dict) and not p.get("thought"))
-        return text, finish
+        return ProviderResult(
+            content=text,
+            model=str(data.get("modelVersion") or model),
+            finish_reason=finish_reason_of(raw_finish),
+            usage=usage,
+            raw_finish_reason=raw_finish,
+        )
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamDelta]:
+        """Text deltas, then one last delta with the finish reason and the bill, even when nothing was said."""
+        model = request.model or self.model
+        parts: list[str] = []
+        usage: TokenUsage | None = None
+        raw_finish: str | None = None
+        model_version: str | None = None
+        async for chunk in self._stream_json(self.url(model, stream=True), self.build_body(request)):
+            if not isinstance(chunk, dict):
+                raise self._bad(f"expected a JSON object in the stream, got {type(chunk).__name__}")
+            if chunk.get("error"):
+                error = self._stream_error(chunk)
+                raise StreamInterrupted(
+                    self.name, error.kind, error.message, partial_text="".join(parts), usage=usage,
+                    status_code=error.status_code, retry_after=error.retry_after,
+                )  # fmt: skip
+            usage = usage_of(chunk) or usage  # each chunk repeats the running totals; the last one is the bill
+            model_version = str(chunk.get("modelVersion") or "") or model_version
+            text, chunk_finish = _candidate_of(chunk)
+            raw_finish = chunk_finish or raw_finish
+            if text:
+                parts.append(text)
+                yield StreamDelta(text=text, model=model_version)
+        if not (parts or raw_finish or usage):
+            raise self._bad("the answer stream carried no text, no finish reason and no usage")
+        yield StreamDelta(
+            text="",
+            finish_reason=finish_reason_of(raw_finish),
+            model=model_version,
+            usage=usage,
+            raw_finish_reason=raw_finish,
+        )
 
 
-def _usage(data: dict[str, Any]) -> tuple[int | None, int | None]:
-    """usageMetadata: prompt tokens in; candidates plus thinking tokens out (both are billed as output)."""
+def finish_reason_of(raw: str | None) -> FinishReason:
+    if raw is None:
+        return FinishReason.UNKNOWN
+    if raw in BLOCKED_FINISH or raw.startswith("BLOCK"):
+        return FinishReason.CONTENT_FILTER
+    return _FINISH.get(raw, FinishReason.UNKNOWN)
+
+
+def _blocked_prompt(data: dict[str, Any]) -> str | None:
+    feedback = data.get("promptFeedback")
+    reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
+    return f"BLOCK_{reason}" if reason else None
+
+
+def _candidate_of(data: dict[str, Any]) -> tuple[str, str | None]:
+    """Text of candidates[0] (thought parts skipped) and its finishReason. A prompt blocked by
+    `promptFeedback.blockReason` has no candidates: its reason comes back as "BLOCK_<reason>"."""
+    blocked = _blocked_prompt(data)
+    candidates = data.get("candidates")
+    if not candidates or not isinstance(candidates, list):
+        return "", blocked
+    candidate = candidates[0] if isinstance(candidates[0], dict) else {}
+    finish = candidate.get("finishReason")
+    content = candidate.get("content")
+    parts = content.get("parts") if isinstance(content, dict) else None
+    parts = parts if isinstance(parts, list) else []
+    text = "".join(str(p.get("text") or "") for p in parts if isinstance(p, dict) and not p.get("thought"))
+    return text, (str(finish) if finish else None) or blocked
+
+
+def usage_of(data: dict[str, Any]) -> TokenUsage | None:
+    """`usageMetadata` as Gemini bills it; None when absent.
+
+    Field sources (python-genai `GenerateContentResponseUsageMetadata`):
+    - input_tokens = `promptTokenCount` + `toolUsePromptTokenCount`: the prompt count already includes any cached
+      content ("the total effective prompt size"); tool-use prompt tokens are counted apart and billed as input.
+    - cached_input_tokens = `cachedContentTokenCount` (explicit caches and the implicit caching of 2.5 models).
+    - output_tokens = `candidatesTokenCount` + `thoughtsTokenCount`: thinking is billed at the output rate.
+    - reasoning_tokens = `thoughtsTokenCount`; tool_prompt_tokens = `toolUsePromptTokenCount`.
+    """
     meta = data.get("usageMetadata")
     if not isinstance(meta, dict):
-        return None, None
-    candidates = token_count(meta.get("candidatesTokenCount"))
-    thoughts = token_count(meta.get("thoughtsTokenCount"))
-    output = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
-    return token_count(meta.get("promptTokenCount")), output
-
-
-def _empty_reason(finish: str | None, output_tokens: int | None) -> str:
-    if finish == "MAX_TOKENS":
-        return f"the answer has no text: maxOutputTokens ran out (output/thinking tokens used: {output_tokens})"
-    return f"the answer has no text (finishReason {finish})"
+        return None
+    prompt = token_count(meta.get("promptTokenCount")) or 0
+    tool = token_count(meta.get("toolUsePromptTokenCount")) or 0
+    cached = token_count(meta.get("cachedContentTokenCount")) or 0
+    candidates = token_count(meta.get("candidatesTokenCount")) or 0
+    thoughts = token_count(meta.get("thoughtsTokenCount")) or 0
+    return TokenUsage(
+        input_tokens=prompt + tool,
+        output_tokens=candidates + thoughts,
+        cached_input_tokens=min(cached, prompt),
+        reasoning_tokens=thoughts,
+        tool_prompt_tokens=tool,
+    )
