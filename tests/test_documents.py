@@ -17,6 +17,7 @@ from core.base import InputError
 from core.documents import (
     MAX_BYTES,
     MAX_CHARS,
+    MAX_DOCX_PARTS,
     MAX_PAGES,
     decode_text,
     extract_text,
@@ -320,6 +321,16 @@ def test_docx_true_errors(data: bytes, message: str) -> None:
     with pytest.raises(InputError, match=message) as info:
         extract_text(data, "cv.docx")
     assert "BadZipFile" not in str(info.value)
+
+
+def test_docx_with_too_many_parts_is_refused() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as package:
+        package.writestr("word/document.xml", "<w:document/>")
+        for i in range(MAX_DOCX_PARTS):
+            package.writestr(f"word/media/p{i}.xml", "")
+    with pytest.raises(InputError, match=f"holds {MAX_DOCX_PARTS + 1:,} parts"):
+        extract_text(buf.getvalue(), "parts.docx")
 
 
 def test_zip_that_is_not_a_word_document() -> None:
