@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import threading
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -122,7 +122,7 @@ async def _next(iterator: AsyncIterator[T]) -> T | _End:
         return _END
 
 
-def iter_sync(agen: AsyncIterator[T]) -> Iterator[T]:
+def iter_sync(agen: AsyncIterable[T]) -> Iterator[T]:
     """A plain iterator over an async iterator that runs on the process's loop (for st.write_stream).
 
     Each item is fetched on the loop when the consumer asks for it. If the consumer stops early (the user leaves

@@ -121,7 +121,7 @@ class Services:
                 part = self._parts.get(name)
                 if part is None:
                     part = self._parts[name] = factory()
-        return part  # type: ignore[no-any-return]
+        return part
 
     @property
     def tracker(self) -> UsageTracker:

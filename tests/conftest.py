@@ -37,3 +37,59 @@ def _reset_singletons() -> None:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "usage.db"
+
+
+# --- the `slow` marker: `python -m pytest -m "not slow"` is the quick unit run ------------------------------------
+
+#: Whole files that drive Streamlit's AppTest or a real browser.
+_SLOW_FILES = ("test_pages", "e2e/", "test_security_browser")
+#: A test (or one of its fixtures) whose source mentions one of these starts a process, a page run or a browser.
+_SLOW_MARKS = ("subprocess.", "sys.executable", "AppTest", "open_page(", "sync_playwright")
+
+
+def _source(func: object) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(func)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return ""
+
+
+def _slow_helpers(module: object) -> set[str]:
+    """Module-level functions that (directly or through each other) start a process, a page run or a browser."""
+    import inspect
+
+    sources = {
+        name: _source(value)
+        for name, value in vars(module).items()
+        if inspect.isfunction(value) and value.__module__ == getattr(module, "__name__", None)
+    }
+    slow = {name for name, src in sources.items() if any(mark in src for mark in _SLOW_MARKS)}
+    while True:
+        more = {n for n, src in sources.items() if n not in slow and any(f"{h}(" in src for h in slow)}
+        if not more:
+            return slow
+        slow |= more
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    helpers: dict[str, set[str]] = {}
+
+    for item in items:
+        path = str(getattr(item, "path", "")).replace("\\", "/")
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__ not in helpers:
+            helpers[module.__name__] = _slow_helpers(module)
+        slow_names = helpers.get(getattr(module, "__name__", ""), set())
+        funcs = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        for defs in info.name2fixturedefs.values() if info is not None else ():
+            funcs += [d.func for d in defs]
+        text = "".join(_source(f) for f in funcs if f is not None)
+        if (
+            any(f"/{name}" in path for name in _SLOW_FILES)
+            or any(mark in text for mark in _SLOW_MARKS)
+            or any(f"{name}(" in text for name in slow_names)
+        ):
+            item.add_marker(pytest.mark.slow)
