@@ -133,7 +133,9 @@ class Settings:
     db_path: Path
     config_path: Path
     api_token: Secret | None = None
-    price_overrides: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # model → (in, out) per 1K
+    price_overrides: Mapping[str, tuple[float, ...]] = field(
+        default_factory=dict
+    )  # model → (in, out[, cached, write]) per 1K
     unknown_price_per_1k: tuple[float, float] = (0.01, 0.03)
     budgets: BudgetSettings = field(default_factory=BudgetSettings)
     cache_enabled: bool = True
@@ -196,6 +198,15 @@ class _ProviderFile(_Table):
 class _PriceFile(_Table):
     input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    cached_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # per 1K; None: the input rate
+    cache_write: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # per 1K; None: the input rate
+
+    def rates(self) -> tuple[float, ...]:
+        """(input, output), or (input, output, cached_input, cache_write) when a cache rate is set (core.pricing)."""
+        if self.cached_input is None and self.cache_write is None:
+            return (self.input, self.output)
+        cached = self.input if self.cached_input is None else self.cached_input
+        return (self.input, self.output, cached, self.input if self.cache_write is None else self.cache_write)
 
 
 class _PricingFile(_Table):
@@ -471,7 +482,7 @@ def load_settings(
         db_source=source[DB_ENV_VAR] if db_value else "default",
         config_path=config_path,
         api_token=Secret(token) if token else None,
-        price_overrides={model: (p.input, p.output) for model, p in cfg.prices.items()},
+        price_overrides={model: p.rates() for model, p in cfg.prices.items()},
         unknown_price_per_1k=(cfg.pricing.unknown_input_per_1k, cfg.pricing.unknown_output_per_1k),
         budgets=budgets,
         cache_enabled=cfg.cache.enabled,

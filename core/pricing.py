@@ -303,16 +303,17 @@ def is_local_url(base_url: str | None) -> bool:
 
 def _override_price(value: Any) -> ModelPrice:
     if isinstance(value, Mapping):
-        rates = {k: float(value[k]) for k in OVERRIDE_KINDS if value.get(k) is not None}
+        by_kind = {k: float(value[k]) for k in OVERRIDE_KINDS if value.get(k) is not None}
         return ModelPrice(
-            rates.get("input", 0.0),
-            rates.get("output", 0.0),
+            by_kind.get("input", 0.0),
+            by_kind.get("output", 0.0),
             "override",
-            cached_input_per_1k=rates.get("cached_input"),
-            cache_write_per_1k=rates.get("cache_write"),
+            cached_input_per_1k=by_kind.get("cached_input"),
+            cache_write_per_1k=by_kind.get("cache_write"),
         )
-    inp, out = value
-    return ModelPrice(float(inp), float(out), "override")
+    rates = [float(v) for v in value]  # (input, output) or (input, output, cached_input, cache_write)
+    cached, write = (rates[2], rates[3]) if len(rates) >= 4 else (None, None)
+    return ModelPrice(rates[0], rates[1], "override", cached_input_per_1k=cached, cache_write_per_1k=write)
 
 
 def price_for(
@@ -323,10 +324,10 @@ def price_for(
     unknown_per_1k: tuple[float, float] = (0.01, 0.03),
     base_url: str | None = None,
 ) -> ModelPrice:
-    """The price of `model` on `provider`, in this order: a config override for the model (a (input, output)
-    pair, or a mapping with any of input/output/cached_input/cache_write, per 1K tokens); the offline engine
-    (free); a `custom` server on a local address (free, "local server"); genai-prices; else "unknown", flagged
-    as estimated at `unknown_per_1k`."""
+    """The price of `model` on `provider`, in this order: a config override for the model (an (input, output)
+    pair, an (input, output, cached_input, cache_write) tuple, or a mapping with those keys, per 1K tokens); the
+    offline engine (free); a `custom` server on a local address (free, "local server"); genai-prices; else
+    "unknown", flagged as estimated at `unknown_per_1k`."""
     if overrides and model in overrides:
         return _override_price(overrides[model])
     if provider == "local":

@@ -79,6 +79,7 @@ class ModelRouter:
         self._providers: dict[str, Provider] = {}
         self._prices: dict[str, ModelPrice] = {}
         self._ranking: list[str] | None = None  # settings are immutable, so the ranking is computed once
+        self._windows: dict[str, int] = {}
         self._lock = threading.RLock()
         self.health = HealthBook(self.settings, clock)
         self._dispatcher = Dispatcher(self, Ledger(self), sleep)
@@ -180,8 +181,11 @@ class ModelRouter:
         return [challenger, *[p for p in plan if p != challenger]], True
 
     def context_window(self, name: str) -> int:
-        ps = self.settings.providers[name]
-        return context_window_for(ps.model, ps.context_window)
+        window = self._windows.get(name)
+        if window is None:
+            ps = self.settings.providers[name]
+            window = self._windows[name] = context_window_for(ps.model, ps.context_window)
+        return window
 
     def _begin(
         self,

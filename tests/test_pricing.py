@@ -243,3 +243,16 @@ def test_a_tier_that_is_not_linear_is_priced_call_by_call(monkeypatch):
     usage = TokenUsage(250_000, 700, cached_input_tokens=50_000)
     expected = genai("gemini-2.5-pro", "google", input_tokens=250_000, cache_read_tokens=50_000, output_tokens=700)
     assert price_for("gemini", "gemini-2.5-pro").cost_of(usage) == pytest.approx(expected, rel=1e-12)
+
+
+def test_config_file_prices_per_token_kind(tmp_path):
+    from core.config import load_settings
+
+    path = tmp_path / "cv_copilot.toml"
+    path.write_text(
+        '[prices."gpt-4o"]\ninput = 1.0\noutput = 2.0\ncached_input = 0.1\n\n[prices."gpt-4o-mini"]\ninput = 0.5\n'
+    )
+    overrides = load_settings(env={}, config_path=path).price_overrides
+    assert ((1.0, 2.0, 0.1, 1.0), (0.5, 0.0)) == (overrides["gpt-4o"], overrides["gpt-4o-mini"])
+    price = price_for("openai", "gpt-4o", overrides=overrides)
+    assert price.cost_of(TokenUsage(1000, 1000, cached_input_tokens=500)) == pytest.approx(0.5 + 0.05 + 2.0)

@@ -108,3 +108,19 @@ def test_gemini_family_is_built_too() -> None:
         build_provider("gemini", settings.providers["gemini"], handler.transport).complete(CompletionRequest("hi", ""))
     )
     assert "g" == result.content
+
+
+@pytest.mark.parametrize(
+    ("base", "cost_is_zero", "estimated"),
+    [("http://127.0.0.1:11434/v1", True, False), ("https://llm.example.com/v1", False, True)],
+)
+def test_router_prices_a_custom_server_on_this_machine_at_zero(
+    tmp_path, base: str, cost_is_zero: bool, estimated: bool
+) -> None:
+    handler = openai_handler("local answer", input_tokens=900, output_tokens=300)
+    config = tmp_path / "cv_copilot.toml"
+    config.write_text("")
+    env = {"OPENAI_COMPAT_BASE_URL": base, "OPENAI_COMPAT_MODEL": "llama3.2", "CV_COPILOT_DB": str(tmp_path / "u.db")}
+    router = ModelRouter(load_settings(env=env, config_path=config), transport=handler.transport)
+    response = asyncio.run(router.generate(TaskType.FAST_SUMMARY, "hi", provider="custom"))
+    assert ("custom", cost_is_zero, estimated) == (response.provider, response.cost_usd == 0, response.price_estimated)

@@ -26,6 +26,7 @@ from tests.fakes import (
     XAI_CONTEXT_LENGTH,
     XAI_INVALID_KEY,
     FakeHandler,
+    StaticHandler,
     openai_handler,
     sse_handler,
 )
@@ -223,3 +224,24 @@ def test_a_tiny_limit_on_a_reasoning_model_comes_back_cut_not_failed(streaming: 
         text, finish, usage = result.content, result.finish_reason, result.usage
     assert ("", FinishReason.LENGTH, TokenUsage(14, 5, reasoning_tokens=5)) == (text, finish, usage)
     assert (5, "temperature" in handler.last.json) == (handler.last.json["max_completion_tokens"], False)
+
+
+def test_grok_reasoning_that_used_the_whole_limit_comes_back_cut_and_billed() -> None:
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "model": "grok-3-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": ""}, "finish_reason": "length"}],
+        "usage": {
+            "prompt_tokens": 300,
+            "completion_tokens": 0,
+            "total_tokens": 364,
+            "completion_tokens_details": {"reasoning_tokens": 64},
+        },
+    }
+    result = complete(make(StaticHandler(body), "grok"))
+    assert ("", FinishReason.LENGTH, TokenUsage(300, 64, reasoning_tokens=64)) == (
+        result.content,
+        result.finish_reason,
+        result.usage,
+    )
