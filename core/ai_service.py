@@ -182,7 +182,7 @@ def check_text(text: Any, what: str, *, max_chars: int) -> str:
         raise InputError(
             f"The {what} is {len(text):,} characters long; the limit is {max_chars:,}. Remove what is not needed."
         )
-    return text
+    return str(text)
 
 
 def _optional_text(value: Any, what: str, *, max_chars: int = MAX_CV_CHARS) -> str:
@@ -340,9 +340,10 @@ class AIService:
     async def _generate(
         self, task: TaskType, system: str, prompt: str, payload: dict[str, Any], opts: dict[str, Any], **kw: Any
     ) -> AIResponse:
-        return await self.router.generate(
+        response: AIResponse = await self.router.generate(
             task, prompt, system=system, payload=payload, max_tokens=MAX_OUTPUT_TOKENS[task], **opts, **kw
         )
+        return response
 
     async def _offline(
         self, task: TaskType, prompt: str, payload: dict[str, Any], opts: dict[str, Any]

@@ -2,6 +2,10 @@
 
 Reserving under one lock makes the limit hold under concurrency: simultaneous calls see each other's
 reservations, so together they overshoot by at most one call's worst case (the one that fits exactly).
+
+`Budget` is the interface the router and the pages use. `BudgetGuard` keeps reservations in this process's memory;
+`core.limits.SQLiteBudget` keeps them in the usage DB file, so every process on it shares one budget;
+`core.limits.build_budget` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
 from core.base import BudgetExceeded
 from core.config import BudgetSettings
@@ -21,9 +26,12 @@ SpendFunction = Callable[[float, "str | None"], float]  # (since_ts, user_id or 
 
 @dataclass(frozen=True)
 class Reservation:
+    """Money held for one call in flight. `id` 0 means nothing was held (no budget applied)."""
+
     id: int
     user_id: str
     amount_usd: float
+    expires_at: float | None = None  # wall-clock time the hold lapses by itself (shared backends)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,40 @@ def period_end(period: str, now: float) -> datetime:
     return dt.replace(year=year, month=month)
 
 
+@runtime_checkable
+class Budget(Protocol):
+    def reserve(self, user_id: str, estimate_usd: float) -> Reservation:
+        """Hold `estimate_usd` against every budget that applies, or raise BudgetExceeded naming the first too full."""
+        ...
+
+    def settle(self, reservation: Reservation | None, actual_usd: float | None = None) -> None:
+        """Release a hold once the call's real cost is recorded (idempotent; None is a no-op; never raises)."""
+        ...
+
+    def status(self, user_id: str) -> list[BudgetLine]:
+        """Every budget that applies to `user_id`: spent, held, limit and reset time."""
+        ...
+
+
+def budget_lines(settings: BudgetSettings, user_id: str) -> list[tuple[str, str, float, str | None]]:
+    """(scope, period, limit, user or None for everyone) of each budget set for `user_id`."""
+    lines = []
+    for key, limit in settings.limits_for(user_id).items():
+        if limit is None:
+            continue
+        who, period_word, _ = key.split("_")
+        period = "daily" if period_word == "daily" else "monthly"
+        lines.append((f"{who} {period}", period, float(limit), user_id if who == "user" else None))
+    return lines
+
+
+def resets_text(period: str, now: float) -> str:
+    return period_end(period, now).strftime("%Y-%m-%d %H:%M UTC")
+
+
 class BudgetGuard:
+    """`Budget` with reservations in this process's memory: exact for one process (see `core.limits` for many)."""
+
     def __init__(self, settings: BudgetSettings, spend: SpendFunction, *, clock: Callable[[], float] = time.time):
         self.settings = settings
         self._spend = spend
@@ -70,15 +111,7 @@ class BudgetGuard:
         self._ids = itertools.count(1)
 
     def _lines(self, user_id: str) -> list[tuple[str, str, float, str | None]]:
-        limits = self.settings.limits_for(user_id)
-        lines = []
-        for key, limit in limits.items():
-            if limit is None:
-                continue
-            who, period_word, _ = key.split("_")
-            period = "daily" if period_word == "daily" else "monthly"
-            lines.append((f"{who} {period}", period, float(limit), user_id if who == "user" else None))
-        return lines
+        return budget_lines(self.settings, user_id)
 
     def _reserved_for(self, user: str | None) -> float:
         return sum(r.amount_usd for r in self._reserved.values() if user is None or r.user_id == user)
@@ -92,7 +125,7 @@ class BudgetGuard:
                     limit_usd=limit,
                     spent_usd=self._spend(period_start(period, now), user),
                     reserved_usd=self._reserved_for(user),
-                    resets_at=period_end(period, now).strftime("%Y-%m-%d %H:%M UTC"),
+                    resets_at=resets_text(period, now),
                 )
                 for scope, period, limit, user in self._lines(user_id)
             ]
@@ -108,14 +141,14 @@ class BudgetGuard:
                         scope,
                         spent + self._reserved_for(user),
                         limit,
-                        period_end(period, now).strftime("%Y-%m-%d %H:%M UTC"),
+                        resets_text(period, now),
                         estimate_usd,
                     )
             reservation = Reservation(next(self._ids), user_id, estimate_usd)
             self._reserved[reservation.id] = reservation
             return reservation
 
-    def settle(self, reservation: Reservation | None) -> None:
+    def settle(self, reservation: Reservation | None, actual_usd: float | None = None) -> None:
         """Drop the hold once the real cost is in the tracker (record first, then settle)."""
         if reservation is None:
             return

@@ -181,7 +181,7 @@ def _chain_text(value: Any) -> str:
         try:
             value = json.loads(value) if value.startswith("[") else value
         except ValueError:
-            return value
+            return str(value)
         if isinstance(value, str):
             return value
     return " > ".join(str(v) for v in value)
@@ -608,7 +608,9 @@ def export_csv(
     return calls_csv(tracker.recent_calls(limit=limit, hours=hours, **f))
 
 
-def filter_options(tracker: Any, hours: float | None, selected: Mapping[str, Sequence[str]] | None = None) -> dict:
+def filter_options(
+    tracker: Any, hours: float | None, selected: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
     """Filter choices for a window: the providers, tasks and users with calls in it (unfiltered), plus whatever
     is already selected so a choice never disappears under the user. Three grouped queries, run together."""
     dimensions = {"provider": "provider", "task_type": "task_type", "user_id": "user_id"}

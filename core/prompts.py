@@ -229,11 +229,11 @@ def validate(model: type[BaseModel], text: str) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "reply"
-        raise ValueError(
-            f"the reply does not have the expected shape ({where}: {first.get('msg', 'invalid')})"
-        ) from None
+        errors = exc.errors()
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+        msg = errors[0]["msg"] if errors else "invalid"
+        where = where or "reply"
+        raise ValueError(f"the reply does not have the expected shape ({where}: {msg})") from None
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Per-(provider, user) rate limits: requests per minute and, optionally, tokens per minute, over a sliding window.
 
-`RateLimiter` is the small interface the router depends on, so a shared backend (Redis, for a team deployment)
-can be added later as a new module. `InMemoryRateLimiter` serves one process: a lock makes check-and-count atomic,
-so it is exact under threads, and since `acquire` never awaits, it is exact under asyncio too.
+`RateLimiter` is the small interface the router depends on. `InMemoryRateLimiter` serves one process: a lock makes
+check-and-count atomic, so it is exact under threads, and since `acquire` never awaits, it is exact under asyncio
+too. The backend shared by every process on one usage DB is `core.limits.SQLiteRateLimiter`; `core.limits.build_limiter`
+picks one from the settings.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-__all__ = ["WINDOW_SECONDS", "InMemoryRateLimiter", "RateLimiter"]
+__all__ = ["WINDOW_SECONDS", "InMemoryRateLimiter", "LimitTable", "RateLimiter"]
 
 #: The sliding window, in seconds: "per minute".
 WINDOW_SECONDS = 60.0
@@ -38,6 +39,29 @@ def _check_limit(name: str, value: int | None) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
     return value
+
+
+class LimitTable:
+    """(rpm, tpm) per provider, with a default for providers not listed; validated, thread-safe to change."""
+
+    def __init__(
+        self,
+        limits: Mapping[str, tuple[int | None, int | None]] | None = None,
+        *,
+        default_rpm: int | None = 60,
+        default_tpm: int | None = None,
+    ) -> None:
+        self._default = (_check_limit("default_rpm", default_rpm), _check_limit("default_tpm", default_tpm))
+        self._limits: dict[str, tuple[int | None, int | None]] = {}
+        for provider, (rpm, tpm) in (limits or {}).items():
+            self._limits[provider] = (_check_limit("rpm", rpm), _check_limit("tpm", tpm))
+
+    def configure(self, provider: str, *, rpm: int | None = None, tpm: int | None = None) -> None:
+        # one dict store: atomic under the GIL, so readers need no lock
+        self._limits[provider] = (_check_limit("rpm", rpm), _check_limit("tpm", tpm))
+
+    def get(self, provider: str) -> tuple[int | None, int | None]:
+        return self._limits.get(provider, self._default)
 
 
 class _Window:
@@ -73,10 +97,7 @@ class InMemoryRateLimiter:
         default_tpm: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._default = (_check_limit("default_rpm", default_rpm), _check_limit("default_tpm", default_tpm))
-        self._limits: dict[str, tuple[int | None, int | None]] = {}
-        for provider, (rpm, tpm) in (limits or {}).items():
-            self._limits[provider] = (_check_limit("rpm", rpm), _check_limit("tpm", tpm))
+        self._table = LimitTable(limits, default_rpm=default_rpm, default_tpm=default_tpm)
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[tuple[str, str], _Window] = {}
@@ -84,23 +105,21 @@ class InMemoryRateLimiter:
 
     def configure(self, provider: str, *, rpm: int | None = None, tpm: int | None = None) -> None:
         """Replace the provider's limits (None = unlimited). Calls already counted stay counted."""
-        with self._lock:
-            self._limits[provider] = (_check_limit("rpm", rpm), _check_limit("tpm", tpm))
+        self._table.configure(provider, rpm=rpm, tpm=tpm)
 
     def limits(self, provider: str) -> tuple[int | None, int | None]:
         """(rpm, tpm) in force for a provider."""
-        with self._lock:
-            return self._limits.get(provider, self._default)
+        return self._table.get(provider)
 
     def acquire(self, provider: str, user_id: str, tokens: int = 0) -> float:
         """Admit and count one call of `tokens` tokens, or return how many seconds until it would be admitted."""
         if tokens < 0:
             raise ValueError(f"tokens must be >= 0, got {tokens!r}")
+        rpm, tpm = self._table.get(provider)
+        if rpm is None and tpm is None:
+            return 0.0
         with self._lock:
             now = self._clock()
-            rpm, tpm = self._limits.get(provider, self._default)
-            if rpm is None and tpm is None:
-                return 0.0
             key = (provider, user_id)
             window = self._windows.get(key)
             if window is None:

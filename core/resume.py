@@ -326,11 +326,11 @@ def check_cv(cv: Any, what: str = "CV") -> dict[str, Any]:
     try:
         Resume.model_validate(dict(cv))
     except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "CV"
-        raise InputError(
-            f"The {what} has a part CV Copilot cannot read ({where}: {first.get('msg', 'invalid')})."
-        ) from None
+        errors = exc.errors()
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+        msg = errors[0]["msg"] if errors else "invalid"
+        where = where or "CV"
+        raise InputError(f"The {what} has a part CV Copilot cannot read ({where}: {msg}).") from None
     if not any(cv.get(k) for k in ("basics", "work", "education", "skills")):
         raise InputError("There is no CV yet. Parse or import a CV first.")
     return dict(cv)

@@ -1,17 +1,25 @@
-"""Budgets: arithmetic, periods rolling over at UTC midnight and month end, per-user limits, status, concurrency."""
+"""Budget contract, run against every backend: arithmetic, periods rolling over at UTC midnight and month end,
+per-user limits, status, concurrency. Spend comes from a real usage tracker on the test's DB file. The shared
+backend's own promises (expiry, settle grace, several guards on one file) are at the end; the multi-process proof is
+in test_limits_multiprocess.py.
+"""
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.base import BudgetExceeded
-from core.budget import BudgetGuard, Reservation, period_end, period_start
+from core.budget import Budget, BudgetGuard, Reservation, period_end, period_start
 from core.config import BudgetSettings, load_settings
+from core.limits import SQLiteBudget
+from core.usage_tracker import UsageTracker
 
 
 def ts(text: str) -> float:
@@ -20,16 +28,20 @@ def ts(text: str) -> float:
 
 
 class Ledger:
-    """An in-memory spend function: rows of (ts, user, usd), summed like the tracker's spend_usd."""
+    """Recorded spend: rows written through a real usage tracker (synchronously), read back by its spend_usd."""
 
-    def __init__(self) -> None:
-        self.rows: list[tuple[float, str, float]] = []
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.tracker = UsageTracker(db, flush_interval=None)
 
     def add(self, when: float, user: str, usd: float) -> None:
-        self.rows.append((when, user, usd))
+        self.tracker.record_usage(
+            task_type="cv_parsing", provider="openai", model="gpt-4o-mini", input_tokens=100, output_tokens=50,
+            cost_usd=usd, success=True, user_id=user, ts=when,
+        )  # fmt: skip
 
     def __call__(self, since: float, user: str | None) -> float:
-        return sum(usd for when, who, usd in self.rows if when >= since and (user is None or who == user))
+        return self.tracker.spend_usd(since, user)
 
 
 class Clock:
@@ -40,8 +52,36 @@ class Clock:
         return self.now
 
 
-def guard(ledger: Ledger, clock: Callable[[], float], **limits: object) -> BudgetGuard:
-    return BudgetGuard(BudgetSettings(**limits), ledger, clock=clock)  # type: ignore[arg-type]
+class Backend:
+    """Builds ledgers and guards of one backend; each ledger gets its own DB file."""
+
+    def __init__(self, name: str, folder: Path) -> None:
+        self.name = name
+        self.folder = folder
+        self._files = itertools.count()
+        self._trackers: list[UsageTracker] = []
+
+    def ledger(self) -> Ledger:
+        ledger = Ledger(self.folder / f"usage{next(self._files)}.db")
+        self._trackers.append(ledger.tracker)
+        return ledger
+
+    def guard(self, ledger: Ledger, clock: Callable[[], float], **limits: Any) -> Any:
+        if self.name == "memory":
+            return BudgetGuard(BudgetSettings(**limits), ledger, clock=clock)
+        # the ledger writes synchronously, so a settled hold need not linger for the tracker's write-behind
+        return SQLiteBudget(BudgetSettings(**limits), ledger.db, clock=clock, settle_grace_seconds=0)
+
+    def close(self) -> None:
+        for tracker in self._trackers:
+            tracker.close()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def b(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    backend = Backend(request.param, tmp_path)
+    yield backend
+    backend.close()
 
 
 # --- periods ------------------------------------------------------------------------------------------------------
@@ -82,10 +122,14 @@ def test_period_end(period: str, now: str, end: str) -> None:
 # --- arithmetic ---------------------------------------------------------------------------------------------------
 
 
-def test_no_limits_never_blocks_and_reports_nothing() -> None:
-    ledger = Ledger()
+def test_satisfies_the_protocol(b: Backend) -> None:
+    assert isinstance(b.guard(b.ledger(), Clock(0.0)), Budget)
+
+
+def test_no_limits_never_blocks_and_reports_nothing(b: Backend) -> None:
+    ledger = b.ledger()
     ledger.add(ts("2024-03-15 10:00:00"), "ann", 1_000_000.0)
-    g = guard(ledger, Clock(ts("2024-03-15 12:00:00")))
+    g = b.guard(ledger, Clock(ts("2024-03-15 12:00:00")))
     assert isinstance(g.reserve("ann", 50.0), Reservation)
     assert [] == g.status("ann")
 
@@ -101,11 +145,11 @@ def test_no_limits_never_blocks_and_reports_nothing() -> None:
         (1.2, 0.0, False),  # …unless the budget is already overspent
     ],
 )
-def test_reserve_against_daily_limit(spent: float, estimate: float, fits: bool) -> None:
+def test_reserve_against_daily_limit(b: Backend, spent: float, estimate: float, fits: bool) -> None:
     now = ts("2024-03-15 12:00:00")
-    ledger = Ledger()
+    ledger = b.ledger()
     ledger.add(now - 60, "ann", spent)
-    g = guard(ledger, Clock(now), user_daily_usd=1.0)
+    g = b.guard(ledger, Clock(now), user_daily_usd=1.0)
     if fits:
         assert estimate == g.reserve("ann", estimate).amount_usd
     else:
@@ -113,11 +157,11 @@ def test_reserve_against_daily_limit(spent: float, estimate: float, fits: bool) 
             g.reserve("ann", estimate)
 
 
-def test_budget_exceeded_names_spent_limit_and_reset_time() -> None:
+def test_budget_exceeded_names_spent_limit_and_reset_time(b: Backend) -> None:
     now = ts("2024-03-15 12:00:00")
-    ledger = Ledger()
+    ledger = b.ledger()
     ledger.add(now - 60, "ann", 0.75)
-    g = guard(ledger, Clock(now), user_daily_usd=1.0)
+    g = b.guard(ledger, Clock(now), user_daily_usd=1.0)
     with pytest.raises(BudgetExceeded) as caught:
         g.reserve("ann", 0.5)
     exc = caught.value
@@ -132,8 +176,8 @@ def test_budget_exceeded_names_spent_limit_and_reset_time() -> None:
     assert "resets at 2024-03-16 00:00 UTC" in str(exc)
 
 
-def test_reservations_add_up_and_settling_frees_them() -> None:
-    g = guard(Ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0)
+def test_reservations_add_up_and_settling_frees_them(b: Backend) -> None:
+    g = b.guard(b.ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0)
     first = g.reserve("ann", 0.4)
     g.reserve("ann", 0.4)
     with pytest.raises(BudgetExceeded) as caught:
@@ -143,8 +187,8 @@ def test_reservations_add_up_and_settling_frees_them() -> None:
     assert 0.4 == g.reserve("ann", 0.4).amount_usd
 
 
-def test_settle_is_idempotent_and_accepts_none() -> None:
-    g = guard(Ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0)
+def test_settle_is_idempotent_and_accepts_none(b: Backend) -> None:
+    g = b.guard(b.ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0)
     held = g.reserve("ann", 0.6)
     g.settle(held)
     g.settle(held)
@@ -152,11 +196,11 @@ def test_settle_is_idempotent_and_accepts_none() -> None:
     assert 0.0 == g.status("ann")[0].reserved_usd
 
 
-def test_settle_after_recording_does_not_double_count() -> None:
+def test_settle_after_recording_does_not_double_count(b: Backend) -> None:
     """The router records the real cost first, then settles: afterwards only the recorded cost counts."""
     now = ts("2024-03-15 12:00:00")
-    ledger = Ledger()
-    g = guard(ledger, Clock(now), user_daily_usd=1.0)
+    ledger = b.ledger()
+    g = b.guard(ledger, Clock(now), user_daily_usd=1.0)
     held = g.reserve("ann", 0.5)
     ledger.add(now, "ann", 0.2)  # the call cost less than its worst case
     assert pytest.approx(0.7) == g.status("ann")[0].spent_usd + g.status("ann")[0].reserved_usd
@@ -165,8 +209,8 @@ def test_settle_after_recording_does_not_double_count() -> None:
     assert (pytest.approx(0.2), 0.0) == (line.spent_usd, line.reserved_usd)
 
 
-def test_user_limits_are_per_user_and_global_limits_are_shared() -> None:
-    g = guard(Ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0, global_daily_usd=1.5)
+def test_user_limits_are_per_user_and_global_limits_are_shared(b: Backend) -> None:
+    g = b.guard(b.ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0, global_daily_usd=1.5)
     g.reserve("ann", 0.9)
     g.reserve("bob", 0.5)  # bob's own budget is untouched by ann's hold
     with pytest.raises(BudgetExceeded) as caught:
@@ -174,11 +218,11 @@ def test_user_limits_are_per_user_and_global_limits_are_shared() -> None:
     assert ("global daily", pytest.approx(1.4)) == (caught.value.scope, caught.value.spent_usd)
 
 
-def test_spend_of_other_users_does_not_count_against_a_user_budget() -> None:
+def test_spend_of_other_users_does_not_count_against_a_user_budget(b: Backend) -> None:
     now = ts("2024-03-15 12:00:00")
-    ledger = Ledger()
+    ledger = b.ledger()
     ledger.add(now - 10, "bob", 5.0)
-    g = guard(ledger, Clock(now), user_daily_usd=1.0)
+    g = b.guard(ledger, Clock(now), user_daily_usd=1.0)
     assert 1.0 == g.reserve("ann", 1.0).amount_usd
 
 
@@ -191,8 +235,8 @@ def test_spend_of_other_users_does_not_count_against_a_user_budget() -> None:
         ("ann", 1.0, True),
     ],
 )
-def test_per_user_override(user: str, estimate: float, fits: bool) -> None:
-    g = guard(Ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0, per_user={"vip": {"daily_usd": 5.0}})
+def test_per_user_override(b: Backend, user: str, estimate: float, fits: bool) -> None:
+    g = b.guard(b.ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0, per_user={"vip": {"daily_usd": 5.0}})
     if fits:
         g.reserve(user, estimate)
     else:
@@ -210,11 +254,11 @@ def test_per_user_override_keeps_the_default_for_the_other_period() -> None:
 # --- periods rolling over -----------------------------------------------------------------------------------------
 
 
-def test_daily_budget_resets_at_utc_midnight_but_monthly_keeps_counting() -> None:
+def test_daily_budget_resets_at_utc_midnight_but_monthly_keeps_counting(b: Backend) -> None:
     clock = Clock(ts("2024-03-15 23:59:59"))
-    ledger = Ledger()
+    ledger = b.ledger()
     ledger.add(ts("2024-03-15 20:00:00"), "ann", 0.9)
-    g = guard(ledger, clock, user_daily_usd=1.0, user_monthly_usd=1.5)
+    g = b.guard(ledger, clock, user_daily_usd=1.0, user_monthly_usd=1.5)
     with pytest.raises(BudgetExceeded) as caught:
         g.reserve("ann", 0.2)
     assert "user daily" == caught.value.scope
@@ -225,11 +269,11 @@ def test_daily_budget_resets_at_utc_midnight_but_monthly_keeps_counting() -> Non
     assert ("user monthly", "2024-04-01 00:00 UTC") == (caught.value.scope, caught.value.resets_at)
 
 
-def test_monthly_budget_resets_at_month_end() -> None:
+def test_monthly_budget_resets_at_month_end(b: Backend) -> None:
     clock = Clock(ts("2024-02-29 23:59:59"))
-    ledger = Ledger()
+    ledger = b.ledger()
     ledger.add(ts("2024-02-03 09:00:00"), "ann", 9.5)
-    g = guard(ledger, clock, global_monthly_usd=10.0)
+    g = b.guard(ledger, clock, global_monthly_usd=10.0)
     with pytest.raises(BudgetExceeded):
         g.reserve("ann", 1.0)
     clock.now = ts("2024-03-01 00:00:01")
@@ -240,12 +284,12 @@ def test_monthly_budget_resets_at_month_end() -> None:
 # --- status lines -------------------------------------------------------------------------------------------------
 
 
-def test_status_lists_every_set_budget_with_its_reset_time() -> None:
+def test_status_lists_every_set_budget_with_its_reset_time(b: Backend) -> None:
     now = ts("2024-03-15 12:00:00")
-    ledger = Ledger()
+    ledger = b.ledger()
     ledger.add(now - 100, "ann", 0.25)
     ledger.add(now - 100, "bob", 1.0)
-    g = guard(ledger, Clock(now), user_daily_usd=1.0, global_monthly_usd=20.0)
+    g = b.guard(ledger, Clock(now), user_daily_usd=1.0, global_monthly_usd=20.0)
     lines = {line.scope: line for line in g.status("ann")}
     assert ["global monthly", "user daily"] == sorted(lines)
     assert (0.25, 1.0, "2024-03-16 00:00 UTC") == (
@@ -266,11 +310,13 @@ def test_status_lists_every_set_budget_with_its_reset_time() -> None:
         (1.2, 0.0, 1.2, True),
     ],
 )
-def test_status_fraction_and_80_percent_warning(spent: float, held: float, fraction: float, warning: bool) -> None:
+def test_status_fraction_and_80_percent_warning(
+    b: Backend, spent: float, held: float, fraction: float, warning: bool
+) -> None:
     now = ts("2024-03-15 12:00:00")
-    ledger = Ledger()
+    ledger = b.ledger()
     ledger.add(now - 1, "ann", spent)
-    g = guard(ledger, Clock(now), user_daily_usd=1.0)
+    g = b.guard(ledger, Clock(now), user_daily_usd=1.0)
     if held:
         g.reserve("ann", held)
     line = g.status("ann")[0]
@@ -280,9 +326,9 @@ def test_status_fraction_and_80_percent_warning(spent: float, held: float, fract
 # --- concurrency --------------------------------------------------------------------------------------------------
 
 
-def test_twenty_threads_reserving_at_once_never_overshoot() -> None:
+def test_twenty_threads_reserving_at_once_never_overshoot(b: Backend) -> None:
     """20 threads released together: only as many holds as fit are granted, whatever the interleaving."""
-    g = guard(Ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0, global_daily_usd=1.0)
+    g = b.guard(b.ledger(), Clock(ts("2024-03-15 12:00:00")), user_daily_usd=1.0, global_daily_usd=1.0)
     start = threading.Barrier(20)
     granted: list[Reservation] = []
     refused: list[BudgetExceeded] = []
@@ -338,3 +384,106 @@ def test_unknown_policy_is_an_error_naming_the_key(tmp_path: Path, policy: str) 
     config.write_text(f"[budgets]\npolicy = '{policy}'\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"cv_copilot\.toml.*\[budgets\] policy"):
         load_settings(env={"CV_COPILOT_NO_DOTENV": "1"}, config_path=config)
+
+
+# --- the shared backend -------------------------------------------------------------------------------------------
+
+NOON = ts("2024-03-15 12:00:00")
+
+
+def test_guards_on_one_file_see_each_others_holds(tmp_path: Path) -> None:
+    """Two guards on one file, as two processes hold them: their holds add up against one budget."""
+    clock = Clock(NOON)
+    first, second = (SQLiteBudget(BudgetSettings(user_daily_usd=1.0), tmp_path / "u.db", clock=clock) for _ in "ab")
+    held = first.reserve("ann", 0.6)
+    with pytest.raises(BudgetExceeded) as caught:
+        second.reserve("ann", 0.6)
+    assert pytest.approx(0.6) == caught.value.spent_usd
+    assert pytest.approx(0.6) == second.status("ann")[0].reserved_usd
+    first.settle(held)
+    clock.now += 2  # the settle grace (no usage row was written: the call cost nothing)
+    assert 0.6 == second.reserve("ann", 0.6).amount_usd
+
+
+def test_a_hold_lapses_at_its_expiry(tmp_path: Path) -> None:
+    import sqlite3
+
+    clock = Clock(NOON)
+    guard_ = SQLiteBudget(
+        BudgetSettings(user_daily_usd=1.0), tmp_path / "u.db", clock=clock, reservation_ttl_seconds=30
+    )
+    held = guard_.reserve("ann", 0.9)
+    assert NOON + 30 == held.expires_at
+    clock.now = NOON + 29.9
+    with pytest.raises(BudgetExceeded):
+        guard_.reserve("ann", 0.2)
+    clock.now = NOON + 30
+    assert 0.0 == guard_.status("ann")[0].reserved_usd
+    guard_.reserve("ann", 0.2)
+    with sqlite3.connect(tmp_path / "u.db") as conn:  # the lapsed row is gone, not just ignored
+        assert [(0.2,)] == conn.execute("SELECT amount_usd FROM budget_reservations").fetchall()
+
+
+def test_a_settled_hold_counts_its_real_cost_for_the_grace_then_lapses(tmp_path: Path) -> None:
+    """Covers the tracker's write-behind: until the row is surely written, the settled cost still counts."""
+    clock = Clock(NOON)
+    guard_ = SQLiteBudget(BudgetSettings(user_daily_usd=1.0), tmp_path / "u.db", clock=clock, settle_grace_seconds=2)
+    held = guard_.reserve("ann", 0.5)
+    guard_.settle(held, actual_usd=0.125)
+    assert pytest.approx(0.125) == guard_.status("ann")[0].reserved_usd
+    clock.now = NOON + 2
+    assert 0.0 == guard_.status("ann")[0].reserved_usd
+
+
+def test_a_settled_hold_without_its_cost_keeps_the_estimate_for_the_grace(tmp_path: Path) -> None:
+    clock = Clock(NOON)
+    guard_ = SQLiteBudget(BudgetSettings(user_daily_usd=1.0), tmp_path / "u.db", clock=clock, settle_grace_seconds=2)
+    guard_.settle(guard_.reserve("ann", 0.5))
+    guard_.settle(guard_.reserve("ann", 0.25))
+    assert pytest.approx(0.75) == guard_.status("ann")[0].reserved_usd
+    clock.now = NOON + 2.5
+    assert 0.0 == guard_.status("ann")[0].reserved_usd
+
+
+def test_no_budget_for_the_user_never_opens_the_file(tmp_path: Path) -> None:
+    guard_ = SQLiteBudget(BudgetSettings(per_user={"vip": {"daily_usd": 1.0}}), tmp_path / "u.db", clock=Clock(NOON))
+    held = guard_.reserve("ann", 5.0)
+    guard_.settle(held)
+    assert (0, [], False) == (held.id, guard_.status("ann"), (tmp_path / "u.db").exists())
+
+
+def test_spend_written_by_another_tracker_counts_and_clearing_it_is_noticed(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "u.db")
+    guard_ = SQLiteBudget(BudgetSettings(user_daily_usd=1.0), tmp_path / "u.db", clock=Clock(NOON))
+    ledger.add(NOON - 10, "ann", 0.5)
+    assert pytest.approx(0.5) == guard_.status("ann")[0].spent_usd
+    ledger.add(NOON - 5, "ann", 0.25)
+    ledger.add(NOON - 5, "bob", 9.0)
+    ledger.add(ts("2024-03-14 23:00:00"), "ann", 9.0)  # yesterday: another day's budget
+    with pytest.raises(BudgetExceeded) as caught:
+        guard_.reserve("ann", 0.5)
+    assert pytest.approx(0.75) == caught.value.spent_usd
+    ledger.tracker.clear()
+    assert 0.0 == guard_.status("ann")[0].spent_usd
+    guard_.reserve("ann", 0.5)
+
+
+def test_a_locked_file_is_a_clear_error_and_settle_never_raises(tmp_path: Path) -> None:
+    import sqlite3
+
+    from core.base import StorageBusy
+    from core.limits import LimitsDB
+
+    db = LimitsDB(tmp_path / "u.db", busy_timeout=0.05)
+    guard_ = SQLiteBudget(BudgetSettings(user_daily_usd=1.0), db, clock=Clock(NOON))
+    held = guard_.reserve("ann", 0.1)
+    holder = sqlite3.connect(tmp_path / "u.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageBusy, match="busy"):
+            guard_.reserve("ann", 0.1)
+        guard_.settle(held)  # logged; the hold lapses at its expiry
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert 0.1 == guard_.reserve("ann", 0.1).amount_usd

@@ -1,16 +1,47 @@
-"""Rate limiter: exact under threads and asyncio, independence per (provider, user), sliding window, tpm."""
+"""Rate limiter contract, run against every backend: exact under threads and asyncio, independence per (provider,
+user), sliding window, tpm. The shared backend's own promises (several limiters on one file, no file when unlimited)
+are at the end; the multi-process proof is in test_limits_multiprocess.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
+import tempfile
 import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.limits import SQLiteRateLimiter
 from core.rate_limit import WINDOW_SECONDS, InMemoryRateLimiter, RateLimiter
+
+Make = Callable[..., Any]
+_files = itertools.count()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make(request: pytest.FixtureRequest) -> Iterator[Make]:
+    """Builds a limiter of the backend under test; each sqlite one gets a fresh file."""
+    made: list[SQLiteRateLimiter] = []
+    folder = tempfile.TemporaryDirectory()
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        if request.param == "memory":
+            return InMemoryRateLimiter(*args, **kwargs)
+        limiter = SQLiteRateLimiter(Path(folder.name) / f"usage{next(_files)}.db", *args, **kwargs)
+        made.append(limiter)
+        return limiter
+
+    yield build
+    for limiter in made:
+        limiter.close()
+    folder.cleanup()
 
 
 class Clock:
@@ -21,20 +52,20 @@ class Clock:
         return self.now
 
 
-def test_satisfies_the_protocol() -> None:
-    assert isinstance(InMemoryRateLimiter(), RateLimiter)
+def test_satisfies_the_protocol(make: Make) -> None:
+    assert isinstance(make(), RateLimiter)
 
 
-def test_default_is_sixty_per_minute() -> None:
-    limiter = InMemoryRateLimiter(clock=Clock())
+def test_default_is_sixty_per_minute(make: Make) -> None:
+    limiter = make(clock=Clock())
     results = [limiter.acquire("openai", "ann") for _ in range(61)]
     assert results[:60] == [0.0] * 60
     assert results[60] == pytest.approx(WINDOW_SECONDS)
 
 
 @pytest.mark.parametrize("rpm", [1, 7, 60])
-def test_burst_across_threads_admits_exactly_the_limit(rpm: int) -> None:
-    limiter = InMemoryRateLimiter({"openai": (rpm, None)})
+def test_burst_across_threads_admits_exactly_the_limit(make: Make, rpm: int) -> None:
+    limiter = make({"openai": (rpm, None)})
     barrier = threading.Barrier(10)
     admitted: list[int] = []
     lock = threading.Lock()
@@ -54,8 +85,8 @@ def test_burst_across_threads_admits_exactly_the_limit(rpm: int) -> None:
 
 
 @pytest.mark.parametrize("rpm", [1, 25, 60])
-def test_burst_across_asyncio_gather_admits_exactly_the_limit(rpm: int) -> None:
-    limiter = InMemoryRateLimiter({"groq": (rpm, None)})
+def test_burst_across_asyncio_gather_admits_exactly_the_limit(make: Make, rpm: int) -> None:
+    limiter = make({"groq": (rpm, None)})
 
     async def one() -> bool:
         await asyncio.sleep(0)
@@ -67,8 +98,8 @@ def test_burst_across_asyncio_gather_admits_exactly_the_limit(rpm: int) -> None:
     assert sum(asyncio.run(burst())) == rpm
 
 
-def test_users_and_providers_are_independent() -> None:
-    limiter = InMemoryRateLimiter(default_rpm=2, clock=Clock())
+def test_users_and_providers_are_independent(make: Make) -> None:
+    limiter = make(default_rpm=2, clock=Clock())
     for _ in range(2):
         assert limiter.acquire("openai", "ann") == 0.0
     assert limiter.acquire("openai", "ann") > 0
@@ -76,9 +107,9 @@ def test_users_and_providers_are_independent() -> None:
     assert limiter.acquire("gemini", "ann") == 0.0
 
 
-def test_refused_calls_are_not_counted() -> None:
+def test_refused_calls_are_not_counted(make: Make) -> None:
     clock = Clock()
-    limiter = InMemoryRateLimiter(default_rpm=1, clock=clock)
+    limiter = make(default_rpm=1, clock=clock)
     assert limiter.acquire("openai", "ann") == 0.0
     for _ in range(50):
         clock.now += 1
@@ -87,9 +118,9 @@ def test_refused_calls_are_not_counted() -> None:
     assert limiter.acquire("openai", "ann") == 0.0
 
 
-def test_window_slides() -> None:
+def test_window_slides(make: Make) -> None:
     clock = Clock(0.0)
-    limiter = InMemoryRateLimiter(default_rpm=3, clock=clock)
+    limiter = make(default_rpm=3, clock=clock)
     for t in (0.0, 10.0, 20.0):
         clock.now = t
         assert limiter.acquire("p", "u") == 0.0
@@ -101,9 +132,9 @@ def test_window_slides() -> None:
     assert limiter.acquire("p", "u") == pytest.approx(5.0)  # the call at 10 leaves at 70
 
 
-def test_tokens_per_minute() -> None:
+def test_tokens_per_minute(make: Make) -> None:
     clock = Clock(0.0)
-    limiter = InMemoryRateLimiter({"openai": (None, 1000)}, clock=clock)
+    limiter = make({"openai": (None, 1000)}, clock=clock)
     assert limiter.acquire("openai", "ann", tokens=600) == 0.0
     clock.now = 5.0
     assert limiter.acquire("openai", "ann", tokens=300) == 0.0
@@ -113,9 +144,9 @@ def test_tokens_per_minute() -> None:
     assert limiter.acquire("openai", "ann", tokens=2000) == math.inf  # can never fit
 
 
-def test_rpm_and_tpm_together_wait_for_the_later() -> None:
+def test_rpm_and_tpm_together_wait_for_the_later(make: Make) -> None:
     clock = Clock(0.0)
-    limiter = InMemoryRateLimiter({"p": (2, 100)}, clock=clock)
+    limiter = make({"p": (2, 100)}, clock=clock)
     assert limiter.acquire("p", "u", 10) == 0.0
     clock.now = 30.0
     assert limiter.acquire("p", "u", 85) == 0.0
@@ -124,8 +155,8 @@ def test_rpm_and_tpm_together_wait_for_the_later() -> None:
     assert limiter.acquire("p", "u", 50) == pytest.approx(50.0)
 
 
-def test_configure_and_unlimited() -> None:
-    limiter = InMemoryRateLimiter(default_rpm=None, clock=Clock())
+def test_configure_and_unlimited(make: Make) -> None:
+    limiter = make(default_rpm=None, clock=Clock())
     assert all(limiter.acquire("local", "u") == 0.0 for _ in range(1000))
     limiter.configure("local", rpm=1)
     assert limiter.limits("local") == (1, None)
@@ -136,20 +167,20 @@ def test_configure_and_unlimited() -> None:
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "60", True])
-def test_bad_limits_are_rejected(bad: object) -> None:
+def test_bad_limits_are_rejected(make: Make, bad: object) -> None:
     with pytest.raises(ValueError):
-        InMemoryRateLimiter(default_rpm=bad)  # type: ignore[arg-type]
+        make(default_rpm=bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        InMemoryRateLimiter().configure("p", tpm=bad)  # type: ignore[arg-type]
+        make().configure("p", tpm=bad)  # type: ignore[arg-type]
 
 
-def test_negative_tokens_rejected() -> None:
+def test_negative_tokens_rejected(make: Make) -> None:
     with pytest.raises(ValueError, match="tokens"):
-        InMemoryRateLimiter().acquire("p", "u", tokens=-1)
+        make().acquire("p", "u", tokens=-1)
 
 
-def test_reset_forgets_calls() -> None:
-    limiter = InMemoryRateLimiter(default_rpm=1, clock=Clock())
+def test_reset_forgets_calls(make: Make) -> None:
+    limiter = make(default_rpm=1, clock=Clock())
     limiter.acquire("p", "u")
     limiter.reset()
     assert limiter.acquire("p", "u") == 0.0
@@ -160,11 +191,11 @@ def test_reset_forgets_calls() -> None:
 gaps = st.lists(st.floats(min_value=0.0, max_value=30.0, allow_nan=False), min_size=1, max_size=120)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rpm=st.integers(min_value=1, max_value=10), gaps=gaps)
-def test_never_more_than_rpm_in_any_window(rpm: int, gaps: list[float]) -> None:
+def test_never_more_than_rpm_in_any_window(make: Make, rpm: int, gaps: list[float]) -> None:
     clock = Clock(0.0)
-    limiter = InMemoryRateLimiter(default_rpm=rpm, clock=clock)
+    limiter = make(default_rpm=rpm, clock=clock)
     admitted: list[float] = []
     for gap in gaps:
         clock.now += gap
@@ -175,7 +206,7 @@ def test_never_more_than_rpm_in_any_window(rpm: int, gaps: list[float]) -> None:
         assert len(in_window) <= rpm
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     rpm=st.integers(min_value=1, max_value=8),
     tpm=st.one_of(st.none(), st.integers(min_value=50, max_value=500)),
@@ -185,10 +216,10 @@ def test_never_more_than_rpm_in_any_window(rpm: int, gaps: list[float]) -> None:
         max_size=80,
     ),
 )
-def test_retry_after_is_accurate(rpm: int, tpm: int | None, calls: list[tuple[float, int]]) -> None:
+def test_retry_after_is_accurate(make: Make, rpm: int, tpm: int | None, calls: list[tuple[float, int]]) -> None:
     """Refused now, admitted exactly retry_after later, and not a moment (0.01 s) before."""
     clock = Clock(0.0)
-    limiter = InMemoryRateLimiter(default_rpm=rpm, default_tpm=tpm, clock=clock)
+    limiter = make(default_rpm=rpm, default_tpm=tpm, clock=clock)
     for gap, tokens in calls:
         clock.now += gap
         wait = limiter.acquire("p", "u", tokens)
@@ -201,3 +232,70 @@ def test_retry_after_is_accurate(rpm: int, tpm: int | None, calls: list[tuple[fl
             assert limiter.acquire("p", "u", tokens) > 0
         clock.now = start + wait
         assert limiter.acquire("p", "u", tokens) == 0.0
+
+
+# --- the shared backend -------------------------------------------------------------------------------------------
+
+
+def test_limiters_on_one_file_share_one_window(tmp_path: Path) -> None:
+    """Two limiters on one file, as two processes hold them: together they admit the limit once, not twice."""
+    clock = Clock(1000.0)
+    first = SQLiteRateLimiter(tmp_path / "usage.db", {"openai": (5, None)}, clock=clock)
+    second = SQLiteRateLimiter(tmp_path / "usage.db", {"openai": (5, None)}, clock=clock)
+    admitted = [lim.acquire("openai", "ann") == 0.0 for _ in range(5) for lim in (first, second)]
+    assert [True] * 5 + [False] * 5 == admitted
+    clock.now += WINDOW_SECONDS
+    assert 0.0 == second.acquire("openai", "ann")
+
+
+def test_tokens_are_shared_across_limiters_on_one_file(tmp_path: Path) -> None:
+    clock = Clock(1000.0)
+    first = SQLiteRateLimiter(tmp_path / "usage.db", {"openai": (None, 1000)}, clock=clock)
+    second = SQLiteRateLimiter(tmp_path / "usage.db", {"openai": (None, 1000)}, clock=clock)
+    assert 0.0 == first.acquire("openai", "ann", 700)
+    clock.now += 10
+    assert pytest.approx(50.0) == second.acquire("openai", "ann", 400)
+    assert 0.0 == second.acquire("openai", "ann", 300)
+
+
+def test_unlimited_provider_never_opens_the_file(tmp_path: Path) -> None:
+    limiter = SQLiteRateLimiter(tmp_path / "usage.db", {"local": (None, None)}, default_rpm=None)
+    assert all(limiter.acquire(p, "ann", 10) == 0.0 for p in ("local", "openai") for _ in range(100))
+    assert not (tmp_path / "usage.db").exists()
+
+
+def test_expired_rows_are_dropped(tmp_path: Path) -> None:
+    import sqlite3
+
+    clock = Clock(1000.0)
+    limiter = SQLiteRateLimiter(tmp_path / "usage.db", default_rpm=100, clock=clock)
+    for user in ("ann", "bob", "cid"):
+        limiter.acquire("openai", user)
+    clock.now += WINDOW_SECONDS + 1
+    limiter.acquire("openai", "ann")
+    with sqlite3.connect(tmp_path / "usage.db") as conn:
+        rows = conn.execute("SELECT user_id FROM rate_events ORDER BY user_id").fetchall()
+    assert [("ann",), ("bob",), ("cid",)] == rows  # ann's old row went; bob's and cid's wait for the sweep
+    limiter._admitted = 999  # the next admitted call sweeps
+    limiter.acquire("openai", "dan")
+    with sqlite3.connect(tmp_path / "usage.db") as conn:
+        rows = conn.execute("SELECT user_id FROM rate_events ORDER BY user_id").fetchall()
+    assert [("ann",), ("dan",)] == rows
+
+
+def test_a_locked_file_refuses_instead_of_raising(tmp_path: Path) -> None:
+    """Another process holding the write lock past the busy timeout: the call is refused for now, not crashed."""
+    import sqlite3
+
+    from core.limits import LimitsDB
+
+    limiter = SQLiteRateLimiter(LimitsDB(tmp_path / "usage.db", busy_timeout=0.05), default_rpm=10)
+    assert 0.0 == limiter.acquire("openai", "ann")
+    holder = sqlite3.connect(tmp_path / "usage.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        assert limiter.acquire("openai", "ann") > 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert 0.0 == limiter.acquire("openai", "ann")

@@ -91,23 +91,13 @@ def finish_reason(value: object) -> FinishReason | None:
 
 
 def cost_of(price: ModelPrice, usage: TokenUsage) -> float:
-    """What `usage` costs at `price`: by token kind when pricing knows how (cached input at its rate)."""
-    by_kind = getattr(price, "cost_of", None)
-    if by_kind is not None:
-        return float(by_kind(usage))
-    return price.cost(usage.input_tokens, usage.output_tokens)
+    """What `usage` costs at `price`, by token kind (cached input at its rate, tiers, provider rules)."""
+    return price.cost_of(usage)
 
 
-def cache_saving(price: ModelPrice, usage: TokenUsage, cost: float) -> float:
+def cache_saving(price: ModelPrice, usage: TokenUsage) -> float:
     """What the provider's prompt caching saved: the same tokens at the full input rate, minus the bill."""
-    if not (usage.cached_input_tokens or usage.cache_write_tokens):
-        return 0.0
-    saving = getattr(price, "cache_saving", None)
-    if saving is not None:
-        return float(saving(usage))
-    if getattr(price, "cost_of", None) is None:
-        return 0.0
-    return max(0.0, cost_of(price, replace(usage, cached_input_tokens=0, cache_write_tokens=0)) - cost)
+    return price.cache_saving(usage)
 
 
 @dataclass
@@ -119,12 +109,11 @@ class Received:
     usage: TokenUsage | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
-    finish: object = None
+    finish: str | None = None
 
     def add(self, delta: StreamDelta) -> None:
-        usage = getattr(delta, "usage", None)
-        if isinstance(usage, TokenUsage):
-            self.usage = usage
+        if delta.usage is not None:
+            self.usage = delta.usage
         if delta.input_tokens is not None:
             self.input_tokens = delta.input_tokens
         if delta.output_tokens is not None:
@@ -141,10 +130,9 @@ class Received:
         return "".join(self.parts)
 
     def result(self) -> ProviderResult:
-        result = ProviderResult(self.text, self.model, self.input_tokens, self.output_tokens, self.finish)  # type: ignore[arg-type]
-        if self.usage is not None:
-            result.usage = self.usage  # type: ignore[attr-defined]
-        return result
+        return ProviderResult(
+            self.text, self.model, self.input_tokens, self.output_tokens, self.finish, usage=self.usage
+        )
 
 
 def usage_of(
@@ -213,14 +201,14 @@ class Ledger:
         """Record a billed answer. Returns the response, or None when it has no text (worth another provider)."""
         model = result.model or candidate.model
         usage = usage_of(
-            call, candidate.model, result.content, getattr(result, "usage", None), result.input_tokens,
+            call, candidate.model, result.content, result.usage, result.input_tokens,
             result.output_tokens,
         )  # fmt: skip
         finish = finish_reason(result.finish_reason)
         cost = cost_of(candidate.price, usage)
         if not result.content.strip():
             reason = empty_reason(finish, usage, call.max_tokens)
-            refusal = getattr(result, "refusal", None)
+            refusal = result.refusal
             if refusal:
                 reason = f"the model refused: {str(refusal)[:200]}"
             trail.attempts.append(
@@ -309,7 +297,7 @@ class Ledger:
         )  # fmt: skip
         self._parts.health.failed(candidate.name, error.kind, error.retry_after)
         usage, cost, model, finish = TokenUsage(), 0.0, candidate.model, None
-        billed = getattr(error, "usage", None)  # what the provider said it billed before failing
+        billed = error.usage  # what the provider said it billed before failing
         if received is not None and received.parts:
             if isinstance(billed, TokenUsage) and billed.output_tokens:
                 received.usage = billed
@@ -385,7 +373,7 @@ class Ledger:
             cost_usd=cost,
             baseline_cost_usd=baseline,
             saved_cost_usd=response.saved_cost_usd if response is not None else 0.0,
-            cache_saved_usd=cache_saving(candidate.price, usage, cost),
+            cache_saved_usd=cache_saving(candidate.price, usage),
             latency_ms=latency_ms,
             success=outcome == Outcome.OK,
             outcome=outcome.value,

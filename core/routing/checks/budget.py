@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.base import BudgetExceeded
-from core.pricing import FREE, ModelPrice
 from core.routing.types import Call, Candidate, Skip, SkipKind
 from core.tokens import count_message_tokens
 
@@ -17,14 +16,9 @@ if TYPE_CHECKING:
     from core.routing.checks import Parts
 
 
-def is_free(price: ModelPrice) -> bool:
-    """The offline engine, or a server on this machine or network (`ModelPrice.free`, where pricing has it)."""
-    return price is FREE or bool(getattr(price, "free", False))
-
-
 def check(parts: Parts, call: Call, candidate: Candidate) -> Skip | None:
     settings = parts.settings
-    if is_free(candidate.price) or not settings.budgets.any_set:
+    if candidate.price.free or not settings.budgets.any_set:
         return None
     if candidate.input_tokens is None:
         candidate.input_tokens = count_message_tokens(call.prompt, call.system, candidate.model).tokens

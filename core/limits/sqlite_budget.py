@@ -1,0 +1,202 @@
+"""Budgets whose reservations live in the usage DB file, so every process on it shares one spend.
+
+`reserve` reads the recorded spend (the `usage` table) and the open holds (`budget_reservations`) and adds its own
+hold in one BEGIN IMMEDIATE transaction: processes are serialised on the file's write lock, each sees every other
+hold, and together they overshoot a budget by at most the one call that fits exactly (plus its real cost beyond its
+estimate, which a worst-case estimate rules out).
+
+Two gaps are closed by time rather than by trust:
+- a process killed mid-call leaves its hold behind: every hold has an expiry (`reservation_ttl_seconds`, longer
+  than any call may last) after which it no longer counts and is deleted;
+- the tracker writes usage rows a moment after a call returns (write-behind), so between settle and that write
+  the call's cost would be invisible to other processes. Given the tracker's `flush` (`flush_usage`), settle
+  writes the rows first and then deletes the hold: exact. Without it, a settled hold keeps counting, at the
+  call's real cost when the caller passes it, for `settle_grace_seconds`: the cost is counted twice for that
+  moment, stricter, never looser.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+
+from core.base import BudgetExceeded, StorageError
+from core.budget import BudgetLine, Reservation, budget_lines, period_start, resets_text
+from core.config import BudgetSettings
+from core.limits._db import LimitsDB
+
+_log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_RESERVATION_TTL_SECONDS", "DEFAULT_SETTLE_GRACE_SECONDS", "SQLiteBudget", "UsageSpend"]
+
+#: A hold lapses this long after it was taken: longer than a whole call may last (the router's call cap is 90 s).
+DEFAULT_RESERVATION_TTL_SECONDS = 300.0
+#: How long a settled hold keeps counting: covers the tracker's write-behind delay (50 ms) and a retry (1 s).
+DEFAULT_SETTLE_GRACE_SECONDS = 2.0
+#: A running sum is recomputed from scratch this often, so rows deleted or edited by hand are picked up.
+_RECOMPUTE_SECONDS = 300.0
+
+
+class UsageSpend:
+    """Recorded spend since a time, read from the `usage` table on the caller's connection (inside its transaction).
+
+    Rows are only appended, with growing ids, so a running sum per (since, user) is kept and only rows with a
+    larger id are read on later calls: one index seek instead of a scan of the month. A sum is rebuilt when the
+    table shrank (cleared), every `_RECOMPUTE_SECONDS`, and when the period rolls over (a new `since`).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sums: dict[tuple[float, str | None], tuple[float, int, float]] = {}  # → (usd, max id, computed at)
+
+    @staticmethod
+    def top(conn: sqlite3.Connection) -> int | None:
+        """The largest usage row id in this snapshot (0 when empty); None when the table does not exist yet."""
+        try:
+            (top,) = conn.execute("SELECT MAX(id) FROM usage").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None  # nothing recorded yet: the tracker creates the table on first use
+            raise
+        return int(top or 0)
+
+    def __call__(self, conn: sqlite3.Connection, top: int | None, since: float, user_id: str | None) -> float:
+        """Spend since `since` (for `user_id`, or everyone) over rows up to id `top` (from `top(conn)`)."""
+        if top is None:
+            return 0.0
+        user_sql, user_params = ("", ()) if user_id is None else (" AND user_id = ?", (user_id,))
+        key = (since, user_id)
+        now = self._clock()
+        with self._lock:
+            known = self._sums.get(key)
+            if known is not None and known[1] <= top and now - known[2] < _RECOMPUTE_SECONDS:
+                usd, seen, computed = known
+                if top > seen:
+                    (more,) = conn.execute(
+                        f"SELECT TOTAL(cost_usd) FROM usage WHERE id > ? AND id <= ? AND ts >= ?{user_sql}",
+                        (seen, top, since, *user_params),
+                    ).fetchone()
+                    usd += more
+                    self._sums[key] = (usd, top, computed)
+                return usd
+            (usd,) = conn.execute(
+                f"SELECT TOTAL(cost_usd) FROM usage WHERE ts >= ? AND id <= ?{user_sql}", (since, top, *user_params)
+            ).fetchone()
+            if len(self._sums) > 4096:  # old periods and one-off users
+                self._sums.clear()
+            self._sums[key] = (float(usd), top, now)
+            return float(usd)
+
+
+class SQLiteBudget:
+    """`Budget` over a shared SQLite file (the usage DB): holds in `budget_reservations`, spend from `usage`."""
+
+    def __init__(
+        self,
+        settings: BudgetSettings,
+        db_path: str | os.PathLike[str] | LimitsDB,
+        *,
+        clock: Callable[[], float] = time.time,
+        reservation_ttl_seconds: float = DEFAULT_RESERVATION_TTL_SECONDS,
+        settle_grace_seconds: float | None = None,
+        flush_usage: Callable[[], None] | None = None,
+    ) -> None:
+        """`flush_usage`: the tracker's `flush` (write this process's recorded rows now); `settle_grace_seconds`
+        defaults to 0 with it and to `DEFAULT_SETTLE_GRACE_SECONDS` without it."""
+        if settle_grace_seconds is None:
+            settle_grace_seconds = 0.0 if flush_usage is not None else DEFAULT_SETTLE_GRACE_SECONDS
+        if not reservation_ttl_seconds > 0:
+            raise ValueError(f"reservation_ttl_seconds must be > 0, got {reservation_ttl_seconds!r}")
+        if not settle_grace_seconds >= 0:
+            raise ValueError(f"settle_grace_seconds must be >= 0, got {settle_grace_seconds!r}")
+        self.settings = settings
+        self._db = db_path if isinstance(db_path, LimitsDB) else LimitsDB(db_path)
+        self._clock = clock
+        self._ttl = float(reservation_ttl_seconds)
+        self._grace = float(settle_grace_seconds)
+        self._flush_usage = flush_usage
+        self._spend = UsageSpend()
+        self._pid = os.getpid()
+
+    @staticmethod
+    def _held(conn: sqlite3.Connection, user_id: str, now: float) -> dict[str | None, float]:
+        """Live holds: {None: everyone's, user_id: the user's}, in one pass over the (few) live rows."""
+        everyone, own = conn.execute(
+            "SELECT TOTAL(amount_usd), TOTAL(CASE WHEN user_id = ? THEN amount_usd END) FROM budget_reservations "
+            "WHERE expires_at > ?",
+            (user_id, now),
+        ).fetchone()
+        return {None: float(everyone), user_id: float(own)}
+
+    def reserve(self, user_id: str, estimate_usd: float) -> Reservation:
+        """Hold `estimate_usd` against every budget that applies, or raise BudgetExceeded naming the first too full.
+
+        With no budget set for this user, nothing is held and the file is not touched (the id is 0).
+        """
+        lines = budget_lines(self.settings, user_id)
+        if not lines:
+            return Reservation(0, user_id, estimate_usd)
+        with self._db.immediate() as conn:
+            now = self._clock()
+            conn.execute("DELETE FROM budget_reservations WHERE expires_at <= ?", (now,))
+            top, held = self._spend.top(conn), self._held(conn, user_id, now)
+            for scope, period, limit, user in lines:
+                spent = self._spend(conn, top, period_start(period, now), user) + held[user]
+                if spent + estimate_usd > limit + 1e-12:
+                    raise BudgetExceeded(scope, spent, limit, resets_text(period, now), estimate_usd)
+            expires = now + self._ttl
+            cursor = conn.execute(
+                "INSERT INTO budget_reservations (user_id, amount_usd, created_at, expires_at, pid) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (user_id, estimate_usd, now, expires, self._pid),
+            )
+            return Reservation(int(cursor.lastrowid or 0), user_id, estimate_usd, expires)
+
+    def settle(self, reservation: Reservation | None, actual_usd: float | None = None) -> None:
+        """Release a hold once the call is recorded: this process's rows are flushed (with `flush_usage`), then the
+        hold is deleted, or kept for `settle_grace_seconds` (at `actual_usd` if given) without it.
+
+        Never raises: a hold that cannot be released now lapses at its expiry anyway.
+        """
+        if reservation is None or reservation.id == 0:
+            return
+        try:
+            if self._flush_usage is not None:
+                self._flush_usage()  # the call's row is in the file before its hold goes
+            if self._grace == 0:
+                self._db.write("DELETE FROM budget_reservations WHERE id = ?", (reservation.id,))
+            else:
+                amount = reservation.amount_usd if actual_usd is None else max(0.0, float(actual_usd))
+                self._db.write(
+                    "UPDATE budget_reservations SET amount_usd = ?, expires_at = MIN(expires_at, ?) WHERE id = ?",
+                    (amount, self._clock() + self._grace, reservation.id),
+                )
+        except (StorageError, sqlite3.Error, OSError):
+            _log.warning("budget hold %s not released now; it lapses at its expiry", reservation.id, exc_info=True)
+
+    def status(self, user_id: str) -> list[BudgetLine]:
+        """Every budget that applies to `user_id`, as every process sees it."""
+        lines = budget_lines(self.settings, user_id)
+        if not lines:
+            return []
+        with self._db.read() as conn:
+            now = self._clock()
+            top, held = self._spend.top(conn), self._held(conn, user_id, now)
+            return [
+                BudgetLine(
+                    scope=scope,
+                    limit_usd=limit,
+                    spent_usd=self._spend(conn, top, period_start(period, now), user),
+                    reserved_usd=held[user],
+                    resets_at=resets_text(period, now),
+                )
+                for scope, period, limit, user in lines
+            ]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,134 @@
+"""A sliding-window rate limiter whose window lives in the usage DB file, so every process on it shares one limit.
+
+Each admitted call is a row of `rate_events`; check and count run in one BEGIN IMMEDIATE transaction, which
+serialises them across processes (and threads), so any number of processes together admit at most `rpm` calls
+and `tpm` tokens per (provider, user) in any 60 s. A provider without limits never touches the file.
+
+Times are wall-clock (`time.time`), the only clock processes share.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from core.base import StorageError
+from core.limits._db import LimitsDB
+from core.rate_limit import WINDOW_SECONDS, LimitTable
+
+_log = logging.getLogger(__name__)
+
+__all__ = ["SQLiteRateLimiter"]
+
+_EPSILON = 1e-9
+#: Every this many admitted calls, this process also drops expired rows of other (provider, user) pairs.
+_SWEEP_EVERY = 1000
+#: What a caller is told to wait when the file stayed locked: fail closed, never admit uncounted calls.
+BUSY_WAIT_SECONDS = 1.0
+
+
+class SQLiteRateLimiter:
+    """`RateLimiter` over a shared SQLite file. Same semantics as `InMemoryRateLimiter`, across processes."""
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str] | LimitsDB,
+        limits: Mapping[str, tuple[int | None, int | None]] | None = None,
+        *,
+        default_rpm: int | None = 60,
+        default_tpm: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db_path if isinstance(db_path, LimitsDB) else LimitsDB(db_path)
+        self._table = LimitTable(limits, default_rpm=default_rpm, default_tpm=default_tpm)
+        self._clock = clock
+        self._admitted = 0
+        self._count_lock = threading.Lock()
+
+    def configure(self, provider: str, *, rpm: int | None = None, tpm: int | None = None) -> None:
+        """Set this process's limits for a provider (None = unlimited). Calls already counted stay counted."""
+        self._table.configure(provider, rpm=rpm, tpm=tpm)
+
+    def limits(self, provider: str) -> tuple[int | None, int | None]:
+        return self._table.get(provider)
+
+    def acquire(self, provider: str, user_id: str, tokens: int = 0) -> float:
+        """Admit and count one call, or return the seconds until it would be admitted (math.inf: never)."""
+        if tokens < 0:
+            raise ValueError(f"tokens must be >= 0, got {tokens!r}")
+        rpm, tpm = self._table.get(provider)
+        if rpm is None and tpm is None:
+            return 0.0
+        if rpm == 0 or (tpm is not None and tokens > tpm):
+            return math.inf
+        try:
+            wait = self._acquire(provider, user_id, tokens, rpm, tpm)
+        except StorageError as exc:
+            _log.warning("rate limit not checked, call refused for now: %s", exc)
+            return BUSY_WAIT_SECONDS
+        if wait == 0.0:
+            self._maybe_sweep()
+        return wait
+
+    def _acquire(self, provider: str, user_id: str, tokens: int, rpm: int | None, tpm: int | None) -> float:
+        key = (provider, user_id)
+        with self._db.immediate() as conn:
+            now = self._clock()
+            conn.execute(
+                "DELETE FROM rate_events WHERE provider = ? AND user_id = ? AND ts <= ?",
+                (*key, now - WINDOW_SECONDS + _EPSILON),
+            )
+            count, total = conn.execute(
+                "SELECT COUNT(*), TOTAL(tokens) FROM rate_events WHERE provider = ? AND user_id = ?", key
+            ).fetchone()
+            wait = 0.0
+            if rpm is not None and count >= rpm:
+                # the call that must leave first is the (count - rpm + 1)-th oldest
+                (at,) = conn.execute(
+                    "SELECT ts FROM rate_events WHERE provider = ? AND user_id = ? ORDER BY ts LIMIT 1 OFFSET ?",
+                    (*key, count - rpm),
+                ).fetchone()
+                wait = at + WINDOW_SECONDS - now
+            if tpm is not None and total + tokens > tpm:
+                wait = max(wait, self._token_wait(conn, key, int(total) + tokens - tpm, now))
+            if wait > 0:
+                return min(wait, WINDOW_SECONDS)  # a wall clock stepped back can push it past 60
+            conn.execute(
+                "INSERT INTO rate_events (provider, user_id, ts, tokens) VALUES (?, ?, ?, ?)", (*key, now, tokens)
+            )
+            return 0.0
+
+    @staticmethod
+    def _token_wait(conn: sqlite3.Connection, key: tuple[str, str], excess: int, now: float) -> float:
+        """Seconds until the oldest calls holding at least `excess` tokens have left the window."""
+        freed = 0
+        for at, spent in conn.execute(
+            "SELECT ts, tokens FROM rate_events WHERE provider = ? AND user_id = ? ORDER BY ts", key
+        ):
+            freed += spent
+            if freed >= excess:
+                return float(at) + WINDOW_SECONDS - now
+        return math.inf  # not reached: tokens <= tpm guarantees the whole window frees enough
+
+    def _maybe_sweep(self) -> None:
+        """Now and then drop every expired row, so (provider, user) pairs seen once do not stay in the file."""
+        with self._count_lock:
+            self._admitted += 1
+            if self._admitted % _SWEEP_EVERY:
+                return
+        try:
+            self._db.write("DELETE FROM rate_events WHERE ts <= ?", (self._clock() - WINDOW_SECONDS,))
+        except StorageError:
+            _log.debug("rate_events sweep skipped", exc_info=True)
+
+    def reset(self) -> None:
+        """Forget every counted call, in every process sharing the file."""
+        self._db.write("DELETE FROM rate_events", ())
+
+    def close(self) -> None:
+        self._db.close()
