@@ -10,15 +10,15 @@ st.set_page_config(page_title="CV Copilot", page_icon="📄", layout="wide")
 
 PAGES = {
     "Job seeker": [
-        st.Page("pages/cv.py", title="CV", icon="📄", default=True),
-        st.Page("pages/tailor.py", title="Tailor", icon="✂️"),
-        st.Page("pages/cover_letter.py", title="Cover letter", icon="✉️"),
-        st.Page("pages/match.py", title="Job match", icon="🎯"),
+        st.Page("app_pages/cv.py", title="CV", icon="📄", default=True),
+        st.Page("app_pages/tailor.py", title="Tailor", icon="✂️"),
+        st.Page("app_pages/cover_letter.py", title="Cover letter", icon="✉️"),
+        st.Page("app_pages/match.py", title="Job match", icon="🎯"),
     ],
     "Costs": [
-        st.Page("pages/compare.py", title="Compare providers", icon="⚖️"),
-        st.Page("pages/usage.py", title="Usage", icon="📊"),
-        st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+        st.Page("app_pages/compare.py", title="Compare providers", icon="⚖️"),
+        st.Page("app_pages/usage.py", title="Usage", icon="📊"),
+        st.Page("app_pages/settings.py", title="Settings", icon="⚙️"),
     ],
 }
 

@@ -77,7 +77,7 @@ def time_page(path: Path, repeat: int) -> list[tuple[str, float, float]]:
     from core import charts
 
     os.environ["CV_COPILOT_DB"] = str(path)
-    page = str(REPO / "pages" / "usage.py")
+    page = str(REPO / "app_pages" / "usage.py")
     at = AppTest.from_file(page, default_timeout=120)
     started = time.perf_counter()
     at.run()

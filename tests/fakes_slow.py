@@ -2,8 +2,8 @@
 
 `SlowServer(mode, interval)`:
 - `"trickle"`: the whole real answer (OpenAI chat completion or Gemini generateContent, JSON or SSE, built by
-  `tests.fakes.respond`), one byte every `interval` seconds. No read ever waits long, so a per-read timeout never
-  fires: only a deadline on the whole attempt ends it.
+  `tests.fakes.respond`), one byte every `interval` seconds, after its first `burst` bytes sent at once.
+  No read ever waits long, so a per-read timeout never fires: only a deadline on the whole attempt ends it.
 - `"keepalive"`: a 200 `text/event-stream` that sends only SSE comments (`: keep-alive`) every `interval` seconds
   and never an event, as proxies and some servers do while a model is busy.
 
@@ -22,11 +22,14 @@ from tests.fakes import Script, respond
 
 
 class SlowServer:
-    def __init__(self, mode: str = "trickle", interval: float = 0.5, script: Script | None = None) -> None:
+    def __init__(
+        self, mode: str = "trickle", interval: float = 0.5, script: Script | None = None, *, burst: int = 0
+    ) -> None:
         if mode not in ("trickle", "keepalive"):
             raise ValueError(f"unknown mode {mode!r}")
         self.mode = mode
         self.interval = interval
+        self.burst = burst
         self.script = script or Script(text="A slow but complete answer.")
         self.requests: list[str] = []
         self.open_connections = 0
@@ -113,8 +116,9 @@ class SlowServer:
         ctype = reply.headers.get("content-type", "application/json")
         # no content-length: the body ends when the connection closes, as HTTP/1.1 allows
         writer.write(f"HTTP/1.1 {reply.status} OK\r\ncontent-type: {ctype}\r\nconnection: close\r\n\r\n".encode())
+        writer.write(body[: self.burst])
         await writer.drain()
-        for i in range(len(body)):
+        for i in range(self.burst, len(body)):
             writer.write(body[i : i + 1])
             await writer.drain()
             await asyncio.sleep(self.interval)

@@ -37,7 +37,7 @@ def texts(at: AppTest) -> str:
 
 
 def test_cv_page_parses_pasted_text_and_shows_the_email() -> None:
-    at = open_page("pages/cv.py")
+    at = open_page("app_pages/cv.py")
     at.text_area(key="cv_paste").input(CV_TEXT)
     at.button(key="cv_parse").click()
     at.run()
@@ -49,7 +49,7 @@ def test_cv_page_parses_pasted_text_and_shows_the_email() -> None:
 
 
 def test_cv_page_edits_are_saved_to_the_session() -> None:
-    at = open_page("pages/cv.py")
+    at = open_page("app_pages/cv.py")
     at.text_area(key="cv_paste").input(CV_TEXT)
     at.button(key="cv_parse").click()
     at.run()
@@ -69,7 +69,7 @@ def test_cv_page_edits_are_saved_to_the_session() -> None:
     ids=["empty", "binary", "no-words"],
 )
 def test_cv_page_shows_readable_errors(text: str, message: str) -> None:
-    at = open_page("pages/cv.py")
+    at = open_page("app_pages/cv.py")
     at.text_area(key="cv_paste").input(text)
     at.button(key="cv_parse").click()
     at.run()
@@ -80,7 +80,7 @@ def test_cv_page_shows_readable_errors(text: str, message: str) -> None:
 
 @pytest.mark.skipif(not any(SAMPLES.glob("*.txt")), reason="no samples under data/samples yet")
 def test_try_a_sample_cv_parses_it() -> None:
-    at = open_page("pages/cv.py")
+    at = open_page("app_pages/cv.py")
     at.button(key="cv_sample").click()
     at.run()
     assert not at.exception
@@ -88,26 +88,26 @@ def test_try_a_sample_cv_parses_it() -> None:
     assert at.session_state["cv"]["basics"]["email"] in texts(at)
 
 
-@pytest.mark.parametrize("page", ["pages/tailor.py", "pages/cover_letter.py", "pages/match.py"])
+@pytest.mark.parametrize("page", ["app_pages/tailor.py", "app_pages/cover_letter.py", "app_pages/match.py"])
 def test_pages_without_a_cv_explain_what_to_do(page: str) -> None:
     at = open_page(page)
     assert any("no CV yet" in i.value for i in at.info)
 
 
 def test_tailor_page(parsed_cv: dict) -> None:
-    at = open_page("pages/tailor.py", parsed_cv)
+    at = open_page("app_pages/tailor.py", parsed_cv)
     at.text_area(key="tailor_job").input(JOB)
     at.button(key="tailor_run").click()
     at.run()
     assert not at.exception
-    labels = [m.label for m in at.metric]
+    labels = [m.label for m in at.main.metric]  # the sidebar has its own ("Your spend today")
     assert ["ATS keyword coverage before", "After tailoring"] == labels
     assert "Answered by local" in texts(at)
     assert "jane.doe@example.com" in at.session_state["tailor_result"]["markdown"]
 
 
 def test_tailor_page_needs_a_job(parsed_cv: dict) -> None:
-    at = open_page("pages/tailor.py", parsed_cv)
+    at = open_page("app_pages/tailor.py", parsed_cv)
     at.button(key="tailor_run").click()
     at.run()
     assert not at.exception
@@ -115,7 +115,7 @@ def test_tailor_page_needs_a_job(parsed_cv: dict) -> None:
 
 
 def test_cover_letter_page_streams_an_editable_letter(parsed_cv: dict) -> None:
-    at = open_page("pages/cover_letter.py", parsed_cv)
+    at = open_page("app_pages/cover_letter.py", parsed_cv)
     at.text_area(key="letter_job").input(JOB)
     at.text_input(key="letter_company").input("Globex Corporation")
     at.text_input(key="letter_role").input("Senior Python Developer")
@@ -133,7 +133,7 @@ def test_cover_letter_page_streams_an_editable_letter(parsed_cv: dict) -> None:
 
 
 def test_match_page_ranks_several_jobs(parsed_cv: dict) -> None:
-    at = open_page("pages/match.py", parsed_cv)
+    at = open_page("app_pages/match.py", parsed_cv)
     at.text_area(key="match_jobs").input(f"{JOB_2}\n---\n{JOB}")
     at.button(key="match_run").click()
     at.run()
@@ -146,7 +146,7 @@ def test_match_page_ranks_several_jobs(parsed_cv: dict) -> None:
 
 
 def test_match_page_with_nothing_to_match(parsed_cv: dict) -> None:
-    at = open_page("pages/match.py", parsed_cv)
+    at = open_page("app_pages/match.py", parsed_cv)
     at.text_area(key="match_jobs").input("---\n---")
     at.button(key="match_run").click()
     at.run()
@@ -155,19 +155,19 @@ def test_match_page_with_nothing_to_match(parsed_cv: dict) -> None:
 
 
 def test_job_and_letter_survive_moving_between_pages(parsed_cv: dict) -> None:
-    at = open_page("pages/tailor.py", parsed_cv)
+    at = open_page("app_pages/tailor.py", parsed_cv)
     at.text_area(key="tailor_job").input(JOB)
     at.run()
-    at.switch_page("pages/cover_letter.py")
+    at.switch_page("app_pages/cover_letter.py")
     at.run()
     assert JOB == at.text_area(key="letter_job").value
     assert "medium" == at.select_slider(key="letter_length").value
     at.button(key="letter_run").click()
     at.run()
     letter = at.text_area(key="letter_edit").value
-    at.switch_page("pages/match.py")
+    at.switch_page("app_pages/match.py")
     at.run()
-    at.switch_page("pages/cover_letter.py")
+    at.switch_page("app_pages/cover_letter.py")
     at.run()
     assert not at.exception
     assert letter == at.text_area(key="letter_edit").value

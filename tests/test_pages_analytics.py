@@ -14,8 +14,8 @@ from core import charts
 from core.usage_tracker import UsageTracker
 
 REPO = Path(__file__).resolve().parent.parent
-USAGE = str(REPO / "pages" / "usage.py")
-SETTINGS = str(REPO / "pages" / "settings.py")
+USAGE = str(REPO / "app_pages" / "usage.py")
+SETTINGS = str(REPO / "app_pages" / "settings.py")
 SECRET = "sk-live-abcdefghijklmnopqrstuv-WXYZ"
 
 

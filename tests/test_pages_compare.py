@@ -13,7 +13,7 @@ from core import ab, services
 from core.config import load_settings
 from tests.fakes import FakeHandler, openai_handler
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "compare.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "compare.py")
 CV = (
     "Jane Doe\njane@example.com\n\nExperience\nPython developer, Acme Ltd, 2019 - present\n"
     "Built Django services on PostgreSQL.\n\nSkills\nPython, Django, SQL, Docker\n"

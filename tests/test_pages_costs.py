@@ -30,8 +30,8 @@ from ui import preview
 from ui.widgets import user_budget_updates
 
 REPO = Path(__file__).resolve().parent.parent
-USAGE = str(REPO / "pages" / "usage.py")
-SETTINGS = str(REPO / "pages" / "settings.py")
+USAGE = str(REPO / "app_pages" / "usage.py")
+SETTINGS = str(REPO / "app_pages" / "settings.py")
 HOSTS = {"api.openai.com": "openai", "api.groq.com": "groq"}
 
 
@@ -265,10 +265,10 @@ def estimate(at: AppTest) -> AppTest:
 @pytest.mark.parametrize(
     ("page", "needs_cv", "hint"),
     [
-        ("pages/cv.py", False, "The CV is empty."),
-        ("pages/tailor.py", True, "The job description is empty."),
-        ("pages/cover_letter.py", True, "The job description is empty."),
-        ("pages/match.py", True, "Add at least one job description."),
+        ("app_pages/cv.py", False, "The CV is empty."),
+        ("app_pages/tailor.py", True, "The job description is empty."),
+        ("app_pages/cover_letter.py", True, "The job description is empty."),
+        ("app_pages/match.py", True, "Add at least one job description."),
     ],
 )
 def test_preview_with_empty_input_shows_a_hint(page: str, needs_cv: bool, hint: str, parsed_cv: dict) -> None:
@@ -280,17 +280,17 @@ def test_preview_with_empty_input_shows_a_hint(page: str, needs_cv: bool, hint: 
 
 #: page → (text area, what to type, the main action's button, its task)
 ACTIONS = {
-    "pages/cv.py": ("cv_paste", CV_TEXT, "cv_parse", "cv_parsing"),
-    "pages/tailor.py": ("tailor_job", JOB, "tailor_run", "cv_tailoring"),
-    "pages/cover_letter.py": ("letter_job", JOB, "letter_run", "cover_letter"),
-    "pages/match.py": ("match_jobs", f"{JOB}\n---\n{JOB_2}", "match_run", "job_matching"),
+    "app_pages/cv.py": ("cv_paste", CV_TEXT, "cv_parse", "cv_parsing"),
+    "app_pages/tailor.py": ("tailor_job", JOB, "tailor_run", "cv_tailoring"),
+    "app_pages/cover_letter.py": ("letter_job", JOB, "letter_run", "cover_letter"),
+    "app_pages/match.py": ("match_jobs", f"{JOB}\n---\n{JOB_2}", "match_run", "job_matching"),
 }
 
 
 def fill(at: AppTest, page: str) -> AppTest:
     area, text, _, _ = ACTIONS[page]
     at.text_area(key=area).input(text)
-    if page == "pages/cover_letter.py":
+    if page == "app_pages/cover_letter.py":
         at.text_input(key="letter_company").input("Globex")
         at.selectbox(key="letter_tone").select("friendly")
     at.run()
@@ -298,16 +298,18 @@ def fill(at: AppTest, page: str) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("page", ["pages/cv.py", "pages/tailor.py", "pages/cover_letter.py", "pages/match.py"])
+@pytest.mark.parametrize(
+    "page", ["app_pages/cv.py", "app_pages/tailor.py", "app_pages/cover_letter.py", "app_pages/match.py"]
+)
 def test_preview_counts_exactly_what_the_service_sends(page: str, fleet: Fleet, parsed_cv: dict) -> None:
-    at = fill(open_page(page, None if page == "pages/cv.py" else parsed_cv), page)
+    at = fill(open_page(page, None if page == "app_pages/cv.py" else parsed_cv), page)
     table = estimate(at).dataframe[0].value
     assert 0 == sum(len(f.requests) for f in fleet.fakes.values())  # the preview called nobody
     shown = {row["Provider"].rstrip(" ★"): row for row in table.to_dict("records")}
     assert {"openai", "groq", "local"} == set(shown)
     assert "$0 (free)" == shown["local"]["Estimated cost"]
     assert shown["openai"]["Estimated cost"].startswith("$")
-    assert (page != "pages/match.py") == ("openai ★" in set(table["Provider"]))  # matching defaults to gemini
+    assert (page != "app_pages/match.py") == ("openai ★" in set(table["Provider"]))  # matching defaults to gemini
     _, _, button, task = ACTIONS[page]
     at.button(key=button).click().run()
     assert not at.exception

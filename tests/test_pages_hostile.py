@@ -110,7 +110,7 @@ def assert_no_outside_url(at: AppTest) -> None:
 
 def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer) -> None:
     server.default.text = hostile_parse()
-    at = open_page("pages/cv.py")
+    at = open_page("app_pages/cv.py")
     at.text_area(key="cv_paste").input(CV_WITH_URL)
     at.button(key="cv_parse").click()
     at.run()
@@ -120,7 +120,7 @@ def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer)
     assert "evil.example" not in json.dumps(cv)
 
     server.default.text = hostile_tailor()
-    at.switch_page("pages/tailor.py")
+    at.switch_page("app_pages/tailor.py")
     at.run()
     at.text_area(key="tailor_job").input(JOB)
     at.button(key="tailor_run").click()
@@ -129,7 +129,7 @@ def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer)
     assert_no_outside_url(at)
 
     server.default.text = hostile_letter()
-    at.switch_page("pages/cover_letter.py")
+    at.switch_page("app_pages/cover_letter.py")
     at.run()
     at.text_area(key="letter_job").input(JOB)
     at.text_input(key="letter_company").input("Globex Corporation")
@@ -139,7 +139,7 @@ def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer)
     assert_no_outside_url(at)
 
     server.default.text = hostile_match()
-    at.switch_page("pages/match.py")
+    at.switch_page("app_pages/match.py")
     at.run()
     at.text_area(key="match_jobs").input(JOB)
     at.button(key="match_run").click()
@@ -148,7 +148,7 @@ def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer)
     assert_no_outside_url(at)
 
     server.default.text = hostile_letter()
-    at.switch_page("pages/compare.py")
+    at.switch_page("app_pages/compare.py")
     at.run()
     at.selectbox(key="cmp_task").select_index(1)  # cover letter: free text, drawn as Markdown before
     at.run()
@@ -162,7 +162,7 @@ def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer)
 
 def test_the_cvs_own_url_stays_a_link(server: LoopbackServer) -> None:
     server.default.text = hostile_parse()
-    at = open_page("pages/cv.py")
+    at = open_page("app_pages/cv.py")
     at.text_area(key="cv_paste").input(CV_WITH_URL)
     at.button(key="cv_parse").click()
     at.run()
@@ -184,7 +184,7 @@ Google Analytics
 
 
 def test_saving_an_untouched_form_keeps_every_skill() -> None:
-    at = open_page("pages/cv.py")
+    at = open_page("app_pages/cv.py")
     at.text_area(key="cv_paste").input(SKILLS_CV)
     at.button(key="cv_parse").click()
     at.run()
@@ -219,7 +219,7 @@ def test_match_page_skips_a_bad_file_names_it_and_ranks_the_others(monkeypatch: 
         Upload("broken.pdf", b"%PDF-1.7\n this is not a PDF at all"),
         Upload("marketing.txt", JOB_2.encode()),
     ]
-    at = open_page("pages/match.py", cv=_parsed())
+    at = open_page("app_pages/match.py", cv=_parsed())
     monkeypatch.setattr("streamlit.file_uploader", lambda *a, **k: files if k.get("key") == "match_files" else None)
     at.run()
     at.button(key="match_run").click()

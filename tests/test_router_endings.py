@@ -47,9 +47,13 @@ class Spy(UsageTracker):
         super().record(rec)
 
     def rows_in_file(self) -> int:
+        return len(self.outcomes_in_file())
+
+    def outcomes_in_file(self) -> list[tuple[str, str]]:
+        """(provider, outcome) of each row in the SQLite file, oldest first."""
         self.flush()
         with sqlite3.connect(self.db_path) as conn:
-            return int(conn.execute("select count(*) from usage").fetchone()[0])
+            return [(str(p), str(o)) for p, o in conn.execute("select provider, outcome from usage order by id")]
 
 
 def make_router(
@@ -108,6 +112,7 @@ def test_ten_cancelled_generates_are_ten_cancelled_rows(tmp_path: Path, server: 
     asyncio.run(run())
     records = router.tracker.records  # type: ignore[attr-defined]
     assert [(family, "cancelled")] * 10 == outcomes(router)
+    assert [(family, "ok")] + [(family, "cancelled")] * 10 == router.tracker.outcomes_in_file()  # type: ignore[attr-defined]
     assert 11 == len(server.requests_for(f"/{family}")) == router.tracker.rows_in_file()  # type: ignore[attr-defined]
     assert all(r.tokens_estimated and r.input_tokens > 0 and r.output_tokens == 0 for r in records)
     assert all(r.cost_usd > 0 and not r.success for r in records)  # the provider received (and bills) the input
@@ -164,7 +169,7 @@ def test_an_abandoned_stream_is_one_row_with_its_partial_output(
         record.tokens_estimated,
     )
     assert 0 < record.output_tokens < 40 and record.input_tokens > 0 and record.cost_usd > 0
-    assert 1 == router.tracker.rows_in_file()  # type: ignore[attr-defined]
+    assert [(family, "abandoned")] == router.tracker.outcomes_in_file()  # type: ignore[attr-defined]
     assert 0.0 == router.budget.status("ann")[0].reserved_usd
     assert received and len(received[0]) < len(LONG)
 
@@ -243,11 +248,34 @@ def test_a_slow_provider_ends_at_its_deadline_and_falls_back(
         assert 1 == len(slow.requests)
     assert ("answer from groq", "groq") == (text, response.provider)
     assert 1.4 < elapsed < 4.0  # the deadline, not the (endless) trickle or keep-alive
-    assert [(family, "deadline"), ("groq", "ok")] == outcomes(router)
+    assert [(family, "deadline"), ("groq", "ok")] == outcomes(router) == router.tracker.outcomes_in_file()  # type: ignore[attr-defined]
     first = router.tracker.records[0]  # type: ignore[attr-defined]
     assert ("timeout", True) == (first.error_kind, first.tokens_estimated)
     assert ("deadline", "timeout") == (response.attempts[0].outcome, response.attempts[0].error_kind)
     assert "within 1.5 s" in response.attempts[0].reason
+
+
+def test_a_stream_out_of_time_after_some_text_bills_it_and_tells_the_reader(
+    tmp_path: Path, server: LoopbackServer
+) -> None:
+    script = Script(text=LONG)
+    first_three = b"".join(openai_stream_events(script, "gpt-4o")[:3])  # the role chunk and two pieces of text
+    with SlowServer("trickle", interval=0.5, script=script, burst=len(first_three)) as slow:
+        urls = {"openai": f"{slow.url}/openai", "groq": f"{server.url}/groq"}
+        router = make_router(tmp_path, urls, "[providers.openai]\ntimeout = 1.5\n")
+        pieces: list[str] = []
+
+        async def run() -> None:
+            async for piece in router.stream(TaskType.COVER_LETTER, "Write a letter.", use_cache=False):
+                pieces.append(piece)
+
+        with pytest.raises(ProviderError, match="timeout"):
+            asyncio.run(run())
+    assert 2 == len(pieces)
+    [record] = router.tracker.records  # type: ignore[attr-defined]
+    assert ("deadline", "timeout", True) == (record.outcome, record.error_kind, record.tokens_estimated)
+    assert record.output_tokens > 10 and record.cost_usd > 0
+    assert [] == server.requests_for("/groq")  # text had reached the reader: no silent switch of provider
 
 
 @pytest.mark.parametrize("streaming", [False, True])

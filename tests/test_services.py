@@ -169,7 +169,7 @@ def test_bug1_router_page_api_and_cli_use_the_db_named_in_the_file(db_set_in_a_f
     assert 0 == cli.main(["usage", "--json", "--hours", "1"])
     assert 1 == json.loads(capsys.readouterr().out)["total_requests"]
 
-    at = open_page("pages/usage.py")
+    at = open_page("app_pages/usage.py")
     assert "1" == {m.label: m.value for m in at.metric}["Requests"]
     assert not (Path(core.config.PROJECT_ROOT) / "data" / "usage.db").exists()
 

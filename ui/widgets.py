@@ -184,7 +184,7 @@ def require_cv(prefix: str) -> dict[str, Any] | None:
     st.info("There is no CV yet. Parse or import one on the CV page, or load a sample here.")
     cols = st.columns(2)
     with cols[0]:
-        st.page_link("pages/cv.py", label="Go to the CV page", icon="📄")
+        st.page_link("app_pages/cv.py", label="Go to the CV page", icon="📄")
     cv_samples = samples("cv")
     if cv_samples:
         with cols[1]:

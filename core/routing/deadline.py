@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 
-#: The whole-call cap when the settings do not say (the `[router] call_timeout` default).
-DEFAULT_CALL_TIMEOUT = 90.0
-
 
 class Deadline:
     """The call's end on the running loop's clock; `for_attempt` gives one attempt's end within it."""

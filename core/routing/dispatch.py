@@ -24,7 +24,7 @@ from core.base import (
 )
 from core.pricing import ModelPrice
 from core.routing import checks
-from core.routing.deadline import DEFAULT_CALL_TIMEOUT, Deadline
+from core.routing.deadline import Deadline
 from core.routing.ledger import Ledger, Received
 from core.routing.types import Call, Candidate, SkipKind, Trail
 from core.tokens import count_message_tokens
@@ -57,8 +57,7 @@ class Dispatcher:
 
     def begin(self) -> Trail:
         """A trail for a new call; its deadline starts now (call inside the running loop)."""
-        seconds = getattr(self._parts.settings, "call_timeout_seconds", DEFAULT_CALL_TIMEOUT)
-        return Trail(Deadline(float(seconds)))
+        return Trail(Deadline(self._parts.settings.call_timeout_seconds))
 
     def candidates(self, call: Call, plan: list[str], trail: Trail) -> Iterator[Candidate]:
         """The plan's providers that pass their checks, in order; skips are kept on the trail."""
