@@ -57,9 +57,11 @@ def _downloads(text: str, cv: dict) -> None:
     )
     if pdf is not None:
         c3.download_button("Download PDF", pdf, "cover_letter.pdf", "application/pdf", key="letter_pdf")
-    from core.documents import text_to_docx
+    from core.export import letter_docx
 
-    docx = widgets.attempt(lambda: text_to_docx("Cover letter", text), "The DOCX export failed; the TXT one works.")
+    docx = widgets.attempt(
+        lambda: letter_docx(text, cv, template, widgets.cv_urls()), "The DOCX export failed; the TXT one works."
+    )
     if docx is None:
         return
     c2.download_button(

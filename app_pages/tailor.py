@@ -72,9 +72,11 @@ def _downloads(result: dict[str, Any]) -> None:
             png = widgets.attempt(lambda: first_page_png(pdf, width=700), "The preview failed; the PDF is fine.")
             if png is not None:
                 st.image(png)
-    from core.documents import resume_to_docx
+    from core.export import cv_docx
 
-    docx = widgets.attempt(lambda: resume_to_docx(clean), "The DOCX export failed; Markdown works.")
+    docx = widgets.attempt(
+        lambda: cv_docx(clean, template, widgets.cv_urls()), "The DOCX export failed; Markdown works."
+    )
     if docx is None:
         return
     c2.download_button(

@@ -48,7 +48,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def test_tailor_page_downloads_a_pdf_of_the_tailored_cv(parsed_cv: dict) -> None:
-    at = open_page("pages/tailor.py", parsed_cv)
+    at = open_page("app_pages/tailor.py", parsed_cv)
     at.text_area(key="tailor_job").input(JOB)
     at.button(key="tailor_run").click()
     at.run()
@@ -60,12 +60,15 @@ def test_tailor_page_downloads_a_pdf_of_the_tailored_cv(parsed_cv: dict) -> None
     at.run()
     assert not at.exception
     assert parsed_cv["basics"]["email"] in pdf_text(downloaded(at, "Download PDF"))
+    docx_text = extract_text(downloaded(at, "Download DOCX"), "download.docx")  # the same template's DOCX
+    assert parsed_cv["basics"]["email"] in docx_text
+    assert "EXPERIENCE" in docx_text.splitlines()
     [preview] = [e for e in at.get("expander") if e.label == "PDF preview (first page)"]
     assert 1 == len(preview.get("image"))
 
 
 def test_cover_letter_page_downloads_a_pdf_letter(parsed_cv: dict) -> None:
-    at = open_page("pages/cover_letter.py", parsed_cv)
+    at = open_page("app_pages/cover_letter.py", parsed_cv)
     at.text_area(key="letter_job").input(JOB)
     at.text_input(key="letter_company").input("Globex Corporation")
     at.button(key="letter_run").click()
@@ -75,3 +78,4 @@ def test_cover_letter_page_downloads_a_pdf_letter(parsed_cv: dict) -> None:
     assert parsed_cv["basics"]["name"] in text
     assert parsed_cv["basics"]["email"] in text
     assert "Globex Corporation" in text
+    assert parsed_cv["basics"]["email"] in extract_text(downloaded(at, "Download DOCX"), "letter.docx")
