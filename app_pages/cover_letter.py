@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from core import sanitize
@@ -18,7 +20,7 @@ def _load_sample_job() -> None:
         st.session_state["letter_job"] = widgets.read_sample(next(iter(found.values())))
 
 
-def _write(cv: dict, job: str) -> None:
+def _write(cv: dict[str, Any], job: str) -> None:
     """Stream the letter into a status box; keep the finished text and its metadata in the session."""
     s = st.session_state
     stream = None
@@ -74,7 +76,7 @@ def _downloads(text: str, cv: dict) -> None:
 
 
 st.title("✉️ Cover letter")
-cv = widgets.require_cv("letter")
+cv: dict[str, Any] = widgets.require_cv("letter") or {}
 if cv:
     widgets.restore(*_FIELDS, "letter_edit")
     st.session_state.setdefault("letter_length", "medium")

@@ -196,7 +196,8 @@ _import_section()
 current = state.current_cv()
 if current:
     st.divider()
-    basics = current.get("basics") if isinstance(current.get("basics"), dict) else {}
+    raw_basics = current.get("basics")
+    basics: dict[str, Any] = raw_basics if isinstance(raw_basics, dict) else {}
     st.subheader(f"Parsed CV: {widgets.md(basics.get('name') or 'unnamed')}")
     if basics.get("email"):
         st.markdown(f"E-mail: **{widgets.md(basics['email'])}**")

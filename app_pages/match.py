@@ -44,7 +44,7 @@ def _collect_jobs(uploads: list[Any]) -> tuple[list[str], list[str], list[str]]:
     return jobs, labels, problems
 
 
-def _preview_jobs(uploads: list) -> list[str]:
+def _preview_jobs(uploads: list[Any]) -> list[str]:
     """The jobs "Match" would send, for the cost preview (a file that cannot be read is left out, not reported)."""
     texts = (preview.upload_text(upload) for upload in uploads or [])
     return [*widgets.split_jobs(st.session_state.get("match_jobs", "")), *(t for t in texts if t is not None)]
@@ -72,7 +72,7 @@ def _table(rows: list[dict[str, Any]], labels: list[str]) -> pd.DataFrame:
 
 
 st.title("🎯 Job match")
-cv = widgets.require_cv("match")
+cv: dict[str, Any] = widgets.require_cv("match") or {}
 if cv:
     widgets.restore("match_jobs")
     st.text_area(

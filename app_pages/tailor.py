@@ -89,7 +89,7 @@ def _downloads(result: dict[str, Any]) -> None:
 
 
 st.title("✂️ Tailor your CV")
-cv = widgets.require_cv("tailor")
+cv: dict[str, Any] = widgets.require_cv("tailor") or {}
 if cv:
     widgets.restore("tailor_job")
     if "tailor_job" not in st.session_state and widgets.kept("letter_job"):

@@ -1,6 +1,7 @@
 """CPU cost per call of the rate limit and the budget hold: in-process memory vs the shared SQLite file.
 
 Run: python bench/limits_overhead.py [--calls 2000] [--repeats 5]
+(With `redis-server` installed, Redis configurations run too, against a throwaway server on loopback.)
 
 Each configuration runs the router's admission steps for one paid call: `limiter.acquire`, `budget.reserve`, the
 tracker's `record` (write-behind, as the router does) and `budget.settle`. CPU time of the whole process
@@ -17,8 +18,10 @@ which "settle without flush" shows; with calls seconds apart, as in the app, eve
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -26,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,16 +59,24 @@ def machine() -> str:
     )
 
 
-def config(name: str, folder: Path) -> tuple[Callable[[], None], Callable[[], None]]:
+def config(name: str, folder: Path, redis_url: str = "") -> tuple[Callable[[], None], Callable[[], None]]:
     """(one call's admission steps, cleanup) for a named configuration, on a fresh DB file."""
     db = folder / f"{name}.db"
     clock = Clock()
     tracker = UsageTracker(db, clock=clock)
     limits = {"openai": (60, None), "local": (None, None)}
     budgets = BudgetSettings(user_daily_usd=1e6, global_daily_usd=1e6)
+    limiter: Any
+    budget: Any
     if name.startswith("memory"):
-        limiter: InMemoryRateLimiter | SQLiteRateLimiter = InMemoryRateLimiter(limits, clock=clock)
-        budget: BudgetGuard | SQLiteBudget = BudgetGuard(budgets, tracker.spend_usd, clock=clock)
+        limiter = InMemoryRateLimiter(limits, clock=clock)
+        budget = BudgetGuard(budgets, tracker.spend_usd, clock=clock)
+    elif name.startswith("redis"):
+        from core.limits.redis_backend import RedisBudget, RedisConnection, RedisRateLimiter
+
+        connection = RedisConnection(redis_url, prefix=f"bench-{folder.name}-{name}")
+        limiter = RedisRateLimiter(connection, limits, clock=clock)
+        budget = RedisBudget(budgets, connection, tracker.spend_usd, clock=clock, flush_usage=tracker.flush)
     else:
         limiter = SQLiteRateLimiter(db, limits, clock=clock)
         flush = None if name.endswith("grace") else tracker.flush
@@ -105,6 +117,8 @@ NAMES = {
     "memory-limiter": "memory: acquire + record",
     "sqlite-limiter": "sqlite: acquire + record",
     "sqlite-unlimited": "sqlite, provider without rpm/tpm, no budget",
+    "redis": "redis: acquire + reserve + record + settle",
+    "redis-limiter": "redis: acquire + record",
 }
 
 
@@ -115,11 +129,17 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"{args.calls} calls per configuration, {args.repeats} interleaved repeats, median CPU µs per call\n")
-    results: dict[str, list[float]] = {name: [] for name in NAMES}
+    server = None
+    if shutil.which("redis-server") and importlib.util.find_spec("redis"):
+        from tests.test_limits_redis import RedisServer
+
+        server = RedisServer().start()
+    names = [n for n in NAMES if server or not n.startswith("redis")]
+    results: dict[str, list[float]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
-            for name in NAMES:
-                one_call, close = config(name, Path(tmp) / f"r{repeat}")
+            for name in names:
+                one_call, close = config(name, Path(tmp) / f"r{repeat}", server.url if server else "")
                 for _ in range(50):  # warm up: statement caches, first connection
                     one_call()
                 start = time.process_time()
@@ -127,8 +147,13 @@ def main() -> None:
                     one_call()
                 close()  # the last write-behind batch is part of the cost
                 results[name].append((time.process_time() - start) / args.calls * 1e6)
+    if server:
+        server.stop()
+    else:
+        print("(redis-server not installed: Redis configurations skipped)")
     base = statistics.median(results["baseline"])
-    for name, label in NAMES.items():
+    for name in names:
+        label = NAMES[name]
         cpu = statistics.median(results[name])
         extra = "" if name == "baseline" else f"   (+{cpu - base:7.1f} over baseline)"
         print(f"{label:<48} {cpu:8.1f} µs{extra}")

@@ -102,10 +102,23 @@ def resets_text(period: str, now: float) -> str:
 class BudgetGuard:
     """`Budget` with reservations in this process's memory: exact for one process (see `core.limits` for many)."""
 
-    def __init__(self, settings: BudgetSettings, spend: SpendFunction, *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: BudgetSettings,
+        spend: SpendFunction,
+        *,
+        clock: Callable[[], float] = time.time,
+        in_flight_share: int = 1,
+    ):
+        """`in_flight_share` > 1 makes this process stricter, for when it stands in for a shared backend that is
+        down: its holds (and the new estimate) count that many times, so that many processes doing the same stay
+        within the budget together."""
+        if in_flight_share < 1:
+            raise ValueError(f"in_flight_share must be >= 1, got {in_flight_share!r}")
         self.settings = settings
         self._spend = spend
         self._clock = clock
+        self._share = in_flight_share
         self._lock = threading.Lock()
         self._reserved: dict[int, Reservation] = {}
         self._ids = itertools.count(1)
@@ -136,7 +149,7 @@ class BudgetGuard:
         with self._lock:
             for scope, period, limit, user in self._lines(user_id):
                 spent = self._spend(period_start(period, now), user)
-                if spent + self._reserved_for(user) + estimate_usd > limit + 1e-12:
+                if spent + (self._reserved_for(user) + estimate_usd) * self._share > limit + 1e-12:
                     raise BudgetExceeded(
                         scope,
                         spent + self._reserved_for(user),

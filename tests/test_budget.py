@@ -20,6 +20,7 @@ from core.budget import Budget, BudgetGuard, Reservation, period_end, period_sta
 from core.config import BudgetSettings, load_settings
 from core.limits import SQLiteBudget
 from core.usage_tracker import UsageTracker
+from tests.test_limits_redis import prefix, shared_redis_url
 
 
 def ts(text: str) -> float:
@@ -69,6 +70,11 @@ class Backend:
     def guard(self, ledger: Ledger, clock: Callable[[], float], **limits: Any) -> Any:
         if self.name == "memory":
             return BudgetGuard(BudgetSettings(**limits), ledger, clock=clock)
+        if self.name == "redis":
+            from core.limits.redis_backend import RedisBudget, RedisConnection
+
+            connection = RedisConnection(shared_redis_url(), prefix=prefix())
+            return RedisBudget(BudgetSettings(**limits), connection, ledger, clock=clock, settle_grace_seconds=0)
         # the ledger writes synchronously, so a settled hold need not linger for the tracker's write-behind
         return SQLiteBudget(BudgetSettings(**limits), ledger.db, clock=clock, settle_grace_seconds=0)
 
@@ -77,8 +83,10 @@ class Backend:
             tracker.close()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def b(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "redis":
+        shared_redis_url()  # skips, with the reason, without a server
     backend = Backend(request.param, tmp_path)
     yield backend
     backend.close()

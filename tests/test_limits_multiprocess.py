@@ -110,11 +110,14 @@ def test_most_in_any_window(times: list[float], most: int) -> None:
 
 
 def _entry(name: str, *args: Any) -> None:
-    """A spawned process's entry: run the worker `name` and always report (its result or its traceback), so the
-    parent never waits in vain."""
+    """A spawned process's entry: run the worker `module:function` and always report (its result or its traceback),
+    so the parent never waits in vain."""
+    import importlib
+
     results = args[-1]
     try:
-        results.put(globals()[name](*args[:-1]))
+        module, function = name.split(":")
+        results.put(getattr(importlib.import_module(module), function)(*args[:-1]))
     except BaseException:
         import traceback
 
@@ -198,7 +201,8 @@ def _run_pair(target: Any, *args: Any) -> list[Any]:
     """Run `target(*args, barrier, results)` in two spawned processes started together; their results."""
     barrier = _SPAWN.Barrier(2)
     results = _SPAWN.Queue()
-    procs = [_SPAWN.Process(target=_entry, args=(target.__name__, *args, barrier, results)) for _ in range(2)]
+    name = f"{target.__module__}:{target.__name__}"
+    procs = [_SPAWN.Process(target=_entry, args=(name, *args, barrier, results)) for _ in range(2)]
     for proc in procs:
         proc.start()
     try:

@@ -20,20 +20,26 @@ from hypothesis import strategies as st
 
 from core.limits import SQLiteRateLimiter
 from core.rate_limit import WINDOW_SECONDS, InMemoryRateLimiter, RateLimiter
+from tests.test_limits_redis import prefix, shared_redis_url
 
 Make = Callable[..., Any]
 _files = itertools.count()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def make(request: pytest.FixtureRequest) -> Iterator[Make]:
-    """Builds a limiter of the backend under test; each sqlite one gets a fresh file."""
+    """Builds a limiter of the backend under test; each sqlite one gets a fresh file, each redis one its own keys."""
     made: list[SQLiteRateLimiter] = []
     folder = tempfile.TemporaryDirectory()
+    url = shared_redis_url() if request.param == "redis" else ""  # skips, with the reason, without a server
 
     def build(*args: Any, **kwargs: Any) -> Any:
         if request.param == "memory":
             return InMemoryRateLimiter(*args, **kwargs)
+        if request.param == "redis":
+            from core.limits.redis_backend import RedisConnection, RedisRateLimiter
+
+            return RedisRateLimiter(RedisConnection(url, prefix=prefix()), *args, **kwargs)
         limiter = SQLiteRateLimiter(Path(folder.name) / f"usage{next(_files)}.db", *args, **kwargs)
         made.append(limiter)
         return limiter

@@ -132,6 +132,7 @@ def _dev_texts() -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DEV_SET.is_dir(), reason="the dev set is not on this machine")
 def test_form_round_trip_equals_the_parsed_cv_on_the_dev_set() -> None:
     """Parse → form → save with no edits gives back the parsed CV, on every dev CV (310)."""
@@ -151,3 +152,28 @@ def test_form_round_trip_equals_the_parsed_cv_on_the_dev_set() -> None:
         ]:
             lost.append(i)
     assert [] == lost
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DEV_SET.is_dir(), reason="the dev set is not on this machine")
+def test_parse_form_tailor_export_keeps_every_skill_date_and_employer_on_the_dev_set() -> None:
+    """The whole chain on every dev CV: parse → form → save (no edits) → tailor (offline) → Markdown and DOCX export.
+    Every skill, employer and date the parser found is still in both documents."""
+    from core import local
+    from core.documents import extract_text, resume_to_docx
+    from tests.test_ai_service import JOB
+
+    lost: dict[int, list[str]] = {}
+    for i, text in enumerate(_dev_texts()):
+        cv = local.parse_cv(text)
+        saved = apply_form(cv, form_values(cv))
+        tailored = local.tailor(saved, JOB)
+        facts = [g["name"] for g in cv.get("skills") or [] if g.get("name")]
+        facts += [k for g in cv.get("skills") or [] for k in g.get("keywords") or []]
+        facts += [w[k] for w in cv.get("work") or [] for k in ("name", "startDate", "endDate") if w.get(k)]
+        markdown = tailored["markdown"].casefold()
+        docx = " ".join(extract_text(resume_to_docx(tailored["resume"]), "cv.docx").casefold().split())
+        missing = [f for f in facts if f.casefold() not in markdown or " ".join(f.casefold().split()) not in docx]
+        if missing:
+            lost[i] = missing
+    assert {} == lost

@@ -9,13 +9,17 @@ Backends:
   on one file share one limit and one budget. A provider without rpm/tpm, or a user without a budget, never
   touches the file.
 - "memory": this process only (tests, benchmarks, a single process that wants the fastest path).
+- "redis" (when a Redis URL is given, `CV_COPILOT_REDIS_URL`): shared by every process on every machine, for a
+  team deployment; see core.limits.redis_backend (needs the `redis` package).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.budget import Budget, BudgetGuard, SpendFunction
 from core.config import Settings
@@ -23,6 +27,9 @@ from core.limits._db import LimitsDB
 from core.limits.sqlite_budget import SQLiteBudget
 from core.limits.sqlite_rate import SQLiteRateLimiter
 from core.rate_limit import InMemoryRateLimiter, RateLimiter
+
+if TYPE_CHECKING:
+    from core.limits.redis_backend import RedisConnection
 
 __all__ = [
     "BACKENDS",
@@ -34,18 +41,35 @@ __all__ = [
     "build_budget",
     "build_limiter",
     "provider_limits",
+    "redis_connection",
 ]
 
 #: Backend names `build_limiter` and `build_budget` accept.
-BACKENDS = ("sqlite", "memory")
+BACKENDS = ("sqlite", "memory", "redis")
 DEFAULT_BACKEND = "sqlite"
 
+_REDIS: dict[str, RedisConnection] = {}
+_REDIS_GUARD = threading.Lock()
 
-def _backend(name: str | None) -> str:
-    chosen = (name or DEFAULT_BACKEND).strip().lower()
+
+def _backend(name: str | None, redis_url: str | None) -> str:
+    chosen = (name or ("redis" if redis_url else DEFAULT_BACKEND)).strip().lower()
     if chosen not in BACKENDS:
         raise ValueError(f"limits backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    if chosen == "redis" and not redis_url:
+        raise ValueError("the redis limits backend needs a URL (CV_COPILOT_REDIS_URL=redis://host:6379/0)")
     return chosen
+
+
+def redis_connection(url: str) -> RedisConnection:
+    """One Redis client (and one up/down state) per URL in this process, shared by the limiter and the budget."""
+    from core.limits.redis_backend import RedisConnection
+
+    with _REDIS_GUARD:
+        connection = _REDIS.get(url)
+        if connection is None:
+            connection = _REDIS[url] = RedisConnection(url)
+        return connection
 
 
 def provider_limits(settings: Settings) -> dict[str, tuple[int | None, int | None]]:
@@ -61,10 +85,20 @@ def build_limiter(
     *,
     backend: str | None = None,
     clock: Callable[[], float] | None = None,
+    redis_url: str | None = None,
+    replicas: int | None = None,
 ) -> RateLimiter:
-    """The process's rate limiter: shared through the usage DB file (`db_path`, default `settings.db_path`)."""
+    """The process's rate limiter: shared through the usage DB file (`db_path`, default `settings.db_path`), or
+    through Redis when `redis_url` is given (`replicas`: how many processes share it, for the fallback when Redis
+    is down). `clock` must be a wall clock (time.time): processes share no other."""
     limits = provider_limits(settings)
-    if _backend(backend) == "memory":
+    chosen = _backend(backend, redis_url)
+    if chosen == "redis":
+        from core.limits.redis_backend import DEFAULT_REPLICAS, RedisRateLimiter
+
+        assert redis_url is not None
+        return RedisRateLimiter(redis_connection(redis_url), limits, clock=clock, replicas=replicas or DEFAULT_REPLICAS)
+    if chosen == "memory":
         return InMemoryRateLimiter(limits) if clock is None else InMemoryRateLimiter(limits, clock=clock)
     path = Path(db_path if db_path is not None else settings.db_path)
     return SQLiteRateLimiter(path, limits) if clock is None else SQLiteRateLimiter(path, limits, clock=clock)
@@ -80,6 +114,8 @@ def build_budget(
     reservation_ttl_seconds: float | None = None,
     settle_grace_seconds: float | None = None,
     flush_usage: Callable[[], None] | None = None,
+    redis_url: str | None = None,
+    replicas: int | None = None,
 ) -> Budget:
     """The process's budget guard: holds shared through the usage DB file (`db_path`, default `settings.db_path`).
 
@@ -88,8 +124,20 @@ def build_budget(
     as `flush_usage`: a settled call's row is then written before its hold is dropped, so no other process misses
     it and nothing is counted twice (without it, a settled hold lingers `settle_grace_seconds`, default 2 s).
     """
+    chosen = _backend(backend, redis_url)
+    if chosen == "redis":
+        from core.limits.redis_backend import DEFAULT_REPLICAS, RedisBudget
+
+        if spend_fn is None or redis_url is None:
+            raise ValueError("the redis budget backend needs spend_fn (the tracker's spend_usd)")
+        return RedisBudget(
+            settings.budgets, redis_connection(redis_url), spend_fn, clock=clock, flush_usage=flush_usage,
+            replicas=replicas or DEFAULT_REPLICAS,
+            **({} if reservation_ttl_seconds is None else {"reservation_ttl_seconds": reservation_ttl_seconds}),
+            **({} if settle_grace_seconds is None else {"settle_grace_seconds": settle_grace_seconds}),
+        )  # fmt: skip
     extra: dict[str, float | Callable[[], float]] = {} if clock is None else {"clock": clock}
-    if _backend(backend) == "memory":
+    if chosen == "memory":
         if spend_fn is None:
             raise ValueError("the memory budget backend needs spend_fn (the tracker's spend_usd)")
         return BudgetGuard(settings.budgets, spend_fn, **extra)  # type: ignore[arg-type]

@@ -11,8 +11,10 @@ name: never rename or edit one that has shipped, add the next instead.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 import re
 import sqlite3
 import uuid
@@ -111,10 +113,14 @@ def clean_text(value: str) -> str:
 
 
 def _text(name: str, value: Any, *, required: bool = True) -> str:
-    value = getattr(value, "value", value)  # str enums (TaskType, ErrorKind, Outcome) are stored by value
-    if not isinstance(value, str) or (required and not value):
+    if type(value) is not str:
+        value = getattr(value, "value", value)  # str enums (TaskType, ErrorKind, Outcome) are stored by value
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be a string, got {value!r}")
+        value = str(value)
+    if required and not value:
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return clean_text(value)
+    return value if value.isascii() else _SURROGATES.sub("\ufffd", value)
 
 
 def _optional_text(name: str, value: Any) -> str | None:
@@ -122,7 +128,7 @@ def _optional_text(name: str, value: Any) -> str | None:
 
 
 def _count(name: str, value: Any) -> int:
-    number = int(value)
+    number = value if type(value) is int else int(value)
     if not 0 <= number <= _INT64_MAX:
         raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     return number
@@ -130,28 +136,48 @@ def _count(name: str, value: Any) -> int:
 
 def _money(name: str, value: Any) -> float:
     number = float(value)
-    if not (math.isfinite(number) and number >= 0):
+    if not 0.0 <= number < math.inf:  # also false for NaN
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return number
 
 
-def _outcome(rec: UsageRecord) -> str:
-    outcome = _text("outcome", rec.outcome)
-    return "error" if outcome == "ok" and not rec.success else outcome  # record_usage(success=False) callers
+class _RequestIds:
+    """Unique ids without a syscall each: 16 random hex digits per process (new after a fork), then a counter."""
+
+    def __init__(self) -> None:
+        self.reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = uuid.uuid4().hex[:16]
+        self._counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
+
+
+#: A fresh request id (32 hex digits, like a uuid4 hex) for a record that has none.
+new_request_id = _RequestIds()
 
 
 def row_of(rec: UsageRecord, now: float) -> Row:
     """Validate and sanitise one record; return it as a row (`now` when it has no ts, a fresh request id if none).
 
     Raises ValueError for a record that cannot be stored (negative tokens, empty provider…): the caller's bug.
+    This runs on the router's hot path, so the common case (plain str, int and float values) is kept cheap.
     """
     cost = _money("cost_usd", rec.cost_usd)
     when = now if rec.ts is None else float(rec.ts)
     if not math.isfinite(when):
         raise ValueError(f"ts must be finite, got {rec.ts!r}")
     chain = rec.fallback_chain
-    names = [clean_text(chain)] if isinstance(chain, str) else [clean_text(str(p)) for p in chain]
-    request_id = _text("request_id", rec.request_id, required=False) or uuid.uuid4().hex
+    names = (
+        [_text("fallback_chain", chain)] if isinstance(chain, str) else [_text("fallback_chain", str(p)) for p in chain]
+    )
+    outcome = _text("outcome", rec.outcome)
+    if outcome == "ok" and not rec.success:  # record_usage(success=False) callers do not name the outcome
+        outcome = "error"
     return (
         when,
         _text("user_id", rec.user_id),
@@ -162,24 +188,26 @@ def row_of(rec: UsageRecord, now: float) -> Row:
         _count("output_tokens", rec.output_tokens),
         cost,
         cost if rec.baseline_cost_usd is None else _money("baseline_cost_usd", rec.baseline_cost_usd),
-        _money("saved_cost_usd", rec.saved_cost_usd),
+        _money("saved_cost_usd", rec.saved_cost_usd) if rec.saved_cost_usd else 0.0,
         _money("latency_ms", rec.latency_ms),
         1 if rec.success else 0,
-        _optional_text("error_kind", rec.error_kind),
+        None if rec.error_kind is None else _text("error_kind", rec.error_kind, required=False),
         1 if rec.cached else 0,
-        json.dumps(names, separators=(",", ":")),
+        '["' + '","'.join(names) + '"]'
+        if names and all(n.isalnum() for n in names)
+        else json.dumps(names, separators=(",", ":")),
         1 if rec.tokens_estimated else 0,
         1 if rec.price_estimated else 0,
         1 if rec.challenger else 0,
-        _outcome(rec),
-        _optional_text("finish_reason", rec.finish_reason),
-        _count("cached_input_tokens", rec.cached_input_tokens),
-        _count("cache_write_tokens", rec.cache_write_tokens),
-        _count("reasoning_tokens", rec.reasoning_tokens),
-        _money("cache_saved_usd", rec.cache_saved_usd),
-        _text("route_reason", rec.route_reason or "", required=False),
-        _optional_text("application_id", rec.application_id),
-        request_id,
+        outcome,
+        None if rec.finish_reason is None else _text("finish_reason", rec.finish_reason, required=False),
+        _count("cached_input_tokens", rec.cached_input_tokens) if rec.cached_input_tokens else 0,
+        _count("cache_write_tokens", rec.cache_write_tokens) if rec.cache_write_tokens else 0,
+        _count("reasoning_tokens", rec.reasoning_tokens) if rec.reasoning_tokens else 0,
+        _money("cache_saved_usd", rec.cache_saved_usd) if rec.cache_saved_usd else 0.0,
+        _text("route_reason", rec.route_reason, required=False) if rec.route_reason else "",
+        None if rec.application_id is None else _text("application_id", rec.application_id, required=False),
+        _text("request_id", rec.request_id, required=False) if rec.request_id else new_request_id(),
     )
 
 

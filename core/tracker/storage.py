@@ -112,7 +112,7 @@ def storage_error(error: sqlite3.Error, path: Path, waited_s: float) -> StorageE
 class Storage:
     """One SQLite file: a connection per thread, write transactions serialised per process, errors made typed."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float | None = None) -> None:
         given = Path(path).expanduser()
         make_private_dir(given.parent)
         self.path = given.resolve()
@@ -120,7 +120,7 @@ class Storage:
             _make_private_file(self.path)
         except OSError as error:
             raise StorageError(str(self.path), f"cannot create the file ({error.strerror})") from error
-        self.busy_timeout = float(busy_timeout)
+        self.busy_timeout = float(BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout)
         self.write_lock = _write_lock_for(self.path)
         self._local = threading.local()
         self._opened: weakref.WeakSet[_Connection] = weakref.WeakSet()
@@ -224,8 +224,11 @@ class Storage:
     close_all = close
 
 
-def open_storage(path: str | os.PathLike[str], *, busy_timeout: float = BUSY_TIMEOUT_S) -> Storage:
-    """Open (creating if needed, privately) the SQLite file at `path`. Share the result between threads."""
+def open_storage(path: str | os.PathLike[str], *, busy_timeout: float | None = None) -> Storage:
+    """Open (creating if needed, privately) the SQLite file at `path`. Share the result between threads.
+
+    `busy_timeout` (seconds, default `BUSY_TIMEOUT_S`) is how long a write waits for another process's lock.
+    """
     return Storage(path, busy_timeout=busy_timeout)
 
 

@@ -1,0 +1,185 @@
+"""Limits and budgets on a real Redis server (issue 15): started here on loopback, as an unprivileged child process.
+
+The contract suites in test_rate_limit.py and test_budget.py also run against Redis through `shared_redis_url()`.
+This file holds what only Redis has: several processes on one server, and Redis stopping and coming back (stricter
+per-process limits meanwhile, a loud log, a banner message, recovery).
+
+Skipped, with the reason, when `redis-server` (Debian package redis-server) or the `redis` package is missing.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from core.base import BudgetExceeded
+from core.config import BudgetSettings
+
+REDIS_SERVER = shutil.which("redis-server")
+SKIP_REASON = (
+    "redis-server is not installed (apt-get install -y redis-server)"
+    if REDIS_SERVER is None
+    else "the redis package is not installed (pip install -r requirements.txt)"
+    if importlib.util.find_spec("redis") is None
+    else ""
+)
+needs_redis = pytest.mark.skipif(bool(SKIP_REASON), reason=SKIP_REASON or "redis available")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A throwaway redis-server on 127.0.0.1 (no persistence), which a test may stop and start again."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._folder = tempfile.TemporaryDirectory()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> RedisServer:
+        assert REDIS_SERVER is not None
+        self._proc = subprocess.Popen(
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self._folder.name, "--protected-mode", "yes"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+        self._proc = None
+
+
+_shared: RedisServer | None = None
+
+
+def shared_redis_url() -> str:
+    """The URL of one Redis server for the whole test run (started on first use, stopped at exit)."""
+    global _shared
+    if SKIP_REASON:
+        pytest.skip(SKIP_REASON)
+    if _shared is None:
+        _shared = RedisServer().start()
+        atexit.register(_shared.stop)
+    return _shared.url
+
+
+def prefix() -> str:
+    """A key prefix of its own for each limiter or budget under test, so tests never see each other's keys."""
+    return f"test-{uuid.uuid4().hex}"
+
+
+# --- several processes on one server ------------------------------------------------------------------------------
+
+
+@needs_redis
+def test_connections_to_one_server_share_one_window() -> None:
+    """Two limiters with their own clients (as two machines would have) admit the limit once, not twice."""
+    from core.limits.redis_backend import RedisConnection, RedisRateLimiter
+
+    url, space = shared_redis_url(), prefix()
+    first, second = (RedisRateLimiter(RedisConnection(url, prefix=space), {"openai": (5, None)}) for _ in "ab")
+    admitted = [lim.acquire("openai", "ann") == 0.0 for _ in range(5) for lim in (first, second)]
+    assert [True] * 5 + [False] * 5 == admitted
+    assert 55 < second.acquire("openai", "ann") <= 60  # the server's clock: the first call leaves in about 60 s
+
+
+@needs_redis
+def test_two_processes_at_60_rpm_admit_60(tmp_path: Path) -> None:
+    from tests.test_limits_multiprocess import _run_pair
+
+    url = shared_redis_url()
+    admitted = _run_pair(_redis_worker, url, prefix(), 60)
+    assert 60 == sum(admitted)
+
+
+def _redis_worker(url: str, space: str, calls: int, barrier: object) -> int:
+    from core.limits.redis_backend import RedisConnection, RedisRateLimiter
+
+    limiter = RedisRateLimiter(RedisConnection(url, prefix=space), {"openai": (60, None)})
+    barrier.wait(timeout=60)  # type: ignore[attr-defined]
+    return sum(1 for _ in range(calls) if limiter.acquire("openai", "ann") == 0.0)
+
+
+@needs_redis
+def test_a_crashed_workers_hold_lapses() -> None:
+    """A hold nobody settles (its process died) stops counting at its expiry."""
+    from core.limits.redis_backend import RedisBudget, RedisConnection
+
+    connection = RedisConnection(shared_redis_url(), prefix=prefix())
+    budget = RedisBudget(
+        BudgetSettings(user_daily_usd=0.05), connection, lambda since, user: 0.0, reservation_ttl_seconds=1.0
+    )
+    budget.reserve("ann", 0.04)  # never settled
+    with pytest.raises(BudgetExceeded):
+        budget.reserve("ann", 0.02)
+    time.sleep(1.1)
+    assert 0.02 == budget.reserve("ann", 0.02).amount_usd
+
+
+# --- Redis down and back ------------------------------------------------------------------------------------------
+
+
+@needs_redis
+def test_redis_down_gives_stricter_local_limits_a_loud_log_and_a_banner_then_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from core.limits.redis_backend import RedisBudget, RedisConnection, RedisRateLimiter
+
+    server = RedisServer().start()
+    try:
+        connection = RedisConnection(server.url, prefix=prefix(), retry_seconds=0.2, socket_timeout=0.2)
+        limiter = RedisRateLimiter(connection, {"openai": (10, None)}, replicas=2)
+        budget = RedisBudget(BudgetSettings(user_daily_usd=1.0), connection, lambda since, user: 0.0, replicas=2)
+        assert [0.0] * 3 == [limiter.acquire("openai", "ann") for _ in range(3)]
+        assert None is limiter.degraded
+        server.stop()
+        with caplog.at_level(logging.ERROR, logger="core.limits.redis_backend"):
+            local = [limiter.acquire("openai", "bob") == 0.0 for _ in range(8)]
+        assert [True] * 5 + [False] * 3 == local  # 10 rpm shared by 2 replicas: 5 each while Redis is down
+        assert "falling back" in caplog.text
+        assert "not answering" in (limiter.degraded or "")
+        budget.reserve("ann", 0.25)  # held locally, counted twice: 0.5 of 1.0
+        with pytest.raises(BudgetExceeded):
+            budget.reserve("ann", 0.3)  # (0.25 + 0.3) × 2 > 1.0
+        server.start()
+        time.sleep(0.25)
+        with caplog.at_level(logging.WARNING, logger="core.limits.redis_backend"):
+            assert 0.0 == limiter.acquire("openai", "ann")  # the 4th call in Redis's window: shared again
+        assert "answers again" in caplog.text
+        assert None is limiter.degraded
+    finally:
+        server.stop()
+
+
+@needs_redis
+def test_the_logged_url_has_no_password() -> None:
+    from core.limits.redis_backend import _without_password
+
+    assert "redis://cache.internal:6380/2" == _without_password("redis://user:s3cret@cache.internal:6380/2")
