@@ -47,13 +47,14 @@ def _write(cv: dict[str, Any], job: str) -> None:
         s["letter_meta"] = stream.record
 
 
-def _downloads(text: str, cv: dict) -> None:
+def _downloads(text: str, cv: dict[str, Any]) -> None:
     c1, c2, c3 = st.columns(3)
     text = sanitize.clean_text(text, widgets.cv_urls())
     c1.download_button("Download TXT", data=text, file_name="cover_letter.txt", mime="text/plain", key="letter_txt")
     from core.export import TEMPLATES, letter_pdf
 
-    template = st.selectbox("PDF template", list(TEMPLATES), format_func=TEMPLATES.get, key="export_template")
+    names: list[str] = list(TEMPLATES)
+    template = st.selectbox("PDF template", names, format_func=TEMPLATES.__getitem__, key="export_template") or names[0]
     pdf = widgets.attempt(
         lambda: letter_pdf(text, cv, template, widgets.cv_urls()), "The PDF export failed; the TXT one works."
     )

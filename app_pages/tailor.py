@@ -64,7 +64,8 @@ def _downloads(result: dict[str, Any]) -> None:
     from core.export import TEMPLATES, cv_pdf, first_page_png
 
     clean = sanitize.clean_data(result["resume"], widgets.cv_urls())
-    template = st.selectbox("PDF template", list(TEMPLATES), format_func=TEMPLATES.get, key="export_template")
+    names: list[str] = list(TEMPLATES)
+    template = st.selectbox("PDF template", names, format_func=TEMPLATES.__getitem__, key="export_template") or names[0]
     pdf = widgets.attempt(lambda: cv_pdf(clean, template, widgets.cv_urls()), "The PDF export failed; DOCX works.")
     if pdf is not None:
         c3.download_button("Download PDF", pdf, "tailored_cv.pdf", "application/pdf", key="tailor_download_pdf")
