@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import streamlit as st
@@ -13,6 +14,7 @@ from core.base import TaskType
 from ui import preview, state, widgets
 
 FORM_PREFIX = "cvf_"
+log = logging.getLogger("cv_copilot.pages.cv")
 
 
 def _load_sample() -> None:
@@ -147,21 +149,30 @@ def _editable_form(cv: dict[str, Any]) -> None:
         st.success("Saved. The other pages now use this version.")
 
 
+def _uncaptured_finder() -> Any:
+    """The offline parser's "what went into no field" (core.local), or None in a build without it."""
+    import importlib
+
+    for module in ("core.local", "core.local.parser"):
+        found = getattr(importlib.import_module(module), "uncaptured_lines", None)
+        if found is not None:
+            return found
+    return None
+
+
 def _not_captured(cv: dict[str, Any]) -> None:
     """The source lines that went into no field, so nothing vanishes silently."""
-    from core import local
-
-    find = getattr(local, "uncaptured_lines", None) or getattr(local, "not_captured", None)
+    find = _uncaptured_finder()
     text = state.current_cv_text()
     if find is None or not text:
         return
     try:
-        lines = [str(line) for line in find(text, cv)]
-    except TypeError:
-        lines = [str(line) for line in find(text)]
-    except Exception:  # noqa: BLE001 - a view for the user's peace of mind; the CV itself is fine
+        lines = [str(line) for line in find(text, widgets.cv_without_meta(cv))]
+    except Exception:  # a view for the user's peace of mind; the CV itself is fine
+        log.exception("listing the lines the parser did not capture failed")
         return
     if not lines:
+        st.caption("Every line of your CV went into a field.")
         return
     with st.expander(f"What was not captured ({len(lines)} lines)", expanded=False):
         st.caption("These lines of your CV went into no field. Add what matters in the form above.")

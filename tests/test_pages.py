@@ -171,3 +171,24 @@ def test_job_and_letter_survive_moving_between_pages(parsed_cv: dict) -> None:
     at.run()
     assert not at.exception
     assert letter == at.text_area(key="letter_edit").value
+
+
+def test_cv_page_shows_what_the_parser_did_not_capture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lines the offline parser put in no field are listed under "What was not captured"."""
+    import core.local
+
+    seen: list[tuple[str, dict]] = []
+
+    def uncaptured_lines(text: str, resume: dict) -> list[str]:
+        seen.append((text, resume))
+        return ["Volunteer: Leeds food bank, Saturdays"]
+
+    monkeypatch.setattr(core.local, "uncaptured_lines", uncaptured_lines, raising=False)
+    at = open_page("app_pages/cv.py")
+    at.text_area(key="cv_paste").input(CV_TEXT)
+    at.button(key="cv_parse").click()
+    at.run()
+    assert not at.exception
+    assert any(e.label.startswith("What was not captured (1 lines)") for e in at.expander)
+    assert ["Volunteer: Leeds food bank, Saturdays"] == [c.value for c in at.code]
+    assert seen and CV_TEXT.strip() == seen[-1][0].strip() and "meta" not in seen[-1][1]

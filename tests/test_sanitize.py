@@ -92,3 +92,19 @@ def test_clean_data_survives_a_deep_value() -> None:
         node["x"] = {}
         node = node["x"]
     sanitize.clean_data(deep)  # no RecursionError: past 64 levels the rest is dropped
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["![" * 30000, "<a " * 20000, "[" * 60000, "[x](" * 15000, "http://" + "a" * 60000, "<b" + " x" * 30000,
+     "<http://" * 8000, "[a]: " * 12000, "![a](" + "(" * 30000, "<!--" * 15000],
+    ids=["images", "tags", "brackets", "links", "long-url", "open-tag", "autolinks", "refdefs", "parens", "comments"],
+)  # fmt: skip
+def test_pathological_text_is_cleaned_in_linear_time(text: str) -> None:
+    """60,000 characters of half-open constructs: a quadratic regex would take many seconds."""
+    import time
+
+    start = time.process_time()
+    sanitize.clean_text(text)
+    sanitize.to_markdown(text)
+    assert time.process_time() - start < 1.0
