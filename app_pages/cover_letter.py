@@ -7,9 +7,8 @@ from typing import Any
 import streamlit as st
 
 from core import sanitize
-from core.aio import iter_sync
 from core.base import Length, TaskType, Tone
-from ui import preview, state, widgets
+from ui import preview, state, waiting, widgets
 
 _FIELDS = ("letter_job", "letter_company", "letter_role", "letter_tone", "letter_length")
 
@@ -27,14 +26,16 @@ def _write(cv: dict[str, Any], job: str) -> None:
 
     def action() -> str:
         nonlocal stream
-        stream = widgets.service().stream_cover_letter(
+        svc = waiting.service("letter")
+        stream = svc.stream_cover_letter(
             cv, job, s.get("letter_company") or None, role=s.get("letter_role") or None,
             tone=Tone.of(s.get("letter_tone")), length=Length.of(s.get("letter_length")),
             cv_text=state.current_cv_text(), **widgets.opts(),
         )  # fmt: skip
         shown = st.empty()
         written = ""
-        for piece in iter_sync(stream):  # drawn as text as it arrives: no image or link can form, even half-written
+        pieces = waiting.stream(stream, svc, task=TaskType.COVER_LETTER, key="letter")  # who, how long, stop button
+        for piece in pieces:  # drawn as text as it arrives: no image or link can form, even half-written
             written += piece
             shown.markdown(widgets.md(written))
         if stream.replaced:
@@ -107,7 +108,7 @@ if cv:
     if widgets.samples("job"):
         b2.button("Use a sample job", key="letter_sample", on_click=_load_sample_job)
     widgets.keep(*_FIELDS)
-    if run_clicked:
+    if run_clicked or waiting.stopped("letter"):
         _write(cv, st.session_state.get("letter_job", ""))
 
     if "letter_edit" in st.session_state:

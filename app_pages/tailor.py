@@ -8,9 +8,8 @@ from typing import Any
 import streamlit as st
 
 from core import sanitize
-from core.aio import run_sync
 from core.base import TaskType
-from ui import preview, state, widgets
+from ui import preview, state, waiting, widgets
 
 _DIFF_CSS = """<style>
 table.diff {font-family: ui-monospace, monospace; font-size: 0.8rem; border-collapse: collapse; width: 100%;}
@@ -109,12 +108,19 @@ if cv:
         if len(found) > 1:
             cols[2].selectbox("Sample job", list(found), key="tailor_sample_choice", label_visibility="collapsed")
     widgets.keep("tailor_job")
-    if run_clicked:
+    if run_clicked or waiting.stopped("tailor"):
         job = st.session_state.get("tailor_job", "")
+        svc = waiting.service("tailor")
         result = widgets.run_action(
             "Tailoring your CV…",
-            lambda: run_sync(widgets.service().tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts())),
+            lambda: waiting.call(
+                lambda: svc.tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts()),
+                svc,
+                task=TaskType.CV_TAILORING,
+                key="tailor",
+            ),
             done="Tailored",
+            expanded=True,
         )
         if result is not None:
             st.session_state["tailor_result"] = result

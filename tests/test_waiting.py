@@ -1,0 +1,119 @@
+"""While a call is in flight a page shows who it waits for and for how long; stopping the wait cancels the call
+(one `cancelled` usage row) and the rerun answers with the offline engine. Against slow servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+
+from core import local
+from core.aio import spawn
+from core.base import TaskType
+from tests.apptest import open_page
+from tests.fakes_slow import SlowServer
+from tests.test_ai_service import CV_TEXT
+from tests.test_router_endings import make_router, outcomes
+from ui import waiting
+
+JOB = "Data engineer at Acme Corp. Python, SQL and Kubernetes required; Airflow is a plus."
+
+
+class Rerun(BaseException):
+    """What Streamlit raises at an st.* call when the user clicked something during the run."""
+
+
+@pytest.mark.parametrize(
+    ("provider", "elapsed", "expected"),
+    [("openai", 3.41, "Waiting for openai… 3.4 s"), ("gemini", 0.0, "Waiting for gemini… 0.0 s")],
+)
+def test_status_text(provider: str, elapsed: float, expected: str) -> None:
+    assert expected == waiting.status_text(provider, elapsed)
+
+
+def test_a_stopped_wait_cancels_the_call_and_records_it_cancelled(tmp_path: Path) -> None:
+    with SlowServer("keepalive", interval=0.1) as slow:
+        router = make_router(tmp_path, {"openai": f"{slow.url}/openai"}, "[providers.openai]\ntimeout = 30\n")
+        future = spawn(router.generate(TaskType.CV_PARSING, "Parse this CV.", use_cache=False))
+        shown: list[float] = []
+
+        def show() -> None:
+            shown.append(time.monotonic())
+            if len(shown) == 4:
+                raise Rerun
+
+        with pytest.raises(Rerun):
+            waiting.poll(future, show, interval=0.1)
+        assert future.cancelled()
+        deadline = time.monotonic() + 5
+        while not router.tracker.records and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        assert 1 == len(slow.requests)
+    assert [("openai", "cancelled")] == outcomes(router) == router.tracker.outcomes_in_file()  # type: ignore[attr-defined]
+    assert 0.25 < shown[-1] - shown[0] < 2.0  # the status was drawn about every interval while waiting
+
+
+def test_a_finished_call_is_returned_and_not_cancelled(tmp_path: Path) -> None:
+    router = make_router(tmp_path, {})
+    future = spawn(router.generate(TaskType.CV_PARSING, CV_TEXT, use_cache=False))
+    response = waiting.poll(future, lambda: None, interval=0.05)
+    assert ("local", False) == (response.provider, future.cancelled())
+
+
+@pytest.fixture
+def slow_openai(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SlowServer]:
+    """OpenAI at a server that never answers; the attempt's deadline (1.5 s) ends it and the offline engine answers."""
+    (tmp_path / "cv_copilot.toml").write_text("[providers.openai]\ntimeout = 1.5\n", encoding="utf-8")
+    with SlowServer("keepalive", interval=0.2) as slow:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef0123")
+        monkeypatch.setenv("OPENAI_BASE_URL", f"{slow.url}/v1")
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        yield slow
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+PAGES = [("app_pages/tailor.py", "tailor"), ("app_pages/cover_letter.py", "letter")]
+
+
+@pytest.mark.parametrize(("page", "key"), PAGES)
+def test_the_page_shows_who_it_waits_for_and_for_how_long(
+    slow_openai: SlowServer, monkeypatch: pytest.MonkeyPatch, page: str, key: str
+) -> None:
+    texts: list[str] = []
+    real = waiting.status_text
+
+    def spy(provider: str, elapsed: float) -> str:
+        texts.append(real(provider, elapsed))
+        return texts[-1]
+
+    monkeypatch.setattr(waiting, "status_text", spy)
+    at = open_page(page, local.parse_cv(CV_TEXT))
+    at.text_area(key=f"{key}_job").set_value(JOB)
+    at.button(key=f"{key}_run").click().run(timeout=60)
+    assert not at.exception, at.exception
+    assert 1 <= len(slow_openai.requests)
+    waits = [t for t in texts if t.startswith("Waiting for openai… ")]
+    assert len(waits) >= 4  # drawn every ~0.25 s through the 1.5 s the provider took
+    assert float(waits[-1].split("… ")[1].removesuffix(" s")) >= 1.0
+    assert [] == [b for b in at.button if b.label == waiting.STOP_LABEL]  # gone once answered
+    assert any(" answered in " in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("page", "key"), PAGES)
+def test_after_stop_waiting_the_rerun_answers_offline(slow_openai: SlowServer, page: str, key: str) -> None:
+    at = open_page(page, local.parse_cv(CV_TEXT))
+    at.text_area(key=f"{key}_job").set_value(JOB)
+    at.session_state[f"{key}_use_offline"] = True  # what the stop button's click leaves for the rerun
+    at.run(timeout=60)
+    assert not at.exception, at.exception
+    assert [] == slow_openai.requests  # no provider was asked again
+    meta: Any = at.session_state["tailor_result"]["meta"] if key == "tailor" else at.session_state["letter_meta"].meta
+    assert "local" == meta["provider"]
+    assert any(c.value.startswith("The offline engine answered in ") for c in at.caption)
+    assert f"{key}_use_offline" not in at.session_state  # only that one run

@@ -1,0 +1,174 @@
+"""While an AI call is in flight: who the page is waiting for, for how long, and a way to stop waiting.
+
+A call runs on the process's loop (core.aio.spawn) while the script polls it every ~0.25 s. The poll draws the
+status line, and each draw is a point where Streamlit can stop the script: a click on "Stop waiting" reruns it,
+the call in flight is cancelled (the router records it as cancelled, or the stream as abandoned), and the rerun
+answers with the offline engine (`service(key)` returns an offline service for that one run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from core.ai_service import AIService, record_of
+from core.aio import run_sync, spawn
+from core.base import TaskType
+from ui import state
+
+T = TypeVar("T")
+STOP_LABEL = "Stop waiting and use the offline engine"
+POLL_SECONDS = 0.25
+
+
+class _Watch:
+    """The router, remembering the stream it last opened (its `.provider` and `.started_at` are the live attempt)."""
+
+    def __init__(self, router: Any, *, offline: bool = False) -> None:
+        self._router = router
+        self.offline = offline
+        self.stream_: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._router, name)
+
+    async def generate(self, *args: Any, **kw: Any) -> Any:
+        if self.offline:
+            kw["provider"] = "local"
+        return await self._router.generate(*args, **kw)
+
+    def stream(self, *args: Any, **kw: Any) -> Any:
+        if self.offline:
+            kw["provider"] = "local"
+        self.stream_ = self._router.stream(*args, **kw)
+        return self.stream_
+
+
+def _flag(key: str) -> str:
+    return f"{key}_use_offline"
+
+
+def _choose_offline(key: str) -> None:
+    st.session_state[_flag(key)] = True
+
+
+def stopped(key: str) -> bool:
+    """The user stopped waiting on the last run: this run answers offline (the page runs the action again)."""
+    return bool(st.session_state.get(_flag(key)))
+
+
+def service(key: str, router: Any | None = None) -> AIService:
+    """The service for this run: the session's router, or the offline engine when the user stopped waiting."""
+    offline = bool(st.session_state.pop(_flag(key), False))
+    return AIService(_Watch(router if router is not None else state.router(), offline=offline))
+
+
+def _watch(svc: AIService) -> _Watch | None:
+    router = svc.router
+    return router if isinstance(router, _Watch) else None
+
+
+def waiting_for(svc: AIService, task: TaskType) -> str:
+    """The provider being asked: the live stream's, else the first one the router plans for `task`."""
+    watch = _watch(svc)
+    live = getattr(watch.stream_, "provider", None) if watch is not None else None
+    if live:
+        return str(live)
+    plan = svc.router.plan(task, optimize_cost=state.optimize_cost())
+    return str(plan[0]) if plan else "local"
+
+
+def status_text(provider: str, elapsed: float) -> str:
+    return f"Waiting for {provider}… {elapsed:.1f} s"
+
+
+def poll(future: Future[T], show: Callable[[], None], interval: float = POLL_SECONDS) -> T:
+    """Wait for `future`, calling `show` every `interval`; if the wait is stopped (Streamlit's rerun, an error),
+    cancel the call in flight before letting the stop through."""
+    try:
+        while True:
+            show()
+            try:
+                return future.result(timeout=interval)
+            except TimeoutError:
+                continue
+    except BaseException:
+        future.cancel()
+        raise
+
+
+class _Status:
+    """The status line and the stop button, drawn in placeholders so both can be removed when the call ends."""
+
+    def __init__(self, svc: AIService, task: TaskType, key: str) -> None:
+        self.svc, self.task = svc, task
+        self.offline = bool(getattr(svc.router, "offline", False))
+        self.begun = time.monotonic()
+        self.line = st.empty()
+        self.button = st.empty()
+        if not self.offline:
+            self.button.button(STOP_LABEL, key=f"{key}_stop", on_click=_choose_offline, args=(key,))
+
+    def show(self) -> None:
+        if self.offline:
+            return
+        watch = _watch(self.svc)
+        started = getattr(watch.stream_, "started_at", None) if watch is not None else None
+        elapsed = time.monotonic() - (started or self.begun)
+        self.line.caption(status_text(waiting_for(self.svc, self.task), elapsed))
+
+    def done(self, provider: str | None) -> None:
+        self.button.empty()
+        who = "The offline engine" if self.offline else (provider or waiting_for(self.svc, self.task))
+        self.line.caption(f"{who} answered in {time.monotonic() - self.begun:.1f} s")
+
+
+def call(make: Callable[[], Coroutine[Any, Any, T]], svc: AIService, *, task: TaskType, key: str) -> T:
+    """Run `make()` (a call on `svc`) showing who it waits for and for how long, with a stop button."""
+    status = _Status(svc, task, key)
+    result = run_sync(make()) if status.offline else poll(spawn(make()), status.show)
+    record = record_of(result)
+    status.done(getattr(record, "provider", None))
+    return result
+
+
+async def _next(iterator: AsyncIterator[str]) -> str | None:
+    try:
+        return await iterator.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+async def _close(iterator: AsyncIterator[str]) -> None:
+    """Close the stream once its cancelled step has unwound (closing a running generator is refused)."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is None:
+        return
+    for _ in range(100):
+        try:
+            await aclose()
+            return
+        except RuntimeError:
+            await asyncio.sleep(0.02)
+
+
+def stream(source: AsyncIterable[str], svc: AIService, *, task: TaskType, key: str) -> Iterator[str]:
+    """Like core.aio.iter_sync, but each wait for the next piece draws the status line and can be stopped; a stop
+    closes the stream (the attempt in flight is recorded as abandoned)."""
+    status = _Status(svc, task, key)
+    iterator = aiter(source)
+    try:
+        while True:
+            piece = poll(spawn(_next(iterator)), status.show)
+            if piece is None:
+                break
+            yield piece
+    finally:
+        run_sync(_close(iterator))
+    watch = _watch(svc)
+    status.done(getattr(watch.stream_, "provider", None) if watch is not None else None)
