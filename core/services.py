@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from core.rate_limit import RateLimiter
     from core.router import ModelRouter
     from core.usage_tracker import UsageTracker
+    from core.workspace import Workspace
 
 __all__ = ["Services", "build_services", "get_services", "reload", "reset"]
 
@@ -144,6 +145,13 @@ class Services:
         return self._part("votes", lambda: build_vote_store(self.settings))
 
     @property
+    def workspace(self) -> Workspace:
+        """CVs and applications (core.workspace), in the same file as the usage rows."""
+        from core.workspace import Workspace
+
+        return self._part("workspace", lambda: Workspace(self.settings.db_path))
+
+    @property
     def router(self) -> ModelRouter:
         return self._part("router", lambda: self._new_router(self.settings))
 
@@ -247,7 +255,7 @@ class Services:
         with self._lock:
             self.closed = True
             self._sessions.clear()
-            stores = [self._parts.get(n) for n in ("tracker", "cache", "votes")]
+            stores = [self._parts.get(n) for n in ("tracker", "cache", "votes", "workspace")]
             stores += list(self._other_vote_stores.values())
             self._other_vote_stores.clear()
         for store in stores:
