@@ -8,9 +8,9 @@ from typing import Any
 import streamlit as st
 
 from core import sanitize
-from core.aio import run_sync
 from core.base import TaskType
 from ui import preview, state, widgets
+from ui import workspace as wsui
 
 _DIFF_CSS = """<style>
 table.diff {font-family: ui-monospace, monospace; font-size: 0.8rem; border-collapse: collapse; width: 100%;}
@@ -100,7 +100,9 @@ if cv:
         job = st.session_state.get("tailor_job", "")
         result = widgets.run_action(
             "Tailoring your CV…",
-            lambda: run_sync(widgets.service().tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts())),
+            lambda: wsui.run_saved(
+                "tailored", job, widgets.service().tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts())
+            ),
             done="Tailored",
         )
         if result is not None:

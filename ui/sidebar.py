@@ -7,12 +7,18 @@ import time
 import streamlit as st
 
 from core.budget import period_start
-from ui import state
+from ui import state, workspace
 
 
 def render_sidebar() -> None:
     with st.sidebar:
-        st.text_input("Your name", key="user_id", placeholder=state.DEFAULT_USER, help="Usage is tracked per name.")
+        st.text_input(
+            "Your profile",
+            key="user_id",
+            placeholder=state.DEFAULT_USER,
+            help="Spend, budgets and your saved CVs and applications are kept per profile (default: your user name).",
+        )
+        workspace.use_profile()
         st.toggle(
             "Optimise cost",
             key="optimize_cost",
