@@ -37,7 +37,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 def m001_create_ab_votes(db: sqlite_utils.Database) -> None:
     """One row per vote; providers/costs/latencies as JSON, read back with json_each in SQL."""
-    db["ab_votes"].create(
+    db.table("ab_votes").create(
         {
             "id": int,
             "ts": float,
@@ -51,8 +51,8 @@ def m001_create_ab_votes(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"ts", "user_id", "task_type", "providers", "winner", "costs", "latencies"},
     )
-    db["ab_votes"].create_index(["task_type", "ts"], index_name="idx_ab_votes_task_ts")
-    db["ab_votes"].create_index(["ts"], index_name="idx_ab_votes_ts")
+    db.table("ab_votes").create_index(["task_type", "ts"], index_name="idx_ab_votes_task_ts")
+    db.table("ab_votes").create_index(["ts"], index_name="idx_ab_votes_ts")
 
 
 _MIGRATIONS = (m001_create_ab_votes,)
@@ -153,7 +153,8 @@ class VoteStore:
 
         Sorted by task, then best win rate, then cheapest. `cost_per_win` is None for a provider that never won.
         """
-        clauses, params = ["1"], []
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
         if hours is not None:
             value = float(hours)
             if not (math.isfinite(value) and value >= 0):

@@ -117,7 +117,7 @@ class ResponseCache:
             rows = conn.execute("SELECT key FROM response_cache WHERE created > ?", (self._clock() - self._ttl,))
             return {key for (key,) in rows}
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> dict[str, Any] | None:
         """The cached answer, or None when absent or older than the TTL (expired rows are left for purge_expired)."""
         if key not in self._known:
             return None
@@ -209,7 +209,7 @@ class ResponseCache:
         self._known = self._load_known_keys()
         return count
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, int]:
         """{entries, bytes}: bytes is the UTF-8 size of the cached content."""
         self.flush()
         with self._storage.read() as conn:

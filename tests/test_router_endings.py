@@ -312,3 +312,15 @@ def test_openai_stream_events_carry_the_script_usage() -> None:
     """Guard for the fakes used above: the OpenAI SSE fake ends with usage and [DONE]."""
     events = openai_stream_events(replace(Script(), input_tokens=5, output_tokens=3), "gpt-4o")
     assert events[-1] == b"data: [DONE]\n\n" and b'"prompt_tokens":5' in events[-2]
+
+
+def test_a_page_that_stops_reading_leaves_one_abandoned_row(tmp_path: Path, server: LoopbackServer) -> None:
+    """st.write_stream reads through core.aio.iter_sync, on its own loop in a worker thread."""
+    from core.aio import iter_sync
+
+    server.configure("/openai", text=LONG, chunk_delay=0.3)
+    router = make_router(tmp_path, urls_of(server, "openai"))
+    for _piece in iter_sync(router.stream(TaskType.COVER_LETTER, "Write a letter.", provider="openai")):
+        break
+    assert [("openai", "abandoned")] == router.tracker.outcomes_in_file()  # type: ignore[attr-defined]
+    assert router.tracker.records[0].output_tokens > 0  # type: ignore[attr-defined]
