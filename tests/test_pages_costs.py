@@ -479,7 +479,9 @@ def test_sidebar_shows_spend_against_each_budget(db_path: Path) -> None:
 
 
 def test_sidebar_without_budgets_shows_only_the_spend(db_path: Path) -> None:
-    seed_spend(db_path, {"anonymous": 0.02})
+    from core.workspace import default_owner
+
+    seed_spend(db_path, {default_owner(): 0.02, "anonymous": 0.38})  # the OS user owns a local run
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert [("Your spend today", "$0.0200")] == [(m.label, m.value) for m in at.sidebar.metric]

@@ -13,7 +13,7 @@ from ui import state, workspace
 def render_sidebar() -> None:
     with st.sidebar:
         st.text_input(
-            "Your profile",
+            "Your name",
             key="user_id",
             placeholder=state.DEFAULT_USER,
             help="Spend, budgets and your saved CVs and applications are kept per profile (default: your user name).",
