@@ -61,17 +61,27 @@ def build_cache(settings: Settings) -> ResponseCache:
     return ResponseCache(settings.db_path, ttl_seconds=settings.cache_ttl_seconds)
 
 
-def build_limiter(settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> RateLimiter:
-    from core.rate_limit import InMemoryRateLimiter
+def build_limiter(settings: Settings) -> RateLimiter:
+    """Shared by every process on the usage DB (or on Redis with CV_COPILOT_REDIS_URL); `[limits] backend`."""
+    from core import limits
 
-    limits = {n: (p.rpm, p.tpm) for n, p in settings.providers.items() if n != "local"}
-    return InMemoryRateLimiter({**limits, "local": (None, None)}, clock=clock)
+    return limits.build_limiter(
+        settings, settings.db_path, backend=settings.limits_backend, redis_url=_redis_url(settings)
+    )
 
 
 def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
-    from core.budget import BudgetGuard
+    """Holds shared like the limiter's window; the tracker's flush writes a settled call's row before its hold goes."""
+    from core import limits
 
-    return BudgetGuard(settings.budgets, tracker.spend_usd)
+    return limits.build_budget(  # type: ignore[return-value]
+        settings, settings.db_path, tracker.spend_usd, backend=settings.limits_backend, flush_usage=tracker.flush,
+        redis_url=_redis_url(settings),
+    )  # fmt: skip
+
+
+def _redis_url(settings: Settings) -> str | None:
+    return str(settings.redis_url) if settings.redis_url else None
 
 
 def build_vote_store(settings: Settings) -> VoteStore:
@@ -134,7 +144,7 @@ class Services:
 
     @property
     def limiter(self) -> RateLimiter:
-        return self._part("limiter", lambda: build_limiter(self.settings, clock=self._clock))
+        return self._part("limiter", lambda: build_limiter(self.settings))
 
     @property
     def budget(self) -> BudgetGuard:
