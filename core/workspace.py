@@ -408,7 +408,10 @@ class Workspace:
                     (application_id,),
                 )
             )
-        return Application(*row, documents=docs, calls=calls)
+        (app_id, user, cv_id, company, role, job_text, link, status, created, updated, changed, notes) = row
+        return Application(
+            app_id, user, cv_id, company, role, job_text, link, status, created, updated, changed, notes, docs, calls
+        )
 
     def total_cost(self, user_id: str | None = None) -> float:
         """What this profile's applications cost in AI calls, all together."""
