@@ -70,7 +70,12 @@ def build_limiter(settings: Settings, *, clock: Callable[[], float] = time.monot
 def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
     from core.budget import BudgetGuard
 
-    return BudgetGuard(settings.budgets, tracker.spend_usd)
+    guard = BudgetGuard(settings.budgets, tracker.spend_usd)
+    if not settings.budgets.any_set:
+        return guard
+    from core.alerts import Alerter, AlertingBudget  # budget alerts: checked after each settled call, off-thread
+
+    return AlertingBudget(guard, Alerter(settings.alerts, settings.budgets, tracker))  # type: ignore[return-value]
 
 
 def build_vote_store(settings: Settings) -> VoteStore:
