@@ -38,6 +38,7 @@ __all__ = [
     "Alerter",
     "AlertingBudget",
     "WebhookSender",
+    "alert_store",
     "threshold_label",
 ]
 
@@ -185,6 +186,20 @@ class AlertStore:
 
     def close(self) -> None:
         self._storage.close()
+
+
+_STORES: dict[str, AlertStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def alert_store(db_path: Any) -> AlertStore:
+    """This process's `AlertStore` for a DB file (migrated once, not on every page render)."""
+    key = str(db_path)
+    with _STORES_LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            store = _STORES[key] = AlertStore(db_path)
+        return store
 
 
 # --- the webhook ------------------------------------------------------------------------------------------------

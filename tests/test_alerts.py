@@ -186,3 +186,24 @@ def test_acknowledging_hides_an_alert_from_the_banner(tmp_path: Path) -> None:
     assert 1 == store.acknowledge()
     assert [] == store.alerts(unacknowledged_only=True)
     assert 2 == len(store.alerts())
+
+
+def test_the_sidebar_banner_shows_open_alerts_until_acknowledged(db_path: Path) -> None:
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.alerts import alert_store
+    from tests.apptest import APP
+
+    Path(os.environ["CV_COPILOT_CONFIG"]).write_text("[budgets]\nglobal_monthly_usd = 1.0\n", encoding="utf-8")
+    store = alert_store(db_path)
+    claimed = store.claim(Alert("global monthly", "global", "2026-11", "80%", 0.8, 1.0, 1.2, NOON))
+    assert claimed is not None
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    banner = [w.value for w in at.sidebar.warning if "budget reached 80%" in w.value]
+    assert ["global monthly budget reached 80%: $0.8000 of $1.00 (2026-11)"] == banner
+    store.acknowledge(claimed.id)
+    at.run()
+    assert [] == [w.value for w in at.sidebar.warning if "budget reached 80%" in w.value]
