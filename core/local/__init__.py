@@ -11,19 +11,21 @@ from typing import Any
 from core.local.job import analyze_job
 from core.local.letter import cover_letter
 from core.local.matcher import WEIGHTS, match, match_jobs
-from core.local.parser import parse_cv
+from core.local.parser import ParseReport, parse_cv, parse_cv_report
 from core.local.render import resume_to_markdown
 from core.local.summary import draft_email, summarize
 from core.local.tailor import tailor
 
 __all__ = [
     "WEIGHTS",
+    "ParseReport",
     "analyze_job",
     "cover_letter",
     "draft_email",
     "match",
     "match_jobs",
     "parse_cv",
+    "parse_cv_report",
     "respond",
     "resume_to_markdown",
     "summarize",

@@ -58,16 +58,17 @@ _PLACE_WORDS = REGIONS | CITIES
 _COUNTRIES = frozenset({"india", "usa", "us", "united states", "uk", "united kingdom", "canada", "australia"})
 _ORGLIKE = re.compile(
     r"\b(?:corp|corporation|ltd|limited|inc|llc|llp|plc|pvt|group|technologies|solutions|services|systems|bank|"
-    r"university|college|school|institute|hospital|company|co|associates|consulting|software|labs?)\b\.?",
+    r"university|college|school|institute|hospital|infirmary|clinic|nhs|trust|care|homes?|centre|center|gmbh|"
+    r"company|co|associates|consulting|software|labs?)\b\.?",
     re.I,
 )
 _CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)(?:\s+\d{5,6})?$")
 
 
-_TRAILING_POSTCODE = re.compile(r"\s+\d{5,6}$")
+_TRAILING_POSTCODE = re.compile(r"(?<!\s)\s+\d{5,6}$")
 _WHITESPACE_RUN = re.compile(r"\s+")
 _SPACED_DASH_PIPE_OR_DIGIT = re.compile(r"\s[-|]\s|\d")
-_SLASH_SEPARATOR = re.compile(r"\s*/\s*")
+_SLASH_SEPARATOR = re.compile(r"(?<!\s)\s*/\s*")
 
 
 @lru_cache(maxsize=8192)
@@ -93,7 +94,7 @@ def is_place(text: str) -> bool:
 
 
 # ' - ', ' | ', or the comma before a trailing 'City, ST'
-_PLACE_SEPARATOR = re.compile(r"\s+[-|–]\s+|\s*\|\s*|,\s+(?=[^,]*,\s*[A-Z]{2}\b)")
+_PLACE_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|–]\s+|\s*\|\s*)|,\s+(?=[^,]*,\s*[A-Z]{2}\b)")
 # 'Acme, Pune, MH' -> ('Acme', 'Pune, MH'): the last one or two comma parts
 _LAST_COMMA_TAIL = re.compile(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$")
 

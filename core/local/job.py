@@ -9,6 +9,7 @@ from typing import Any
 from core.local import gazetteers as gz
 from core.local import text as tx
 from core.local.skills import vocabulary
+from core.local.vocab.stopwords import AD_FRAMING, INJECTION_WORDS, STOPWORDS_OTHER_LANGUAGES
 
 _PREFERRED = re.compile(
     r"\b(?:nice to have|nice-to-have|preferred|preferably|a plus|is a plus|bonus|desirable|desired|advantage|"
@@ -46,6 +47,7 @@ def analyze_job(text: str) -> dict[str, Any]:
         "years_experience": None,
         "seniority": None,
         "keywords": [],
+        "keyword_groups": {"hard_skills": [], "soft_skills": [], "title": [], "education": []},
         "warnings": [],
     }
     try:
@@ -80,7 +82,7 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
         if m and not result["location"]:
             result["location"] = m.group(1).strip()
     if not result["title"] and lines:
-        first = re.split(r"\s+(?:-|–|\||at|@)\s+", lines[0])
+        first = re.split(r"(?<!\s)\s+(?:-|–|\||at|@)\s+", lines[0])
         if len(lines[0].split()) <= 12:
             result["title"] = first[0].strip(" :")
             if len(first) > 1 and not result["company"]:
@@ -121,6 +123,7 @@ def _analyze_into(result: dict[str, Any], text: Any) -> None:
     result["years_experience"] = min(years) if years else None
     result["seniority"] = _seniority(result["title"], text, result["years_experience"])
     result["keywords"] = _keywords(raw, list(required) + list(preferred), result["company"], result["title"])
+    result["keyword_groups"] = keyword_groups(result, raw)
 
 
 def _seniority(title: str, text: str, years: int | None) -> str | None:
@@ -154,21 +157,48 @@ _GENERIC = frozenset(gz.TITLE_HEADS | gz.WEAK_HEADS) | frozenset(
 )
 
 
+_SURFACE_WORD = re.compile(r"[^\W\d_]{3,}")
+_NEVER_KEYWORDS = tx.STOPWORDS | STOPWORDS_OTHER_LANGUAGES | INJECTION_WORDS | AD_FRAMING
+
+
 def _keywords(text: str, skills: list[str], company: str = "", title: str = "", limit: int = 25) -> list[str]:
     """Skills first, then frequent content words an applicant-tracking system would look for.
 
-    Words of the employer's name and of the job title, role nouns and words already inside a listed skill
-    ('data' in 'Data Analysis') say nothing the applicant could add, so they are left out.
+    Only whole words of the ad as written (no stems such as 'previou'); never a function word of any language
+    the app reads ('und', 'mit'), the ad's own framing, prompt-injection vocabulary, or words of the employer's
+    name or the job title. Role nouns and words already inside a listed skill say nothing the applicant could
+    add, so they are left out too.
     """
-    skip = set(tx.words(company)) | set(tx.words(title)) | _GENERIC
+    skip = set(_SURFACE_WORD.findall(company.lower())) | set(_SURFACE_WORD.findall(title.lower())) | _GENERIC
+    skip |= _NEVER_KEYWORDS
     for s in skills:
-        skip.update(tx.words(s))
+        skip.update(_SURFACE_WORD.findall(s.lower()))
     counts: dict[str, int] = {}
-    for w in tx.word_list(text):
-        if not w.isdigit() and len(w) > 2 and w not in skip:
+    for w in _SURFACE_WORD.findall(text.lower()):
+        if w not in skip:
             counts[w] = counts.get(w, 0) + 1
     ranked = sorted(counts, key=lambda w: (-counts[w], w))
     skill_keys = {tx.norm_key(s) for s in skills}
     out = list(dict.fromkeys(skills))
     out.extend(w for w in ranked if w not in skill_keys and counts[w] > 1)
     return out[:limit]
+
+
+_EDUCATION_TERM = re.compile(
+    r"\b(?:(?:bachelor|master)'?s?(?:\s+degree)?|degree|diploma|phd|doctorate|mba|bsc|msc|ba|ma|gcse|a-levels?|"
+    r"nmc\s+registration|registered\s+nurse|chartered|acca|cima|cpa|cipd|qualified\s+teacher\s+status|qts)\b",
+    re.I,
+)
+
+
+def keyword_groups(analysed: dict[str, Any], text: str) -> dict[str, list[str]]:
+    """The ad's keywords apart, as Jobscan reports them: hard skills, soft skills, title words and education."""
+    vocab = vocabulary()
+    skills = [str(s) for s in (analysed.get("required_skills") or []) + (analysed.get("preferred_skills") or [])]
+    soft = [s for s in skills if vocab.category(s) == "Soft Skills"]
+    hard = [s for s in skills if s not in soft]
+    title_words = [
+        w for w in _SURFACE_WORD.findall(str(analysed.get("title") or "")) if w.lower() not in _NEVER_KEYWORDS
+    ]
+    education = list(dict.fromkeys(m.group(0).strip() for m in _EDUCATION_TERM.finditer(text[:20000])))
+    return {"hard_skills": hard, "soft_skills": soft, "title": title_words, "education": education}

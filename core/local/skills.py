@@ -196,7 +196,9 @@ class Vocabulary:
                 skill, rule, spellings = hit
                 start, end = starts[i], ends[i + size - 1]
                 surface = text[start:end]
-                if not _case_ok(surface, rule, spellings):
+                if not _case_ok(surface, rule, spellings) and not (
+                    rule == CAPITALISED and skill.category == "Soft Skills"  # 'excellent communication'
+                ):
                     continue
                 if len(surface) == 1 and _glued(text, start, end):
                     continue
@@ -211,7 +213,10 @@ class Vocabulary:
                 found.append(Found(skill, start, end, surface))
                 nxt = i + size
                 break
-        return [f for f in found if len(f.surface) > 1 or _has_neighbour(f, found)]
+        if all(len(f.surface) > 1 for f in found):
+            return found
+        languages = [f.start for f in found if f.skill.category == "Programming Languages"]
+        return [f for f in found if len(f.surface) > 1 or _has_neighbour(f, languages)]
 
     def names(self, text: str, **kwargs: bool) -> list[str]:
         """Distinct canonical skill names in order of first appearance."""
@@ -229,7 +234,7 @@ _DOMAIN_CATEGORIES = frozenset({"Business and Management", "Soft Skills", "Job-s
 _LIST_ONLY_CATEGORIES = frozenset({"Networking and Security", "Tools and Platforms (extended)"})
 
 
-_YEAR_AFTER = re.compile(r"\s*,?\s*(?:'?(?:19|20)?\d\d\b|20XX|semester|term|quarter|break|season)", re.I)
+_YEAR_AFTER = re.compile(r"(?<!\s)\s*+,?\s*+(?:'?(?:19|20)?\d\d\b|20XX|semester|term|quarter|break|season)", re.I)
 
 
 def _glued(text: str, start: int, end: int) -> bool:
@@ -239,11 +244,14 @@ def _glued(text: str, start: int, end: int) -> bool:
     return before in "&.'-(" or after in "&'-.)"
 
 
-def _has_neighbour(hit: Found, found: list[Found]) -> bool:
-    """A one-letter language (C, R) counts only next to another programming language, as in 'C, C++, Java'."""
-    return any(
-        f is not hit and f.skill.category == "Programming Languages" and abs(f.start - hit.start) < 80 for f in found
-    )
+def _has_neighbour(hit: Found, languages: list[int]) -> bool:
+    """A one-letter language (C, R) counts only next to another programming language, as in 'C, C++, Java'.
+
+    languages: the sorted starts of the programming languages found; two bisections keep this linear overall."""
+    lo = bisect_left(languages, hit.start - 79)
+    hi = bisect_left(languages, hit.start + 80)
+    itself = hit.skill.category == "Programming Languages"
+    return hi - lo > int(itself)
 
 
 def _case_ok(surface: str, rule: int, spellings: frozenset[str]) -> bool:

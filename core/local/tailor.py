@@ -43,6 +43,18 @@ def coverage(cv: dict[str, Any], keywords: list[str]) -> float:
     return round(hit / len(keywords), 3)
 
 
+def _newest_first(work: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Held jobs by date, newest first (current jobs first); the CV's order when a job has no start date."""
+    if not all(str(w.get("startDate") or "")[:4].isdigit() for w in work):
+        return work
+
+    def key(w: dict[str, Any]) -> tuple[str, str]:
+        end = str(w.get("endDate") or "9999")  # no end date: a current job
+        return end, str(w.get("startDate") or "")
+
+    return sorted(work, key=key, reverse=True)
+
+
 def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
     """Reorder and refocus the CV for one job; every fact in the result comes from the CV."""
     cv = cv if isinstance(cv, dict) else {}
@@ -83,14 +95,8 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
             moved += 1
     if moved:
         changes.append(f"Put the most relevant bullet points first in {moved} role(s).")
-    scores = [_relevance(cv_text({"work": [w]}), keys, terms) for w in work]
-    if work and scores and max(scores) > scores[0] + 2:
-        best = max(range(len(work)), key=lambda i: scores[i])
-        lead = work.pop(best)
-        work.insert(0, lead)
-        changes.append(
-            f"Led with the most relevant experience: {lead.get('position') or lead.get('name') or 'a role'}."
-        )
+    # jobs stay newest first, as recruiters and applicant-tracking systems expect: only bullets and skills move
+    work = _newest_first(work)
     resume["work"] = work + mentions
 
     matched = [s for s in wanted if tx.norm_key(s) in have]
@@ -113,6 +119,11 @@ def tailor(cv: dict[str, Any], job: str | dict[str, Any]) -> dict[str, Any]:
     after = coverage(resume, analysed.get("keywords") or wanted)
     if not changes:
         changes.append("No changes were needed: the CV already reads in the job's order.")
+    if after <= before:
+        changes.append(
+            "Keyword coverage is unchanged: reordering adds no new words. Add the missing keywords below"
+            " where they are true of your experience."
+        )
     return {
         "resume": resume,
         "markdown": resume_to_markdown(resume),

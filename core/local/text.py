@@ -173,11 +173,11 @@ _ENGLISH_MONTHS = "January February March April May June July August September O
 def _foreign_date(names: tuple[str, ...]) -> re.Pattern[str]:
     """The foreign-month pattern over only the names a text contains ('mai' sits in every 'email'): far fewer
     alternatives to try at each word."""
-    return re.compile(r"\b(" + "|".join(names) + r")\b(?=\.?\s*,?\s*(?:19|20)\d\d)", re.I)
+    return re.compile(r"\b(" + "|".join(names) + r")\b(?=\.?\s*+,?\s*+(?:19|20)\d\d)", re.I)
 
 
 _FOREIGN_DATE = _foreign_date(_FOREIGN_BY_LENGTH)
-_YEAR_NEXT = re.compile(r"\.?\s*,?\s*(?:19|20)\d\d")
+_YEAR_NEXT = re.compile(r"(?<!\s)\.?\s*+,?\s*+(?:19|20)\d\d")
 #: Letters that a case-blind pattern takes for ASCII ones ('İ', 'ı', 'ſ', the Kelvin sign).
 _CASE_TWINS = ("\u0130", "\u0131", "\u017f", "\u212a")
 
@@ -226,7 +226,11 @@ _DATE_RE = (
     rf"|(?:0[1-9]|1[0-2])/\d\d(?![\d/])"
     rf"|{_YEAR_RE}\s*[/.-]\s*(?:0[1-9]|1[0-2])(?!\d)|{_YEAR_RE})"
 )
-_PRESENT_RE = r"(?:present|current(?:ly)?|now|today|till\s+date|to\s+date|till\s+now|ongoing|onwards|date)"
+#: English, then German, Spanish, French and Portuguese words for 'to this day'.
+_PRESENT_RE = (
+    r"(?:present|current(?:ly)?|now|today|till\s+date|to\s+date|till\s+now|ongoing|onwards|date|"
+    r"heute|aktuell|actualidad|actualmente|presente|hoy|aujourd'hui|présent|atual|atualmente)"
+)
 DATE_RANGE = re.compile(
     rf"(?P<start>{_DATE_RE})\s*(?:-|–|to|until|till|through|thru|~|/|,|\s)?\s*(?:-\s*)?"
     rf"(?P<end>{_DATE_RE}|{_PRESENT_RE})",

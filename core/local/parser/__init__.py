@@ -5,13 +5,14 @@ The algorithm lives here, one module per section; the words it reads by live in 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.local import text as tx
 from core.local.parser.basics import _find_label, _find_name, _location, _parse_contacts, _summary
 from core.local.parser.common import _DEGREE, _INSTITUTION, _section_items
 from core.local.parser.education import _parse_education
 from core.local.parser.extras import _parse_certificates, _parse_languages, _parse_projects
+from core.local.parser.report import uncaptured_lines
 from core.local.parser.sections import _split_sections, heading_of
 from core.local.parser.skills import _inline_lists, _labelled_lists, _parse_skills
 from core.local.parser.work import (
@@ -25,7 +26,7 @@ from core.local.parser.work import (
 )
 from core.local.render import MENTION_KEY, MENTIONED
 
-__all__ = ["heading_of", "parse_cv", "title_phrases"]
+__all__ = ["ParseReport", "heading_of", "parse_cv", "parse_cv_report", "title_phrases"]
 
 
 def _blank_resume() -> dict[str, Any]:
@@ -59,6 +60,26 @@ def parse_cv(text: str) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the parser must never take the app down; report and return what we have
         warnings.append(f"The parser hit an unexpected problem ({type(exc).__name__}); the result may be partial.")
     return resume
+
+
+class ParseReport(NamedTuple):
+    """parse_cv's result with what it left out: unpack as (resume, uncaptured, warnings)."""
+
+    resume: dict[str, Any]
+    #: source lines that went into no field, in reading order, for a "what was not captured" view
+    uncaptured: list[str]
+    #: the parser's warnings (also in resume["meta"]["warnings"]), e.g. "No name was found."
+    warnings: list[str]
+
+
+def parse_cv_report(text: str) -> ParseReport:
+    """Parse CV text and list the lines that went into no field; never raises."""
+    resume = parse_cv(text)
+    try:
+        missed = uncaptured_lines(text, resume)
+    except Exception:  # noqa: BLE001 - the report is a courtesy; the parse itself stands
+        missed = []
+    return ParseReport(resume, missed, list(resume["meta"]["warnings"]))
 
 
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
@@ -119,7 +140,9 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     edu_lines = edu_lines_known or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
     _tidy_work(resume["work"], resume["education"])
-    _titles_named(resume["work"], lines)
+    # a certificate ('Tableau Desktop Specialist', 'NMC Registered Nurse') names no job held
+    cert_lines = set(sections.get("certificates") or [])
+    _titles_named(resume["work"], [ln for ln in lines if ln not in cert_lines])
     skill_lines = sections.get("skills", []) + _labelled_lists(sections) + _inline_lists(sections)
     resume["skills"] = _parse_skills(skill_lines, text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)

@@ -48,13 +48,24 @@ def _parse_contacts(basics: dict[str, Any], text: str) -> None:
     basics["profiles"] = profiles
 
 
-_NAME_LABEL = re.compile(r"^(?:name|full name)\s*[:\-]\s*", re.I)
+_NAME_LABEL = re.compile(
+    r"^(?:name|full name|first names?|given names?|surname|last name|family name|nombre|vorname|nachname|"
+    r"nom|prénom|nome)\s*[:\-]\s*",
+    re.I,
+)
 # what follows a name on its line: ' - Engineer', ' | Pune', ', MBA', '(Jr)'
-_AFTER_NAME_SEPARATOR = re.compile(r"\s+[-|,]\s+|\s*[|,(]\s*")
+_AFTER_NAME_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|,]\s+|\s*[|,(]\s*)")
 
 
 def _find_name(lines: list[str], email: str) -> str:
+    """The first name-like line of the header.
+
+    A form label ('First Names:'), a heading ('RESUMÉ'), an address, street or city line is never a name; with
+    no name-like line the answer is '' (and the caller warns) rather than a guess. (Preferring the line nearest
+    the e-mail or phone line scored worse on both halves of the labelled set: .85 against .91.)"""
     for raw in lines:
+        if raw.rstrip().endswith(":"):
+            continue  # a label waiting for its value
         line = _NAME_LABEL.sub("", raw)
         line = _AFTER_NAME_SEPARATOR.split(line)[0].strip(" .:")
         if _looks_like_name(line):
@@ -79,7 +90,7 @@ def _looks_like_name(line: str) -> bool:
     return not vocabulary().names(line)
 
 
-_SPACED_HYPHEN = re.compile(r"\s+-\s+")
+_SPACED_HYPHEN = re.compile(r"(?<!\s)\s+-\s+")
 
 
 def _find_label(header: list[str], name: str) -> str:
@@ -92,7 +103,9 @@ def _find_label(header: list[str], name: str) -> str:
     return ""
 
 
-_CITY_REGION_POSTCODE = re.compile(r"^([A-Z][A-Za-z .]+),\s*([A-Z][A-Za-z .]+?)(?:\s+(\d{5,6}))?\s*(?:-|$)")
+_CITY_REGION_POSTCODE = re.compile(
+    r"^([A-Z](?:[^\W\d_]|[ .])+),\s*([A-Z](?:[^\W\d_]|[ .])+?)(?:\s+(\d{5,6}))?\s*(?:-|$)"
+)
 
 
 def _location(basics: dict[str, Any], header: list[str]) -> None:

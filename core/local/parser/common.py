@@ -11,7 +11,7 @@ from typing import Any
 from core.local.vocab.words import HUMAN_LANGUAGES, ORG_WORDS, TITLE_WORDS
 
 _INSTITUTION = re.compile(
-    r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
+    r"\b(?:universit(?:y|ies|é|ät|at|ad|ario)|universidad|universidade|instituto|facultad|faculdade|fachhochschule|college|institute|institution|school|academy|vidyalaya|vidyapeeth|"
     r"vidyapith|polytechnic|iit|nit|iiit|iim|bits|mahavidyalaya|faculty|conservatory|seminary|campus|gymnasium|"
     r"lyceum|hochschule|école|ecole|escuela|universidade|board|cbse|icse|jntu|vtu|anna university)\b",
     re.I,
@@ -26,11 +26,15 @@ _DEGREE = re.compile(
     r"bachelor'?s?|masters?'?s?|master'?s|doctor(?:ate)?(?:\s+of)?|diploma|associate'?s?\s+(?:degree|of)|"
     r"high\s+school|secondary\s+school|higher\s+secondary|senior\s+secondary|hsc\b|ssc\b|intermediate\b|"
     r"12th|10th|xii\b|class\s+x\b|matriculation|a[\s-]levels?|gcse|certificate\s+in|ged\b|"
-    r"undergraduate\s+degree|graduate\s+degree|degree\s+in|b\.?\s?arch\b\.?|m\.?\s?arch\b\.?|bsc\b|msc\b"
+    r"undergraduate\s+degree|graduate\s+degree|degree\s+in|b\.?\s?arch\b\.?|m\.?\s?arch\b\.?|bsc\b|msc\b|"
+    r"grado\s+en|licenciatura|licenciado|máster|doctorado|diplom\b|staatsexamen|maîtrise|licence\s+en|mestrado|"
+    r"bacharelado|licenciatura"
     r")",
     re.I,
 )
-_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,24}")
+#: Bounded as RFC 5321 bounds an address (local part ≤ 64, domain ≤ 255): an unbounded run before a missing '@'
+#: made every start scan to the end of the run, quadratic time ('a' * 40000 + '@' took 4 s).
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+'-]{0,63}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}")
 _PHONE = re.compile(
     r"(?<![\w/])(?:\+?\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,5}[\s.-])?\d{2,5}[\s.-]?\d{2,5}(?:[\s.-]\d{2,5})?"
 )
@@ -124,7 +128,9 @@ def _is_short(line: str) -> bool:
     return not _LOWER_INITIAL.match(line) or bool(_title_score(line))
 
 
-_ENTRY_PART_SEPARATOR = re.compile(r"\s+[-|–@]\s+|,\s+|\s+at\s+|\s*\|\s*|\s+-$")
+#: Each alternative that opens with whitespace starts only where a whitespace run starts ((?<!\s)): from inside a
+#: run it would fail the same way again, once per position, which is quadratic on a long run of spaces.
+_ENTRY_PART_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|–@]\s+|\s+at\s+|\s*\|\s*|\s+-$)|,\s+")
 
 
 def _split_parts(text: str) -> list[str]:
@@ -169,3 +175,16 @@ def _blank(pattern: re.Pattern[str], text: str, view: str | None, hints: tuple[s
         return text
     a, b = span
     return text[:a] + pattern.sub(" ", text[a:b]) + text[b:]
+
+
+def strip_keeping_pairs(text: str, chars: str = " ,-:") -> str:
+    """text.strip(chars + '()') that keeps a balanced pair: 'BSc (Hons) Nursing', 'Immediate Life Support (ILS)'."""
+    while True:
+        t = text.strip(chars)
+        if t.startswith(")") or (t.startswith("(") and ")" not in t):
+            t = t[1:]
+        elif t.endswith("(") or (t.endswith(")") and "(" not in t):
+            t = t[:-1]
+        if t == text:
+            return t
+        text = t

@@ -6,11 +6,11 @@ import re
 from typing import Any
 
 from core.local import text as tx
-from core.local.parser.common import _DEGREE, _INSTITUTION, _split_parts
+from core.local.parser.common import _DEGREE, _INSTITUTION, _split_parts, strip_keeping_pairs
 
 _GRADE_SCORE = re.compile(r"\b(?:gpa|cgpa|percentage|grade|score)\s*[:\-]?\s*([\d.]+\s*(?:/\s*[\d.]+|%)?)", re.I)
 _YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
-_SPACED_FROM_OR_AT = re.compile(r"\s+(?:from|at)\s+")
+_SPACED_FROM_OR_AT = re.compile(r"(?<!\s)\s+(?:from|at)\s+")
 
 
 def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
@@ -45,7 +45,7 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
                 if _INSTITUTION.search(lines[j]) and not _DEGREE.search(lines[j]):
                     inst = _split_parts(lines[j])[0] if _split_parts(lines[j]) else lines[j]
                     break
-        degree_part = tx.SINGLE_DATE.sub("", degree_part).strip(" ,-:()")
+        degree_part = strip_keeping_pairs(tx.SINGLE_DATE.sub("", degree_part))
         study, area = _split_degree(degree_part)
         entry: dict[str, Any] = {"institution": inst.strip(" ,-:"), "studyType": study, "area": area}
         window = " ".join(lines[i : i + 3])
@@ -73,7 +73,8 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
-_DEGREE_IN_FIELD = re.compile(r"^(.*?)\s+in\s+(.+)$", re.I)
+_HONOURS = re.compile(r"\((?:hons?|honours|honors|first class|1st)\.?\)\s*", re.I)
+_DEGREE_IN_FIELD = re.compile(r"^(.*?)(?<!\s)\s+(?:in|en|em)\s+(.+)$", re.I)  # en: es/fr, em: pt
 _DEGREE_LEVEL_PREFIX = re.compile(r"^(?:bachelor|master|doctor|associate)", re.I)
 
 
@@ -85,5 +86,9 @@ def _split_degree(text: str) -> tuple[str, str]:
         return text.strip(" ,-"), ""
     m = _DEGREE.match(text)
     if m:
-        return m.group(0).strip(" ,-"), text[m.end() :].strip(" ,-:()")
+        study, rest = m.group(0).strip(" ,-"), strip_keeping_pairs(text[m.end() :])
+        honours = _HONOURS.match(rest)
+        if honours:  # 'BSc (Hons) General Nursing': the honours mark belongs to the degree
+            study, rest = f"{study} {honours.group(0).strip()}", rest[honours.end() :].strip(" ,-:")
+        return study, rest
     return text.strip(), ""

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from core.local import text as tx
-from core.local.parser.common import _is_short
+from core.local.parser.common import _is_short, strip_keeping_pairs
 from core.local.vocab.words import HUMAN_LANGUAGES
 
 _ASCII_WORD = re.compile(r"[A-Za-z]+")
@@ -31,7 +31,9 @@ def _parse_languages(lines: list[str], text: str) -> list[dict[str, Any]]:
     return found
 
 
-_FLUENCY = re.compile(r"([A-Za-z]+)\s*[(:\-]\s*(native|fluent|professional|intermediate|basic|beginner)", re.I)
+_FLUENCY = re.compile(
+    r"(?<![A-Za-z])([A-Za-z]+)\s*+[(:\-]\s*(native|fluent|professional|intermediate|basic|beginner)", re.I
+)
 
 
 def _parse_certificates(lines: list[str]) -> list[dict[str, Any]]:
@@ -40,7 +42,7 @@ def _parse_certificates(lines: list[str]) -> list[dict[str, Any]]:
         if len(line.split()) > 18 or len(line) < 4:
             continue
         date = tx.SINGLE_DATE.search(line)
-        name = tx.SINGLE_DATE.sub("", line).strip(" ,-:()")
+        name = strip_keeping_pairs(tx.SINGLE_DATE.sub("", line))
         if name:
             out.append({"name": name, "date": tx.parse_date(date.group(0)) if date else "", "issuer": ""})
     return out

@@ -30,7 +30,7 @@ def _heading_key(line: str) -> str:
 
 
 #: 'Experience (continued)', 'Work History - Cont'd': a heading repeated on the next page.
-_CONTINUED = re.compile(r"\s*[-(,]?\s*(?:continued|cont'?d|cont\.?)\s*\)?$")
+_CONTINUED = re.compile(r"(?<!\s)\s*+[-(,]?\s*+(?:continued|cont'?d|cont\.?)\s*\)?$")
 _SQUASHED_HEADING = {h.replace(" ", ""): sec for h, sec in _HEADING_OF.items() if len(h) > 4}
 
 

@@ -26,7 +26,7 @@ _NOT_NAMED = re.compile(
 )
 
 
-_ING_OR_ED_WORD = re.compile(r"[a-z]+(?:ing|ed)")
+_ING_OR_ED_WORD = re.compile(r"(?<![a-z])[a-z]+(?:ing|ed)")
 _THREE_LETTERS = re.compile(r"[A-Za-z]{3}")
 # what marks 'c++', 'c#', '.net', 'python3' as technical despite lower case
 _TECH_SYMBOL_OR_DIGIT = re.compile(r"[+#.\d]")
@@ -76,7 +76,7 @@ def _list_continued(lines: list[str], start: int) -> str:
     return out
 
 
-_LABELLED_LIST_SEPARATOR = re.compile(r"\s*[,;|]\s*|\s+and\s+")
+_LABELLED_LIST_SEPARATOR = re.compile(r"(?<!\s)(?:\s*[,;|]\s*|\s+and\s+)")
 
 
 def _labelled_lists(sections: dict[str, Any]) -> list[str]:
@@ -102,7 +102,7 @@ def _labelled_lists(sections: dict[str, Any]) -> list[str]:
 
 
 _CLAUSE = re.compile(r"[.;:()!?](?:\s|$)|\s[-–]\s|:")
-_LIST_SEP = re.compile(r"\s*,\s*|\s+and\s+|\s*/\s*")
+_LIST_SEP = re.compile(r"(?<!\s)(?:\s*,\s*|\s+and\s+|\s*/\s*)")
 _LEAD_IN = re.compile(r"^(?:like|such as|including|includes?|using|with|in|of|on|and|or)\s+", re.I)
 
 
@@ -134,9 +134,11 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
 
 
 _CATEGORY_AND_ITEMS = re.compile(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$")
-_EDGE_AND_OR_ETC = re.compile(r"^(?:and|or|etc)\s+|\s+(?:etc)\.?$", re.I)
+_EDGE_AND_OR_ETC = re.compile(r"^(?:and|or|etc)\s+|(?<!\s)\s+(?:etc)\.?$", re.I)
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
-_SKILL_SEPARATOR = re.compile(r"\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*|(?<=\w)/(?=[A-Z])")
+_SKILL_SEPARATOR = re.compile(
+    r"(?<!\s)(?:\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*)|(?<=\w\w)/(?=[A-Z])(?![A-Z]?[+#\s/]|[A-Z]$)"
+)
 
 
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:

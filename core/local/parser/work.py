@@ -61,7 +61,13 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
         back = idx - 1
-        while back > prev_anchor and back >= idx - 3 and back not in used and _is_short(lines[back]):
+        while (
+            back > prev_anchor
+            and back >= idx - 3
+            and back not in used
+            and _is_short(lines[back])
+            and not _BULLET_PREFIX.match(lines[back])  # a bullet ends the previous entry
+        ):
             cands.insert(0, (back, lines[back]))
             back -= 1
         fwd = idx + 1
@@ -221,7 +227,7 @@ _ORG_UNIT = re.compile(
 _MEMBERSHIP_BODY = re.compile(r"\b(?:association|church|fraternity|sorority|brothers/big)\b", re.I)
 #: 'Member', 'Treasurer', 'Vice President', 'Volunteer Big Sister': the roles of a member, not of an employee.
 _MEMBERSHIP_ROLE = re.compile(
-    r"(?:[\w.-]+\s+){0,2}(?:member|treasurer|secretary|(?:vice\s+)?president|volunteer(?:\s+[\w.-]+){0,3})"
+    r"(?<![\w.-])(?:[\w.-]++\s++){0,2}(?:member|treasurer|secretary|(?:vice\s+)?president|volunteer(?:\s+[\w.-]+){0,3})"
     r"(?:\s*/\s*(?:vice\s+)?(?:president|secretary|treasurer))?",
     re.I,
 )
@@ -438,7 +444,7 @@ def _cap(word: str) -> bool:
     return word[:1].isupper() or word[:1].isdigit() or word[:1] == "."
 
 
-_HYPHENED_RUN = re.compile(r"[a-z]+(?:-[a-z]+)+")
+_HYPHENED_RUN = re.compile(r"(?<![a-z])[a-z]++(?:-[a-z]++)+")
 
 
 def _may_name_title(line: str) -> bool:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 TITLE_WORDS = frozenset(
-    """engineer engineers developer developers manager analyst consultant intern internship trainee assistant
+    """entwickler softwareentwickler backend-entwickler frontend-entwickler werkstudent berater beraterin
+    ingenieur ingenieurin leiter leiterin projektleiter sachbearbeiter analista desarrollador desarrolladora
+    ingeniero ingeniera consultor consultora gerente jefe jefa directora enfermero enfermera profesora contable
+    développeur développeuse ingénieur analyste stagiaire responsable desenvolvedor engenheiro engenheira
+    engineer engineers developer developers manager analyst consultant intern internship trainee assistant
     associate executive director officer specialist lead architect administrator designer producer teacher
     professor lecturer coordinator co-ordinator supervisor head president vice vp ceo cto cfo coo cio founder
     co-founder cofounder owner partner programmer tester accountant auditor clerk representative agent advisor
@@ -19,7 +23,8 @@ TITLE_WORDS = frozenset(
     coordinator/manager ambassador evangelist owner/operator investigator scrum""".split()
 )
 ORG_WORDS = frozenset(
-    """ltd ltd. limited pvt pvt. private inc inc. incorporated corp corp. corporation co co. company llc llp plc
+    """infirmary nhs homes gmbh s.l. banco
+    ltd ltd. limited pvt pvt. private inc inc. incorporated corp corp. corporation co co. company llc llp plc
     gmbh ag s.a. sa bv technologies technology tech solutions services systems software consulting consultants
     consultancy infotech infosystems labs lab group bank hospital hospitals clinic agency associates enterprises
     enterprise industries international global partners foundation organisation organization center centre studio
@@ -35,7 +40,9 @@ ORG_WORDS = frozenset(
     infotech infotek softech softwares webtech datatech labs lp""".split()
 )
 NAME_BLOCK = frozenset(
-    """resume curriculum vitae cv bio-data biodata profile summary address phone mobile email e-mail contact street
+    """resumé résumé lebenslauf currículum curriculo currículo names name first last surname given road
+    street lane avenue drive crescent terrace gardens
+    resume curriculum vitae cv bio-data biodata profile summary address phone mobile email e-mail contact street
     road avenue lane city state nagar colony apartment apartments floor sector dist district india usa page
     objective experience education skills template your name date birth personal details linkedin github
     portfolio career professional sample the of and for in at with my to is nationality male female""".split()
