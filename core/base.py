@@ -421,6 +421,7 @@ class CallRecord:
     tokens_estimated: bool = False
     price_estimated: bool = False
     notice: str = ""  # set when the offline engine answered instead of the model, and why
+    route_reason: str = ""  # why this provider answered, and why the others did not (from the router)
     warnings: list[str] = field(default_factory=list)
     grounding: list[dict[str, str]] = field(default_factory=list)
     repaired: bool = False
@@ -440,6 +441,8 @@ class CallRecord:
             attempts=list(response.fallback_chain),
             tokens_estimated=response.tokens_estimated,
             price_estimated=response.price_estimated,
+            route_reason=response.route_reason,
+            warnings=[response.notice] if response.notice else [],
         )
 
     @classmethod
@@ -463,6 +466,8 @@ class CallRecord:
             attempts=chain,
             tokens_estimated=any(c.tokens_estimated for c in calls),
             price_estimated=any(c.price_estimated for c in calls),
+            route_reason=last.route_reason,
+            warnings=[w for c in calls for w in c.warnings],
             calls=list(calls) if len(calls) > 1 else [],
         )
 
@@ -491,6 +496,8 @@ class CallRecord:
         }
         if self.notice:
             out["fallback"] = self.notice
+        if self.route_reason:
+            out["route_reason"] = self.route_reason
         if self.repaired:
             out["repaired"] = True
         return out
@@ -512,6 +519,7 @@ class CallRecord:
             tokens_estimated=bool(m.get("tokens_estimated", False)),
             price_estimated=bool(m.get("price_estimated", False)),
             notice=str(m.get("fallback", "") or ""),
+            route_reason=str(m.get("route_reason", "") or ""),
             warnings=[str(w) for w in m.get("warnings") or []],
             grounding=[dict(f) for f in m.get("grounding") or [] if isinstance(f, dict)],
             repaired=bool(m.get("repaired", False)),

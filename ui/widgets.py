@@ -123,6 +123,8 @@ def show_meta(meta: CallRecord | dict[str, Any] | None, *, warnings: bool = True
     if record is None:
         return
     st.caption(f"Answered by {md(meta_line(record))}")
+    if record.route_reason:
+        st.caption(f"Why this provider: {md(record.route_reason)}")
     if record.notice:
         st.info(f"Answered by the {md(record.notice)}.")
     if warnings:

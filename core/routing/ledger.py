@@ -355,11 +355,14 @@ class Ledger:
     ) -> None:
         settings = self._parts.settings
         default = settings.task_routing.get(call.task)
+        cached = response is not None and response.cached
         baseline: float | None = None  # not answered: no saving claimed
         if outcome == Outcome.OK:
             known = default is not None and default in settings.providers
-            baseline = cost_of(self._parts.price(default), usage) if known else 0.0  # type: ignore[arg-type]
-        cached = response is not None and response.cached
+            if default == candidate.name and not cached:
+                baseline = cost  # answered by the default provider itself: no second pricing
+            else:
+                baseline = cost_of(self._parts.price(default), usage) if known else 0.0  # type: ignore[arg-type]
         record = UsageRecord(
             task_type=call.task.value,
             provider=candidate.name,
