@@ -47,13 +47,24 @@ def _write(cv: dict[str, Any], job: str) -> None:
         s["letter_meta"] = stream.record
 
 
-def _downloads(text: str) -> None:
-    c1, c2 = st.columns(2)
+def _downloads(text: str, cv: dict[str, Any]) -> None:
+    c1, c2, c3 = st.columns(3)
     text = sanitize.clean_text(text, widgets.cv_urls())
     c1.download_button("Download TXT", data=text, file_name="cover_letter.txt", mime="text/plain", key="letter_txt")
-    from core.documents import text_to_docx
+    from core.export import TEMPLATES, letter_pdf
 
-    docx = widgets.attempt(lambda: text_to_docx("Cover letter", text), "The DOCX export failed; the TXT one works.")
+    names: list[str] = list(TEMPLATES)
+    template = st.selectbox("PDF template", names, format_func=TEMPLATES.__getitem__, key="export_template") or names[0]
+    pdf = widgets.attempt(
+        lambda: letter_pdf(text, cv, template, widgets.cv_urls()), "The PDF export failed; the TXT one works."
+    )
+    if pdf is not None:
+        c3.download_button("Download PDF", pdf, "cover_letter.pdf", "application/pdf", key="letter_pdf")
+    from core.export import letter_docx
+
+    docx = widgets.attempt(
+        lambda: letter_docx(text, cv, template, widgets.cv_urls()), "The DOCX export failed; the TXT one works."
+    )
     if docx is None:
         return
     c2.download_button(
@@ -104,4 +115,4 @@ if cv:
         widgets.show_meta(st.session_state.get("letter_meta"))
         text = st.text_area("Your letter (edit freely before downloading)", key="letter_edit", height=380)
         widgets.keep("letter_edit")
-        _downloads(text)
+        _downloads(text, cv)

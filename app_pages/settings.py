@@ -7,7 +7,8 @@ in full: the provider table carries the router's masked hint (last 4 characters 
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, cast
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,7 @@ from core.config import (
     get_settings,
     save_secret,
     update_config_file,
+    verify_password,
 )
 from core.router import reset_model_router
 from core.usage_tracker import get_usage_tracker
@@ -149,38 +151,56 @@ def render_keys() -> None:
     with st.expander("Enter an API key", expanded=False):
         st.caption(
             "A key typed here is kept for this browser session only. Tick the box to store it in "
-            "`.streamlit/secrets.toml` (git-ignored, readable by you only) so it survives a restart."
+            "`.streamlit/secrets.toml` (git-ignored, readable by you only) so it survives a restart. "
+            "The field is cleared once the key is used; only its last 4 characters are ever shown."
         )
         provider = st.selectbox("Provider", _KEYED, key="key_provider")
-        key = st.text_input("API key", type="password", key="key_value", autocomplete="off")
-        persist = st.checkbox("Also save to .streamlit/secrets.toml", key="key_persist")
-        left, right = st.columns(2)
-        if left.button("Use this key", key="key_use", type="primary"):
-            value = (key or "").strip()
-            if not value:
-                st.error("Type a key first.")
-            else:
-                keys = state.session_keys()
-                keys[provider] = value
-                st.session_state["session_keys"] = keys
-                message = f"Key for {provider} set for this session."
-                if persist:
-                    try:
-                        path = save_secret(KEY_ENV_VARS[provider][0], value)
-                    except OSError as exc:
-                        st.error(f"Could not write the secrets file: {exc}")
-                        return
-                    reset_model_router()
-                    message = f"Key for {provider} saved to {path} and set for this session."
-                _flash(message)
-                st.session_state.pop("key_value", None)
-                st.rerun()
-        if state.session_keys() and right.button("Forget session keys", key="key_forget"):
+        st.text_input("API key", type="password", key="key_value", autocomplete="off")
+        st.checkbox("Also save to .streamlit/secrets.toml", key="key_persist")
+        st.button("Use this key", key="key_use", type="primary", on_click=_take_key)
+        taken = st.session_state.pop(_TAKEN_KEY, None)
+        if taken is not None:
+            _use_key(provider, *taken)
+        if state.session_keys() and st.button("Forget session keys", key="key_forget"):
+            state.services().release_session_router(state.session_keys())
             st.session_state["session_keys"] = {}
             _flash("Session keys forgotten.")
             st.rerun()
         if state.session_keys():
-            st.caption("Session keys set for: " + ", ".join(sorted(state.session_keys())))
+            hints = ", ".join(f"{name} (…{value[-4:]})" for name, value in sorted(state.session_keys().items()))
+            st.caption("Session keys set for: " + hints)
+
+
+_TAKEN_KEY = "_key_taken"
+
+
+def _take_key() -> None:
+    """Runs before the rerun (a widget callback may reset widgets): move the key out of the field, which is then
+    sent back to the browser empty."""
+    value = str(st.session_state.get("key_value") or "").strip()
+    st.session_state[_TAKEN_KEY] = (value, bool(st.session_state.get("key_persist")))
+    st.session_state["key_value"] = ""
+    st.session_state["key_persist"] = False
+
+
+def _use_key(provider: str, value: str, persist: bool) -> None:
+    if not value:
+        st.error("Type a key first.")
+        return
+    keys = state.session_keys()
+    keys[provider] = value
+    st.session_state["session_keys"] = keys
+    message = f"Key …{value[-4:]} for {provider} set for this session."
+    if persist:
+        try:
+            path = save_secret(KEY_ENV_VARS[provider][0], value)
+        except OSError as exc:
+            st.error(f"Could not write the secrets file: {exc.strerror or type(exc).__name__}")
+            return
+        reset_model_router()
+        message = f"Key …{value[-4:]} for {provider} saved to {path} and set for this session."
+    _flash(message)
+    st.rerun()
 
 
 def render_test_connection() -> None:
@@ -324,7 +344,7 @@ def render_budgets() -> None:
     )
     if st.button("Save budgets", key="save_budgets"):
         try:
-            users = user_budget_updates(saved_users, edited.to_dict("records"))
+            users = user_budget_updates(saved_users, cast("list[dict[str, Any]]", edited.to_dict("records")))
         except ValueError as exc:
             st.error(f"Could not save budgets: {exc}")
             return
@@ -405,13 +425,49 @@ def render_usage_data() -> None:
         st.rerun()
 
 
+# --- who may open this page ---------------------------------------------------------------------------------------
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1", "ip6-localhost")
+
+
+def served_on_network() -> bool:
+    """True unless Streamlit is bound to a loopback address (it is by default: .streamlit/config.toml)."""
+    address = str(st.get_option("server.address") or "").strip().strip("[]").lower()
+    return not (address in _LOOPBACK or address.startswith("127."))
+
+
+def _unlocked(password_hash: str | None) -> bool:
+    """Served on a network, the page asks for the password whose hash is `[security] settings_password_hash`."""
+    if not served_on_network() or st.session_state.get("settings_unlocked"):
+        return True
+    if not password_hash:
+        st.error(
+            "This app is served on a network, so the Settings page needs a password. Run "
+            "`python -m core hash-password`, put the line it prints under `[security]` in the config file, "
+            "and restart the app."
+        )
+        return False
+    with st.form("settings_login", clear_on_submit=True):
+        password = st.text_input("Settings password", type="password", key="settings_password", autocomplete="off")
+        submitted = st.form_submit_button("Unlock settings", key="settings_unlock", type="primary")
+    if submitted:
+        if verify_password(password or "", password_hash):
+            st.session_state["settings_unlocked"] = True
+            st.rerun()
+        time.sleep(1.0)  # a guess costs a second
+        st.error("Wrong password.")
+    return False
+
+
 def main() -> None:
     st.title("⚙️ Settings")
     _show_flash()
     try:
-        get_settings()
+        settings = get_settings()
     except ValueError as exc:
         st.error(str(exc))
+        return
+    if not _unlocked(settings.settings_password_hash):
         return
     render_providers()
     render_routing()

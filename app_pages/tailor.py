@@ -53,7 +53,7 @@ def _coverage(result: dict[str, Any]) -> None:
 
 
 def _downloads(result: dict[str, Any]) -> None:
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button(
         "Download Markdown",
         data=sanitize.clean_markdown(result.get("markdown", ""), widgets.cv_urls()),
@@ -61,10 +61,23 @@ def _downloads(result: dict[str, Any]) -> None:
         mime="text/markdown",
         key="tailor_download_md",
     )
-    from core.documents import resume_to_docx
+    from core.export import TEMPLATES, cv_pdf, first_page_png
 
     clean = sanitize.clean_data(result["resume"], widgets.cv_urls())
-    docx = widgets.attempt(lambda: resume_to_docx(clean), "The DOCX export failed; Markdown works.")
+    names: list[str] = list(TEMPLATES)
+    template = st.selectbox("PDF template", names, format_func=TEMPLATES.__getitem__, key="export_template") or names[0]
+    pdf = widgets.attempt(lambda: cv_pdf(clean, template, widgets.cv_urls()), "The PDF export failed; DOCX works.")
+    if pdf is not None:
+        c3.download_button("Download PDF", pdf, "tailored_cv.pdf", "application/pdf", key="tailor_download_pdf")
+        with st.expander("PDF preview (first page)"):
+            png = widgets.attempt(lambda: first_page_png(pdf, width=700), "The preview failed; the PDF is fine.")
+            if png is not None:
+                st.image(png)
+    from core.export import cv_docx
+
+    docx = widgets.attempt(
+        lambda: cv_docx(clean, template, widgets.cv_urls()), "The DOCX export failed; Markdown works."
+    )
     if docx is None:
         return
     c2.download_button(

@@ -29,14 +29,14 @@ def _data_version(tracker: Any) -> tuple[float | None, int]:
 
 @st.cache_data(ttl=300, max_entries=64, show_spinner=False)
 def _filter_options(
-    db_path: str, hours: float | None, selected: tuple[tuple[str, tuple[str, ...]], ...], version: tuple
+    db_path: str, hours: float | None, selected: tuple[tuple[str, tuple[str, ...]], ...], version: tuple[Any, ...]
 ) -> dict[str, list[str]]:
     return charts.filter_options(get_usage_tracker(), hours, {k: list(v) for k, v in selected})
 
 
 @st.cache_data(ttl=300, max_entries=64, show_spinner="Aggregating usage…")
 def _dashboard(
-    db_path: str, hours: float | None, filters: tuple[tuple[str, tuple[str, ...]], ...], version: tuple
+    db_path: str, hours: float | None, filters: tuple[tuple[str, tuple[str, ...]], ...], version: tuple[Any, ...]
 ) -> charts.Dashboard:
     """The SQL aggregates for one view, reused across reruns until a new call lands or the minute changes."""
     return charts.load_dashboard(get_usage_tracker(), hours, {k: list(v) for k, v in filters})

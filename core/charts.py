@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -536,7 +536,7 @@ class Dashboard:
 
     @property
     def savings(self) -> dict[str, float]:
-        return savings_totals(self.by_task.to_dict("records"))
+        return savings_totals(cast("list[dict[str, Any]]", self.by_task.to_dict("records")))
 
     @property
     def empty(self) -> bool:

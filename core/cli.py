@@ -432,7 +432,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help="database file (default: CV_COPILOT_DB or data/usage.db)")
     demo.add_argument("--replace", action="store_true", help="delete existing rows first")
     demo.set_defaults(func=cmd_demo_db)
+
+    hashing = sub.add_parser(
+        "hash-password", help="print a hash of the Settings page password, for [security] in the config file"
+    )
+    hashing.set_defaults(func=cmd_hash_password)
     return parser
+
+
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Ask for the password twice (never echoed, never an argument that would land in the shell history)."""
+    import getpass
+
+    from core.config import hash_password
+
+    first = getpass.getpass("Settings password: ")
+    if not first:
+        raise CLIError("the password is empty")
+    if getpass.getpass("Again: ") != first:
+        raise CLIError("the passwords do not match")
+    print("# Under [security] in cv_copilot.toml (the Settings page asks for it when served on a network):")
+    print(f'settings_password_hash = "{hash_password(first)}"')
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

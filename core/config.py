@@ -51,6 +51,8 @@ DEFAULT_ALERT_THRESHOLDS = (0.5, 0.8, 1.0)
 #: Environment variables only Settings reads (besides the provider keys, base URLs and models of the catalogue).
 DB_ENV_VAR = "CV_COPILOT_DB"
 TOKEN_ENV_VAR = "CV_COPILOT_API_TOKEN"
+REDIS_ENV_VAR = "CV_COPILOT_REDIS_URL"
+LIMITS_BACKENDS = ("sqlite", "memory", "redis")
 CONFIG_ENV_VAR = "CV_COPILOT_CONFIG"
 NO_DOTENV_ENV_VAR = "CV_COPILOT_NO_DOTENV"
 
@@ -153,6 +155,10 @@ class Settings:
     settings_password_hash: str | None = None
     #: Where `CV_COPILOT_DB` came from: "environment", a file path, or "default".
     db_source: str = "default"
+    #: `[limits] backend`: where rate-limit windows and budget holds live (None: the usage DB, or Redis when set).
+    limits_backend: str | None = None
+    #: CV_COPILOT_REDIS_URL: limits and budget holds on Redis, shared by several machines (may hold a password).
+    redis_url: Secret | None = None
     #: The secrets file keys are saved to (and read from, unless CV_COPILOT_NO_DOTENV is set).
     secrets_path: Path = field(default_factory=lambda: default_secrets_path())
 
@@ -286,6 +292,10 @@ class _SecurityFile(_Table):
         return value
 
 
+class _LimitsFile(_Table):
+    backend: Literal["sqlite", "memory", "redis"] | None = None
+
+
 class _ConfigFile(_Table):
     providers: dict[str, _ProviderFile] = Field(default_factory=dict)
     routing: dict[str, str] = Field(default_factory=dict)
@@ -297,6 +307,7 @@ class _ConfigFile(_Table):
     usage: _UsageFile = Field(default_factory=_UsageFile)
     alerts: _AlertsFile = Field(default_factory=_AlertsFile)
     security: _SecurityFile = Field(default_factory=_SecurityFile)
+    limits: _LimitsFile = Field(default_factory=_LimitsFile)
 
     @field_validator("providers")
     @classmethod
@@ -475,6 +486,11 @@ def load_settings(
     )
     db_value = lookup.get(DB_ENV_VAR, "").strip()
     token = lookup.get(TOKEN_ENV_VAR, "").strip()
+    redis_url = lookup.get(REDIS_ENV_VAR, "").strip()
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{REDIS_ENV_VAR} (from {source[REDIS_ENV_VAR]}): not a redis:// or rediss:// URL")
+    if cfg.limits.backend == "redis" and not redis_url:
+        raise ConfigError(f"Invalid setting in {config_path}: [limits] backend = 'redis' needs {REDIS_ENV_VAR}")
     settings = Settings(
         providers=providers,
         task_routing=routing,
@@ -498,6 +514,8 @@ def load_settings(
         alerts=AlertSettings(webhook_url=cfg.alerts.webhook_url or None, thresholds=cfg.alerts.thresholds),
         settings_password_hash=cfg.security.settings_password_hash,
         secrets_path=secrets_file,
+        limits_backend=cfg.limits.backend,
+        redis_url=Secret(redis_url) if redis_url else None,
     )
     return settings.with_keys(keys) if keys else settings
 

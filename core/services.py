@@ -60,22 +60,32 @@ def build_cache(settings: Settings) -> ResponseCache:
     return ResponseCache(settings.db_path, ttl_seconds=settings.cache_ttl_seconds)
 
 
-def build_limiter(settings: Settings, *, clock: Callable[[], float] = time.monotonic) -> RateLimiter:
-    from core.rate_limit import InMemoryRateLimiter
+def build_limiter(settings: Settings) -> RateLimiter:
+    """Shared by every process on the usage DB (or on Redis with CV_COPILOT_REDIS_URL); `[limits] backend`."""
+    from core import limits
 
-    limits = {n: (p.rpm, p.tpm) for n, p in settings.providers.items() if n != "local"}
-    return InMemoryRateLimiter({**limits, "local": (None, None)}, clock=clock)
+    return limits.build_limiter(
+        settings, settings.db_path, backend=settings.limits_backend, redis_url=_redis_url(settings)
+    )
 
 
 def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
-    from core.budget import BudgetGuard
+    """Holds shared like the limiter's window; the tracker's flush writes a settled call's row before its hold goes."""
+    from core import limits
 
-    guard = BudgetGuard(settings.budgets, tracker.spend_usd)
+    guard = limits.build_budget(
+        settings, settings.db_path, tracker.spend_usd, backend=settings.limits_backend, flush_usage=tracker.flush,
+        redis_url=_redis_url(settings),
+    )  # fmt: skip
     if not settings.budgets.any_set:
-        return guard
+        return guard  # type: ignore[return-value]
     from core.alerts import Alerter, AlertingBudget  # budget alerts: checked after each settled call, off-thread
 
     return AlertingBudget(guard, Alerter(settings.alerts, settings.budgets, tracker))  # type: ignore[return-value]
+
+
+def _redis_url(settings: Settings) -> str | None:
+    return str(settings.redis_url) if settings.redis_url else None
 
 
 def build_vote_store(settings: Settings) -> VoteStore:
@@ -138,7 +148,7 @@ class Services:
 
     @property
     def limiter(self) -> RateLimiter:
-        return self._part("limiter", lambda: build_limiter(self.settings, clock=self._clock))
+        return self._part("limiter", lambda: build_limiter(self.settings))
 
     @property
     def budget(self) -> BudgetGuard:

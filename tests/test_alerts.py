@@ -122,7 +122,7 @@ def test_the_composition_root_wires_alerts_into_the_routers_budget(tmp_path: Pat
 
 def test_no_budget_means_the_plain_guard(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
-    assert isinstance(build_budget(settings, UsageTracker(settings.db_path)), BudgetGuard)
+    assert not isinstance(build_budget(settings, UsageTracker(settings.db_path)), AlertingBudget)
 
 
 def _alert(threshold: str = "50%") -> Alert:

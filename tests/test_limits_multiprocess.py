@@ -277,10 +277,14 @@ def test_two_processes_bursting_share_one_block_budget(setup: tuple[Path, Path],
     rows = tracker.get_usage_stats(hours=None)["total_requests"]
     tracker.close()
     answered = sum(len(o["answered"]) for o in out)
-    assert (paid, paid, paid, 40 - paid) == (len(server.arrivals), answered, rows, sum(o["refused"] for o in out))
-    assert pytest.approx(paid * 0.004) == spent
+    reached = len(server.arrivals)
+    assert (reached, reached, 40 - reached) == (answered, rows, sum(o["refused"] for o in out))
+    assert pytest.approx(reached * 0.004) == spent
     if backend == "sqlite":
+        assert paid == reached
         assert spent <= 0.05 + 0.004 + 1e-9
+    else:  # per-process holds: how far past the budget depends on how the two bursts overlap, but they overshoot
+        assert 12 + 1 < reached <= paid
 
 
 def test_two_processes_one_call_at_a_time_use_the_whole_budget(setup: tuple[Path, Path]) -> None:

@@ -195,10 +195,10 @@ def test_prices_as_of_is_a_past_date():
 @pytest.mark.parametrize(
     ("provider", "model"),
     [
-        ("anthropic", "claude-3-5-haiku-latest"),
+        ("anthropic", "claude-haiku-4-5"),
         ("openrouter", "openai/gpt-4o-mini"),
         ("mistral", "mistral-small-latest"),
-        ("deepseek", "deepseek-chat"),
+        ("deepseek", "deepseek-v4-flash"),
     ],
 )
 def test_catalogue_presets_are_priced_by_genai_prices(provider, model):

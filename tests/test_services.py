@@ -193,3 +193,37 @@ def test_loopback_server_sees_one_client_per_provider(monkeypatch):
         for i in range(5):
             aio.run_sync(router.generate(TaskType.CV_PARSING, f"call {i}", use_cache=False))
         assert (5, 1) == (len(server.requests_for("/openai")), server.connections)
+
+
+@pytest.mark.parametrize(
+    ("toml", "limiter", "budget"),
+    [
+        ("", "SQLiteRateLimiter", "SQLiteBudget"),
+        ('[limits]\nbackend = "sqlite"\n', "SQLiteRateLimiter", "SQLiteBudget"),
+        ('[limits]\nbackend = "memory"\n', "InMemoryRateLimiter", "BudgetGuard"),
+    ],
+)
+def test_limits_backend_comes_from_the_settings(tmp_path, toml, limiter, budget):
+    """By default the window and the holds live in the usage DB, so the app, the API and the CLI share them."""
+    config = tmp_path / "c.toml"
+    config.write_text(toml)
+    env = {"CV_COPILOT_NO_DOTENV": "1", "CV_COPILOT_DB": str(tmp_path / "u.db")}
+    root = services.build_services(load_settings(env=env, config_path=config))
+    assert (limiter, budget) == (type(root.limiter).__name__, type(root.budget).__name__)
+    assert (root.limiter, root.budget) == (root.router.limiter, root.router.budget)
+    root.close()
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "message"),
+    [
+        ({}, '[limits]\nbackend = "redis"\n', "needs CV_COPILOT_REDIS_URL"),
+        ({"CV_COPILOT_REDIS_URL": "localhost:6379"}, "", "CV_COPILOT_REDIS_URL .from environment.: not a redis://"),
+        ({}, '[limits]\nbackend = "postgres"\n', r"\[limits\] backend"),
+    ],
+)
+def test_a_bad_limits_setting_is_named(tmp_path, env, toml, message):
+    config = tmp_path / "c.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env={"CV_COPILOT_NO_DOTENV": "1", **env}, config_path=config)

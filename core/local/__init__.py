@@ -85,16 +85,16 @@ def _respond(task: str, prompt: str, data: dict[str, Any]) -> str:
             length=str(data.get("length") or "medium"),
         )
     if task == "email_drafting":
-        cv = _cv_from(data, "") if (data.get("cv") or data.get("cv_text")) else None
+        email_cv = _cv_from(data, "") if (data.get("cv") or data.get("cv_text")) else None
         job = _str_or_none(data.get("job_description"))
         text = draft_email(
-            cv,
+            email_cv,
             job,
             purpose=str(data.get("purpose") or "application"),
             company=_str_or_none(data.get("company")),
             recipient=_str_or_none(data.get("recipient")),
         )
-        if not cv and not job and prompt.strip():
+        if not email_cv and not job and prompt.strip():
             gist = summarize(prompt, 2)
             text = text.replace("Best regards,", f"Regarding: {gist}\n\nBest regards,") if gist else text
         return text

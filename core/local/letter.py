@@ -92,7 +92,7 @@ def cover_letter(
     # only jobs held: a title named in an objective ('seeking a position as …') is never claimed as a role
     work = [w for w in held_roles(cv) if w.get("position") or w.get("name")]
     current = work[0] if work else {}
-    edu = next((e for e in cv.get("education") or [] if e.get("studyType") or e.get("institution")), {})
+    edu: dict[str, Any] = next((e for e in cv.get("education") or [] if e.get("studyType") or e.get("institution")), {})
     english_job, foreign_job = _foreign_share(_text[:5000])
     english = english_job >= foreign_job  # an English ad gets an English letter: no quoted foreign fragments
     achievement = _achievement(cv, english)

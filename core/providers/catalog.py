@@ -22,10 +22,10 @@ DEFAULT_MODELS: dict[str, str] = {
     "groq": "llama-3.1-8b-instant",
     "grok": "grok-3-mini",
     "custom": "llama3.2",
-    "anthropic": "claude-3-5-haiku-latest",
+    "anthropic": "claude-haiku-4-5",
     "openrouter": "openai/gpt-4o-mini",
     "mistral": "mistral-small-latest",
-    "deepseek": "deepseek-chat",
+    "deepseek": "deepseek-v4-flash",  # deepseek-chat is its deprecated alias (DeepSeek API docs)
     "local": "cv-copilot-offline",
 }
 

@@ -71,7 +71,11 @@ def heading_of(line: str) -> tuple[str, str] | None:
             return _HEADING_OF[hk], rest.strip()
     m = _GLUED_HEADING.match(line)
     glued = m and m.group(2)[:1].isupper() and (m.group(1).isupper() or m.group(1).istitle())
-    if glued and not (len(line.split()) <= 4 and _title_score(m.group(2)) and not _title_score(m.group(1))):
+    if (
+        glued
+        and m is not None
+        and not (len(line.split()) <= 4 and _title_score(m.group(2)) and not _title_score(m.group(1)))
+    ):
         # 'Education Administrator' and 'Project Manager' are job titles, not a heading glued to its text
         return _HEADING_OF[_heading_key(m.group(1))], m.group(2)
     words = key.split()

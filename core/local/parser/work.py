@@ -383,9 +383,9 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
         unit = _department_of(parts)
         company = unit or company
         if not title and len(rest) > 1:
-            others = [i for i in rest if i != ci]
-            if others and len(texts[others[0]].split()) <= 6:
-                title = texts[others[0]]
+            other_ids = [i for i in rest if i != ci]
+            if other_ids and len(texts[other_ids[0]].split()) <= 6:
+                title = texts[other_ids[0]]
     if not title and not company:
         return None
     title = _JOB_TITLE_LABEL.sub("", title)

@@ -1,0 +1,81 @@
+"""The Download PDF buttons on the Tailor and Cover letter pages (AppTest): each download is a real PDF whose text
+holds the CV's name and e-mail."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from core.ai_service import AIService
+from core.documents import extract_text
+from tests.apptest import open_page
+from tests.test_ai_service import CV_TEXT, JOB
+
+
+@pytest.fixture(scope="module")
+def parsed_cv() -> dict:
+    return asyncio.run(AIService().parse_cv(CV_TEXT))
+
+
+SERVED: dict[str, bytes] = {}
+
+
+@pytest.fixture(autouse=True)
+def keep_served_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest drops its media store after each run; keep what it stored, by the URL the browser would fetch."""
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        SERVED[self.get_url(file_id)] = bytes(self.get_file(file_id).content)
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
+
+
+def downloaded(at: AppTest, label: str) -> bytes:
+    """The bytes behind a download button, as the browser would fetch them from the media endpoint."""
+    [button] = [b for b in at.get("download_button") if b.label == label]
+    return SERVED[button.proto.url]
+
+
+def pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF-")
+    return extract_text(data, "download.pdf")
+
+
+def test_tailor_page_downloads_a_pdf_of_the_tailored_cv(parsed_cv: dict) -> None:
+    at = open_page("app_pages/tailor.py", parsed_cv)
+    at.text_area(key="tailor_job").input(JOB)
+    at.button(key="tailor_run").click()
+    at.run()
+    assert not at.exception
+    text = pdf_text(downloaded(at, "Download PDF"))
+    assert parsed_cv["basics"]["name"] in text
+    assert parsed_cv["basics"]["email"] in text
+    at.selectbox(key="export_template").select("compact")
+    at.run()
+    assert not at.exception
+    assert parsed_cv["basics"]["email"] in pdf_text(downloaded(at, "Download PDF"))
+    docx_text = extract_text(downloaded(at, "Download DOCX"), "download.docx")  # the same template's DOCX
+    assert parsed_cv["basics"]["email"] in docx_text
+    assert "EXPERIENCE" in docx_text.splitlines()
+    [preview] = [e for e in at.get("expander") if e.label == "PDF preview (first page)"]
+    assert 1 == len(preview.get("image"))
+
+
+def test_cover_letter_page_downloads_a_pdf_letter(parsed_cv: dict) -> None:
+    at = open_page("app_pages/cover_letter.py", parsed_cv)
+    at.text_area(key="letter_job").input(JOB)
+    at.text_input(key="letter_company").input("Globex Corporation")
+    at.button(key="letter_run").click()
+    at.run()
+    assert not at.exception
+    text = pdf_text(downloaded(at, "Download PDF"))
+    assert parsed_cv["basics"]["name"] in text
+    assert parsed_cv["basics"]["email"] in text
+    assert "Globex Corporation" in text
+    assert parsed_cv["basics"]["email"] in extract_text(downloaded(at, "Download DOCX"), "letter.docx")
