@@ -24,6 +24,7 @@ from core.config import (
     update_config_file,
     verify_password,
 )
+from core.pricing import prices_as_of, unpriced_models
 from core.router import reset_model_router
 from core.usage_tracker import get_usage_tracker
 from ui import state
@@ -257,14 +258,23 @@ def render_routing() -> None:
 def render_prices() -> None:
     st.subheader("Price overrides")
     settings = get_settings()
+    as_of = prices_as_of()
     st.caption(
-        "USD per 1,000 tokens. An override wins over the bundled price catalogue; models in neither are charged "
-        "the 'unknown model' price and marked as estimated."
+        "USD per 1,000 tokens. An override wins over the bundled price catalogue"
+        + (f" (genai-prices, prices as of {as_of:%Y-%m-%d})" if as_of else "")
+        + "; models in neither are charged the 'unknown model' price and marked as estimated."
     )
-    frame = pd.DataFrame(
-        [{"model": m, "input": p[0], "output": p[1]} for m, p in sorted(settings.price_overrides.items())],
-        columns=["model", "input", "output"],
-    ).astype({"model": "object", "input": "float64", "output": "float64"})
+    rows = [{"model": m, "input": p[0], "output": p[1]} for m, p in sorted(settings.price_overrides.items())]
+    unpriced = unpriced_models(state.router().provider_status(), settings.price_overrides)
+    for model, provider in unpriced.items():
+        st.warning(
+            f"{provider} uses {model}, which has no known price: its calls are charged the 'unknown model' price "
+            "and marked as estimated. Enter its price in the table below and save."
+        )
+        rows.append({"model": model, "input": float("nan"), "output": float("nan")})
+    frame = pd.DataFrame(rows, columns=["model", "input", "output"]).astype(
+        {"model": "object", "input": "float64", "output": "float64"}
+    )
     edited = st.data_editor(
         frame,
         key="prices_editor",

@@ -11,7 +11,7 @@ import datetime as _dt
 import functools
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -346,3 +346,13 @@ def rank_by_cost(prices: Mapping[str, ModelPrice]) -> list[str]:
     """Provider names, cheapest first, by the cost of a reference 1K-in/1K-out call; ties keep input order."""
     order = list(prices)
     return sorted(order, key=lambda name: (prices[name].cost(*RANKING_CALL), order.index(name)))
+
+
+def unpriced_models(status: Iterable[Mapping[str, Any]], overrides: Mapping[str, Any]) -> dict[str, str]:
+    """Configured providers' models (rows of `router.provider_status()`) with no known price and no override yet,
+    model → provider: the settings page offers to price them."""
+    return {
+        str(row["model"]): str(row["name"])
+        for row in status
+        if row["configured"] and row["price_estimated"] and row["model"] not in overrides
+    }

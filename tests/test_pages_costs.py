@@ -484,3 +484,39 @@ def test_sidebar_without_budgets_shows_only_the_spend(db_path: Path) -> None:
     assert not at.exception
     assert [("Your spend today", "$0.0200")] == [(m.label, m.value) for m in at.sidebar.metric]
     assert 0 == len(at.sidebar.get("progress"))
+
+
+def test_a_hosted_model_with_no_known_price_is_offered_for_pricing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_MODEL", "acme-unreleased-model")
+    from core.services import reset
+
+    reset()
+    at = run(SETTINGS)
+    assert "openai uses acme-unreleased-model, which has no known price" in texts(at.warning)
+    editor = next(d.value for d in at.dataframe if "input" in d.value.columns and "model" in d.value.columns)
+    assert "acme-unreleased-model" in list(editor["model"])
+    assert "prices as of" in texts(at.caption)
+    at.session_state["prices_editor"] = {
+        "edited_rows": {len(editor) - 1: {"input": 0.001, "output": 0.002}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.button(key="save_prices").click().run()
+    assert not at.exception
+    assert {"input": 0.001, "output": 0.002} == config()["prices"]["acme-unreleased-model"]
+    assert "no known price" not in texts(at.warning)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ([{"name": "openai", "model": "x", "configured": True, "price_estimated": True}], {"x": "openai"}),
+        ([{"name": "openai", "model": "x", "configured": False, "price_estimated": True}], {}),
+        ([{"name": "openai", "model": "gpt-4o", "configured": True, "price_estimated": False}], {}),
+    ],
+)
+def test_unpriced_models(status: list[dict], expected: dict[str, str]) -> None:
+    from core.pricing import unpriced_models
+
+    assert expected == unpriced_models(status, {})

@@ -106,7 +106,7 @@ def meta_line(meta: CallRecord | dict[str, Any] | None) -> str:
         record.provider or "?",
         record.model or "?",
         f"{approx}{record.total_tokens:,} tokens ({record.input_tokens:,} in / {record.output_tokens:,} out)",
-        f"${record.cost_usd:.4f}{' (estimated price)' if record.price_estimated else ''}",
+        f"${record.cost_usd:.4f}{' (estimated price)' if record.price_estimated else _prices_date()}",
         f"{record.latency_ms / 1000:.1f} s",
     ]
     if record.cached:
@@ -114,6 +114,14 @@ def meta_line(meta: CallRecord | dict[str, Any] | None) -> str:
     if len(record.attempts) > 1:
         parts.append("tried " + " → ".join(record.attempts))
     return " · ".join(parts)
+
+
+def _prices_date() -> str:
+    """' (prices as of 2026-11-03)': the date of the price catalogue costs were computed with."""
+    from core.pricing import prices_as_of
+
+    as_of = prices_as_of()
+    return f" (prices as of {as_of:%Y-%m-%d})" if as_of else ""
 
 
 def show_meta(meta: CallRecord | dict[str, Any] | None, *, warnings: bool = True) -> None:
