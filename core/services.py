@@ -74,10 +74,15 @@ def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
     """Holds shared like the limiter's window; the tracker's flush writes a settled call's row before its hold goes."""
     from core import limits
 
-    return limits.build_budget(  # type: ignore[return-value]
+    guard = limits.build_budget(
         settings, settings.db_path, tracker.spend_usd, backend=settings.limits_backend, flush_usage=tracker.flush,
         redis_url=_redis_url(settings),
     )  # fmt: skip
+    if not settings.budgets.any_set:
+        return guard  # type: ignore[return-value]
+    from core.alerts import Alerter, AlertingBudget  # budget alerts: checked after each settled call, off-thread
+
+    return AlertingBudget(guard, Alerter(settings.alerts, settings.budgets, tracker))  # type: ignore[return-value]
 
 
 def _redis_url(settings: Settings) -> str | None:

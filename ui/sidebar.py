@@ -45,6 +45,7 @@ def _render_spend(router) -> None:  # type: ignore[no-untyped-def]
         st.caption(f"Spend unavailable: {exc}")
         return
     st.metric("Your spend today", f"${spent_today:.4f}")
+    _render_alert_banner(router)
     blocking = router.settings.budgets.policy == "block"
     for line in lines:
         held = f" (+${line.reserved_usd:.4f} in flight)" if line.reserved_usd else ""
@@ -54,3 +55,17 @@ def _render_spend(router) -> None:  # type: ignore[no-untyped-def]
             st.error(f"{line.scope} budget reached: {then} until {line.resets_at}.")
         elif line.warning:
             st.warning(f"{line.scope} budget at {line.fraction:.0%}; resets {line.resets_at}.")
+
+
+def _render_alert_banner(router) -> None:  # type: ignore[no-untyped-def]
+    """Budget alerts not yet acknowledged (core.alerts records them; the Usage page acknowledges them)."""
+    if not router.settings.budgets.any_set:
+        return
+    try:
+        from core.alerts import alert_store
+
+        open_alerts = alert_store(router.tracker.db_path).alerts(unacknowledged_only=True, limit=3)
+    except Exception:  # noqa: BLE001 - the sidebar must never break a page
+        return
+    for alert in open_alerts:
+        st.warning(alert.message(), icon="🔔")
