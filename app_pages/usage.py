@@ -66,17 +66,42 @@ def render_empty_state() -> None:
     )
 
 
-def render_headline(dash: charts.Dashboard, window_label: str) -> None:
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def _previous(
+    db_path: str, hours: float | None, filters: tuple[tuple[str, tuple[str, ...]], ...], version: tuple[Any, ...]
+) -> dict[str, float] | None:
+    """The headline of the period of equal length before this window (None for all time)."""
+    if hours is None:
+        return None
+    tracker = get_usage_tracker()
+    f = {k: list(v) for k, v in filters}
+    return charts.previous_period(tracker.get_usage_stats(hours, **f), tracker.get_usage_stats(2 * hours, **f))
+
+
+def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[str, float] | None = None) -> None:
     head = dash.headline
+
+    def delta(key: str) -> str | None:
+        return None if previous is None else charts.change_text(head[key], previous[key])
+
     row1 = st.columns(4)
-    row1[0].metric("Requests", f"{head['total_requests']:,}")
-    row1[1].metric("Successful", f"{head['successful_requests']:,}")
-    row1[2].metric("Failed", f"{head['failed_requests']:,}")
-    row1[3].metric("Tokens in / out", f"{head['total_input_tokens']:,} / {head['total_output_tokens']:,}")
+    row1[0].metric("Requests", f"{head['total_requests']:,}", delta("total_requests"))
+    row1[1].metric("Successful", f"{head['successful_requests']:,}", delta("successful_requests"))
+    row1[2].metric("Failed", f"{head['failed_requests']:,}", delta("failed_requests"), delta_color="inverse")
+    row1[3].metric(
+        "Tokens in / out", f"{head['total_input_tokens']:,} / {head['total_output_tokens']:,}", delta("total_tokens")
+    )
     row2 = st.columns(4)
-    row2[0].metric(f"Cost ({window_label.lower()})", charts.format_usd(head["cost_usd"]))
-    row2[1].metric("Average cost per call", charts.format_usd(head["avg_cost_per_call"]))
-    row2[2].metric("Total tokens", f"{head['total_tokens']:,}")
+    row2[0].metric(
+        f"Cost ({window_label.lower()})", charts.format_usd(head["cost_usd"]), delta("cost_usd"), delta_color="inverse"
+    )
+    row2[1].metric(
+        "Average cost per call",
+        charts.format_usd(head["avg_cost_per_call"]),
+        delta("avg_cost_per_call"),
+        delta_color="inverse",
+    )
+    row2[2].metric("Total tokens", f"{head['total_tokens']:,}", delta("total_tokens"))
     row2[3].metric("All-time cost", charts.format_usd(head["total_cost_all_time"]))
 
 
@@ -163,7 +188,7 @@ def render_budgets(users: list[str]) -> None:
 
 
 @st.cache_data(ttl=300, max_entries=32, show_spinner=False)
-def _daily_spend(db_path: str, user: str | None, version: tuple) -> dict[Any, float]:
+def _daily_spend(db_path: str, user: str | None, version: tuple[Any, ...]) -> dict[Any, float]:
     """Spend per UTC day over the last ~9 weeks (the weekday forecast's history), from the daily rollups."""
     filters = {} if user is None else {"user_id": [user]}
     return charts.daily_spend(get_usage_tracker().timeseries(24 * 63, 86_400, **filters))
@@ -367,7 +392,7 @@ def main() -> None:
     dash = _dashboard(db_path, hours, key, version)
     if dash.empty and version[0] is not None:
         st.info(f"No calls match this view ({label.lower()}). Widen the window or clear the filters.", icon="🔎")
-    render_headline(dash, label)
+    render_headline(dash, label, _previous(db_path, hours, key, version))
     render_budgets(filters["user_id"])
     render_alerts()
     render_cost_charts(dash)

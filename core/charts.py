@@ -109,6 +109,36 @@ def headline_metrics(stats: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+#: Headline sums that add up over time, so the previous period's are (twice the window) − (this window).
+_ADDITIVE = (
+    "total_requests",
+    "successful_requests",
+    "failed_requests",
+    "total_input_tokens",
+    "total_output_tokens",
+    "total_tokens",
+    "cost_usd",
+)
+
+
+def previous_period(current: Mapping[str, Any], doubled: Mapping[str, Any]) -> dict[str, float]:
+    """Headline metrics of the period of equal length just before this one, from the stats of this window and of a
+    window twice as long (one more aggregate on the rollups, instead of a second query per metric)."""
+    prev: dict[str, Any] = {k: float(doubled.get(k, 0) or 0) - float(current.get(k, 0) or 0) for k in _ADDITIVE}
+    prev["total_cost_all_time"] = current.get("total_cost_all_time", 0.0)
+    return headline_metrics(prev)
+
+
+def change_text(now: float, before: float) -> str | None:
+    """'+25%' against the previous period; 'new' when it had none; None when both are zero (nothing to say)."""
+    now, before = float(now or 0), float(before or 0)
+    if now == 0 and before == 0:
+        return None
+    if before == 0:
+        return "new"
+    return f"{(now - before) / before:+.0%} vs previous period"
+
+
 def format_usd(value: float) -> str:
     """Dollars with enough decimals that cheap calls do not all read $0.00."""
     value = float(value or 0.0)

@@ -398,3 +398,37 @@ def test_export_has_no_silent_cap(db_path: Path) -> None:
     tracker.record_many(rows)
     lines = charts.export_csv(tracker, 24, {}).decode().splitlines()
     assert 12_345 + 1 == len(lines)
+
+
+def test_headline_metrics_compare_with_the_previous_period(db_path: Path) -> None:
+    seed(db_path)  # three calls 2-3 h ago, $0.40
+    UsageTracker(db_path).record_usage(
+        task_type="cv_parsing", provider="openai", model="gpt-4o", input_tokens=10, output_tokens=10,
+        cost_usd=0.8, success=True, ts=time.time() - 30 * 3600,
+    )  # fmt: skip
+    at = run(USAGE)
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    assert "+200% vs previous period" == deltas["Requests"]  # 3 now, 1 in the 24 h before
+    assert "-50% vs previous period" == deltas["Cost (last 24 h)"]  # $0.40 now, $0.80 before
+    assert "new" == deltas["Failed"]
+    at.selectbox(key="usage_window").set_value("All time").run()
+    assert {""} == {m.proto.delta for m in at.metric}  # all time has no previous period
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "text"),
+    [(0, 0, None), (5, 0, "new"), (3, 1, "+200% vs previous period"), (1, 2, "-50% vs previous period"),
+     (2, 2, "+0% vs previous period")],
+)  # fmt: skip
+def test_change_text(now: float, before: float, text: str | None) -> None:
+    assert text == charts.change_text(now, before)
+
+
+def test_previous_period_subtracts_this_window_from_the_doubled_one() -> None:
+    prev = charts.previous_period(
+        {"total_requests": 3, "cost_usd": 0.4, "total_cost_all_time": 1.2},
+        {"total_requests": 4, "cost_usd": 1.2, "total_cost_all_time": 1.2},
+    )
+    assert (1, pytest.approx(0.8), pytest.approx(0.8)) == (
+        prev["total_requests"], prev["cost_usd"], prev["avg_cost_per_call"]
+    )  # fmt: skip
