@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from core import sanitize
+from core import export, sanitize
 from core.workspace import STATUSES, Application, ApplicationRow, Workspace
 from ui import state, widgets
 from ui import workspace as wsui
@@ -43,15 +43,6 @@ def _export(label: str, action: Any) -> bytes | None:
     return widgets.attempt(action, f"The {label} export failed; the Markdown download works.")
 
 
-def _pdf_exporter() -> Any:
-    """core.export's PDF functions when that package is installed (another part of the app), else None."""
-    try:
-        from core import export
-    except ImportError:
-        return None
-    return getattr(export, "resume_to_pdf", None)
-
-
 def _documents(app: Application) -> None:
     urls = widgets.cv_urls()
     tailored = app.documents.get("tailored")
@@ -60,27 +51,30 @@ def _documents(app: Application) -> None:
         markdown = sanitize.clean_markdown(str(tailored.content.get("markdown", "")), urls)
         with st.expander("Show the tailored CV", expanded=False):
             st.markdown(markdown)
+        template = st.selectbox("Template", export.TEMPLATES, key=f"app_template_{app.id}")
         c1, c2, c3 = st.columns(3)
         c1.download_button("Markdown", markdown, "tailored_cv.md", "text/markdown", key=f"app_md_{app.id}")
         resume = tailored.content.get("resume")
         if isinstance(resume, dict):
-            from core.documents import resume_to_docx
-
             clean = sanitize.clean_data(resume, urls)
-            docx = _export("DOCX", lambda: resume_to_docx(clean))
+            docx = _export("DOCX", lambda: export.cv_docx(clean, template, urls))
             if docx is not None:
                 c2.download_button("DOCX", docx, "tailored_cv.docx", _DOCX, key=f"app_docx_{app.id}")
-            to_pdf = _pdf_exporter()
-            if to_pdf is not None:
-                pdf = _export("PDF", lambda: to_pdf(clean))
-                if pdf is not None:
-                    c3.download_button("PDF", pdf, "tailored_cv.pdf", "application/pdf", key=f"app_pdf_{app.id}")
+            pdf = _export("PDF", lambda: export.cv_pdf(clean, template, urls))
+            if pdf is not None:
+                c3.download_button("PDF", pdf, "tailored_cv.pdf", "application/pdf", key=f"app_pdf_{app.id}")
     letter = app.documents.get("letter")
     if letter is not None:
         st.subheader("Cover letter")
         text = sanitize.clean_text(str(letter.content), urls)
         st.text(text)
-        st.download_button("Letter (TXT)", text, "cover_letter.txt", "text/plain", key=f"app_letter_{app.id}")
+        l1, l2 = st.columns(2)
+        l1.download_button("Letter (TXT)", text, "cover_letter.txt", "text/plain", key=f"app_letter_{app.id}")
+        letter_pdf = _export("PDF", lambda: export.letter_pdf(text, state.current_cv(), "classic", urls))
+        if letter_pdf is not None:
+            l2.download_button(
+                "Letter (PDF)", letter_pdf, "cover_letter.pdf", "application/pdf", key=f"app_letter_pdf_{app.id}"
+            )
     match = app.documents.get("match")
     if match is not None and isinstance(match.content, list) and match.content:
         row = match.content[0] if isinstance(match.content[0], dict) else {}
@@ -112,9 +106,12 @@ def _open(ws: Workspace, app: Application) -> None:
     with st.expander("Job description", expanded=False):
         st.text(sanitize.clean_text(app.job_text))
     if st.button("Delete this application", key="app_delete", type="secondary"):
-        deleted = widgets.attempt(
-            lambda: ws.delete_application(app.id) or True, "The application could not be deleted."
-        )
+
+        def delete() -> bool:
+            ws.delete_application(app.id)
+            return True
+
+        deleted = widgets.attempt(delete, "The application could not be deleted.")
         if deleted:
             st.session_state.pop("ws_open_application", None)
             for key in ("tailor_result", "tailor_source"):

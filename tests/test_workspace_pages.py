@@ -11,6 +11,7 @@ from core import services
 from core.workspace import default_owner
 from tests.apptest import open_page
 from tests.test_ai_service import CV_TEXT, JOB
+from tests.test_export_pages import downloaded, keep_served_files, pdf_text  # noqa: F401 (the fixture is autouse)
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +49,10 @@ def test_parse_tailor_reload_then_delete_the_application() -> None:
     at = open_page("app_pages/applications.py")
     assert "jane.doe@example.com" == at.session_state["cv"]["basics"]["email"]
     assert row.id == at.selectbox(key="app_open").value
-    assert ["Markdown", "DOCX"] == [b.label for b in at.get("download_button")][:2]
+    assert ["Markdown", "DOCX", "PDF"] == [b.label for b in at.get("download_button")][:3]
+    text = pdf_text(downloaded(at, "PDF"))  # a real PDF of the tailored CV, read back
+    assert "jane.doe@example.com" in text
+    assert at.session_state["cv"]["basics"]["name"] in text
     assert any("Senior Python Developer" in s.value for s in at.subheader)
     at.switch_page("app_pages/tailor.py")
     at.run()
