@@ -139,9 +139,14 @@ def render_savings(dash: charts.Dashboard) -> None:
     cols[1].metric("On each task's default provider", charts.format_usd(saved["baseline_cost_usd"]))
     cols[2].metric("Saved by routing", charts.format_usd(saved["saved_usd"]))
     cols[3].metric("Saved by the cache", charts.format_usd(saved["saved_by_cache_usd"]))
+    kinds = st.columns(4)
+    kinds[0].metric("Saved by prompt caching", charts.format_usd(saved["saved_by_prompt_cache_usd"]))
+    kinds[1].metric("Cached input tokens", f"{int(saved['cached_input_tokens']):,}")
+    kinds[2].metric("Reasoning share of output", f"{saved['reasoning_share']:.0%}")
     st.caption(
         "The baseline prices the same tokens on the provider each task goes to by default. The difference comes "
-        "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing."
+        "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing. "
+        "Prompt caching is the providers' own: cached input billed at their cached rate."
     )
     _chart(charts.savings_by_task(dash.by_task), "chart_savings")
 

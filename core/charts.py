@@ -73,6 +73,9 @@ BREAKDOWN_COLUMNS = (
     "cost_usd",
     "baseline_cost_usd",
     "saved_by_cache_usd",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "saved_by_prompt_cache_usd",
 )
 TIMESERIES_COLUMNS = ("bucket", "provider", "requests", "failed", "input_tokens", "output_tokens", "cost_usd")
 ERROR_COLUMNS = ("provider", "error_kind", "count")
@@ -227,7 +230,16 @@ def savings_totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
         "baseline_cost_usd": baseline,
         "saved_usd": baseline - actual,
         "saved_by_cache_usd": float(frame["saved_by_cache_usd"].fillna(0).sum()),
+        "saved_by_prompt_cache_usd": float(frame["saved_by_prompt_cache_usd"].fillna(0).sum()),
+        "cached_input_tokens": float(frame["cached_input_tokens"].fillna(0).sum()),
+        "reasoning_share": _share(frame["reasoning_tokens"], frame["output_tokens"]),
     }
+
+
+def _share(part: pd.Series, whole: pd.Series) -> float:
+    """part / whole over a column pair; 0 when there is nothing to divide."""
+    total = float(whole.fillna(0).sum())
+    return float(part.fillna(0).sum()) / total if total else 0.0
 
 
 # --- figures --------------------------------------------------------------------------------------------------

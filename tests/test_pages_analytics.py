@@ -159,7 +159,15 @@ def test_load_dashboard_matches_the_tracker(db_path: Path) -> None:
         "recent",
     }
     assert dash.savings == pytest.approx(
-        {"actual_cost_usd": 0.3, "baseline_cost_usd": 0.3, "saved_usd": 0.0, "saved_by_cache_usd": 0.0}
+        {
+            "actual_cost_usd": 0.3,
+            "baseline_cost_usd": 0.3,
+            "saved_usd": 0.0,
+            "saved_by_cache_usd": 0.0,
+            "saved_by_prompt_cache_usd": 0.0,
+            "cached_input_tokens": 0,
+            "reasoning_share": 0.0,
+        }
     )
 
 

@@ -136,6 +136,9 @@ def test_no_budget_and_no_votes_give_friendly_notes(db_path: Path) -> None:
     assert {"chart_ab"}.isdisjoint(charts_by_key(at))
     assert not [k for k in charts_by_key(at) if k.startswith("chart_budget")]
     assert "Saved by the cache" in [m.label for m in at.metric]
+    assert {"Saved by prompt caching", "Cached input tokens", "Reasoning share of output"} <= {
+        m.label for m in at.metric
+    }
 
 
 BUDGETS = """
