@@ -14,6 +14,7 @@ PAGES = {
         st.Page("app_pages/tailor.py", title="Tailor", icon="✂️"),
         st.Page("app_pages/cover_letter.py", title="Cover letter", icon="✉️"),
         st.Page("app_pages/match.py", title="Job match", icon="🎯"),
+        st.Page("app_pages/applications.py", title="Applications", icon="🗂️"),
     ],
     "Costs": [
         st.Page("app_pages/compare.py", title="Compare providers", icon="⚖️"),

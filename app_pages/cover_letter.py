@@ -9,6 +9,7 @@ import streamlit as st
 from core import sanitize
 from core.base import Length, TaskType, Tone
 from ui import preview, state, waiting, widgets
+from ui import workspace as wsui
 
 _FIELDS = ("letter_job", "letter_company", "letter_role", "letter_tone", "letter_length")
 
@@ -46,6 +47,7 @@ def _write(cv: dict[str, Any], job: str) -> None:
     if text is not None and stream is not None:
         s["letter_edit"] = text
         s["letter_meta"] = stream.record
+        wsui.save_letter(job, text, stream.record)  # autosave on the job's application
 
 
 def _downloads(text: str, cv: dict[str, Any]) -> None:

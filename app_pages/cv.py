@@ -9,9 +9,9 @@ from typing import Any
 import streamlit as st
 
 from core import resume
-from core.aio import run_sync
 from core.base import TaskType
 from ui import preview, state, widgets
+from ui import workspace as wsui
 
 FORM_PREFIX = "cvf_"
 log = logging.getLogger("cv_copilot.pages.cv")
@@ -39,12 +39,13 @@ def _store(cv: dict[str, Any], text: str | None) -> None:
     _forget_form()
     state.set_current_cv(cv, text)
     st.session_state["cv_meta"] = cv.get("meta", {})
+    wsui.save_cv(cv, text)  # autosave: every parse or edit is a version
 
 
 def _parse(text: str) -> None:
     cv = widgets.run_action(
         "Parsing your CV…",
-        lambda: run_sync(widgets.service().parse_cv(text, **widgets.opts())),
+        lambda: wsui.run_parse(widgets.service().parse_cv(text, **widgets.opts())),
         done="CV parsed",
     )
     if cv is not None:

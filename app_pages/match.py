@@ -10,9 +10,9 @@ import streamlit as st
 
 from core import sanitize
 from core.ai_service import MAX_JOB_CHARS, check_text
-from core.aio import run_sync
 from core.base import CVCopilotError, TaskType
 from ui import preview, state, widgets
+from ui import workspace as wsui
 
 log = logging.getLogger("cv_copilot.pages.match")
 
@@ -104,8 +104,8 @@ if cv:
         if jobs or not problems:  # nothing at all: the service says what to add
             rows = widgets.run_action(
                 f"Matching {len(jobs)} job(s)…",
-                lambda: run_sync(
-                    widgets.service().match_jobs(cv, jobs, cv_text=state.current_cv_text(), **widgets.opts())
+                lambda: wsui.run_match(
+                    jobs, widgets.service().match_jobs(cv, jobs, cv_text=state.current_cv_text(), **widgets.opts())
                 ),
                 done="Matched",
             )

@@ -10,6 +10,7 @@ import streamlit as st
 from core import sanitize
 from core.base import TaskType
 from ui import preview, state, waiting, widgets
+from ui import workspace as wsui
 
 _DIFF_CSS = """<style>
 table.diff {font-family: ui-monospace, monospace; font-size: 0.8rem; border-collapse: collapse; width: 100%;}
@@ -113,11 +114,11 @@ if cv:
         svc = waiting.service("tailor")
         result = widgets.run_action(
             "Tailoring your CV…",
-            lambda: waiting.call(
-                lambda: svc.tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts()),
-                svc,
-                task=TaskType.CV_TAILORING,
-                key="tailor",
+            lambda: wsui.run_saved(
+                "tailored",
+                job,
+                svc.tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts()),
+                run=lambda coro: waiting.call(lambda: coro, svc, task=TaskType.CV_TAILORING, key="tailor"),
             ),
             done="Tailored",
             expanded=True,

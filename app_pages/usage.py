@@ -66,17 +66,42 @@ def render_empty_state() -> None:
     )
 
 
-def render_headline(dash: charts.Dashboard, window_label: str) -> None:
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def _previous(
+    db_path: str, hours: float | None, filters: tuple[tuple[str, tuple[str, ...]], ...], version: tuple[Any, ...]
+) -> dict[str, float] | None:
+    """The headline of the period of equal length before this window (None for all time)."""
+    if hours is None:
+        return None
+    tracker = get_usage_tracker()
+    f = {k: list(v) for k, v in filters}
+    return charts.previous_period(tracker.get_usage_stats(hours, **f), tracker.get_usage_stats(2 * hours, **f))
+
+
+def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[str, float] | None = None) -> None:
     head = dash.headline
+
+    def delta(key: str) -> str | None:
+        return None if previous is None else charts.change_text(head[key], previous[key])
+
     row1 = st.columns(4)
-    row1[0].metric("Requests", f"{head['total_requests']:,}")
-    row1[1].metric("Successful", f"{head['successful_requests']:,}")
-    row1[2].metric("Failed", f"{head['failed_requests']:,}")
-    row1[3].metric("Tokens in / out", f"{head['total_input_tokens']:,} / {head['total_output_tokens']:,}")
+    row1[0].metric("Requests", f"{head['total_requests']:,}", delta("total_requests"))
+    row1[1].metric("Successful", f"{head['successful_requests']:,}", delta("successful_requests"))
+    row1[2].metric("Failed", f"{head['failed_requests']:,}", delta("failed_requests"), delta_color="inverse")
+    row1[3].metric(
+        "Tokens in / out", f"{head['total_input_tokens']:,} / {head['total_output_tokens']:,}", delta("total_tokens")
+    )
     row2 = st.columns(4)
-    row2[0].metric(f"Cost ({window_label.lower()})", charts.format_usd(head["cost_usd"]))
-    row2[1].metric("Average cost per call", charts.format_usd(head["avg_cost_per_call"]))
-    row2[2].metric("Total tokens", f"{head['total_tokens']:,}")
+    row2[0].metric(
+        f"Cost ({window_label.lower()})", charts.format_usd(head["cost_usd"]), delta("cost_usd"), delta_color="inverse"
+    )
+    row2[1].metric(
+        "Average cost per call",
+        charts.format_usd(head["avg_cost_per_call"]),
+        delta("avg_cost_per_call"),
+        delta_color="inverse",
+    )
+    row2[2].metric("Total tokens", f"{head['total_tokens']:,}", delta("total_tokens"))
     row2[3].metric("All-time cost", charts.format_usd(head["total_cost_all_time"]))
 
 
@@ -114,9 +139,14 @@ def render_savings(dash: charts.Dashboard) -> None:
     cols[1].metric("On each task's default provider", charts.format_usd(saved["baseline_cost_usd"]))
     cols[2].metric("Saved by routing", charts.format_usd(saved["saved_usd"]))
     cols[3].metric("Saved by the cache", charts.format_usd(saved["saved_by_cache_usd"]))
+    kinds = st.columns(4)
+    kinds[0].metric("Saved by prompt caching", charts.format_usd(saved["saved_by_prompt_cache_usd"]))
+    kinds[1].metric("Cached input tokens", f"{int(saved['cached_input_tokens']):,}")
+    kinds[2].metric("Reasoning share of output", f"{saved['reasoning_share']:.0%}")
     st.caption(
         "The baseline prices the same tokens on the provider each task goes to by default. The difference comes "
-        "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing."
+        "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing. "
+        "Prompt caching is the providers' own: cached input billed at their cached rate."
     )
     _chart(charts.savings_by_task(dash.by_task), "chart_savings")
 
@@ -151,6 +181,7 @@ def render_budgets(users: list[str]) -> None:
     for column, (i, line) in zip(st.columns(len(lines)), enumerate(lines), strict=True):
         with column:
             _chart(charts.budget_gauge(**dataclasses.asdict(line)), f"chart_budget_{i}")
+    render_forecasts(router, lines, user)
     for line in lines:
         level = charts.budget_level(line.fraction)
         used = line.spent_usd + line.reserved_usd
@@ -159,6 +190,69 @@ def render_budgets(users: list[str]) -> None:
             st.error(f"{text}. It is spent; it resets {line.resets_at}.", icon="🛑")
         elif level == "warning":
             st.warning(f"{text}. It resets {line.resets_at}.", icon="⚠️")
+
+
+@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
+def _daily_spend(db_path: str, user: str | None, version: tuple[Any, ...]) -> dict[Any, float]:
+    """Spend per UTC day over the last ~9 weeks (the weekday forecast's history), from the daily rollups."""
+    filters = {} if user is None else {"user_id": [user]}
+    return charts.daily_spend(get_usage_tracker().timeseries(24 * 63, 86_400, **filters))
+
+
+def render_forecasts(router: Any, lines: list[Any], user: str | None) -> None:
+    """Per budget line: where this period's spend ends at this rate (weekday-aware), drawn against the limit."""
+    from core.budget import period_end, period_start
+    from core.forecast import weekday_forecast
+
+    tracker = get_usage_tracker()
+    version = _data_version(tracker)
+    now = time.time()
+    for i, line in enumerate(lines):
+        period = "daily" if "daily" in line.scope else "monthly"
+        who = None if line.scope.startswith("global") else (user or state.DEFAULT_USER)
+        start, end = period_start(period, now), period_end(period, now).timestamp()
+        daily = _daily_spend(str(tracker.db_path), who, version)
+        forecast = weekday_forecast(daily, start, end, now, line.limit_usd)
+        st.markdown(f"**{line.scope.capitalize()}**: {forecast.sentence(f'{line.scope} budget')}")
+        if period == "monthly":
+            _chart(
+                charts.forecast_chart(daily, forecast, start, f"{line.scope.capitalize()}: spend and forecast"),
+                f"chart_forecast_{i}",
+            )
+
+
+def render_alerts() -> None:
+    """Budget alerts recorded by the alerts thread (core.alerts): open ones first, each acknowledgeable."""
+    from core.alerts import alert_store
+
+    st.subheader("Budget alerts")
+    try:
+        store = alert_store(get_usage_tracker().db_path)
+        alerts = store.alerts()
+    except Exception as exc:  # noqa: BLE001 - the rest of the dashboard still draws
+        st.caption(f"Alerts unavailable: {exc}")
+        return
+    if not alerts:
+        st.caption(
+            "No budget alert yet. Alerts fire at the `[alerts] thresholds` of each budget (50%, 80%, 100% "
+            "by default) and when spend is forecast to pass it; set `webhook_url` to have them posted too."
+        )
+        return
+    open_alerts = [a for a in alerts if a.acknowledged_at is None]
+    if open_alerts and st.button(f"Acknowledge all ({len(open_alerts)})", key="alerts_ack_all"):
+        store.acknowledge()
+        st.rerun()
+    for alert in open_alerts:
+        text, button = st.columns([5, 1])
+        text.warning(alert.message(), icon="🔔")
+        if button.button("Acknowledge", key=f"alert_ack_{alert.id}"):
+            store.acknowledge(alert.id)
+            st.rerun()
+    done = [a for a in alerts if a.acknowledged_at is not None]
+    if done:
+        with st.expander(f"Acknowledged ({len(done)})"):
+            for alert in done:
+                st.caption(f"{alert.message()} · webhook: {alert.webhook_status}")
 
 
 def _policy_text(policy: str) -> str:
@@ -213,12 +307,14 @@ def render_recent_calls(dash: charts.Dashboard, tracker: Any, hours: float | Non
         width="stretch",
         height=320,
         column_config={
-            "cost_usd": st.column_config.NumberColumn("cost_usd", format="$%.6f"),
-            "baseline_cost_usd": st.column_config.NumberColumn("baseline_cost_usd", format="$%.6f"),
-            "saved_cost_usd": st.column_config.NumberColumn("saved_cost_usd", format="$%.6f"),
-            "latency_ms": st.column_config.NumberColumn("latency_ms", format="%.0f"),
+            **{name: label for name, label in charts.CALL_LABELS.items()},
+            "cost_usd": st.column_config.NumberColumn(charts.CALL_LABELS["cost_usd"], format="$%.6f"),
+            "baseline_cost_usd": st.column_config.NumberColumn(charts.CALL_LABELS["baseline_cost_usd"], format="$%.6f"),
+            "saved_cost_usd": st.column_config.NumberColumn(charts.CALL_LABELS["saved_cost_usd"], format="$%.6f"),
+            "latency_ms": st.column_config.NumberColumn(charts.CALL_LABELS["latency_ms"], format="%.0f"),
         },
     )
+    render_request_detail(tracker, hours, filters)
     window = "all" if hours is None else f"{hours:g}h"
     st.download_button(
         "Download CSV of the filtered calls",
@@ -227,8 +323,63 @@ def render_recent_calls(dash: charts.Dashboard, tracker: Any, hours: float | Non
         mime="text/csv",
         on_click="ignore",
         icon="⬇️",
-        help=f"Every call in the window and filters, newest first (at most {charts.EXPORT_LIMIT:,} rows).",
+        help="Every call in the window and filters, newest first: no row is left out.",
     )
+
+
+#: What the request detail view shows, in order: (label, row key).
+_DETAIL_FIELDS = (
+    ("Time (UTC)", "time"),
+    ("User", "user_id"),
+    ("Task", "task_type"),
+    ("Provider", "provider"),
+    ("Model", "model"),
+    ("Outcome", "outcome"),
+    ("Finish reason", "finish_reason"),
+    ("Error", "error_kind"),
+    ("Route reason", "route_reason"),
+    ("Fallback chain", "fallback_chain"),
+    ("Cache hit", "cached"),
+    ("Input tokens", "input_tokens"),
+    ("Cached input tokens", "cached_input_tokens"),
+    ("Cache-write tokens", "cache_write_tokens"),
+    ("Output tokens", "output_tokens"),
+    ("Reasoning tokens", "reasoning_tokens"),
+    ("Tokens estimated", "tokens_estimated"),
+    ("Cost", "cost_usd"),
+    ("Saved by prompt caching", "cache_saved_usd"),
+    ("Price estimated", "price_estimated"),
+    ("Latency (ms)", "latency_ms"),
+    ("Request id", "request_id"),
+)
+
+
+def render_request_detail(tracker: Any, hours: float | None, filters: dict[str, Any]) -> None:
+    """One request in full: its attempts (the fallback chain), tokens by kind, price source, cache, route reason."""
+    f = {k: v for k, v in filters.items() if v}
+    rows = tracker.recent_calls(limit=50, hours=hours, **f)
+    if not rows:
+        return
+    labels = [f"{r['time']} · {r['task_type']} · {r['provider']} · ${float(r['cost_usd'] or 0):.6f}" for r in rows]
+    with st.expander("Request detail", expanded=False):
+        pick = st.selectbox("Call", range(len(rows)), format_func=lambda i: labels[i], key="usage_detail_call")
+        row = rows[int(pick or 0)]
+        price_source = "estimated (no price known for the model)" if row.get("price_estimated") else "price table"
+        table = [{"Field": label, "Value": _detail_text(row.get(key))} for label, key in _DETAIL_FIELDS if key in row]
+        table.append({"Field": "Price source", "Value": price_source})
+        st.dataframe(table, hide_index=True, width="stretch", key="usage_detail_table")
+
+
+def _detail_text(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return " → ".join(str(v) for v in value) or "—"
+    if isinstance(value, float):
+        return f"{value:,.6f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def main() -> None:
@@ -246,8 +397,9 @@ def main() -> None:
     dash = _dashboard(db_path, hours, key, version)
     if dash.empty and version[0] is not None:
         st.info(f"No calls match this view ({label.lower()}). Widen the window or clear the filters.", icon="🔎")
-    render_headline(dash, label)
+    render_headline(dash, label, _previous(db_path, hours, key, version))
     render_budgets(filters["user_id"])
+    render_alerts()
     render_cost_charts(dash)
     render_reliability(dash)
     render_users(dash)

@@ -22,6 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from core.tracker.storage import open_storage, run_migrations
+from core.workspace_context import note_cache_key
 
 __all__ = ["ResponseCache"]
 
@@ -139,6 +140,7 @@ class ResponseCache:
         if row is None:
             return None
         content, input_tokens, output_tokens, cost_usd, model, created = row
+        note_cache_key(key)  # an application's answers can be deleted with it (core.workspace)
         return {
             "content": content,
             "input_tokens": input_tokens,
@@ -158,6 +160,7 @@ class ResponseCache:
         with self._pending_lock:
             self._pending[key] = row
             self._known.add(key)
+            note_cache_key(key)
             if self._flush_queued:
                 return
             self._flush_queued = True

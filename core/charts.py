@@ -73,6 +73,9 @@ BREAKDOWN_COLUMNS = (
     "cost_usd",
     "baseline_cost_usd",
     "saved_by_cache_usd",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "saved_by_prompt_cache_usd",
 )
 TIMESERIES_COLUMNS = ("bucket", "provider", "requests", "failed", "input_tokens", "output_tokens", "cost_usd")
 ERROR_COLUMNS = ("provider", "error_kind", "count")
@@ -107,6 +110,36 @@ def headline_metrics(stats: Mapping[str, Any]) -> dict[str, float]:
         "total_cost_all_time": float(stats.get("total_cost_all_time", 0.0) or 0.0),
         "avg_cost_per_call": cost / total if total else 0.0,
     }
+
+
+#: Headline sums that add up over time, so the previous period's are (twice the window) − (this window).
+_ADDITIVE = (
+    "total_requests",
+    "successful_requests",
+    "failed_requests",
+    "total_input_tokens",
+    "total_output_tokens",
+    "total_tokens",
+    "cost_usd",
+)
+
+
+def previous_period(current: Mapping[str, Any], doubled: Mapping[str, Any]) -> dict[str, float]:
+    """Headline metrics of the period of equal length just before this one, from the stats of this window and of a
+    window twice as long (one more aggregate on the rollups, instead of a second query per metric)."""
+    prev: dict[str, Any] = {k: float(doubled.get(k, 0) or 0) - float(current.get(k, 0) or 0) for k in _ADDITIVE}
+    prev["total_cost_all_time"] = current.get("total_cost_all_time", 0.0)
+    return headline_metrics(prev)
+
+
+def change_text(now: float, before: float) -> str | None:
+    """'+25%' against the previous period; 'new' when it had none; None when both are zero (nothing to say)."""
+    now, before = float(now or 0), float(before or 0)
+    if now == 0 and before == 0:
+        return None
+    if before == 0:
+        return "new"
+    return f"{(now - before) / before:+.0%} vs previous period"
 
 
 def format_usd(value: float) -> str:
@@ -197,7 +230,16 @@ def savings_totals(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
         "baseline_cost_usd": baseline,
         "saved_usd": baseline - actual,
         "saved_by_cache_usd": float(frame["saved_by_cache_usd"].fillna(0).sum()),
+        "saved_by_prompt_cache_usd": float(frame["saved_by_prompt_cache_usd"].fillna(0).sum()),
+        "cached_input_tokens": float(frame["cached_input_tokens"].fillna(0).sum()),
+        "reasoning_share": _share(frame["reasoning_tokens"], frame["output_tokens"]),
     }
+
+
+def _share(part: pd.Series, whole: pd.Series) -> float:
+    """part / whole over a column pair; 0 when there is nothing to divide."""
+    total = float(whole.fillna(0).sum())
+    return float(part.fillna(0).sum()) / total if total else 0.0
 
 
 # --- figures --------------------------------------------------------------------------------------------------
@@ -597,15 +639,21 @@ def load_dashboard(
 
 
 #: Most rows one CSV export holds; a bigger dump belongs in sqlite-utils or Datasette, not a browser download.
-EXPORT_LIMIT = 100_000
+#: No cap: the export holds every call in the view (an older version stopped at 100,000 rows without saying so).
+EXPORT_LIMIT: int | None = None
 
 
 def export_csv(
-    tracker: Any, hours: float | None, filters: Mapping[str, Any] | None = None, *, limit: int = EXPORT_LIMIT
+    tracker: Any, hours: float | None, filters: Mapping[str, Any] | None = None, *, limit: int | None = EXPORT_LIMIT
 ) -> bytes:
-    """The newest `limit` call rows in the window and filters, as CSV (run only when the user clicks download)."""
+    """Every call row in the window and filters, newest first, as CSV (run only when the user clicks download).
+
+    Rows are read from SQLite in batches and written straight into the CSV, so memory holds the CSV text, not a
+    million row dicts. `limit` caps it only when a caller asks."""
     f = {k: v for k, v in (filters or {}).items() if v}
-    return calls_csv(tracker.recent_calls(limit=limit, hours=hours, **f))
+    if limit is not None:
+        return calls_csv(tracker.recent_calls(limit=limit, hours=hours, **f))
+    return calls_csv(tracker.iter_calls(hours, **f))
 
 
 def filter_options(
@@ -621,3 +669,70 @@ def filter_options(
         values.update((selected or {}).get(name) or ())
         options[name] = sorted(values)
     return options
+
+
+# --- forecasts and labels (dashboard v2) ----------------------------------------------------------------------
+
+#: Human names for the call columns, for tables on the page (the CSV keeps the stable machine names).
+CALL_LABELS: dict[str, str] = {
+    "time": "Time (UTC)",
+    "user_id": "User",
+    "task_type": "Task",
+    "provider": "Provider",
+    "model": "Model",
+    "input_tokens": "Input tokens",
+    "output_tokens": "Output tokens",
+    "cost_usd": "Cost",
+    "baseline_cost_usd": "Default-provider cost",
+    "saved_cost_usd": "Saved",
+    "latency_ms": "Latency (ms)",
+    "success": "Succeeded",
+    "error_kind": "Error",
+    "cached": "Cache hit",
+    "fallback_chain": "Fallback chain",
+    "tokens_estimated": "Tokens estimated",
+    "price_estimated": "Price estimated",
+    "challenger": "A/B challenger",
+}
+
+
+def daily_spend(timeseries_rows: Iterable[Mapping[str, Any]]) -> dict[Any, float]:
+    """USD per UTC date from `tracker.timeseries(..., bucket_seconds=86400)` rows (all providers summed)."""
+    from core.forecast import daily_from_buckets
+
+    pairs = [(pd.Timestamp(row["bucket"]).timestamp(), float(row["cost_usd"] or 0.0)) for row in timeseries_rows]
+    return daily_from_buckets(pairs)
+
+
+def forecast_chart(daily: Mapping[Any, float], forecast: Any, period_start: float, title: str) -> go.Figure:
+    """Cumulative spend this period (bars per day, a line for the running total), the forecast to the period's end
+    (dashed) and the budget's limit (a horizontal line)."""
+    import datetime as _dt
+
+    start_day = _dt.datetime.fromtimestamp(period_start, _dt.UTC).date()
+    days = sorted(d for d in daily if d >= start_day)
+    fig = go.Figure()
+    running = 0.0
+    xs, totals = [], []
+    for d in days:
+        running += float(daily[d])
+        xs.append(d.isoformat())
+        totals.append(running)
+    fig.add_bar(x=xs, y=[float(daily[d]) for d in days], name="spend per day", marker_color="#7f8c8d")
+    fig.add_scatter(x=xs, y=totals, name="spent so far", mode="lines+markers", line={"color": "#2c7be5"})
+    end = forecast.period_end.date() - _dt.timedelta(days=1)
+    if xs:
+        fig.add_scatter(
+            x=[xs[-1], end.isoformat()],
+            y=[totals[-1], float(forecast.projected_usd)],
+            name=f"forecast ({forecast.method})",
+            mode="lines",
+            line={"dash": "dash", "color": "#e67e22"},
+        )
+    top = max([float(forecast.projected_usd), *(totals or [0.0])])
+    if forecast.limit_usd is not None:
+        fig.add_hline(y=float(forecast.limit_usd), line_dash="dot", line_color="#c0392b", annotation_text="budget")
+        top = max(top, float(forecast.limit_usd))
+    fig.update_xaxes(type="date", range=[start_day.isoformat(), end.isoformat()], tickformat="%b %d")
+    fig.update_yaxes(range=[0, top * 1.1 if top > 0 else 1.0], tickprefix="$", rangemode="nonnegative")
+    return _layout(fig, title, yaxis_title="USD", height=320)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from core.rate_limit import RateLimiter
     from core.router import ModelRouter
     from core.usage_tracker import UsageTracker
+    from core.workspace import Workspace
 
 __all__ = ["Services", "build_services", "get_services", "reload", "reset"]
 
@@ -73,10 +74,15 @@ def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
     """Holds shared like the limiter's window; the tracker's flush writes a settled call's row before its hold goes."""
     from core import limits
 
-    return limits.build_budget(  # type: ignore[return-value]
+    guard = limits.build_budget(
         settings, settings.db_path, tracker.spend_usd, backend=settings.limits_backend, flush_usage=tracker.flush,
         redis_url=_redis_url(settings),
     )  # fmt: skip
+    if not settings.budgets.any_set:
+        return guard  # type: ignore[return-value]
+    from core.alerts import Alerter, AlertingBudget  # budget alerts: checked after each settled call, off-thread
+
+    return AlertingBudget(guard, Alerter(settings.alerts, settings.budgets, tracker))  # type: ignore[return-value]
 
 
 def _redis_url(settings: Settings) -> str | None:
@@ -152,6 +158,13 @@ class Services:
     @property
     def votes(self) -> VoteStore:
         return self._part("votes", lambda: build_vote_store(self.settings))
+
+    @property
+    def workspace(self) -> Workspace:
+        """CVs and applications (core.workspace), in the same file as the usage rows."""
+        from core.workspace import Workspace
+
+        return self._part("workspace", lambda: Workspace(self.settings.db_path))
 
     @property
     def router(self) -> ModelRouter:
@@ -257,7 +270,7 @@ class Services:
         with self._lock:
             self.closed = True
             self._sessions.clear()
-            stores = [self._parts.get(n) for n in ("tracker", "cache", "votes")]
+            stores = [self._parts.get(n) for n in ("tracker", "cache", "votes", "workspace")]
             stores += list(self._other_vote_stores.values())
             self._other_vote_stores.clear()
         for store in stores:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,10 @@ class UsageTracker:
     def recent_calls(self, limit: int | None = 200, hours: float | None = None, **filters: Any) -> list[dict[str, Any]]:
         """The newest attempts first: every column but id, plus `time` (ISO 8601 UTC); fallback_chain as a list."""
         return self._dashboard.recent_calls(limit, hours, **filters)
+
+    def iter_calls(self, hours: float | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every attempt in the window and filters, newest first (`recent_calls` rows), read in batches."""
+        return self._dashboard.iter_calls(hours, **filters)
 
     def distinct_values(self, column: str) -> list[str]:
         """Every value ever seen in one of `DIMENSIONS` (for filter dropdowns), sorted."""

@@ -171,12 +171,23 @@ def test_savings_by_task_three_series() -> None:
 
 def test_savings_totals_sum_a_breakdown() -> None:
     rows = [
-        {"key": "a", "cost_usd": 0.1, "baseline_cost_usd": 0.4, "saved_by_cache_usd": 0.05},
-        {"key": "b", "cost_usd": 0.2, "baseline_cost_usd": 0.2, "saved_by_cache_usd": 0.0},
-    ]
+        {"key": "a", "cost_usd": 0.1, "baseline_cost_usd": 0.4, "saved_by_cache_usd": 0.05, "output_tokens": 300,
+         "reasoning_tokens": 150, "cached_input_tokens": 1000, "saved_by_prompt_cache_usd": 0.002},
+        {"key": "b", "cost_usd": 0.2, "baseline_cost_usd": 0.2, "saved_by_cache_usd": 0.0, "output_tokens": 100},
+    ]  # fmt: skip
     totals = charts.savings_totals(rows)
     assert (
-        pytest.approx({"actual_cost_usd": 0.3, "baseline_cost_usd": 0.6, "saved_usd": 0.3, "saved_by_cache_usd": 0.05})
+        pytest.approx(
+            {
+                "actual_cost_usd": 0.3,
+                "baseline_cost_usd": 0.6,
+                "saved_usd": 0.3,
+                "saved_by_cache_usd": 0.05,
+                "saved_by_prompt_cache_usd": 0.002,
+                "cached_input_tokens": 1000,
+                "reasoning_share": 0.375,
+            }
+        )
         == totals
     )
 

@@ -88,6 +88,7 @@ def test_usage_seeded_db_draws_headline_charts_and_table(db_path: Path) -> None:
     assert "openai > gemini" in set(table["fallback_chain"])
     assert [s.value for s in at.subheader] == [
         "Budgets",
+        "Budget alerts",
         "Cost",
         "Reliability and speed",
         "Users",
@@ -158,7 +159,15 @@ def test_load_dashboard_matches_the_tracker(db_path: Path) -> None:
         "recent",
     }
     assert dash.savings == pytest.approx(
-        {"actual_cost_usd": 0.3, "baseline_cost_usd": 0.3, "saved_usd": 0.0, "saved_by_cache_usd": 0.0}
+        {
+            "actual_cost_usd": 0.3,
+            "baseline_cost_usd": 0.3,
+            "saved_usd": 0.0,
+            "saved_by_cache_usd": 0.0,
+            "saved_by_prompt_cache_usd": 0.0,
+            "cached_input_tokens": 0,
+            "reasoning_share": 0.0,
+        }
     )
 
 
@@ -322,3 +331,112 @@ def test_clear_cache() -> None:
     at.button(key="clear_cache").click().run()
     assert not at.exception
     assert at.success[0].value == "Removed 0 cached answers."
+
+
+# --- dashboard v2: alerts, forecast, request detail, export -------------------------------------------------------
+
+
+def write_config(text: str) -> None:
+    Path(os.environ["CV_COPILOT_CONFIG"]).write_text(text, encoding="utf-8")
+
+
+def test_usage_shows_budget_alerts_and_acknowledges_them(db_path: Path) -> None:
+    from core.alerts import Alert, AlertStore
+
+    seed(db_path)
+    store = AlertStore(db_path)
+    now = time.time()
+    for threshold in ("50%", "80%"):
+        store.claim(Alert("global monthly", "global", "2026-11", threshold, 0.8, 1.0, 1.6, now))
+    at = run(USAGE)
+    open_alerts = [w.value for w in at.warning if "global monthly budget" in w.value]
+    assert 2 == len(open_alerts)
+    assert "reached 80%: $0.8000 of $1.00 (2026-11)" in open_alerts[0]
+    first = store.alerts()[0]
+    at.button(key=f"alert_ack_{first.id}").click().run()
+    assert not at.exception
+    assert 1 == len([w for w in at.warning if "global monthly budget" in w.value])
+    at.button(key="alerts_ack_all").click().run()
+    assert [] == [w for w in at.warning if "global monthly budget" in w.value]
+    assert [] == store.alerts(unacknowledged_only=True)
+
+
+def test_usage_forecasts_each_budget_and_draws_it_against_the_limit(db_path: Path) -> None:
+    seed(db_path)  # $0.40 today
+    write_config("[budgets]\nglobal_monthly_usd = 1.0\nglobal_daily_usd = 0.5\n")
+    at = run(USAGE)
+    sentences = [m.value for m in at.markdown if "At this rate" in m.value or "already reached" in m.value]
+    assert 2 == len(sentences), [m.value for m in at.markdown]
+    assert any(s.startswith("**Global monthly**") for s in sentences)
+    forecast_charts = [c for c in at.get("plotly_chart") if "spend and forecast" in c.proto.spec]
+    assert 1 == len(forecast_charts)  # the monthly budget (a daily one is a single bar: the sentence says it)
+    spec = forecast_charts[0].proto.spec
+    assert "forecast" in spec and '"budget"' in spec
+
+
+def test_usage_request_detail_shows_one_call_in_full(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    pick = at.selectbox(key="usage_detail_call")
+    gemini = next(i for i, label in enumerate(pick.options) if "gemini" in label)
+    pick.set_value(gemini).run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "Field" in d.value.columns)
+    detail = dict(zip(table["Field"], table["Value"], strict=True))
+    assert "openai → gemini" == detail["Fallback chain"]
+    assert ("gemini", "cover_letter", "no") == (detail["Provider"], detail["Task"], detail["Cache hit"])
+    assert {"Route reason", "Outcome", "Cached input tokens", "Reasoning tokens", "Price source"} <= set(detail)
+
+
+def test_recent_calls_have_human_column_names(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    spec = page_text(at)
+    for label in ("Time (UTC)", "Input tokens", "Fallback chain", "Cache hit"):
+        assert label in spec
+
+
+def test_export_has_no_silent_cap(db_path: Path) -> None:
+    tracker = UsageTracker(db_path)
+    now = time.time()
+    rows = [
+        {"task_type": "cv_parsing", "provider": "openai", "model": "gpt-4o", "cost_usd": 0.001, "ts": now - i}
+        for i in range(12_345)
+    ]
+    tracker.record_many(rows)
+    lines = charts.export_csv(tracker, 24, {}).decode().splitlines()
+    assert 12_345 + 1 == len(lines)
+
+
+def test_headline_metrics_compare_with_the_previous_period(db_path: Path) -> None:
+    seed(db_path)  # three calls 2-3 h ago, $0.40
+    UsageTracker(db_path).record_usage(
+        task_type="cv_parsing", provider="openai", model="gpt-4o", input_tokens=10, output_tokens=10,
+        cost_usd=0.8, success=True, ts=time.time() - 30 * 3600,
+    )  # fmt: skip
+    at = run(USAGE)
+    deltas = {m.label: m.proto.delta for m in at.metric}
+    assert "+200% vs previous period" == deltas["Requests"]  # 3 now, 1 in the 24 h before
+    assert "-50% vs previous period" == deltas["Cost (last 24 h)"]  # $0.40 now, $0.80 before
+    assert "new" == deltas["Failed"]
+    at.selectbox(key="usage_window").set_value("All time").run()
+    assert {""} == {m.proto.delta for m in at.metric}  # all time has no previous period
+
+
+@pytest.mark.parametrize(
+    ("now", "before", "text"),
+    [(0, 0, None), (5, 0, "new"), (3, 1, "+200% vs previous period"), (1, 2, "-50% vs previous period"),
+     (2, 2, "+0% vs previous period")],
+)  # fmt: skip
+def test_change_text(now: float, before: float, text: str | None) -> None:
+    assert text == charts.change_text(now, before)
+
+
+def test_previous_period_subtracts_this_window_from_the_doubled_one() -> None:
+    prev = charts.previous_period(
+        {"total_requests": 3, "cost_usd": 0.4, "total_cost_all_time": 1.2},
+        {"total_requests": 4, "cost_usd": 1.2, "total_cost_all_time": 1.2},
+    )
+    assert (1, pytest.approx(0.8), pytest.approx(0.8)) == (
+        prev["total_requests"], prev["cost_usd"], prev["avg_cost_per_call"]
+    )  # fmt: skip

@@ -136,6 +136,9 @@ def test_no_budget_and_no_votes_give_friendly_notes(db_path: Path) -> None:
     assert {"chart_ab"}.isdisjoint(charts_by_key(at))
     assert not [k for k in charts_by_key(at) if k.startswith("chart_budget")]
     assert "Saved by the cache" in [m.label for m in at.metric]
+    assert {"Saved by prompt caching", "Cached input tokens", "Reasoning share of output"} <= {
+        m.label for m in at.metric
+    }
 
 
 BUDGETS = """
@@ -479,7 +482,9 @@ def test_sidebar_shows_spend_against_each_budget(db_path: Path) -> None:
 
 
 def test_sidebar_without_budgets_shows_only_the_spend(db_path: Path) -> None:
-    seed_spend(db_path, {"anonymous": 0.02})
+    from core.workspace import default_owner
+
+    seed_spend(db_path, {default_owner(): 0.02, "anonymous": 0.38})  # the OS user owns a local run
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert [("Your spend today", "$0.0200")] == [(m.label, m.value) for m in at.sidebar.metric]

@@ -7,12 +7,18 @@ import time
 import streamlit as st
 
 from core.budget import period_start
-from ui import state
+from ui import state, workspace
 
 
 def render_sidebar() -> None:
     with st.sidebar:
-        st.text_input("Your name", key="user_id", placeholder=state.DEFAULT_USER, help="Usage is tracked per name.")
+        st.text_input(
+            "Your name",
+            key="user_id",
+            placeholder=state.DEFAULT_USER,
+            help="Spend, budgets and your saved CVs and applications are kept per profile (default: your user name).",
+        )
+        workspace.use_profile()
         st.toggle(
             "Optimise cost",
             key="optimize_cost",
@@ -39,6 +45,7 @@ def _render_spend(router) -> None:  # type: ignore[no-untyped-def]
         st.caption(f"Spend unavailable: {exc}")
         return
     st.metric("Your spend today", f"${spent_today:.4f}")
+    _render_alert_banner(router)
     blocking = router.settings.budgets.policy == "block"
     for line in lines:
         held = f" (+${line.reserved_usd:.4f} in flight)" if line.reserved_usd else ""
@@ -48,3 +55,17 @@ def _render_spend(router) -> None:  # type: ignore[no-untyped-def]
             st.error(f"{line.scope} budget reached: {then} until {line.resets_at}.")
         elif line.warning:
             st.warning(f"{line.scope} budget at {line.fraction:.0%}; resets {line.resets_at}.")
+
+
+def _render_alert_banner(router) -> None:  # type: ignore[no-untyped-def]
+    """Budget alerts not yet acknowledged (core.alerts records them; the Usage page acknowledges them)."""
+    if not router.settings.budgets.any_set:
+        return
+    try:
+        from core.alerts import alert_store
+
+        open_alerts = alert_store(router.tracker.db_path).alerts(unacknowledged_only=True, limit=3)
+    except Exception:  # noqa: BLE001 - the sidebar must never break a page
+        return
+    for alert in open_alerts:
+        st.warning(alert.message(), icon="🔔")

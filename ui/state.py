@@ -13,8 +13,10 @@ import streamlit as st
 
 from core.router import ModelRouter
 from core.services import Services, get_services
+from core.workspace import default_owner
 
-DEFAULT_USER = "anonymous"
+#: A local run's owner: the OS user name (core.workspace.default_owner), never "anonymous" by accident.
+DEFAULT_USER = default_owner()
 
 
 def user_id() -> str:

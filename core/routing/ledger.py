@@ -30,6 +30,7 @@ from core.pricing import ModelPrice
 from core.routing.types import Call, Candidate, SkipKind, Trail
 from core.tokens import count_message_tokens, count_tokens
 from core.tracker.record import UsageRecord
+from core.workspace_context import current_application_id
 
 if TYPE_CHECKING:
     from core.cache import ResponseCache
@@ -388,6 +389,7 @@ class Ledger:
             price_estimated=candidate.price.estimated,
             challenger=candidate.challenger,
             route_reason=response.route_reason if response is not None else "",
+            application_id=current_application_id(),
             request_id=request_id(),
         )
         try:

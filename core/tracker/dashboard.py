@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -238,6 +238,27 @@ class DashboardQueries:
             record["fallback_chain"] = json.loads(record["fallback_chain"] or "[]")
             out.append(record)
         return out
+
+    def iter_calls(self, hours: float | None = None, batch: int = 5000, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every attempt in the window and filters, newest first, as `recent_calls` rows, read `batch` at a time
+        inside one snapshot: an export of a million rows never holds a million dicts."""
+        since = self._q.since(hours)
+        fsql, fparams = filter_sql(filters)
+        time_sql, time_params = ("1", []) if since is None else ("ts >= ?", [since])
+        columns = ", ".join(INSERT_COLUMNS)
+        with self._q.read() as conn:
+            cursor = conn.execute(
+                f"SELECT {columns} FROM usage WHERE {time_sql}{fsql} ORDER BY ts DESC, id DESC",
+                [*time_params, *fparams],
+            )
+            while rows := cursor.fetchmany(batch):
+                for row in rows:
+                    record: dict[str, Any] = {"time": _iso_ms(row[0])}
+                    record.update(zip(INSERT_COLUMNS, row, strict=True))
+                    for name in BOOL_COLUMNS:
+                        record[name] = bool(record[name])
+                    record["fallback_chain"] = json.loads(record["fallback_chain"] or "[]")
+                    yield record
 
     def distinct_values(self, column: str) -> list[str]:
         """Every value ever seen in one of `DIMENSIONS` (for filter dropdowns), sorted."""

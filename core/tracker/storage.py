@@ -166,28 +166,19 @@ class Storage:
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A read transaction: every query inside sees the same snapshot."""
-        with self.guard():
-            conn = self.connection()
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        yield from self._transaction("BEGIN")
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (BEGIN IMMEDIATE), holding this process's writer lock for the file."""
         with self.locked():
-            yield from self._write_locked()
+            yield from self._transaction("BEGIN IMMEDIATE")
 
-    def _write_locked(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        """One transaction on this thread's connection: committed when the body returns, rolled back on any error."""
         with self.guard():
             conn = self.connection()
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(begin)
             try:
                 yield conn
             except BaseException:
@@ -210,7 +201,7 @@ class Storage:
     @contextlib.contextmanager
     def write_unlocked(self) -> Iterator[sqlite3.Connection]:
         """`write()` for a caller that already holds `locked()` (several transactions under one lock hold)."""
-        yield from self._write_locked()
+        yield from self._transaction("BEGIN IMMEDIATE")
 
     def close(self) -> None:
         """Close every connection this object opened (shutdown and tests; not while other threads query)."""

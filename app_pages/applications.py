@@ -1,0 +1,155 @@
+"""Applications: every job the CV was tailored, matched or written to, by status, with its documents and costs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import streamlit as st
+
+from core import export, sanitize
+from core.workspace import STATUSES, Application, ApplicationRow, Workspace
+from ui import state, widgets
+from ui import workspace as wsui
+
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def load(ws: Workspace, user: str, status: str | None, search: str) -> tuple[list[ApplicationRow], float]:
+    """The page's data: this profile's applications (filtered) and the total AI spend on them."""
+    return ws.applications(user, status=status, search=search), ws.total_cost(user)
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _table(rows: list[ApplicationRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "Company": sanitize.clean_text(r.company) or "—",
+            "Role": sanitize.clean_text(r.role) or "—",
+            "Status": r.status,
+            "Documents": ", ".join(r.documents) or "none yet",
+            "Cost (USD)": round(r.cost_usd, 4),
+            "Updated": _when(r.updated),
+        }
+        for r in rows
+    ]
+
+
+def _export(label: str, action: Any) -> bytes | None:
+    return widgets.attempt(action, f"The {label} export failed; the Markdown download works.")
+
+
+def _documents(app: Application) -> None:
+    urls = widgets.cv_urls()
+    tailored = app.documents.get("tailored")
+    if tailored is not None and isinstance(tailored.content, dict):
+        st.subheader("Tailored CV")
+        markdown = sanitize.clean_markdown(str(tailored.content.get("markdown", "")), urls)
+        with st.expander("Show the tailored CV", expanded=False):
+            st.markdown(markdown)
+        template = st.selectbox("Template", export.TEMPLATES, key=f"app_template_{app.id}")
+        c1, c2, c3 = st.columns(3)
+        c1.download_button("Markdown", markdown, "tailored_cv.md", "text/markdown", key=f"app_md_{app.id}")
+        resume = tailored.content.get("resume")
+        if isinstance(resume, dict):
+            clean = sanitize.clean_data(resume, urls)
+            docx = _export("DOCX", lambda: export.cv_docx(clean, template, urls))
+            if docx is not None:
+                c2.download_button("DOCX", docx, "tailored_cv.docx", _DOCX, key=f"app_docx_{app.id}")
+            pdf = _export("PDF", lambda: export.cv_pdf(clean, template, urls))
+            if pdf is not None:
+                c3.download_button("PDF", pdf, "tailored_cv.pdf", "application/pdf", key=f"app_pdf_{app.id}")
+    letter = app.documents.get("letter")
+    if letter is not None:
+        st.subheader("Cover letter")
+        text = sanitize.clean_text(str(letter.content), urls)
+        st.text(text)
+        l1, l2 = st.columns(2)
+        l1.download_button("Letter (TXT)", text, "cover_letter.txt", "text/plain", key=f"app_letter_{app.id}")
+        letter_pdf = _export("PDF", lambda: export.letter_pdf(text, state.current_cv(), "classic", urls))
+        if letter_pdf is not None:
+            l2.download_button(
+                "Letter (PDF)", letter_pdf, "cover_letter.pdf", "application/pdf", key=f"app_letter_pdf_{app.id}"
+            )
+    match = app.documents.get("match")
+    if match is not None and isinstance(match.content, list) and match.content:
+        row = match.content[0] if isinstance(match.content[0], dict) else {}
+        st.subheader(f"Match score: {float(row.get('score', 0)):.0f}/100")
+        st.caption("Matched: " + widgets.md(", ".join(map(str, row.get("matched_skills") or [])) or "none"))
+        st.caption("Missing: " + widgets.md(", ".join(map(str, row.get("missing_skills") or [])) or "none"))
+        st.download_button(
+            "Keyword report (JSON)",
+            json.dumps(match.content, indent=2, ensure_ascii=False),
+            "match_report.json",
+            "application/json",
+            key=f"app_match_{app.id}",
+        )
+    if not app.documents:
+        st.caption("No documents yet.")
+
+
+def _open(ws: Workspace, app: Application) -> None:
+    st.divider()
+    st.subheader(widgets.md(f"{app.role or 'Role'} at {app.company or 'company'}"))
+    c1, c2 = st.columns(2)
+    status = c1.selectbox("Status", STATUSES, index=STATUSES.index(app.status), key=f"app_status_{app.id}")
+    if status != app.status:
+        widgets.attempt(lambda: ws.update_application(app.id, status=status), "The status could not be saved.")
+    c2.metric("Cost of this application", f"${app.cost_usd:.4f}")
+    if app.calls:
+        st.caption(" · ".join(f"{kind}: {provider} ${cost:.4f}" for kind, _task, provider, cost in app.calls))
+    _documents(app)
+    with st.expander("Job description", expanded=False):
+        st.text(sanitize.clean_text(app.job_text))
+    if st.button("Delete this application", key="app_delete", type="secondary"):
+
+        def delete() -> bool:
+            ws.delete_application(app.id)
+            return True
+
+        deleted = widgets.attempt(delete, "The application could not be deleted.")
+        if deleted:
+            st.session_state.pop("ws_open_application", None)
+            for key in ("tailor_result", "tailor_source"):
+                st.session_state.pop(key, None)
+            st.session_state["app_deleted"] = True
+            st.rerun()
+
+
+st.title("🗂️ Applications")
+ws = wsui.workspace()
+user = state.user_id()
+if st.session_state.pop("app_deleted", False):
+    st.success("Deleted: the application, its documents and its cached answers are gone.")
+f1, f2, f3 = st.columns([1, 2, 1])
+chosen = f1.selectbox("Status", ["all", *STATUSES], key="app_filter_status")
+search = f2.text_input("Search company or role", key="app_filter_search")
+if f3.button("Tailor for a new job", key="app_new", disabled=not state.current_cv()):
+    for key in ("tailor_job", "_kept_tailor_job", "tailor_result", "tailor_source"):
+        st.session_state.pop(key, None)
+    st.switch_page("app_pages/tailor.py")
+
+rows, total = load(ws, user, None if chosen == "all" else chosen, search)
+st.metric("Your total AI spend on applications", f"${total:.4f}")
+if not rows:
+    st.info("No applications yet. Tailor your CV for a job and it is saved here automatically.")
+else:
+    st.dataframe(_table(rows), hide_index=True, width="stretch", key="app_table")
+    labels = {r.id: f"{r.role or 'Role'} at {r.company or 'company'} ({r.status})" for r in rows}
+    ids = list(labels)
+    opened = st.session_state.get("ws_open_application")
+    st.selectbox(
+        "Open an application",
+        ids,
+        index=ids.index(opened) if opened in ids else 0,
+        format_func=lambda i: sanitize.clean_text(labels[i]),
+        key="app_open",
+    )
+    app = ws.application(st.session_state["app_open"])
+    if app is not None:
+        st.session_state["ws_open_application"] = app.id
+        _open(ws, app)

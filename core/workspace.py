@@ -1,0 +1,491 @@
+"""The job seeker's workspace: CVs with their versions, applications with their documents, per local profile.
+
+It lives in the usage database (the settings' DB path), in tables of its own made by named migrations, through
+the storage layer (a connection per thread, BEGIN IMMEDIATE writes). Every save is one transaction: a crash
+mid-save loses at most the edit in flight, never an older version.
+
+Who "you" are: a local run has one owner by default, the OS user name (`default_owner()`), never "anonymous"; more
+local profiles can be added. Spend, budgets and the workspace are keyed by that same user id, which is also what
+the usage rows (and so the REST API and the dashboard) carry.
+
+Deleting is for real: an application's rows, its documents, its call costs, and the response-cache entries its
+calls wrote or read (their keys are recorded per application through `core.workspace_context`) are removed in one
+transaction. Usage rows are kept (they hold no text, only tokens and cost, and the budgets need them); their
+`application_id` is cleared so nothing points at the deleted application.
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+import json
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from typing import Any
+
+import sqlite_utils
+
+from core.base import InputError
+from core.tracker.storage import Storage, open_storage, run_migrations
+
+__all__ = [
+    "STATUSES",
+    "Application",
+    "ApplicationRow",
+    "CVVersion",
+    "Document",
+    "Workspace",
+    "default_owner",
+    "stable_json",
+]
+
+STATUSES = ("saved", "applied", "interview", "offer", "rejected")
+DOC_KINDS = ("tailored", "letter", "match")
+MAX_NAME = 80
+
+
+def default_owner() -> str:
+    """The OS user name: a local run's owner unless the user picks another profile."""
+    try:
+        name = getpass.getuser().strip()
+    except Exception:  # noqa: BLE001 - no user database (some containers): still not "anonymous"
+        name = ""
+    return name[:MAX_NAME] or "local"
+
+
+def stable_json(data: Any) -> str:
+    """A JSON dump that is the same for the same data (sorted keys, indented) so line diffs are meaningful."""
+    return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False, default=str)
+
+
+def _diff(before: str, after: str) -> str:
+    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), "previous", "this", n=1))
+
+
+# --- migrations ---------------------------------------------------------------------------------------------------
+
+
+def m001_create_workspace(db: sqlite_utils.Database) -> None:
+    """Profiles, CVs and their versions, applications, their documents, their calls and their cache keys."""
+    for sql in (
+        "CREATE TABLE ws_profiles (user_id TEXT PRIMARY KEY, created REAL NOT NULL)",
+        "CREATE TABLE ws_cvs (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, name TEXT NOT NULL, created REAL NOT NULL,"
+        " updated REAL NOT NULL)",
+        "CREATE INDEX idx_ws_cvs_user ON ws_cvs (user_id, updated)",
+        "CREATE TABLE ws_cv_versions (id INTEGER PRIMARY KEY AUTOINCREMENT, cv_id TEXT NOT NULL REFERENCES ws_cvs(id)"
+        " ON DELETE CASCADE, version INTEGER NOT NULL, created REAL NOT NULL, source TEXT NOT NULL,"
+        " data TEXT NOT NULL, cv_text TEXT NOT NULL, diff TEXT NOT NULL, UNIQUE (cv_id, version))",
+        "CREATE TABLE ws_applications (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, cv_id TEXT, company TEXT NOT NULL,"
+        " role TEXT NOT NULL, job_text TEXT NOT NULL, link TEXT NOT NULL, status TEXT NOT NULL,"
+        " created REAL NOT NULL, updated REAL NOT NULL, status_changed REAL NOT NULL, notes TEXT NOT NULL)",
+        "CREATE INDEX idx_ws_apps_user ON ws_applications (user_id, updated)",
+        "CREATE TABLE ws_documents (application_id TEXT NOT NULL REFERENCES ws_applications(id) ON DELETE CASCADE,"
+        " kind TEXT NOT NULL, content TEXT NOT NULL, created REAL NOT NULL, PRIMARY KEY (application_id, kind))",
+        "CREATE TABLE ws_calls (id INTEGER PRIMARY KEY AUTOINCREMENT, application_id TEXT NOT NULL,"
+        " kind TEXT NOT NULL, task TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,"
+        " cost_usd REAL NOT NULL, created REAL NOT NULL)",
+        "CREATE INDEX idx_ws_calls_app ON ws_calls (application_id)",
+        "CREATE TABLE ws_cache_keys (owner TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (owner, key)) WITHOUT ROWID",
+    ):
+        db.execute(sql)
+
+
+_MIGRATIONS = (m001_create_workspace,)
+
+
+# --- typed results ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CVVersion:
+    cv_id: str
+    version: int
+    created: float
+    source: str
+    data: dict[str, Any]
+    cv_text: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class ApplicationRow:
+    """One line of the applications table (no job text or documents: the page lists up to thousands)."""
+
+    id: str
+    company: str
+    role: str
+    status: str
+    created: float
+    updated: float
+    link: str
+    cost_usd: float
+    documents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    kind: str
+    content: Any
+    created: float
+
+
+@dataclass(frozen=True)
+class Application:
+    id: str
+    user_id: str
+    cv_id: str | None
+    company: str
+    role: str
+    job_text: str
+    link: str
+    status: str
+    created: float
+    updated: float
+    status_changed: float
+    notes: str
+    documents: dict[str, Document]
+    calls: tuple[tuple[str, str, str, float], ...]  # (kind, task, provider, cost)
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(c[3] for c in self.calls), 8)
+
+
+def _owner(user_id: str | None) -> str:
+    user = (user_id or "").strip()[:MAX_NAME]
+    return user or default_owner()
+
+
+def _check_status(status: str) -> str:
+    if status not in STATUSES:
+        raise InputError(f"Unknown status {status!r}: use one of {', '.join(STATUSES)}.")
+    return status
+
+
+class Workspace:
+    """The workspace tables of one SQLite file. Thread-safe (the storage layer gives each thread its connection)."""
+
+    def __init__(self, db_path: str | PathLike[str] | Storage, *, clock: Any = time.time) -> None:
+        self.storage = db_path if isinstance(db_path, Storage) else open_storage(db_path)
+        self._clock = clock
+        run_migrations(self.storage, "workspace", _MIGRATIONS)
+
+    def close(self) -> None:
+        self.storage.close()
+
+    # --- profiles ---------------------------------------------------------------------------------------------
+
+    def profiles(self) -> list[str]:
+        """Local profiles, the OS user's first (it always exists)."""
+        owner = default_owner()
+        with self.storage.read() as conn:
+            rows = [r[0] for r in conn.execute("SELECT user_id FROM ws_profiles ORDER BY created, user_id")]
+        return [owner, *[r for r in rows if r != owner]]
+
+    def add_profile(self, user_id: str) -> str:
+        user = _owner(user_id)
+        with self.storage.write() as conn:
+            conn.execute("INSERT OR IGNORE INTO ws_profiles (user_id, created) VALUES (?, ?)", (user, self._clock()))
+        return user
+
+    # --- CVs --------------------------------------------------------------------------------------------------
+
+    def save_cv(
+        self,
+        data: dict[str, Any],
+        *,
+        user_id: str | None = None,
+        cv_text: str = "",
+        source: str = "edit",
+        cv_id: str | None = None,
+        cache_keys: Iterable[str] = (),
+    ) -> CVVersion:
+        """Store `data` as the next version of CV `cv_id` (a new CV if None), with its diff to the previous one.
+
+        Saving the same data again adds no version (a rerun of the page saves nothing twice)."""
+        user = _owner(user_id)
+        now = self._clock()
+        dump = stable_json({k: v for k, v in data.items() if k != "meta"})
+        basics = data.get("basics") if isinstance(data.get("basics"), dict) else {}
+        name = str((basics or {}).get("name") or "My CV")[:MAX_NAME]
+        with self.storage.write() as conn:
+            if cv_id is None:
+                cv_id = uuid.uuid4().hex
+                conn.execute(
+                    "INSERT INTO ws_cvs (id, user_id, name, created, updated) VALUES (?, ?, ?, ?, ?)",
+                    (cv_id, user, name, now, now),
+                )
+            else:
+                found = conn.execute("SELECT user_id FROM ws_cvs WHERE id = ?", (cv_id,)).fetchone()
+                if found is None or found[0] != user:
+                    raise InputError("That CV is no longer in your workspace.")
+            last = conn.execute(
+                "SELECT version, data, cv_text FROM ws_cv_versions WHERE cv_id = ? ORDER BY version DESC LIMIT 1",
+                (cv_id,),
+            ).fetchone()
+            version, before = (last[0], last[1]) if last else (0, "")
+            text = cv_text or (last[2] if last else "")
+            if last is None or before != dump:
+                version += 1
+                conn.execute(
+                    "INSERT INTO ws_cv_versions (cv_id, version, created, source, data, cv_text, diff)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (cv_id, version, now, source, dump, text, _diff(before, dump)),
+                )
+                conn.execute("UPDATE ws_cvs SET updated = ?, name = ? WHERE id = ?", (now, name, cv_id))
+            conn.executemany(
+                "INSERT OR IGNORE INTO ws_cache_keys (owner, key) VALUES (?, ?)", [(cv_id, k) for k in cache_keys]
+            )
+        return CVVersion(cv_id, version, now, source, json.loads(dump), text, _diff(before, dump) if version else "")
+
+    def latest_cv(self, user_id: str | None = None) -> CVVersion | None:
+        """The most recently saved version of this profile's most recently changed CV."""
+        with self.storage.read() as conn:
+            row = conn.execute(
+                "SELECT v.cv_id, v.version, v.created, v.source, v.data, v.cv_text, v.diff FROM ws_cvs c"
+                " JOIN ws_cv_versions v ON v.cv_id = c.id WHERE c.user_id = ?"
+                " ORDER BY c.updated DESC, v.version DESC LIMIT 1",
+                (_owner(user_id),),
+            ).fetchone()
+        return None if row is None else CVVersion(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+
+    def cv_versions(self, cv_id: str) -> list[CVVersion]:
+        with self.storage.read() as conn:
+            rows = conn.execute(
+                "SELECT cv_id, version, created, source, data, cv_text, diff FROM ws_cv_versions WHERE cv_id = ?"
+                " ORDER BY version",
+                (cv_id,),
+            ).fetchall()
+        return [CVVersion(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+
+    def cvs(self, user_id: str | None = None) -> list[tuple[str, str, int]]:
+        """(cv id, name, versions) of this profile's CVs, most recently changed first."""
+        with self.storage.read() as conn:
+            return [
+                (r[0], r[1], r[2])
+                for r in conn.execute(
+                    "SELECT c.id, c.name, (SELECT COUNT(*) FROM ws_cv_versions v WHERE v.cv_id = c.id) FROM ws_cvs c"
+                    " WHERE c.user_id = ? ORDER BY c.updated DESC",
+                    (_owner(user_id),),
+                )
+            ]
+
+    # --- applications -----------------------------------------------------------------------------------------
+
+    def create_application(
+        self,
+        *,
+        user_id: str | None = None,
+        job_text: str = "",
+        company: str = "",
+        role: str = "",
+        link: str = "",
+        cv_id: str | None = None,
+        status: str = "saved",
+        notes: str = "",
+        application_id: str | None = None,
+    ) -> str:
+        app_id = application_id or uuid.uuid4().hex
+        now = self._clock()
+        guessed_role, guessed_company = _guess_title(job_text)
+        with self.storage.write() as conn:
+            conn.execute(
+                "INSERT INTO ws_applications (id, user_id, cv_id, company, role, job_text, link, status, created,"
+                " updated, status_changed, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    app_id, _owner(user_id), cv_id, (company or guessed_company)[:200], (role or guessed_role)[:200],
+                    job_text, link[:2000], _check_status(status), now, now, now, notes,
+                ),
+            )  # fmt: skip
+        return app_id
+
+    def update_application(self, application_id: str, **fields: str) -> None:
+        """Change company, role, link, notes, job_text or status (a status change is dated)."""
+        allowed = {"company", "role", "link", "notes", "job_text", "status"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise InputError(f"Cannot change {', '.join(sorted(unknown))}.")
+        if "status" in fields:
+            _check_status(fields["status"])
+        now = self._clock()
+        sets = [f"{k} = ?" for k in fields] + ["updated = ?"]
+        values: list[Any] = [*fields.values(), now]
+        if "status" in fields:
+            sets.append("status_changed = ?")
+            values.append(now)
+        with self.storage.write() as conn:
+            conn.execute(f"UPDATE ws_applications SET {', '.join(sets)} WHERE id = ?", (*values, application_id))
+
+    def save_document(
+        self,
+        application_id: str,
+        kind: str,
+        content: Any,
+        *,
+        calls: Sequence[tuple[str, str, str, float]] = (),
+        cache_keys: Iterable[str] = (),
+    ) -> None:
+        """Store (replacing) the application's `kind` document and, in the same transaction, its calls' costs
+        ((task, provider, model, cost) each) and the cache keys they touched."""
+        if kind not in DOC_KINDS:
+            raise InputError(f"Unknown document {kind!r}.")
+        now = self._clock()
+        with self.storage.write() as conn:
+            if conn.execute("SELECT 1 FROM ws_applications WHERE id = ?", (application_id,)).fetchone() is None:
+                return  # deleted while the result was being made: nothing to attach it to
+            conn.execute(
+                "INSERT OR REPLACE INTO ws_documents (application_id, kind, content, created) VALUES (?, ?, ?, ?)",
+                (application_id, kind, json.dumps(content, ensure_ascii=False, default=str), now),
+            )
+            conn.executemany(
+                "INSERT INTO ws_calls (application_id, kind, task, provider, model, cost_usd, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(application_id, kind, t, p, m, float(c), now) for t, p, m, c in calls],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO ws_cache_keys (owner, key) VALUES (?, ?)",
+                [(application_id, k) for k in cache_keys],
+            )
+            conn.execute("UPDATE ws_applications SET updated = ? WHERE id = ?", (now, application_id))
+
+    def applications(
+        self, user_id: str | None = None, *, status: str | None = None, search: str = ""
+    ) -> list[ApplicationRow]:
+        """This profile's applications, most recently changed first, with their cost and document kinds."""
+        where, params = ["a.user_id = ?"], [_owner(user_id)]
+        if status:
+            where.append("a.status = ?")
+            params.append(_check_status(status))
+        if search.strip():
+            where.append("(a.company LIKE ? ESCAPE '\\' OR a.role LIKE ? ESCAPE '\\')")
+            like = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            params += [like, like]
+        sql = (
+            "SELECT a.id, a.company, a.role, a.status, a.created, a.updated, a.link,"
+            " (SELECT COALESCE(SUM(cost_usd), 0) FROM ws_calls c WHERE c.application_id = a.id),"
+            " (SELECT GROUP_CONCAT(kind) FROM ws_documents d WHERE d.application_id = a.id)"
+            f" FROM ws_applications a WHERE {' AND '.join(where)} ORDER BY a.updated DESC"
+        )
+        with self.storage.read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [
+            ApplicationRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                float(r[7]),
+                tuple(sorted((r[8] or "").split(",")) if r[8] else ()),
+            )
+            for r in rows
+        ]
+
+    def application(self, application_id: str) -> Application | None:
+        with self.storage.read() as conn:
+            row = conn.execute(
+                "SELECT id, user_id, cv_id, company, role, job_text, link, status, created, updated, status_changed,"
+                " notes FROM ws_applications WHERE id = ?",
+                (application_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            docs = {
+                k: Document(k, json.loads(c), t)
+                for k, c, t in conn.execute(
+                    "SELECT kind, content, created FROM ws_documents WHERE application_id = ?", (application_id,)
+                )
+            }
+            calls = tuple(
+                (r[0], r[1], r[2], float(r[3]))
+                for r in conn.execute(
+                    "SELECT kind, task, provider, cost_usd FROM ws_calls WHERE application_id = ? ORDER BY id",
+                    (application_id,),
+                )
+            )
+        (app_id, user, cv_id, company, role, job_text, link, status, created, updated, changed, notes) = row
+        return Application(
+            app_id, user, cv_id, company, role, job_text, link, status, created, updated, changed, notes, docs, calls
+        )
+
+    def total_cost(self, user_id: str | None = None) -> float:
+        """What this profile's applications cost in AI calls, all together."""
+        with self.storage.read() as conn:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(c.cost_usd), 0) FROM ws_calls c JOIN ws_applications a ON a.id = c.application_id"
+                " WHERE a.user_id = ?",
+                (_owner(user_id),),
+            ).fetchone()
+        return float(row[0])
+
+    # --- deleting ---------------------------------------------------------------------------------------------
+
+    def delete_application(self, application_id: str) -> None:
+        self._delete([application_id], [])
+
+    def delete_cv(self, cv_id: str) -> None:
+        """The CV, every version of it, and the cached answers its parses wrote (applications made from it stay)."""
+        self._delete([], [cv_id])
+
+    def delete_everything(self, user_id: str | None = None) -> None:
+        """Every CV and application of this profile, and the cached answers that quote them."""
+        user = _owner(user_id)
+        with self.storage.read() as conn:
+            apps = [r[0] for r in conn.execute("SELECT id FROM ws_applications WHERE user_id = ?", (user,))]
+            cvs = [r[0] for r in conn.execute("SELECT id FROM ws_cvs WHERE user_id = ?", (user,))]
+        self._delete(apps, cvs, profile=user)
+
+    def _delete(self, apps: list[str], cvs: list[str], *, profile: str | None = None) -> None:
+        owners = [*apps, *cvs]
+        with self.storage.write() as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for chunk in _chunks(owners):
+                marks = ",".join("?" * len(chunk))
+                if "response_cache" in tables:
+                    conn.execute(
+                        "DELETE FROM response_cache WHERE key IN"
+                        f" (SELECT key FROM ws_cache_keys WHERE owner IN ({marks}))",
+                        chunk,
+                    )
+                conn.execute(f"DELETE FROM ws_cache_keys WHERE owner IN ({marks})", chunk)
+            for chunk in _chunks(apps):
+                marks = ",".join("?" * len(chunk))
+                for table in ("ws_documents", "ws_calls"):
+                    conn.execute(f"DELETE FROM {table} WHERE application_id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM ws_applications WHERE id IN ({marks})", chunk)
+                if "usage" in tables:
+                    conn.execute(f"UPDATE usage SET application_id = NULL WHERE application_id IN ({marks})", chunk)
+            for chunk in _chunks(cvs):
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM ws_cv_versions WHERE cv_id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM ws_cvs WHERE id IN ({marks})", chunk)
+                conn.execute(f"UPDATE ws_applications SET cv_id = NULL WHERE cv_id IN ({marks})", chunk)
+            if profile is not None:
+                conn.execute("DELETE FROM ws_profiles WHERE user_id = ?", (profile,))
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _guess_title(job_text: str) -> tuple[str, str]:
+    """(role, company) from a job advert's first lines: "Role at Company" / "Role - Company", else the first line."""
+    lines = [line.strip(" #*-\t") for line in job_text.splitlines() if line.strip(" #*-\t")]
+    if not lines:
+        return "", ""
+    first = lines[0][:200]
+    for sep in (" at ", " @ ", " — ", " – ", " - ", " | "):
+        if sep in first:
+            role, company = first.split(sep, 1)
+            return role.strip(), company.strip()
+    for line in lines[1:6]:
+        low = line.lower()
+        if low.startswith("company:"):
+            return first, line.split(":", 1)[1].strip()
+    return first, ""

@@ -1,0 +1,209 @@
+"""Budget alerts end to end: calls through the router on fake providers, a real webhook receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.alerts import Alert, Alerter, AlertingBudget, AlertStore, WebhookSender
+from core.budget import BudgetGuard
+from core.router import ModelRouter
+from core.services import build_budget
+from core.usage_tracker import UsageTracker
+from tests.test_router_costs import NOON, Clock, generate, honest_fleet, settings_for, worst_case
+
+MAX_TOKENS = 100
+
+
+class Receiver:
+    """A loopback HTTP server that records each POSTed JSON body; `statuses` are replied in turn, then 200."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.statuses = list(statuses or [])
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status = outer.statuses.pop(0) if outer.statuses else 200
+                if status == 200:
+                    outer.bodies.append(json.loads(raw))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def alerting_router(tmp_path: Path, config: str, clock: Clock) -> tuple[ModelRouter, Alerter]:
+    settings = settings_for(tmp_path, config)
+    tracker = UsageTracker(settings.db_path, clock=clock)
+    alerter = Alerter(settings.alerts, settings.budgets, tracker, clock=clock)
+    budget = AlertingBudget(BudgetGuard(settings.budgets, tracker.spend_usd, clock=clock), alerter)
+    router = ModelRouter(
+        settings, transport=httpx.MockTransport(honest_fleet(MAX_TOKENS)), tracker=tracker, budget=budget
+    )
+    return router, alerter
+
+
+def test_one_post_per_threshold_crossed_with_the_json_fields_and_none_repeated(
+    tmp_path: Path, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    limit = 4 * worst_case("openai", MAX_TOKENS)  # four openai calls fill it exactly
+    config = (
+        f"[cache]\nenabled = false\n[budgets]\nglobal_daily_usd = {limit!r}\n[alerts]\nwebhook_url = '{receiver.url}'\n"
+    )
+    router, alerter = alerting_router(tmp_path, config, Clock(NOON))  # noon: half the day gone
+    seen: list[list[str]] = []
+    with caplog.at_level(logging.WARNING, logger="cv_copilot.alerts"):
+        for _ in range(8):
+            generate(router, max_tokens=MAX_TOKENS, user_id="ann")
+            assert alerter.drain()
+            seen.append([b["threshold"] for b in receiver.bodies])
+    # spend after each call: 25%, 50%, 75% (forecast 150% at noon), 100%, then over budget → the free engine
+    assert [[], ["50%"], ["50%", "forecast"]] + [["50%", "forecast", "80%", "100%"]] * 5 == seen
+    first = receiver.bodies[0]
+    assert {"budget", "scope", "spend", "limit", "period", "forecast"} <= set(first)
+    assert ("global daily", "global", "2024-03-15") == (first["budget"], first["scope"], first["period"])
+    assert pytest.approx(limit / 2) == first["spend"]
+    assert pytest.approx(limit) == first["limit"]
+    assert pytest.approx(limit) == first["forecast"]  # half the limit at noon, at this rate exactly the limit
+    assert 4 == sum("budget alert:" in r.getMessage() for r in caplog.records)
+    stored = alerter.store.alerts()
+    assert ["100%", "80%", "forecast", "50%"] == [a.threshold for a in stored]
+    assert {"sent"} == {a.webhook_status for a in stored}
+    # another process on the same file finds nothing new to send
+    other = Alerter(router.settings.alerts, router.settings.budgets, UsageTracker(router.settings.db_path))
+    assert [] == other.check("ann")
+    assert 4 == len(receiver.bodies)
+
+
+def test_the_composition_root_wires_alerts_into_the_routers_budget(tmp_path: Path, receiver: Receiver) -> None:
+    limit = 2 * worst_case("openai", MAX_TOKENS)
+    settings = settings_for(
+        tmp_path, f"[budgets]\nuser_daily_usd = {limit!r}\n[alerts]\nwebhook_url = '{receiver.url}'\n"
+    )
+    tracker = UsageTracker(settings.db_path)
+    budget = build_budget(settings, tracker)
+    assert isinstance(budget, AlertingBudget)
+    router = ModelRouter(
+        settings, transport=httpx.MockTransport(honest_fleet(MAX_TOKENS)), tracker=tracker, budget=budget
+    )  # type: ignore[arg-type]
+    generate(router, max_tokens=MAX_TOKENS, user_id="bob")
+    assert budget.alerter.drain()
+    assert [("user daily", "user:bob", "50%")] == [(b["budget"], b["scope"], b["threshold"]) for b in receiver.bodies]
+
+
+def test_no_budget_means_the_plain_guard(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    assert not isinstance(build_budget(settings, UsageTracker(settings.db_path)), AlertingBudget)
+
+
+def _alert(threshold: str = "50%") -> Alert:
+    return Alert("global daily", "global", "2024-03-15", threshold, 0.5, 1.0, 1.0, NOON)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "delivered", "attempts", "sleeps"),
+    [
+        ([], True, 1, []),
+        ([503, 503], True, 3, [0.5, 1.0]),
+        ([429], True, 2, [0.5]),
+        ([500, 500, 500, 500], False, 4, [0.5, 1.0, 2.0]),
+        ([400], False, 1, []),  # refused: retrying cannot help
+    ],
+)
+def test_webhook_retries_with_backoff(statuses: list[int], delivered: bool, attempts: int, sleeps: list[float]) -> None:
+    receiver = Receiver(statuses)
+    slept: list[float] = []
+    try:
+        ok, made, _error = WebhookSender(receiver.url, sleep=slept.append).send(_alert().payload())
+    finally:
+        receiver.close()
+    assert (delivered, attempts, sleeps) == (ok, made, slept)
+    assert (1 if delivered else 0) == len(receiver.bodies)
+
+
+def test_an_unreachable_webhook_fails_quietly_and_is_recorded(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, "[budgets]\nglobal_daily_usd = 0.000001\n")
+    tracker = UsageTracker(settings.db_path, clock=Clock(NOON))
+    tracker.record_usage(provider="openai", model="gpt-4o", task_type="cv_tailoring", cost_usd=0.01, user_id="ann")
+    sender = WebhookSender("http://127.0.0.1:9/closed", attempts=2, sleep=lambda s: None)
+    alerter = Alerter(settings.alerts, settings.budgets, tracker, sender=sender, clock=Clock(NOON))
+    assert ["50%", "80%", "100%"] == [a.threshold for a in alerter.check("ann")]
+    assert {"failed"} == {a.webhook_status for a in alerter.store.alerts()}
+
+
+def test_concurrent_claims_of_one_crossing_send_it_once(tmp_path: Path) -> None:
+    stores = [AlertStore(tmp_path / "usage.db") for _ in range(8)]
+    wins: list[Alert | None] = []
+    barrier = threading.Barrier(len(stores))
+
+    def claim(store: AlertStore) -> None:
+        barrier.wait()
+        wins.append(store.claim(_alert()))
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 1 == sum(w is not None for w in wins)
+
+
+def test_acknowledging_hides_an_alert_from_the_banner(tmp_path: Path) -> None:
+    store = AlertStore(tmp_path / "usage.db")
+    first, second = store.claim(_alert("50%")), store.claim(_alert("80%"))
+    assert first is not None and second is not None
+    assert 1 == store.acknowledge(first.id)
+    assert ["80%"] == [a.threshold for a in store.alerts(unacknowledged_only=True)]
+    assert 1 == store.acknowledge()
+    assert [] == store.alerts(unacknowledged_only=True)
+    assert 2 == len(store.alerts())
+
+
+def test_the_sidebar_banner_shows_open_alerts_until_acknowledged(db_path: Path) -> None:
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.alerts import alert_store
+    from tests.apptest import APP
+
+    Path(os.environ["CV_COPILOT_CONFIG"]).write_text("[budgets]\nglobal_monthly_usd = 1.0\n", encoding="utf-8")
+    store = alert_store(db_path)
+    claimed = store.claim(Alert("global monthly", "global", "2026-11", "80%", 0.8, 1.0, 1.2, NOON))
+    assert claimed is not None
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    banner = [w.value for w in at.sidebar.warning if "budget reached 80%" in w.value]
+    assert ["global monthly budget reached 80%: $0.8000 of $1.00 (2026-11)"] == banner
+    store.acknowledge(claimed.id)
+    at.run()
+    assert [] == [w.value for w in at.sidebar.warning if "budget reached 80%" in w.value]

@@ -1,0 +1,204 @@
+"""The workspace on real SQLite files: versions and diffs, applications, costs, deletes that reach the cache, owners."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sqlite3
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import services
+from core.aio import run_sync
+from core.base import InputError
+from core.workspace import STATUSES, Workspace, default_owner
+from core.workspace_context import Attribution, attributed
+from tests.test_ai_service import CV_TEXT, JOB, JOB_2, llm_service
+
+CV = {"basics": {"name": "Jane Doe", "email": "jane@example.com"}, "skills": [{"name": "Python"}]}
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace(tmp_path / "usage.db")
+
+
+def test_every_parse_or_edit_is_a_version_with_a_diff(ws: Workspace) -> None:
+    first = ws.save_cv(CV, user_id="ann", cv_text=CV_TEXT, source="parse")
+    edited = {**CV, "basics": {**CV["basics"], "email": "jane@new.example"}}
+    second = ws.save_cv(edited, user_id="ann", cv_id=first.cv_id)
+    again = ws.save_cv(edited, user_id="ann", cv_id=first.cv_id)  # a page rerun: no new version
+    versions = ws.cv_versions(first.cv_id)
+    assert [1, 2, 2] == [first.version, second.version, again.version]
+    assert [("parse", 1), ("edit", 2)] == [(v.source, v.version) for v in versions]
+    assert '-  "email": "jane@example.com"' in versions[1].diff
+    assert '+  "email": "jane@new.example"' in versions[1].diff
+    assert CV_TEXT == versions[1].cv_text  # the source text carries over to an edit
+    assert edited == ws.latest_cv("ann").data
+
+
+def test_the_file_is_private_and_shared_with_the_usage_db(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    Workspace(path).save_cv(CV, user_id="ann")
+    assert 0o600 == stat.S_IMODE(os.stat(path).st_mode)
+    with sqlite3.connect(path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM migrations WHERE migration_set = 'workspace'")}
+    assert {"m001_create_workspace"} == names
+
+
+def test_a_reopened_file_has_everything(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    first = Workspace(path)
+    cv = first.save_cv(CV, user_id="ann", source="parse")
+    app = first.create_application(user_id="ann", job_text=JOB, cv_id=cv.cv_id)
+    first.save_document(app, "tailored", {"markdown": "# Jane"}, calls=[("cv_tailoring", "openai", "m", 0.01)])
+    first.close()
+    second = Workspace(path)
+    assert CV == second.latest_cv("ann").data
+    found = second.application(app)
+    assert ("Senior Python Developer", "Globex Corporation (London)") == (found.role, found.company)
+    assert {"markdown": "# Jane"} == found.documents["tailored"].content
+    assert 0.01 == found.cost_usd
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_status_filter_and_search(ws: Workspace, status: str) -> None:
+    a = ws.create_application(user_id="ann", job_text=JOB)
+    b = ws.create_application(user_id="ann", job_text=JOB_2)
+    ws.update_application(b, status=status)
+    ws.update_application(a, status="offer" if status != "offer" else "saved")
+    assert [b] == [r.id for r in ws.applications("ann", status=status)]
+    assert [a] == [r.id for r in ws.applications("ann", search="globex")]
+    assert [] == ws.applications("ann", search="%")
+
+
+def test_unknown_status_is_a_clear_error(ws: Workspace) -> None:
+    app = ws.create_application(user_id="ann", job_text=JOB)
+    with pytest.raises(InputError, match="Unknown status"):
+        ws.update_application(app, status="ghosted")
+
+
+def test_profiles_keep_their_own_workspace(ws: Workspace) -> None:
+    ws.save_cv(CV, user_id="ann")
+    ws.create_application(user_id="ann", job_text=JOB)
+    ws.add_profile("bob")
+    assert ws.latest_cv("bob") is None
+    assert [] == ws.applications("bob")
+    assert [default_owner(), "bob"] == ws.profiles()
+
+
+def test_the_default_owner_is_the_os_user_not_anonymous(ws: Workspace) -> None:
+    import getpass
+
+    assert getpass.getuser() == default_owner()
+    ws.save_cv(CV)  # no user given
+    assert CV == ws.latest_cv(default_owner()).data
+
+
+def test_delete_application_removes_rows_and_its_cache_entries(ws: Workspace, tmp_path: Path) -> None:
+    from core.cache import ResponseCache
+
+    cache = ResponseCache(tmp_path / "usage.db")
+    for key in ("k-app", "k-other"):
+        cache.put(key, content="quotes the CV", input_tokens=1, output_tokens=1, cost_usd=0.0, model="m")
+    cache.flush()
+    keep = ws.create_application(user_id="ann", job_text=JOB_2)
+    app = ws.create_application(user_id="ann", job_text=JOB)
+    ws.save_document(app, "letter", "Dear Globex", calls=[("cover_letter", "openai", "m", 0.02)], cache_keys=["k-app"])
+    ws.delete_application(app)
+    assert ws.application(app) is None
+    assert [keep] == [r.id for r in ws.applications("ann")]
+    with ws.storage.read() as conn:
+        assert [("k-other",)] == conn.execute("SELECT key FROM response_cache").fetchall()
+        for table in ("ws_documents", "ws_calls", "ws_cache_keys"):
+            assert 0 == conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_delete_cv_and_delete_everything(ws: Workspace) -> None:
+    cv = ws.save_cv(CV, user_id="ann", cache_keys=["k1"])
+    ws.save_cv({**CV, "skills": []}, user_id="ann", cv_id=cv.cv_id)
+    other = ws.save_cv(CV, user_id="bob")
+    ws.delete_cv(cv.cv_id)
+    assert ws.latest_cv("ann") is None and [] == ws.cv_versions(cv.cv_id)
+    ws.create_application(user_id="bob", job_text=JOB, cv_id=other.cv_id)
+    ws.delete_everything("bob")
+    assert ws.latest_cv("bob") is None and [] == ws.applications("bob")
+    with ws.storage.read() as conn:
+        for table in ("ws_cvs", "ws_cv_versions", "ws_applications", "ws_cache_keys"):
+            assert 0 == conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0], table
+
+
+def test_a_result_for_a_deleted_application_is_dropped(ws: Workspace) -> None:
+    app = ws.create_application(user_id="ann", job_text=JOB)
+    ws.delete_application(app)  # deleted while its letter was streaming
+    ws.save_document(app, "letter", "late text")
+    with ws.storage.read() as conn:
+        assert 0 == conn.execute("SELECT COUNT(*) FROM ws_documents").fetchone()[0]
+
+
+def test_calls_for_an_application_are_tagged_on_usage_rows_and_cache_keys(tmp_path: Path) -> None:
+    service, _fake = llm_service(tmp_path, lambda prompt, system: "Dear Globex team, I write about the role.")
+    router = service.router
+    ws = Workspace(tmp_path / "u.db")
+    app = ws.create_application(user_id="ann", job_text=JOB)
+    tag = Attribution(application_id=app)
+    parsed = {"basics": {"name": "Jane Doe"}}
+    letter = run_sync(attributed(tag, service.generate_cover_letter(parsed, JOB, "Globex", user_id="ann")))
+    run_sync(service.generate_cover_letter(parsed, JOB, "Globex", user_id="ann"))  # untagged, same answer cached
+    router.tracker.flush()
+    router.cache.flush()
+    assert tag.cache_keys, "the cache key written for the application was recorded"
+    ws.save_document(app, "letter", str(letter), cache_keys=tag.cache_keys)
+    with ws.storage.read() as conn:
+        tagged = conn.execute("SELECT COUNT(*) FROM usage WHERE application_id = ?", (app,)).fetchone()[0]
+        users = {r[0] for r in conn.execute("SELECT user_id FROM usage")}
+    assert tagged >= 1 and {"ann"} == users
+    ws.delete_application(app)
+    with ws.storage.read() as conn:
+        assert 0 == conn.execute("SELECT COUNT(*) FROM usage WHERE application_id = ?", (app,)).fetchone()[0]
+        left = {r[0] for r in conn.execute("SELECT key FROM response_cache")}
+    assert not (left & tag.cache_keys)
+
+
+def test_the_services_root_builds_the_workspace_on_the_usage_db() -> None:
+    root = services.get_services()
+    assert Path(root.settings.db_path).resolve() == root.workspace.storage.path
+
+
+def _save_then_hang(path: str, ready: Any) -> None:
+    ws = Workspace(path)
+    cv = ws.save_cv(CV, user_id="ann", source="parse")
+    with ws.storage.write() as conn:  # the edit in flight: killed before COMMIT
+        conn.execute(
+            "INSERT INTO ws_cv_versions (cv_id, version, created, source, data, cv_text, diff)"
+            " VALUES (?, 2, 0, 'edit', ?, '', '')",
+            (cv.cv_id, json.dumps({"half": True})),
+        )
+        ready.set()
+        signal.pause()
+
+
+def test_a_process_killed_mid_save_loses_only_the_edit_in_flight(tmp_path: Path) -> None:
+    path = str(tmp_path / "usage.db")
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    child = ctx.Process(target=_save_then_hang, args=(path, ready))
+    child.start()
+    try:
+        assert ready.wait(60)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.join(30)
+    ws = Workspace(path)
+    latest = ws.latest_cv("ann")
+    assert (1, CV) == (latest.version, latest.data)
+    assert 1 == len(ws.cv_versions(latest.cv_id))
+    second = ws.save_cv({**CV, "skills": []}, user_id="ann", cv_id=latest.cv_id)  # the file takes writes again
+    assert 2 == second.version
+    with ws.storage.read() as conn:
+        assert "ok" == conn.execute("PRAGMA integrity_check").fetchone()[0]
