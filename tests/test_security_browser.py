@@ -6,56 +6,18 @@ fresh server serves, or the address it is bound to).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from core.config import hash_password
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, TIMEOUT_MS, _free_port, _wait_healthy
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, streamlit_app
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery staple"
 KEY = "sk-browser-test-key-abcdefghijklmnop-7q9Z"
-
-
-@contextmanager
-def streamlit_app(tmp_path: Path, *, address: str = "127.0.0.1", config: str = "") -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (CI does)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    port = _free_port()
-    (tmp_path / "cv_copilot.toml").write_text(config, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_"))}
-    env.update(
-        CV_COPILOT_DB=str(tmp_path / "usage.db"),
-        CV_COPILOT_CONFIG=str(tmp_path / "cv_copilot.toml"),
-        CV_COPILOT_NO_DOTENV="1",
-        PYTHONPATH=str(ROOT),
-    )
-    log_path = tmp_path / "streamlit.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-        "--server.address", address, "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log_path)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,12 +57,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, secon
     raise RuntimeError(f"streamlit did not become healthy in {seconds} s:\n{log_path.read_text(errors='replace')}")
 
 
-@pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def streamlit_app(tmp_path: Path, *, address: str = "127.0.0.1", config: str | None = None) -> Iterator[str]:
+    """A fresh `streamlit run app.py` on its own port and DB (skipped without Chromium or Playwright); its URL."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (CI does)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     port = _free_port()
+    if config is not None:
+        (tmp_path / "cv_copilot.toml").write_text(config, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_"))}
     env.update(
         CV_COPILOT_DB=str(tmp_path / "usage.db"),
@@ -72,7 +76,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     log_path = tmp_path / "streamlit.log"
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        "--server.address", address, "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with log_path.open("wb") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -87,6 +91,12 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[str]:
+    with streamlit_app(tmp_path) as url:
+        yield url
 
 
 def _no_exception(page) -> None:  # type: ignore[no-untyped-def]
