@@ -16,7 +16,8 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,10 @@ import sqlite_utils
 from core.base import CVCopilotError, NoProviderAvailable, TaskType
 from core.tracker.storage import open_storage, run_migrations
 
-__all__ = ["COMPARE_TASKS", "MAX_PROVIDERS", "TIE", "VoteStore", "compare", "get_vote_store", "task_request"]
+__all__ = [
+    "COMPARE_TASKS", "MAX_PROVIDERS", "TIE", "Evidence", "VoteStore", "compare", "evidence", "get_vote_store",
+    "task_request",
+]  # fmt: skip
 
 TIE = "tie"
 MAX_PROVIDERS = 4
@@ -195,6 +199,12 @@ class VoteStore:
             )
         return out
 
+    def vote_counts(self) -> dict[str, int]:
+        """Votes per task (ties included): the evidence threshold of vote-based routing counts these."""
+        with self._storage.read() as conn:
+            rows = conn.execute("SELECT task_type, COUNT(*) FROM ab_votes GROUP BY task_type").fetchall()
+        return {str(task): int(n) for task, n in rows}
+
     def votes(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest votes first, JSON columns decoded (for a history table and exports)."""
         with self._storage.read() as conn:
@@ -217,6 +227,71 @@ class VoteStore:
         with self._storage.write() as conn:
             cursor = conn.execute("DELETE FROM ab_votes")
         return int(cursor.rowcount)
+
+
+# --- routing by votes -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the votes of one task say: how many, each provider's record, and the winner by win rate per dollar.
+
+    `winner` is None until the task has `min_votes` votes, or when no provider (other than the offline engine,
+    which stays the last resort) has won yet.
+    """
+
+    task_type: str
+    votes: int
+    min_votes: int
+    rows: tuple[dict[str, Any], ...]
+    winner: str | None
+
+    @property
+    def enough(self) -> bool:
+        return self.votes >= self.min_votes
+
+    def row(self, provider: str) -> dict[str, Any] | None:
+        return next((r for r in self.rows if r["provider"] == provider), None)
+
+    def sentence(self) -> str:
+        """One line for a page or a route reason."""
+        if not self.enough:
+            return f"{self.votes} of {self.min_votes} votes needed for {self.task_type}; routing ignores them so far"
+        row = self.row(self.winner) if self.winner else None
+        if row is None:
+            return f"{self.votes} votes for {self.task_type}, but no provider has won one yet"
+        return f"{self.winner} preferred for {self.task_type}: {self.votes} votes, {_record(row)}"
+
+
+def _record(row: Mapping[str, Any]) -> str:
+    per_win = row["cost_per_win"]
+    cost = "free" if not per_win else f"${per_win:.4f} per win"
+    return f"win rate {row['win_rate']:.0%}, {cost}"
+
+
+def _per_dollar(row: Mapping[str, Any]) -> float:
+    """Win rate per dollar spent per comparison, i.e. wins / cost; a free provider that wins is worth most."""
+    return math.inf if row["cost_usd"] <= 0 else row["wins"] / row["cost_usd"]
+
+
+def evidence(
+    rows: Iterable[Mapping[str, Any]], counts: Mapping[str, int], task_type: TaskType | str, min_votes: int
+) -> Evidence:
+    """The evidence for one task from `VoteStore.win_rates()` rows and `VoteStore.vote_counts()`.
+
+    The winner has the best win rate per dollar (ties: higher win rate, then more wins, then the name); only a
+    provider with at least one win qualifies, and the offline engine is never the winner (free, it would always be).
+    """
+    task = TaskType(task_type).value
+    own = tuple(dict(r) for r in rows if r["task_type"] == task)
+    votes = int(counts.get(task, 0))
+    winner = None
+    if votes >= min_votes:
+        eligible = [r for r in own if r["wins"] > 0 and r["provider"] != "local"]
+        if eligible:
+            best = min(eligible, key=lambda r: (-_per_dollar(r), -r["win_rate"], -r["wins"], r["provider"]))
+            winner = str(best["provider"])
+    return Evidence(task, votes, min_votes, own, winner)
 
 
 def get_vote_store(db_path: str | os.PathLike[str] | None = None) -> VoteStore:

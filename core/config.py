@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.base import PROVIDER_NAMES, TaskType
 from core.providers.catalog import (
@@ -38,8 +38,8 @@ PROJECT_ROOT = REPO_ROOT
 
 __all__ = [
     "BASE_URL_ENV_VARS", "DEFAULT_BASE_URLS", "DEFAULT_CONTEXT_WINDOWS", "DEFAULT_MODELS", "FALLBACK_CONTEXT_WINDOW",
-    "KEY_ENV_VARS", "MODEL_ENV_VARS", "AlertSettings", "BudgetSettings", "ConfigError", "ProviderSettings",
-    "Secret", "Settings", "load_settings",
+    "KEY_ENV_VARS", "MODEL_ENV_VARS", "ROUTING_STRATEGIES", "AlertSettings", "BudgetSettings", "ConfigError",
+    "ProviderSettings", "Secret", "Settings", "StrategySettings", "load_settings",
 ]  # fmt: skip
 
 #: The seed's task → provider defaults (from the one task table).
@@ -48,6 +48,8 @@ DEFAULT_TASK_ROUTING: dict[TaskType, str] = {task: s.default_provider for task, 
 BUDGET_POLICIES = ("downgrade", "block")
 DEFAULT_CALL_TIMEOUT_SECONDS = 90.0
 DEFAULT_ALERT_THRESHOLDS = (0.5, 0.8, 1.0)
+#: `[router] strategy`: "cost" (the task's default, then cheapest) or "balanced" (price, p50 latency, error rate).
+ROUTING_STRATEGIES = ("cost", "balanced")
 #: Environment variables only Settings reads (besides the provider keys, base URLs and models of the catalogue).
 DB_ENV_VAR = "CV_COPILOT_DB"
 TOKEN_ENV_VAR = "CV_COPILOT_API_TOKEN"
@@ -129,6 +131,33 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class StrategySettings:
+    """`[router] strategy`, `[router.weights]` and the A/B-vote switch: how the router orders its candidates.
+
+    Under "balanced" each candidate's score is a weighted mean of its price, its p50 latency and its recent error
+    rate (each scaled to 0..1), read from the usage rows of the last `window_hours`, at most `last_calls` per
+    provider, refreshed in the background every `refresh_seconds`. With `prefer_ab_winner`, a task with at least
+    `ab_min_votes` A/B votes goes first to the winner by win rate per dollar.
+    """
+
+    name: str = "cost"
+    price_weight: float = 1.0
+    latency_weight: float = 1.0
+    errors_weight: float = 2.0
+    window_hours: float = 24.0
+    last_calls: int = 200
+    min_calls: int = 5
+    refresh_seconds: float = 30.0
+    prefer_ab_winner: bool = False
+    ab_min_votes: int = 20
+
+    @property
+    def active(self) -> bool:
+        """True when routing needs more than the price ranking (the hot path checks this first)."""
+        return self.name != "cost" or self.prefer_ab_winner
+
+
+@dataclass(frozen=True)
 class Settings:
     providers: Mapping[str, ProviderSettings]
     task_routing: Mapping[TaskType, str]
@@ -161,6 +190,8 @@ class Settings:
     redis_url: Secret | None = None
     #: The secrets file keys are saved to (and read from, unless CV_COPILOT_NO_DOTENV is set).
     secrets_path: Path = field(default_factory=lambda: default_secrets_path())
+    #: `[router] strategy`, `[router.weights]`, the stats window and the A/B-vote switch.
+    strategy: StrategySettings = field(default_factory=StrategySettings)
 
     def provider(self, name: str) -> ProviderSettings:
         return self.providers[name]
@@ -239,6 +270,18 @@ class _CacheFile(_Table):
     ttl_days: float = Field(default=7.0, gt=0, allow_inf_nan=False)
 
 
+class _WeightsFile(_Table):
+    price: float = Field(default=1.0, ge=0, le=100, allow_inf_nan=False)
+    latency: float = Field(default=1.0, ge=0, le=100, allow_inf_nan=False)
+    errors: float = Field(default=2.0, ge=0, le=100, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> _WeightsFile:
+        if not (self.price or self.latency or self.errors):
+            raise ValueError("price, latency and errors cannot all be 0: give at least one a weight > 0")
+        return self
+
+
 class _RouterFile(_Table):
     max_retries: int = Field(default=1, ge=0, le=10)
     retry_after_cap_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
@@ -247,6 +290,14 @@ class _RouterFile(_Table):
     challenger_provider: str | None = None
     challenger_percent: float = Field(default=0.0, ge=0, le=100)
     call_timeout: float = Field(default=DEFAULT_CALL_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
+    strategy: Literal["cost", "balanced"] = "cost"
+    weights: _WeightsFile = Field(default_factory=_WeightsFile)
+    stats_window_hours: float = Field(default=24.0, gt=0, le=24 * 90, allow_inf_nan=False)
+    stats_last_calls: int = Field(default=200, ge=1, le=10_000)
+    stats_min_calls: int = Field(default=5, ge=1, le=1000)
+    stats_refresh_seconds: float = Field(default=30.0, ge=0, le=3600, allow_inf_nan=False)
+    prefer_ab_winner: bool = False
+    ab_min_votes: int = Field(default=20, ge=1, le=100_000)
 
     @field_validator("challenger_provider")
     @classmethod
@@ -516,8 +567,18 @@ def load_settings(
         secrets_path=secrets_file,
         limits_backend=cfg.limits.backend,
         redis_url=Secret(redis_url) if redis_url else None,
+        strategy=_strategy(cfg.router),
     )
     return settings.with_keys(keys) if keys else settings
+
+
+def _strategy(r: _RouterFile) -> StrategySettings:
+    return StrategySettings(
+        name=r.strategy, price_weight=r.weights.price, latency_weight=r.weights.latency,
+        errors_weight=r.weights.errors, window_hours=r.stats_window_hours, last_calls=r.stats_last_calls,
+        min_calls=r.stats_min_calls, refresh_seconds=r.stats_refresh_seconds, prefer_ab_winner=r.prefer_ab_winner,
+        ab_min_votes=r.ab_min_votes,
+    )  # fmt: skip
 
 
 def _check_url_quietly(value: str) -> str | None:

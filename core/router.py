@@ -34,6 +34,7 @@ from core.tokens import TokenCount, count_message_tokens, encoding_name_for
 if TYPE_CHECKING:
     from core.cache import ResponseCache
     from core.rate_limit import RateLimiter
+    from core.routing.strategy import Ranking, Strategy
     from core.usage_tracker import UsageTracker
 
 __all__ = ["ModelRouter", "RouterStream", "context_window_for", "get_model_router", "reset_model_router"]
@@ -82,6 +83,7 @@ class ModelRouter:
         self._windows: dict[str, int] = {}
         self._lock = threading.RLock()
         self.health = HealthBook(self.settings, clock)
+        self.strategy = self._new_strategy() if self.settings.strategy.active else None
         self._dispatcher = Dispatcher(self, Ledger(self), sleep)
 
     # --- lazily built parts -------------------------------------------------------------------------------
@@ -162,14 +164,35 @@ class ModelRouter:
         return list(self._ranking)
 
     def plan(self, task_type: TaskType, *, optimize_cost: bool = False, provider: str | None = None) -> list[str]:
+        return self._plan(task_type, optimize_cost, provider)[0]
+
+    def _plan(self, task_type: TaskType, optimize_cost: bool, provider: str | None) -> tuple[list[str], Ranking | None]:
+        """The providers in the order to try, and the strategy's ranking when one reordered them."""
         if provider is not None:
-            return [provider]
+            return [provider], None
         ranked = self.cost_ranking()
         default = self.settings.task_routing.get(task_type)
         if not optimize_cost and default in ranked:
             ranked.remove(default)
             ranked.insert(0, default)
-        return [*ranked, "local"]
+        if self.strategy is None or optimize_cost:
+            return [*ranked, "local"], None
+        ranking = self.strategy.rank(TaskType(task_type), [*ranked, "local"])
+        return list(ranking.order), ranking
+
+    def _new_strategy(self) -> Strategy:
+        """`[router] strategy = "balanced"` or `prefer_ab_winner`: stats from the tracker's rows, in the background."""
+        from core.routing.stats import RouteStats, db_loader
+        from core.routing.strategy import Strategy
+
+        s = self.settings.strategy
+        load = db_loader(
+            self.settings.db_path,
+            lambda: {n: self.settings.providers[n].model for n in self.cost_ranking()},
+            window_hours=s.window_hours, last_calls=s.last_calls, with_votes=s.prefer_ab_winner,
+            flush=lambda: self.tracker.flush(),
+        )  # fmt: skip
+        return Strategy(s, RouteStats(load, s.refresh_seconds, self._clock), self.price)
 
     def _maybe_challenger(self, plan: list[str], forced: bool) -> tuple[list[str], bool]:
         challenger = self.settings.challenger_provider
@@ -202,12 +225,11 @@ class ModelRouter:
         use_cache: bool,
     ) -> tuple[Call, list[str]]:
         """The call's parameters and its plan (with the challenger, when this call is picked for it)."""
-        plan, challenger = self._maybe_challenger(
-            self.plan(task, optimize_cost=optimize_cost, provider=provider), provider is not None
-        )
+        planned, ranking = self._plan(task, optimize_cost, provider)
+        plan, challenger = self._maybe_challenger(planned, provider is not None)
         call = Call(
             task, prompt, system, max_tokens, temperature, json_mode, user_id, use_cache,
-            self.settings.challenger_provider if challenger else None, optimize_cost, provider is not None,
+            self.settings.challenger_provider if challenger else None, optimize_cost, provider is not None, ranking,
         )  # fmt: skip
         return call, plan
 

@@ -401,12 +401,15 @@ class Ledger:
 def route_reason(call: Call, chosen: Candidate, trail: Trail, settings: Settings, *, cached: bool = False) -> str:
     """One line: why `chosen` answered, then why each provider before it did not."""
     task = call.task.value
+    head: str | None = None  # a strategy's own sentence (core.routing.strategy), which names the provider
     if cached:
         why = "the same request's answer was in the response cache"
     elif call.pinned:
         why = "asked for by name"
     elif chosen.challenger:
         why = "challenger in the A/B split"
+    elif call.ranking is not None and (head := call.ranking.reason(chosen.name)):
+        why = ""
     elif chosen.name == "local":
         why = "the free offline engine" + ("" if trail.attempts[:-1] else f" (no provider configured for {task})")
     elif call.optimize_cost:
@@ -426,4 +429,4 @@ def route_reason(call: Call, chosen: Candidate, trail: Trail, settings: Settings
             others.append(f"{attempt.provider} skipped: {words}")
         else:
             others.append(f"{attempt.provider} {attempt.outcome}: {attempt.error_kind or attempt.reason}")
-    return "; ".join([f"{chosen.name}: {why}", *others])
+    return "; ".join([head or f"{chosen.name}: {why}", *others])

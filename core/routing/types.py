@@ -5,13 +5,16 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.base import Attempt, CompletionRequest, ErrorKind, TaskType
 from core.budget import Reservation
 from core.config import ProviderSettings
 from core.pricing import ModelPrice
 from core.routing.deadline import Deadline
+
+if TYPE_CHECKING:
+    from core.routing.strategy import Ranking
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class Call:
     challenger: str | None = None  # the provider name, when this call was picked for the challenger
     optimize_cost: bool = False
     pinned: bool = False  # the caller named the provider
+    ranking: Ranking | None = None  # the strategy's ordering (core.routing.strategy), when it reordered the plan
 
     def request(self, model: str, payload: dict[str, Any] | None) -> CompletionRequest:
         return CompletionRequest(
