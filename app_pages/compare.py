@@ -37,6 +37,45 @@ def _challenger_note(settings: Any) -> None:
         )
 
 
+def _per_dollar(row: dict[str, Any]) -> str:
+    if not row["wins"]:
+        return "–"
+    return "free" if row["cost_usd"] <= 0 else f"{row['wins'] / row['cost_usd']:,.0f}"
+
+
+def _show_evidence(task: TaskType, settings: Any) -> None:
+    """What the votes of this task say, and whether routing follows them (`[router] prefer_ab_winner`)."""
+    store = ab.get_vote_store(settings.db_path)
+    strategy = settings.strategy
+    found = ab.evidence(store.win_rates(task_type=task), store.vote_counts(), task, strategy.ab_min_votes)
+    label = TASK_LABELS[task].lower()
+    if not found.votes:
+        st.caption(f"No votes yet for {label}. Once it has {strategy.ab_min_votes}, routing can follow them.")
+        return
+    st.markdown(f"**What the votes say: {label}**")
+    st.table(
+        [
+            {
+                "Provider": r["provider"] + (" ★" if r["provider"] == found.winner else ""),
+                "Comparisons": r["comparisons"],
+                "Wins": r["wins"],
+                "Win rate": f"{r['win_rate']:.0%}",
+                "Cost per win": "–" if r["cost_per_win"] is None else f"${r['cost_per_win']:.5f}",
+                "Wins per $": _per_dollar(r),
+            }
+            for r in found.rows
+        ]
+    )
+    used = (
+        "Routing by votes is **on**: real calls for this task go to ★ first."
+        if strategy.prefer_ab_winner and found.winner
+        else "Routing by votes is **on**."
+        if strategy.prefer_ab_winner
+        else "Routing by votes is **off** (turn it on in Settings)."
+    )
+    st.caption(f"{widgets.md(found.sentence())}. {used} ★: the best win rate per dollar.")
+
+
 def _vote(winner: str) -> None:
     """Button callback: store the vote for the run on screen, once."""
     run = st.session_state.get(RUN_KEY)
@@ -187,6 +226,7 @@ def main() -> None:
     run = st.session_state.get(RUN_KEY)
     if run:
         _show_run(run)
+    _show_evidence(task, router.settings)
 
 
 main()

@@ -1,4 +1,4 @@
-"""Settings: providers and keys, task routing, prices, rate limits, budgets, cache, challenger routing, usage data.
+"""Settings: providers and keys, task routing and strategy, prices, rate limits, budgets, cache, challenger, usage data.
 
 Everything except keys is saved to the TOML config file (core.config.update_config_file). A key typed here lives in
 this browser session only, unless the user explicitly ticks "save to .streamlit/secrets.toml". Keys are never shown
@@ -19,6 +19,8 @@ from core.config import (
     BUDGET_POLICIES,
     DEFAULT_TASK_ROUTING,
     KEY_ENV_VARS,
+    ROUTING_STRATEGIES,
+    StrategySettings,
     get_settings,
     save_secret,
     update_config_file,
@@ -255,6 +257,93 @@ def render_routing() -> None:
         _save({"routing": dict.fromkeys((t.value for t in TaskType), None)}, "default task routing")
 
 
+_STRATEGY_LABELS = {
+    "cost": "Cost: the task's default provider, then the cheapest",
+    "balanced": "Balanced: price, speed and reliability, from your own usage",
+}
+
+
+def render_strategy() -> None:
+    st.subheader("Routing strategy")
+    current = get_settings().strategy
+    strategy = st.radio(
+        "Strategy", ROUTING_STRATEGIES, index=ROUTING_STRATEGIES.index(current.name),
+        format_func=_STRATEGY_LABELS.__getitem__, key="route_strategy",
+    )  # fmt: skip
+    balanced = strategy == "balanced"
+    cols = st.columns(3)
+    weights = {}
+    values = (("price", current.price_weight), ("latency", current.latency_weight), ("errors", current.errors_weight))
+    for column, (name, value) in zip(cols, values, strict=True):
+        weights[name] = column.number_input(
+            f"Weight of {name}", min_value=0.0, max_value=100.0, step=0.5, value=float(value), key=f"route_w_{name}",
+            disabled=not balanced,
+        )  # fmt: skip
+    st.caption(
+        f"Balanced scores each provider from its price for a typical call, its median (p50) latency and its error "
+        f"rate over the last {current.window_hours:g} h (at most {current.last_calls} calls each), and tries the "
+        "best first. Lower weights matter less; 0 ignores that part. The offline engine stays the last resort."
+    )
+    left, right = st.columns(2)
+    prefer_ab = left.toggle(
+        "Prefer the A/B vote winner", value=current.prefer_ab_winner, key="route_prefer_ab",
+        help="Once a task has enough votes on the Compare page, its winner by win rate per dollar goes first.",
+    )  # fmt: skip
+    min_votes = right.number_input(
+        "Votes a task needs", min_value=1, max_value=100_000, value=current.ab_min_votes, step=1,
+        key="route_min_votes",
+    )  # fmt: skip
+    chosen = StrategySettings(
+        name=strategy, price_weight=weights["price"], latency_weight=weights["latency"],
+        errors_weight=weights["errors"], window_hours=current.window_hours, last_calls=current.last_calls,
+        min_calls=current.min_calls, refresh_seconds=current.refresh_seconds, prefer_ab_winner=bool(prefer_ab),
+        ab_min_votes=int(min_votes),
+    )  # fmt: skip
+    if balanced or prefer_ab:
+        _render_strategy_preview(chosen)
+    if st.button("Save routing strategy", key="save_strategy", type="primary"):
+        _save(
+            {
+                "router": {
+                    "strategy": strategy,
+                    "weights": {k: float(v) for k, v in weights.items()},
+                    "prefer_ab_winner": bool(prefer_ab),
+                    "ab_min_votes": int(min_votes),
+                }
+            },
+            "routing strategy",
+        )
+
+
+def _render_strategy_preview(chosen: StrategySettings) -> None:
+    """The order these (unsaved) choices give now, with the figures behind it."""
+    from core.routing.strategy import describe, preview
+
+    task = st.selectbox(
+        "Preview for task", list(TaskType), format_func=lambda t: t.value, key="route_preview_task",
+        index=list(TaskType).index(TaskType.COVER_LETTER),
+    ) or TaskType.COVER_LETTER  # fmt: skip
+    try:
+        ranking = preview(state.router(), task, chosen)
+    except (OSError, ValueError, CVCopilotError) as exc:
+        st.caption(f"Preview unavailable: {exc}")
+        return
+    scored = {s.name: s for s in ranking.scored}
+    st.table(
+        [
+            {
+                "Order": i,
+                "Provider": name,
+                "Recent record": describe(scored[name], chosen.min_calls) if name in scored else "",
+                "Score (lower is better)": f"{scored[name].score:.3f}" if name in scored else "",
+            }
+            for i, name in enumerate(ranking.order, 1)
+        ]
+    )
+    if ranking.evidence is not None:
+        st.caption(f"A/B votes: {ranking.evidence.sentence()}")
+
+
 def render_prices() -> None:
     st.subheader("Price overrides")
     settings = get_settings()
@@ -481,6 +570,7 @@ def main() -> None:
         return
     render_providers()
     render_routing()
+    render_strategy()
     render_prices()
     render_budgets()
     render_cache()

@@ -182,11 +182,11 @@ class ModelRouter:
 
     def _new_strategy(self) -> Strategy:
         """`[router] strategy = "balanced"` or `prefer_ab_winner`: stats from the tracker's rows, in the background."""
-        from core.routing.stats import RouteStats, db_loader
+        from core.routing.stats import DbLoader, RouteStats
         from core.routing.strategy import Strategy
 
         s = self.settings.strategy
-        load = db_loader(
+        load = DbLoader(
             self.settings.db_path,
             lambda: {n: self.settings.providers[n].model for n in self.cost_ranking()},
             window_hours=s.window_hours, last_calls=s.last_calls, with_votes=s.prefer_ab_winner,

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 from core.base import ErrorKind, Outcome
 
 if TYPE_CHECKING:
+    from core.ab import VoteStore
     from core.tracker.storage import Storage
 
-__all__ = ["ProviderStats", "RouteStats", "Snapshot", "read_stats", "same_model"]
+__all__ = ["DbLoader", "ProviderStats", "RouteStats", "Snapshot", "read_stats", "same_model"]
 
 log = logging.getLogger("cv_copilot.router")
 
@@ -78,6 +79,10 @@ class Snapshot:
     version: int = 0
 
 
+#: What a loader returns: stats per provider, `VoteStore.win_rates()` rows, `VoteStore.vote_counts()`.
+Loaded = tuple[dict[str, ProviderStats], tuple[dict[str, Any], ...], dict[str, int]]
+
+
 def _median(values: list[float]) -> float | None:
     if not values:
         return None
@@ -117,7 +122,7 @@ class RouteStats:
 
     def __init__(
         self,
-        load: Callable[[], tuple[dict[str, ProviderStats], tuple[dict[str, Any], ...], dict[str, int]]],
+        load: Callable[[], Loaded],
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -170,35 +175,49 @@ class RouteStats:
             thread.join(timeout)
 
 
-def db_loader(
-    db_path: Path,
-    models: Callable[[], Mapping[str, str]],
-    *,
-    window_hours: float,
-    last_calls: int,
-    with_votes: bool,
-    flush: Callable[[], None] | None = None,
-    wall_clock: Callable[[], float] = time.time,
-) -> Callable[[], tuple[dict[str, ProviderStats], tuple[dict[str, Any], ...], dict[str, int]]]:
+class DbLoader:
     """A `RouteStats` loader over the usage database at `db_path` (its own connections, opened on first use)."""
-    from core.tracker.storage import open_storage
 
-    opened: dict[str, Any] = {}
+    def __init__(
+        self,
+        db_path: Path,
+        models: Callable[[], Mapping[str, str]],
+        *,
+        window_hours: float,
+        last_calls: int,
+        with_votes: bool,
+        flush: Callable[[], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db_path = db_path
+        self._models = models
+        self._window_hours = window_hours
+        self._last_calls = last_calls
+        self._with_votes = with_votes
+        self._flush = flush
+        self._wall_clock = wall_clock
+        self._storage: Storage | None = None
+        self._votes: VoteStore | None = None
 
-    def load() -> tuple[dict[str, ProviderStats], tuple[dict[str, Any], ...], dict[str, int]]:
-        if flush is not None:
-            flush()  # this process's rows recorded so far count too
-        if "storage" not in opened:
-            opened["storage"] = open_storage(db_path)
-        since = wall_clock() - window_hours * 3600
-        stats = read_stats(opened["storage"], models(), since=since, last_calls=last_calls)
-        if not with_votes:
+    def __call__(self) -> Loaded:
+        from core.tracker.storage import open_storage
+
+        if self._flush is not None:
+            self._flush()  # this process's rows recorded so far count too
+        if self._storage is None:
+            self._storage = open_storage(self._db_path)
+        since = self._wall_clock() - self._window_hours * 3600
+        stats = read_stats(self._storage, self._models(), since=since, last_calls=self._last_calls)
+        if not self._with_votes:
             return stats, (), {}
-        if "votes" not in opened:
+        if self._votes is None:
             from core.ab import VoteStore
 
-            opened["votes"] = VoteStore(db_path)
-        store = opened["votes"]
-        return stats, tuple(store.win_rates()), store.vote_counts()
+            self._votes = VoteStore(self._db_path)
+        return stats, tuple(self._votes.win_rates()), self._votes.vote_counts()
 
-    return load
+    def close(self) -> None:
+        if self._storage is not None:
+            self._storage.close()
+        if self._votes is not None:
+            self._votes.close()

@@ -19,7 +19,7 @@ import statistics
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.base import TaskType
 from core.routing.stats import ProviderStats, RouteStats, Snapshot
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from core.config import StrategySettings
     from core.pricing import ModelPrice
 
-__all__ = ["REFERENCE_INPUT_TOKENS", "Ranking", "Scored", "Strategy", "describe", "score"]
+__all__ = ["REFERENCE_INPUT_TOKENS", "Ranking", "Scored", "Strategy", "describe", "preview", "score"]
 
 #: The prompt size a "typical call" is priced at (the output is the task's expected output).
 REFERENCE_INPUT_TOKENS = 1000
@@ -173,3 +173,22 @@ class Strategy:
                 llms.insert(0, found.winner)
                 evidence = found
         return Ranking(s.name, task.value, (*llms, *tail), scored, evidence, s.min_calls)
+
+
+def preview(router: Any, task: TaskType, settings: StrategySettings) -> Ranking:
+    """How `settings` would order `router`'s providers for `task` now (for the settings page: reads the stats
+    synchronously, whatever strategy the router itself runs)."""
+    from core.routing.stats import DbLoader
+
+    load = DbLoader(
+        router.settings.db_path,
+        lambda: {n: router.settings.providers[n].model for n in router.cost_ranking()},
+        window_hours=settings.window_hours, last_calls=settings.last_calls, with_votes=settings.prefer_ab_winner,
+        flush=router.tracker.flush,
+    )  # fmt: skip
+    stats = RouteStats(load, settings.refresh_seconds)
+    try:
+        stats.refresh()
+    finally:
+        load.close()
+    return Strategy(settings, stats, router.price).rank(task, [*router.cost_ranking(), "local"])
