@@ -282,7 +282,9 @@ def render_strategy() -> None:
     st.caption(
         f"Balanced scores each provider from its price for a typical call, its median (p50) latency and its error "
         f"rate over the last {current.window_hours:g} h (at most {current.last_calls} calls each), and tries the "
-        "best first. Lower weights matter less; 0 ignores that part. The offline engine stays the last resort."
+        "best first (the task routing table above then only applies to the cost strategy). A weight of 0 ignores "
+        "that part. The offline engine stays the last resort; the sidebar's optimize-cost switch still means "
+        "cheapest first."
     )
     left, right = st.columns(2)
     prefer_ab = left.toggle(

@@ -7,7 +7,8 @@ stats refresh runs in a background thread every `stats_refresh_seconds` (here 1 
 refreshes happen during the run) and its CPU is counted, since `time.process_time()` covers every thread.
 `--rows` pre-fills the usage DB (spread over the last day) so a refresh reads a realistic file. In it groq
 always fails and the votes favour openai, so every router answers on openai: the paths differ only in ordering.
-Routers alternate in blocks, so drift on a shared machine hits each alike. Method as in bench/router_overhead.py.
+Paths alternate in blocks, in a rotating order, so drift on a shared machine (and the writer thread flushing one
+block's rows during the next block) hits each alike. Method as in bench/router_overhead.py.
 """
 
 from __future__ import annotations
@@ -105,9 +106,11 @@ async def measure(url: str, calls: int, tmp: Path) -> tuple[dict[str, float], fl
             await bare(prompts[calls + i])
             for router in routers.values():
                 await routed(router, prompts[calls + i] + "warm", i)
-        for start in range(0, calls, BLOCK):
+        paths = list(cpu)
+        for n, start in enumerate(range(0, calls, BLOCK)):
             block = range(start, min(start + BLOCK, calls))
-            for path in cpu:
+            # rotate the order: the tracker's writer thread flushes the previous block's rows during the next one
+            for path in paths[n % len(paths) :] + paths[: n % len(paths)]:
                 cpu0 = time.process_time()
                 for i in block:
                     await (bare(prompts[i]) if path == "bare" else routed(routers[path], prompts[i], i))
@@ -127,6 +130,25 @@ async def measure(url: str, calls: int, tmp: Path) -> tuple[dict[str, float], fl
     return {k: v / calls * 1000 for k, v in cpu.items()}, one_refresh_ms
 
 
+def plan_cost(tmp: Path, calls: int = 100_000) -> dict[str, float]:
+    """µs of CPU per `plan()` + route-reason head, the strategy's whole hot-path work, per strategy (no I/O)."""
+    env = {"OPENAI_API_KEY": "sk-bench-0000", "GROQ_API_KEY": "gsk-bench-0000", "CV_COPILOT_DB": str(tmp / "usage.db")}
+    out = {}
+    for label, extra in CONFIGS.items():
+        config = tmp / "plan.toml"
+        config.write_text(f"[router]\n{extra}")
+        router = ModelRouter(load_settings(env=env, config_path=config))
+        if router.strategy is not None:
+            router.strategy.stats.refresh()
+        t0 = time.process_time()
+        for _ in range(calls):
+            planned, ranking = router._plan(TaskType.CV_PARSING, False, None)
+            if ranking is not None:
+                ranking.reason(planned[0])
+        out[label] = (time.process_time() - t0) / calls * 1e6
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=400)
@@ -143,6 +165,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             prefill(Path(tmp) / "usage.db", args.rows)
             ms, one = asyncio.run(measure(url, args.calls, Path(tmp)))
+            plans = plan_cost(Path(tmp))
     finally:
         if server.stdin is not None:
             server.stdin.close()
@@ -151,6 +174,7 @@ def main() -> None:
     print(f"bare httpx POST: {bare:.3f} ms CPU per call")
     for label, value in ms.items():
         print(f"router.generate, {label}: {value:.3f} ms CPU per call (overhead over bare {value - bare:.3f} ms)")
+    print("plan + route-reason head alone: " + ", ".join(f"{k} {v:.2f} µs" for k, v in plans.items()))
     print(f"one stats refresh (2 providers, {args.rows:,}-row DB): {one:.2f} ms CPU, in the background thread")
 
 

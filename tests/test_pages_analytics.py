@@ -205,6 +205,7 @@ def test_settings_renders_every_section() -> None:
     assert [s.value for s in at.subheader] == [
         "Providers",
         "Task routing",
+        "Routing strategy",
         "Price overrides",
         "Budgets",
         "Response cache",

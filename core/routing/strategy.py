@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.base import TaskType
@@ -106,9 +106,18 @@ class Ranking:
     scored: tuple[Scored, ...] = ()
     evidence: Evidence | None = None  # the A/B votes, when they put their winner first
     min_calls: int = 1
+    _reasons: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def reason(self, chosen: str) -> str | None:
-        """The head of the route reason when `chosen` answers; None when this ranking does not explain it."""
+        """The head of the route reason when `chosen` answers; None when this ranking does not explain it.
+
+        Rankings are shared by every call until the stats change, so each sentence is built once.
+        """
+        if chosen not in self._reasons:
+            self._reasons[chosen] = self._reason(chosen)
+        return self._reasons[chosen]
+
+    def _reason(self, chosen: str) -> str | None:
         ev = self.evidence
         if ev is not None and ev.winner == chosen:
             return f"A/B votes: {ev.sentence()}"
