@@ -48,11 +48,12 @@ def _filter_options(
     return charts.filter_options(get_usage_tracker(), _range(preset, custom), {k: list(v) for k, v in selected})
 
 
-@st.cache_data(ttl=300, max_entries=64, show_spinner="Aggregating usage…")
+@st.cache_resource(ttl=300, max_entries=32, show_spinner="Aggregating usage…")
 def _dashboard(
     db_path: str, preset: str, custom: Custom, granularity: str, filters: Filters, version: tuple[Any, ...]
 ) -> charts.Dashboard:
-    """The SQL aggregates for one view, reused across reruns until a new call lands or the minute changes."""
+    """The SQL aggregates for one view, reused across reruns and sessions until a new call lands or the minute
+    changes. A resource, not data: every rerun gets the same object (no copy), with the figures it has built."""
     return charts.load_dashboard(
         get_usage_tracker(),
         _range(preset, custom),
@@ -225,30 +226,42 @@ def render_cost_charts(
     st.caption("Click a bar or a point to list its calls under **Recent calls**.")
     left, right = st.columns(2)
     with left:
-        _chart(charts.cost_by_provider(dash.by_provider), "chart_cost_provider", clickable=True)
+        _chart(
+            dash.figure("cost_provider", lambda: charts.cost_by_provider(dash.by_provider)),
+            "chart_cost_provider",
+            clickable=True,
+        )
     with right:
-        _chart(charts.cost_by_task(dash.by_task), "chart_cost_task", clickable=True)
-    _chart(charts.cost_over_time(dash.timeseries, granularity, x_range, forecast), "chart_cost_time", clickable=True)
+        _chart(dash.figure("cost_task", lambda: charts.cost_by_task(dash.by_task)), "chart_cost_task", clickable=True)
+    fkey = None if forecast is None else (forecast.budget, forecast.limit_usd, forecast.spent[-1])
+    cost_time = dash.figure(
+        ("cost_time", fkey), lambda: charts.cost_over_time(dash.timeseries, granularity, x_range, forecast)
+    )
+    _chart(cost_time, "chart_cost_time", clickable=True)
     if forecast is not None:
         budget = f"{forecast.budget} budget"
         said = dict.fromkeys(f.sentence(budget) for f in (forecast.weekday, forecast.linear))
         st.markdown(f"**Forecast** ({forecast.budget} period, every provider and task): " + " ".join(said))
-    _chart(charts.tokens_over_time(dash.timeseries, granularity, x_range), "chart_tokens_time", clickable=True)
+    tokens = dash.figure("tokens_time", lambda: charts.tokens_over_time(dash.timeseries, granularity, x_range))
+    _chart(tokens, "chart_tokens_time", clickable=True)
 
 
 def render_reliability(dash: charts.Dashboard) -> None:
     st.subheader("Reliability and speed")
     left, right = st.columns(2)
     with left:
-        _chart(charts.success_failure(dash.by_provider, dash.errors), "chart_success", clickable=True)
+        success = dash.figure("success", lambda: charts.success_failure(dash.by_provider, dash.errors))
+        _chart(success, "chart_success", clickable=True)
     with right:
-        _chart(charts.latency_by_provider(dash.latency), "chart_latency", clickable=True)
+        _chart(
+            dash.figure("latency", lambda: charts.latency_by_provider(dash.latency)), "chart_latency", clickable=True
+        )
         st.caption("Latency over calls that reached a provider (cache hits excluded).")
 
 
 def render_users(dash: charts.Dashboard) -> None:
     st.subheader("Users")
-    _chart(charts.cost_per_user(dash.users), "chart_users", clickable=True)
+    _chart(dash.figure("users", lambda: charts.cost_per_user(dash.users)), "chart_users", clickable=True)
 
 
 def render_savings(dash: charts.Dashboard) -> None:
@@ -268,7 +281,7 @@ def render_savings(dash: charts.Dashboard) -> None:
         "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing. "
         "Prompt caching is the providers' own: cached input billed at their cached rate."
     )
-    _chart(charts.savings_by_task(dash.by_task), "chart_savings", clickable=True)
+    _chart(dash.figure("savings", lambda: charts.savings_by_task(dash.by_task)), "chart_savings", clickable=True)
 
 
 def render_budgets(users: list[str]) -> None:

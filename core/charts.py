@@ -805,6 +805,16 @@ class Dashboard:
     users: pd.DataFrame
     recent: pd.DataFrame
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: Figures built from this load, by name: a rerun of the same view (the page keeps the Dashboard object
+    #: itself in its cache) draws them without building them again
+    figures: dict[Any, go.Figure] = field(default_factory=dict, repr=False, compare=False)
+
+    def figure(self, name: Any, build: Callable[[], go.Figure]) -> go.Figure:
+        """The figure `name`, built once per Dashboard."""
+        fig = self.figures.get(name)
+        if fig is None:
+            fig = self.figures[name] = build()
+        return fig
 
     @property
     def headline(self) -> dict[str, float]:

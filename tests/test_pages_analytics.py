@@ -25,6 +25,7 @@ def fresh_streamlit_cache() -> None:
     import streamlit as st
 
     st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def seed(db: Path) -> None:
