@@ -428,8 +428,8 @@ def _policy_text(policy: str) -> str:
 
 
 def render_ab(db_path: str, hours: float | None, filters: dict[str, list[str]], window_label: str) -> None:
-    """(Votes are counted from the range's start up to now.)"""
-    """Win rate per provider per task and cost per win, from the votes on the Compare providers page."""
+    """Win rate per provider per task and cost per win, from the votes on the Compare providers page (votes are
+    counted from the range's start up to now: the vote store keeps no finer window)."""
     st.subheader("Provider comparison (A/B)")
     users = filters["user_id"]
     try:
