@@ -259,7 +259,7 @@ class Evidence:
             return f"{self.votes} of {self.min_votes} votes needed for {self.task_type}; routing ignores them so far"
         row = self.row(self.winner) if self.winner else None
         if row is None:
-            return f"{self.votes} votes for {self.task_type}, but no provider has won one yet"
+            return f"{self.votes} votes for {self.task_type}, but no provider other than the offline engine has won one"
         return f"{self.winner} preferred for {self.task_type}: {self.votes} votes, {_record(row)}"
 
 

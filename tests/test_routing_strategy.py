@@ -417,3 +417,15 @@ def test_optimize_cost_and_a_named_provider_bypass_the_strategy(tmp_path: Path, 
     assert "groq" != router.plan(TASK)[0]
     assert ["groq", "gemini", "openai", "local"] == router.plan(TASK, optimize_cost=True)
     assert ["groq"] == router.plan(TASK, provider="groq")
+
+
+def test_evidence_when_only_the_offline_engine_won(tmp_path: Path) -> None:
+    store = VoteStore(tmp_path / "usage.db")
+    for _ in range(20):
+        store.record_vote(task_type="cover_letter", providers=["openai", "local"], winner="local")
+    found = evidence(store.win_rates(), store.vote_counts(), "cover_letter", 20)
+    assert (None, "20 votes for cover_letter, but no provider other than the offline engine has won one") == (
+        found.winner,
+        found.sentence(),
+    )
+    store.close()
