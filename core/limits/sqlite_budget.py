@@ -159,7 +159,7 @@ class SQLiteBudget:
     @staticmethod
     def _queued_spend(rows: list[Row], since: float, user: str | None) -> float:
         ts, who, cost = COL["ts"], COL["user_id"], COL["cost_usd"]
-        return sum(r[cost] for r in rows if r[ts] >= since and (user is None or r[who] == user))
+        return float(sum(r[cost] for r in rows if r[ts] >= since and (user is None or r[who] == user)))
 
     def reserve(self, user_id: str, estimate_usd: float) -> Reservation:
         """Hold `estimate_usd` against every budget that applies, or raise BudgetExceeded naming the first too full.
