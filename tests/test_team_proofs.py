@@ -6,7 +6,8 @@ makes its share of the calls through the same process root. The API is read-only
 Every call goes to a loopback server that speaks OpenAI's chat-completions format and logs when each request
 arrives. Redis is a real redis-server, which one test stops mid-run and starts again.
 
-The usage DB is the shared SQLite file. A PostgreSQL tracker, once it exists, is one more value of `DATABASES`.
+Each proof runs on the shared SQLite usage file and, where the PostgreSQL tracker and a PostgreSQL server are
+available (tests.pg starts one on loopback), on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ pytestmark = [pytest.mark.slow, needs_redis]
 
 ROLES = ("app-1", "app-2", "api")
 TOKEN = "team-proof-token-" + "x" * 32
-DATABASES = ["sqlite"]
+try:
+    from tests.pg import SKIP_REASON as _PG_SKIP
+except ImportError:  # a tree without the PostgreSQL tracker
+    _PG_SKIP = "this tree has no PostgreSQL tracker (tests/pg.py)"
+DATABASES = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(bool(_PG_SKIP), reason=_PG_SKIP or "PostgreSQL available")),
+]
 
 
 def _free_port() -> int:
@@ -55,6 +63,8 @@ def _process(role: str, env: dict[str, str], plan: dict[str, Any], barrier: Any,
     """Build the process's services from the environment, make the planned calls as user "ann", and report who
     answered, what was refused or failed, and the banner text after each call."""
     os.environ.update(env)
+    if "CV_COPILOT_LOCAL_DB" in env:  # PostgreSQL only: each process's own local file
+        os.environ["CV_COPILOT_LOCAL_DB"] = env["CV_COPILOT_LOCAL_DB"].replace(".db", f"-{role}.db")
     errors: list[str] = []
     admitted: list[tuple[float, float]] = []
 
@@ -243,6 +253,7 @@ def _env(fake: FakeOpenAI, redis: RedisServer, db: str, config: Path) -> dict[st
         "OPENAI_API_KEY": "sk-test-not-a-real-key",
         "OPENAI_BASE_URL": f"{fake.url}/v1",
         "CV_COPILOT_DB": db,
+        "CV_COPILOT_LOCAL_DB": str(config.parent / "local.db"),  # with PostgreSQL: each machine's own file
         "CV_COPILOT_CONFIG": str(config),
         "CV_COPILOT_NO_DOTENV": "1",
         "CV_COPILOT_REDIS_URL": redis.url,
@@ -252,9 +263,24 @@ def _env(fake: FakeOpenAI, redis: RedisServer, db: str, config: Path) -> dict[st
 
 
 def _database(kind: str, tmp_path: Path) -> str:
+    """CV_COPILOT_DB for the three processes: one SQLite file, or a fresh schema on the run's PostgreSQL server."""
     if kind == "sqlite":
         return str(tmp_path / "usage.db")
-    raise AssertionError(kind)
+    from tests.pg import fresh_schema_url, shared_pg_server
+
+    return fresh_schema_url(shared_pg_server())[0]
+
+
+def _spent(env: dict[str, str]) -> float:
+    """Everything recorded as spent, read as the app reads it (SQLite or PostgreSQL, from the same settings)."""
+    from core.config import load_settings
+    from core.services import build_tracker
+
+    tracker = build_tracker(load_settings({k: v for k, v in env.items() if k != "CV_COPILOT_REDIS_URL"}))
+    try:
+        return tracker.spend_usd(0.0, None)
+    finally:
+        tracker.close()
 
 
 @pytest.fixture
@@ -310,18 +336,14 @@ def test_three_processes_bursting_never_pass_a_005_block_budget_by_more_than_one
     taking 0.3 s: together they pay at most $0.05 plus one call, and the API counts a row per paid request."""
     config = tmp_path / "cv_copilot.toml"
     config.write_text(_PAID)
-    db = _database(database, tmp_path)
     with FakeOpenAI(output_tokens=400, delay=0.3) as fake:
+        env = _env(fake, redis, _database(database, tmp_path), config)
         reports, rows = _run_three(
-            _env(fake, redis, db, config),
+            env,
             {"calls": 20, "max_tokens": 400, "burst": 1, "pin": "openai", "retry": 5.0},
             ask_api=_usage_from_the_api,
         )
-    from core.usage_tracker import UsageTracker
-
-    tracker = UsageTracker(db)
-    spent = tracker.spend_usd(0.0, None)
-    tracker.close()
+    spent = _spent(env)
     reached = len(fake.arrivals)
     answered = sum(len(r["answered"]) for r in reports)
     assert (reached, reached, 60 - reached) == (answered, rows, sum(len(r["refused"]) for r in reports))
