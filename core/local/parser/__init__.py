@@ -113,7 +113,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     _parse_contacts(basics, text)
     first_heading = sections["_first_heading"]
     header = lines[: max(first_heading, 1)][:25] if first_heading else lines[:12]
-    basics["name"] = _find_name(header, basics["email"]) or _find_name(lines[:15], basics["email"])
+    basics["name"] = _find_name(header, basics["email"]) or _find_name(lines[:25], basics["email"], labelled_only=True)
     basics["label"] = _find_label(header, basics["name"])
     basics["summary"] = _summary(sections.get("summary", []))
     _location(basics, header)
