@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from core.local.gazetteers import TITLE_HEADS
 from core.local.vocab.words import HUMAN_LANGUAGES, ORG_WORDS, TITLE_WORDS
 
 _INSTITUTION = re.compile(
@@ -90,10 +91,12 @@ def _org_score(text: str) -> int:
     words = _words_lower(text)
     if not words or len(words) > 9:
         return 0
-    score = sum(w.strip(".,") in ORG_WORDS for w in words)
     if _COMPANY_SUFFIX.search(text):
-        score += 2
-    elif _EUROPEAN_COMPANY_FORM.search(text):
+        return sum(w.strip(".,") in ORG_WORDS for w in words) + 2
+    if words[-1].strip(".,") in TITLE_HEADS and len(words) <= 5 and words[-1].strip(".,") not in ORG_WORDS:
+        return 0  # 'Digital Marketing Executive', 'Software Test Automation Engineer': a job title ends in its head
+    score = sum(w.strip(".,") in ORG_WORDS for w in words)
+    if _EUROPEAN_COMPANY_FORM.search(text):
         score += 2  # 'Linpro AS', 'Redpill Linpro AB', 'Nokia Oyj': European company forms
     return score
 

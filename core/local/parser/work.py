@@ -332,12 +332,16 @@ def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
     return out if any(e["position"] and e["name"] for e in out) else []
 
 
-_JOB_TITLE_LABEL = re.compile(r"^(?:designation|title|position|role)\s*[:\-]\s*", re.I)
+_JOB_TITLE_LABEL = re.compile(
+    r"^(?:designation|title|position|role|present|current|to date|now|today)\s*[:\-–]\s*", re.I
+)  # 'Title: …', and 'Present: Art Editor' where a date range broke over two lines
 
 
 def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     """Pick the job title and the employer among the short lines around a date."""
     texts: list[str] = []
+    #: index in texts of the part that follows a job title on the same line ('Assistant, Lush Cosmetics, Chadstone')
+    after_title: dict[int, int] = {}
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
@@ -350,7 +354,12 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
             texts.extend(parts)  # 'Project Manager at Fakeco Ltd': title and employer on one line
         elif len(parts) in (2, 3) and _title_and_name(parts):
-            texts.extend(p for p in parts if not gz.is_place(p))  # 'Senior Engineer, Levelup' / 'Acme - Analyst'
+            kept = [p for p in parts if not gz.is_place(p)]  # 'Senior Engineer, Levelup' / 'Acme - Analyst'
+            first = len(texts)
+            texts.extend(kept)
+            for i in range(len(kept) - 1):
+                if _title_score(kept[i]) and not _org_score(kept[i]):
+                    after_title[first + i] = first + i + 1
         else:
             texts.append(c)
     if not texts:
@@ -368,7 +377,7 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     if rest:
         ci = max(rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], -i))
         if not o_scores[ci] and not (texts[ci].rstrip().endswith("-") or " - " in texts[ci]) and len(rest) > 1:
-            ci = rest[-1] if ti >= 0 else ci
+            ci = after_title.get(ti, rest[-1]) if ti >= 0 else ci
     if title:
         parts = _split_parts(title)
         if len(parts) > 1:
