@@ -36,8 +36,30 @@ _WORD_THEN_TRAILING_HYPHEN = re.compile(r"\w\s*-\s*$")
 _BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
+_AFTER_DATE = re.compile(r"\s*[:\-–]")
+
+
+def _join_broken_ranges(lines: list[str]) -> list[str]:
+    """'2001' / '2006: Principal Engineer' → '2001 - 2006: Principal Engineer': a date range that a PDF's date
+    column broke over two lines."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and len(line) < 20 and tx.SINGLE_DATE.fullmatch(line.strip()):
+            nxt = lines[i + 1].lstrip()
+            m = tx.SINGLE_DATE.match(nxt) or tx.PRESENT.match(nxt)
+            if m and _AFTER_DATE.match(nxt, m.end()):
+                out.append(f"{line.strip()} - {nxt}")
+                i += 2
+                continue
+        out.append(line)
+        i += 1
+    return out
+
+
 def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
-    lines = [ln for ln in lines if not _URL.fullmatch(ln.strip())]
+    lines = _join_broken_ranges([ln for ln in lines if not _URL.fullmatch(ln.strip())])
     anchors = []
     for i, ln in enumerate(lines):
         rng = tx.find_date_range(ln)
