@@ -119,6 +119,12 @@ def _name_with_stop(line: str) -> bool:
     return _title_cased(body) and not _SENTENCE_STOP.search(body)
 
 
+def _ends_in_title(line: str) -> bool:
+    """'Project Manager:', 'Client Services Director': a job title, though its first word opens a project note."""
+    words = _words_lower(line)
+    return 1 < len(words) <= 5 and words[-1].strip(".,:") in TITLE_HEADS
+
+
 _ENDS_WITH_ABBREVIATION = re.compile(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", re.I)
 _LOWER_INITIAL = re.compile(r"^[a-z]")
 
@@ -126,7 +132,7 @@ _LOWER_INITIAL = re.compile(r"^[a-z]")
 def _is_short(line: str) -> bool:
     ends_abbrev = bool(_ENDS_WITH_ABBREVIATION.search(line))
     ends_stop = line.rstrip().endswith(";") or (line.rstrip().endswith(".") and not _name_with_stop(line))
-    if len(line.split()) > 9 or (ends_stop and not ends_abbrev) or _JUNK.match(line):
+    if len(line.split()) > 9 or (ends_stop and not ends_abbrev) or (_JUNK.match(line) and not _ends_in_title(line)):
         return False
     return not _LOWER_INITIAL.match(line) or bool(_title_score(line))
 

@@ -36,7 +36,7 @@ _WORD_THEN_TRAILING_HYPHEN = re.compile(r"\w\s*-\s*$")
 _BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
-_AFTER_DATE = re.compile(r"\s*[:\-–]")
+_AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
 
 
 def _join_broken_ranges(lines: list[str]) -> list[str]:
@@ -202,6 +202,7 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
             w["position"] = position = ""
         if name and (
             sentence_like
+            or _not_an_employer(name)
             or own_school
             or _date_like(name)
             or _ORG_UNIT.search(name)
@@ -210,6 +211,21 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
         ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+_TRAILING_FUNCTION_WORD = re.compile(r"\s(?:for|of|and|at|with|the|to|in|as|by|&)$", re.I)
+#: 'MNC. As Thomson Reuters': a sentence break inside the name
+_SENTENCE_BREAK = re.compile(r"\.\s+(?:as|the|in|for|with|and|at|to|we|i)\s", re.I)
+_NAMES_IN_ED = frozenset({"limited", "united", "allied", "unlimited", "incorporated"})
+
+
+def _not_an_employer(name: str) -> bool:
+    """'Trainer for', 'Interned', 'MNC. As Thomson Reuters': a fragment of a sentence, not an employer."""
+    words = name.split()
+    if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name):
+        return True
+    low = name.lower()
+    return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED
 
 
 _UNIVERSITY_OR_COLLEGE = re.compile(r"universit|college", re.I)
@@ -282,6 +298,9 @@ def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
     known = {tx.norm_key(w.get("name", "")) for w in work}
     for line in lines[:200]:
         for m in _ORG_MENTION.finditer(line):
+            after = line[m.end() :].split(None, 1)
+            if after and after[0].strip(".,;:").lower() in gz.TITLE_HEADS:
+                continue  # 'Senior Systems Engineer': a job title, not the firm 'Senior Systems'
             org = _LEADING_CAPITALISED_FUNCTION_WORD.sub("", m.group(1)).strip()
             key = tx.norm_key(org)
             if len(org.split()) < 2 or key in known or any(key in k or k in key for k in known if k):
@@ -461,9 +480,12 @@ def _department_of(parts: list[str]) -> str:
     return ""
 
 
+_DOTTED_FORM_CUT = re.compile(r"\b(?:[A-Z]\.){1,3}[A-Z]$")
+
+
 def _clean_company(text: str) -> str:
-    text = _COMPANY_LABEL.sub("", text)
-    return text.strip(" ,-:|")
+    text = _COMPANY_LABEL.sub("", text).strip(" ,-:|")
+    return text + "." if _DOTTED_FORM_CUT.search(text) else text  # 'Banco Ejemplo S.A' lost the dot of 'S.A.'
 
 
 _CHUNK = re.compile(
