@@ -107,3 +107,19 @@ def test_fragments_are_not_employers(body: str, not_employer: str) -> None:
 )
 def test_job_titles_are_not_headings(line: str, expected: tuple[str, str] | None) -> None:
     assert expected == heading_of(line)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # the person's own name in a page footer, and a phone label, are neither employer nor title
+        ("2000 - 2004\nJo Bloggs\nTel: (123)345-7890\nGrew product revenue by 100% in one year.\n", []),
+        # a title in the employer's place becomes the title
+        ("Reading Coach\nAug 2009 - May 2010\nCoached small reading groups twice a week.\n", [("Reading Coach", "")]),
+        # a descriptor and a place are not employers
+        ("An ISO 9002 Company\n1998 - 2003\nPlanned the erection of blast furnace parts.\n", []),
+        ("Alabama\n2003 - 2005\nEvaluated the state telecoms plan for a regional commission.\n", []),
+    ],
+)
+def test_footers_titles_descriptors_and_places_are_not_employers(body: str, expected: list[tuple[str, str]]) -> None:
+    assert expected == [r for r in roles(body) if r != ("", "")]

@@ -19,11 +19,12 @@ from core.local.parser.common import (
     _org_score,
     _split_parts,
     _title_score,
+    _words_lower,
 )
 from core.local.parser.sections import heading_of
 from core.local.render import MENTION_KEY, MENTIONED
 from core.local.skills import vocabulary
-from core.local.vocab.words import LOWER_OK, ROMAN, TAIL_LOWER, TITLE_TAIL
+from core.local.vocab.words import EXTRA_TITLE_HEADS, LOWER_OK, ROMAN, TAIL_LOWER, TITLE_TAIL
 
 _LABELLED = re.compile(
     r"^(designation|job title|position|company|organi[sz]ation|employer|company name|duration|period)"
@@ -188,18 +189,26 @@ def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
 _ORG_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
 
 
-def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> None:
-    """Blank employer names that read like a sentence or that are the CV's own school; drop empty entries."""
+def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], person: str = "") -> None:
+    """Blank employer names that read like a sentence, a title, a place, the CV's own school or the person's own
+    name (a page footer); drop empty entries."""
     schools = {tx.norm_key(e.get("institution", "")) for e in education if e.get("institution")}
+    person_key = tx.norm_key(person)
     for w in work:
         name = w.get("name", "")
+        if name and person_key and tx.norm_key(name) == person_key:
+            w["name"] = name = ""
         words = [x for x in _ORG_NAME_WORD.findall(name) if x.lower() not in LOWER_OK]
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
         own_school = _own_school(name, schools)
         position = w.get("position", "")
-        if position and _date_like(position):  # 'Summer' left of 'Summer 20XX-20XX': a date, not a title
-            w["position"] = position = ""
+        if position and (_date_like(position) or _CONTACT_LABEL.match(position)):
+            w["position"] = position = ""  # 'Summer' left of 'Summer 20XX-20XX', 'Tel: (123)…': not a title
+        if name and _title_not_employer(name):
+            if not position:
+                w["position"] = position = name  # 'Reading Coach, Eaton Elementary School': the title came first
+            w["name"] = name = ""
         if name and (
             sentence_like
             or _not_an_employer(name)
@@ -219,10 +228,24 @@ _SENTENCE_BREAK = re.compile(r"\.\s+(?:as|the|in|for|with|and|at|to|we|i)\s", re
 _NAMES_IN_ED = frozenset({"limited", "united", "allied", "unlimited", "incorporated"})
 
 
+_CONTACT_LABEL = re.compile(r"(?:tel|phone|mobile|cell|fax|e-?mail|room\s+no)\b", re.I)
+_ARTICLE_OR_LABEL = re.compile(r"(?:an?|job\s+profile|employer'?s?\s+name|references?)\b", re.I)
+
+
+def _title_not_employer(name: str) -> bool:
+    """'Software Developer', 'Reading Coach': a job title in the employer's place (a firm has no head noun)."""
+    words = _words_lower(name)
+    last = words[-1].strip(".,") if words else ""
+    heads = gz.TITLE_HEADS
+    return (last in heads or last in EXTRA_TITLE_HEADS) and not _org_score(name) and len(words) <= 6
+
+
 def _not_an_employer(name: str) -> bool:
     """'Trainer for', 'Interned', 'MNC. As Thomson Reuters': a fragment of a sentence, not an employer."""
     words = name.split()
-    if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name):
+    if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
+        return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
+    if gz.is_place(name):
         return True
     low = name.lower()
     return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED

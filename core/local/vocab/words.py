@@ -93,3 +93,11 @@ LIST_LABEL_WORDS = frozenset(
 TITLE_TAIL = frozenset({"of", "for"})
 TAIL_LOWER = frozenset({"and", "&", "of", "the"})
 ROMAN = frozenset({"i", "ii", "iii", "iv", "1", "2", "3"})
+
+
+#: Head nouns of non-technical job titles that the shared title-head list lacks: a name ending in one is a role.
+EXTRA_TITLE_HEADS = frozenset(
+    """coach chef cook driver nurse waiter waitress bartender barista cleaner carer caregiver midwife paramedic
+    dentist surgeon doctor solicitor plumber carpenter welder server hostess housekeeper porter labourer
+    laborer""".split()
+)
