@@ -35,6 +35,7 @@ BODY = (
         ("Melani Ivan Feil University Communications, University at Buffalo, Buffalo, NY\n", "Melani Ivan Feil"),
         # the plain cases stay
         ("Austin Miller\nSeattle, WA\n", "Austin Miller"),
+        ("Greater Manchester\nGrace Wales\n", "Grace Wales"),
         ("PRIYA RAMAN\n", "Priya Raman"),
         ("Sam Fixture - Data Analyst\n", "Sam Fixture"),
     ],
@@ -54,6 +55,9 @@ def test_name_skips_address_and_label_lines(header: str, expected: str) -> None:
         "N A M E\n",
         "Bangalore Tavarekere\n",
         "42 Lanark Street, Clayton, VIC 3168\n",
+        "Greater Manchester\n",
+        "West Yorkshire\n",
+        "Kind Regards\n",
     ],
 )
 def test_no_name_line_gives_no_name_and_a_warning(header: str) -> None:

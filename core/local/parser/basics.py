@@ -131,9 +131,17 @@ def _address_line(raw: str) -> bool:
     first = parts[0].split()
     if first and first[0].lower() in gz.CITIES and first[0].lower() not in _NAMES_THAT_ARE_CITIES:
         return True
+    if (
+        len(first) == 2
+        and first[0].lower() in _COMPASS
+        and (first[1].lower().endswith("shire") or gz.is_place(first[1]))
+    ):
+        return True  # 'West Yorkshire', 'Greater Manchester', 'South Wales': a region, not a name
     return bool(_POSTCODE.search(raw)) and not _leading_name(_AFTER_NAME_SEPARATOR.split(raw)[0])
 
 
+#: Words that turn a place into a region: 'Greater Manchester', 'West Yorkshire'.
+_COMPASS = frozenset("north south east west greater central upper lower northern southern eastern western".split())
 #: Cities in the place list that are also given names or surnames ('Austin Miller', 'Charlotte Gray').
 _NAMES_THAT_ARE_CITIES = frozenset(
     "austin charlotte victoria georgia washington phoenix columbus orlando jackson houston dallas perth sydney "

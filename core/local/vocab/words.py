@@ -42,6 +42,7 @@ ORG_WORDS = frozenset(
 NAME_BLOCK = frozenset(
     """resumé résumé lebenslauf currículum curriculo currículo names name first last surname given road
     street lane avenue drive crescent terrace gardens room suite apt flat building plot block
+    regards sincerely faithfully
     resume curriculum vitae cv bio-data biodata profile summary address phone mobile email e-mail contact street
     road avenue lane city state nagar colony apartment apartments floor sector dist district india usa page
     objective experience education skills template your name date birth personal details linkedin github
