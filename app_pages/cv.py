@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import resume
 from core.base import TaskType
-from ui import preview, state, widgets
+from ui import preview, state, waiting, widgets
 from ui import workspace as wsui
 
 FORM_PREFIX = "cvf_"
@@ -39,17 +39,31 @@ def _store(cv: dict[str, Any], text: str | None) -> None:
     _forget_form()
     state.set_current_cv(cv, text)
     st.session_state["cv_meta"] = cv.get("meta", {})
-    wsui.save_cv(cv, text)  # autosave: every parse or edit is a version
+    wsui.save_cv(cv, text)  # autosave: every edit or import is a version
 
 
 def _parse(text: str) -> None:
+    """Parse, showing who it waits for (with a way to stop waiting). The parse saves itself as a CV version when it
+    ends, even if the user has gone to another page meanwhile: that page then shows the CV (ui.workspace.restore)."""
+    st.session_state["cv_parsing"] = text  # what "Stop waiting" parses again offline
+    svc = waiting.service("cv")
+    job = wsui.pending()
     cv = widgets.run_action(
         "Parsing your CV…",
-        lambda: wsui.run_parse(widgets.service().parse_cv(text, **widgets.opts())),
+        lambda: waiting.call(
+            lambda: wsui.parse_and_save(job, text, svc.parse_cv(text, **widgets.opts())),
+            svc,
+            task=TaskType.CV_PARSING,
+            key="cv",
+        ),
         done="CV parsed",
+        expanded=True,
     )
     if cv is not None:
-        _store(cv, text)
+        _forget_form()
+        state.set_current_cv(cv, text)
+        st.session_state["cv_meta"] = cv.get("meta", {})
+        wsui.parsed(job, cv, text)
 
 
 def _input_section() -> None:
@@ -72,6 +86,8 @@ def _input_section() -> None:
 
     if st.session_state.pop("cv_parse_requested", False):
         _parse(st.session_state.get("cv_paste", ""))
+    elif waiting.stopped("cv"):
+        _parse(st.session_state.get("cv_parsing") or st.session_state.get("cv_paste", ""))
     elif parse_clicked:
         text = st.session_state.get("cv_paste", "")
         if upload is not None:

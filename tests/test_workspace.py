@@ -48,7 +48,7 @@ def test_the_file_is_private_and_shared_with_the_usage_db(tmp_path: Path) -> Non
     assert 0o600 == stat.S_IMODE(os.stat(path).st_mode)
     with sqlite3.connect(path) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM migrations WHERE migration_set = 'workspace'")}
-    assert {"m001_create_workspace"} == names
+    assert {"m001_create_workspace", "m002_match_lists"} == names
 
 
 def test_a_reopened_file_has_everything(tmp_path: Path) -> None:
