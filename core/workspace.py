@@ -299,6 +299,36 @@ class Workspace:
             ).fetchall()
         return [CVVersion(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
 
+    def cv_history(self, cv_id: str) -> list[tuple[int, float, str]]:
+        """(version, date, source) of every version of a CV, newest first (no data: a CV may have thousands)."""
+        with self.storage.read() as conn:
+            return [
+                (int(r[0]), float(r[1]), str(r[2]))
+                for r in conn.execute(
+                    "SELECT version, created, source FROM ws_cv_versions WHERE cv_id = ? ORDER BY version DESC",
+                    (cv_id,),
+                )
+            ]
+
+    def cv_version(self, cv_id: str, version: int) -> CVVersion | None:
+        with self.storage.read() as conn:
+            r = conn.execute(
+                "SELECT cv_id, version, created, source, data, cv_text, diff FROM ws_cv_versions"
+                " WHERE cv_id = ? AND version = ?",
+                (cv_id, int(version)),
+            ).fetchone()
+        return None if r is None else CVVersion(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+
+    def restore_version(self, cv_id: str, version: int, *, user_id: str | None = None) -> CVVersion:
+        """Make an old version current again: it is saved as the CV's newest version (nothing is rewritten, so
+        the history keeps what came between)."""
+        old = self.cv_version(cv_id, version)
+        if old is None:
+            raise InputError("That version is no longer in your workspace.")
+        return self.save_cv(
+            old.data, user_id=user_id, cv_text=old.cv_text, source=f"restore of v{version}", cv_id=cv_id
+        )
+
     def cvs(self, user_id: str | None = None) -> list[tuple[str, str, int]]:
         """(cv id, name, versions) of this profile's CVs, most recently changed first."""
         with self.storage.read() as conn:
@@ -602,6 +632,35 @@ class Workspace:
             if usage_of is not None and "usage" in tables:
                 count["usage_rows"] = _delete_usage(conn, usage_of)
         return Deleted(**count)
+
+    def counts(self, user_id: str | None = None) -> Deleted:
+        """What `delete_everything` would remove for this profile, counted (usage rows included)."""
+        user = _owner(user_id)
+        q = {
+            "cvs": "SELECT COUNT(*) FROM ws_cvs WHERE user_id = ?",
+            "versions": "SELECT COUNT(*) FROM ws_cv_versions v JOIN ws_cvs c ON c.id = v.cv_id WHERE c.user_id = ?",
+            "applications": "SELECT COUNT(*) FROM ws_applications WHERE user_id = ?",
+            "documents": "SELECT COUNT(*) FROM ws_documents d JOIN ws_applications a ON a.id = d.application_id"
+            " WHERE a.user_id = ?",
+            "match_lists": "SELECT COUNT(*) FROM ws_match_lists WHERE user_id = ?",
+        }
+        owners = (
+            "SELECT id FROM ws_cvs WHERE user_id = ? UNION ALL SELECT id FROM ws_applications WHERE user_id = ?"
+            " UNION ALL SELECT id FROM ws_match_lists WHERE user_id = ?"
+        )
+        with self.storage.read() as conn:
+            found = {k: int(conn.execute(sql, (user,)).fetchone()[0]) for k, sql in q.items()}
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            cached = 0
+            if "response_cache" in tables:
+                cached = int(
+                    conn.execute(
+                        "SELECT COUNT(*) FROM response_cache WHERE key IN"
+                        f" (SELECT key FROM ws_cache_keys WHERE owner IN ({owners}))",
+                        (user, user, user),
+                    ).fetchone()[0]
+                )
+        return Deleted(**found, cached_answers=cached, usage_rows=self.usage_of(user)[0])
 
     def usage_of(self, user_id: str | None = None) -> tuple[int, float]:
         """(rows, dollars) of this profile's usage rows: what "delete my usage history" would remove."""

@@ -22,6 +22,7 @@ import streamlit as st
 from core.ai_service import AIService, record_of
 from core.aio import run_sync, spawn
 from core.base import TaskType
+from core.workspace_context import Attribution, attributed
 from ui import state
 
 T = TypeVar("T")
@@ -195,18 +196,28 @@ async def _close(iterator: AsyncIterator[str]) -> None:
             await asyncio.sleep(0.02)
 
 
-def stream(source: AsyncIterable[str], svc: AIService, *, task: TaskType, key: str) -> Iterator[str]:
+def stream(
+    source: AsyncIterable[str], svc: AIService, *, task: TaskType, key: str, attribution: Attribution | None = None
+) -> Iterator[str]:
     """Like core.aio.iter_sync, but each wait for the next piece draws the status line and can be stopped; a stop
-    closes the stream (the attempt in flight is recorded as abandoned)."""
+    closes the stream (the attempt in flight is recorded as abandoned).
+
+    Each piece is fetched in a task of its own, so a context variable set in one is gone in the next: with
+    `attribution`, every step (and the close) runs with it, and the router's calls made inside (the stream, a
+    fallback, a check) are tagged with its application."""
+
+    def step(coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+        return coro if attribution is None else attributed(attribution, coro)
+
     status = _Status(svc, task, key)
     iterator = aiter(source)
     try:
         while True:
-            piece = poll(spawn(_next(iterator)), status.show)
+            piece = poll(spawn(step(_next(iterator))), status.show)
             if piece is None:
                 break
             yield piece
     finally:
-        run_sync(_close(iterator))
+        run_sync(step(_close(iterator)))
     watch = _watch(svc)
     status.done(getattr(watch.stream_, "provider", None) if watch is not None else None)

@@ -87,7 +87,8 @@ def restore() -> None:
         s[_SEEN] = now
         _, cv_mark, doc_mark, list_mark = now
         old_cv, old_doc, old_list = (seen[1], seen[2], seen[3]) if seen and seen[0] == user else (None, None, None)
-        if cv_mark is not None and cv_mark != old_cv:
+        first = seen is None  # a new session: what it was given before its first run stays
+        if cv_mark is not None and cv_mark != old_cv and not (first and s.get("cv")):
             latest = ws.latest_cv(user)
             if latest is not None:
                 for key in [k for k in s if str(k).startswith(_FORM_PREFIX)]:
@@ -95,14 +96,14 @@ def restore() -> None:
                 state.set_current_cv({**latest.data, "meta": {}}, latest.cv_text)
                 s["cv_meta"] = {}
                 s[_CV_ID] = latest.cv_id
-        if doc_mark is not None and doc_mark != old_doc and s.get("cv"):
+        if doc_mark is not None and doc_mark != old_doc and s.get("cv") and not (first and "tailor_result" in s):
             app = ws.application(doc_mark[0])
             if app is not None and "tailored" in app.documents:
                 s[_APPS] = {**s.get(_APPS, {}), _job_key(app.job_text): app.id}
                 s["tailor_result"] = app.documents["tailored"].content
                 s["tailor_source"] = s["cv"]
                 s["_kept_tailor_job"] = app.job_text
-        if list_mark is not None and list_mark != old_list:
+        if list_mark is not None and list_mark != old_list and not (first and "match_result" in s):
             found = ws.match_lists(user, limit=1)
             if found:
                 s["match_result"] = {"rows": found[0].rows, "record": None, "labels": found[0].labels, "skipped": []}
@@ -230,12 +231,19 @@ def run_saved(
     return result
 
 
-def save_letter(job_text: str, text: str, record: CallRecord | None, application_id: str | None = None) -> None:
+def save_letter(
+    job_text: str,
+    text: str,
+    record: CallRecord | None,
+    application_id: str | None = None,
+    *,
+    cache_keys: set[str] | frozenset[str] = frozenset(),
+) -> None:
     """A finished letter, on the job's application (`application_id`, made now if it does not exist yet)."""
     job = pending()
     job.record = record
     app_id = application_id or application_for(job_text) or uuid.uuid4().hex
-    _file(job.ws, job, job_text, app_id, "letter", text, set())
+    _file(job.ws, job, job_text, app_id, "letter", text, set(cache_keys))
     if job.error is not None:
         _warn("your letter", job.error)
         return
@@ -311,3 +319,23 @@ def use_profile() -> None:
         except Exception as exc:  # noqa: BLE001
             _warn("your profile", exc)
     restore()
+
+
+#: What the session keeps of the job seeker's data (besides `_kept_*` copies): cleared when it is deleted.
+_SESSION_DATA = (
+    "cv", "cv_text", "cv_meta", "cv_paste", "cv_parsing", _CV_ID, _APPS, "tailor_result", "tailor_source",
+    "tailor_job", "letter_edit", "letter_meta", "letter_job", "letter_company", "letter_role", "match_result",
+    "match_jobs", "ws_open_application",
+)  # fmt: skip
+
+
+def forget_session(*, cv_only: bool = False) -> None:
+    """Drop the deleted data from this session too (the page, its form and the kept copies of its fields)."""
+    s = st.session_state
+    keys = ("cv", "cv_text", "cv_meta", _CV_ID, "tailor_result", "tailor_source") if cv_only else _SESSION_DATA
+    for key in [*keys, *(k for k in s if str(k).startswith(_FORM_PREFIX))]:
+        s.pop(key, None)
+    if not cv_only:
+        for key in [k for k in s if str(k).startswith("_kept_")]:
+            s.pop(key, None)
+    mark_seen()
