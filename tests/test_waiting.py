@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_a_stopped_wait_cancels_the_call_and_records_it_cancelled(tmp_path: Path
             time.sleep(0.05)
         assert 1 == len(slow.requests)
     assert [("openai", "cancelled")] == outcomes(router) == router.tracker.outcomes_in_file()  # type: ignore[attr-defined]
-    gaps = [b - a for a, b in zip(shown, shown[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(shown)]
     assert 0.05 < min(gaps) and sorted(gaps)[len(gaps) // 2] < 0.5  # drawn about every interval while waiting
 
 

@@ -244,9 +244,10 @@ def _usage(path: Path, rows: list[tuple[str, float, float]]) -> None:
     tracker = UsageTracker(path, clock=lambda: now[0])
     for user, ts, cost in rows:
         now[0] = ts
-        tracker.record(UsageRecord(user_id=user, task_type="cv_parsing", provider="openai", model="gpt-4o-mini",
-                                   input_tokens=100, output_tokens=10, cost_usd=cost, latency_ms=5.0, success=True))
-        tracker.flush()  # fmt: skip
+        row = UsageRecord(user_id=user, task_type="cv_parsing", provider="openai", model="gpt-4o-mini",
+                          input_tokens=100, output_tokens=10, cost_usd=cost, latency_ms=5.0, success=True)  # fmt: skip
+        tracker.record(row)
+        tracker.flush()
     tracker.flush()
     tracker.close()
 
