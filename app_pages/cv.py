@@ -245,9 +245,10 @@ def _versions_section() -> None:
             hide_index=True, width="stretch", key="cv_versions_table",
         )  # fmt: skip
         labels = {v: f"v{v} · {_when(t)} · {src}" for v, t, src in history}
-        version = st.selectbox(  # keyed by the newest version: a new save opens the newest again
-            "Open a version", list(labels), format_func=labels.__getitem__, key=f"cv_versions_pick_{history[0][0]}"
-        )
+        version = st.selectbox(  # keyed by the newest version: a new save starts the choice again
+            "Open a version", list(labels), index=None, placeholder="Choose a version to see what changed in it",
+            format_func=labels.__getitem__, key=f"cv_versions_pick_{history[0][0]}",
+        )  # fmt: skip
         opened = ws.cv_version(cv_id, int(version)) if version is not None else None
         if opened is not None:
             st.caption("What changed from the version before (JSON Resume, + added, - removed):")

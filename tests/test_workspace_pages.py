@@ -164,7 +164,10 @@ def test_cv_versions_open_diff_restore_and_delete_with_a_typed_confirmation() ->
     at.run()
     assert not at.exception
     assert ["v2", "v1"] == [o.split(" · ")[0] for o in _picker(at).options]
+    assert [] == [c for c in at.code if c.language == "diff"]  # nothing opened yet
+    _picker(at).select_index(0).run()
     assert '+  "name": "Jane Q. Doe"' in _diff(at)  # the newest version's diff against the one before
+    assert at.button(key="cv_versions_restore").disabled  # it is the current one
     _picker(at).select_index(1).run()
     assert _diff(at).startswith("--- previous\n+++ this\n@@ -0,0 +1,")  # the first version: all of it added
     at.button(key="cv_versions_restore").click().run()
