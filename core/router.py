@@ -30,6 +30,7 @@ from core.routing.streaming import RouterStream
 from core.routing.types import Call
 from core.tasks import TASKS
 from core.tokens import TokenCount, count_message_tokens, encoding_name_for
+from core.workspace_context import current_application_id
 
 if TYPE_CHECKING:
     from core.cache import ResponseCache
@@ -237,7 +238,9 @@ class ModelRouter:
         plan, challenger = self._maybe_challenger(planned, provider is not None)
         call = Call(
             task, prompt, system, max_tokens, temperature, json_mode, user_id, use_cache,
-            self.settings.challenger_provider if challenger else None, optimize_cost, provider is not None, ranking,
+            self.settings.challenger_provider if challenger else None, optimize_cost, provider is not None,
+            current_application_id(),  # taken now: a stream's later steps may run in other tasks
+            ranking,
         )  # fmt: skip
         return call, plan
 
