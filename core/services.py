@@ -52,6 +52,8 @@ MAX_SESSION_ROUTERS = 32
 def build_tracker(settings: Settings) -> UsageTracker:
     from core.usage_tracker import UsageTracker
 
+    if settings.db_url:  # PostgreSQL (core.tracker.pg_storage); db_path is then this machine's file
+        return UsageTracker(str(settings.db_url), retention_days=settings.retention_days, local_path=settings.db_path)
     return UsageTracker(settings.db_path, retention_days=settings.retention_days)
 
 
