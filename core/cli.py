@@ -385,6 +385,24 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy the SQLite usage DB into PostgreSQL (idempotent: run it again after more calls, it copies the rest)."""
+    from core.config import ConfigError, check_db_url, get_settings, is_db_url
+
+    if not is_db_url(args.to):
+        raise CLIError("--to must be a postgresql:// URL (postgresql://user:pass@host/db)")
+    try:
+        url = check_db_url(args.to, "--to")
+    except ConfigError as exc:
+        raise CLIError(str(exc).replace("CV_COPILOT_DB (from --to)", "--to")) from None
+    settings = get_settings()
+    source = Path(args.source).expanduser() if args.source else settings.db_path
+    from core.tracker.pg_migrate import copy_usage
+
+    print(copy_usage(source, url, local_path=settings.db_path))
+    return 0
+
+
 # --- entry point --------------------------------------------------------------------------------------------------
 
 
@@ -433,6 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", help="database file or postgresql:// URL (default: CV_COPILOT_DB or data/usage.db)")
     demo.add_argument("--replace", action="store_true", help="delete existing rows first")
     demo.set_defaults(func=cmd_demo_db)
+
+    migrate = sub.add_parser(
+        "migrate-db", help="copy the SQLite usage DB into PostgreSQL (safe to run again: copies what is new)"
+    )
+    migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user:pass@host/db")
+    migrate.add_argument("--from", dest="source", metavar="FILE", help="SQLite file (default: CV_COPILOT_DB)")
+    migrate.set_defaults(func=cmd_migrate_db)
 
     hashing = sub.add_parser(
         "hash-password", help="print a hash of the Settings page password, for [security] in the config file"

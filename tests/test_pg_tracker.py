@@ -301,3 +301,53 @@ def test_the_sqlite_spellings_of_the_tracker_queries_are_translated(sqlite: str,
 
 def test_without_parameters_percent_signs_stay_single() -> None:
     assert "SELECT id % 16 FROM t WHERE TRUE" == translate("SELECT id % 16 FROM t WHERE 1", False)
+
+
+# --- the REST API and `python -m core usage` on PostgreSQL --------------------------------------------------------
+
+
+def test_rest_api_and_cli_answer_the_same_json_from_postgresql(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from core import api
+    from tests.test_api import TOKEN, ServerThread, seed
+
+    now = time.time()
+    on_pg = UsageTracker(pg_url, local_path=tmp_path / "local.db")
+    on_sqlite = UsageTracker(tmp_path / "same.db")
+    seed(on_pg, now)
+    seed(on_sqlite, now)
+    on_pg.flush()
+    answers = []
+    for tracker in (on_pg, on_sqlite):
+        with ServerThread(api.create_app(tracker=tracker, token=TOKEN)) as server:
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            with httpx.Client(base_url=server.url, headers=auth, timeout=10) as http:
+                answers.append(
+                    [
+                        http.get(path).json()
+                        for path in (
+                            "/api/v1/ai/usage?hours=24",
+                            "/api/v1/ai/usage?hours=100",
+                            "/api/v1/ai/usage/provider/openai?hours=24",
+                            "/api/v1/ai/usage/provider/legacy-x?hours=100",
+                        )
+                    ]
+                )
+    assert answers[0] == answers[1]
+    assert answers[0][1]["total_requests"] == 4
+
+    env = {"CV_COPILOT_DB": pg_url, "CV_COPILOT_LOCAL_DB": str(tmp_path / "cli.db"), "CV_COPILOT_NO_DOTENV": "1"}
+    env |= {"CV_COPILOT_CONFIG": str(tmp_path / "none.toml"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "usage", "--json", "--hours", "100"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == answers[1][1]
+    on_pg.close()
+    on_sqlite.close()

@@ -214,7 +214,7 @@ class PgStorage:
                 configure=_configure,
                 check=ConnectionPool.check_connection,
                 timeout=self.connect_timeout,
-                reconnect_timeout=0,  # keep trying in the background for as long as the server is away
+                reconnect_timeout=0,  # a failed attempt is dropped; the next use (RETRY_S later) makes a new one
                 open=False,
                 name=f"cv-copilot {self.display}",
             )

@@ -70,7 +70,15 @@ class PgWriter(Writer):
             return pg_storage_error(cause, self.pg.display, self.pg.busy_timeout)
         return cause
 
+    def copy_rows(self, rows: Sequence[Row]) -> int:
+        """Store `rows` now (bulk copies: migrate-db), skipping those already stored. Returns how many were new.
+        Raises psycopg errors."""
+        return self._store(rows, careful=False)
+
     def _commit(self, rows: Sequence[Row], *, careful: bool) -> None:
+        self._store(rows, careful=careful)
+
+    def _store(self, rows: Sequence[Row], *, careful: bool) -> int:
         with self.pg.transaction() as conn:
             if careful or len(rows) == 1:
                 inserted = [row for row in rows if conn.execute(INSERT_SQL, row).rowcount == 1]
@@ -82,10 +90,15 @@ class PgWriter(Writer):
                     stored.update(r[0] for r in cursor.fetchall())
                     if not cursor.nextset():
                         break
-                inserted = [row for row in rows if row[_REQUEST_ID] in stored]
+                inserted = []
+                for row in rows:  # a request id twice in one batch (a replay beside a live write) counts once
+                    if row[_REQUEST_ID] in stored:
+                        stored.discard(row[_REQUEST_ID])
+                        inserted.append(row)
             if inserted:
                 for rollup in ROLLUPS:
                     conn.executemany(rollup.upsert_sql, sorted(rollup.folded_params(inserted)))
+        return len(inserted)
 
 
 def _clean(row: Row) -> Row:
