@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.local import WEIGHTS, analyze_job, match, match_jobs, parse_cv
+from core.local import WEIGHTS, analyze_job, match, match_jobs, parse_cv, titles
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -142,3 +142,159 @@ def test_analyze_job_keywords_skip_title_and_role_words() -> None:
     keywords = analyze_job(text)["keywords"]
     assert ["SQL", "Excel", "dashboards"] == keywords  # words as the ad writes them, never a stem
     assert set() == {"data", "analyst", "sample", "retail", "co", "team"} & set(keywords)
+
+
+# --- title similarity for every profession (core.local.titles) ------------------------------------------------
+
+SAME_ROLE = [
+    ("Staff Nurse", "Registered Nurse"),
+    ("Registered Nurse", "RN"),
+    ("Staff Nurse - Acute Medical Unit", "RGN"),
+    ("Sr. RN (Band 5)", "Staff Nurse"),
+    ("A&E Nurse", "Staff Nurse"),
+    ("Enfermera", "Registered Nurse"),
+    ("Healthcare Assistant", "HCA"),
+    ("Care Assistant", "Support Worker"),
+    ("Accounts Assistant", "Bookkeeper"),
+    ("AP Clerk", "Purchase Ledger Clerk"),
+    ("Chartered Accountant (ACCA)", "Senior Accountant"),
+    ("Sous Chef", "Chef de Partie"),
+    ("Head Chef", "Commis Chef"),
+    ("Teaching Assistant", "Classroom Assistant"),
+    ("TA", "Learning Support Assistant"),
+    ("Sales Associate", "Retail Assistant"),
+    ("Shop Assistant", "Store Associate"),
+    ("Customer Service Advisor", "Call Centre Agent"),
+    ("Admin Assistant", "Office Administrator"),
+    ("HR Advisor", "Human Resources Officer"),
+    ("Recruitment Consultant", "Talent Acquisition Specialist"),
+    ("Waiter", "Food and Beverage Assistant"),
+    ("Warehouse Operative", "Picker Packer"),
+    ("HGV Driver", "Delivery Driver"),
+    ("Electrician", "Electrical Installer"),
+    ("Senior Python Backend Engineer", "Software Developer"),
+    ("Softwareentwickler", "Backend Developer"),
+    ("Analista de Datos", "Data Analyst"),
+    ("Head of Digital Marketing", "Marketing Manager"),
+]
+NEIGHBOURS = [
+    ("Staff Nurse", "Healthcare Assistant"),
+    ("Bookkeeper", "Accountant"),
+    ("Teaching Assistant", "Teacher"),
+    ("Sales Associate", "Cashier"),
+    ("Data Scientist", "Data Analyst"),
+]
+DIFFERENT = [
+    ("Accounts Assistant", "Teaching Assistant"),
+    ("Teaching Assistant", "Kitchen Assistant"),
+    ("Retail Assistant", "Healthcare Assistant"),
+    ("Staff Nurse", "Software Engineer"),
+    ("Nursery Nurse", "Staff Nurse"),
+    ("Sales Associate", "Audit Associate"),
+    ("Customer Service Advisor", "Tax Advisor"),
+    ("Marketing Manager", "Store Manager"),
+    ("Sous Chef", "Chief Financial Officer"),
+    ("Bookkeeper", "Data Engineer"),
+    ("Registered Nurse", "Sales Assistant"),
+]
+
+
+@pytest.mark.parametrize(("wanted", "held"), SAME_ROLE + [(b, a) for a, b in SAME_ROLE])
+def test_one_role_under_its_different_titles_is_a_full_title_match(wanted: str, held: str) -> None:
+    assert 1.0 == titles.similarity(wanted, held)
+
+
+@pytest.mark.parametrize(("wanted", "held"), NEIGHBOURS + [(b, a) for a, b in NEIGHBOURS])
+def test_neighbouring_roles_are_partly_similar(wanted: str, held: str) -> None:
+    assert 0.5 <= titles.similarity(wanted, held) < 1.0
+
+
+@pytest.mark.parametrize(("wanted", "held"), DIFFERENT + [(b, a) for a, b in DIFFERENT])
+def test_different_roles_sharing_a_word_are_not_similar(wanted: str, held: str) -> None:
+    assert titles.similarity(wanted, held) < 0.3
+
+
+@pytest.mark.parametrize(
+    ("title", "words"),
+    [
+        ("Sr. RN (Band 5)", ["senior", "registered", "nurse", "band", "5"]),
+        ("FP&A Analyst", ["fpa", "analyst"]),
+        ("Food & Beverage Assistant", ["food", "and", "beverage", "assistant"]),
+        ("Jr. Dev / QA", ["junior", "developer", "quality", "assurance"]),
+        ("Técnico de Recursos Humanos", ["tecnico", "de", "recursos", "humanos"]),
+    ],
+)
+def test_titles_are_normalised(title: str, words: list[str]) -> None:
+    assert words == titles.normalise(title)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "held", "expected"),
+    [
+        ("Python Wizard", "Python Developer", 0.5),  # unknown title: plain overlap of role words
+        ("Assistant Curator", "Assistant Librarian", 0.2),  # a shared generic head word counts a quarter
+        ("", "Staff Nurse", 0.0),
+    ],
+)
+def test_unknown_titles_fall_back_to_weighted_word_overlap(wanted: str, held: str, expected: float) -> None:
+    assert expected == pytest.approx(titles.similarity(wanted, held))
+
+
+NEUTRAL_BODY = "\nWe are hiring in Manchester. Full time, permanent. Apply with your CV.\n"
+
+
+@pytest.fixture(scope="module")
+def nurse() -> dict:
+    return parse_cv((ROOT / "tests" / "fixtures" / "cvs" / "nurse.txt").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("job_title", "title_part"),
+    [
+        ("RN - Surgical Ward", 100),
+        ("Registered General Nurse (Band 5)", 100),
+        ("Care Assistant", 100),  # the CV's Healthcare Assistant job
+        ("Midwife", 60),
+        ("Teaching Assistant", 0),
+        ("Nursery Nurse", 0),
+        ("Retail Assistant", 0),
+        ("Accounts Assistant", 0),
+    ],
+)
+def test_nurse_title_fit_by_role_not_by_shared_words(nurse: dict, job_title: str, title_part: int) -> None:
+    assert title_part == match(nurse, f"Job title: {job_title}{NEUTRAL_BODY}")["parts"]["title"]
+
+
+def test_nurse_ranks_a_nurse_posting_above_unrelated_ones_with_the_same_soft_skills(nurse: dict) -> None:
+    body = "\nRequirements: excellent communication and teamwork, a caring attitude.\n"
+    postings = [f"Job title: {t}{body}" for t in ("Teaching Assistant", "Retail Assistant", "Registered Nurse")]
+    postings.append(f"Job title: Kitchen Assistant{body}")
+    ranked = match_jobs(nurse, postings)
+    assert 2 == ranked[0]["index"]
+    assert ranked[0]["score"] >= ranked[1]["score"] + 10
+
+
+def test_non_tech_cv_title_fits_its_family_posting() -> None:
+    cv = parse_cv(
+        "Priya Shah\npriya@example.com\n\nEXPERIENCE\nAccounts Assistant\nNorthgate Builders Ltd | 2019 - Present\n"
+        "- Processed supplier invoices and bank reconciliations in Sage\n"
+    )
+    assert 100 == match(cv, f"Job title: Bookkeeper{NEUTRAL_BODY}")["parts"]["title"]
+    assert 0 == match(cv, f"Job title: Teaching Assistant{NEUTRAL_BODY}")["parts"]["title"]
+
+
+def test_title_vocabulary_is_consistent() -> None:
+    import re
+
+    from core.local.vocab import titles as vocab
+
+    sectors, _, family_of = titles._parse_families()
+    assert set() == {f for pair in vocab.RELATED for f in pair} - set(sectors)
+    assert all(sectors.values())  # every family sits in a sector
+    spelled = [
+        " ".join(titles.normalise(spelling))
+        for block in re.split(r"\n(?=\S)", vocab.FAMILIES.strip())
+        if not block.startswith("##")
+        for spelling in block.partition(":")[2].split("|")
+    ]
+    assert len(spelled) == len(set(spelled)) == len(family_of)  # no spelling twice, none in two families

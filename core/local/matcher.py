@@ -1,8 +1,9 @@
 """CV vs job: a 0-100 score from readable parts (skills, text similarity, title, experience), and ranking.
 
 Weights (sum 100): skills 50, similarity 25, title 15, experience 10. Skills: required skills count twice as much as
-preferred ones. Similarity: BM25 of the job's words against the CV, normalised by the job's self-score. Title: word
-overlap between the job title and the CV's positions and label. Experience: CV years vs the years the job asks for.
+preferred ones. Similarity: BM25 of the job's words against the CV, normalised by the job's self-score. Title: role
+families first (core.local.titles: "Staff Nurse" ~ "RN", "Bookkeeper" ~ "Accounts Assistant"), word overlap for titles
+the vocabulary does not know, against the CV's positions and label. Experience: CV years vs the years the job asks for.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.local import text as tx
+from core.local import titles as role_titles
 from core.local.job import analyze_job
 from core.local.skills import vocabulary
 
 WEIGHTS = {"skills": 50, "similarity": 25, "title": 15, "experience": 10}
 _K1, _B = 1.2, 0.75
-_TITLE_NOISE = frozenset({"senior", "junior", "sr", "jr", "lead", "principal", "staff", "ii", "iii", "i", "iv", "mid"})
 
 
 @dataclass
@@ -29,7 +30,7 @@ class CVProfile:
     skills: dict[str, str]  # normalised key → display name
     terms: Counter[str]
     length: int
-    titles: list[set[str]]
+    titles: list[role_titles.Title]
     years: float
     text: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -100,20 +101,16 @@ def profile(cv: dict[str, Any]) -> CVProfile:
     text = cv_text(cv)
     terms = Counter(tx.words(text))
     basics = cv.get("basics") or {}
-    titles = [_title_words(str(w.get("position") or "")) for w in cv.get("work") or []]
-    titles.append(_title_words(str(basics.get("label") or "")))
+    held = [str(w.get("position") or "") for w in cv.get("work") or []] + [str(basics.get("label") or "")]
+    titles = [role_titles.analyse(t) for t in held if t.strip()]
     return CVProfile(
         skills=cv_skills(cv, text),
         terms=terms,
         length=sum(terms.values()),
-        titles=[t for t in titles if t],
+        titles=[t for t in titles if t.words or t.families],
         years=cv_years(cv),
         text=text,
     )
-
-
-def _title_words(title: str) -> set[str]:
-    return {w for w in tx.words(title) if w not in _TITLE_NOISE}
 
 
 def _bm25(cv: CVProfile, job_terms: Counter[str], avg_len: float = 400.0) -> float:
@@ -202,13 +199,10 @@ def _match(cv: CVProfile, job: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def _title_fit(cv: CVProfile, title: str) -> float:
-    want = _title_words(title)
-    if not want:
+    want = role_titles.analyse(title)
+    if not (want.words or want.families):
         return 0.5
-    best = 0.0
-    for have in cv.titles:
-        best = max(best, len(want & have) / len(want))
-    return best
+    return max((role_titles.similarity(want, have) for have in cv.titles), default=0.0)
 
 
 def _experience_fit(years: float, wanted: Any) -> float:
