@@ -60,6 +60,8 @@ def build_tracker(settings: Settings) -> UsageTracker:
 def build_cache(settings: Settings) -> ResponseCache:
     from core.cache import ResponseCache
 
+    if settings.db_url:  # shared by the replicas, with the tracker
+        return ResponseCache(str(settings.db_url), ttl_seconds=settings.cache_ttl_seconds, local_path=settings.db_path)
     return ResponseCache(settings.db_path, ttl_seconds=settings.cache_ttl_seconds)
 
 
@@ -94,6 +96,8 @@ def _redis_url(settings: Settings) -> str | None:
 def build_vote_store(settings: Settings) -> VoteStore:
     from core.ab import VoteStore
 
+    if settings.db_url:  # beside the usage rows in PostgreSQL
+        return VoteStore(str(settings.db_url), local_path=settings.db_path)
     return VoteStore(settings.db_path)
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "PgMigration",
     "PgStorage",
     "PgUnavailable",
+    "pg_storage_for",
     "run_pg_migrations",
     "translate",
 ]
@@ -160,6 +161,46 @@ class PgConnection:
 PgMigration = Callable[[PgConnection], None]
 
 
+class Result:
+    """The rows of one statement, fetched (the connection has gone back to the pool): a cursor's reading methods."""
+
+    def __init__(self, rows: list[Any], rowcount: int, description: Any) -> None:
+        self._rows, self.rowcount, self.description = rows, rowcount, description
+        self._at = 0
+
+    def fetchone(self) -> Any:
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchmany(self, size: int) -> list[Any]:
+        out = self._rows[self._at : self._at + size]
+        self._at += len(out)
+        return out
+
+    def fetchall(self) -> list[Any]:
+        out = self._rows[self._at :]
+        self._at = len(self._rows)
+        return out
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class OneShot:
+    """`PgStorage.connection()`: each statement on a pooled connection, in autocommit."""
+
+    def __init__(self, storage: PgStorage) -> None:
+        self._storage = storage
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Result:
+        with self._storage.pooled() as conn:
+            cursor = conn.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
+            return Result(rows, cursor.rowcount, cursor.description)
+
+
 class PgStorage:
     """A PostgreSQL database through a connection pool: transactions, typed errors, a breaker for a dead server.
 
@@ -227,8 +268,14 @@ class PgStorage:
 
     # --- connections ---------------------------------------------------------------------------------------------
 
+    def connection(self) -> OneShot:
+        """What SQLite's per-thread connection is for: single statements outside a transaction (each one on a
+        pooled connection, its rows fetched at once), e.g. `storage.connection().execute(sql, params).fetchone()`.
+        Use inside `guard()`."""
+        return OneShot(self)
+
     @contextlib.contextmanager
-    def connection(self) -> Iterator[PgConnection]:
+    def pooled(self) -> Iterator[PgConnection]:
         """A pooled connection (autocommit). Raises psycopg errors; `PgUnavailable` right after a failure."""
         if time.monotonic() - self._failed_at < RETRY_S:
             raise PgUnavailable(f"PostgreSQL at {self.display} is unavailable; retrying in a moment")
@@ -244,7 +291,7 @@ class PgStorage:
     def transaction(self, *, read_only: bool = False) -> Iterator[PgConnection]:
         """One transaction, committed when the body returns and rolled back on error; psycopg errors pass through."""
         self.ensure_ready()
-        with self.connection() as conn, conn.raw.transaction():
+        with self.pooled() as conn, conn.raw.transaction():
             if read_only:
                 conn.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield conn
@@ -301,6 +348,20 @@ class PgStorage:
     close_all = close
 
 
+_STORAGES: dict[tuple[str, str], PgStorage] = {}
+_STORAGES_GUARD = threading.Lock()
+
+
+def pg_storage_for(url: str, local_path: str | os.PathLike[str]) -> PgStorage:
+    """The process's storage (one pool) for the database at `url`, shared by the tracker, the cache and the votes."""
+    key = (url, str(Path(local_path).expanduser().resolve()))
+    with _STORAGES_GUARD:
+        storage = _STORAGES.get(key)
+        if storage is None:
+            storage = _STORAGES[key] = PgStorage(url, local_path=local_path)
+        return storage
+
+
 def journal_anchor(url: str, local_path: str | os.PathLike[str]) -> Path:
     """The name this machine's journals for the database at `url` start with: beside the local SQLite file, one per
     server and database (never replayed into the SQLite file, whose journals are `<file>.rows-…`)."""
@@ -332,7 +393,7 @@ def run_pg_migrations(storage: PgStorage, migration_set: str, migrations: Sequen
     and names as on SQLite). One transaction, under an advisory lock. Returns the names applied now. Raises psycopg
     errors (`read()` / `write()` make them typed)."""
     applied_now: list[str] = []
-    with storage.connection() as conn, conn.raw.transaction():
+    with storage.pooled() as conn, conn.raw.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
         conn.execute(
             "CREATE TABLE IF NOT EXISTS migrations (migration_set TEXT NOT NULL, name TEXT NOT NULL, "

@@ -24,6 +24,7 @@ from core.tracker.pg_storage import (
     PgUnavailable,
     journal_anchor,
     pg_storage_error,
+    pg_storage_for,
     run_pg_migrations,
     translate,
 )
@@ -111,7 +112,7 @@ def pg_writer_for(url: str, local_path: str | os.PathLike[str]) -> PgWriter:
     """The process's writer (and through `.storage`, its pool) for one PostgreSQL database; on first use it replays
     the journals this machine's dead processes left for that database."""
     anchor = journal_anchor(url, local_path)
-    writer = writer_for(anchor, lambda: PgWriter(_prepared(PgStorage(url, local_path=local_path))))
+    writer = writer_for(anchor, lambda: PgWriter(_prepared(pg_storage_for(url, local_path))))
     assert isinstance(writer, PgWriter)
     return writer
 
