@@ -97,6 +97,11 @@ class UsageTracker:
         """Where the rows are, fit for a page or a log line (a PostgreSQL URL without its password)."""
         return str(getattr(self._storage, "display", self._storage.path))
 
+    @property
+    def dashboard(self) -> DashboardQueries:
+        """The usage page's reads, with absolute ranges (`since` / `until`) and granularities."""
+        return self._dashboard
+
     def flush(self) -> None:
         """Write the rows recorded so far in this process to the file. Every query method calls it first."""
         self._writer.flush()
