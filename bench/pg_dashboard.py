@@ -5,6 +5,7 @@
 Without --url it makes a throwaway cluster (initdb + pg_ctl on a free loopback port, as the tests do; as root it
 runs as the `postgres` user) and removes it afterwards. The rows are made inside PostgreSQL with generate_series
 (70 % in the last 24 h, the rest over 30 days; 40 users, 5 providers, 7 tasks, 3 % failures, 10 % cache hits),
+inserted in time order as calls arrive,
 the indexes are built after the load, and the rollups are built from the raw rows by the tracker's own
 `rebuild_rollup()`. Then each query of `bench/tracker_scale.py`'s dashboard runs through `UsageTracker`: median of 5
 after a warm-up. Target: each query, and the dashboard page as a whole, <= 2 s.
@@ -65,6 +66,7 @@ def fill_sql(rows: int, now: float) -> str:
                h % 100 < 3 AS failed, (h / 100) % 10 = 0 AS cached
         FROM (SELECT g, abs(hashint8(g)::bigint) AS h FROM generate_series(1, {rows}) AS g) AS s
     ) AS r
+    ORDER BY 1
     """
 
 

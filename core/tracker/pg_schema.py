@@ -73,7 +73,9 @@ def m005_total_and_minute_rollups(db: PgConnection) -> None:
         db.execute(_create_rollup(rollup, s._M004_SUMS))
         db.execute(rollup.from_raw_sql("TRUE", s._M004_SUMS))
     db.execute("DROP INDEX IF EXISTS idx_usage_provider_ts_latency")
-    db.execute("CREATE INDEX idx_usage_latency ON usage (provider, cached, ts, latency_ms)")
+    # INCLUDE (id): SQLite's indexes hold the rowid, so its sampled percentile reads (`id % k = 0`) never touch the
+    # table; PostgreSQL's need the id in the index for that
+    db.execute("CREATE INDEX idx_usage_latency ON usage (provider, cached, ts, latency_ms) INCLUDE (id)")
 
 
 def m006_rollup_dimension_indexes(db: PgConnection) -> None:
@@ -98,7 +100,7 @@ def m007_daily_rollups(db: PgConnection) -> None:
         db.execute(f"CREATE INDEX idx_usage_daily_total_{column} ON usage_daily_total ({column})")
     db.execute(
         "CREATE INDEX idx_usage_latency_sample ON usage (provider, ts, latency_ms, task_type, user_id, model) "
-        f"WHERE cached = 0 AND id % {s.LATENCY_STRIDE} = 0"
+        f"INCLUDE (id) WHERE cached = 0 AND id % {s.LATENCY_STRIDE} = 0"
     )
 
 
