@@ -78,8 +78,11 @@ def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
     """Holds shared like the limiter's window; the tracker's flush writes a settled call's row before its hold goes."""
     from core import limits
 
+    backend = settings.limits_backend
+    if settings.db_url and backend is None and not settings.redis_url:
+        backend = "memory"  # the spend is PostgreSQL's (tracker.spend_usd), not the local file's usage table
     guard = limits.build_budget(
-        settings, settings.db_path, tracker.spend_usd, backend=settings.limits_backend, flush_usage=tracker.flush,
+        settings, settings.db_path, tracker.spend_usd, backend=backend, flush_usage=tracker.flush,
         redis_url=_redis_url(settings),
     )  # fmt: skip
     if not settings.budgets.any_set:

@@ -371,3 +371,19 @@ def test_rest_api_and_cli_answer_the_same_json_from_postgresql(pg_url: str, tmp_
     assert json.loads(out.stdout) == answers[1][1]
     on_pg.close()
     on_sqlite.close()
+
+
+def test_budgets_read_the_spend_every_replica_recorded_in_postgresql(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
+    from core.base import BudgetExceeded
+    from core.services import build_services
+
+    (tmp_path / "cv.toml").write_text('[budgets]\npolicy = "block"\nglobal_daily_usd = 0.05\n')
+    env = {"CV_COPILOT_DB": pg_url, "CV_COPILOT_LOCAL_DB": str(tmp_path / "here.db"), "CV_COPILOT_NO_DOTENV": "1"}
+    services = build_services(load_settings(env, config_path=tmp_path / "cv.toml"))
+    other_replica = UsageTracker(pg_url, local_path=tmp_path / "elsewhere" / "local.db")
+    other_replica.record_usage(**rec(cost_usd=0.049, user_id="bob"))
+    other_replica.flush()
+    services.budget.settle(services.budget.reserve("ann", 0.0005))
+    with pytest.raises(BudgetExceeded):
+        services.budget.reserve("ann", 0.002)
+    services.close()
