@@ -76,7 +76,9 @@ class PgWriter(Writer):
         Raises psycopg errors."""
         return self._store(rows, careful=False)
 
-    def _commit(self, rows: Sequence[Row], *, careful: bool) -> None:
+    def _commit(self, rows: Sequence[Row], *, careful: bool, holds: Sequence[int] = ()) -> None:
+        # budget holds (`release_hold`) live in a SQLite file's budget_reservations, never in PostgreSQL
+        assert not holds, "budget holds are not kept in PostgreSQL"
         self._store(rows, careful=careful)
 
     def _store(self, rows: Sequence[Row], *, careful: bool) -> int:
