@@ -70,8 +70,9 @@ def build_limiter(settings: Settings) -> RateLimiter:
     from core import limits
 
     return limits.build_limiter(
-        settings, settings.db_path, backend=settings.limits_backend, redis_url=_redis_url(settings)
-    )
+        settings, settings.db_path, backend=settings.limits_backend, redis_url=_redis_url(settings),
+        replicas=settings.limits_replicas,
+    )  # fmt: skip
 
 
 def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
@@ -83,7 +84,7 @@ def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
         backend = "memory"  # the spend is PostgreSQL's (tracker.spend_usd), not the local file's usage table
     guard = limits.build_budget(
         settings, settings.db_path, tracker.spend_usd, backend=backend, flush_usage=tracker.flush,
-        redis_url=_redis_url(settings),
+        redis_url=_redis_url(settings), replicas=settings.limits_replicas,
     )  # fmt: skip
     if not settings.budgets.any_set:
         return guard  # type: ignore[return-value]
