@@ -559,8 +559,15 @@ def language_of(text: str) -> str | None:
 
 _ECHO_MARKERS = re.compile(
     r"<\s*/?\s*(?:cv|job_description|job|text|reply|system)\s*>|\{\s*\"(?:basics|work|skills|resume|matches)\"|"
-    r"^\s*[\[{]|```|\bDATA_RULE\b|You are CV Copilot|Text inside <cv>",
+    r"^\s*(?:\{\s*(?:\"|$)|\[\s*[{\"\[]|\[\s*$)|```|\bDATA_RULE\b|You are CV Copilot|Text inside <cv>|<<[^<>\n]*>>",
     re.IGNORECASE | re.MULTILINE,
+)
+# "[Your Name]", "[Company Name]", "[Fecha]", "{{company}}": a template handed back unfilled (small models do this).
+_PLACEHOLDER = re.compile(
+    r"\[[^\[\]\n]{0,30}\b(?:name|company|position|role|title|date|address|e-?mail|phone|number|recipient|manager|"
+    r"employer|job|city|website|contact|signature|nombre|empresa|puesto|fecha|firma|unternehmen|datum|stelle|"
+    r"anrede)\b[^\[\]\n]{0,30}\](?!\()|\{\{\s*\w+\s*\}\}",
+    re.IGNORECASE,
 )
 _LANGUAGE_NAMES = {"en": "English", "de": "German", "es": "Spanish", "fr": "French", "pt": "Portuguese"}
 
@@ -575,7 +582,7 @@ def text_problems(
     kind: str = "letter",
 ) -> list[str]:
     """Why generated text is not what was asked for (empty when it is fine):
-    it echoes the prompt or JSON/markup; it is not in the job's language; it names neither the company nor the role
+    it echoes the prompt or JSON/markup; it is a template with unfilled placeholders; it is not in the job's language; it names neither the company nor the role
     (when either is known)."""
     problems: list[str] = []
     body = (text or "").strip()
@@ -583,6 +590,9 @@ def text_problems(
         return ["it is empty"]
     if _ECHO_MARKERS.search(body) or _echoes(body, prompt):
         problems.append("it echoes the prompt or JSON/markup instead of being a " + kind)
+    placeholder = _PLACEHOLDER.search(body)
+    if placeholder:
+        problems.append(f"it has unfilled placeholders such as “{placeholder.group(0)}”")
     want = language_of(job_description) if job_description else None
     got = language_of(body)
     if want and got and want != got:

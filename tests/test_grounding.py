@@ -246,6 +246,13 @@ LETTER_OK = (
         ('<cv>\n{"basics": {"name": "Oliver"}}\n</cv>', "echoes"),
         ('{"letter": "Dear Hiring Manager"}', "echoes"),
         ("```\nDear Hiring Manager\n```", "echoes"),
+        ("<<refillable_v2: Staff Nurse>>\n\n" + LETTER_OK, "echoes"),  # recorded from SmolLM2-135M
+        (LETTER_OK + "\n\nBest regards,\n[Your Name]\n[Company Name]", "unfilled placeholders"),  # likewise
+        ("[Company Name]\n[Date] 2023-10-07\n\n" + LETTER_OK, "unfilled placeholders"),
+        (LETTER_OK.replace("Dear Hiring Manager", "Dear {{recipient}}"), "unfilled placeholders"),
+        (LETTER_OK.replace("Dear Hiring Manager", "Estimado/a [Nombre del responsable]"), "unfilled placeholders"),
+        (LETTER_OK + " See [the ward's page](https://example.org/ward) for the job title.", None),  # a link
+        (LETTER_OK + " The ward [sic] is new.", None),
         (LETTER_OK.replace("Staff Nurse role at Salford Royal", "position"), "names neither"),
         (
             "Sehr geehrte Damen und Herren, ich bewerbe mich bei Salford Royal als Staff Nurse und freue mich auf "
