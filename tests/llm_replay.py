@@ -44,7 +44,9 @@ CASES = {
     "german_developer": Case(
         "german_developer_cv.txt", "german_developer_job.txt", "Beispiel Logistik GmbH", "Backend-Entwickler Python"
     ),
-    "spanish_analyst": Case("spanish_analyst_cv.txt", "spanish_analyst_job.txt", "Ejemplo Seguros S.A.", "Analista de Datos"),
+    "spanish_analyst": Case(
+        "spanish_analyst_cv.txt", "spanish_analyst_job.txt", "Ejemplo Seguros S.A.", "Analista de Datos"
+    ),
     "tech": Case("tech_cv.txt", "tech_job.txt", "Example Lending Ltd", "Senior Python Developer"),
 }
 
