@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import streamlit as st
@@ -18,6 +19,10 @@ from ui import state
 
 _PLOTLY_CONFIG = {"displaylogo": False}
 _DEFAULT_WINDOW = "Last 24 h"
+_CUSTOM = "Custom range"
+#: The page's view, as cache keys: (preset, custom dates or None, granularity, filters).
+Filters = tuple[tuple[str, tuple[str, ...]], ...]
+Custom = tuple[date, date] | None
 
 
 def _data_version(tracker: Any) -> tuple[float | None, int]:
@@ -27,34 +32,120 @@ def _data_version(tracker: Any) -> tuple[float | None, int]:
     return (newest[0]["ts"] if newest else None, int(time.time() // 60))
 
 
+def _range(preset: str, custom: Custom) -> charts.TimeRange:
+    return charts.resolve_range(preset, time.time(), custom)
+
+
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def _first_ts(db_path: str, version: tuple[Any, ...]) -> float | None:
+    return get_usage_tracker().dashboard.first_ts()
+
+
 @st.cache_data(ttl=300, max_entries=64, show_spinner=False)
 def _filter_options(
-    db_path: str, hours: float | None, selected: tuple[tuple[str, tuple[str, ...]], ...], version: tuple[Any, ...]
+    db_path: str, preset: str, custom: Custom, selected: Filters, version: tuple[Any, ...]
 ) -> dict[str, list[str]]:
-    return charts.filter_options(get_usage_tracker(), hours, {k: list(v) for k, v in selected})
+    return charts.filter_options(get_usage_tracker(), _range(preset, custom), {k: list(v) for k, v in selected})
 
 
-@st.cache_data(ttl=300, max_entries=64, show_spinner="Aggregating usage…")
+@st.cache_resource(ttl=300, max_entries=32, show_spinner="Aggregating usage…")
 def _dashboard(
-    db_path: str, hours: float | None, filters: tuple[tuple[str, tuple[str, ...]], ...], version: tuple[Any, ...]
+    db_path: str, preset: str, custom: Custom, granularity: str, filters: Filters, version: tuple[Any, ...]
 ) -> charts.Dashboard:
-    """The SQL aggregates for one view, reused across reruns until a new call lands or the minute changes."""
-    return charts.load_dashboard(get_usage_tracker(), hours, {k: list(v) for k, v in filters})
+    """The SQL aggregates for one view, reused across reruns and sessions until a new call lands or the minute
+    changes. A resource, not data: every rerun gets the same object (no copy), with the figures it has built."""
+    return charts.load_dashboard(
+        get_usage_tracker(),
+        _range(preset, custom),
+        {k: list(v) for k, v in filters},
+        granularity=granularity,
+        recent_limit=0,  # the calls table has its own query, narrowed by a click on a chart
+    )
 
 
-def _chart(fig: Any, key: str) -> None:
-    st.plotly_chart(fig, width="stretch", key=key, config=_PLOTLY_CONFIG)
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def _calls(
+    db_path: str, preset: str, custom: Custom, filters: Filters, drill: charts.Drill | None, version: tuple[Any, ...]
+) -> list[dict[str, Any]]:
+    """The newest 200 calls of the view, narrowed by the chart click (if any)."""
+    return charts.drilled_calls(get_usage_tracker(), _range(preset, custom), {k: list(v) for k, v in filters}, drill)
 
 
-def render_filters(options: dict[str, list[str]]) -> tuple[str, float | None, dict[str, list[str]]]:
-    """Window and provider/task/user filters; the options are the values seen in the window."""
-    window_col, provider_col, task_col, user_col = st.columns([1, 1, 1, 1])
-    windows = list(charts.WINDOWS)
-    label = window_col.selectbox("Window", windows, index=windows.index(_DEFAULT_WINDOW), key="usage_window")
+def _chart(fig: Any, key: str, clickable: bool = False) -> None:
+    """A chart; a clickable one filters the calls table to the bar or point clicked (see `_on_select`)."""
+    if not clickable:
+        st.plotly_chart(fig, width="stretch", key=key, config=_PLOTLY_CONFIG)
+        return
+    key = f"{key}_{st.session_state.get('usage_drill_generation', 0)}"
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        key=key,
+        config=_PLOTLY_CONFIG,
+        on_select=lambda: _on_select(key),
+        selection_mode="points",
+    )
+
+
+def _on_select(key: str) -> None:
+    """A click on a chart: its point becomes the calls table's filter (a click on nothing usable keeps the old one)."""
+    event = st.session_state.get(key)
+    points = list(event["selection"]["points"]) if event else []
+    drill = charts.drill_from_selection(points, st.session_state.get("usage_granularity") or "day")
+    if drill is not None:
+        st.session_state["usage_drill"] = drill
+
+
+def _clear_drill() -> None:
+    st.session_state["usage_drill"] = None
+    # new chart keys: the charts forget their highlighted selection too
+    st.session_state["usage_drill_generation"] = st.session_state.get("usage_drill_generation", 0) + 1
+
+
+def render_range(db_path: str, version: tuple[Any, ...]) -> tuple[str, Custom, str]:
+    """Date range (presets or two dates) and granularity; the granularity resets to the range's default whenever the
+    range changes, and only granularities giving at most charts.MAX_BUCKETS buckets are offered."""
+    range_col, custom_col, grain_col = st.columns([1.2, 1.6, 1])
+    presets = list(charts.RANGE_PRESETS)
+    preset = range_col.selectbox(
+        "Date range", presets, index=presets.index(_DEFAULT_WINDOW), key="usage_window", help="All times are UTC."
+    )
+    custom: Custom = None
+    if preset == _CUSTOM:
+        today = datetime.now(UTC).date()
+        picked = custom_col.date_input(
+            "From – to (UTC, both days included)",
+            value=(today - timedelta(days=6), today),
+            max_value=today,
+            key="usage_custom_range",
+            format="YYYY-MM-DD",
+        )
+        days = [d for d in (picked if isinstance(picked, tuple | list) else [picked]) if isinstance(d, date)]
+        if days:  # while the second date is not picked yet, the range is the first day alone
+            custom = (min(days), max(days))
+    now = time.time()
+    span = _range(preset, custom).span_seconds(now, _first_ts(db_path, version))
+    choices = charts.granularity_choices(span)
+    range_key = (preset, custom)
+    if (
+        st.session_state.get("_usage_granularity_for") != range_key
+        or st.session_state.get("usage_granularity") not in choices
+    ):
+        st.session_state["usage_granularity"] = charts.default_granularity(span)
+        st.session_state["_usage_granularity_for"] = range_key
+    granularity = grain_col.selectbox(
+        "Granularity", choices, key="usage_granularity", help="The size of one bar or point on the time charts."
+    )
+    return preset, custom, str(granularity)
+
+
+def render_filters(options: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Provider/task/user filters; the options are the values seen in the range."""
+    provider_col, task_col, user_col = st.columns([1, 1, 1])
     providers = provider_col.multiselect("Provider", options["provider"], key="usage_provider", placeholder="All")
     tasks = task_col.multiselect("Task", options["task_type"], key="usage_task_type", placeholder="All")
     users = user_col.multiselect("User", options["user_id"], key="usage_user_id", placeholder="All")
-    return label, charts.WINDOWS[label], {"provider": providers, "task_type": tasks, "user_id": users}
+    return {"provider": providers, "task_type": tasks, "user_id": users}
 
 
 def render_empty_state() -> None:
@@ -68,14 +159,16 @@ def render_empty_state() -> None:
 
 @st.cache_data(ttl=300, max_entries=64, show_spinner=False)
 def _previous(
-    db_path: str, hours: float | None, filters: tuple[tuple[str, tuple[str, ...]], ...], version: tuple[Any, ...]
+    db_path: str, preset: str, custom: Custom, filters: Filters, version: tuple[Any, ...]
 ) -> dict[str, float] | None:
-    """The headline of the period of equal length before this window (None for all time)."""
-    if hours is None:
+    """The headline of the period of equal length just before the range (None for all time)."""
+    before = _range(preset, custom).previous(time.time())
+    if before is None:
         return None
-    tracker = get_usage_tracker()
-    f = {k: list(v) for k, v in filters}
-    return charts.previous_period(tracker.get_usage_stats(hours, **f), tracker.get_usage_stats(2 * hours, **f))
+    stats = get_usage_tracker().dashboard.headline(
+        None, since=before.since, until=before.until, **{k: list(v) for k, v in filters}
+    )
+    return charts.headline_metrics(stats)
 
 
 def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[str, float] | None = None) -> None:
@@ -84,51 +177,91 @@ def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[st
     def delta(key: str) -> str | None:
         return None if previous is None else charts.change_text(head[key], previous[key])
 
+    def count(key: str) -> tuple[str, str]:
+        value = int(head[key])
+        return charts.compact_number(value), f"{value:,}"
+
+    def usd(key: str) -> tuple[str, str]:
+        return charts.compact_usd(head[key]), f"${float(head[key]):,.6f}"
+
     row1 = st.columns(4)
-    row1[0].metric("Requests", f"{head['total_requests']:,}", delta("total_requests"))
-    row1[1].metric("Successful", f"{head['successful_requests']:,}", delta("successful_requests"))
-    row1[2].metric("Failed", f"{head['failed_requests']:,}", delta("failed_requests"), delta_color="inverse")
+    for column, (label, key, colour) in zip(
+        row1,
+        (
+            ("Requests", "total_requests", "normal"),
+            ("Successful", "successful_requests", "normal"),
+            ("Failed", "failed_requests", "inverse"),
+        ),
+        strict=False,
+    ):
+        text, exact = count(key)
+        column.metric(label, text, delta(key), delta_color=colour, help=f"Exactly {exact}.")  # type: ignore[arg-type]
+    tokens_in, tokens_out = count("total_input_tokens"), count("total_output_tokens")
     row1[3].metric(
-        "Tokens in / out", f"{head['total_input_tokens']:,} / {head['total_output_tokens']:,}", delta("total_tokens")
+        "Tokens in / out",
+        f"{tokens_in[0]} / {tokens_out[0]}",
+        delta("total_tokens"),
+        help=f"Exactly {tokens_in[1]} input and {tokens_out[1]} output tokens.",
     )
     row2 = st.columns(4)
-    row2[0].metric(
-        f"Cost ({window_label.lower()})", charts.format_usd(head["cost_usd"]), delta("cost_usd"), delta_color="inverse"
-    )
+    text, exact = usd("cost_usd")
+    row2[0].metric(f"Cost ({window_label.lower()})", text, delta("cost_usd"), delta_color="inverse", help=exact)
     row2[1].metric(
         "Average cost per call",
         charts.format_usd(head["avg_cost_per_call"]),
         delta("avg_cost_per_call"),
         delta_color="inverse",
+        help=f"${head['avg_cost_per_call']:,.8f}",
     )
-    row2[2].metric("Total tokens", f"{head['total_tokens']:,}", delta("total_tokens"))
-    row2[3].metric("All-time cost", charts.format_usd(head["total_cost_all_time"]))
+    text, exact = count("total_tokens")
+    row2[2].metric("Total tokens", text, delta("total_tokens"), help=f"Exactly {exact}.")
+    text, exact = usd("total_cost_all_time")
+    row2[3].metric("All-time cost", text, help=exact)
 
 
-def render_cost_charts(dash: charts.Dashboard) -> None:
+def render_cost_charts(
+    dash: charts.Dashboard, granularity: str, x_range: tuple[float, float] | None, forecast: Any | None
+) -> None:
     st.subheader("Cost")
+    st.caption("Click a bar or a point to list its calls under **Recent calls**.")
     left, right = st.columns(2)
     with left:
-        _chart(charts.cost_by_provider(dash.by_provider), "chart_cost_provider")
+        _chart(
+            dash.figure("cost_provider", lambda: charts.cost_by_provider(dash.by_provider)),
+            "chart_cost_provider",
+            clickable=True,
+        )
     with right:
-        _chart(charts.cost_by_task(dash.by_task), "chart_cost_task")
-    _chart(charts.cost_over_time(dash.timeseries), "chart_cost_time")
-    _chart(charts.tokens_over_time(dash.timeseries), "chart_tokens_time")
+        _chart(dash.figure("cost_task", lambda: charts.cost_by_task(dash.by_task)), "chart_cost_task", clickable=True)
+    fkey = None if forecast is None else (forecast.budget, forecast.limit_usd, forecast.spent[-1])
+    cost_time = dash.figure(
+        ("cost_time", fkey), lambda: charts.cost_over_time(dash.timeseries, granularity, x_range, forecast)
+    )
+    _chart(cost_time, "chart_cost_time", clickable=True)
+    if forecast is not None:
+        budget = f"{forecast.budget} budget"
+        said = dict.fromkeys(f.sentence(budget) for f in (forecast.weekday, forecast.linear))
+        st.markdown(f"**Forecast** ({forecast.budget} period, every provider and task): " + " ".join(said))
+    tokens = dash.figure("tokens_time", lambda: charts.tokens_over_time(dash.timeseries, granularity, x_range))
+    _chart(tokens, "chart_tokens_time", clickable=True)
 
 
 def render_reliability(dash: charts.Dashboard) -> None:
     st.subheader("Reliability and speed")
     left, right = st.columns(2)
     with left:
-        _chart(charts.success_failure(dash.by_provider, dash.errors), "chart_success")
+        success = dash.figure("success", lambda: charts.success_failure(dash.by_provider, dash.errors))
+        _chart(success, "chart_success", clickable=True)
     with right:
-        _chart(charts.latency_by_provider(dash.latency), "chart_latency")
+        _chart(
+            dash.figure("latency", lambda: charts.latency_by_provider(dash.latency)), "chart_latency", clickable=True
+        )
         st.caption("Latency over calls that reached a provider (cache hits excluded).")
 
 
 def render_users(dash: charts.Dashboard) -> None:
     st.subheader("Users")
-    _chart(charts.cost_per_user(dash.users), "chart_users")
+    _chart(dash.figure("users", lambda: charts.cost_per_user(dash.users)), "chart_users", clickable=True)
 
 
 def render_savings(dash: charts.Dashboard) -> None:
@@ -148,7 +281,7 @@ def render_savings(dash: charts.Dashboard) -> None:
         "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing. "
         "Prompt caching is the providers' own: cached input billed at their cached rate."
     )
-    _chart(charts.savings_by_task(dash.by_task), "chart_savings")
+    _chart(dash.figure("savings", lambda: charts.savings_by_task(dash.by_task)), "chart_savings", clickable=True)
 
 
 def render_budgets(users: list[str]) -> None:
@@ -200,25 +333,58 @@ def _daily_spend(db_path: str, user: str | None, version: tuple[Any, ...]) -> di
 
 
 def render_forecasts(router: Any, lines: list[Any], user: str | None) -> None:
-    """Per budget line: where this period's spend ends at this rate (weekday-aware), drawn against the limit."""
+    """Per budget line: where this period's spend ends at this rate (day-of-week aware). The monthly one is also
+    drawn on the cost-over-time chart, against its limit."""
     from core.budget import period_end, period_start
     from core.forecast import weekday_forecast
 
     tracker = get_usage_tracker()
     version = _data_version(tracker)
     now = time.time()
-    for i, line in enumerate(lines):
+    for line in lines:
         period = "daily" if "daily" in line.scope else "monthly"
         who = None if line.scope.startswith("global") else (user or state.DEFAULT_USER)
         start, end = period_start(period, now), period_end(period, now).timestamp()
         daily = _daily_spend(str(tracker.db_path), who, version)
         forecast = weekday_forecast(daily, start, end, now, line.limit_usd)
         st.markdown(f"**{line.scope.capitalize()}**: {forecast.sentence(f'{line.scope} budget')}")
-        if period == "monthly":
-            _chart(
-                charts.forecast_chart(daily, forecast, start, f"{line.scope.capitalize()}: spend and forecast"),
-                f"chart_forecast_{i}",
-            )
+
+
+@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
+def _spend_forecast(
+    db_path: str, period: str, limit: float | None, user: str | None, budget: str, version: tuple[Any, ...]
+) -> charts.SpendForecast:
+    return charts.spend_forecast(get_usage_tracker(), period, time.time(), limit, user, budget)
+
+
+def cost_forecast(rng: charts.TimeRange, span_seconds: float, users: list[str]) -> charts.SpendForecast | None:
+    """The budget period the cost chart forecasts: for a range ending now, the monthly one (the daily one for a
+    range of two days or less, when a daily budget is set), against the selected user's or the global limit."""
+    if rng.until is not None:
+        return None
+    router = state.router()
+    user = users[0] if len(users) == 1 else None
+    try:
+        lines = router.budget.status(user or state.DEFAULT_USER) if router.settings.budgets.any_set else []
+    except Exception:  # noqa: BLE001 - the chart still draws, without a budget line
+        lines = []
+    lines = [line for line in lines if (user is not None) == line.scope.startswith("user")] or [
+        line for line in lines if line.scope.startswith("global")
+    ]
+    daily = [line for line in lines if "daily" in line.scope]
+    monthly = [line for line in lines if "monthly" in line.scope]
+    line: Any = None
+    if span_seconds <= 2 * 86_400:
+        if not daily:
+            return None
+        line, period = daily[0], "daily"
+    else:
+        line, period = (monthly[0] if monthly else None), "monthly"
+    scope = line.scope if line is not None else ("user monthly" if user else "global monthly")
+    who = user if scope.startswith("user") else None
+    tracker = get_usage_tracker()
+    limit = line.limit_usd if line is not None else None
+    return _spend_forecast(str(tracker.db_path), period, limit, who, scope, _data_version(tracker))
 
 
 def render_alerts() -> None:
@@ -262,7 +428,8 @@ def _policy_text(policy: str) -> str:
 
 
 def render_ab(db_path: str, hours: float | None, filters: dict[str, list[str]], window_label: str) -> None:
-    """Win rate per provider per task and cost per win, from the votes on the Compare providers page."""
+    """Win rate per provider per task and cost per win, from the votes on the Compare providers page (votes are
+    counted from the range's start up to now: the vote store keeps no finer window)."""
     st.subheader("Provider comparison (A/B)")
     users = filters["user_id"]
     try:
@@ -298,11 +465,17 @@ def render_ab(db_path: str, hours: float | None, filters: dict[str, list[str]], 
     )
 
 
-def render_recent_calls(dash: charts.Dashboard, tracker: Any, hours: float | None, filters: dict[str, Any]) -> None:
+def render_recent_calls(
+    rows: list[dict[str, Any]], drill: charts.Drill | None, tracker: Any, rng: charts.TimeRange, filters: dict[str, Any]
+) -> None:
     st.subheader("Recent calls")
-    st.caption(f"The newest {len(dash.recent):,} calls in this view: metadata only, never prompt or answer text.")
+    if drill is not None:
+        note, clear = st.columns([5, 1])
+        note.info(f"Showing the calls of **{drill.label}** (from your click on a chart).", icon="🔎")
+        clear.button("Clear filter", key="usage_drill_clear", on_click=_clear_drill, icon="✖️")
+    st.caption(f"The newest {len(rows):,} calls in this view: metadata only, never prompt or answer text.")
     st.dataframe(
-        dash.recent,
+        charts.calls_frame(rows),
         hide_index=True,
         width="stretch",
         height=320,
@@ -314,16 +487,15 @@ def render_recent_calls(dash: charts.Dashboard, tracker: Any, hours: float | Non
             "latency_ms": st.column_config.NumberColumn(charts.CALL_LABELS["latency_ms"], format="%.0f"),
         },
     )
-    render_request_detail(tracker, hours, filters)
-    window = "all" if hours is None else f"{hours:g}h"
+    render_request_detail(rows[:50])
     st.download_button(
         "Download CSV of the filtered calls",
-        data=lambda: charts.export_csv(tracker, hours, filters),
-        file_name=f"cv-copilot-usage-{window}.csv",
+        data=lambda: charts.export_csv(tracker, rng, filters),
+        file_name=f"cv-copilot-usage-{rng.label.lower().replace(' ', '-')}.csv",
         mime="text/csv",
         on_click="ignore",
         icon="⬇️",
-        help="Every call in the window and filters, newest first: no row is left out.",
+        help="Every call in the range and filters (not narrowed by a chart click), newest first: no row left out.",
     )
 
 
@@ -354,10 +526,8 @@ _DETAIL_FIELDS = (
 )
 
 
-def render_request_detail(tracker: Any, hours: float | None, filters: dict[str, Any]) -> None:
+def render_request_detail(rows: list[dict[str, Any]]) -> None:
     """One request in full: its attempts (the fallback chain), tokens by kind, price source, cache, route reason."""
-    f = {k: v for k, v in filters.items() if v}
-    rows = tracker.recent_calls(limit=50, hours=hours, **f)
     if not rows:
         return
     labels = [f"{r['time']} · {r['task_type']} · {r['provider']} · ${float(r['cost_usd'] or 0):.6f}" for r in rows]
@@ -389,23 +559,29 @@ def main() -> None:
     if version[0] is None:  # a friendly note first; the sections below then show their "no data yet" states
         render_empty_state()
     db_path = str(tracker.db_path)
-    label = st.session_state.get("usage_window", _DEFAULT_WINDOW)
+    preset, custom, granularity = render_range(db_path, version)
     selected = tuple((k, tuple(st.session_state.get(f"usage_{k}", ()))) for k in ("provider", "task_type", "user_id"))
-    options = _filter_options(db_path, charts.WINDOWS.get(label, 24), selected, version)
-    label, hours, filters = render_filters(options)
+    filters = render_filters(_filter_options(db_path, preset, custom, selected, version))
     key = tuple((name, tuple(values)) for name, values in sorted(filters.items()) if values)
-    dash = _dashboard(db_path, hours, key, version)
+    now = time.time()
+    rng = _range(preset, custom)
+    dash = _dashboard(db_path, preset, custom, granularity, key, version)
     if dash.empty and version[0] is not None:
-        st.info(f"No calls match this view ({label.lower()}). Widen the window or clear the filters.", icon="🔎")
-    render_headline(dash, label, _previous(db_path, hours, key, version))
+        st.info(f"No calls match this view ({rng.label.lower()}). Widen the range or clear the filters.", icon="🔎")
+    render_headline(dash, rng.label, _previous(db_path, preset, custom, key, version))
     render_budgets(filters["user_id"])
     render_alerts()
-    render_cost_charts(dash)
+    span = rng.span_seconds(now, _first_ts(db_path, version))
+    x_range = None if rng.since is None else (rng.since, now if rng.until is None else rng.until)
+    render_cost_charts(dash, granularity, x_range, cost_forecast(rng, span, filters["user_id"]))
     render_reliability(dash)
     render_users(dash)
     render_savings(dash)
-    render_ab(db_path, hours, filters, label)
-    render_recent_calls(dash, tracker, hours, filters)
+    hours = None if rng.since is None else (now - rng.since) / 3600
+    render_ab(db_path, hours, filters, rng.label)
+    drill = st.session_state.get("usage_drill")
+    rows = _calls(db_path, preset, custom, key, drill, version)
+    render_recent_calls(rows, drill, tracker, rng, filters)
 
 
 main()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import threading
@@ -19,6 +20,35 @@ from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from core.tracker.dashboard import (
+    GRANULARITIES,
+    MAX_BUCKETS,
+    RANGE_PRESETS,
+    TimeRange,
+    bucket_bounds,
+    default_granularity,
+    granularity_choices,
+    resolve_range,
+)
+
+__all__ = [  # the names the page and the bench use (the rest is importable too)
+    "GRANULARITIES",
+    "MAX_BUCKETS",
+    "RANGE_PRESETS",
+    "Dashboard",
+    "Drill",
+    "TimeRange",
+    "compact_number",
+    "cost_over_time",
+    "default_granularity",
+    "drill_from_selection",
+    "drilled_calls",
+    "granularity_choices",
+    "load_calls",
+    "load_dashboard",
+    "resolve_range",
+]
 
 #: Dashboard windows, label → the seed's `hours` (None = all time).
 WINDOWS: dict[str, float | None] = {
@@ -154,6 +184,26 @@ def format_usd(value: float) -> str:
     return f"${value:.6f}"
 
 
+def compact_number(value: float) -> str:
+    """A count that fits a metric tile at any scale: 999 → '999', 48,007,123 → '48.0M', 1.2e12 → '1.2T'.
+    The page puts the exact figure in the tile's help."""
+    value = float(value or 0)
+    if abs(value) < 10_000:
+        return f"{value:,.0f}"
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if round(abs(value) / size, 1) >= 1:
+            return f"{value / size:.1f}{suffix}"
+    return f"{value:,.0f}"  # pragma: no cover - every value >= 10,000 has a suffix
+
+
+def compact_usd(value: float) -> str:
+    """`format_usd`, but $1,234,567.89 reads $1.23M (the exact figure goes in the help)."""
+    value = float(value or 0.0)
+    if abs(value) >= 100_000:
+        return "$" + compact_number(value)
+    return format_usd(value)
+
+
 def calls_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Recent-call rows as a display/CSV frame: fixed columns, the fallback chain as `a > b` text."""
     frame = to_frame(rows, CALL_COLUMNS)
@@ -268,6 +318,56 @@ def _layout(fig: go.Figure, title: str, **extra: Any) -> go.Figure:
     return fig
 
 
+def _zero_based(fig: go.Figure, values: Iterable[float], axis: str = "yaxis") -> None:
+    """A cost or count axis starts at 0; with only zeros (free calls) it runs 0 to 1, never -1 to +1."""
+    top = max((float(v) for v in values), default=0.0)
+    fig.update_layout({axis: {"rangemode": "nonnegative", **({"range": [0, 1]} if top <= 0 else {})}})
+
+
+#: Tick labels per granularity: never sub-second noise like "11:59:59.9996", whatever the number of buckets.
+TICK_FORMATS: dict[str, str] = {
+    "5 min": "%H:%M<br>%b %d",
+    "hour": "%H:%M<br>%b %d",
+    "day": "%b %d",
+    "week": "%b %d",
+    "month": "%b %Y",
+}
+
+
+def _bucket_label(granularity: str) -> str:
+    return {"5 min": "5 minutes"}.get(granularity, granularity)
+
+
+def _time_axis(
+    fig: go.Figure, granularity: str, buckets: Sequence[pd.Timestamp], x_range: tuple[float, float] | None
+) -> None:
+    """Date axis with the granularity's tick format and hover format, spanning the range (or the buckets)."""
+    lo_hi = [bucket_bounds(b.timestamp(), granularity) for b in buckets]
+    lo = min([b for b, _ in lo_hi], default=None)
+    hi = max([e for _, e in lo_hi], default=None)
+    if x_range is not None:
+        lo, hi = x_range
+    axis: dict[str, Any] = {
+        "type": "date",
+        "tickformat": TICK_FORMATS[granularity],
+        "hoverformat": TICK_FORMATS[granularity].replace("<br>", " "),
+        "title": f"Time (UTC), per {_bucket_label(granularity)}",
+    }
+    if lo is not None and hi is not None and hi > lo:
+        axis["range"] = [
+            pd.Timestamp(lo, unit="s", tz="UTC").isoformat(),
+            pd.Timestamp(hi, unit="s", tz="UTC").isoformat(),
+        ]
+    fig.update_layout(xaxis=axis)
+
+
+def _granularity_of(frame: pd.DataFrame) -> str:
+    """The granularity of a timeseries frame without one given: the smallest gap between its buckets."""
+    stamps = sorted({pd.Timestamp(b).timestamp() for b in frame["bucket"]})
+    gap = min((b - a for a, b in itertools.pairwise(stamps)), default=3600.0)
+    return next((g for g, size in GRANULARITIES.items() if size and gap <= size), "month")
+
+
 def _nonempty(frame: pd.DataFrame, value_column: str) -> pd.DataFrame:
     """Rows with a value; an all-zero or missing frame counts as empty."""
     if frame is None or frame.empty or value_column not in frame:
@@ -283,16 +383,20 @@ def cost_by_provider(frame: pd.DataFrame) -> go.Figure:
     if data.empty:
         return empty_figure(title)
     data = data.sort_values("cost_usd", ascending=False)
+    costs = data["cost_usd"].astype(float).tolist()
     fig = go.Figure(
         go.Bar(
             x=data["key"].astype(str).tolist(),
-            y=data["cost_usd"].astype(float).tolist(),
+            y=costs,
             marker_color=[_color(k) for k in data["key"]],
             name="cost",
-            hovertemplate="%{x}: $%{y:.6f}<extra></extra>",
+            customdata=[["provider", str(k)] for k in data["key"]],
+            hovertemplate="%{x}: $%{y:.6f}<extra>click to see its calls</extra>",
         )
     )
-    return _layout(fig, title, yaxis_title="USD", showlegend=False)
+    _layout(fig, title, xaxis_title="Provider", yaxis_title="Cost (USD)", showlegend=False)
+    _zero_based(fig, costs)
+    return fig
 
 
 def cost_by_task(frame: pd.DataFrame) -> go.Figure:
@@ -302,15 +406,19 @@ def cost_by_task(frame: pd.DataFrame) -> go.Figure:
     if data.empty:
         return empty_figure(title)
     data = data.sort_values("cost_usd", ascending=False)
+    costs = data["cost_usd"].astype(float).tolist()
     fig = go.Figure(
         go.Bar(
             x=data["key"].astype(str).tolist(),
-            y=data["cost_usd"].astype(float).tolist(),
+            y=costs,
             name="cost",
-            hovertemplate="%{x}: $%{y:.6f}<extra></extra>",
+            customdata=[["task_type", str(k)] for k in data["key"]],
+            hovertemplate="%{x}: $%{y:.6f}<extra>click to see its calls</extra>",
         )
     )
-    return _layout(fig, title, yaxis_title="USD", showlegend=False)
+    _layout(fig, title, xaxis_title="Task", yaxis_title="Cost (USD)", showlegend=False)
+    _zero_based(fig, costs)
+    return fig
 
 
 def _buckets(frame: pd.DataFrame) -> pd.DataFrame:
@@ -319,44 +427,153 @@ def _buckets(frame: pd.DataFrame) -> pd.DataFrame:
     return data
 
 
-def cost_over_time(frame: pd.DataFrame) -> go.Figure:
-    """Stacked bars of cost per time bucket, one trace per provider, from timeseries() rows."""
+@dataclass(frozen=True)
+class SpendForecast:
+    """What the cost-over-time chart overlays: this budget period's spend so far, both forecasts, the limit."""
+
+    budget: str  # "global monthly", "user daily", ...: names the budget line
+    period_start: float
+    spent: tuple[tuple[float, float], ...]  # (epoch seconds, cumulative USD) from the period's start to now
+    linear: Any  # core.forecast.Forecast
+    weekday: Any  # core.forecast.Forecast
+
+    @property
+    def limit_usd(self) -> float | None:
+        return cast("float | None", self.linear.limit_usd)
+
+    @property
+    def period_end(self) -> float:
+        return float(self.linear.period_end.timestamp())
+
+
+def cost_over_time(
+    frame: pd.DataFrame,
+    granularity: str | None = None,
+    x_range: tuple[float, float] | None = None,
+    forecast: SpendForecast | None = None,
+) -> go.Figure:
+    """Stacked bars of cost per time bucket, one trace per provider, from timeseries() rows.
+
+    With a `forecast`, the budget period's cumulative spend, its linear and day-of-week forecasts to the period's
+    end and the budget's limit are drawn on a second axis (cumulative USD), and the time axis reaches the period's
+    end. Each bar carries (bucket start, provider) for click-to-filter."""
     title = "Cost over time by provider (USD)"
     data = _nonempty(frame, "requests" if "requests" in frame else "cost_usd")
-    if data.empty:
+    if data.empty and forecast is None:
         return empty_figure(title)
     data = _buckets(data)
+    granularity = granularity or (_granularity_of(data) if len(data) else "day")
     pivot = data.pivot_table(index="bucket", columns="provider", values="cost_usd", aggfunc="sum", fill_value=0.0)
     pivot = pivot[pivot.sum().sort_values(ascending=False).index]
+    buckets = list(pivot.index)
+    starts = [b.isoformat() for b in buckets]
+    widths = [(e - b) * 1000 * 0.9 for b, e in (bucket_bounds(t.timestamp(), granularity) for t in buckets)]
     fig = go.Figure(
         [
             go.Bar(
-                x=pivot.index.tolist(),
+                x=[bucket_bounds(t.timestamp(), granularity)[0] * 1000 for t in buckets],
                 y=pivot[provider].astype(float).tolist(),
+                width=widths,
+                offset=0,
                 name=str(provider),
                 marker_color=_color(provider),
+                customdata=[["time", start, str(provider)] for start in starts],
+                hovertemplate=f"{provider}: $%{{y:.6f}}<extra>click to see its calls</extra>",
             )
             for provider in pivot.columns
         ]
     )
-    return _layout(fig, title, barmode="stack", yaxis_title="USD")
+    if forecast is not None:
+        lo = min([forecast.period_start, *([x_range[0]] if x_range else [])])
+        x_range = (lo if x_range is None else x_range[0], max(forecast.period_end, x_range[1] if x_range else 0.0))
+        _forecast_traces(fig, forecast)
+    _layout(fig, title, barmode="stack", yaxis_title="Cost per bucket (USD)")
+    _zero_based(fig, pivot.sum(axis=1).tolist() if len(pivot) else [])
+    fig.update_xaxes(type="date")
+    # bars are placed on epoch-millisecond x so their width is the bucket's; the axis shows dates
+    _time_axis(fig, granularity, buckets, x_range)
+    fig.update_layout(legend={"orientation": "h", "y": -0.25})
+    return fig
 
 
-def tokens_over_time(frame: pd.DataFrame) -> go.Figure:
+def _forecast_traces(fig: go.Figure, forecast: SpendForecast) -> None:
+    def ms(ts: float) -> float:
+        return ts * 1000
+
+    spent = list(forecast.spent)
+    scope = forecast.budget
+    fig.add_scatter(
+        x=[ms(t) for t, _ in spent],
+        y=[v for _, v in spent],
+        name=f"spent this period ({scope})",
+        mode="lines",
+        line={"color": "#2c7be5", "width": 2},
+        yaxis="y2",
+        hovertemplate="spent so far: $%{y:.4f}<extra></extra>",
+    )
+    for fc, dash, colour in ((forecast.linear, "dash", "#e67e22"), (forecast.weekday, "dot", "#8e44ad")):
+        fig.add_scatter(
+            x=[ms(t.timestamp()) for t, _ in fc.path],
+            y=[v for _, v in fc.path],
+            name=f"forecast ({fc.label})",
+            mode="lines",
+            line={"dash": dash, "color": colour, "width": 2},
+            yaxis="y2",
+            hovertemplate=f"forecast ({fc.label}): $%{{y:.4f}}<extra></extra>",
+        )
+    top = max([v for _, v in spent] + [v for fc in (forecast.linear, forecast.weekday) for _, v in fc.path] + [0.0])
+    if forecast.limit_usd is not None:
+        fig.add_scatter(
+            x=[ms(forecast.period_start), ms(forecast.period_end)],
+            y=[forecast.limit_usd, forecast.limit_usd],
+            name=f"{scope} budget (${forecast.limit_usd:,.2f})",
+            mode="lines",
+            line={"color": "#c0392b", "width": 2},
+            yaxis="y2",
+            hovertemplate=f"{scope} budget: $%{{y:,.2f}}<extra></extra>",
+        )
+        top = max(top, forecast.limit_usd)
+    fig.update_layout(
+        yaxis2={
+            "title": f"Cumulative spend this period (USD, {scope})",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "nonnegative",
+            "range": [0, top * 1.1 if top > 0 else 1.0],
+            "showgrid": False,
+            "tickprefix": "$",
+        }
+    )
+
+
+def tokens_over_time(
+    frame: pd.DataFrame, granularity: str | None = None, x_range: tuple[float, float] | None = None
+) -> go.Figure:
     """Input and output tokens per time bucket (all providers summed), from timeseries() rows."""
     title = "Tokens over time"
     data = _nonempty(frame, "requests" if "requests" in frame else "input_tokens")
     if data.empty:
         return empty_figure(title)
     data = _buckets(data)
+    granularity = granularity or _granularity_of(data)
     sums = data.groupby("bucket", sort=True)[["input_tokens", "output_tokens"]].sum()
+    starts = [b.isoformat() for b in sums.index]
     fig = go.Figure(
         [
-            go.Scatter(x=sums.index.tolist(), y=sums[column].astype(int).tolist(), name=name, mode="lines+markers")
+            go.Scatter(
+                x=sums.index.tolist(),
+                y=sums[column].astype(int).tolist(),
+                name=name,
+                mode="lines+markers",
+                customdata=[["time", start, ""] for start in starts],
+            )
             for column, name in (("input_tokens", "input tokens"), ("output_tokens", "output tokens"))
         ]
     )
-    return _layout(fig, title, yaxis_title="tokens")
+    _layout(fig, title, yaxis_title="Tokens per bucket")
+    _zero_based(fig, sums.to_numpy().ravel().tolist())
+    _time_axis(fig, granularity, list(sums.index), x_range)
+    return fig
 
 
 def success_failure(breakdown: pd.DataFrame, errors: pd.DataFrame) -> go.Figure:
@@ -384,7 +601,11 @@ def success_failure(breakdown: pd.DataFrame, errors: pd.DataFrame) -> go.Figure:
         kinds.loc["unknown"] = unknown + base
     for kind in kinds.index:
         traces.append(go.Bar(x=providers, y=kinds.loc[kind].astype(int).tolist(), name=str(kind)))
-    return _layout(go.Figure(traces), title, barmode="stack", yaxis_title="calls")
+    fig = _layout(go.Figure(traces), title, barmode="stack", xaxis_title="Provider", yaxis_title="Calls")
+    _zero_based(fig, ok.tolist())
+    for trace in fig.data:
+        trace.customdata = [["provider", p] for p in providers]
+    return fig
 
 
 def latency_by_provider(frame: pd.DataFrame) -> go.Figure:
@@ -400,7 +621,11 @@ def latency_by_provider(frame: pd.DataFrame) -> go.Figure:
             go.Bar(x=providers, y=data["p95_ms"].astype(float).tolist(), name="p95"),
         ]
     )
-    return _layout(fig, title, barmode="group", yaxis_title="ms")
+    fig = _layout(fig, title, barmode="group", xaxis_title="Provider", yaxis_title="Latency (ms)")
+    _zero_based(fig, data["p95_ms"].astype(float).tolist())
+    for trace in fig.data:
+        trace.customdata = [["provider", p] for p in providers]
+    return fig
 
 
 def cost_per_user(frame: pd.DataFrame, top: int = 25) -> go.Figure:
@@ -410,18 +635,23 @@ def cost_per_user(frame: pd.DataFrame, top: int = 25) -> go.Figure:
     if data.empty:
         return empty_figure(title)
     data = data.sort_values("cost_usd", ascending=False).head(top).iloc[::-1]
+    costs = data["cost_usd"].astype(float).tolist()
     fig = go.Figure(
         go.Bar(
-            x=data["cost_usd"].astype(float).tolist(),
+            x=costs,
             y=data["user_id"].astype(str).tolist(),
             orientation="h",
             name="cost",
-            hovertemplate="%{y}: $%{x:.6f}<extra></extra>",
+            customdata=[["user_id", str(u)] for u in data["user_id"]],
+            hovertemplate="%{y}: $%{x:.6f}<extra>click to see their calls</extra>",
         )
     )
     if len(frame) > top:
         title = f"{title}, top {top} of {len(frame)}"
-    return _layout(fig, title, xaxis_title="USD", showlegend=False, height=max(300, 22 * len(data) + 120))
+    _layout(fig, title, xaxis_title="Cost (USD)", yaxis_title="User", showlegend=False)
+    fig.update_layout(height=max(300, 22 * len(data) + 120))
+    _zero_based(fig, costs, "xaxis")
+    return fig
 
 
 def savings_by_task(frame: pd.DataFrame) -> go.Figure:
@@ -441,7 +671,11 @@ def savings_by_task(frame: pd.DataFrame) -> go.Figure:
             go.Bar(x=tasks, y=data["saved_by_cache_usd"].fillna(0).astype(float).tolist(), name="saved by cache"),
         ]
     )
-    return _layout(fig, title, barmode="group", yaxis_title="USD")
+    _layout(fig, title, barmode="group", xaxis_title="Task", yaxis_title="Cost (USD)")
+    _zero_based(fig, [v for trace in fig.data for v in trace.y])
+    for trace in fig.data:
+        trace.customdata = [["task_type", t] for t in tasks]
+    return fig
 
 
 # --- budgets and A/B comparisons ----------------------------------------------------------------------------------
@@ -551,7 +785,7 @@ def win_rates_chart(frame: pd.DataFrame) -> go.Figure:
                 ),
             )
         )
-    return _layout(fig, title, barmode="group", yaxis={"title": "win rate (%)", "range": [0, 115]})
+    return _layout(fig, title, barmode="group", xaxis_title="Task", yaxis={"title": "Win rate (%)", "range": [0, 115]})
 
 
 # --- one dashboard load -------------------------------------------------------------------------------------------
@@ -571,6 +805,16 @@ class Dashboard:
     users: pd.DataFrame
     recent: pd.DataFrame
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: Figures built from this load, by name: a rerun of the same view (the page keeps the Dashboard object
+    #: itself in its cache) draws them without building them again
+    figures: dict[Any, go.Figure] = field(default_factory=dict, repr=False, compare=False)
+
+    def figure(self, name: Any, build: Callable[[], go.Figure]) -> go.Figure:
+        """The figure `name`, built once per Dashboard."""
+        fig = self.figures.get(name)
+        if fig is None:
+            fig = self.figures[name] = build()
+        return fig
 
     @property
     def headline(self) -> dict[str, float]:
@@ -598,20 +842,35 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+def _span_kwargs(window: TimeRange | float | None) -> dict[str, Any]:
+    """A window (a TimeRange, or the seed's `hours`) as the tracker's keyword arguments."""
+    if isinstance(window, TimeRange):
+        return {"hours": None, "since": window.since, "until": window.until}
+    return {"hours": window}
+
+
 def load_dashboard(
-    tracker: Any, hours: float | None, filters: Mapping[str, Any] | None = None, *, recent_limit: int = 200
+    tracker: Any,
+    window: TimeRange | float | None,
+    filters: Mapping[str, Any] | None = None,
+    *,
+    granularity: str | None = None,
+    recent_limit: int = 200,
 ) -> Dashboard:
-    """Run the dashboard's SQL aggregates (tracker methods, all grouped in SQLite) and shape them into frames."""
+    """Run the dashboard's SQL aggregates (tracker methods, all grouped in SQL) and shape them into frames.
+    `window` is a `TimeRange` or, as before, the seed's `hours` (None: all time)."""
     f = {k: v for k, v in (filters or {}).items() if v}
+    span = _span_kwargs(window)
+    q = tracker.dashboard
     jobs: dict[str, Callable[[], Any]] = {
-        "stats": lambda: tracker.get_usage_stats(hours=hours, **f),
-        "by_provider": lambda: tracker.breakdown("provider", hours=hours, **f),
-        "by_task": lambda: tracker.breakdown("task_type", hours=hours, **f),
-        "timeseries": lambda: tracker.timeseries(hours=hours, **f),
-        "errors": lambda: tracker.errors_by_provider(hours=hours, **f),
-        "latency": lambda: tracker.latency_by_provider(hours=hours, **f),
-        "users": lambda: tracker.get_user_stats(hours=hours, **f),
-        "recent": lambda: tracker.recent_calls(limit=recent_limit, hours=hours, **f),
+        "stats": lambda: q.headline(**span, **f),
+        "by_provider": lambda: q.breakdown("provider", **span, **f),
+        "by_task": lambda: q.breakdown("task_type", **span, **f),
+        "timeseries": lambda: q.timeseries(granularity=granularity, **span, **f),
+        "errors": lambda: q.errors_by_provider(**span, **f),
+        "latency": lambda: q.latency_by_provider(**span, **f),
+        "users": lambda: q.user_stats(**span, **f),
+        "recent": lambda: q.recent_calls(recent_limit, **span, **f),
     }
     timings: dict[str, float] = {}
 
@@ -625,7 +884,7 @@ def load_dashboard(
     futures = {name: _executor().submit(timed, name) for name in jobs}
     results = {name: future.result() for name, future in futures.items()}
     return Dashboard(
-        hours=hours,
+        hours=window.span_seconds(time.time()) / 3600 if isinstance(window, TimeRange) else window,
         stats=results["stats"],
         by_provider=to_frame(results["by_provider"], BREAKDOWN_COLUMNS),
         by_task=to_frame(results["by_task"], BREAKDOWN_COLUMNS),
@@ -638,31 +897,137 @@ def load_dashboard(
     )
 
 
+# --- click to filter ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drill:
+    """A click on a chart, as a narrowing of the calls table: a dimension's value and/or one time bucket."""
+
+    filters: tuple[tuple[str, str], ...] = ()
+    since: float | None = None
+    until: float | None = None
+    label: str = ""
+
+
+_DRILL_NAMES = {"provider": "provider", "task_type": "task", "user_id": "user"}
+
+
+def drill_from_selection(points: Sequence[Mapping[str, Any]], granularity: str) -> Drill | None:
+    """The first selected point of a chart (Streamlit's `selection.points`) as a Drill, from the point's
+    customdata: ["provider" | "task_type" | "user_id", value] or ["time", bucket start ISO, provider or ""].
+    None when nothing usable is selected (a click on a forecast line, say)."""
+    for point in points:
+        data = point.get("customdata")
+        if not isinstance(data, list | tuple) or len(data) < 2:
+            continue
+        kind, value = str(data[0]), str(data[1])
+        if kind in _DRILL_NAMES and value:
+            return Drill(((kind, value),), label=f"{_DRILL_NAMES[kind]} {value}")
+        if kind == "time":
+            try:
+                start = pd.Timestamp(value).timestamp()
+            except ValueError:
+                continue
+            lo, hi = bucket_bounds(start, granularity)
+            when = _bucket_text(lo, hi, granularity)
+            provider = str(data[2]) if len(data) > 2 and data[2] else ""
+            if provider:
+                return Drill((("provider", provider),), lo, hi, f"provider {provider}, {when}")
+            return Drill((), lo, hi, when)
+    return None
+
+
+def _bucket_text(lo: float, hi: float, granularity: str) -> str:
+    start = pd.Timestamp(lo, unit="s", tz="UTC")
+    if granularity in ("5 min", "hour"):
+        return f"{start:%b %d, %H:%M}–{pd.Timestamp(hi, unit='s', tz='UTC'):%H:%M} UTC"
+    if granularity == "month":
+        return f"{start:%B %Y}"
+    if granularity == "week":
+        return f"week of {start:%b %d, %Y}"
+    return f"{start:%b %d, %Y}"
+
+
+def drilled_calls(
+    tracker: Any,
+    window: TimeRange | float | None,
+    filters: Mapping[str, Any] | None = None,
+    drill: Drill | None = None,
+    *,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """The newest calls of a window and filters, narrowed by a drill (its bucket within the window, its value
+    within the filters: a value the filters exclude gives no rows), as `recent_calls` rows."""
+    f: dict[str, Any] = {k: list(v) for k, v in (filters or {}).items() if v}
+    span = _span_kwargs(window)
+    if drill is not None:
+        for dim, value in drill.filters:
+            if f.get(dim) and value not in f[dim]:
+                return []
+            f[dim] = [value]
+        if drill.since is not None:
+            start = window_since(window)
+            span = {"hours": None, "since": drill.since if start is None else max(drill.since, start)}
+            until = window.until if isinstance(window, TimeRange) else None
+            span["until"] = drill.until if until is None or drill.until is None else min(drill.until, until)
+    return cast("list[dict[str, Any]]", tracker.dashboard.recent_calls(limit, **span, **f))
+
+
+def load_calls(
+    tracker: Any,
+    window: TimeRange | float | None,
+    filters: Mapping[str, Any] | None = None,
+    drill: Drill | None = None,
+    *,
+    limit: int = 200,
+) -> pd.DataFrame:
+    """`drilled_calls` as the calls table frame."""
+    return calls_frame(drilled_calls(tracker, window, filters, drill, limit=limit))
+
+
+def window_since(window: TimeRange | float | None) -> float | None:
+    """The start of a window in epoch seconds (None: all time)."""
+    if isinstance(window, TimeRange):
+        return window.since
+    return None if window is None else time.time() - float(window) * 3600
+
+
 #: Most rows one CSV export holds; a bigger dump belongs in sqlite-utils or Datasette, not a browser download.
 #: No cap: the export holds every call in the view (an older version stopped at 100,000 rows without saying so).
 EXPORT_LIMIT: int | None = None
 
 
 def export_csv(
-    tracker: Any, hours: float | None, filters: Mapping[str, Any] | None = None, *, limit: int | None = EXPORT_LIMIT
+    tracker: Any,
+    window: TimeRange | float | None,
+    filters: Mapping[str, Any] | None = None,
+    *,
+    limit: int | None = EXPORT_LIMIT,
 ) -> bytes:
     """Every call row in the window and filters, newest first, as CSV (run only when the user clicks download).
 
     Rows are read from SQLite in batches and written straight into the CSV, so memory holds the CSV text, not a
     million row dicts. `limit` caps it only when a caller asks."""
     f = {k: v for k, v in (filters or {}).items() if v}
+    span = _span_kwargs(window)
     if limit is not None:
-        return calls_csv(tracker.recent_calls(limit=limit, hours=hours, **f))
-    return calls_csv(tracker.iter_calls(hours, **f))
+        return calls_csv(tracker.dashboard.recent_calls(limit, **span, **f))
+    return calls_csv(tracker.dashboard.iter_calls(**span, **f))
 
 
 def filter_options(
-    tracker: Any, hours: float | None, selected: Mapping[str, Sequence[str]] | None = None
+    tracker: Any, window: TimeRange | float | None, selected: Mapping[str, Sequence[str]] | None = None
 ) -> dict[str, Any]:
     """Filter choices for a window: the providers, tasks and users with calls in it (unfiltered), plus whatever
     is already selected so a choice never disappears under the user. Three grouped queries, run together."""
     dimensions = {"provider": "provider", "task_type": "task_type", "user_id": "user_id"}
-    futures = {name: _executor().submit(tracker.breakdown, dim, hours) for name, dim in dimensions.items()}
+    span = _span_kwargs(window)
+
+    def keys_of(dimension: str) -> list[dict[str, Any]]:
+        return cast("list[dict[str, Any]]", tracker.dashboard.breakdown(dimension, **span))
+
+    futures = {name: _executor().submit(keys_of, dim) for name, dim in dimensions.items()}
     options: dict[str, list[str]] = {}
     for name, future in futures.items():
         values = {str(row["key"]) for row in future.result()}
@@ -704,35 +1069,35 @@ def daily_spend(timeseries_rows: Iterable[Mapping[str, Any]]) -> dict[Any, float
     return daily_from_buckets(pairs)
 
 
-def forecast_chart(daily: Mapping[Any, float], forecast: Any, period_start: float, title: str) -> go.Figure:
-    """Cumulative spend this period (bars per day, a line for the running total), the forecast to the period's end
-    (dashed) and the budget's limit (a horizontal line)."""
-    import datetime as _dt
+# --- forecast on the cost chart -------------------------------------------------------------------------------
 
-    start_day = _dt.datetime.fromtimestamp(period_start, _dt.UTC).date()
-    days = sorted(d for d in daily if d >= start_day)
-    fig = go.Figure()
+
+def spend_forecast(
+    tracker: Any, period: str, now: float, limit_usd: float | None, user: str | None, budget: str
+) -> SpendForecast:
+    """A budget period's ("daily" or "monthly", UTC) spend so far, cumulative per hour or day, and its linear and
+    day-of-week forecasts against `limit_usd`, for everyone or one user: what `cost_over_time` overlays."""
+    from core.budget import period_end, period_start
+    from core.forecast import linear_forecast, weekday_forecast
+
+    start, end = period_start(period, now), period_end(period, now).timestamp()
+    who = {} if user is None else {"user_id": [user]}
+    q = tracker.dashboard
+    step = "hour" if period == "daily" else "day"
+    per_bucket: dict[float, float] = {}
+    for row in q.timeseries(None, granularity=step, since=start, **who):
+        ts = pd.Timestamp(row["bucket"]).timestamp()
+        per_bucket[ts] = per_bucket.get(ts, 0.0) + float(row["cost_usd"] or 0.0)
     running = 0.0
-    xs, totals = [], []
-    for d in days:
-        running += float(daily[d])
-        xs.append(d.isoformat())
-        totals.append(running)
-    fig.add_bar(x=xs, y=[float(daily[d]) for d in days], name="spend per day", marker_color="#7f8c8d")
-    fig.add_scatter(x=xs, y=totals, name="spent so far", mode="lines+markers", line={"color": "#2c7be5"})
-    end = forecast.period_end.date() - _dt.timedelta(days=1)
-    if xs:
-        fig.add_scatter(
-            x=[xs[-1], end.isoformat()],
-            y=[totals[-1], float(forecast.projected_usd)],
-            name=f"forecast ({forecast.method})",
-            mode="lines",
-            line={"dash": "dash", "color": "#e67e22"},
-        )
-    top = max([float(forecast.projected_usd), *(totals or [0.0])])
-    if forecast.limit_usd is not None:
-        fig.add_hline(y=float(forecast.limit_usd), line_dash="dot", line_color="#c0392b", annotation_text="budget")
-        top = max(top, float(forecast.limit_usd))
-    fig.update_xaxes(type="date", range=[start_day.isoformat(), end.isoformat()], tickformat="%b %d")
-    fig.update_yaxes(range=[0, top * 1.1 if top > 0 else 1.0], tickprefix="$", rangemode="nonnegative")
-    return _layout(fig, title, yaxis_title="USD", height=320)
+    spent: list[tuple[float, float]] = [(start, 0.0)]
+    for ts in sorted(per_bucket):
+        running += per_bucket[ts]
+        spent.append((min(bucket_bounds(ts, step)[1], now), running))
+    history = daily_spend(q.timeseries(None, granularity="day", since=now - 63 * 86_400, **who))
+    return SpendForecast(
+        budget=budget,
+        period_start=start,
+        spent=tuple(spent),
+        linear=linear_forecast(running, start, end, now, limit_usd),
+        weekday=weekday_forecast(history, start, end, now, limit_usd),
+    )

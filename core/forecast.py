@@ -29,6 +29,8 @@ class Forecast:
     period_end: datetime
     exceeds_at: datetime | None  # when cumulative spend is expected to pass the limit (None: not this period)
     method: str  # "linear" or "weekday"
+    #: (time, cumulative USD) from now to the period's end: the line a chart draws for this forecast
+    path: tuple[tuple[datetime, float], ...] = ()
 
     @property
     def will_exceed(self) -> bool:
@@ -39,9 +41,14 @@ class Forecast:
         if self.limit_usd is not None and self.spent_usd >= self.limit_usd > 0:
             return f"The {budget} is already reached (${self.spent_usd:,.2f} of ${self.limit_usd:,.2f})."
         if self.exceeds_at is not None:
-            return f"At this rate you reach the {budget} on the {_ordinal(self.exceeds_at.day)} ({self.method})."
+            return f"At this rate you reach the {budget} on the {_ordinal(self.exceeds_at.day)} ({self.label})."
         limit = f" of ${self.limit_usd:,.2f}" if self.limit_usd is not None else ""
-        return f"At this rate the period ends at ${self.projected_usd:,.2f}{limit} ({self.method})."
+        return f"At this rate the period ends at ${self.projected_usd:,.2f}{limit} ({self.label})."
+
+    @property
+    def label(self) -> str:
+        """How the forecast was made, for a legend or a sentence."""
+        return "day-of-week aware" if self.method == "weekday" else "linear"
 
 
 def _ordinal(n: int) -> str:
@@ -72,7 +79,8 @@ def linear_forecast(
             at = now + (limit_usd - spent) / rate
             if at <= period_end and projected > limit_usd:
                 exceeds = _dt(at)
-    return Forecast(spent, projected, limit_usd, _dt(period_end), exceeds, "linear")
+    path = ((_dt(now), spent), (_dt(period_end), projected))
+    return Forecast(spent, projected, limit_usd, _dt(period_end), exceeds, "linear", path)
 
 
 def daily_from_buckets(rows: list[tuple[float, float]]) -> dict[date, float]:
@@ -129,9 +137,11 @@ def weekday_forecast(
         share = (stop - cursor).total_seconds() / DAY
         pieces.append((cursor, stop, means[cursor.weekday()] * share))
         cursor, midnight = stop, midnight + timedelta(days=1)
+    path = [(_dt(max(now, period_start)), spent)]
     for begin, stop, usd in pieces:
         if limit_usd is not None and exceeds is None and usd > 0 and cumulative + usd > limit_usd:
             fraction = (limit_usd - cumulative) / usd
             exceeds = begin + (stop - begin) * fraction
         cumulative += usd
-    return Forecast(spent, cumulative, limit_usd, end, exceeds, "weekday")
+        path.append((stop, cumulative))
+    return Forecast(spent, cumulative, limit_usd, end, exceeds, "weekday", tuple(path))

@@ -78,6 +78,11 @@ class UsageTracker:
     def db_path(self) -> Path:
         return self._storage.path
 
+    @property
+    def dashboard(self) -> DashboardQueries:
+        """The usage page's reads, with absolute ranges (`since` / `until`) and granularities."""
+        return self._dashboard
+
     def flush(self) -> None:
         """Write the rows recorded so far in this process to the file. Every query method calls it first."""
         self._writer.flush()

@@ -398,3 +398,215 @@ def test_csv_numbers_stay_numbers(number: float) -> None:
 
 def test_write_csv_escapes_every_cell() -> None:
     assert b"'=a,'-b\r\n1,'@c\r\n" == charts.write_csv(["=a", "-b"], [[1, "@c"]])
+
+
+# --- dashboard v2: ranges, granularity, click-to-filter, readable axes -------------------------------------------
+
+from datetime import UTC, date, datetime  # noqa: E402
+
+from core.tracker.dashboard import (  # noqa: E402
+    bucket_bounds,
+    default_granularity,
+    granularity_choices,
+    resolve_range,
+)
+
+HOUR, DAY = 3600, 86_400
+
+
+def utc(*args: int) -> float:
+    return datetime(*args, tzinfo=UTC).timestamp()
+
+
+NOW = utc(2026, 11, 27, 16, 30)
+
+
+@pytest.mark.parametrize(
+    ("preset", "since", "until"),
+    [
+        ("Last 1 h", NOW - HOUR, None),
+        ("Last 24 h", NOW - DAY, None),
+        ("Last 7 d", NOW - 7 * DAY, None),
+        ("Last 30 d", NOW - 30 * DAY, None),
+        ("This month", utc(2026, 11, 1), None),
+        ("All time", None, None),
+        ("no such preset", NOW - DAY, None),
+    ],
+)
+def test_resolve_range_presets(preset: str, since: float | None, until: float | None) -> None:
+    rng = resolve_range(preset, NOW)
+    assert (since, until) == (rng.since, rng.until)
+
+
+@pytest.mark.parametrize(
+    ("custom", "since", "until"),
+    [
+        ((date(2026, 10, 1), date(2026, 10, 31)), utc(2026, 10, 1), utc(2026, 11, 1)),
+        ((date(2026, 10, 31), date(2026, 10, 1)), utc(2026, 10, 1), utc(2026, 11, 1)),  # picked backwards
+        ((date(2026, 11, 20), date(2026, 11, 27)), utc(2026, 11, 20), None),  # ends today: open, up to now
+        ((date(2026, 11, 3), date(2026, 11, 3)), utc(2026, 11, 3), utc(2026, 11, 4)),
+    ],
+)
+def test_resolve_custom_range_covers_whole_utc_days(custom, since: float, until: float | None) -> None:
+    rng = resolve_range("Custom range", NOW, custom)
+    assert (since, until) == (rng.since, rng.until)
+
+
+def test_previous_period_has_equal_length() -> None:
+    rng = resolve_range("Custom range", NOW, (date(2026, 10, 1), date(2026, 10, 31)))
+    before = rng.previous(NOW)
+    assert before is not None and (utc(2026, 8, 31), utc(2026, 10, 1)) == (before.since, before.until)
+    assert resolve_range("All time", NOW).previous(NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("span", "granularity"),
+    [(HOUR, "5 min"), (3 * HOUR, "5 min"), (DAY, "hour"), (7 * DAY, "day"), (30 * DAY, "day"),
+     (365 * DAY, "week"), (3 * 365 * DAY, "month")],
+)  # fmt: skip
+def test_default_granularity_follows_the_range(span: float, granularity: str) -> None:
+    assert granularity == default_granularity(span)
+
+
+@pytest.mark.parametrize(
+    ("span", "choices"),
+    [(DAY, ["5 min", "hour", "day", "week", "month"]), (30 * DAY, ["hour", "day", "week", "month"]),
+     (365 * DAY, ["day", "week", "month"])],
+)  # fmt: skip
+def test_granularity_choices_never_give_thousands_of_bars(span: float, choices: list[str]) -> None:
+    assert choices == granularity_choices(span)
+
+
+@pytest.mark.parametrize(
+    ("ts", "granularity", "bounds"),
+    [
+        (utc(2026, 11, 27, 16, 31), "5 min", (utc(2026, 11, 27, 16, 30), utc(2026, 11, 27, 16, 35))),
+        (utc(2026, 11, 27, 16, 31), "hour", (utc(2026, 11, 27, 16), utc(2026, 11, 27, 17))),
+        (utc(2026, 11, 27, 16, 31), "day", (utc(2026, 11, 27), utc(2026, 11, 28))),
+        (utc(2026, 11, 27, 16, 31), "week", (utc(2026, 11, 23), utc(2026, 11, 30))),  # Monday to Monday
+        (utc(2026, 11, 27, 16, 31), "month", (utc(2026, 11, 1), utc(2026, 12, 1))),
+        (utc(2026, 12, 31, 23, 59), "month", (utc(2026, 12, 1), utc(2027, 1, 1))),
+        (utc(2028, 2, 10), "month", (utc(2028, 2, 1), utc(2028, 3, 1))),
+    ],
+)
+def test_bucket_bounds(ts: float, granularity: str, bounds: tuple[float, float]) -> None:
+    assert bounds == bucket_bounds(ts, granularity)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0"), (999, "999"), (9_999, "9,999"), (12_345, "12.3k"), (999_999, "1.0M"), (48_007_123, "48.0M"),
+     (3_200_000_000, "3.2B"), (1.2e12, "1.2T")],
+)  # fmt: skip
+def test_compact_number(value: float, text: str) -> None:
+    assert text == charts.compact_number(value)
+
+
+@pytest.mark.parametrize(("value", "text"), [(0.4, "$0.4000"), (12_345.678, "$12,345.68"), (48_007_123.5, "$48.0M")])
+def test_compact_usd(value: float, text: str) -> None:
+    assert text == charts.compact_usd(value)
+
+
+FREE = [
+    {"bucket": "2026-11-27T16:00:00+00:00", "provider": "local", "requests": 4, "input_tokens": 0,
+     "output_tokens": 0, "cost_usd": 0.0},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("builder", "rows", "columns", "axis"),
+    [
+        (charts.cost_over_time, FREE, charts.TIMESERIES_COLUMNS, "yaxis"),
+        (charts.tokens_over_time, FREE, charts.TIMESERIES_COLUMNS, "yaxis"),
+        (charts.cost_by_provider, [{"key": "local", "requests": 4, "cost_usd": 0.0}], charts.BREAKDOWN_COLUMNS,
+         "yaxis"),
+        (charts.cost_by_task, [{"key": "cv_parsing", "requests": 4, "cost_usd": 0.0}], charts.BREAKDOWN_COLUMNS,
+         "yaxis"),
+        (charts.cost_per_user, [{"user_id": "u", "requests": 4, "cost_usd": 0.0}], charts.USER_COLUMNS, "xaxis"),
+        (charts.savings_by_task, [{"key": "cv_parsing", "requests": 4, "cost_usd": 0.0, "baseline_cost_usd": 0.0,
+                                   "saved_by_cache_usd": 0.0}], charts.BREAKDOWN_COLUMNS, "yaxis"),
+    ],
+)  # fmt: skip
+def test_only_free_calls_give_an_axis_from_zero(builder, rows, columns, axis: str) -> None:
+    fig = builder(frame(rows, columns))
+    assert [0, 1] == list(fig.layout[axis].range)
+
+
+def test_a_paid_axis_starts_at_zero_and_autoscales() -> None:
+    fig = charts.cost_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS), "hour")
+    assert ("nonnegative", None) == (fig.layout.yaxis.rangemode, fig.layout.yaxis.range)
+
+
+@pytest.mark.parametrize(
+    ("granularity", "tickformat"),
+    [("5 min", "%H:%M<br>%b %d"), ("hour", "%H:%M<br>%b %d"), ("day", "%b %d"), ("week", "%b %d"),
+     ("month", "%b %Y")],
+)  # fmt: skip
+def test_one_bucket_gets_readable_ticks(granularity: str, tickformat: str) -> None:
+    one = frame(FREE, charts.TIMESERIES_COLUMNS)
+    for fig in (charts.cost_over_time(one, granularity), charts.tokens_over_time(one, granularity)):
+        assert tickformat == fig.layout.xaxis.tickformat
+        assert "%S" not in fig.layout.xaxis.tickformat and fig.layout.xaxis.title.text.startswith("Time (UTC)")
+        lo, hi = (pd.Timestamp(x).timestamp() for x in fig.layout.xaxis.range)
+        assert (lo, hi) == bucket_bounds(utc(2026, 11, 27, 16), granularity)
+
+
+def test_the_bucket_size_is_guessed_when_not_given() -> None:
+    assert (
+        "%H:%M<br>%b %d" == charts.cost_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS)).layout.xaxis.tickformat
+    )
+
+
+@pytest.mark.parametrize(
+    ("builder", "columns", "rows"),
+    [
+        (charts.cost_by_provider, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+        (charts.cost_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+        (charts.cost_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
+        (charts.tokens_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
+        (charts.latency_by_provider, charts.LATENCY_COLUMNS, [{"provider": "openai", "calls": 3, "p50_ms": 5,
+                                                                "p95_ms": 9}]),
+        (charts.cost_per_user, charts.USER_COLUMNS, [{"user_id": "u", "requests": 1, "cost_usd": 0.1}]),
+        (charts.savings_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+    ],
+)  # fmt: skip
+def test_every_chart_has_axis_titles(builder, columns, rows) -> None:
+    fig = builder(frame(rows, columns))
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+
+
+def test_success_failure_has_axis_titles() -> None:
+    fig = charts.success_failure(frame(BREAKDOWN_PROVIDER, charts.BREAKDOWN_COLUMNS), empty(charts.ERROR_COLUMNS))
+    assert ("Provider", "Calls") == (fig.layout.xaxis.title.text, fig.layout.yaxis.title.text)
+
+
+@pytest.mark.parametrize(
+    ("points", "granularity", "drill"),
+    [
+        ([{"customdata": ["provider", "openai"]}], "day",
+         charts.Drill((("provider", "openai"),), label="provider openai")),
+        ([{"customdata": ["task_type", "cv_parsing"]}], "day", charts.Drill((("task_type", "cv_parsing"),),
+                                                                            label="task cv_parsing")),
+        ([{"customdata": ["user_id", "bob"]}], "day", charts.Drill((("user_id", "bob"),), label="user bob")),
+        ([{"customdata": ["time", "2026-11-27T16:00:00+00:00", "gemini"]}], "hour",
+         charts.Drill((("provider", "gemini"),), utc(2026, 11, 27, 16), utc(2026, 11, 27, 17),
+                      "provider gemini, Nov 27, 16:00–17:00 UTC")),
+        ([{"customdata": ["time", "2026-11-01T00:00:00+00:00", ""]}], "month",
+         charts.Drill((), utc(2026, 11, 1), utc(2026, 12, 1), "November 2026")),
+        ([{"curve_number": 2, "x": 1.0}, {"customdata": ["provider", "local"]}], "day",
+         charts.Drill((("provider", "local"),), label="provider local")),  # a forecast line point is skipped
+        ([{"customdata": ["time", "not a date", ""]}], "day", None),
+        ([], "day", None),
+    ],
+)  # fmt: skip
+def test_drill_from_selection(points: list, granularity: str, drill: charts.Drill | None) -> None:
+    assert drill == charts.drill_from_selection(points, granularity)
+
+
+def test_cost_over_time_bars_carry_their_bucket_and_provider() -> None:
+    fig = charts.cost_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS), "hour")
+    openai = next(t for t in fig.data if t.name == "openai")
+    assert [["time", "2025-01-01T00:00:00+00:00", "openai"], ["time", "2025-01-01T01:00:00+00:00", "openai"]] == [
+        list(c) for c in openai.customdata
+    ]
+    assert [3600 * 1000 * 0.9] * 2 == list(openai.width)  # a bar is as wide as its bucket

@@ -105,3 +105,17 @@ def test_daily_from_buckets_sums_per_utc_day() -> None:
 def test_linear_forecast_rejects_an_empty_period() -> None:
     with pytest.raises(ValueError):
         linear_forecast(1.0, DEC, NOV, NOV)
+
+
+DAY = 86_400.0
+
+
+def test_forecast_paths_end_at_the_projection() -> None:
+    linear = linear_forecast(10.0, NOV, DEC, NOV + 10 * DAY)
+    assert [(NOV + 10 * DAY, 10.0), (DEC, pytest.approx(30.0))] == [(t.timestamp(), v) for t, v in linear.path]
+    daily = {date(2026, 10, 1) + timedelta(days=i): 1.0 for i in range(40)}
+    weekday = weekday_forecast(daily, NOV, DEC, ts(2026, 11, 10))
+    assert ("weekday", "day-of-week aware") == (weekday.method, weekday.label)
+    assert weekday.path[-1] == (datetime.fromtimestamp(DEC, UTC), pytest.approx(weekday.projected_usd))
+    values = [v for _t, v in weekday.path]
+    assert values == sorted(values)  # cumulative: never goes down

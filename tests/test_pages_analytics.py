@@ -25,6 +25,7 @@ def fresh_streamlit_cache() -> None:
     import streamlit as st
 
     st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def seed(db: Path) -> None:
@@ -361,17 +362,14 @@ def test_usage_shows_budget_alerts_and_acknowledges_them(db_path: Path) -> None:
     assert [] == store.alerts(unacknowledged_only=True)
 
 
-def test_usage_forecasts_each_budget_and_draws_it_against_the_limit(db_path: Path) -> None:
+def test_usage_forecasts_each_budget_in_a_sentence(db_path: Path) -> None:
     seed(db_path)  # $0.40 today
     write_config("[budgets]\nglobal_monthly_usd = 1.0\nglobal_daily_usd = 0.5\n")
     at = run(USAGE)
-    sentences = [m.value for m in at.markdown if "At this rate" in m.value or "already reached" in m.value]
+    sentences = [m.value for m in at.markdown if m.value.startswith("**Global")]
     assert 2 == len(sentences), [m.value for m in at.markdown]
-    assert any(s.startswith("**Global monthly**") for s in sentences)
-    forecast_charts = [c for c in at.get("plotly_chart") if "spend and forecast" in c.proto.spec]
-    assert 1 == len(forecast_charts)  # the monthly budget (a daily one is a single bar: the sentence says it)
-    spec = forecast_charts[0].proto.spec
-    assert "forecast" in spec and '"budget"' in spec
+    assert any(s.startswith("**Global monthly**: At this rate") for s in sentences)
+    assert not [c for c in at.get("plotly_chart") if "spend and forecast" in c.proto.spec]  # no separate chart
 
 
 def test_usage_request_detail_shows_one_call_in_full(db_path: Path) -> None:
@@ -440,3 +438,257 @@ def test_previous_period_subtracts_this_window_from_the_doubled_one() -> None:
     assert (1, pytest.approx(0.8), pytest.approx(0.8)) == (
         prev["total_requests"], prev["cost_usd"], prev["avg_cost_per_call"]
     )  # fmt: skip
+
+
+# --- dashboard v2: range, granularity, click-to-filter, forecast on the cost chart, cosmetics -------------------
+
+import json  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+
+#: Ages (seconds before now) of one $1 call each: inside the last hour, day, week, month, and older.
+AGES = (10 * 60, 5 * 3600, 3 * 86_400, 20 * 86_400, 45 * 86_400, 200 * 86_400)
+
+
+def seed_ages(db: Path, now: float) -> None:
+    tracker = UsageTracker(db)
+    for i, age in enumerate(AGES):
+        tracker.record_usage(
+            task_type="cv_parsing", provider="openai" if i % 2 else "gemini", model="m", input_tokens=10,
+            output_tokens=5, cost_usd=1.0, success=True, user_id="alice", latency_ms=100, ts=now - age,
+        )  # fmt: skip
+    tracker.close()
+
+
+def spec(at: AppTest, title: str) -> dict:
+    chart = next(c for c in at.get("plotly_chart") if title in c.proto.spec)
+    return json.loads(chart.proto.spec)
+
+
+def click(at: AppTest, title: str, *points: dict) -> AppTest:
+    """What the browser sends when a point of a chart is clicked: the chart's selection state, as a widget value
+    (it runs the page's on_select callback, as in a real session)."""
+    chart = next(c for c in at.get("plotly_chart") if title in c.proto.spec)
+    selection = {"selection": {"points": list(points), "point_indices": [0], "box": [], "lasso": []}}
+    states = at._tree.get_widget_states
+    with_click = WidgetState(id=chart.proto.id, string_value=json.dumps(selection))
+
+    def patched():  # type: ignore[no-untyped-def]
+        out = states()
+        out.widgets.append(with_click)
+        return out
+
+    at._tree.get_widget_states = patched  # type: ignore[method-assign]
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize(
+    ("preset", "calls"),
+    [("Last 1 h", 1), ("Last 24 h", 2), ("Last 7 d", 3), ("Last 30 d", 4), ("All time", 6), ("This month", None)],
+)
+def test_range_presets_count_the_calls_in_the_range(db_path: Path, preset: str, calls: int | None) -> None:
+    now = time.time()
+    seed_ages(db_path, now)
+    if calls is None:  # this month: the calls since the 1st, 00:00 UTC
+        first = datetime.fromtimestamp(now, UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        calls = sum(1 for age in AGES if now - age >= first.timestamp())
+    at = run(USAGE)
+    at.selectbox(key="usage_window").set_value(preset).run()
+    assert not at.exception
+    shown = metrics(at)
+    assert (str(calls), f"${calls:.2f}") == (shown["Requests"], shown[f"Cost ({preset.lower()})"])
+    assert calls == len(at.dataframe[0].value)
+
+
+def test_custom_range_takes_whole_days_and_compares_with_the_days_before(db_path: Path) -> None:
+    now = time.time()
+    seed_ages(db_path, now)
+    day = datetime.fromtimestamp(now - 20 * 86_400, UTC).date()  # the 20-day-old call's day, alone
+    at = run(USAGE)
+    at.selectbox(key="usage_window").set_value("Custom range").run()
+    at.date_input(key="usage_custom_range").set_value((day, day)).run()
+    assert not at.exception
+    shown = metrics(at)
+    label = f"Cost ({day:%b %d, %Y} – {day:%b %d, %Y})".replace(f"{day:%b}", f"{day:%b}".lower())
+    assert ("1", "$1.00", "hour") == (shown["Requests"], shown[label], at.selectbox(key="usage_granularity").value)
+    assert {m.label: m.proto.delta for m in at.metric}["Requests"] == "new"  # nothing the day before
+    week = (day - timedelta(days=30), day + timedelta(days=1))
+    at.date_input(key="usage_custom_range").set_value(week).run()
+    assert ("2", "day") == (metrics(at)["Requests"], at.selectbox(key="usage_granularity").value)
+
+
+def test_granularity_defaults_from_the_range_and_can_be_changed(db_path: Path) -> None:
+    seed_ages(db_path, time.time())
+    at = run(USAGE)
+    grain = at.selectbox(key="usage_granularity")
+    assert ("hour", "%H:%M<br>%b %d") == (grain.value, spec(at, "Cost over time")["layout"]["xaxis"]["tickformat"])
+    grain.set_value("day").run()
+    assert "%b %d" == spec(at, "Cost over time")["layout"]["xaxis"]["tickformat"]
+    assert "day" == at.selectbox(key="usage_granularity").value  # kept across reruns of the same range
+    at.selectbox(key="usage_window").set_value("All time").run()
+    assert ("week", ["day", "week", "month"]) == (
+        at.selectbox(key="usage_granularity").value,
+        at.selectbox(key="usage_granularity").options,
+    )  # 200 days: a new range gets its own default; hours would be thousands of bars, so not offered
+    at.selectbox(key="usage_granularity").set_value("month").run()
+    bars = [t for t in spec(at, "Cost over time")["data"] if t["type"] == "bar"]
+    months = {c[1] for t in bars for c in t["customdata"]}
+    assert all(m[8:10] == "01" for m in months) and 3 <= len(months) <= 5  # the calendar months with calls
+
+
+def test_clicking_a_provider_bar_filters_the_calls_table(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    click(at, "Cost by provider", {"curve_number": 0, "point_number": 1, "x": "gemini",
+                                   "customdata": ["provider", "gemini"]})  # fmt: skip
+    assert ["gemini"] == list(at.dataframe[0].value["provider"])
+    assert any("provider gemini" in i.value for i in at.info)
+    assert "3" == metrics(at)["Requests"]  # the click narrows the table, not the page
+    at._tree.get_widget_states = type(at._tree).get_widget_states.__get__(at._tree)  # the browser forgets the click
+    at.button(key="usage_drill_clear").click().run()
+    assert 3 == len(at.dataframe[0].value)
+    assert not any("provider gemini" in i.value for i in at.info)
+
+
+def test_clicking_a_time_bucket_lists_the_calls_of_that_bucket(db_path: Path) -> None:
+    now = time.time()
+    seed_ages(db_path, now)
+    at = run(USAGE)
+    at.selectbox(key="usage_window").set_value("All time").run()
+    at.selectbox(key="usage_granularity").set_value("day").run()
+    bucket = datetime.fromtimestamp(now - 3 * 86_400, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    click(at, "Cost over time", {"customdata": ["time", bucket.isoformat(), ""]})
+    table = at.dataframe[0].value
+    assert 1 == len(table)
+    assert table["time"][0].startswith(bucket.date().isoformat())
+    click(at, "Cost over time", {"customdata": ["time", bucket.isoformat(), "openai"]})
+    assert 0 == len(at.dataframe[0].value)  # that day's call (the third of AGES) went to gemini, not openai
+
+
+def test_a_click_outside_the_filters_shows_no_calls(db_path: Path) -> None:
+    seed(db_path)
+    at = run(USAGE)
+    at.multiselect(key="usage_provider").set_value(["openai"]).run()
+    at.session_state["usage_drill"] = charts.Drill((("provider", "gemini"),), label="provider gemini")
+    at.run()
+    assert 0 == len(at.dataframe[0].value)
+
+
+def seed_history(db: Path, now: float, days: int = 21) -> None:
+    """$0.10 a day on weekdays, nothing at weekends, for three weeks: a history the weekday forecast can use."""
+    tracker = UsageTracker(db)
+    for back in range(1, days + 1):
+        ts = now - back * 86_400
+        if datetime.fromtimestamp(ts, UTC).weekday() < 5:
+            tracker.record_usage(
+                task_type="cv_parsing", provider="openai", model="m", input_tokens=10, output_tokens=5,
+                cost_usd=0.1, success=True, user_id="alice", ts=ts,
+            )  # fmt: skip
+    tracker.close()
+
+
+def test_the_cost_chart_carries_the_forecast_and_the_budget_line(db_path: Path) -> None:
+    seed_history(db_path, time.time())
+    write_config("[budgets]\nglobal_monthly_usd = 9.0\n")
+    at = run(USAGE)
+    at.selectbox(key="usage_window").set_value("Last 30 d").run()
+    chart = spec(at, "Cost over time")
+    lines = {t["name"]: t for t in chart["data"] if t["type"] == "scatter"}
+    assert {"forecast (linear)", "forecast (day-of-week aware)", "global monthly budget ($9.00)"} <= set(lines)
+    assert [9.0, 9.0] == lines["global monthly budget ($9.00)"]["y"]
+    assert all(t["yaxis"] == "y2" for t in lines.values())
+    month_end = datetime.fromtimestamp(time.time(), UTC).replace(day=28) + timedelta(days=4)
+    x_end = chart["layout"]["xaxis"]["range"][1]
+    assert x_end[:7] == month_end.replace(day=1).isoformat()[:7]  # the axis reaches the period's end
+    forecast = next(m.value for m in at.markdown if m.value.startswith("**Forecast**"))
+    assert "At this rate" in forecast and "of $9.00 (day-of-week aware)" in forecast
+
+
+def test_a_short_range_forecasts_the_daily_budget(db_path: Path) -> None:
+    seed(db_path)
+    write_config("[budgets]\nglobal_daily_usd = 0.5\n")
+    at = run(USAGE)
+    names = [t.get("name") for t in spec(at, "Cost over time")["data"]]
+    assert "global daily budget ($0.50)" in names
+
+
+def test_a_short_range_without_a_daily_budget_has_no_forecast(db_path: Path) -> None:
+    seed(db_path)
+    write_config("[budgets]\nglobal_monthly_usd = 5.0\n")
+    at = run(USAGE)  # last 24 h, no daily budget: a month's forecast would squash the day's bars; none drawn
+    assert not [t for t in spec(at, "Cost over time")["data"] if t["type"] == "scatter"]
+
+
+def test_a_past_custom_range_has_no_forecast(db_path: Path) -> None:
+    seed_history(db_path, time.time())
+    write_config("[budgets]\nglobal_monthly_usd = 1.0\n")
+    at = run(USAGE)
+    at.selectbox(key="usage_window").set_value("Custom range").run()
+    day = datetime.now(UTC).date() - timedelta(days=5)
+    at.date_input(key="usage_custom_range").set_value((day - timedelta(days=10), day)).run()
+    assert not [t for t in spec(at, "Cost over time")["data"] if t["type"] == "scatter"]
+
+
+def test_only_free_calls_keep_cost_axes_at_zero(db_path: Path) -> None:
+    tracker = UsageTracker(db_path)
+    for _ in range(3):
+        tracker.record_usage(
+            task_type="fast_summary", provider="local", model="offline", input_tokens=5, output_tokens=5,
+            cost_usd=0.0, success=True,
+        )  # fmt: skip
+    tracker.close()
+    at = run(USAGE)
+    for title in ("Cost by provider", "Cost by task", "Cost over time"):
+        assert [0, 1] == spec(at, title)["layout"]["yaxis"]["range"], title
+
+
+def test_a_single_bucket_gets_clean_ticks(db_path: Path) -> None:
+    UsageTracker(db_path).record_usage(
+        task_type="fast_summary", provider="openai", model="m", input_tokens=5, output_tokens=5, cost_usd=0.01,
+        success=True,
+    )  # fmt: skip
+    at = run(USAGE)
+    at.selectbox(key="usage_window").set_value("Last 1 h").run()
+    for title in ("Cost over time", "Tokens over time"):
+        axis = spec(at, title)["layout"]["xaxis"]
+        assert ("5 min", "%H:%M<br>%b %d", "date") == (
+            at.selectbox(key="usage_granularity").value, axis["tickformat"], axis["type"]
+        )  # fmt: skip
+        assert axis["title"]["text"] == "Time (UTC), per 5 minutes"
+
+
+def test_big_metrics_are_compact_with_the_exact_value_in_help(db_path: Path) -> None:
+    UsageTracker(db_path).record_usage(
+        task_type="cv_parsing", provider="openai", model="m", input_tokens=48_007_123, output_tokens=1_234,
+        cost_usd=123_456.78, success=True,
+    )  # fmt: skip
+    at = run(USAGE)
+    tiles = {m.label: m for m in at.metric}
+    assert ("48.0M / 1,234", "48.0M", "$123.5k") == (
+        tiles["Tokens in / out"].value, tiles["Total tokens"].value, tiles["Cost (last 24 h)"].value
+    )  # fmt: skip
+    assert "48,007,123" in tiles["Tokens in / out"].proto.help
+    assert "$123,456.780000" == tiles["Cost (last 24 h)"].proto.help
+
+
+def test_dashboard_range_sums_equal_the_raw_rows(db_path: Path) -> None:
+    now = time.time()
+    seed_ages(db_path, now)
+    tracker = UsageTracker(db_path)
+    rng = charts.resolve_range("Custom range", now, (
+        datetime.fromtimestamp(now - 50 * 86_400, UTC).date(), datetime.fromtimestamp(now - 86_400, UTC).date()
+    ))  # fmt: skip
+    dash = charts.load_dashboard(tracker, rng, {}, granularity="week")
+    import sqlite3
+
+    with sqlite3.connect(db_path) as conn:
+        raw = conn.execute(
+            "SELECT COUNT(*), SUM(cost_usd) FROM usage WHERE ts >= ? AND ts < ?", (rng.since, rng.until)
+        ).fetchone()
+    assert (raw[0], raw[1]) == (dash.stats["total_requests"], dash.stats["cost_usd"])
+    assert raw[0] == int(dash.timeseries["requests"].sum()) == int(dash.by_provider["requests"].sum())
+    assert raw[0] == len(charts.drilled_calls(tracker, rng, {}))
+    assert raw[0] + 1 == len(charts.export_csv(tracker, rng, {}).decode().splitlines())
