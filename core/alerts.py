@@ -270,6 +270,7 @@ class Alerter:
         self._pending: set[str] = set()
         self._cond = threading.Condition()
         self._busy = False
+        self._draining = 0
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -331,11 +332,16 @@ class Alerter:
         """Wait until every queued check is done (tests, shutdown). False on timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._pending or self._busy:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
+            self._draining += 1
+            self._cond.notify_all()  # no gathering while someone waits
+            try:
+                while self._pending or self._busy:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(left)
+            finally:
+                self._draining -= 1
         return True
 
     def _run(self) -> None:
@@ -345,6 +351,9 @@ class Alerter:
                     self._cond.wait()
                 if self._closed and not self._pending:
                     return
+                # a burst of settled calls becomes one check per user (each check reads the spend: a flush and
+                # a query per budget), at most _GATHER_S late
+                self._cond.wait_for(lambda: self._closed or self._draining > 0, timeout=_GATHER_S)
                 users = sorted(self._pending)
                 self._pending.clear()
                 self._busy = True
@@ -371,6 +380,10 @@ class Alerter:
 def _forecast_due(forecast: Forecast, start: float, end: float, now: float, spent: float, limit: float) -> bool:
     elapsed = (now - start) / (end - start)
     return spent < limit and elapsed >= FORECAST_MIN_ELAPSED and forecast.projected_usd > limit
+
+
+#: How long the alerts thread gathers notifications before checking.
+_GATHER_S = 0.25
 
 
 class AlertingBudget:

@@ -30,6 +30,9 @@ _KEY_VERSION = 1
 
 #: Writes leave the caller's path: one background writer serves every cache in the process.
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="response-cache-write")
+#: How long a stored answer waits before its batch is written: answers stored meanwhile share one transaction
+#: (a commit per answer cost more than the rest of the store). get() serves pending answers from memory.
+_WRITE_DELAY_S = 0.05
 _LIVE: weakref.WeakSet[ResponseCache] = weakref.WeakSet()
 
 
@@ -189,6 +192,7 @@ class ResponseCache:
                     del self._pending[row[0]]
 
     def _flush_quietly(self) -> None:
+        time.sleep(_WRITE_DELAY_S)  # on the writer thread: gather the answers stored meanwhile into one batch
         try:
             self.flush()
         except Exception:  # noqa: BLE001 - a lost cache write only costs a future miss; rows stay pending

@@ -101,24 +101,32 @@ class ModelRouter:
 
     @property
     def tracker(self) -> UsageTracker:
+        if self._tracker is not None:
+            return self._tracker
         from core import services
 
         return self._built("_tracker", lambda: services.build_tracker(self.settings))
 
     @property
     def limiter(self) -> RateLimiter:
+        if self._limiter is not None:
+            return self._limiter
         from core import services
 
         return self._built("_limiter", lambda: services.build_limiter(self.settings))
 
     @property
     def cache(self) -> ResponseCache:
+        if self._cache is not None:
+            return self._cache
         from core import services
 
         return self._built("_cache", lambda: services.build_cache(self.settings))
 
     @property
     def budget(self) -> BudgetGuard:
+        if self._budget is not None:
+            return self._budget
         from core import services
 
         return self._built("_budget", lambda: services.build_budget(self.settings, self.tracker))

@@ -74,3 +74,10 @@ def count_message_tokens(prompt: str, system: str | None, model: str) -> TokenCo
 def upper_bound_tokens(text: str) -> int:
     """A cheap bound no BPE count can exceed (every token is at least one UTF-8 byte)."""
     return len(text.encode("utf-8", "surrogatepass"))
+
+
+def upper_bound_message_tokens(prompt: str, system: str | None) -> int:
+    """A cheap bound on `count_message_tokens` (the texts' UTF-8 sizes plus the same per-message overhead)."""
+    if system:
+        return upper_bound_tokens(prompt) + upper_bound_tokens(system) + 9
+    return upper_bound_tokens(prompt) + 6

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -495,3 +496,70 @@ def test_a_locked_file_is_a_clear_error_and_settle_never_raises(tmp_path: Path) 
         holder.execute("ROLLBACK")
         holder.close()
     assert 0.1 == guard_.reserve("ann", 0.1).amount_usd
+
+
+# --- settled through the usage writer (the router's wiring: `flush_usage` given) -----------------------------------
+
+
+def _rows_and_holds(db: Path) -> tuple[list[tuple[str, float]], list[float]]:
+    """What another process reading the file sees: usage rows (user, cost) and live holds."""
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT user_id, cost_usd FROM usage ORDER BY id").fetchall()
+        holds = [amount for (amount,) in conn.execute("SELECT amount_usd FROM budget_reservations")]
+    return rows, holds
+
+
+def _writer_settled(tmp_path: Path, **limits: Any) -> tuple[UsageTracker, SQLiteBudget]:
+    tracker = UsageTracker(tmp_path / "u.db", flush_interval=3600)  # rows wait in memory until flushed
+    guard_ = SQLiteBudget(BudgetSettings(**limits), tmp_path / "u.db", clock=time.time, flush_usage=tracker.flush)
+    return tracker, guard_
+
+
+def _record(tracker: UsageTracker, user: str, usd: float) -> None:
+    tracker.record_usage(
+        task_type="cv_parsing", provider="openai", model="gpt-4o-mini", input_tokens=100, output_tokens=50,
+        cost_usd=usd, success=True, user_id=user,
+    )  # fmt: skip
+
+
+def test_a_settled_hold_leaves_the_file_in_the_transaction_that_writes_its_row(tmp_path: Path) -> None:
+    tracker, guard_ = _writer_settled(tmp_path, user_daily_usd=1.0)
+    held = guard_.reserve("ann", 0.5)
+    _record(tracker, "ann", 0.125)
+    guard_.settle(held)
+    assert ([], [0.5]) == _rows_and_holds(tmp_path / "u.db")  # other processes: the hold, not yet the row
+    tracker.flush()
+    assert ([("ann", 0.125)], []) == _rows_and_holds(tmp_path / "u.db")  # then the row, and the hold is gone
+    tracker.close()
+
+
+@pytest.mark.parametrize(("estimate", "fits"), [(0.875, True), (0.876, False)])
+def test_this_process_counts_its_queued_rows_not_their_settled_holds(
+    tmp_path: Path, estimate: float, fits: bool
+) -> None:
+    """Before the writer runs, a settled call counts at its real cost (its row), not at its hold: exact."""
+    tracker, guard_ = _writer_settled(tmp_path, user_daily_usd=1.0, global_daily_usd=5.0)
+    held = guard_.reserve("ann", 0.9)
+    _record(tracker, "ann", 0.125)
+    _record(tracker, "bob", 3.0)  # another user's spend counts against the global budget only
+    guard_.settle(held)
+    assert [0.9] == _rows_and_holds(tmp_path / "u.db")[1]  # still in the file
+    if fits:
+        assert estimate == guard_.reserve("ann", estimate).amount_usd
+    else:
+        with pytest.raises(BudgetExceeded) as caught:
+            guard_.reserve("ann", estimate)
+        assert (pytest.approx(0.125), "user daily") == (caught.value.spent_usd, caught.value.scope)
+    tracker.close()
+
+
+def test_status_sees_queued_rows_as_spend(tmp_path: Path) -> None:
+    tracker, guard_ = _writer_settled(tmp_path, user_daily_usd=1.0)
+    held = guard_.reserve("ann", 0.5)
+    _record(tracker, "ann", 0.25)
+    guard_.settle(held)
+    line = guard_.status("ann")[0]
+    assert (pytest.approx(0.25), 0.0) == (line.spent_usd, line.reserved_usd)
+    tracker.close()

@@ -190,6 +190,34 @@ def test_budget_skip_under_downgrade_and_raise_under_block(tmp_path: Path) -> No
         budget.check(blocking, call(), blocking.candidate())
 
 
+LONG = "Tailor this CV to the job, keeping every date. " * 40  # 1,960 UTF-8 bytes, far fewer tokens
+
+
+@pytest.mark.parametrize(
+    ("daily", "held_tokens", "counted"),
+    [
+        (5.0, len(LONG) + 6, False),  # room for the byte bound: held without a tiktoken count
+        ("exact", None, True),  # room for the exact worst case only: counted, then held exactly
+    ],
+)
+def test_budget_holds_the_byte_bound_when_it_fits_else_the_counted_worst_case(
+    tmp_path: Path, daily: Any, held_tokens: int | None, counted: bool
+) -> None:
+    from core.tokens import count_message_tokens
+
+    exact = count_message_tokens(LONG, None, "gpt-4o").tokens
+    assert exact < len(LONG) // 3  # the bound is far above the count, so the second case tells them apart
+    exact_usd = exact * 0.01 / 1000 + 100 * 0.03 / 1000
+    limit = exact_usd + 1e-9 if daily == "exact" else daily
+    parts = Parts(tmp_path, f"[budgets]\nuser_daily_usd = {limit!r}\n")
+    candidate = parts.candidate()
+    assert budget.check(parts, call(LONG), candidate) is None
+    tokens = exact if held_tokens is None else held_tokens
+    assert candidate.reservation is not None
+    expected = (pytest.approx(tokens * 0.01 / 1000 + 100 * 0.03 / 1000), counted)
+    assert expected == (candidate.reservation.amount_usd, candidate.input_tokens is not None)
+
+
 def test_rate_limit_skip_has_a_retry_after(tmp_path: Path) -> None:
     parts = Parts(tmp_path, "[providers.openai]\nrpm = 1\n")
     assert rate_limit.check(parts, call(), parts.candidate()) is None

@@ -10,9 +10,12 @@ Two gaps are closed by time rather than by trust:
   than any call may last) after which it no longer counts and is deleted;
 - the tracker writes usage rows a moment after a call returns (write-behind), so between settle and that write
   the call's cost would be invisible to other processes. Given the tracker's `flush` (`flush_usage`), settle
-  writes the rows first and then deletes the hold: exact. Without it, a settled hold keeps counting, at the
-  call's real cost when the caller passes it, for `settle_grace_seconds`: the cost is counted twice for that
-  moment, stricter, never looser.
+  hands the hold to the tracker's writer (core.tracker.writer), which deletes it in the same transaction that
+  writes the call's row: other processes see the hold, then the row, never both or neither, and the caller does
+  no SQLite work to settle. This process sees its own rows and releases still queued in memory (`reserve` adds
+  them under the file's writer lock, which the writer needs to commit them): exact here too. Without
+  `flush_usage`, a settled hold keeps counting, at the call's real cost when the caller passes it, for
+  `settle_grace_seconds`: the cost is counted twice for that moment, stricter, never looser.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from core.base import BudgetExceeded, StorageError
 from core.budget import BudgetLine, Reservation, budget_lines, period_start, resets_text
 from core.config import BudgetSettings
 from core.limits._db import LimitsDB
+from core.tracker.schema import COL, Row
+from core.tracker.writer import Writer, writer_for
 
 _log = logging.getLogger(__name__)
 
@@ -120,18 +125,41 @@ class SQLiteBudget:
         self._ttl = float(reservation_ttl_seconds)
         self._grace = float(settle_grace_seconds)
         self._flush_usage = flush_usage
+        self._writer: Writer | None = None  # the usage writer of this file, once a hold is released through it
         self._spend = UsageSpend()
         self._pid = os.getpid()
 
+    def _usage_writer(self) -> Writer:
+        writer = self._writer
+        if writer is None:
+            writer = self._writer = writer_for(self._db.storage.path)
+        return writer
+
     @staticmethod
-    def _held(conn: sqlite3.Connection, user_id: str, now: float) -> dict[str | None, float]:
-        """Live holds: {None: everyone's, user_id: the user's}, in one pass over the (few) live rows."""
+    def _held(
+        conn: sqlite3.Connection, user_id: str, now: float, released: list[int] | None = None
+    ) -> dict[str | None, float]:
+        """Live holds: {None: everyone's, user_id: the user's}, in one pass over the (few) live rows; holds in
+        `released` (settled, their delete queued with their rows) do not count: their rows are counted instead."""
+        skip = f" AND id NOT IN ({','.join('?' * len(released))})" if released else ""
         everyone, own = conn.execute(
             "SELECT TOTAL(amount_usd), TOTAL(CASE WHEN user_id = ? THEN amount_usd END) FROM budget_reservations "
-            "WHERE expires_at > ?",
-            (user_id, now),
+            f"WHERE expires_at > ?{skip}",
+            (user_id, now, *(released or ())),
         ).fetchone()
         return {None: float(everyone), user_id: float(own)}
+
+    def _queued(self) -> tuple[list[Row], list[int]]:
+        """This process's usage rows and hold releases not in the file yet (call with the file's writer lock held:
+        the writer cannot commit meanwhile, so they complete the snapshot exactly)."""
+        if self._flush_usage is None:
+            return [], []
+        return self._usage_writer().pending()
+
+    @staticmethod
+    def _queued_spend(rows: list[Row], since: float, user: str | None) -> float:
+        ts, who, cost = COL["ts"], COL["user_id"], COL["cost_usd"]
+        return float(sum(r[cost] for r in rows if r[ts] >= since and (user is None or r[who] == user)))
 
     def reserve(self, user_id: str, estimate_usd: float) -> Reservation:
         """Hold `estimate_usd` against every budget that applies, or raise BudgetExceeded naming the first too full.
@@ -144,9 +172,13 @@ class SQLiteBudget:
         with self._db.immediate() as conn:
             now = self._clock()
             conn.execute("DELETE FROM budget_reservations WHERE expires_at <= ?", (now,))
-            top, held = self._spend.top(conn), self._held(conn, user_id, now)
+            rows, released = self._queued()
+            top, held = self._spend.top(conn), self._held(conn, user_id, now, released)
             for scope, period, limit, user in lines:
-                spent = self._spend(conn, top, period_start(period, now), user) + held[user]
+                since = period_start(period, now)
+                spent = self._spend(conn, top, since, user) + held[user]
+                if rows:
+                    spent += self._queued_spend(rows, since, user)
                 if spent + estimate_usd > limit + 1e-12:
                     raise BudgetExceeded(scope, spent, limit, resets_text(period, now), estimate_usd)
             expires = now + self._ttl
@@ -166,8 +198,9 @@ class SQLiteBudget:
         if reservation is None or reservation.id == 0:
             return
         try:
-            if self._flush_usage is not None:
-                self._flush_usage()  # the call's row is in the file before its hold goes
+            if self._flush_usage is not None:  # the hold goes in the transaction that writes the call's row
+                self._usage_writer().release_hold(reservation.id)
+                return
             if self._grace == 0:
                 self._db.write("DELETE FROM budget_reservations WHERE id = ?", (reservation.id,))
             else:
@@ -184,6 +217,8 @@ class SQLiteBudget:
         lines = budget_lines(self.settings, user_id)
         if not lines:
             return []
+        if self._flush_usage is not None:
+            self._flush_usage()  # rows and releases queued in this process: in the file before it is read
         with self._db.read() as conn:
             now = self._clock()
             top, held = self._spend.top(conn), self._held(conn, user_id, now)

@@ -96,9 +96,16 @@ class LoopClients:
     Clients are closed automatically when `asyncio.run` finishes their loop, or by `aclose()`.
     """
 
-    def __init__(self, *, timeout: httpx.Timeout, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: httpx.Timeout,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self._timeout = timeout
         self._transport = transport
+        self._headers = dict(headers or {})
         self._lock = threading.Lock()
         self._entries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Entry] = weakref.WeakKeyDictionary()
 
@@ -118,6 +125,7 @@ class LoopClients:
                 httpx.AsyncClient(
                     timeout=self._timeout,
                     transport=self._transport,
+                    headers=self._headers,  # on the client: not merged again into every request
                     limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30.0),
                 )
             )
@@ -465,7 +473,8 @@ class HTTPProvider(Provider):
         self._headers = headers
         secret_values = [v for k, v in headers.items() if _SECRET_HEADER.search(k)]
         self._secrets: tuple[str, ...] = tuple(s for s in (self._api_key, *secret_values) if s)
-        self._clients = LoopClients(timeout=make_timeout(timeout), transport=transport)
+        self._clients = LoopClients(timeout=make_timeout(timeout), transport=transport, headers=headers)
+        self._urls: dict[str, httpx.URL] = {}  # parsed once: httpx re-parses a string URL on every request
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={self.base_url!r})"
@@ -490,10 +499,18 @@ class HTTPProvider(Provider):
             text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
             raise self._bad(f"malformed JSON in the answer: {truncate(text, 120)!r}") from None
 
+    def _parsed(self, url: str) -> httpx.URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = httpx.URL(url)
+            if len(self._urls) < 64:  # a few per provider (one per model for Gemini)
+                self._urls[url] = parsed
+        return parsed
+
     async def _post_json(self, url: str, body: dict[str, Any]) -> Any:
         client = await self._clients.get()
         try:
-            response = await client.post(url, json=body, headers=self._headers)
+            response = await client.post(self._parsed(url), json=body)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise error_from_exception(self.name, exc, url, self._secrets) from None
         if not 200 <= response.status_code < 300:
@@ -506,7 +523,7 @@ class HTTPProvider(Provider):
         is accepted too: its object (or each item of its array) is yielded as it stands."""
         client = await self._clients.get()
         try:
-            async with client.stream("POST", url, json=body, headers=self._headers) as response:
+            async with client.stream("POST", self._parsed(url), json=body) as response:
                 if not 200 <= response.status_code < 300:
                     content = await response.aread()
                     raise error_from_response(self.name, response.status_code, response.headers, content, self._secrets)

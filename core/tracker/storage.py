@@ -55,16 +55,43 @@ class _Connection(sqlite3.Connection):
     """A plain sqlite3 connection that can be weak-referenced, so closed threads do not pin their connection."""
 
 
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
+class WriteLock:
+    """This process's writer lock for one file, with a count of hand-overs.
+
+    A wait gives up only when one holder keeps the lock for the whole timeout (a writer stuck behind another
+    process's lock, or hung), not when many of our own threads queue behind each other: under heavy load each
+    transaction is slow (every statement re-takes the GIL), and a long but moving queue is not a busy database.
+    """
+
+    __slots__ = ("_lock", "_taken")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = 0
+
+    def acquire(self, timeout: float) -> bool:
+        while True:
+            seen = self._taken
+            if self._lock.acquire(timeout=timeout):
+                self._taken += 1
+                return True
+            if self._taken == seen:  # nobody got it meanwhile: one holder kept it the whole time
+                return False
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+_WRITE_LOCKS: dict[str, WriteLock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 
-def _write_lock_for(path: Path) -> threading.Lock:
+def _write_lock_for(path: Path) -> WriteLock:
     key = str(path)
     with _WRITE_LOCKS_GUARD:
         lock = _WRITE_LOCKS.get(key)
         if lock is None:
-            lock = _WRITE_LOCKS[key] = threading.Lock()
+            lock = _WRITE_LOCKS[key] = WriteLock()
         return lock
 
 
@@ -190,7 +217,7 @@ class Storage:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold this process's writer lock for the file (waiting at most `busy_timeout`, then `StorageBusy`)."""
+        """Hold this process's writer lock for the file (`StorageBusy` when one holder kept it `busy_timeout`)."""
         if not self.write_lock.acquire(timeout=self.busy_timeout):
             raise StorageBusy(str(self.path), self.busy_timeout)
         try:

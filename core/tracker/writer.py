@@ -158,6 +158,7 @@ class Writer:
         self._rows: list[Row] = []
         self._rows_lock = threading.Lock()
         self._unwritten = 0  # rows added and not yet committed, including a batch being written right now
+        self._holds: list[int] = []  # budget holds to delete with the rows (see `release_hold`)
         self.after_flush: Callable[[], None] | None = None
         self.journal: Journal | None = None
         if journal and fcntl is not None:
@@ -191,6 +192,20 @@ class Writer:
             with contextlib.suppress(Exception):  # the rows stay queued (and journaled); the flusher retries
                 self.flush()
 
+    def release_hold(self, hold_id: int, delay: float = 0.05) -> None:
+        """Delete budget hold `hold_id` (core.limits.SQLiteBudget) in the transaction that writes the rows queued so
+        far, so other processes see either the hold or the call's row, never both or neither."""
+        with self._rows_lock:
+            self._holds.append(hold_id)
+            first = len(self._holds) == 1
+        if first:
+            _FLUSHER.schedule(self, delay)
+
+    def pending(self) -> tuple[list[Row], list[int]]:
+        """Rows and hold releases not yet committed; consistent with the file while the caller holds the writer lock."""
+        with self._rows_lock:
+            return list(self._rows), list(self._holds)
+
     def _journal_write_failed(self) -> None:
         if not self._journal_failed:
             self._journal_failed = True
@@ -200,18 +215,20 @@ class Writer:
 
     def flush(self) -> None:
         """Commit every queued row. Raises `StorageBusy` / `StorageError` if the database refuses (rows are kept)."""
-        if not self._unwritten:  # nothing pending and no batch in flight: no lock needed
+        if not self._unwritten and not self._holds:  # nothing pending and no batch in flight: no lock needed
             return
         with self.storage.locked():
             with self._rows_lock:
                 rows, self._rows = self._rows, []
+                holds, self._holds = self._holds, []
                 left = self.journal.swap() if self.journal is not None else None
-            if rows:
+            if rows or holds:
                 try:
-                    self._write_locked(rows)
+                    self._write_locked(rows, holds=holds)
                 except _Unwritten as failed:
                     with self._rows_lock:  # keep them for the next attempt, in order
                         self._rows[:0] = failed.rows
+                        self._holds[:0] = holds
                         self._unwritten -= len(rows) - len(failed.rows)
                     raise storage_error(failed.cause, self.storage.path, self.storage.busy_timeout) from failed.cause
                 with self._rows_lock:
@@ -235,11 +252,11 @@ class Writer:
         if self.after_flush is not None:
             self.after_flush()
 
-    def _write_locked(self, rows: list[Row], *, careful: bool = False) -> None:
+    def _write_locked(self, rows: list[Row], *, careful: bool = False, holds: Sequence[int] = ()) -> None:
         """Commit `rows`; the caller holds the writer lock. A failure that is the database's raises `_Unwritten`;
         any other failure falls back to one row at a time, sanitised, dropping (and logging) what cannot be stored."""
         try:
-            self._commit(rows, careful=careful)
+            self._commit(rows, careful=careful, holds=holds)
             return
         except sqlite3.OperationalError as error:
             raise _Unwritten(rows, error) from error
@@ -252,9 +269,14 @@ class Writer:
                 raise _Unwritten(rows[i:], error) from error
             except Exception:  # noqa: BLE001 - one unstorable row is dropped, not retried forever
                 _log.error("dropped a usage row that cannot be stored: %r", _describe(row), exc_info=True)
+        if holds:
+            try:
+                self._commit((), careful=True, holds=holds)
+            except sqlite3.OperationalError as error:
+                raise _Unwritten([], error) from error
 
-    def _commit(self, rows: Sequence[Row], *, careful: bool) -> None:
-        """One transaction: the rows not already stored (by request id), and their rollup sums."""
+    def _commit(self, rows: Sequence[Row], *, careful: bool, holds: Sequence[int] = ()) -> None:
+        """One transaction: the rows not already stored (by request id), their rollup sums, the holds they settle."""
         conn = self.storage.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -264,11 +286,13 @@ class Writer:
                 inserted = list(rows)
                 if conn.executemany(INSERT_SQL, rows).rowcount != len(rows):  # some were stored already
                     conn.execute("ROLLBACK")
-                    self._commit(rows, careful=True)
+                    self._commit(rows, careful=True, holds=holds)
                     return
             if inserted:
                 for rollup in ROLLUPS:
                     conn.executemany(rollup.upsert_sql, rollup.folded_params(inserted))
+            if holds:
+                conn.executemany("DELETE FROM budget_reservations WHERE id = ?", [(h,) for h in holds])
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
