@@ -52,6 +52,8 @@ DEFAULT_ALERT_THRESHOLDS = (0.5, 0.8, 1.0)
 DB_ENV_VAR = "CV_COPILOT_DB"
 TOKEN_ENV_VAR = "CV_COPILOT_API_TOKEN"
 REDIS_ENV_VAR = "CV_COPILOT_REDIS_URL"
+#: How many app/API processes share one Redis: each takes 1/N of a limit while Redis is down (`[limits] replicas`).
+REPLICAS_ENV_VAR = "CV_COPILOT_REPLICAS"
 LIMITS_BACKENDS = ("sqlite", "memory", "redis")
 CONFIG_ENV_VAR = "CV_COPILOT_CONFIG"
 NO_DOTENV_ENV_VAR = "CV_COPILOT_NO_DOTENV"
@@ -159,6 +161,8 @@ class Settings:
     limits_backend: str | None = None
     #: CV_COPILOT_REDIS_URL: limits and budget holds on Redis, shared by several machines (may hold a password).
     redis_url: Secret | None = None
+    #: `[limits] replicas` / CV_COPILOT_REPLICAS: processes sharing Redis (None: core.limits' default).
+    limits_replicas: int | None = None
     #: The secrets file keys are saved to (and read from, unless CV_COPILOT_NO_DOTENV is set).
     secrets_path: Path = field(default_factory=lambda: default_secrets_path())
 
@@ -294,6 +298,7 @@ class _SecurityFile(_Table):
 
 class _LimitsFile(_Table):
     backend: Literal["sqlite", "memory", "redis"] | None = None
+    replicas: int | None = Field(default=None, ge=1, le=10000)
 
 
 class _ConfigFile(_Table):
@@ -491,6 +496,14 @@ def load_settings(
         raise ConfigError(f"{REDIS_ENV_VAR} (from {source[REDIS_ENV_VAR]}): not a redis:// or rediss:// URL")
     if cfg.limits.backend == "redis" and not redis_url:
         raise ConfigError(f"Invalid setting in {config_path}: [limits] backend = 'redis' needs {REDIS_ENV_VAR}")
+    replicas = cfg.limits.replicas
+    if lookup.get(REPLICAS_ENV_VAR, "").strip():
+        text = lookup[REPLICAS_ENV_VAR].strip()
+        if not text.isdigit() or not 1 <= int(text) <= 10000:
+            raise ConfigError(
+                f"{REPLICAS_ENV_VAR} (from {source[REPLICAS_ENV_VAR]}): {text!r} is not a whole number 1-10000"
+            )
+        replicas = int(text)
     settings = Settings(
         providers=providers,
         task_routing=routing,
@@ -516,6 +529,7 @@ def load_settings(
         secrets_path=secrets_file,
         limits_backend=cfg.limits.backend,
         redis_url=Secret(redis_url) if redis_url else None,
+        limits_replicas=replicas,
     )
     return settings.with_keys(keys) if keys else settings
 

@@ -66,8 +66,9 @@ def build_limiter(settings: Settings) -> RateLimiter:
     from core import limits
 
     return limits.build_limiter(
-        settings, settings.db_path, backend=settings.limits_backend, redis_url=_redis_url(settings)
-    )
+        settings, settings.db_path, backend=settings.limits_backend, redis_url=_redis_url(settings),
+        replicas=settings.limits_replicas,
+    )  # fmt: skip
 
 
 def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
@@ -76,7 +77,7 @@ def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
 
     guard = limits.build_budget(
         settings, settings.db_path, tracker.spend_usd, backend=settings.limits_backend, flush_usage=tracker.flush,
-        redis_url=_redis_url(settings),
+        redis_url=_redis_url(settings), replicas=settings.limits_replicas,
     )  # fmt: skip
     if not settings.budgets.any_set:
         return guard  # type: ignore[return-value]

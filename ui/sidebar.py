@@ -7,10 +7,11 @@ import time
 import streamlit as st
 
 from core.budget import period_start
-from ui import state, workspace
+from ui import shared_state, state, workspace
 
 
 def render_sidebar() -> None:
+    shared_state.render_banner(state.services().settings)  # above the page: shared limits are down
     with st.sidebar:
         st.text_input(
             "Your name",

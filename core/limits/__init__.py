@@ -10,7 +10,8 @@ Backends:
   touches the file.
 - "memory": this process only (tests, benchmarks, a single process that wants the fastest path).
 - "redis" (when a Redis URL is given, `CV_COPILOT_REDIS_URL`): shared by every process on every machine, for a
-  team deployment; see core.limits.redis_backend (needs the `redis` package).
+  team deployment; see core.limits.redis_backend (needs the `redis` package). Provider cooldowns are then shared
+  too (core.limits.redis_cooldown), and `redis_problem(settings)` says, for a banner, when Redis does not answer.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.rate_limit import InMemoryRateLimiter, RateLimiter
 
 if TYPE_CHECKING:
     from core.limits.redis_backend import RedisConnection
+    from core.limits.redis_cooldown import SharedCooldowns
 
 __all__ = [
     "BACKENDS",
@@ -42,6 +44,8 @@ __all__ = [
     "build_limiter",
     "provider_limits",
     "redis_connection",
+    "redis_problem",
+    "shared_cooldowns",
 ]
 
 #: Backend names `build_limiter` and `build_budget` accept.
@@ -70,6 +74,40 @@ def redis_connection(url: str) -> RedisConnection:
         if connection is None:
             connection = _REDIS[url] = RedisConnection(url)
         return connection
+
+
+def shared_redis_url(settings: Settings) -> str | None:
+    """The Redis URL limits, holds and cooldowns use (None: no Redis, or another `[limits] backend` chosen)."""
+    url = str(settings.redis_url) if settings.redis_url else None
+    return url if url and _backend(settings.limits_backend, url) == "redis" else None
+
+
+def redis_problem(settings: Settings) -> str | None:
+    """None while the shared Redis answers (or none is configured); else a sentence for a banner.
+
+    Asks Redis (one PING) when this process has not heard from it for a few seconds, so a page learns of an outage,
+    and of the recovery, even while no call is made.
+    """
+    url = shared_redis_url(settings)
+    return None if url is None else redis_connection(url).probe()
+
+
+def shared_cooldowns(settings: Settings) -> SharedCooldowns | None:
+    """Provider cooldowns shared by every process through Redis, or None (each process keeps its own)."""
+    url = shared_redis_url(settings)
+    if url is None:
+        return None
+    from core.limits.redis_cooldown import SharedCooldowns, fingerprint
+
+    def scope(name: str) -> str:
+        provider = settings.providers.get(name)
+        return (
+            fingerprint(provider.base_url, str(provider.api_key) if provider and provider.api_key else None)
+            if provider
+            else "-"
+        )
+
+    return SharedCooldowns(redis_connection(url), scope)
 
 
 def provider_limits(settings: Settings) -> dict[str, tuple[int | None, int | None]]:

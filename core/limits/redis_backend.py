@@ -22,13 +22,14 @@ import math
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.base import BudgetExceeded
 from core.budget import BudgetGuard, BudgetLine, Reservation, SpendFunction, budget_lines, period_start, resets_text
 from core.config import BudgetSettings
-from core.rate_limit import WINDOW_SECONDS, InMemoryRateLimiter, LimitTable
+from core.rate_limit import WINDOW_SECONDS, LimitTable
 
 _log = logging.getLogger(__name__)
 
@@ -78,8 +79,9 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000) + 1000)
 return '0'
 """
 
-# KEYS: expiries (zset), amounts (hash), users (hash), sequence. ARGV: now, ttl, user, estimate, then per budget
-# line: limit, spent, scope ("user" or "all"). Returns {0, id, now} or {line number, held}.
+# KEYS: expiries (zset), amounts (hash), users (hash). ARGV: now, ttl, user, estimate, id, then per budget line:
+# limit, spent, scope ("user" or "all"). Returns {0, id, now} or {line number, held}. The id is random (not a
+# counter in Redis): a Redis restarted empty must never hand out an id a hold from before the restart still settles.
 _RESERVE_LUA = """
 local now = tonumber(ARGV[1])
 if now < 0 then
@@ -104,7 +106,7 @@ for i = 1, #amounts, 2 do
   end
 end
 local line = 0
-for i = 5, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   line = line + 1
   local held = own
   if ARGV[i + 2] == 'all' then held = everyone end
@@ -112,7 +114,7 @@ for i = 5, #ARGV, 3 do
     return {line, tostring(held)}
   end
 end
-local id = redis.call('INCR', KEYS[4])
+local id = ARGV[5]
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
 redis.call('HSET', KEYS[2], id, ARGV[4])
 redis.call('HSET', KEYS[3], id, user)
@@ -188,6 +190,8 @@ class RedisConnection:
         self.retry_seconds = float(retry_seconds)
         self._down_since: float | None = None
         self._next_try = 0.0
+        self._last_contact = -math.inf
+        self.socket_timeout = float(socket_timeout)
         self._lock = threading.Lock()
         self.window = self.client.register_script(_WINDOW_LUA)
         self.reserve = self.client.register_script(_RESERVE_LUA)
@@ -199,19 +203,39 @@ class RedisConnection:
         if self._down_since is None:
             return None
         return (
-            f"Shared limits unavailable: {self._where} is not answering. Each process now applies stricter limits "
-            "of its own until it is back."
+            "Shared rate limits and budgets are unavailable: Redis is not answering. This server applies stricter "
+            "limits of its own until it is back, so some calls may go to cheaper providers or the offline engine."
         )
+
+    @property
+    def down_since(self) -> float | None:
+        """Wall-clock time this process first found Redis not answering (None while it answers)."""
+        return self._down_since
 
     def call(self, script: Any, keys: list[str], args: list[Any]) -> Any | None:
         """Run a script; None when Redis is down (or known down and not due for a retry)."""
+        return self._run(lambda: script(keys=keys, args=args))
+
+    def ping(self) -> bool:
+        """Whether Redis answers a PING (not tried while known down and not due for a retry, as `call`)."""
+        return self._run(self.client.ping) is not None
+
+    def probe(self) -> str | None:
+        """`degraded`, after a PING when Redis was last heard from more than `retry_seconds` ago: a page showing a
+        banner learns of an outage (and of the recovery) even while no call is made, for one PING per interval."""
+        if time.monotonic() - self._last_contact >= self.retry_seconds:
+            self.ping()
+        return self.degraded
+
+    def _run(self, run: Callable[[], Any]) -> Any | None:
         if self._down_since is not None and time.monotonic() < self._next_try:
             return None
         try:
-            result = script(keys=keys, args=args)
+            result = run()
         except self._errors as exc:
             with self._lock:
-                self._next_try = time.monotonic() + self.retry_seconds
+                self._last_contact = self._next_try = time.monotonic()
+                self._next_try += self.retry_seconds
                 if self._down_since is None:
                     self._down_since = time.time()
                     _log.error(
@@ -220,6 +244,7 @@ class RedisConnection:
                         type(exc).__name__,
                     )
             return None
+        self._last_contact = time.monotonic()
         if self._down_since is not None:
             with self._lock:
                 if self._down_since is not None:
@@ -245,7 +270,17 @@ def _stricter(limit: int | None, replicas: int) -> int | None:
 
 
 class RedisRateLimiter:
-    """`RateLimiter` on Redis: one sliding window per (provider, user) for every process on every machine."""
+    """`RateLimiter` on Redis: one sliding window per (provider, user) for every process on every machine.
+
+    While Redis is down, each process admits on its own, at the limit divided by `replicas`. Two rules keep the
+    total under the limit in every 60 s window, outages included (when Redis fails for every process at once):
+    - hold: for one window after this process found Redis down, nothing is admitted locally. Calls Redis admitted
+      before it went away (by any process, up to the whole limit) are still in that window, and no process knows
+      how many; a limited provider is skipped meanwhile (the router falls back, down to the offline engine).
+    - quarantine: for one window (plus the retry interval and a timeout) after Redis answers again, a call needs
+      both Redis and the local share. Redis, maybe restarted empty, does not know what each process admitted
+      locally; the local share does, and the other processes stop admitting locally within a retry interval.
+    """
 
     def __init__(
         self,
@@ -256,24 +291,30 @@ class RedisRateLimiter:
         default_tpm: int | None = None,
         clock: Callable[[], float] | None = None,
         replicas: int = DEFAULT_REPLICAS,
+        window_seconds: float = WINDOW_SECONDS,
     ) -> None:
         self._redis = connection if isinstance(connection, RedisConnection) else RedisConnection(connection)
         self._table = LimitTable(limits, default_rpm=default_rpm, default_tpm=default_tpm)
         self._clock = clock
+        self._local_clock = clock or time.monotonic
+        self._window = float(window_seconds)
         self._replicas = max(1, int(replicas))
-        self._fallback = InMemoryRateLimiter(
-            default_rpm=_stricter(default_rpm, self._replicas), default_tpm=_stricter(default_tpm, self._replicas)
-        )
-        for provider, (rpm, tpm) in (limits or {}).items():
-            self._fallback.configure(provider, rpm=_stricter(rpm, self._replicas), tpm=_stricter(tpm, self._replicas))
+        self._fallback = _LocalShare(self._window, self._local_clock)
+        self._hold_until = -math.inf  # local clock: nothing admitted locally before this
+        self._quarantine_until = -math.inf  # local clock: Redis and the local share both needed before this
+        self._down = False
+        self._state = threading.Lock()
 
     @property
     def degraded(self) -> str | None:
         return self._redis.degraded
 
+    @property
+    def replicas(self) -> int:
+        return self._replicas
+
     def configure(self, provider: str, *, rpm: int | None = None, tpm: int | None = None) -> None:
         self._table.configure(provider, rpm=rpm, tpm=tpm)
-        self._fallback.configure(provider, rpm=_stricter(rpm, self._replicas), tpm=_stricter(tpm, self._replicas))
 
     def limits(self, provider: str) -> tuple[int | None, int | None]:
         return self._table.get(provider)
@@ -286,18 +327,88 @@ class RedisRateLimiter:
             return 0.0
         if rpm == 0 or (tpm is not None and tokens > tpm):
             return math.inf
+        share = (_stricter(rpm, self._replicas), _stricter(tpm, self._replicas))
+        quarantined = self._local_clock() < self._quarantine_until
+        if quarantined:  # the local share first: a slot it takes for a call Redis then refuses only errs safe
+            wait = self._local(provider, user_id, tokens, share)
+            if wait > 0:
+                return wait
         now = -1.0 if self._clock is None else self._clock()
-        args = [now, WINDOW_SECONDS, -1 if rpm is None else rpm, -1 if tpm is None else tpm, tokens, uuid.uuid4().hex]
+        args = [now, self._window, -1 if rpm is None else rpm, -1 if tpm is None else tpm, tokens, uuid.uuid4().hex]
         result = self._redis.call(self._redis.window, [f"{self._redis.prefix}:rl:{provider}:{user_id}"], args)
         if result is None:
-            return self._fallback.acquire(provider, user_id, tokens)
-        return min(float(result), WINDOW_SECONDS)
+            self._went_down()  # a slot the local share gave in quarantine stays taken: the hold refuses this call
+            return self._local(provider, user_id, tokens, share)
+        wait = min(float(result), self._window)
+        if self._answered() and wait <= 0:  # the first answer after an outage: quarantine from this call on
+            return self._local(provider, user_id, tokens, share)
+        return wait
+
+    def _went_down(self) -> None:
+        with self._state:
+            if not self._down:
+                self._down = True
+                self._hold_until = self._local_clock() + self._window
+                self._quarantine_until = -math.inf
+
+    def _answered(self) -> bool:
+        """Note that Redis answered; True when that ends an outage."""
+        if self._down:
+            with self._state:
+                if self._down:
+                    self._down = False
+                    margin = self._redis.retry_seconds + self._redis.socket_timeout
+                    self._quarantine_until = self._local_clock() + self._window + margin
+                    return True
+        return False
+
+    def _local(self, provider: str, user_id: str, tokens: int, share: tuple[int | None, int | None]) -> float:
+        held = self._hold_until - self._local_clock()
+        if held > 0:
+            return held
+        return self._fallback.acquire(provider, user_id, tokens, share)
 
     def reset(self) -> None:
         """Forget every counted call under this prefix (tests)."""
         for key in self._redis.client.scan_iter(f"{self._redis.prefix}:rl:*"):
             self._redis.client.delete(key)
-        self._fallback.reset()
+        self._fallback = _LocalShare(self._window, self._local_clock)
+        self._hold_until = self._quarantine_until = -math.inf
+        self._down = False
+
+
+class _LocalShare:
+    """This process's own sliding windows, checked against its share of the limits (given per call)."""
+
+    def __init__(self, window_seconds: float, clock: Callable[[], float]) -> None:
+        self._window = window_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._calls: dict[tuple[str, str], deque[tuple[float, int]]] = {}
+
+    def acquire(self, provider: str, user_id: str, tokens: int, share: tuple[int | None, int | None]) -> float:
+        rpm, tpm = share
+        with self._lock:
+            now = self._clock()
+            calls = self._calls.setdefault((provider, user_id), deque())
+            while calls and calls[0][0] <= now - self._window + 1e-9:
+                calls.popleft()
+            wait = 0.0
+            if rpm is not None and len(calls) >= rpm:
+                wait = calls[len(calls) - rpm][0] + self._window - now
+            if tpm is not None:
+                if tokens > tpm:
+                    return math.inf
+                excess = sum(t for _, t in calls) + tokens - tpm
+                for when, spent in calls:
+                    if excess <= 0:
+                        break
+                    excess -= spent
+                    wait = max(wait, when + self._window - now)
+            if wait > 0:
+                return min(wait, self._window)
+            calls.append((now, tokens))
+            return 0.0
 
 
 class RedisBudget:
@@ -326,7 +437,7 @@ class RedisBudget:
         self._fallback = BudgetGuard(settings, spend_fn, clock=wall, in_flight_share=max(1, int(replicas)))
         self._fallback_ids: set[int] = set()
         p = self._redis.prefix
-        self._keys = [f"{p}:budget:expiries", f"{p}:budget:amounts", f"{p}:budget:users", f"{p}:budget:seq"]
+        self._keys = [f"{p}:budget:expiries", f"{p}:budget:amounts", f"{p}:budget:users"]
 
     @property
     def degraded(self) -> str | None:
@@ -340,7 +451,8 @@ class RedisBudget:
         if not lines:
             return Reservation(0, user_id, estimate_usd)
         wall = time.time() if self._clock is None else self._clock()
-        args: list[Any] = [self._now(), self._ttl, user_id, repr(float(estimate_usd))]
+        hold_id = (uuid.uuid4().int >> 66) + 1  # random, 62 bits; a string to Lua
+        args: list[Any] = [self._now(), self._ttl, user_id, repr(float(estimate_usd)), str(hold_id)]
         for _scope, period, limit, user in lines:
             args += [
                 repr(limit),
@@ -372,14 +484,14 @@ class RedisBudget:
             self._fallback.settle(Reservation(-reservation.id, reservation.user_id, reservation.amount_usd))
             return
         actual = "" if actual_usd is None else repr(max(0.0, float(actual_usd)))
-        self._redis.call(self._redis.settle, self._keys[:3], [self._now(), self._grace, reservation.id, actual])
+        self._redis.call(self._redis.settle, self._keys, [self._now(), self._grace, reservation.id, actual])
 
     def status(self, user_id: str) -> list[BudgetLine]:
         lines = budget_lines(self.settings, user_id)
         if not lines:
             return []
         wall = time.time() if self._clock is None else self._clock()
-        result = self._redis.call(self._redis.held, self._keys[:3], [self._now(), user_id])
+        result = self._redis.call(self._redis.held, self._keys, [self._now(), user_id])
         if result is None:
             return self._fallback.status(user_id)
         everyone, own = float(result[0]), float(result[1])
