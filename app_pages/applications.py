@@ -116,8 +116,55 @@ def _open(ws: Workspace, app: Application) -> None:
             st.session_state.pop("ws_open_application", None)
             for key in ("tailor_result", "tailor_source"):
                 st.session_state.pop(key, None)
+            wsui.mark_seen()  # an older application's tailored CV is not brought back in its place
             st.session_state["app_deleted"] = True
             st.rerun()
+
+
+def _delete_everything(ws: Workspace, user: str) -> None:
+    """Everything this profile has in the workspace, with a typed confirmation and a plain list of what goes."""
+    with st.expander("Delete all my data", expanded=False):
+        found = widgets.attempt(lambda: ws.counts(user), "Your data could not be counted.")
+        if found is None:
+            return
+        rows, dollars = ws.usage_of(user)
+        st.markdown(
+            f"This deletes, for the profile **{widgets.md(user)}**, from this computer's database:\n"
+            f"- {found.cvs} CV(s) with all {found.versions} of their versions (the parsed data and the CV text);\n"
+            f"- {found.applications} application(s) with their {found.documents} document(s): tailored CVs, letters,"
+            " match scores and keyword reports, job descriptions, notes and their AI costs;\n"
+            f"- {found.match_lists} saved job match list(s);\n"
+            f"- {found.cached_answers} cached AI answer(s) that quote your CV or a job of yours;\n"
+            "- this profile's entry, and what this browser tab still shows of it."
+        )
+        usage = st.checkbox(
+            f"Also delete my usage history: {rows} AI call record(s), ${dollars:.4f} in all (dates, providers, "
+            "models, tokens and costs; no text). Budgets and the Usage page then no longer count these calls.",
+            value=True,
+            key="wipe_usage",
+        )
+        st.caption(
+            "Not deleted: other profiles' data, the settings and API keys, and budget alerts already sent. "
+            "Files you downloaded stay where you saved them."
+        )
+        typed = st.text_input(f"Type your profile name ({widgets.md(user)}) to confirm", key="wipe_confirm")
+        if st.button("Delete all my data", key="wipe_run", type="primary", disabled=typed.strip() != user):
+
+            def wipe() -> Any:
+                state.router().tracker.flush()  # rows still in memory would be written back after the delete
+                return ws.delete_everything(user, usage_rows=usage)
+
+            gone = widgets.attempt(wipe, "Your data could not be deleted; nothing was changed.")
+            if gone is not None:
+                wsui.forget_session()
+                for key in ("wipe_confirm", "wipe_usage", "app_open", "app_filter_search"):
+                    st.session_state.pop(key, None)
+                st.session_state["app_wiped"] = (
+                    f"Deleted: {gone.cvs} CV(s), {gone.versions} version(s), {gone.applications} application(s), "
+                    f"{gone.documents} document(s), {gone.match_lists} match list(s), {gone.cached_answers} cached "
+                    f"answer(s) and {gone.usage_rows} usage record(s)."
+                )
+                st.rerun()
 
 
 st.title("🗂️ Applications")
@@ -125,6 +172,8 @@ ws = wsui.workspace()
 user = state.user_id()
 if st.session_state.pop("app_deleted", False):
     st.success("Deleted: the application, its documents and its cached answers are gone.")
+if st.session_state.get("app_wiped"):
+    st.success(st.session_state.pop("app_wiped"))
 f1, f2, f3 = st.columns([1, 2, 1])
 chosen = f1.selectbox("Status", ["all", *STATUSES], key="app_filter_status")
 search = f2.text_input("Search company or role", key="app_filter_search")
@@ -153,3 +202,5 @@ else:
     if app is not None:
         st.session_state["ws_open_application"] = app.id
         _open(ws, app)
+
+_delete_everything(ws, user)

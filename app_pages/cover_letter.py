@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import sanitize
 from core.base import Length, TaskType, Tone
+from core.workspace_context import Attribution
 from ui import preview, state, waiting, widgets
 from ui import workspace as wsui
 
@@ -24,6 +25,8 @@ def _write(cv: dict[str, Any], job: str) -> None:
     """Stream the letter into a status box; keep the finished text and its metadata in the session."""
     s = st.session_state
     stream = None
+    application_id = wsui.letter_application(job)  # every usage row of the letter's calls carries it
+    tag = Attribution(application_id=application_id, cv_id=s.get("ws_cv_id"))
 
     def action() -> str:
         nonlocal stream
@@ -35,7 +38,9 @@ def _write(cv: dict[str, Any], job: str) -> None:
         )  # fmt: skip
         shown = st.empty()
         written = ""
-        pieces = waiting.stream(stream, svc, task=TaskType.COVER_LETTER, key="letter")  # who, how long, stop button
+        pieces = waiting.stream(  # who, how long, a stop button
+            stream, svc, task=TaskType.COVER_LETTER, key="letter", attribution=tag
+        )
         for piece in pieces:  # drawn as text as it arrives: no image or link can form, even half-written
             written += piece
             shown.markdown(widgets.md(written))
@@ -47,7 +52,7 @@ def _write(cv: dict[str, Any], job: str) -> None:
     if text is not None and stream is not None:
         s["letter_edit"] = text
         s["letter_meta"] = stream.record
-        wsui.save_letter(job, text, stream.record)  # autosave on the job's application
+        wsui.save_letter(job, text, stream.record, application_id, cache_keys=tag.cache_keys)  # autosave
 
 
 def _downloads(text: str, cv: dict[str, Any]) -> None:

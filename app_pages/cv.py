@@ -10,7 +10,7 @@ import streamlit as st
 
 from core import resume
 from core.base import TaskType
-from ui import preview, state, widgets
+from ui import preview, state, waiting, widgets
 from ui import workspace as wsui
 
 FORM_PREFIX = "cvf_"
@@ -39,17 +39,31 @@ def _store(cv: dict[str, Any], text: str | None) -> None:
     _forget_form()
     state.set_current_cv(cv, text)
     st.session_state["cv_meta"] = cv.get("meta", {})
-    wsui.save_cv(cv, text)  # autosave: every parse or edit is a version
+    wsui.save_cv(cv, text)  # autosave: every edit or import is a version
 
 
 def _parse(text: str) -> None:
+    """Parse, showing who it waits for (with a way to stop waiting). The parse saves itself as a CV version when it
+    ends, even if the user has gone to another page meanwhile: that page then shows the CV (ui.workspace.restore)."""
+    st.session_state["cv_parsing"] = text  # what "Stop waiting" parses again offline
+    svc = waiting.service("cv")
+    job = wsui.pending()
     cv = widgets.run_action(
         "Parsing your CV…",
-        lambda: wsui.run_parse(widgets.service().parse_cv(text, **widgets.opts())),
+        lambda: waiting.call(
+            lambda: wsui.parse_and_save(job, text, svc.parse_cv(text, **widgets.opts())),
+            svc,
+            task=TaskType.CV_PARSING,
+            key="cv",
+        ),
         done="CV parsed",
+        expanded=True,
     )
     if cv is not None:
-        _store(cv, text)
+        _forget_form()
+        state.set_current_cv(cv, text)
+        st.session_state["cv_meta"] = cv.get("meta", {})
+        wsui.parsed(job, cv, text)
 
 
 def _input_section() -> None:
@@ -72,6 +86,8 @@ def _input_section() -> None:
 
     if st.session_state.pop("cv_parse_requested", False):
         _parse(st.session_state.get("cv_paste", ""))
+    elif waiting.stopped("cv"):
+        _parse(st.session_state.get("cv_parsing") or st.session_state.get("cv_paste", ""))
     elif parse_clicked:
         text = st.session_state.get("cv_paste", "")
         if upload is not None:
@@ -147,7 +163,8 @@ def _editable_form(cv: dict[str, Any]) -> None:
         if updated != cv:
             updated["meta"] = {**(cv.get("meta") or {}), "edited": True}
         _store(updated, None)
-        st.success("Saved. The other pages now use this version.")
+        st.session_state["cv_notice_ok"] = "Saved. The other pages now use this version."
+        st.rerun()  # the form again, drawn from the saved CV
 
 
 def _uncaptured_finder() -> Any:
@@ -200,8 +217,83 @@ def _import_section() -> None:
             st.success("Imported.")
 
 
+def _when(ts: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _versions_section() -> None:
+    """Every saved version of the profile's CVs: open one, see what changed from the one before, make it current
+    again, or delete the CV."""
+    ws = wsui.workspace()
+    cvs = widgets.attempt(lambda: ws.cvs(state.user_id()), "Your saved CVs could not be read.")
+    if not cvs:
+        return
+    s = st.session_state
+    with st.expander(f"Versions and saved CVs ({len(cvs)} CV{'s' if len(cvs) > 1 else ''})", expanded=False):
+        names = {cv_id: f"{name} ({n} version{'s' if n > 1 else ''})" for cv_id, name, n in cvs}
+        ids = list(names)
+        current = s.get("ws_cv_id")
+        cv_id = st.selectbox(
+            "CV", ids, index=ids.index(current) if current in ids else 0, format_func=lambda i: widgets.md(names[i]),
+            key="cv_versions_cv",
+        )  # fmt: skip
+        history = ws.cv_history(cv_id)
+        st.dataframe(
+            [{"Version": v, "Saved": _when(t), "How": src} for v, t, src in history],
+            hide_index=True, width="stretch", key="cv_versions_table",
+        )  # fmt: skip
+        labels = {v: f"v{v} · {_when(t)} · {src}" for v, t, src in history}
+        version = st.selectbox(  # keyed by the newest version: a new save starts the choice again
+            "Open a version", list(labels), index=None, placeholder="Choose a version to see what changed in it",
+            format_func=labels.__getitem__, key=f"cv_versions_pick_{history[0][0]}",
+        )  # fmt: skip
+        opened = ws.cv_version(cv_id, int(version)) if version is not None else None
+        if opened is not None:
+            st.caption("What changed from the version before (JSON Resume, + added, - removed):")
+            st.code(opened.diff or "(the first version)", language="diff")
+            is_current = cv_id == current and version == history[0][0]
+            if st.button("Make this version current", key="cv_versions_restore", disabled=is_current):
+                restored = widgets.attempt(
+                    lambda: ws.restore_version(cv_id, opened.version, user_id=state.user_id()),
+                    "That version could not be restored.",
+                )
+                if restored is not None:
+                    _forget_form()
+                    state.set_current_cv({**restored.data, "meta": {}}, restored.cv_text)
+                    s["cv_meta"] = {}
+                    s["ws_cv_id"] = restored.cv_id
+                    wsui.mark_seen()
+                    s["cv_notice_ok"] = (
+                        f"Version {opened.version} is current again (saved as version {restored.version})."
+                    )
+                    st.rerun()
+        st.divider()
+        name = next(n for i, n, _ in cvs if i == cv_id)
+        st.markdown(
+            f"**Delete this CV**: {widgets.md(names[cv_id])}, every version of it, its text and the cached AI answers "
+            "its parses left. Applications tailored from it stay (with their own copy of the tailored CV)."
+        )
+        typed = st.text_input(f"Type the CV's name ({widgets.md(name)}) to confirm", key="cv_delete_confirm")
+        if st.button("Delete this CV", key="cv_delete", disabled=typed.strip() != name.strip()):
+            gone = widgets.attempt(lambda: ws.delete_cv(cv_id), "The CV could not be deleted.")
+            if gone is not None:
+                if cv_id == current:
+                    wsui.forget_session(cv_only=True)
+                else:
+                    wsui.mark_seen()
+                s.pop("cv_delete_confirm", None)
+                s["cv_notice_ok"] = (
+                    f"Deleted: {gone.cvs} CV, {gone.versions} versions and {gone.cached_answers} cached answers."
+                )
+                st.rerun()
+
+
 st.title("📄 Your CV")
 st.write("Paste or upload your CV, or try a sample. CV Copilot turns it into structured data you can edit.")
+if st.session_state.get("cv_notice_ok"):
+    st.success(st.session_state.pop("cv_notice_ok"))
 _input_section()
 _import_section()
 
@@ -228,3 +320,4 @@ if current:
         mime="application/json",
         key="cv_download_json",
     )
+_versions_section()

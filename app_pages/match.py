@@ -11,7 +11,7 @@ import streamlit as st
 from core import sanitize
 from core.ai_service import MAX_JOB_CHARS, check_text
 from core.base import CVCopilotError, TaskType
-from ui import preview, state, widgets
+from ui import preview, state, waiting, widgets
 from ui import workspace as wsui
 
 log = logging.getLogger("cv_copilot.pages.match")
@@ -92,7 +92,8 @@ if cv:
     run_clicked = b1.button("Match", key="match_run", type="primary")
     if widgets.samples("job"):
         b2.button("Use the sample jobs", key="match_sample", on_click=_load_sample_jobs)
-    if run_clicked:
+    stopped = waiting.stopped("match")
+    if run_clicked or stopped:
         jobs, labels, problems = _collect_jobs(uploads)
         st.session_state.pop("match_result", None)
         if problems:
@@ -102,12 +103,17 @@ if cv:
             else:
                 st.error(widgets.md(f"No job could be read: {skipped}"))
         if jobs or not problems:  # nothing at all: the service says what to add
+            svc = waiting.service("match")
             rows = widgets.run_action(
                 f"Matching {len(jobs)} job(s)…",
                 lambda: wsui.run_match(
-                    jobs, widgets.service().match_jobs(cv, jobs, cv_text=state.current_cv_text(), **widgets.opts())
+                    jobs,
+                    labels,
+                    svc.match_jobs(cv, jobs, cv_text=state.current_cv_text(), **widgets.opts()),
+                    run=lambda coro: waiting.call(lambda: coro, svc, task=TaskType.JOB_MATCHING, key="match"),
                 ),
                 done="Matched",
+                expanded=True,
             )
             if rows is not None:
                 st.session_state["match_result"] = {

@@ -1,9 +1,14 @@
 """Score the offline CV parser on labelled CVs: precision, recall and F1 per field, and time per CV.
 
-Usage: python bench/parse_eval.py [DATA_DIR] [--half 1|2] [--show FIELD]
+Usage: python bench/parse_eval.py [DATA_DIR] [--half 1|2] [--show FIELD --half N]
 
 Prints precision/recall/F1 for all CVs and for each half (files sorted by number, split in two), and the worse
 half's F1: tune on one half, read the other. The worse half is the figure to trust for unseen CVs.
+
+"Tuning" here is a person reading the parser's misses (--show) and writing rules; nothing is fitted
+automatically. So the protocol is: read misses only on the tuning half (--show needs --half, so the misses of
+both halves are never printed together), write general rules, and report the other half as held out. After a
+round on one half, only the other half's figure is an honest estimate for CVs the parser has not seen.
 
 DATA_DIR defaults to ../shared/data/cv-ner-dev relative to the repository root. Each file is a CV with inline
 `<label type="...">` tags; the tags are removed and the plain text is parsed.
@@ -154,8 +159,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir", nargs="?", default=_default_data_dir())
     ap.add_argument("--half", type=int, choices=(1, 2), help="score only the first or second half of the files")
-    ap.add_argument("--show", help="print misses for one field")
+    ap.add_argument("--show", help="print misses for one field (with --half: the tuning half only)")
     args = ap.parse_args()
+    if args.show and not args.half:
+        ap.error("--show needs --half: read the misses of the tuning half only, and keep the other half held out")
 
     files = sorted(Path(args.data_dir).glob("*.xml"), key=lambda p: (len(p.stem), p.stem))
     if not files:

@@ -30,6 +30,7 @@ from core.routing.streaming import RouterStream
 from core.routing.types import Call
 from core.tasks import TASKS
 from core.tokens import TokenCount, count_message_tokens, encoding_name_for
+from core.workspace_context import current_application_id
 
 if TYPE_CHECKING:
     from core.cache import ResponseCache
@@ -216,6 +217,7 @@ class ModelRouter:
         call = Call(
             task, prompt, system, max_tokens, temperature, json_mode, user_id, use_cache,
             self.settings.challenger_provider if challenger else None, optimize_cost, provider is not None,
+            current_application_id(),  # taken now: a stream's later steps may run in other tasks
         )  # fmt: skip
         return call, plan
 

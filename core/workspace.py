@@ -36,7 +36,9 @@ __all__ = [
     "Application",
     "ApplicationRow",
     "CVVersion",
+    "Deleted",
     "Document",
+    "MatchList",
     "Workspace",
     "default_owner",
     "stable_json",
@@ -93,7 +95,17 @@ def m001_create_workspace(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
-_MIGRATIONS = (m001_create_workspace,)
+def m002_match_lists(db: sqlite_utils.Database) -> None:
+    """Saved match lists: one ranking of several jobs against the CV, with what the call cost."""
+    for sql in (
+        "CREATE TABLE ws_match_lists (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, cv_id TEXT, created REAL NOT NULL,"
+        " rows TEXT NOT NULL, labels TEXT NOT NULL, cost_usd REAL NOT NULL)",
+        "CREATE INDEX idx_ws_match_lists_user ON ws_match_lists (user_id, created)",
+    ):
+        db.execute(sql)
+
+
+_MIGRATIONS = (m001_create_workspace, m002_match_lists)
 
 
 # --- typed results ------------------------------------------------------------------------------------------------
@@ -152,6 +164,32 @@ class Application:
     @property
     def cost_usd(self) -> float:
         return round(sum(c[3] for c in self.calls), 8)
+
+
+@dataclass(frozen=True)
+class MatchList:
+    """One ranking of jobs against the CV (rows as `AIService.match_jobs` returns them, best first)."""
+
+    id: str
+    user_id: str
+    cv_id: str | None
+    created: float
+    rows: list[dict[str, Any]]
+    labels: list[str]
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """What a delete removed, counted, so the page can say exactly what is gone."""
+
+    cvs: int = 0
+    versions: int = 0
+    applications: int = 0
+    documents: int = 0
+    match_lists: int = 0
+    cached_answers: int = 0
+    usage_rows: int = 0
 
 
 def _owner(user_id: str | None) -> str:
@@ -261,6 +299,36 @@ class Workspace:
             ).fetchall()
         return [CVVersion(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
 
+    def cv_history(self, cv_id: str) -> list[tuple[int, float, str]]:
+        """(version, date, source) of every version of a CV, newest first (no data: a CV may have thousands)."""
+        with self.storage.read() as conn:
+            return [
+                (int(r[0]), float(r[1]), str(r[2]))
+                for r in conn.execute(
+                    "SELECT version, created, source FROM ws_cv_versions WHERE cv_id = ? ORDER BY version DESC",
+                    (cv_id,),
+                )
+            ]
+
+    def cv_version(self, cv_id: str, version: int) -> CVVersion | None:
+        with self.storage.read() as conn:
+            r = conn.execute(
+                "SELECT cv_id, version, created, source, data, cv_text, diff FROM ws_cv_versions"
+                " WHERE cv_id = ? AND version = ?",
+                (cv_id, int(version)),
+            ).fetchone()
+        return None if r is None else CVVersion(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+
+    def restore_version(self, cv_id: str, version: int, *, user_id: str | None = None) -> CVVersion:
+        """Make an old version current again: it is saved as the CV's newest version (nothing is rewritten, so
+        the history keeps what came between)."""
+        old = self.cv_version(cv_id, version)
+        if old is None:
+            raise InputError("That version is no longer in your workspace.")
+        return self.save_cv(
+            old.data, user_id=user_id, cv_text=old.cv_text, source=f"restore of v{version}", cv_id=cv_id
+        )
+
     def cvs(self, user_id: str | None = None) -> list[tuple[str, str, int]]:
         """(cv id, name, versions) of this profile's CVs, most recently changed first."""
         with self.storage.read() as conn:
@@ -327,15 +395,16 @@ class Workspace:
         *,
         calls: Sequence[tuple[str, str, str, float]] = (),
         cache_keys: Iterable[str] = (),
-    ) -> None:
+    ) -> float | None:
         """Store (replacing) the application's `kind` document and, in the same transaction, its calls' costs
-        ((task, provider, model, cost) each) and the cache keys they touched."""
+        ((task, provider, model, cost) each) and the cache keys they touched. Returns the document's date, or None
+        when the application was deleted meanwhile (nothing is stored)."""
         if kind not in DOC_KINDS:
             raise InputError(f"Unknown document {kind!r}.")
         now = self._clock()
         with self.storage.write() as conn:
             if conn.execute("SELECT 1 FROM ws_applications WHERE id = ?", (application_id,)).fetchone() is None:
-                return  # deleted while the result was being made: nothing to attach it to
+                return None  # deleted while the result was being made: nothing to attach it to
             conn.execute(
                 "INSERT OR REPLACE INTO ws_documents (application_id, kind, content, created) VALUES (?, ?, ?, ?)",
                 (application_id, kind, json.dumps(content, ensure_ascii=False, default=str), now),
@@ -350,6 +419,28 @@ class Workspace:
                 [(application_id, k) for k in cache_keys],
             )
             conn.execute("UPDATE ws_applications SET updated = ? WHERE id = ?", (now, application_id))
+        return float(now)
+
+    def latest_document(self, user_id: str | None, kind: str) -> tuple[str, float] | None:
+        """(application id, date) of this profile's most recent `kind` document: how a session tells that a result
+        was saved without it (another tab, or a call that finished after the user left its page)."""
+        with self.storage.read() as conn:
+            row = conn.execute(
+                "SELECT d.application_id, d.created FROM ws_documents d JOIN ws_applications a"
+                " ON a.id = d.application_id WHERE a.user_id = ? AND d.kind = ? ORDER BY d.created DESC LIMIT 1",
+                (_owner(user_id), kind),
+            ).fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
+
+    def latest_cv_version(self, user_id: str | None = None) -> tuple[str, int] | None:
+        """(cv id, version) of `latest_cv`, without loading it (a cheap check on every page run)."""
+        with self.storage.read() as conn:
+            row = conn.execute(
+                "SELECT c.id, (SELECT MAX(v.version) FROM ws_cv_versions v WHERE v.cv_id = c.id) FROM ws_cvs c"
+                " WHERE c.user_id = ? ORDER BY c.updated DESC LIMIT 1",
+                (_owner(user_id),),
+            ).fetchone()
+        return None if row is None or row[1] is None else (str(row[0]), int(row[1]))
 
     def applications(
         self, user_id: str | None = None, *, status: str | None = None, search: str = ""
@@ -423,50 +514,179 @@ class Workspace:
             ).fetchone()
         return float(row[0])
 
+    # --- match lists ------------------------------------------------------------------------------------------
+
+    def save_match_list(
+        self,
+        rows: Sequence[dict[str, Any]],
+        labels: Sequence[str] = (),
+        *,
+        user_id: str | None = None,
+        cv_id: str | None = None,
+        cost_usd: float = 0.0,
+        cache_keys: Iterable[str] = (),
+    ) -> str:
+        """Save a ranking of several jobs (and the cache keys its call touched); its id."""
+        list_id = uuid.uuid4().hex
+        with self.storage.write() as conn:
+            conn.execute(
+                "INSERT INTO ws_match_lists (id, user_id, cv_id, created, rows, labels, cost_usd)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    list_id, _owner(user_id), cv_id, self._clock(), json.dumps(list(rows), ensure_ascii=False,
+                    default=str), json.dumps(list(labels), ensure_ascii=False), float(cost_usd),
+                ),
+            )  # fmt: skip
+            conn.executemany(
+                "INSERT OR IGNORE INTO ws_cache_keys (owner, key) VALUES (?, ?)", [(list_id, k) for k in cache_keys]
+            )
+        return list_id
+
+    def match_lists(self, user_id: str | None = None, *, limit: int = 50) -> list[MatchList]:
+        """This profile's saved match lists, newest first."""
+        with self.storage.read() as conn:
+            rows = conn.execute(
+                "SELECT id, user_id, cv_id, created, rows, labels, cost_usd FROM ws_match_lists WHERE user_id = ?"
+                " ORDER BY created DESC LIMIT ?",
+                (_owner(user_id), int(limit)),
+            ).fetchall()
+        return [MatchList(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), float(r[6])) for r in rows]
+
+    def latest_match_list_id(self, user_id: str | None = None) -> str | None:
+        with self.storage.read() as conn:
+            row = conn.execute(
+                "SELECT id FROM ws_match_lists WHERE user_id = ? ORDER BY created DESC LIMIT 1", (_owner(user_id),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     # --- deleting ---------------------------------------------------------------------------------------------
 
-    def delete_application(self, application_id: str) -> None:
-        self._delete([application_id], [])
+    def delete_application(self, application_id: str) -> Deleted:
+        return self._delete([application_id], [], [])
 
-    def delete_cv(self, cv_id: str) -> None:
+    def delete_cv(self, cv_id: str) -> Deleted:
         """The CV, every version of it, and the cached answers its parses wrote (applications made from it stay)."""
-        self._delete([], [cv_id])
+        return self._delete([], [cv_id], [])
 
-    def delete_everything(self, user_id: str | None = None) -> None:
-        """Every CV and application of this profile, and the cached answers that quote them."""
+    def delete_match_list(self, list_id: str) -> Deleted:
+        return self._delete([], [], [list_id])
+
+    def delete_everything(self, user_id: str | None = None, *, usage_rows: bool = False) -> Deleted:
+        """Every CV (all versions), application (documents, costs), match list and local profile entry of this
+        profile, the cached answers that quote them and, with `usage_rows`, the profile's usage rows (tokens and
+        costs of its AI calls; the usage rollups are rebuilt for the hours and days they were in). Flush the
+        tracker's write-behind buffer first, so rows still in memory are not written back afterwards."""
         user = _owner(user_id)
         with self.storage.read() as conn:
             apps = [r[0] for r in conn.execute("SELECT id FROM ws_applications WHERE user_id = ?", (user,))]
             cvs = [r[0] for r in conn.execute("SELECT id FROM ws_cvs WHERE user_id = ?", (user,))]
-        self._delete(apps, cvs, profile=user)
+            lists = [r[0] for r in conn.execute("SELECT id FROM ws_match_lists WHERE user_id = ?", (user,))]
+        return self._delete(apps, cvs, lists, profile=user, usage_of=user if usage_rows else None)
 
-    def _delete(self, apps: list[str], cvs: list[str], *, profile: str | None = None) -> None:
-        owners = [*apps, *cvs]
+    def _delete(
+        self,
+        apps: list[str],
+        cvs: list[str],
+        lists: list[str],
+        *,
+        profile: str | None = None,
+        usage_of: str | None = None,
+    ) -> Deleted:
+        owners = [*apps, *cvs, *lists]
+        count: dict[str, int] = dict.fromkeys(Deleted.__dataclass_fields__, 0)
+
+        def run(field: str | None, sql: str, params: Sequence[Any]) -> None:
+            n = int(conn.execute(sql, params).rowcount)
+            if field is not None:
+                count[field] += max(n, 0)
+
         with self.storage.write() as conn:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             for chunk in _chunks(owners):
                 marks = ",".join("?" * len(chunk))
                 if "response_cache" in tables:
-                    conn.execute(
+                    run(
+                        "cached_answers",
                         "DELETE FROM response_cache WHERE key IN"
                         f" (SELECT key FROM ws_cache_keys WHERE owner IN ({marks}))",
                         chunk,
                     )
-                conn.execute(f"DELETE FROM ws_cache_keys WHERE owner IN ({marks})", chunk)
+                run(None, f"DELETE FROM ws_cache_keys WHERE owner IN ({marks})", chunk)
             for chunk in _chunks(apps):
                 marks = ",".join("?" * len(chunk))
-                for table in ("ws_documents", "ws_calls"):
-                    conn.execute(f"DELETE FROM {table} WHERE application_id IN ({marks})", chunk)
-                conn.execute(f"DELETE FROM ws_applications WHERE id IN ({marks})", chunk)
-                if "usage" in tables:
-                    conn.execute(f"UPDATE usage SET application_id = NULL WHERE application_id IN ({marks})", chunk)
+                run("documents", f"DELETE FROM ws_documents WHERE application_id IN ({marks})", chunk)
+                run(None, f"DELETE FROM ws_calls WHERE application_id IN ({marks})", chunk)
+                run("applications", f"DELETE FROM ws_applications WHERE id IN ({marks})", chunk)
+                if "usage" in tables and usage_of is None:
+                    run(None, f"UPDATE usage SET application_id = NULL WHERE application_id IN ({marks})", chunk)
             for chunk in _chunks(cvs):
                 marks = ",".join("?" * len(chunk))
-                conn.execute(f"DELETE FROM ws_cv_versions WHERE cv_id IN ({marks})", chunk)
-                conn.execute(f"DELETE FROM ws_cvs WHERE id IN ({marks})", chunk)
-                conn.execute(f"UPDATE ws_applications SET cv_id = NULL WHERE cv_id IN ({marks})", chunk)
+                run("versions", f"DELETE FROM ws_cv_versions WHERE cv_id IN ({marks})", chunk)
+                run("cvs", f"DELETE FROM ws_cvs WHERE id IN ({marks})", chunk)
+                run(None, f"UPDATE ws_applications SET cv_id = NULL WHERE cv_id IN ({marks})", chunk)
+            for chunk in _chunks(lists):
+                marks = ",".join("?" * len(chunk))
+                run("match_lists", f"DELETE FROM ws_match_lists WHERE id IN ({marks})", chunk)
             if profile is not None:
-                conn.execute("DELETE FROM ws_profiles WHERE user_id = ?", (profile,))
+                run(None, "DELETE FROM ws_profiles WHERE user_id = ?", (profile,))
+            if usage_of is not None and "usage" in tables:
+                count["usage_rows"] = _delete_usage(conn, usage_of)
+        return Deleted(**count)
+
+    def counts(self, user_id: str | None = None) -> Deleted:
+        """What `delete_everything` would remove for this profile, counted (usage rows included)."""
+        user = _owner(user_id)
+        q = {
+            "cvs": "SELECT COUNT(*) FROM ws_cvs WHERE user_id = ?",
+            "versions": "SELECT COUNT(*) FROM ws_cv_versions v JOIN ws_cvs c ON c.id = v.cv_id WHERE c.user_id = ?",
+            "applications": "SELECT COUNT(*) FROM ws_applications WHERE user_id = ?",
+            "documents": "SELECT COUNT(*) FROM ws_documents d JOIN ws_applications a ON a.id = d.application_id"
+            " WHERE a.user_id = ?",
+            "match_lists": "SELECT COUNT(*) FROM ws_match_lists WHERE user_id = ?",
+        }
+        owners = (
+            "SELECT id FROM ws_cvs WHERE user_id = ? UNION ALL SELECT id FROM ws_applications WHERE user_id = ?"
+            " UNION ALL SELECT id FROM ws_match_lists WHERE user_id = ?"
+        )
+        with self.storage.read() as conn:
+            found = {k: int(conn.execute(sql, (user,)).fetchone()[0]) for k, sql in q.items()}
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            cached = 0
+            if "response_cache" in tables:
+                cached = int(
+                    conn.execute(
+                        "SELECT COUNT(*) FROM response_cache WHERE key IN"
+                        f" (SELECT key FROM ws_cache_keys WHERE owner IN ({owners}))",
+                        (user, user, user),
+                    ).fetchone()[0]
+                )
+        return Deleted(**found, cached_answers=cached, usage_rows=self.usage_of(user)[0])
+
+    def usage_of(self, user_id: str | None = None) -> tuple[int, float]:
+        """(rows, dollars) of this profile's usage rows: what "delete my usage history" would remove."""
+        with self.storage.read() as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "usage" not in tables:
+                return 0, 0.0
+            row = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0) FROM usage WHERE user_id = ?", (_owner(user_id),)
+            ).fetchone()
+        return int(row[0]), float(row[1])
+
+
+def _delete_usage(conn: Any, user: str) -> int:
+    """Delete a user's usage rows and rebuild every rollup over the time they span (the other users' sums stay)."""
+    from core.tracker.schema import ROLLUPS
+
+    first, last = conn.execute("SELECT MIN(ts), MAX(ts) FROM usage WHERE user_id = ?", (user,)).fetchone()
+    if first is None:
+        return 0
+    deleted = int(conn.execute("DELETE FROM usage WHERE user_id = ?", (user,)).rowcount)
+    for rollup in ROLLUPS:
+        start = int(first // rollup.seconds) * rollup.seconds
+        end = (int(last // rollup.seconds) + 1) * rollup.seconds
+        rollup.rebuild_range(conn, start, end)
+    return deleted
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from core.local import parse_cv
 from core.local.skills import VOCAB_PATH, Vocabulary, vocabulary
 
 
@@ -82,3 +83,88 @@ def test_protocols_count_in_lists_but_not_in_prose() -> None:
     text = "Configured VPN tunnels for the branch offices."
     assert [] == vocabulary().names(text, prose=True)
     assert ["VPN"] == vocabulary().names(text)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical", "category"),
+    [
+        # health
+        ("tracheostomy care", "Tracheostomy Care", "Healthcare"),
+        ("ECG", "EKG", "Job-specific Skills (extended)"),
+        ("perioperative care", "Theatre Nursing", "Healthcare"),
+        ("emergency first aid", "CPR", "Business and Management"),
+        ("discharge planning", "Discharge Planning", "Healthcare"),
+        # education
+        ("EYFS", "Early Years Foundation Stage", "Education"),
+        ("synthetic phonics", "Phonics", "Education"),
+        ("TEFL", "EAL", "Education"),
+        ("IEPs", "Individual Education Plans", "Education"),
+        ("pastoral care", "Pastoral Care", "Education"),
+        # finance
+        ("purchase ledger", "Accounts Payable", "Business and Management"),
+        ("variance analysis", "Variance Analysis", "Finance and Accounting"),
+        ("credit control", "Credit Control", "Finance and Accounting"),
+        ("Sage Line 50", "Sage 50", "Finance and Accounting"),
+        # hospitality
+        ("food hygiene", "Food Safety", "Business and Management"),
+        ("bartending", "Bar Service", "Hospitality"),
+        ("latte art", "Coffee Making", "Hospitality"),
+        ("till operation", "EPOS", "Hospitality"),
+        # trades
+        ("CSCS card", "CSCS", "Trades"),
+        ("working at height", "Site Safety", "Trades"),
+        ("boiler servicing", "Gas Safe", "Trades"),
+        ("CNC machining", "Machining", "Trades"),
+        # HR
+        ("succession planning", "Talent Management", "HR"),
+        ("training needs analysis", "Learning and Development", "HR"),
+        ("DBS checks", "Right to Work Checks", "HR"),
+        # sales
+        ("telesales", "Cold Calling", "Business and Management"),
+        ("solution selling", "Consultative Selling", "Sales"),
+        ("client retention", "Customer Retention", "Sales"),
+        # soft skills
+        ("strong work ethic", "Work Ethic", "Soft Skills"),
+        ("working under pressure", "Stress Management", "Soft Skills"),
+        ("prioritising", "Prioritisation", "Soft Skills"),
+        ("rapport building", "Relationship Building", "Soft Skills"),
+        ("emotional intelligence", "Emotional Intelligence", "Soft Skills"),
+    ],
+)
+def test_non_technical_professions_and_soft_skills(spelling: str, canonical: str, category: str) -> None:
+    vocab = vocabulary()
+    assert (canonical, category) == (vocab.canonical(spelling), vocab.category(spelling))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Responsible for wound care, discharge planning and catheter care.", ["Discharge Planning", "Catheter Care"]),
+        ("Taught synthetic phonics within the EYFS framework.", ["Phonics", "Early Years Foundation Stage"]),
+        ("Ran the purchase ledger and credit control for 40 suppliers.", ["Accounts Payable", "Credit Control"]),
+        ("Trained staff in food hygiene and allergen awareness.", ["Food Safety", "Allergen Awareness"]),
+    ],
+)
+def test_non_technical_skills_found_in_running_text(text: str, expected: list[str]) -> None:
+    found = vocabulary().names(text, prose=True)
+    assert expected == [n for n in found if n in expected]
+
+
+@pytest.mark.parametrize("text", ["The scaffolding of the course", "interviewing the users", "strong numeracy"])
+def test_everyday_words_count_only_in_a_skills_list(text: str) -> None:
+    assert [] == vocabulary().names(text, prose=True)
+
+
+@pytest.mark.parametrize(
+    ("skills_section", "expected"),
+    [
+        ("Bartending, Food Hygiene, Till Operation, Stock Rotation", {"Bar Service", "Food Safety", "EPOS"}),
+        ("18th Edition wiring regulations; fault-finding; CSCS card; PAT testing", {"Fault Finding", "CSCS"}),
+        ("Succession planning | Onboarding | DBS checks", {"Talent Management", "Onboarding", "Right to Work Checks"}),
+        ("Scaffolding, Interviewing, Numeracy", {"Scaffolding", "Interviewing", "Numeracy"}),
+    ],
+)
+def test_a_skills_section_of_any_trade_is_read(skills_section: str, expected: set[str]) -> None:
+    cv = parse_cv(f"Sam Carter\nsam@example.com\nSKILLS\n{skills_section}\n")
+    names = {v for g in cv["skills"] for v in [g["name"], *g["keywords"]]}
+    assert expected == expected & names

@@ -48,7 +48,7 @@ def test_the_file_is_private_and_shared_with_the_usage_db(tmp_path: Path) -> Non
     assert 0o600 == stat.S_IMODE(os.stat(path).st_mode)
     with sqlite3.connect(path) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM migrations WHERE migration_set = 'workspace'")}
-    assert {"m001_create_workspace"} == names
+    assert {"m001_create_workspace", "m002_match_lists"} == names
 
 
 def test_a_reopened_file_has_everything(tmp_path: Path) -> None:
@@ -202,3 +202,105 @@ def test_a_process_killed_mid_save_loses_only_the_edit_in_flight(tmp_path: Path)
     assert 2 == second.version
     with ws.storage.read() as conn:
         assert "ok" == conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+# --- versions, match lists, counting and deleting everything -------------------------------------------------------
+
+
+def test_an_old_version_is_made_current_as_the_newest_version(ws: Workspace) -> None:
+    first = ws.save_cv(CV, user_id="ann", cv_text=CV_TEXT, source="parse")
+    ws.save_cv({**CV, "skills": []}, user_id="ann", cv_id=first.cv_id)
+    restored = ws.restore_version(first.cv_id, 1, user_id="ann")
+    assert (3, "restore of v1", CV["skills"]) == (restored.version, restored.source, restored.data["skills"])
+    assert [3, 2, 1] == [v for v, _, _ in ws.cv_history(first.cv_id)]
+    assert ["restore of v1", "edit", "parse"] == [s for _, _, s in ws.cv_history(first.cv_id)]
+    assert CV_TEXT == ws.latest_cv("ann").cv_text  # the text of the version brought back
+    assert '+  {\n+   "name": "Python"' in ws.cv_version(first.cv_id, 3).diff
+    with pytest.raises(InputError):
+        ws.restore_version(first.cv_id, 9, user_id="ann")
+    with pytest.raises(InputError):
+        ws.restore_version(first.cv_id, 1, user_id="bob")  # not bob's CV
+
+
+def test_match_lists_are_kept_per_profile_newest_first(ws: Workspace) -> None:
+    rows = [{"index": 2, "score": 80.0, "matched_skills": ["Python"]}, {"index": 1, "score": 20.0}]
+    older = ws.save_match_list(rows[1:], ["a.txt"], user_id="ann")
+    newer = ws.save_match_list(rows, ["a.txt", "b.txt"], user_id="ann", cost_usd=0.002)
+    ws.save_match_list(rows, user_id="bob")
+    found = ws.match_lists("ann")
+    assert [newer, older] == [m.id for m in found]
+    assert (rows, ["a.txt", "b.txt"], 0.002) == (found[0].rows, found[0].labels, found[0].cost_usd)
+    assert newer == ws.latest_match_list_id("ann")
+    assert 1 == ws.delete_match_list(newer).match_lists
+    assert older == ws.latest_match_list_id("ann")
+
+
+def _usage(path: Path, rows: list[tuple[str, float, float]]) -> None:
+    """Usage rows (user, ts, cost) written by the real tracker, so the rollups are the tracker's own."""
+    from core.tracker.record import UsageRecord
+    from core.usage_tracker import UsageTracker
+
+    now = [0.0]
+    tracker = UsageTracker(path, clock=lambda: now[0])
+    for user, ts, cost in rows:
+        now[0] = ts
+        row = UsageRecord(user_id=user, task_type="cv_parsing", provider="openai", model="gpt-4o-mini",
+                          input_tokens=100, output_tokens=10, cost_usd=cost, latency_ms=5.0, success=True)  # fmt: skip
+        tracker.record(row)
+        tracker.flush()
+    tracker.flush()
+    tracker.close()
+
+
+def _totals(path: Path) -> dict[str, tuple[int, float]]:
+    """Per table: (requests, cost) summed, raw rows and every rollup."""
+    with sqlite3.connect(path) as conn:
+        out = {"usage": tuple(conn.execute("SELECT COUNT(*), ROUND(SUM(cost_usd), 6) FROM usage").fetchone())}
+        for table in ("usage_hourly", "usage_hourly_total", "usage_minutely", "usage_daily", "usage_daily_total",
+                      "usage_daily_user"):  # fmt: skip
+            out[table] = tuple(conn.execute(f"SELECT SUM(requests), ROUND(SUM(cost_usd), 6) FROM {table}").fetchone())
+    return out  # type: ignore[return-value]
+
+
+def test_delete_everything_counts_what_it_removes_and_can_take_the_usage_rows(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    day = 86_400.0
+    _usage(path, [("ann", 10 * day + 5, 0.01), ("bob", 10 * day + 7, 0.02), ("ann", 12 * day + 3600, 0.04)])
+    ws = Workspace(path)
+    cv = ws.save_cv(CV, user_id="ann", cache_keys=["k-cv"])
+    ws.save_cv({**CV, "skills": []}, user_id="ann", cv_id=cv.cv_id)
+    app = ws.create_application(user_id="ann", job_text=JOB)
+    ws.save_document(app, "tailored", {"markdown": "x"}, cache_keys=["k-app"])
+    ws.save_document(app, "letter", "Dear Globex")
+    ws.save_match_list([{"index": 1, "score": 50.0}], user_id="ann", cache_keys=["k-list"])
+    bob = ws.save_cv(CV, user_id="bob", cache_keys=["k-bob"])
+    from core.cache import ResponseCache
+
+    cache = ResponseCache(path)
+    for key in ("k-cv", "k-app", "k-list", "k-bob"):
+        cache.put(key, content="quotes the CV", input_tokens=1, output_tokens=1, cost_usd=0.0, model="m")
+    cache.flush()
+    expected = {"cvs": 1, "versions": 2, "applications": 1, "documents": 2, "match_lists": 1, "cached_answers": 3}
+    assert {**expected, "usage_rows": 2} == vars(ws.counts("ann"))
+    assert (2, 0.05) == ws.usage_of("ann")
+
+    gone = ws.delete_everything("ann", usage_rows=True)
+    assert {**expected, "usage_rows": 2} == vars(gone)
+    assert {"cvs": 0, "versions": 0, "applications": 0, "documents": 0, "match_lists": 0, "cached_answers": 0,
+            "usage_rows": 0} == vars(ws.counts("ann"))  # fmt: skip
+    assert [] == ws.match_lists("ann") and ws.latest_cv("ann") is None
+    assert bob.cv_id == ws.latest_cv("bob").cv_id  # another profile keeps everything
+    with sqlite3.connect(path) as conn:
+        assert [("k-bob",)] == conn.execute("SELECT key FROM response_cache").fetchall()
+        assert [("bob",)] == conn.execute("SELECT DISTINCT user_id FROM usage").fetchall()
+        assert [] == conn.execute("SELECT * FROM usage_daily_user WHERE user_id = 'ann'").fetchall()
+    assert {t: (1, 0.02) for t in _totals(path)} == _totals(path)  # every rollup agrees with the raw rows
+
+
+def test_delete_everything_keeps_usage_rows_unless_asked(tmp_path: Path) -> None:
+    path = tmp_path / "usage.db"
+    _usage(path, [("ann", 1000.0, 0.01)])
+    ws = Workspace(path)
+    ws.save_cv(CV, user_id="ann")
+    assert 0 == ws.delete_everything("ann").usage_rows
+    assert (1, 0.01) == ws.usage_of("ann")

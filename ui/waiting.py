@@ -1,14 +1,17 @@
 """While an AI call is in flight: who the page is waiting for, for how long, and a way to stop waiting.
 
 A call runs on the process's loop (core.aio.spawn) while the script polls it every ~0.25 s. The poll draws the
-status line, and each draw is a point where Streamlit can stop the script: a click on "Stop waiting" reruns it,
-the call in flight is cancelled (the router records it as cancelled, or the stream as abandoned), and the rerun
-answers with the offline engine (`service(key)` returns an offline service for that one run).
+status line, and each draw is a point where Streamlit can stop the script. A click on "Stop waiting" cancels the
+call in flight (the router records it as cancelled, or the stream as abandoned) and the rerun answers with the
+offline engine (`service(key)` returns an offline service for that one run). Any other stop (the user went to
+another page, or changed a field) leaves a `call` running: its result saves itself (ui.workspace) and the pages
+show it when it is there. A streamed letter is drawn as it comes, so leaving its page closes its stream.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import Future
@@ -19,9 +22,11 @@ import streamlit as st
 from core.ai_service import AIService, record_of
 from core.aio import run_sync, spawn
 from core.base import TaskType
+from core.workspace_context import Attribution, attributed
 from ui import state
 
 T = TypeVar("T")
+log = logging.getLogger("cv_copilot.ui.waiting")
 STOP_LABEL = "Stop waiting and use the offline engine"
 POLL_SECONDS = 0.25
 
@@ -53,8 +58,15 @@ def _flag(key: str) -> str:
     return f"{key}_use_offline"
 
 
+_IN_FLIGHT = "_waiting_in_flight"  # key -> the Future of the call that page is waiting for
+
+
 def _choose_offline(key: str) -> None:
+    """The stop button's callback (it runs before the rerun): cancel the call in flight, answer offline."""
     st.session_state[_flag(key)] = True
+    future = dict(st.session_state.get(_IN_FLIGHT, {})).get(key)
+    if future is not None:
+        future.cancel()
 
 
 def stopped(key: str) -> bool:
@@ -87,9 +99,9 @@ def status_text(provider: str, elapsed: float) -> str:
     return f"Waiting for {provider}… {elapsed:.1f} s"
 
 
-def poll(future: Future[T], show: Callable[[], None], interval: float = POLL_SECONDS) -> T:
-    """Wait for `future`, calling `show` every `interval`; if the wait is stopped (Streamlit's rerun, an error),
-    cancel the call in flight before letting the stop through."""
+def poll(future: Future[T], show: Callable[[], None], interval: float = POLL_SECONDS, *, cancel: bool = True) -> T:
+    """Wait for `future`, calling `show` every `interval`. If the wait is stopped (Streamlit's rerun, an error), the
+    call in flight is cancelled before the stop goes through, unless `cancel` is False (it then runs to its end)."""
     try:
         while True:
             show()
@@ -98,8 +110,28 @@ def poll(future: Future[T], show: Callable[[], None], interval: float = POLL_SEC
             except TimeoutError:
                 continue
     except BaseException:
-        future.cancel()
+        if cancel:
+            future.cancel()
         raise
+
+
+_WHAT = {"cv": "CV parse", "tailor": "tailored CV", "match": "job match"}
+
+
+def finish_in_flight(interval: float = POLL_SECONDS) -> None:
+    """Wait for the calls this session left running (it went to another page, or changed a field, while a page
+    waited): they save their results when they end, and the page about to be drawn should show them. A stop
+    button's call was cancelled by its click and is not waited for."""
+    flights = dict(st.session_state.get(_IN_FLIGHT, {}))
+    for key, future in flights.items():
+        if not future.done():
+            with st.spinner(f"Finishing your {_WHAT.get(key, 'last request')}…"):
+                try:
+                    poll(future, lambda: None, interval, cancel=False)
+                except Exception:
+                    log.warning("a call left running by %s failed", key, exc_info=True)
+    if flights:
+        st.session_state[_IN_FLIGHT] = {k: f for k, f in flights.items() if not f.done()}
 
 
 class _Status:
@@ -129,9 +161,16 @@ class _Status:
 
 
 def call(make: Callable[[], Coroutine[Any, Any, T]], svc: AIService, *, task: TaskType, key: str) -> T:
-    """Run `make()` (a call on `svc`) showing who it waits for and for how long, with a stop button."""
+    """Run `make()` (a call on `svc`) showing who it waits for and for how long, with a stop button. Only the stop
+    button cancels it: if the script is stopped otherwise, the call runs on (make it save its own result)."""
     status = _Status(svc, task, key)
-    result = run_sync(make()) if status.offline else poll(spawn(make()), status.show)
+    if status.offline:
+        result = run_sync(make())
+    else:
+        future = spawn(make())
+        st.session_state[_IN_FLIGHT] = {**st.session_state.get(_IN_FLIGHT, {}), key: future}
+        result = poll(future, status.show, cancel=False)
+        st.session_state[_IN_FLIGHT] = {k: f for k, f in st.session_state[_IN_FLIGHT].items() if k != key}
     record = record_of(result)
     status.done(getattr(record, "provider", None))
     return result
@@ -157,18 +196,28 @@ async def _close(iterator: AsyncIterator[str]) -> None:
             await asyncio.sleep(0.02)
 
 
-def stream(source: AsyncIterable[str], svc: AIService, *, task: TaskType, key: str) -> Iterator[str]:
+def stream(
+    source: AsyncIterable[str], svc: AIService, *, task: TaskType, key: str, attribution: Attribution | None = None
+) -> Iterator[str]:
     """Like core.aio.iter_sync, but each wait for the next piece draws the status line and can be stopped; a stop
-    closes the stream (the attempt in flight is recorded as abandoned)."""
+    closes the stream (the attempt in flight is recorded as abandoned).
+
+    Each piece is fetched in a task of its own, so a context variable set in one is gone in the next: with
+    `attribution`, every step (and the close) runs with it, and the router's calls made inside (the stream, a
+    fallback, a check) are tagged with its application."""
+
+    def step(coro: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
+        return coro if attribution is None else attributed(attribution, coro)
+
     status = _Status(svc, task, key)
     iterator = aiter(source)
     try:
         while True:
-            piece = poll(spawn(_next(iterator)), status.show)
+            piece = poll(spawn(step(_next(iterator))), status.show)
             if piece is None:
                 break
             yield piece
     finally:
-        run_sync(_close(iterator))
+        run_sync(step(_close(iterator)))
     watch = _watch(svc)
     status.done(getattr(watch.stream_, "provider", None) if watch is not None else None)

@@ -13,10 +13,10 @@ STATE_CODES = frozenset(
 
 #: Regions and countries written out in full (lower case, multi-word names allowed).
 REGIONS = frozenset(
-    """alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho illinois
-    indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi missouri
-    montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah vermont virginia washington
-    wisconsin wyoming|new hampshire|new jersey|new mexico|new york|north carolina|north dakota|rhode island|
+    """alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|florida|georgia|hawaii|idaho|illinois|
+    indiana|iowa|kansas|kentucky|louisiana|maine|maryland|massachusetts|michigan|minnesota|mississippi|missouri|
+    montana|nebraska|nevada|ohio|oklahoma|oregon|pennsylvania|tennessee|texas|utah|vermont|virginia|washington|
+    wisconsin|wyoming|new hampshire|new jersey|new mexico|new york|north carolina|north dakota|rhode island|
     south carolina|south dakota|west virginia|district of columbia|ontario|quebec|alberta|manitoba|
     british columbia|nova scotia|karnataka|maharashtra|kerala|gujarat|rajasthan|punjab|haryana|bihar|odisha|orissa|
     assam|goa|jharkhand|chhattisgarh|uttarakhand|telangana|delhi|uttar pradesh|madhya pradesh|andhra pradesh|
@@ -107,7 +107,10 @@ def strip_place(text: str) -> str:
     out = " - ".join(parts)
     m = _LAST_COMMA_TAIL.match(out)
     if m and is_place(m.group(2)) and len(m.group(1).split()) >= 1 and not is_place(m.group(1)):
-        out = m.group(1)
+        first, _, last = m.group(2).partition(",")
+        # 'Marketing Assistant, Salvation Army, Melbourne': before a city (not a state) may stand the employer
+        keep = last and last.strip().lower() in CITIES and not is_place(first)
+        out = f"{m.group(1)}, {first.strip()}" if keep else m.group(1)
     return out.strip(" ,-|")
 
 

@@ -389,7 +389,7 @@ class Ledger:
             price_estimated=candidate.price.estimated,
             challenger=candidate.challenger,
             route_reason=response.route_reason if response is not None else "",
-            application_id=current_application_id(),
+            application_id=call.application_id or current_application_id(),
             request_id=request_id(),
         )
         try:

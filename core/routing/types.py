@@ -29,6 +29,7 @@ class Call:
     challenger: str | None = None  # the provider name, when this call was picked for the challenger
     optimize_cost: bool = False
     pinned: bool = False  # the caller named the provider
+    application_id: str | None = None  # the workspace application it is for, taken when the call is made
 
     def request(self, model: str, payload: dict[str, Any] | None) -> CompletionRequest:
         return CompletionRequest(

@@ -113,7 +113,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     _parse_contacts(basics, text)
     first_heading = sections["_first_heading"]
     header = lines[: max(first_heading, 1)][:25] if first_heading else lines[:12]
-    basics["name"] = _find_name(header, basics["email"]) or _find_name(lines[:15], basics["email"])
+    basics["name"] = _find_name(header, basics["email"]) or _find_name(lines[:25], basics["email"], labelled_only=True)
     basics["label"] = _find_label(header, basics["name"])
     basics["summary"] = _summary(sections.get("summary", []))
     _location(basics, header)
@@ -139,7 +139,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     edu_lines_known = sections.get("education") or []
     edu_lines = edu_lines_known or [ln for ln in lines if _DEGREE.search(ln) or _INSTITUTION.search(ln)]
     resume["education"] = _parse_education(edu_lines)
-    _tidy_work(resume["work"], resume["education"])
+    _tidy_work(resume["work"], resume["education"], basics["name"])
     # a certificate ('Tableau Desktop Specialist', 'NMC Registered Nurse') names no job held
     cert_lines = set(sections.get("certificates") or [])
     _titles_named(resume["work"], [ln for ln in lines if ln not in cert_lines])

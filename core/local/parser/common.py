@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from core.local.gazetteers import TITLE_HEADS
 from core.local.vocab.words import HUMAN_LANGUAGES, ORG_WORDS, TITLE_WORDS
 
 _INSTITUTION = re.compile(
@@ -90,10 +91,12 @@ def _org_score(text: str) -> int:
     words = _words_lower(text)
     if not words or len(words) > 9:
         return 0
-    score = sum(w.strip(".,") in ORG_WORDS for w in words)
     if _COMPANY_SUFFIX.search(text):
-        score += 2
-    elif _EUROPEAN_COMPANY_FORM.search(text):
+        return sum(w.strip(".,") in ORG_WORDS for w in words) + 2
+    if words[-1].strip(".,") in TITLE_HEADS and len(words) <= 5 and words[-1].strip(".,") not in ORG_WORDS:
+        return 0  # 'Digital Marketing Executive', 'Software Test Automation Engineer': a job title ends in its head
+    score = sum(w.strip(".,") in ORG_WORDS for w in words)
+    if _EUROPEAN_COMPANY_FORM.search(text):
         score += 2  # 'Linpro AS', 'Redpill Linpro AB', 'Nokia Oyj': European company forms
     return score
 
@@ -116,6 +119,12 @@ def _name_with_stop(line: str) -> bool:
     return _title_cased(body) and not _SENTENCE_STOP.search(body)
 
 
+def _ends_in_title(line: str) -> bool:
+    """'Project Manager:', 'Client Services Director': a job title, though its first word opens a project note."""
+    words = _words_lower(line)
+    return 1 < len(words) <= 5 and words[-1].strip(".,:") in TITLE_HEADS
+
+
 _ENDS_WITH_ABBREVIATION = re.compile(r"\b(?:co|inc|ltd|corp|llc|plc|pvt|jr|sr|st)\.$", re.I)
 _LOWER_INITIAL = re.compile(r"^[a-z]")
 
@@ -123,7 +132,7 @@ _LOWER_INITIAL = re.compile(r"^[a-z]")
 def _is_short(line: str) -> bool:
     ends_abbrev = bool(_ENDS_WITH_ABBREVIATION.search(line))
     ends_stop = line.rstrip().endswith(";") or (line.rstrip().endswith(".") and not _name_with_stop(line))
-    if len(line.split()) > 9 or (ends_stop and not ends_abbrev) or _JUNK.match(line):
+    if len(line.split()) > 9 or (ends_stop and not ends_abbrev) or (_JUNK.match(line) and not _ends_in_title(line)):
         return False
     return not _LOWER_INITIAL.match(line) or bool(_title_score(line))
 

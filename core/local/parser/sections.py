@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from core.local.gazetteers import TITLE_HEADS
 from core.local.parser.common import _DIGIT, _mentions_language, _title_cased, _title_score
 from core.local.vocab.headings import HEADINGS, SKILL_TAILS, SOFT_HEAD, STRONG_HEADINGS
 
@@ -84,7 +85,12 @@ def heading_of(line: str) -> tuple[str, str] | None:
         return ("other" if SOFT_HEAD & set(words) else "skills"), ""
     if 1 < len(words) <= 4 and words[-1] in ("experience", "employment") and _title_cased(line):
         return "experience", ""  # 'Legal Work Experience', 'Other Relevant Experience'
-    if 1 < len(words) <= 5 and not _DIGIT.search(key) and (line.isupper() or line.rstrip().endswith(":")):
+    if (
+        1 < len(words) <= 5
+        and not _DIGIT.search(key)
+        and (line.isupper() or line.rstrip().endswith(":"))
+        and words[-1] not in TITLE_HEADS  # 'Project Manager:', 'EDUCATION COORDINATOR': a job title, not a heading
+    ):
         for sec, tails in _HEADING_WORDS.items():
             if words[-1] in tails or words[0] in tails:
                 return sec, ""

@@ -10,7 +10,13 @@ from core.local import text as tx
 from core.local.parser.common import _DEGREE, _EMAIL, _URL, _URL_HINTS, _blank, _section_items, _url_view
 from core.local.parser.sections import heading_of
 from core.local.skills import vocabulary
-from core.local.vocab.words import CATEGORY_WORDS, HUMAN_LANGUAGES, LIST_LABEL_WORDS, PLAIN_WORDS, VAGUE
+from core.local.vocab.words import (
+    CATEGORY_WORDS,
+    HUMAN_LANGUAGES,
+    LIST_LABEL_WORDS,
+    PLAIN_WORDS,
+    VAGUE,
+)
 
 _YEARS_NOTE = re.compile(
     r"\((?:[^()]*\b(?:year|years|yr|yrs|month|months)\b[^()]*)\)|\b\d+\+?\s*(?:years?|yrs?)\b", re.I
@@ -23,6 +29,13 @@ _NOT_NAMED = re.compile(
     r"passionate|integrity|possess|demonstrated|summer|various|etc|including|wide|range|variety|exposure|basics?|"
     r"address|zip|code|grade|level|members?|club|interests?|hobbies|award|awards|licenses?|memberships?|"
     r"publications?|description|roles?|played|nationality|gender|marital|birth|email|phone|mobile)\b"
+)
+
+
+#: Last words of a listed item that name a person or a body: 'Participant', 'Organizer', 'Standard Bank'.
+_NOT_A_SKILL_TAIL = frozenset(
+    "participant participants organizer organiser volunteer member bank university college institute school "
+    "hospital ltd limited inc llc plc gmbh corporation".split()
 )
 
 
@@ -48,6 +61,8 @@ def _plausible_skill(item: str, labelled: bool = False) -> bool:
         return False
     if len(words) == 1 and (_ING_OR_ED_WORD.fullmatch(key) or key in PLAIN_WORDS):
         return False
+    if words[-1] in gz.TITLE_HEADS or words[-1] in _NOT_A_SKILL_TAIL:
+        return False  # 'Technology Analyst', 'Consultant', 'Standard Bank': a role or a body, not a skill
     first = item.split()[0]
     if first.islower() and _ING_OR_ED_WORD.fullmatch(first):
         return False

@@ -19,11 +19,12 @@ from core.local.parser.common import (
     _org_score,
     _split_parts,
     _title_score,
+    _words_lower,
 )
 from core.local.parser.sections import heading_of
 from core.local.render import MENTION_KEY, MENTIONED
 from core.local.skills import vocabulary
-from core.local.vocab.words import LOWER_OK, ROMAN, TAIL_LOWER, TITLE_TAIL
+from core.local.vocab.words import EXTRA_TITLE_HEADS, LOWER_OK, ROMAN, TAIL_LOWER, TITLE_TAIL
 
 _LABELLED = re.compile(
     r"^(designation|job title|position|company|organi[sz]ation|employer|company name|duration|period)"
@@ -36,8 +37,30 @@ _WORD_THEN_TRAILING_HYPHEN = re.compile(r"\w\s*-\s*$")
 _BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
+_AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
+
+
+def _join_broken_ranges(lines: list[str]) -> list[str]:
+    """'2001' / '2006: Principal Engineer' → '2001 - 2006: Principal Engineer': a date range that a PDF's date
+    column broke over two lines."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and len(line) < 20 and tx.SINGLE_DATE.fullmatch(line.strip()):
+            nxt = lines[i + 1].lstrip()
+            m = tx.SINGLE_DATE.match(nxt) or tx.PRESENT.match(nxt)
+            if m and _AFTER_DATE.match(nxt, m.end()):
+                out.append(f"{line.strip()} - {nxt}")
+                i += 2
+                continue
+        out.append(line)
+        i += 1
+    return out
+
+
 def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
-    lines = [ln for ln in lines if not _URL.fullmatch(ln.strip())]
+    lines = _join_broken_ranges([ln for ln in lines if not _URL.fullmatch(ln.strip())])
     anchors = []
     for i, ln in enumerate(lines):
         rng = tx.find_date_range(ln)
@@ -166,20 +189,29 @@ def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
 _ORG_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z'&.-]*")
 
 
-def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> None:
-    """Blank employer names that read like a sentence or that are the CV's own school; drop empty entries."""
+def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], person: str = "") -> None:
+    """Blank employer names that read like a sentence, a title, a place, the CV's own school or the person's own
+    name (a page footer); drop empty entries."""
     schools = {tx.norm_key(e.get("institution", "")) for e in education if e.get("institution")}
+    person_key = tx.norm_key(person)
     for w in work:
         name = w.get("name", "")
+        if name and person_key and tx.norm_key(name) == person_key:
+            w["name"] = name = ""
         words = [x for x in _ORG_NAME_WORD.findall(name) if x.lower() not in LOWER_OK]
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
         own_school = _own_school(name, schools)
         position = w.get("position", "")
-        if position and _date_like(position):  # 'Summer' left of 'Summer 20XX-20XX': a date, not a title
-            w["position"] = position = ""
+        if position and (_date_like(position) or _CONTACT_LABEL.match(position)):
+            w["position"] = position = ""  # 'Summer' left of 'Summer 20XX-20XX', 'Tel: (123)…': not a title
+        if name and _title_not_employer(name):
+            if not position:
+                w["position"] = position = name  # 'Reading Coach, Eaton Elementary School': the title came first
+            w["name"] = name = ""
         if name and (
             sentence_like
+            or _not_an_employer(name)
             or own_school
             or _date_like(name)
             or _ORG_UNIT.search(name)
@@ -188,6 +220,35 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]]) -> N
         ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+_TRAILING_FUNCTION_WORD = re.compile(r"\s(?:for|of|and|at|with|the|to|in|as|by|&)$", re.I)
+#: 'MNC. As Thomson Reuters': a sentence break inside the name
+_SENTENCE_BREAK = re.compile(r"\.\s+(?:as|the|in|for|with|and|at|to|we|i)\s", re.I)
+_NAMES_IN_ED = frozenset({"limited", "united", "allied", "unlimited", "incorporated"})
+
+
+_CONTACT_LABEL = re.compile(r"(?:tel|phone|mobile|cell|fax|e-?mail|room\s+no)\b", re.I)
+_ARTICLE_OR_LABEL = re.compile(r"(?:an?|job\s+profile|employer'?s?\s+name|references?)\b", re.I)
+
+
+def _title_not_employer(name: str) -> bool:
+    """'Software Developer', 'Reading Coach': a job title in the employer's place (a firm has no head noun)."""
+    words = _words_lower(name)
+    last = words[-1].strip(".,") if words else ""
+    heads = gz.TITLE_HEADS
+    return (last in heads or last in EXTRA_TITLE_HEADS) and not _org_score(name) and len(words) <= 6
+
+
+def _not_an_employer(name: str) -> bool:
+    """'Trainer for', 'Interned', 'MNC. As Thomson Reuters': a fragment of a sentence, not an employer."""
+    words = name.split()
+    if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
+        return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
+    if gz.is_place(name):
+        return True
+    low = name.lower()
+    return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED
 
 
 _UNIVERSITY_OR_COLLEGE = re.compile(r"universit|college", re.I)
@@ -260,6 +321,9 @@ def _employers_in_prose(work: list[dict[str, Any]], lines: list[str]) -> None:
     known = {tx.norm_key(w.get("name", "")) for w in work}
     for line in lines[:200]:
         for m in _ORG_MENTION.finditer(line):
+            after = line[m.end() :].split(None, 1)
+            if after and after[0].strip(".,;:").lower() in gz.TITLE_HEADS:
+                continue  # 'Senior Systems Engineer': a job title, not the firm 'Senior Systems'
             org = _LEADING_CAPITALISED_FUNCTION_WORD.sub("", m.group(1)).strip()
             key = tx.norm_key(org)
             if len(org.split()) < 2 or key in known or any(key in k or k in key for k in known if k):
@@ -332,12 +396,16 @@ def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
     return out if any(e["position"] and e["name"] for e in out) else []
 
 
-_JOB_TITLE_LABEL = re.compile(r"^(?:designation|title|position|role)\s*[:\-]\s*", re.I)
+_JOB_TITLE_LABEL = re.compile(
+    r"^(?:designation|title|position|role|present|current|to date|now|today)\s*[:\-–]\s*", re.I
+)  # 'Title: …', and 'Present: Art Editor' where a date range broke over two lines
 
 
 def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     """Pick the job title and the employer among the short lines around a date."""
     texts: list[str] = []
+    #: index in texts of the part that follows a job title on the same line ('Assistant, Lush Cosmetics, Chadstone')
+    after_title: dict[int, int] = {}
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
@@ -350,7 +418,12 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
             texts.extend(parts)  # 'Project Manager at Fakeco Ltd': title and employer on one line
         elif len(parts) in (2, 3) and _title_and_name(parts):
-            texts.extend(p for p in parts if not gz.is_place(p))  # 'Senior Engineer, Levelup' / 'Acme - Analyst'
+            kept = [p for p in parts if not gz.is_place(p)]  # 'Senior Engineer, Levelup' / 'Acme - Analyst'
+            first = len(texts)
+            texts.extend(kept)
+            for i in range(len(kept) - 1):
+                if _title_score(kept[i]) and not _org_score(kept[i]):
+                    after_title[first + i] = first + i + 1
         else:
             texts.append(c)
     if not texts:
@@ -368,7 +441,7 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     if rest:
         ci = max(rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], -i))
         if not o_scores[ci] and not (texts[ci].rstrip().endswith("-") or " - " in texts[ci]) and len(rest) > 1:
-            ci = rest[-1] if ti >= 0 else ci
+            ci = after_title.get(ti, rest[-1]) if ti >= 0 else ci
     if title:
         parts = _split_parts(title)
         if len(parts) > 1:
@@ -430,9 +503,12 @@ def _department_of(parts: list[str]) -> str:
     return ""
 
 
+_DOTTED_FORM_CUT = re.compile(r"\b(?:[A-Z]\.){1,3}[A-Z]$")
+
+
 def _clean_company(text: str) -> str:
-    text = _COMPANY_LABEL.sub("", text)
-    return text.strip(" ,-:|")
+    text = _COMPANY_LABEL.sub("", text).strip(" ,-:|")
+    return text + "." if _DOTTED_FORM_CUT.search(text) else text  # 'Banco Ejemplo S.A' lost the dot of 'S.A.'
 
 
 _CHUNK = re.compile(

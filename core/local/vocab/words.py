@@ -41,7 +41,8 @@ ORG_WORDS = frozenset(
 )
 NAME_BLOCK = frozenset(
     """resumé résumé lebenslauf currículum curriculo currículo names name first last surname given road
-    street lane avenue drive crescent terrace gardens
+    street lane avenue drive crescent terrace gardens room suite apt flat building plot block
+    regards sincerely faithfully
     resume curriculum vitae cv bio-data biodata profile summary address phone mobile email e-mail contact street
     road avenue lane city state nagar colony apartment apartments floor sector dist district india usa page
     objective experience education skills template your name date birth personal details linkedin github
@@ -93,3 +94,11 @@ LIST_LABEL_WORDS = frozenset(
 TITLE_TAIL = frozenset({"of", "for"})
 TAIL_LOWER = frozenset({"and", "&", "of", "the"})
 ROMAN = frozenset({"i", "ii", "iii", "iv", "1", "2", "3"})
+
+
+#: Head nouns of non-technical job titles that the shared title-head list lacks: a name ending in one is a role.
+EXTRA_TITLE_HEADS = frozenset(
+    """coach chef cook driver nurse waiter waitress bartender barista cleaner carer caregiver midwife paramedic
+    dentist surgeon doctor solicitor plumber carpenter welder server hostess housekeeper porter labourer
+    laborer""".split()
+)
