@@ -46,23 +46,31 @@ def settled(page: Any, charts: int = CHARTS, timeout_s: float = 60.0) -> None:
 
 
 def choose(page: Any, label: str, option: str) -> None:
-    page.get_by_label(label, exact=False).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Open the select box labelled `label` and pick `option` (Streamlit's selectbox and multiselect)."""
+    widget = page.locator('[data-testid="stSelectbox"], [data-testid="stMultiSelect"]').filter(has_text=label).first
+    widget.get_by_role("combobox").first.click()
+    page.get_by_role("option", name=option, exact=True).first.click()
 
 
-def timed(page: Any, action: Callable[[], None], expect_text: str | None = None) -> float:
+def timed(page: Any, action: Callable[[], None], expect_text: str | None = None, name: str = "") -> float:
     started = time.perf_counter()
     action()
     if expect_text:
         page.get_by_text(expect_text).first.wait_for(timeout=60_000)
     settled(page)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    print(f"  {name:<36}{elapsed:>7.2f}", flush=True)
+    return elapsed
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=REPO / "bench" / "usage_1m.db")
     parser.add_argument("--sessions", type=int, default=3)
+    parser.add_argument(
+        "--repo", type=Path, default=REPO, help="the checkout to serve (an older one for a baseline in the same run)"
+    )
+    parser.add_argument("--range-label", default="Date range", help='the range select box ("Window" before v2)')
     args = parser.parse_args()
     if not args.db.exists():
         print(f"no DB at {args.db}: run bench/dashboard_render.py first")
@@ -76,13 +84,14 @@ def main() -> int:
     port = _free_port()
     tmp = Path(tempfile.mkdtemp(prefix="dashboard-browser-"))
     env = dict(os.environ, CV_COPILOT_DB=str(args.db), CV_COPILOT_CONFIG=str(tmp / "none.toml"))
-    env.update(CV_COPILOT_NO_DOTENV="1", PYTHONPATH=str(REPO))
+    env.update(CV_COPILOT_NO_DOTENV="1", PYTHONPATH=str(args.repo))
     log = (tmp / "streamlit.log").open("wb")
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    print(f"serving {args.repo}")
+    proc = subprocess.Popen(command, cwd=args.repo, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     rows: list[tuple[str, float]] = []
     try:
@@ -93,23 +102,34 @@ def main() -> int:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
                 name = "first session after server start" if i == 0 else f"new session {i + 1}"
-                rows.append((name, timed(page, lambda p=page: p.goto(f"{url}/usage"), "Recent calls")))
+                rows.append((name, timed(page, lambda p=page: p.goto(f"{url}/usage"), "Recent calls", name)))
                 if i < args.sessions - 1:
                     context.close()
             for preset, label in (
                 ("Last 1 h", "Cost (last 1 h)"),
                 ("Last 7 d", "Cost (last 7 d)"),
                 ("Last 30 d", "Cost (last 30 d)"),
-                ("This month", "Cost (this month)"),
+                *([("This month", "Cost (this month)")] if args.range_label == "Date range" else []),
                 ("All time", "Cost (all time)"),
                 ("Last 24 h", "Cost (last 24 h)"),
             ):
-                rows.append((f"range: {preset}", timed(page, lambda o=preset: choose(page, "Date range", o), label)))
-            rows.append(("granularity: day", timed(page, lambda: choose(page, "Granularity", "day"))))
-            rows.append(("filter: provider openai", timed(page, lambda: choose(page, "Provider", "openai"))))
+                name = f"range: {preset}"
+                rows.append((name, timed(page, lambda o=preset: choose(page, args.range_label, o), label, name)))
+            if args.range_label == "Date range":
+                name = "granularity: day"
+                rows.append((name, timed(page, lambda: choose(page, "Granularity", "day"), None, name)))
+            name = "filter: provider openai"
+            rows.append((name, timed(page, lambda: choose(page, "Provider", "openai"), None, name)))
             page.keyboard.press("Escape")
-            bar = page.locator(".js-plotly-plot").first.locator("g.point path").first
-            rows.append(("click: a provider bar", timed(page, lambda: bar.click(), "Showing the calls of")))
+            if args.range_label == "Date range":
+                bar = page.locator(".js-plotly-plot").first.locator("g.point path").first
+                bar.scroll_into_view_if_needed()
+                box = bar.bounding_box()  # Plotly's drag layer sits above the bars: click the spot, not the element
+                name = "click: a provider bar"
+                rows.append((name, timed(
+                    page, lambda: page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2),
+                    "Showing the calls of", name,
+                )))  # fmt: skip
             browser.close()
     finally:
         proc.terminate()

@@ -1,4 +1,5 @@
-"""Exact-match response cache in SQLite (table `response_cache`, in the same file as the usage tracker).
+"""Exact-match response cache in SQLite (table `response_cache`, in the same file as the usage tracker), or in
+PostgreSQL with the tracker (`CV_COPILOT_DB=postgresql://…`), shared by every replica of a team's deployment.
 
 Privacy: the cached content is the AI's answer, which may quote the user's CV or job text. It stays on this machine,
 expires after `ttl_seconds`, and `clear()` wipes it (the settings page has a button for it). The key is a sha256
@@ -21,6 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
+from core.config import PROJECT_ROOT, is_db_url
 from core.tracker.storage import open_storage, run_migrations
 from core.workspace_context import note_cache_key
 
@@ -55,7 +57,27 @@ def m001_create_response_cache(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_response_cache_created ON response_cache (created)")
 
 
+def _pg_m001_create_response_cache(conn: Any) -> None:
+    """The same table on PostgreSQL (recorded under the same name)."""
+    conn.execute(
+        "CREATE TABLE response_cache (key TEXT PRIMARY KEY, content TEXT NOT NULL, input_tokens BIGINT NOT NULL, "
+        "output_tokens BIGINT NOT NULL, cost_usd DOUBLE PRECISION NOT NULL, model TEXT NOT NULL, "
+        "created DOUBLE PRECISION NOT NULL)"
+    )
+    conn.execute("CREATE INDEX idx_response_cache_created ON response_cache (created)")
+
+
+_pg_m001_create_response_cache.__name__ = m001_create_response_cache.__name__
+
 _MIGRATIONS = (m001_create_response_cache,)
+_PG_MIGRATIONS = (_pg_m001_create_response_cache,)
+#: Store (or refresh) one answer; the same statement on SQLite and PostgreSQL.
+_UPSERT = (
+    "INSERT INTO response_cache (key, content, input_tokens, output_tokens, cost_usd, model, created) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET content = excluded.content, "
+    "input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens, cost_usd = excluded.cost_usd, "
+    "model = excluded.model, created = excluded.created"
+)
 
 
 class ResponseCache:
@@ -67,16 +89,26 @@ class ResponseCache:
         *,
         ttl_seconds: float = 7 * 86400,
         clock: Callable[[], float] = time.time,
+        local_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if not (math.isfinite(ttl_seconds) and ttl_seconds > 0):
             raise ValueError(f"ttl_seconds must be a finite number > 0, got {ttl_seconds!r}")
-        self._storage = open_storage(db_path)
+        self._bytes_sql = "SUM(LENGTH(CAST(content AS BLOB)))"
+        if is_db_url(str(db_path)):  # PostgreSQL: `local_path` is this machine's file (see UsageTracker)
+            from core.tracker.pg_storage import pg_storage_for, run_pg_migrations
+
+            self._storage: Any = pg_storage_for(str(db_path), local_path or PROJECT_ROOT / "data" / "usage.db")
+            with self._storage.guard():
+                run_pg_migrations(self._storage, "response_cache", _PG_MIGRATIONS)
+            self._bytes_sql = "SUM(OCTET_LENGTH(content))"
+        else:
+            self._storage = open_storage(db_path)
+            run_migrations(self._storage, "response_cache", _MIGRATIONS)
         self._ttl = float(ttl_seconds)
         self._clock = clock
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._pending_lock = threading.Lock()
         self._flush_queued = False
-        run_migrations(self._storage, "response_cache", _MIGRATIONS)
         self._known = self._load_known_keys()
         _LIVE.add(self)
 
@@ -170,7 +202,7 @@ class ResponseCache:
         _WRITER.submit(self._flush_quietly)
 
     def flush(self) -> None:
-        """Write pending answers to SQLite in one transaction."""
+        """Write pending answers to the database in one transaction."""
         with self._storage.locked():
             self._flush_locked()
 
@@ -181,11 +213,7 @@ class ResponseCache:
             self._flush_queued = False
         if not rows:
             return
-        self._execute_locked(
-            "INSERT OR REPLACE INTO response_cache "
-            "(key, content, input_tokens, output_tokens, cost_usd, model, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        self._execute_locked(_UPSERT, rows)
         with self._pending_lock:
             for row in rows:
                 if self._pending.get(row[0]) is row:
@@ -218,7 +246,7 @@ class ResponseCache:
         self.flush()
         with self._storage.read() as conn:
             entries, size = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM response_cache"
+                f"SELECT COUNT(*), COALESCE({self._bytes_sql}, 0) FROM response_cache"
             ).fetchone()
         return {"entries": int(entries), "bytes": int(size)}
 

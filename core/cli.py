@@ -364,14 +364,14 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from core.config import get_settings, is_db_url
     from core.usage_tracker import UsageTracker
 
-    db_path = Path(args.db) if args.db else None
-    if db_path is None:
-        from core.config import get_settings
-
-        db_path = get_settings().db_path
-    tracker = UsageTracker(db_path)
+    settings = get_settings()
+    target: str | Path = (args.db if is_db_url(args.db) else Path(args.db)) if args.db else settings.db_path
+    if not args.db and settings.db_url:
+        target = str(settings.db_url)
+    tracker = UsageTracker(target, local_path=settings.db_path)
     if args.replace:
         tracker.clear()
     source = demo_rows(args.rows, days=args.days, users=args.users, seed=args.seed)
@@ -380,7 +380,26 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
         while chunk := list(islice(source, 50_000)):
             written += tracker.record_many(chunk)
             bar.update(len(chunk))
-    print(f"wrote {written:,} demo rows to {tracker.db_path}")
+    tracker.close()
+    print(f"wrote {written:,} demo rows to {tracker.location}")
+    return 0
+
+
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy the SQLite usage DB into PostgreSQL (idempotent: run it again after more calls, it copies the rest)."""
+    from core.config import ConfigError, check_db_url, get_settings, is_db_url
+
+    if not is_db_url(args.to):
+        raise CLIError("--to must be a postgresql:// URL (postgresql://user:pass@host/db)")
+    try:
+        url = check_db_url(args.to, "--to")
+    except ConfigError as exc:
+        raise CLIError(str(exc).replace("CV_COPILOT_DB (from --to)", "--to")) from None
+    settings = get_settings()
+    source = Path(args.source).expanduser() if args.source else settings.db_path
+    from core.tracker.pg_migrate import copy_usage
+
+    print(copy_usage(source, url, local_path=settings.db_path))
     return 0
 
 
@@ -429,9 +448,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=float, default=90.0, help="spread rows over the last DAYS (default 90)")
     demo.add_argument("--users", type=_positive_int, default=40)
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--db", help="database file (default: CV_COPILOT_DB or data/usage.db)")
+    demo.add_argument("--db", help="database file or postgresql:// URL (default: CV_COPILOT_DB or data/usage.db)")
     demo.add_argument("--replace", action="store_true", help="delete existing rows first")
     demo.set_defaults(func=cmd_demo_db)
+
+    migrate = sub.add_parser(
+        "migrate-db", help="copy the SQLite usage DB into PostgreSQL (safe to run again: copies what is new)"
+    )
+    migrate.add_argument("--to", required=True, metavar="URL", help="postgresql://user:pass@host/db")
+    migrate.add_argument("--from", dest="source", metavar="FILE", help="SQLite file (default: CV_COPILOT_DB)")
+    migrate.set_defaults(func=cmd_migrate_db)
 
     hashing = sub.add_parser(
         "hash-password", help="print a hash of the Settings page password, for [security] in the config file"

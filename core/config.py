@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import threading
 import tomllib
 from collections.abc import Mapping
@@ -52,6 +53,8 @@ DEFAULT_ALERT_THRESHOLDS = (0.5, 0.8, 1.0)
 ROUTING_STRATEGIES = ("cost", "balanced")
 #: Environment variables only Settings reads (besides the provider keys, base URLs and models of the catalogue).
 DB_ENV_VAR = "CV_COPILOT_DB"
+#: With CV_COPILOT_DB a PostgreSQL URL: this machine's own SQLite file (default data/usage.db).
+LOCAL_DB_ENV_VAR = "CV_COPILOT_LOCAL_DB"
 TOKEN_ENV_VAR = "CV_COPILOT_API_TOKEN"
 REDIS_ENV_VAR = "CV_COPILOT_REDIS_URL"
 #: How many app/API processes share one Redis: each takes 1/N of a limit while Redis is down (`[limits] replicas`).
@@ -186,6 +189,10 @@ class Settings:
     settings_password_hash: str | None = None
     #: Where `CV_COPILOT_DB` came from: "environment", a file path, or "default".
     db_source: str = "default"
+    #: CV_COPILOT_DB as a postgresql:// URL: the tracker (and what else `core.tracker.pg_storage` holds) lives in
+    #: PostgreSQL, shared by several machines; `db_path` is then this machine's file (the journal of rows waiting
+    #: for PostgreSQL, and what stays local). May hold a password: show `db_display` instead.
+    db_url: Secret | None = None
     #: `[limits] backend`: where rate-limit windows and budget holds live (None: the usage DB, or Redis when set).
     limits_backend: str | None = None
     #: CV_COPILOT_REDIS_URL: limits and budget holds on Redis, shared by several machines (may hold a password).
@@ -199,6 +206,11 @@ class Settings:
 
     def provider(self, name: str) -> ProviderSettings:
         return self.providers[name]
+
+    @property
+    def db_display(self) -> str:
+        """Where usage is stored, fit for a page or a log line (a URL's password replaced by ***)."""
+        return redact_db_url(self.db_url) if self.db_url else str(self.db_path)
 
     @property
     def configured_providers(self) -> list[str]:
@@ -461,6 +473,51 @@ def config_path_from_env(env: Mapping[str, str] | None = None) -> Path:
     return Path(env.get(CONFIG_ENV_VAR) or PROJECT_ROOT / "cv_copilot.toml")
 
 
+#: `CV_COPILOT_DB` values that name a PostgreSQL server rather than a SQLite file.
+DB_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_db_url(value: str) -> bool:
+    """True for a postgresql:// (or postgres://) URL: anything else is a SQLite file path, as before."""
+    return value.strip().lower().startswith(DB_URL_SCHEMES)
+
+
+def redact_db_url(url: str) -> str:
+    """`url` with its password (in the authority or a `password=` parameter) replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        netloc = f"{userinfo}@{hosts}"
+    query = re.sub(r"(?i)(^|&)(password)=[^&]*", r"\1\2=***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def check_db_url(value: str, source: str) -> str:
+    """A PostgreSQL URL made sure of before anything connects: scheme, host or socket, database name; parsed as
+    libpq parses it. The error names the variable and its source, never the password."""
+    from urllib.parse import unquote, urlsplit
+
+    scheme, sep, rest = value.strip().partition("://")
+    url = scheme.lower() + sep + rest  # libpq knows the scheme in lower case only
+    where = f"{DB_ENV_VAR} (from {source})"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise ConfigError(f"{where}: {redact_db_url(url)!r} is not a valid PostgreSQL URL") from None
+    query = parts.query.lower()
+    if not (parts.hostname or "host=" in query):
+        raise ConfigError(f"{where}: {redact_db_url(url)!r} names no host (postgresql://user:pass@host/db)")
+    if not (unquote(parts.path.lstrip("/")) or "dbname=" in query):
+        raise ConfigError(f"{where}: {redact_db_url(url)!r} names no database (postgresql://user:pass@host/db)")
+    return url
+
+
 def _path_from(value: str, source: str) -> Path:
     """A path as the user wrote it: `~` expanded; relative ones from the project folder when set in a file."""
     path = Path(value.strip()).expanduser()
@@ -555,11 +612,17 @@ def load_settings(
                 f"{REPLICAS_ENV_VAR} (from {source[REPLICAS_ENV_VAR]}): {text!r} is not a whole number 1-10000"
             )
         replicas = int(text)
+    db_url = check_db_url(db_value, source[DB_ENV_VAR]) if is_db_url(db_value) else ""
+    if db_url:  # this machine's own file: CV_COPILOT_LOCAL_DB, else the default place
+        db_value = lookup.get(LOCAL_DB_ENV_VAR, "").strip()
     settings = Settings(
         providers=providers,
         task_routing=routing,
-        db_path=_path_from(db_value, source[DB_ENV_VAR]) if db_value else PROJECT_ROOT / "data" / "usage.db",
-        db_source=source[DB_ENV_VAR] if db_value else "default",
+        db_path=_path_from(db_value, source[LOCAL_DB_ENV_VAR if db_url else DB_ENV_VAR])
+        if db_value
+        else PROJECT_ROOT / "data" / "usage.db",
+        db_url=Secret(db_url) if db_url else None,
+        db_source=source[DB_ENV_VAR] if db_value or db_url else "default",
         config_path=config_path,
         api_token=Secret(token) if token else None,
         price_overrides={model: p.rates() for model, p in cfg.prices.items()},

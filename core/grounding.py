@@ -544,12 +544,20 @@ _STOPWORDS: dict[str, frozenset[str]] = {
 }  # fmt: skip
 
 
+_STOP_WEIGHT: dict[str, float] = {
+    word: 1 / sum(1 for stops in _STOPWORDS.values() if word in stops)
+    for stops in _STOPWORDS.values()
+    for word in stops
+}
+
+
 def language_of(text: str) -> str | None:
     """'en', 'de', 'es', 'fr' or 'pt' by stop-word counts; None when the text is too short or unclear to say."""
     words = re.findall(r"[^\W\d_]+", (text or "").casefold())
     if len(words) < 12:
         return None
-    scores = {lang: sum(1 for w in words if w in stops) for lang, stops in _STOPWORDS.items()}
+    # a word several languages share ("de", "en", "a") counts as a fraction: it says little about which one it is
+    scores = {lang: sum(_STOP_WEIGHT.get(w, 0.0) for w in words if w in stops) for lang, stops in _STOPWORDS.items()}
     best = max(scores, key=lambda lang: scores[lang])
     ranked = sorted(scores.values(), reverse=True)
     if ranked[0] < 3 or ranked[0] < 1.5 * ranked[1]:
@@ -559,8 +567,16 @@ def language_of(text: str) -> str | None:
 
 _ECHO_MARKERS = re.compile(
     r"<\s*/?\s*(?:cv|job_description|job|text|reply|system)\s*>|\{\s*\"(?:basics|work|skills|resume|matches)\"|"
-    r"^\s*[\[{]|```|\bDATA_RULE\b|You are CV Copilot|Text inside <cv>",
+    r"^\s*(?:\{\s*(?:\"|$)|\[\s*[{\"\[]|\[\s*$)|```|\bDATA_RULE\b|\bCV Copilot\b|Text inside <cv>|<<[^<>\n]*>>|"
+    r"Your previous answer was rejected",
     re.IGNORECASE | re.MULTILINE,
+)
+# "[Your Name]", "[Company Name]", "[Fecha]", "{{company}}": a template handed back unfilled (small models do this).
+_PLACEHOLDER = re.compile(
+    r"\[[^\[\]\n]{0,30}\b(?:name|company|position|role|title|date|address|e-?mail|phone|number|recipient|manager|"
+    r"employer|job|city|website|contact|signature|nombre|empresa|puesto|fecha|firma|unternehmen|datum|stelle|"
+    r"anrede)\b[^\[\]\n]{0,30}\](?!\()|\{\{\s*\w+\s*\}\}",
+    re.IGNORECASE,
 )
 _LANGUAGE_NAMES = {"en": "English", "de": "German", "es": "Spanish", "fr": "French", "pt": "Portuguese"}
 
@@ -575,18 +591,27 @@ def text_problems(
     kind: str = "letter",
 ) -> list[str]:
     """Why generated text is not what was asked for (empty when it is fine):
-    it echoes the prompt or JSON/markup; it is not in the job's language; it names neither the company nor the role
-    (when either is known)."""
+    it echoes the prompt or JSON/markup; it repeats itself; it is a template with unfilled placeholders; it is not
+    in the job's language; a summary names nothing from its text; a letter or e-mail names neither the company nor
+    the role (when either is known)."""
     problems: list[str] = []
     body = (text or "").strip()
     if not body:
         return ["it is empty"]
     if _ECHO_MARKERS.search(body) or _echoes(body, prompt):
         problems.append("it echoes the prompt or JSON/markup instead of being a " + kind)
+    if _repeats(body):
+        problems.append("it repeats itself")
+    placeholder = _PLACEHOLDER.search(body)
+    if placeholder:
+        problems.append(f"it has unfilled placeholders such as “{placeholder.group(0)}”")
     want = language_of(job_description) if job_description else None
     got = language_of(body)
     if want and got and want != got:
-        problems.append(f"it is in {_LANGUAGE_NAMES[got]}, but the job is in {_LANGUAGE_NAMES[want]}")
+        source = "the text" if kind == "summary" else "the job"
+        problems.append(f"it is in {_LANGUAGE_NAMES[got]}, but {source} is in {_LANGUAGE_NAMES[want]}")
+    if kind == "summary" and job_description and not _shares_content(body, job_description):
+        problems.append("it says nothing from the text it summarises")
     targets = [t for t in (company or "", role or "") if t and t.strip()]
     if targets and kind in ("letter", "e-mail"):
         said = norm(body)
@@ -611,3 +636,28 @@ def _echoes(body: str, prompt: str) -> bool:
     sentences = [s.strip() for s in re.split(r"(?<=[.!?:])\s+", instructions) if len(s.strip()) > 40]
     squashed = _squash(body)
     return any(_squash(s)[:60] in squashed for s in sentences)
+
+
+def _content_words(text: str) -> set[str]:
+    stops = set().union(*_STOPWORDS.values())
+    return {w for w in norm(text).split() if len(w) > 3 and w not in stops and not w.isdigit()}
+
+
+def _shares_content(summary: str, source: str, least: int = 2) -> bool:
+    """A summary names at least `least` of the source's own words (names, places, skills, figures); one that
+    describes "the document" or the request in general words names none."""
+    return len(_content_words(summary) & _content_words(source)) >= least
+
+
+def _repeats(text: str) -> bool:
+    """The same sentence or line (six words or more) twice: a small model looping, not a letter or summary."""
+    seen: set[str] = set()
+    for piece in re.split(r"(?<=[.!?])\s+|\n+", text):
+        words = norm(piece).split()
+        if len(words) < 6:
+            continue
+        key = " ".join(words)
+        if key in seen:
+            return True
+        seen.add(key)
+    return False

@@ -52,12 +52,16 @@ MAX_SESSION_ROUTERS = 32
 def build_tracker(settings: Settings) -> UsageTracker:
     from core.usage_tracker import UsageTracker
 
+    if settings.db_url:  # PostgreSQL (core.tracker.pg_storage); db_path is then this machine's file
+        return UsageTracker(str(settings.db_url), retention_days=settings.retention_days, local_path=settings.db_path)
     return UsageTracker(settings.db_path, retention_days=settings.retention_days)
 
 
 def build_cache(settings: Settings) -> ResponseCache:
     from core.cache import ResponseCache
 
+    if settings.db_url:  # shared by the replicas, with the tracker
+        return ResponseCache(str(settings.db_url), ttl_seconds=settings.cache_ttl_seconds, local_path=settings.db_path)
     return ResponseCache(settings.db_path, ttl_seconds=settings.cache_ttl_seconds)
 
 
@@ -75,8 +79,11 @@ def build_budget(settings: Settings, tracker: UsageTracker) -> BudgetGuard:
     """Holds shared like the limiter's window; the tracker's flush writes a settled call's row before its hold goes."""
     from core import limits
 
+    backend = settings.limits_backend
+    if settings.db_url and backend is None and not settings.redis_url:
+        backend = "memory"  # the spend is PostgreSQL's (tracker.spend_usd), not the local file's usage table
     guard = limits.build_budget(
-        settings, settings.db_path, tracker.spend_usd, backend=settings.limits_backend, flush_usage=tracker.flush,
+        settings, settings.db_path, tracker.spend_usd, backend=backend, flush_usage=tracker.flush,
         redis_url=_redis_url(settings), replicas=settings.limits_replicas,
     )  # fmt: skip
     if not settings.budgets.any_set:
@@ -93,6 +100,8 @@ def _redis_url(settings: Settings) -> str | None:
 def build_vote_store(settings: Settings) -> VoteStore:
     from core.ab import VoteStore
 
+    if settings.db_url:  # beside the usage rows in PostgreSQL
+        return VoteStore(str(settings.db_url), local_path=settings.db_path)
     return VoteStore(settings.db_path)
 
 

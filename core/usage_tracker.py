@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from core.config import PROJECT_ROOT, is_db_url
 from core.tracker.dashboard import LATENCY_SAMPLE_CAP, DashboardQueries, default_bucket_seconds
 from core.tracker.queries import DIMENSIONS, UsageQueries
 from core.tracker.record import UsageRecord
 from core.tracker.schema import DAY, HOUR, INSERT_SQL, MIGRATIONS, ROLLUPS, record_of, row_of
 from core.tracker.storage import Storage, run_migrations
-from core.tracker.writer import writer_for
+from core.tracker.writer import Writer, writer_for
 
 __all__ = [
     "DIMENSIONS",
@@ -47,6 +48,9 @@ class UsageTracker:
 
     `flush_interval` is how long a recorded row may wait in memory (it is in the journal meanwhile, so it survives
     a crash); None writes each row synchronously.
+
+    `db_path` may be a postgresql:// URL (`core.tracker.pg_storage`): then `local_path` is this machine's SQLite
+    file, beside which the journal of rows waiting for PostgreSQL lives (default `data/usage.db`).
     """
 
     def __init__(
@@ -56,18 +60,27 @@ class UsageTracker:
         retention_days: float | None = None,
         clock: Callable[[], float] = time.time,
         flush_interval: float | None = 0.05,
+        local_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if retention_days is not None and not retention_days > 0:
             raise ValueError(f"retention_days must be > 0 or None, got {retention_days!r}")
         if flush_interval is not None and not (math.isfinite(flush_interval) and flush_interval >= 0):
             raise ValueError(f"flush_interval must be a finite number >= 0 or None, got {flush_interval!r}")
-        self._storage = Storage(db_path)
         self._clock = clock
         self._flush_interval = flush_interval
         self._retention_days = retention_days
         self._next_retention_check = -math.inf
-        run_migrations(self._storage, "usage", MIGRATIONS)
-        self._writer = writer_for(self._storage.path)
+        self._pg = is_db_url(str(db_path))
+        if self._pg:
+            from core.tracker.pg_writer import pg_writer_for
+
+            pg_writer = pg_writer_for(str(db_path), local_path or PROJECT_ROOT / "data" / "usage.db")
+            self._writer: Writer = pg_writer
+            self._storage: Any = pg_writer.pg
+        else:
+            self._storage = Storage(db_path)
+            run_migrations(self._storage, "usage", MIGRATIONS)
+            self._writer = writer_for(self._storage.path)
         self._queries = UsageQueries(self._storage, clock, self._writer.flush)
         self._dashboard = DashboardQueries(self._queries)
         if retention_days is not None:
@@ -76,7 +89,13 @@ class UsageTracker:
 
     @property
     def db_path(self) -> Path:
-        return self._storage.path
+        """The SQLite file (with PostgreSQL: this machine's file, beside which the journal lives)."""
+        return Path(self._storage.path)
+
+    @property
+    def location(self) -> str:
+        """Where the rows are, fit for a page or a log line (a PostgreSQL URL without its password)."""
+        return str(getattr(self._storage, "display", self._storage.path))
 
     @property
     def dashboard(self) -> DashboardQueries:
@@ -117,6 +136,9 @@ class UsageTracker:
         values = [row_of(record_of(row), now) for row in rows]
         if not values:
             return 0
+        if self._pg:  # concurrent writers: the rollups are summed from this batch, not from "rows above an id"
+            self._writer.write_now(values)
+            return len(values)
         self.flush()
         with self._storage.write() as conn:
             last_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM usage").fetchone()[0]
@@ -134,6 +156,7 @@ class UsageTracker:
             raise ValueError(f"days must be a finite number >= 0, got {days!r}")
         cutoff = self._clock() - days * DAY
         with self._write() as conn:
+            self._exclusive(conn)
             deleted = int(conn.execute("DELETE FROM usage WHERE ts < ?", (cutoff,)).rowcount)
             for rollup in ROLLUPS:
                 boundary = int(cutoff // rollup.seconds) * rollup.seconds
@@ -144,6 +167,7 @@ class UsageTracker:
     def clear(self) -> int:
         """Delete every usage row and rollup. Returns the number of usage rows deleted."""
         with self._write() as conn:
+            self._exclusive(conn)
             deleted = int(conn.execute("DELETE FROM usage").rowcount)
             for rollup in ROLLUPS:
                 conn.execute(f"DELETE FROM {rollup.table}")
@@ -152,9 +176,15 @@ class UsageTracker:
     def rebuild_rollup(self) -> None:
         """Recompute every rollup from raw rows (repair after editing `usage` by hand)."""
         with self._write() as conn:
+            self._exclusive(conn)
             for rollup in ROLLUPS:
                 conn.execute(f"DELETE FROM {rollup.table}")
                 conn.execute(rollup.from_raw_sql("1"))
+
+    def _exclusive(self, conn: Any) -> None:
+        """Rewrites of rollups see no concurrent insert (SQLite's BEGIN IMMEDIATE already ensures it)."""
+        if self._pg:
+            conn.execute("LOCK TABLE usage IN SHARE ROW EXCLUSIVE MODE")
 
     def _write(self) -> Any:
         self._writer.flush()

@@ -251,6 +251,7 @@ class Script:
     headers: dict[str, str] = field(default_factory=dict)
     errors: deque[ErrorReply | BaseException] = field(default_factory=deque)
     family: str | None = None  # "openai" / "gemini" / "anthropic" to refuse other families' paths; None serves all
+    replies: deque[Reply] = field(default_factory=deque)  # recorded raw replies, served as they are, one per request
 
     def fail(self, status: int, body: Any = None, headers: dict[str, str] | None = None, *, times: int = 1) -> Script:
         for _ in range(times):
@@ -480,6 +481,8 @@ def respond(
     family = _family(path)
     if method != "POST" or family is None or (script.family and family != script.family):
         return _error_reply("openai", ErrorReply(404, {"error": {"message": f"no route for {method} {path}"}}))
+    if script.replies:
+        return script.replies.popleft()
     if script.errors:
         error = script.errors.popleft()
         if isinstance(error, BaseException):

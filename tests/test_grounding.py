@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 
 from core import grounding
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CV = {
     "basics": {"name": "Jane Doe", "email": "jane@example.com", "summary": "Backend developer."},
@@ -246,6 +249,13 @@ LETTER_OK = (
         ('<cv>\n{"basics": {"name": "Oliver"}}\n</cv>', "echoes"),
         ('{"letter": "Dear Hiring Manager"}', "echoes"),
         ("```\nDear Hiring Manager\n```", "echoes"),
+        ("<<refillable_v2: Staff Nurse>>\n\n" + LETTER_OK, "echoes"),  # recorded from SmolLM2-135M
+        (LETTER_OK + "\n\nBest regards,\n[Your Name]\n[Company Name]", "unfilled placeholders"),  # likewise
+        ("[Company Name]\n[Date] 2023-10-07\n\n" + LETTER_OK, "unfilled placeholders"),
+        (LETTER_OK.replace("Dear Hiring Manager", "Dear {{recipient}}"), "unfilled placeholders"),
+        (LETTER_OK.replace("Dear Hiring Manager", "Estimado/a [Nombre del responsable]"), "unfilled placeholders"),
+        (LETTER_OK + " See [the ward's page](https://example.org/ward) for the job title.", None),  # a link
+        (LETTER_OK + " The ward [sic] is new.", None),
         (LETTER_OK.replace("Staff Nurse role at Salford Royal", "position"), "names neither"),
         (
             "Sehr geehrte Damen und Herren, ich bewerbe mich bei Salford Royal als Staff Nurse und freue mich auf "
@@ -267,3 +277,43 @@ def test_text_problems_spots_the_prompt_echoed_back() -> None:
     prompt = "Write a formal cover letter of about 250 words for Staff Nurse. Link the candidate's real experience."
     echo = f"{LETTER_OK} Write a formal cover letter of about 250 words for Staff Nurse."
     assert any("echoes" in p for p in grounding.text_problems(echo, prompt=prompt, company="Salford Royal"))
+
+
+def test_words_several_languages_share_do_not_hide_spanish() -> None:
+    # "de" and "en" are French and Portuguese stop-words too; counted whole, they left this CV "unclear"
+    cv = (ROOT / "tests" / "fixtures" / "llm_replies" / "inputs" / "spanish_analyst_cv.txt").read_text(encoding="utf-8")
+    assert "es" == grounding.language_of(cv)
+
+
+SOURCE_TEXT = (
+    "Lucía Fernández Ortega, analista de datos en Sevilla. Cuadros de mando en Power BI para 40 tiendas; consultas "
+    "SQL y modelos de previsión de ventas en Python."
+)
+
+
+@pytest.mark.parametrize(
+    ("summary", "problem"),
+    [
+        ("Lucía Fernández es analista de datos en Sevilla: Power BI, SQL y Python para 40 tiendas.", None),
+        ("Una profesional que ayuda a la empresa con informes y con el equipo de la oficina.", "says nothing"),
+        # recorded from SmolLM2-135M, summarising a Spanish CV: a paragraph naming two of the CV's words, looped
+        (
+            "Sí, este documento es de forma completa y puedes ser completamente encontro.\n\nPara esto, no tienen "
+            'nada más de este documento. No te dices "comercio" ni "ventas".\n\nSí, esta páralía es de forma '
+            "completa y puedes ser completamente encontro.\n\nPara esto, no tienen nada más de este documento. No "
+            'te dices "comercio" ni "ventas".',
+            "repeats itself",
+        ),
+        # likewise
+        (
+            "The document is a summary of documents that are provided by the user or a third party to the CV "
+            "Copilot. The content includes data from the document itself and also other relevant information.",
+            "echoes",
+        ),
+    ],
+)
+def test_a_summary_must_say_something_from_its_text(summary: str, problem: str | None) -> None:
+    found = grounding.text_problems(summary, job_description=SOURCE_TEXT, kind="summary")
+    assert (problem is None) == (not found), found
+    if problem:
+        assert any(problem in p for p in found)

@@ -693,3 +693,24 @@ def test_dashboard_range_sums_equal_the_raw_rows(db_path: Path) -> None:
     assert raw[0] == int(dash.timeseries["requests"].sum()) == int(dash.by_provider["requests"].sum())
     assert raw[0] == len(charts.drilled_calls(tracker, rng, {}))
     assert raw[0] + 1 == len(charts.export_csv(tracker, rng, {}).decode().splitlines())
+
+
+@pytest.mark.parametrize(("user", "limit"), [("rare", 3), ("rare", 50), ("busy", 7), ("nobody", 5)])
+def test_filtered_recent_calls_are_the_newest_matching_rows(db_path: Path, user: str, limit: int) -> None:
+    """The calls table of a filtered view starts its walk at the newest days that hold enough rows: it must still
+    return exactly the newest matching rows, across days, and all of them when there are fewer."""
+    now = time.time()
+    tracker = UsageTracker(db_path)
+    rows = [
+        {"task_type": "cv_parsing", "provider": "openai", "model": "m", "cost_usd": 0.001, "user_id": "busy",
+         "ts": now - i * 600}
+        for i in range(400)
+    ] + [
+        {"task_type": "cv_parsing", "provider": "gemini", "model": "m", "cost_usd": 0.001, "user_id": "rare",
+         "ts": now - d * 86_400 - 7}
+        for d in (0, 2, 5, 9, 30)
+    ]  # fmt: skip
+    tracker.record_many(rows)
+    expected = sorted((r["ts"] for r in rows if r["user_id"] == user), reverse=True)[:limit]
+    got = [r["ts"] for r in tracker.dashboard.recent_calls(limit, None, user_id=[user])]
+    assert expected == pytest.approx(got)

@@ -305,3 +305,26 @@ def test_a_locked_file_refuses_instead_of_raising(tmp_path: Path) -> None:
         holder.execute("ROLLBACK")
         holder.close()
     assert 0.0 == limiter.acquire("openai", "ann")
+
+
+def test_a_window_from_before_the_without_rowid_table_is_kept_and_still_counts(tmp_path: Path) -> None:
+    """A file whose `rate_events` is the first (rowid + index) table: its calls survive the migration and count."""
+    import sqlite3
+    import time as _time
+
+    from core.limits import SQLiteRateLimiter
+    from core.limits._db import m001_rate_events, m002_budget_reservations
+    from core.tracker.storage import open_storage, run_migrations
+
+    db = tmp_path / "u.db"
+    run_migrations(open_storage(db), "limits", (m001_rate_events, m002_budget_reservations))
+    now = _time.time()
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO rate_events (provider, user_id, ts, tokens) VALUES ('openai', 'ann', ?, 0)", [(now,), (now,)]
+        )
+    limiter = SQLiteRateLimiter(db, {"openai": (3, None)})
+    assert (0.0, True) == (limiter.acquire("openai", "ann"), limiter.acquire("openai", "ann") > 0)
+    with sqlite3.connect(db) as conn:
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'rate_events'").fetchone()
+        assert (3, True) == (conn.execute("SELECT COUNT(*) FROM rate_events").fetchone()[0], "WITHOUT ROWID" in sql)

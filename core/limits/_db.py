@@ -41,7 +41,24 @@ def m002_budget_reservations(db: Any) -> None:
     )
 
 
-_MIGRATIONS = (m001_rate_events, m002_budget_reservations)
+def m003_rate_events_without_rowid(db: Any) -> None:
+    """The window's log as one B-tree keyed (provider, user, ts): an admitted call writes one page instead of two
+    (table and index), which halves the cost of the limiter's transaction. `n` (random) keeps two calls counted at
+    the same instant apart; its default lets any writer insert the four columns as before."""
+    db.execute(
+        "CREATE TABLE rate_events_new (provider TEXT NOT NULL, user_id TEXT NOT NULL, ts REAL NOT NULL, "
+        "tokens INTEGER NOT NULL DEFAULT 0, n INTEGER NOT NULL DEFAULT (random()), "
+        "PRIMARY KEY (provider, user_id, ts, n)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT INTO rate_events_new (provider, user_id, ts, tokens) "
+        "SELECT provider, user_id, ts, tokens FROM rate_events"
+    )
+    db.execute("DROP TABLE rate_events")
+    db.execute("ALTER TABLE rate_events_new RENAME TO rate_events")
+
+
+_MIGRATIONS = (m001_rate_events, m002_budget_reservations, m003_rate_events_without_rowid)
 
 
 class LimitsDB:

@@ -47,10 +47,10 @@ class HealthBook:
     def cooling(self, name: str) -> float:
         """Seconds until `name` may be tried again (0.0: now)."""
         health = self._health.get(name)
+        if self._shared is None:  # no Redis: the in-process path, as it always was
+            return 0.0 if health is None else max(0.0, health.cooldown_until - self._clock())
         own = 0.0 if health is None else max(0.0, health.cooldown_until - self._clock())
-        if own > 0 or self._shared is None:
-            return own
-        return self._shared.cooling(name)[0]
+        return own if own > 0 else self._shared.cooling(name)[0]
 
     def last_error(self, name: str) -> str:
         health = self._health.get(name)

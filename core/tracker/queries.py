@@ -242,7 +242,7 @@ class UsageQueries:
         else:
             outer = ", ".join(f"SUM(s{i})" for i in range(len(SUMS)))
             union = " UNION ALL ".join(parts)
-            rows = conn.execute(f"SELECT {group}, {outer} FROM ({union}) GROUP BY {group}", params).fetchall()
+            rows = conn.execute(f"SELECT {group}, {outer} FROM ({union}) AS u GROUP BY {group}", params).fetchall()
         width = len(keys)
         return [(tuple(row[:width]), Totals.of(row[width:])) for row in rows]
 

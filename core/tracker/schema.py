@@ -308,7 +308,8 @@ class Rollup:
     def _upsert_tail(self, sums: Sequence[Sum]) -> str:
         key = (self.time_column, *self.keys)
         return f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET " + ", ".join(
-            f"{s.name} = {s.name} + excluded.{s.name}" for s in sums
+            f"{s.name} = {self.table}.{s.name} + excluded.{s.name}"
+            for s in sums  # qualified: PostgreSQL needs it
         )
 
     def _upsert_sql(self, sums: Sequence[Sum]) -> str:

@@ -60,9 +60,9 @@ _JOURNAL_VERSION = b"r1\t"  # a Python literal tuple per line: repr() is ~10x ch
 
 
 class _Unwritten(Exception):
-    """The database refused a batch (busy, full, read-only): these rows are still to be written."""
+    """The database refused a batch (busy, full, read-only, down): these rows are still to be written."""
 
-    def __init__(self, rows: list[Row], cause: sqlite3.Error) -> None:
+    def __init__(self, rows: list[Row], cause: Exception) -> None:
         super().__init__(str(cause))
         self.rows = rows
         self.cause = cause
@@ -151,10 +151,16 @@ def _encode(row: Row) -> bytes:
 
 
 class Writer:
-    """Rows recorded in this process and not yet written, for one DB file; shared by every tracker on that file."""
+    """Rows recorded in this process and not yet written, for one DB file; shared by every tracker on that file.
 
-    def __init__(self, path: Path, *, journal: bool = True) -> None:
-        self.storage = Storage(path)
+    A subclass writes elsewhere (`core.tracker.pg_storage`): it passes its `storage`, the path its journal files are
+    named after (`anchor`), and the errors that mean "the database refused, keep the rows" (`unavailable`)."""
+
+    unavailable: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+
+    def __init__(self, path: Path, *, journal: bool = True, storage: Any = None, anchor: Path | None = None) -> None:
+        self.storage = Storage(path) if storage is None else storage
+        self.anchor = self.storage.path if anchor is None else anchor
         self._rows: list[Row] = []
         self._rows_lock = threading.Lock()
         self._unwritten = 0  # rows added and not yet committed, including a batch being written right now
@@ -163,7 +169,7 @@ class Writer:
         self.journal: Journal | None = None
         if journal and fcntl is not None:
             try:
-                self.journal = Journal(self.storage.path)
+                self.journal = Journal(self.anchor)
             except OSError:
                 _log.warning("no usage journal beside %s: rows of a killed process may be lost", path, exc_info=True)
             else:  # closed when this writer is collected; at exit, by flush_all after the last flush instead
@@ -230,7 +236,7 @@ class Writer:
                         self._rows[:0] = failed.rows
                         self._holds[:0] = holds
                         self._unwritten -= len(rows) - len(failed.rows)
-                    raise storage_error(failed.cause, self.storage.path, self.storage.busy_timeout) from failed.cause
+                    raise self.error(failed.cause) from failed.cause
                 with self._rows_lock:
                     self._unwritten -= len(rows)
                     if self.journal is not None and not self._unwritten:
@@ -248,9 +254,14 @@ class Writer:
             try:
                 self._write_locked(rows)
             except _Unwritten as failed:
-                raise storage_error(failed.cause, self.storage.path, self.storage.busy_timeout) from failed.cause
+                raise self.error(failed.cause) from failed.cause
         if self.after_flush is not None:
             self.after_flush()
+
+    def error(self, cause: Exception) -> Exception:
+        """The typed error a caller sees when the database refused a batch."""
+        assert isinstance(cause, sqlite3.Error)
+        return storage_error(cause, self.storage.path, self.storage.busy_timeout)
 
     def _write_locked(self, rows: list[Row], *, careful: bool = False, holds: Sequence[int] = ()) -> None:
         """Commit `rows`; the caller holds the writer lock. A failure that is the database's raises `_Unwritten`;
@@ -258,21 +269,21 @@ class Writer:
         try:
             self._commit(rows, careful=careful, holds=holds)
             return
-        except sqlite3.OperationalError as error:
+        except self.unavailable as error:
             raise _Unwritten(rows, error) from error
         except Exception:  # noqa: BLE001 - whatever a row holds, the writer must go on
             _log.warning("a batch of %d usage rows failed; writing them one by one", len(rows), exc_info=True)
         for i, row in enumerate(rows):
             try:
                 self._commit([sanitised_row(row)], careful=True)
-            except sqlite3.OperationalError as error:
+            except self.unavailable as error:
                 raise _Unwritten(rows[i:], error) from error
             except Exception:  # noqa: BLE001 - one unstorable row is dropped, not retried forever
                 _log.error("dropped a usage row that cannot be stored: %r", _describe(row), exc_info=True)
         if holds:
             try:
                 self._commit((), careful=True, holds=holds)
-            except sqlite3.OperationalError as error:
+            except self.unavailable as error:
                 raise _Unwritten([], error) from error
 
     def _commit(self, rows: Sequence[Row], *, careful: bool, holds: Sequence[int] = ()) -> None:
@@ -307,7 +318,7 @@ class Writer:
             return 0
         own = self.journal.paths[0] if self.journal is not None else None
         replayed = 0
-        for name in sorted(glob.glob(_journal_glob(self.storage.path))):
+        for name in sorted(glob.glob(_journal_glob(self.anchor))):
             first = Path(name)
             if first == own:
                 continue
@@ -326,7 +337,7 @@ class Writer:
                         try:
                             self._write_locked(rows, careful=True)
                         except _Unwritten as failed:
-                            raise storage_error(failed.cause, self.storage.path, 0) from failed.cause
+                            raise self.error(failed.cause) from failed.cause
                     replayed += len(rows)
                     _log.info("replayed %d usage rows from %s", len(rows), first.name)
                 for path in (_sibling(first), first):
@@ -402,13 +413,14 @@ _WRITERS: weakref.WeakValueDictionary[str, Writer] = weakref.WeakValueDictionary
 _WRITERS_GUARD = threading.Lock()
 
 
-def writer_for(path: Path) -> Writer:
-    """The process's writer for one database file (created, replaying dead processes' journals, on first use)."""
+def writer_for(path: Path, make: Callable[[], Writer] | None = None) -> Writer:
+    """The process's writer for one database (created by `make`, default a SQLite `Writer` of `path`, replaying dead
+    processes' journals, on first use)."""
     with _WRITERS_GUARD:
         writer = _WRITERS.get(str(path))
         if writer is not None:
             return writer
-        writer = Writer(path)
+        writer = Writer(path) if make is None else make()
         _WRITERS[str(path)] = writer
     _install_sigterm_flush()
     try:
