@@ -158,3 +158,21 @@ def test_a_lock_held_for_less_than_the_timeout_is_waited_for(tmp_path: Path) -> 
         holder.wait()
     with storage.read() as conn:
         assert conn.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)
+
+
+def test_opening_the_same_file_again_keeps_this_process_s_sqlite_locks(tmp_path: Path) -> None:
+    """A second `open_storage` of a file this process already has open must not drop its SQLite locks: another
+    process closing its last connection would then delete the -shm file under this one's readers (a short read)."""
+    path = tmp_path / "usage.db"
+    first = open_storage(path)
+    with first.write() as conn:
+        conn.execute("CREATE TABLE t (x INTEGER)")
+        conn.execute("INSERT INTO t VALUES (1)")
+    with first.read() as conn:
+        assert [(1,)] == conn.execute("SELECT x FROM t").fetchall()
+    open_storage(path)  # the tracker, the limiter, the workspace and the alerts each open the file
+    other = f"import sqlite3; c = sqlite3.connect({str(path)!r}); c.execute('SELECT count(*) FROM t').fetchall(); c.close()"
+    subprocess.run([sys.executable, "-c", other], check=True, timeout=60)
+    assert (tmp_path / "usage.db-shm").exists()
+    with first.read() as conn:
+        assert [(1,)] == conn.execute("SELECT x FROM t").fetchall()

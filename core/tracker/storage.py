@@ -111,9 +111,13 @@ def make_private_dir(directory: Path) -> None:
 
 
 def _make_private_file(path: Path) -> None:
-    """Create `path` 0600 if missing; tighten it (and its -wal/-shm) if it is ours and readable by others."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    """Create `path` 0600 if missing; tighten it (and its -wal/-shm) if it is ours and readable by others.
+
+    An existing file is never opened here: closing any descriptor of a file drops every POSIX lock this process holds
+    on it, SQLite's included, and another process would then take this one's open database for closed and delete the
+    -shm file under it (the readers here then fail with a short read)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         _tighten(candidate)
 
