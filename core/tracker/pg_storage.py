@@ -43,7 +43,7 @@ from psycopg_pool import ConnectionPool
 
 from core.base import StorageBusy, StorageError
 from core.config import redact_db_url
-from core.tracker.storage import BUSY_TIMEOUT_S, make_private_dir
+from core.tracker.storage import BUSY_TIMEOUT_S, apply_pending, make_private_dir
 
 __all__ = [
     "PgConnection",
@@ -392,22 +392,8 @@ def run_pg_migrations(storage: PgStorage, migration_set: str, migrations: Sequen
     """Apply, in order, the migrations of `migration_set` not recorded yet in the `migrations` table (the same table
     and names as on SQLite). One transaction, under an advisory lock. Returns the names applied now. Raises psycopg
     errors (`read()` / `write()` make them typed)."""
-    applied_now: list[str] = []
     with storage.pooled() as conn, conn.raw.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
-            "applied_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (migration_set, name))"
+        return apply_pending(
+            conn, migration_set, migrations, lambda migration: migration(conn), time_type="DOUBLE PRECISION"
         )
-        done = {row[0] for row in conn.execute("SELECT name FROM migrations WHERE migration_set = ?", (migration_set,))}
-        for migration in migrations:
-            name = migration.__name__
-            if name in done:
-                continue
-            migration(conn)
-            conn.execute(
-                "INSERT INTO migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
-                (migration_set, name, time.time()),
-            )
-            applied_now.append(name)
-    return applied_now

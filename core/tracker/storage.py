@@ -30,6 +30,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -39,6 +40,7 @@ __all__ = [
     "BUSY_TIMEOUT_S",
     "Migration",
     "Storage",
+    "apply_pending",
     "make_private_dir",
     "open_storage",
     "run_migrations",
@@ -261,22 +263,30 @@ def run_migrations(storage: Storage, migration_set: str, migrations: Sequence[Mi
     recorded, so never rename one. Runs under BEGIN IMMEDIATE so two processes opening a fresh file at once do not
     both migrate it. Returns the names applied now.
     """
-    applied_now: list[str] = []
     with storage.write() as conn:
         db = sqlite_utils.Database(conn, execute_plugins=False)
+        return apply_pending(conn, migration_set, migrations, lambda migration: migration(db), time_type="REAL")
+
+
+def apply_pending(
+    conn: Any, migration_set: str, migrations: Sequence[Any], apply: Callable[[Any], None], *, time_type: str
+) -> list[str]:
+    """The one migration loop of both backends: inside the caller's transaction, apply in order the migrations of
+    `migration_set` that the `migrations` table lacks, and record each by `__name__`. Returns the names applied now."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
+        f"applied_at {time_type} NOT NULL, PRIMARY KEY (migration_set, name))"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations WHERE migration_set = ?", (migration_set,))}
+    applied_now: list[str] = []
+    for migration in migrations:
+        name = migration.__name__
+        if name in done:
+            continue
+        apply(migration)
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (migration_set TEXT NOT NULL, name TEXT NOT NULL, "
-            "applied_at REAL NOT NULL, PRIMARY KEY (migration_set, name))"
+            "INSERT INTO migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
+            (migration_set, name, time.time()),
         )
-        done = {row[0] for row in conn.execute("SELECT name FROM migrations WHERE migration_set = ?", (migration_set,))}
-        for migration in migrations:
-            name = migration.__name__
-            if name in done:
-                continue
-            migration(db)
-            conn.execute(
-                "INSERT INTO migrations (migration_set, name, applied_at) VALUES (?, ?, ?)",
-                (migration_set, name, time.time()),
-            )
-            applied_now.append(name)
+        applied_now.append(name)
     return applied_now
