@@ -65,6 +65,14 @@ def _run_child(tmp_path: Path, url: str, calls: int) -> list[float]:
     return [float(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("ack ")]
 
 
+def _row(request_id: str) -> tuple[object, ...]:
+    record = UsageRecord(
+        task_type="cv_parsing", provider="openai", model="gpt-4o-mini", user_id="ann", input_tokens=10,
+        output_tokens=5, cost_usd=0.125, request_id=request_id,
+    )  # fmt: skip
+    return row_of(record, time.time())
+
+
 def _holds(db: Path) -> list[tuple[int, float]]:
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT pid, amount_usd FROM budget_reservations ORDER BY amount_usd").fetchall()
@@ -95,8 +103,7 @@ def test_replay_deletes_the_holds_its_rows_settled_and_no_other(tmp_path: Path) 
     db = tmp_path / "usage.db"
     budget = SQLiteBudget(BudgetSettings(user_daily_usd=5.0), db)
     settled, open_ = budget.reserve("ann", 0.5), budget.reserve("ann", 0.25)
-    row = row_of(UsageRecord(task_type="cv_parsing", provider="openai", model="gpt-4o-mini", user_id="ann",
-                             input_tokens=10, output_tokens=5, cost_usd=0.125, request_id="killed-1"), time.time())  # fmt: skip
+    row = _row("killed-1")
     journal = db.with_name(f"{db.name}.rows-{os.getpid()}-0badf00d-0.journal")
     journal.write_bytes(_encode(row) + f"h1\t{settled.id}\n".encode())
     journal.chmod(0o600)
@@ -111,8 +118,7 @@ def test_a_torn_hold_line_is_skipped_and_the_rows_still_stored(tmp_path: Path) -
     db = tmp_path / "usage.db"
     budget = SQLiteBudget(BudgetSettings(user_daily_usd=5.0), db)
     held = budget.reserve("ann", 0.5)
-    row = row_of(UsageRecord(task_type="cv_parsing", provider="openai", model="gpt-4o-mini", user_id="ann",
-                             input_tokens=10, output_tokens=5, cost_usd=0.125, request_id="killed-2"), time.time())  # fmt: skip
+    row = _row("killed-2")
     journal = db.with_name(f"{db.name}.rows-{os.getpid()}-0badf00d-0.journal")
     journal.write_bytes(_encode(row) + f"h1\t{str(held.id)[:5]}".encode())  # cut mid-line
     tracker = UsageTracker(db)
