@@ -104,6 +104,63 @@ class UsageSpend:
             self._sums[key] = (float(usd), top, now)
             return float(usd)
 
+    def read_with_holds(
+        self, conn: sqlite3.Connection, user_id: str, now: float, keys: list[tuple[float, str | None]], skip: list[int]
+    ) -> tuple[list[float], dict[str | None, float], int]:
+        """The reservation's reads in one statement: the spend of each (since, user) in `keys`, the live holds
+        ({None: everyone's, user_id: the user's}, those in `skip` left out) and how many holds have lapsed.
+
+        Each spend is its running sum plus one seek for the rows added since (a full sum when unknown or stale); the
+        largest id, read in the same statement, is what the sums then cover."""
+        mono = self._clock()
+        with self._lock:
+            known = [self._sums.get(key) for key in keys]
+        known = [k if k is not None and mono - k[2] < _RECOMPUTE_SECONDS else None for k in known]
+        holds = (
+            "TOTAL(CASE WHEN expires_at > ?1 THEN amount_usd END), "
+            "TOTAL(CASE WHEN expires_at > ?1 AND user_id = ?2 THEN amount_usd END), "
+            "COUNT(CASE WHEN expires_at <= ?1 THEN 1 END)"
+        )
+        where = f" WHERE id NOT IN ({','.join('?' * len(skip))})" if skip else ""
+        holds_params: list[object] = [now, user_id]
+        spend_sql = ["(SELECT MAX(id) FROM usage)"]
+        spend_params: list[object] = []
+        for (since, user), k in zip(keys, known, strict=True):
+            spend_sql.append(
+                "(SELECT TOTAL(cost_usd) FROM usage WHERE id > ? AND ts >= ?" + (" AND user_id = ?)" if user else ")")
+            )
+            spend_params += [0 if k is None else k[1], since, *([user] if user else [])]
+        try:
+            row = conn.execute(
+                f"SELECT {holds}, {', '.join(spend_sql)} FROM budget_reservations{where}",
+                [*holds_params, *spend_params, *skip],
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            # nothing recorded yet: the tracker creates the usage table on first use
+            row = (
+                *conn.execute(f"SELECT {holds} FROM budget_reservations{where}", [*holds_params, *skip]).fetchone(),
+                None,
+            )
+        held = {None: float(row[0]), user_id: float(row[1])}
+        top = row[3]
+        if top is None:  # no usage row yet
+            return [0.0] * len(keys), held, int(row[2])
+        spends: list[float] = []
+        for index, ((since, user), k) in enumerate(zip(keys, known, strict=True)):
+            added = float(row[4 + index])
+            if k is not None and k[1] > top:  # the table shrank (cleared): sum again
+                spends.append(self(conn, top, since, user))
+                continue
+            usd, computed = (added, mono) if k is None else (k[0] + added, k[2])
+            with self._lock:
+                if len(self._sums) > 4096:  # old periods and one-off users
+                    self._sums.clear()
+                self._sums[(since, user)] = (usd, int(top), computed)
+            spends.append(usd)
+        return spends, held, int(row[2])
+
 
 class SQLiteBudget:
     """`Budget` over a shared SQLite file (the usage DB): holds in `budget_reservations`, spend from `usage`."""
@@ -193,15 +250,20 @@ class SQLiteBudget:
     ) -> Reservation:
         with self._db.immediate() as conn:
             now = self._clock()
-            rows, released = self._queued()
-            top = self._spend.top(conn)
-            held, lapsed = self._held(conn, user_id, now, released)
+            starts = [period_start(period, now) for _, period, _, _ in lines]
+            queued = self._usage_writer().pending_spend(user_id, min(starts)) if self._flush_usage else (0.0, 0.0, [])
+            rows, released = ([], queued[2]) if queued is not None else self._queued()
+            spends, held, lapsed = self._spend.read_with_holds(
+                conn, user_id, now, [(since, user) for since, (_, _, _, user) in zip(starts, lines, strict=True)],
+                released,
+            )  # fmt: skip
             if lapsed:
                 conn.execute("DELETE FROM budget_reservations WHERE expires_at <= ?", (now,))
-            for scope, period, limit, user in lines:
-                since = period_start(period, now)
-                spent = self._spend(conn, top, since, user) + held[user]
-                if rows:
+            for (scope, period, limit, user), since, spent in zip(lines, starts, spends, strict=True):
+                spent += held[user]
+                if queued is not None:
+                    spent += queued[0] if user is None else queued[1]
+                elif rows:
                     spent += self._queued_spend(rows, since, user)
                 if spent + estimate_usd > limit + 1e-12:
                     raise BudgetExceeded(scope, spent, limit, resets_text(period, now), estimate_usd)

@@ -41,7 +41,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from core.tracker.schema import INSERT_COLUMNS, INSERT_SQL, ROLLUPS, Row, sanitised_row
+from core.tracker.schema import COL, INSERT_COLUMNS, INSERT_SQL, ROLLUPS, Row, sanitised_row
 from core.tracker.storage import BUSY_TIMEOUT_S, Storage, storage_error
 
 try:
@@ -54,6 +54,7 @@ __all__ = ["Writer", "flush_all", "has_journal", "journal_pid", "process_gone", 
 _log = logging.getLogger("core.usage_tracker")
 
 _MAX_PENDING = 1000
+_TS, _USER, _COST = COL["ts"], COL["user_id"], COL["cost_usd"]
 _FLUSHER_IDLE_EXIT_S = 5.0
 _RETRY_S = 1.0
 _JOURNAL_VERSION = b"r1\t"  # a Python literal tuple per line: repr() is ~10x cheaper than json.dumps here
@@ -204,6 +205,33 @@ def _encode(row: Row) -> bytes:
 # --- the writer ---------------------------------------------------------------------------------------------------
 
 
+class _QueuedSpend:
+    """Running cost of queued rows, everyone's and per user, and the oldest row's time: a reservation reads three
+    numbers instead of summing every queued row."""
+
+    __slots__ = ("oldest", "total", "users")
+
+    def __init__(self, rows: Sequence[Row] = ()) -> None:
+        self.total = 0.0
+        self.users: dict[str, float] = {}
+        self.oldest = float("inf")
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: Row) -> None:
+        try:
+            cost, ts = float(row[_COST]), float(row[_TS])
+        except (TypeError, ValueError, IndexError):  # not a usage row as row_of makes them: counted by `pending()`
+            self.oldest = float("-inf")
+            return
+        if ts < self.oldest:
+            self.oldest = ts
+        if cost:
+            self.total += cost
+            user = row[_USER]
+            self.users[user] = self.users.get(user, 0.0) + cost
+
+
 class Writer:
     """Rows recorded in this process and not yet written, for one DB file; shared by every tracker on that file.
 
@@ -219,6 +247,7 @@ class Writer:
         self._rows_lock = threading.Lock()
         self._unwritten = 0  # rows added and not yet committed, including a batch being written right now
         self._holds: list[int] = []  # budget holds to delete with the rows (see `release_hold`)
+        self._queued = _QueuedSpend()  # the cost of `_rows`, kept as they come, for the budget's reservations
         self.after_flush: Callable[[], None] | None = None
         self.journal: Journal | None = None
         if journal and fcntl is not None:
@@ -236,13 +265,9 @@ class Writer:
         """Queue one row; it is in the journal (the kernel's hands) when this returns."""
         line = _encode(row) if self.journal is not None else b""
         with self._rows_lock:
-            if self.journal is not None:
-                try:
-                    self.journal.append(line)
-                    self.journal.clean = False
-                except OSError:
-                    self._journal_write_failed()
+            self._journal_append(line)
             self._rows.append(row)
+            self._queued.add(row)
             self._unwritten += 1
             pending = len(self._rows)
         if pending == 1:
@@ -261,12 +286,7 @@ class Writer:
         (SQLiteBudget draws them at random), so replaying a line twice cannot delete another call's hold."""
         line = _HOLD_LINE + str(hold_id).encode() + b"\n" if self.journal is not None else b""
         with self._rows_lock:
-            if self.journal is not None:
-                try:
-                    self.journal.append(line)
-                    self.journal.clean = False
-                except OSError:
-                    self._journal_write_failed()
+            self._journal_append(line)
             self._holds.append(hold_id)
             first = len(self._holds) == 1
         if first:
@@ -276,6 +296,25 @@ class Writer:
         """Rows and hold releases not yet committed; consistent with the file while the caller holds the writer lock."""
         with self._rows_lock:
             return list(self._rows), list(self._holds)
+
+    def pending_spend(self, user_id: str, since: float) -> tuple[float, float, list[int]] | None:
+        """(everyone's, `user_id`'s) cost of the rows not yet committed, and the hold releases queued with them, as
+        `pending`; None when some of those rows are older than `since` (then sum `pending()` rows by time)."""
+        with self._rows_lock:
+            queued = self._queued
+            if queued.oldest < since:
+                return None
+            return queued.total, queued.users.get(user_id, 0.0), list(self._holds)
+
+    def _journal_append(self, line: bytes) -> None:
+        """One line into the journal (call with `_rows_lock` held, so lines and queues keep one order)."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(line)
+            self.journal.clean = False
+        except OSError:
+            self._journal_write_failed()
 
     def _journal_write_failed(self) -> None:
         if not self._journal_failed:
@@ -291,6 +330,7 @@ class Writer:
         with self.storage.locked():
             with self._rows_lock:
                 rows, self._rows = self._rows, []
+                self._queued = _QueuedSpend()
                 holds, self._holds = self._holds, []
                 left = self.journal.swap() if self.journal is not None else None
             if rows or holds:
@@ -299,6 +339,7 @@ class Writer:
                 except _Unwritten as failed:
                     with self._rows_lock:  # keep them for the next attempt, in order
                         self._rows[:0] = failed.rows
+                        self._queued = _QueuedSpend(self._rows)
                         self._holds[:0] = holds
                         self._unwritten -= len(rows) - len(failed.rows)
                     raise self.error(failed.cause) from failed.cause
