@@ -24,16 +24,16 @@ Two gaps are closed by time rather than by trust:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 
 from core.base import BudgetExceeded, StorageError
-from core.budget import BudgetLine, Reservation, budget_lines, period_start, resets_text
+from core.budget import BudgetLine, Reservation, budget_lines, period_end, period_start, resets_text
 from core.config import BudgetSettings
 from core.limits._db import LimitsDB
 from core.tracker.schema import COL, Row
@@ -51,6 +51,31 @@ DEFAULT_SETTLE_GRACE_SECONDS = 2.0
 _RECOMPUTE_SECONDS = 300.0
 #: `status` looks for holds of dead processes at most this often (a refused `reserve` always looks).
 _DEAD_CHECK_SECONDS = 5.0
+_INSERT_HOLD = (
+    "INSERT INTO budget_reservations (id, user_id, amount_usd, created_at, expires_at, pid) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+class _HoldIds:
+    """Hold ids that are never reused, in any process: a random 30-bit prefix per process (drawn again in a forked
+    child), then a counter. Cheaper than a random draw per hold (a system call each), and as safe: a journaled
+    release replayed late names its own hold or none."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self.pid = os.getpid()
+        self._prefix = int.from_bytes(os.urandom(4), "big") >> 2
+        self._count = itertools.count(1)
+
+    def next(self) -> int:
+        return (self._prefix << 32) | (next(self._count) & 0xFFFFFFFF) or self.next()
+
+
+_IDS = _HoldIds()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_IDS.renew)
 
 
 class UsageSpend:
@@ -113,46 +138,33 @@ class UsageSpend:
         Each spend is its running sum plus one seek for the rows added since (a full sum when unknown or stale); the
         largest id, read in the same statement, is what the sums then cover."""
         mono = self._clock()
+        params: list[object] = [now, user_id]
         with self._lock:
             known = [self._sums.get(key) for key in keys]
-        known = [k if k is not None and mono - k[2] < _RECOMPUTE_SECONDS else None for k in known]
-        holds = (
-            "TOTAL(CASE WHEN expires_at > ?1 THEN amount_usd END), "
-            "TOTAL(CASE WHEN expires_at > ?1 AND user_id = ?2 THEN amount_usd END), "
-            "COUNT(CASE WHEN expires_at <= ?1 THEN 1 END)"
-        )
-        where = f" WHERE id NOT IN ({','.join('?' * len(skip))})" if skip else ""
-        holds_params: list[object] = [now, user_id]
-        spend_sql = ["(SELECT MAX(id) FROM usage)"]
-        spend_params: list[object] = []
-        for (since, user), k in zip(keys, known, strict=True):
-            spend_sql.append(
-                "(SELECT TOTAL(cost_usd) FROM usage WHERE id > ? AND ts >= ?" + (" AND user_id = ?)" if user else ")")
-            )
-            spend_params += [0 if k is None else k[1], since, *([user] if user else [])]
+        for index, ((since, user), k) in enumerate(zip(keys, known, strict=True)):
+            if k is not None and mono - k[2] >= _RECOMPUTE_SECONDS:
+                known[index] = k = None
+            params += (0 if k is None else k[1], since) if user is None else (0 if k is None else k[1], since, user)
+        params += skip
+        shape = (tuple(user is None for _, user in keys), len(skip))
+        sql = _READ_SQL.get(shape) or _read_sql(*shape)
         try:
-            row = conn.execute(
-                f"SELECT {holds}, {', '.join(spend_sql)} FROM budget_reservations{where}",
-                [*holds_params, *spend_params, *skip],
-            ).fetchone()
+            row = conn.execute(sql, params).fetchone()
         except sqlite3.OperationalError as exc:
             if "no such table" not in str(exc):
                 raise
             # nothing recorded yet: the tracker creates the usage table on first use
-            row = (
-                *conn.execute(f"SELECT {holds} FROM budget_reservations{where}", [*holds_params, *skip]).fetchone(),
-                None,
-            )
+            row = conn.execute(_read_sql((), len(skip)), [now, user_id, *skip]).fetchone()
         held = {None: float(row[0]), user_id: float(row[1])}
-        top = row[3]
+        top = row[3] if len(row) > 3 else None
         if top is None:  # no usage row yet
             return [0.0] * len(keys), held, int(row[2])
         spends: list[float] = []
         for index, ((since, user), k) in enumerate(zip(keys, known, strict=True)):
-            added = float(row[4 + index])
             if k is not None and k[1] > top:  # the table shrank (cleared): sum again
                 spends.append(self(conn, top, since, user))
                 continue
+            added = float(row[4 + index])
             usd, computed = (added, mono) if k is None else (k[0] + added, k[2])
             with self._lock:
                 if len(self._sums) > 4096:  # old periods and one-off users
@@ -160,6 +172,29 @@ class UsageSpend:
                 self._sums[(since, user)] = (usd, int(top), computed)
             spends.append(usd)
         return spends, held, int(row[2])
+
+
+_READ_SQL: dict[tuple[tuple[bool, ...], int], str] = {}
+
+
+def _read_sql(everyone: tuple[bool, ...], skipped: int) -> str:
+    """`UsageSpend.read_with_holds`'s statement for budget lines of this shape (True: everyone's spend, False: the
+    user's) and this many holds left out; with no lines, the holds only (the usage table may not exist yet)."""
+    columns = [
+        "TOTAL(CASE WHEN expires_at > ?1 THEN amount_usd END)",
+        "TOTAL(CASE WHEN expires_at > ?1 AND user_id = ?2 THEN amount_usd END)",
+        "COUNT(CASE WHEN expires_at <= ?1 THEN 1 END)",
+    ]
+    if everyone:
+        columns.append("(SELECT MAX(id) FROM usage)")
+        for whole in everyone:
+            user = "" if whole else " AND user_id = ?"
+            columns.append(f"(SELECT TOTAL(cost_usd) FROM usage WHERE id > ? AND ts >= ?{user})")
+    where = f" WHERE id NOT IN ({','.join('?' * skipped)})" if skipped else ""
+    sql = f"SELECT {', '.join(columns)} FROM budget_reservations{where}"
+    if len(_READ_SQL) < 256:
+        _READ_SQL[(everyone, skipped)] = sql
+    return sql
 
 
 class SQLiteBudget:
@@ -192,6 +227,7 @@ class SQLiteBudget:
         self._writer: Writer | None = None  # the usage writer of this file, once a hold is released through it
         self._spend = UsageSpend()
         self._dead_checked = -_DEAD_CHECK_SECONDS  # monotonic time of the last look for dead processes' holds
+        self._periods: dict[str, tuple[float, float]] = {}  # period → (start, end) last computed
 
     def _usage_writer(self) -> Writer:
         writer = self._writer
@@ -250,7 +286,7 @@ class SQLiteBudget:
     ) -> Reservation:
         with self._db.immediate() as conn:
             now = self._clock()
-            starts = [period_start(period, now) for _, period, _, _ in lines]
+            starts = [self._period_start(period, now) for _, period, _, _ in lines]
             queued = self._usage_writer().pending_spend(user_id, min(starts)) if self._flush_usage else (0.0, 0.0, [])
             rows, released = ([], queued[2]) if queued is not None else self._queued()
             spends, held, lapsed = self._spend.read_with_holds(
@@ -268,14 +304,22 @@ class SQLiteBudget:
                 if spent + estimate_usd > limit + 1e-12:
                     raise BudgetExceeded(scope, spent, limit, resets_text(period, now), estimate_usd)
             expires = now + self._ttl
-            # a random id is never reused, so a journaled release replayed late cannot delete another call's hold
-            hold_id = secrets.randbits(62) + 1
-            conn.execute(
-                "INSERT INTO budget_reservations (id, user_id, amount_usd, created_at, expires_at, pid) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (hold_id, user_id, estimate_usd, now, expires, os.getpid()),
-            )
+            # an id never reused, so a journaled release replayed late cannot delete another call's hold
+            hold_id = _IDS.next()
+            try:
+                conn.execute(_INSERT_HOLD, (hold_id, user_id, estimate_usd, now, expires, _IDS.pid))
+            except sqlite3.IntegrityError:  # another process drew the same prefix: draw again
+                _IDS.renew()
+                hold_id = _IDS.next()
+                conn.execute(_INSERT_HOLD, (hold_id, user_id, estimate_usd, now, expires, _IDS.pid))
             return Reservation(hold_id, user_id, estimate_usd, expires)
+
+    def _period_start(self, period: str, now: float) -> float:
+        """`period_start`, remembered until the period ends (it is asked on every reservation)."""
+        known = self._periods.get(period)
+        if known is None or not known[0] <= now < known[1]:
+            known = self._periods[period] = (period_start(period, now), period_end(period, now).timestamp())
+        return known[0]
 
     def _release_dead_holds(self) -> int:
         """Delete the holds of processes that are provably gone; how many. Never raises.
@@ -289,7 +333,7 @@ class SQLiteBudget:
             with self._db.read() as conn:
                 now = self._clock()
                 pids = [pid for (pid,) in conn.execute("SELECT DISTINCT pid FROM budget_reservations WHERE pid > 0")]
-            dead = [pid for pid in pids if pid != os.getpid() and process_gone(path, pid)]
+            dead = [pid for pid in pids if pid != _IDS.pid and process_gone(path, pid)]
             if not dead:
                 return 0
             if any(has_journal(path, pid) for pid in dead):
