@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from core.tracker.schema import DAY_TOTAL, GRAINS, HOUR, SUMS, Rollup, Totals
 from core.tracker.storage import Storage
 
-__all__ = ["DIMENSIONS", "UsageQueries", "filter_sql", "query_columns", "r6", "sorted_costs", "tiers"]
+__all__ = ["DIMENSIONS", "UsageQueries", "batches", "filter_sql", "query_columns", "r6", "sorted_costs", "tiers"]
 
 #: Columns the breakdown, filters and dropdowns may group by.
 DIMENSIONS: tuple[str, ...] = ("provider", "task_type", "user_id", "model")
@@ -281,6 +281,18 @@ class UsageQueries:
                 [*time_params, *fparams],
             )
         ]
+
+
+def batches(conn: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    """A query's rows `size` at a time, in bounded memory: SQLite steps its cursor; PostgreSQL reads from a
+    server-side cursor (`PgConnection.stream`), since a plain psycopg cursor would fetch the whole result first."""
+    stream = getattr(conn, "stream", None)
+    if stream is not None:
+        yield from stream(sql, params, size)
+        return
+    cursor = conn.execute(sql, params)
+    while rows := cursor.fetchmany(size):
+        yield rows
 
 
 def _total(groups: Iterator[Totals] | Sequence[Totals]) -> Totals:
