@@ -122,7 +122,12 @@ class Journal:
                 os.close(fd)
 
 
-def _read_journal(path: Path) -> tuple[list[Row], list[int]]:
+def _read_journal(path: Path) -> list[Row]:
+    """The rows in one journal file (see `_read_entries`)."""
+    return _read_entries(path)[0]
+
+
+def _read_entries(path: Path) -> tuple[list[Row], list[int]]:
     """The rows and settled hold ids in one journal file; a line that does not parse (a torn write) is skipped with
     a log line."""
     try:
@@ -438,7 +443,7 @@ class Writer:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     continue  # its process is alive
-                (rows, holds), (more_rows, more_holds) = _read_journal(first), _read_journal(_sibling(first))
+                (rows, holds), (more_rows, more_holds) = _read_entries(first), _read_entries(_sibling(first))
                 rows += more_rows
                 holds += more_holds
                 if rows or holds:
