@@ -172,7 +172,10 @@ def journal_pid(path: Path) -> int | None:
 
 def process_gone(db: Path, pid: int) -> bool:
     """True when process `pid` is provably dead: no such process here, and no journal of `db` it still locks (a
-    process of another pid namespace on this file, whose pid means nothing here, keeps its journal locked)."""
+    process of another pid namespace on this file, whose pid means nothing here, keeps its journal locked). Never
+    on Windows, where signalling a process (even with 0) terminates it."""
+    if os.name != "posix":
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
