@@ -15,6 +15,7 @@ claimer of the same key wait for the first one's commit, then insert nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import sqlite_utils
 
+from core.base import StorageError
 from core.budget import Budget, BudgetLine, Reservation, budget_lines, period_end, period_start
 from core.config import PROJECT_ROOT, AlertSettings, BudgetSettings, is_db_url
 from core.forecast import Forecast, linear_forecast
@@ -180,13 +182,25 @@ class AlertStore:
     def __init__(self, db_path: Any, *, local_path: str | os.PathLike[str] | None = None) -> None:
         pg = _pg_storage(db_path, local_path)
         self._storage: Any = pg or (db_path if isinstance(db_path, Storage) else Storage(db_path))
+        self._migrated = threading.Lock()
+        self._pending = pg is not None
         if pg is not None:
-            from core.tracker.pg_storage import run_pg_migrations
-
-            with self._storage.guard():
-                run_pg_migrations(pg, "alerts", PG_ALERT_MIGRATIONS)
+            # migrated on first use: PostgreSQL may be down while the router is built, and calls go on meanwhile
+            with contextlib.suppress(StorageError):
+                self._ready()
         else:
             run_migrations(self._storage, "alerts", ALERT_MIGRATIONS)
+
+    def _ready(self) -> None:
+        """Apply PostgreSQL's migrations once (a `StorageError` while the server is down; tried again next use)."""
+        if not self._pending:
+            return
+        from core.tracker.pg_storage import run_pg_migrations
+
+        with self._migrated, self._storage.guard():
+            if self._pending:
+                run_pg_migrations(self._storage, "alerts", PG_ALERT_MIGRATIONS)
+                self._pending = False
 
     @property
     def location(self) -> str:
@@ -195,6 +209,7 @@ class AlertStore:
 
     def claim(self, alert: Alert) -> Alert | None:
         """Record `alert`; the stored alert if this call was first to record its key, else None."""
+        self._ready()
         with self._storage.write() as conn:
             row = conn.execute(
                 _CLAIM,
@@ -215,6 +230,7 @@ class AlertStore:
         return Alert(**{**alert.__dict__, "id": int(row[0])})
 
     def webhook_result(self, alert_id: int, status: str, attempts: int, error: str | None) -> None:
+        self._ready()
         with self._storage.write() as conn:
             conn.execute(
                 "UPDATE budget_alerts SET webhook_status = ?, webhook_attempts = ?, webhook_error = ? WHERE id = ?",
@@ -224,6 +240,7 @@ class AlertStore:
     def alerts(self, *, unacknowledged_only: bool = False, limit: int = 200) -> list[Alert]:
         """Newest first."""
         where = "WHERE acknowledged_at IS NULL" if unacknowledged_only else ""
+        self._ready()
         with self._storage.read() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM budget_alerts {where} ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
@@ -233,6 +250,7 @@ class AlertStore:
     def acknowledge(self, alert_id: int | None = None, *, now: float | None = None) -> int:
         """Acknowledge one alert (or all open ones with None). Returns how many were acknowledged."""
         at = time.time() if now is None else now
+        self._ready()
         with self._storage.write() as conn:
             if alert_id is None:
                 cur = conn.execute("UPDATE budget_alerts SET acknowledged_at = ? WHERE acknowledged_at IS NULL", (at,))

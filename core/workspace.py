@@ -2,7 +2,11 @@
 
 It lives in the usage database (the settings' DB path), in tables of its own made by named migrations, through
 the storage layer (a connection per thread, BEGIN IMMEDIATE writes). Every save is one transaction: a crash
-mid-save loses at most the edit in flight, never an older version.
+mid-save loses at most the edit in flight, never an older version. With `CV_COPILOT_DB=postgresql://…` the same
+tables (same migration names) are in PostgreSQL beside the usage rows, so every replica of a team's deployment
+shows a user the same workspace; the queries are written once (`core.tracker.pg_storage.translate`), and the few
+that differ are in `_Dialect`. There, the CV text and job adverts are on the team's server: whoever runs it can
+read them.
 
 Who "you" are: a local run has one owner by default, the OS user name (`default_owner()`), never "anonymous"; more
 local profiles can be added. Spend, budgets and the workspace are keyed by that same user id, which is also what

@@ -315,3 +315,13 @@ def test_two_replicas_on_one_postgresql_send_each_crossing_once_and_show_the_sam
     assert "postgresql://" in alert_store(replicas[1][0].tracker.db_path).location
     alert_store(replicas[0][0].tracker.db_path).acknowledge()  # acknowledged on one replica: gone on both
     assert [] == alert_store(replicas[1][0].tracker.db_path).alerts(unacknowledged_only=True)
+
+
+def test_a_store_on_a_postgresql_that_is_down_is_built_and_fails_clearly_when_used(tmp_path: Path) -> None:
+    """The router (and its alerter) is built while PostgreSQL is down: calls go on; only reading alerts fails."""
+    from core.base import StorageError
+
+    store = AlertStore("postgresql://ann:pa55word@127.0.0.1:9/usage", local_path=tmp_path / "local.db")
+    with pytest.raises(StorageError, match="unavailable") as caught:
+        store.alerts()
+    assert "pa55word" not in str(caught.value)

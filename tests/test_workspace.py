@@ -335,3 +335,11 @@ def test_delete_everything_keeps_usage_rows_unless_asked(db: Db) -> None:
     ws.save_cv(CV, user_id="ann")
     assert 0 == ws.delete_everything("ann").usage_rows
     assert (1, 0.01) == ws.usage_of("ann")
+
+
+def test_a_workspace_on_a_postgresql_that_is_down_is_a_clear_error(tmp_path: Path) -> None:
+    from core.base import StorageError
+
+    with pytest.raises(StorageError, match="unavailable") as caught:
+        Workspace("postgresql://ann:pa55word@127.0.0.1:9/usage", local_path=tmp_path / "local.db")
+    assert "pa55word" not in str(caught.value)
