@@ -9,6 +9,7 @@ token, base URLs) are resolved environment → `.env` → `secrets.toml`. The co
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 import threading
@@ -121,8 +122,8 @@ class BudgetSettings:
             "global_monthly_usd": self.global_monthly_usd,
         }
 
-    @property
-    def any_set(self) -> bool:
+    @functools.cached_property
+    def any_set(self) -> bool:  # read on every routed call; the settings are immutable
         limits = (self.global_daily_usd, self.global_monthly_usd, self.user_daily_usd, self.user_monthly_usd)
         return any(v is not None for v in limits) or bool(self.per_user)
 

@@ -82,6 +82,7 @@ class ModelRouter:
         self._prices: dict[str, ModelPrice] = {}
         self._ranking: list[str] | None = None  # settings are immutable, so the ranking is computed once
         self._windows: dict[str, int] = {}
+        self._plans: dict[tuple[TaskType, bool], tuple[str, ...]] = {}  # cost order per (task, optimize_cost)
         self._lock = threading.RLock()
         self.health = HealthBook(self.settings, clock)
         self.strategy = self._new_strategy() if self.settings.strategy.active else None
@@ -179,14 +180,17 @@ class ModelRouter:
         """The providers in the order to try, and the strategy's ranking when one reordered them."""
         if provider is not None:
             return [provider], None
-        ranked = self.cost_ranking()
-        default = self.settings.task_routing.get(task_type)
-        if not optimize_cost and default in ranked:
-            ranked.remove(default)
-            ranked.insert(0, default)
+        planned = self._plans.get((task_type, optimize_cost))
+        if planned is None:  # settings are immutable: each (task, optimize_cost) has one cost order
+            ranked = self.cost_ranking()
+            default = self.settings.task_routing.get(task_type)
+            if not optimize_cost and default in ranked:
+                ranked.remove(default)
+                ranked.insert(0, default)
+            planned = self._plans[(task_type, optimize_cost)] = (*ranked, "local")
         if self.strategy is None or optimize_cost:
-            return [*ranked, "local"], None
-        ranking = self.strategy.rank(TaskType(task_type), [*ranked, "local"])
+            return list(planned), None
+        ranking = self.strategy.rank(TaskType(task_type), list(planned))
         return list(ranking.order), ranking
 
     def _new_strategy(self) -> Strategy:
@@ -267,8 +271,9 @@ class ModelRouter:
         ContextLengthExceeded, or BudgetExceeded under the `block` policy.
         """
         call, plan = self._begin(
-            TaskType(task_type), prompt, optimize_cost=optimize_cost, provider=provider, system=system,
-            max_tokens=max_tokens, temperature=temperature, json_mode=json_mode, user_id=user_id, use_cache=use_cache,
+            task_type if type(task_type) is TaskType else TaskType(task_type), prompt, optimize_cost=optimize_cost,
+            provider=provider, system=system, max_tokens=max_tokens, temperature=temperature, json_mode=json_mode,
+            user_id=user_id, use_cache=use_cache,
         )  # fmt: skip
         return await self._dispatcher.run(call, plan, payload)
 

@@ -17,9 +17,12 @@ if TYPE_CHECKING:
     from core.routing.strategy import Ranking
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
-    """The parameters of one generate/stream call that every check and attempt needs."""
+    """The parameters of one generate/stream call that every check and attempt needs; read-only by convention.
+
+    Not `frozen`: a frozen dataclass sets each field through `object.__setattr__`, ~5 µs per call on the hot path.
+    """
 
     task: TaskType
     prompt: str
