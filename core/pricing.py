@@ -121,6 +121,7 @@ def _usage_key(usage: TokenUsage) -> tuple[int, int, int, int, int]:
     return input_tokens, cached, write, output, min(max(0, usage.reasoning_tokens), output)
 
 
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
 _day: list[Any] = [None, None]  # [days since the epoch, that UTC date]: a date object per call costs ~1 µs
 
 
@@ -128,7 +129,7 @@ def _today() -> _dt.date:
     """Today's UTC date (POSIX days are exactly 86,400 s long, so the day number changes with the UTC date)."""
     number = int(time.time() // 86400)
     if number != _day[0]:
-        _day[1] = _dt.datetime.now(tz=_dt.UTC).date()
+        _day[1] = _dt.date.fromordinal(_EPOCH_ORDINAL + number)
         _day[0] = number
     return _day[1]  # type: ignore[no-any-return]
 

@@ -16,26 +16,26 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
 from core.base import AIResponse, TaskType
-from core.budget import BudgetGuard
 from core.config import DEFAULT_CONTEXT_WINDOWS, FALLBACK_CONTEXT_WINDOW, Settings, get_settings
 from core.pricing import ModelPrice, price_for, rank_by_cost
 from core.providers.base import Provider
 from core.routing.dispatch import Dispatcher
 from core.routing.health import HealthBook
 from core.routing.ledger import Ledger
-from core.routing.streaming import RouterStream
 from core.routing.types import Call
 from core.tasks import TASKS
 from core.tokens import TokenCount, count_message_tokens, encoding_name_for
 from core.workspace_context import current_application_id
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx, the budget and streaming are imported when first used, not to build a router
+    import httpx
+
+    from core.budget import BudgetGuard
     from core.cache import ResponseCache
     from core.rate_limit import RateLimiter
     from core.routing.strategy import Ranking, Strategy
+    from core.routing.streaming import RouterStream
     from core.usage_tracker import UsageTracker
 
 __all__ = ["ModelRouter", "RouterStream", "context_window_for", "get_model_router", "reset_model_router"]
@@ -292,6 +292,8 @@ class ModelRouter:
         use_cache: bool = True,
     ) -> RouterStream:
         """Like generate, but yields text as it arrives. Falls back while nothing has been sent yet."""
+        from core.routing.streaming import RouterStream
+
         call, plan = self._begin(
             TaskType(task_type), prompt, optimize_cost=optimize_cost, provider=provider, system=system,
             max_tokens=max_tokens, temperature=temperature, json_mode=False, user_id=user_id, use_cache=use_cache,
@@ -373,6 +375,15 @@ _EXPECTED_OUTPUT: dict[TaskType, int] = {task: s.expected_output_tokens for task
 
 
 # --- process-wide routers ---------------------------------------------------------------------------------
+
+
+def __getattr__(name: str) -> Any:
+    """`core.router.RouterStream`, imported on first use (a router that never streams does not load it)."""
+    if name == "RouterStream":
+        from core.routing.streaming import RouterStream
+
+        return RouterStream
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_model_router(session_keys: Mapping[str, str | None] | None = None) -> ModelRouter:

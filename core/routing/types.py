@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.base import Attempt, CompletionRequest, ErrorKind, TaskType
-from core.budget import Reservation
 from core.config import ProviderSettings
 from core.pricing import ModelPrice
 from core.routing.deadline import Deadline
 
 if TYPE_CHECKING:
+    from core.budget import Reservation
     from core.routing.strategy import Ranking
 
 
