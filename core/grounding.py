@@ -152,6 +152,8 @@ def ground_resume(
     kept_work = []
     for i, job in enumerate(out.get("work") or []):
         name = str((job or {}).get("name", ""))
+        if not name.strip() and not str((job or {}).get("position") or "").strip():
+            continue  # no employer and no position: nothing of a job
         if name and (not facts.has_org(name) or (owner and norm(name) == owner)):
             findings.append(_finding("employer", name, "removed", f"work[{i}]"))
             continue
@@ -180,6 +182,7 @@ def ground_resume(
         kept_education.append(school)
     if "education" in out:
         out["education"] = kept_education
+    _restore_section(out, source, "education", findings)
 
     kept_groups = []
     for group in out.get("skills") or []:
@@ -198,6 +201,11 @@ def ground_resume(
         kept_groups.append({**group, "keywords": keywords})
     if "skills" in out:
         out["skills"] = kept_groups
+    _restore_section(out, source, "skills", findings)
+    own_summary = str((source.get("basics") or {}).get("summary") or "")
+    if own_summary and not str((out.get("basics") or {}).get("summary") or "").strip():
+        out["basics"] = {**(out.get("basics") or {}), "summary": own_summary}
+        findings.append(_finding("summary", own_summary, "restored", "summary"))
 
     basics = out.get("basics") or {}
     findings += check_text(str(basics.get("summary", "")), facts, where="summary", check_orgs=False)
@@ -295,7 +303,9 @@ def describe(findings: list[dict[str, str]]) -> list[str]:
     lines = []
     for f in findings:
         kind = f["kind"].capitalize()
-        if f["action"] == "restored":
+        if f["action"] == "restored" and f["kind"] in ("education", "skills", "summary"):
+            lines.append(f"{kind} left out by the tailoring, put back from your CV")
+        elif f["action"] == "restored":
             lines.append(f"{kind} left out by the tailoring, put back from your CV: {f['value']}")
         elif f["action"] == "replaced" and f["kind"] == "summary":
             lines.append("Summary copied from the job ad, not about you: your CV's own summary was kept")
@@ -340,6 +350,17 @@ def _facts_of_jobs(
             findings.append(_finding("employer", str(job["name"]), "restored", f"work[{n}]"))
     extra = [job for job in result if not any(job is m for m in matched.values())]
     return [matched.get(n, copy.deepcopy(own[n])) for n in range(len(own))] + extra
+
+
+def _restore_section(out: dict[str, Any], source: dict[str, Any], section: str, findings: list[dict[str, str]]) -> None:
+    """A section of the CV (education, skills) the tailoring left empty or out is put back as the CV has it."""
+    entries = [
+        e for e in out.get(section) or [] if isinstance(e, dict) and any(v for k, v in e.items() if k != "level")
+    ]
+    if entries or not source.get(section):
+        return
+    out[section] = copy.deepcopy(source[section])
+    findings.append(_finding(section, "", "restored", section))
 
 
 def _fact(value: str) -> str:

@@ -81,6 +81,21 @@ def test_a_summary_copied_from_the_job_ad_is_replaced_by_the_cvs_own() -> None:
     assert [] == grounding.ground_resume(written, CV, job_description=job)[1]
 
 
+def test_sections_the_tailoring_emptied_are_put_back() -> None:
+    """SmolLM2 tailoring (smollm2/nurse__tailor.json) answered with work only, one job with no employer or position,
+    and its skills outside the resume."""
+    tailored = {"basics": {"name": "Jane Doe"}, "work": [*CV["work"], {"name": "", "job_description": "Engineer"}]}
+    out, findings = grounding.ground_resume(tailored, CV)
+    assert [CV[k] for k in ("work", "education", "skills")] == [out[k] for k in ("work", "education", "skills")]
+    assert CV["basics"]["summary"] == out["basics"]["summary"]
+    assert [
+        ("education", "", "restored"),
+        ("skills", "", "restored"),
+        ("summary", "Backend developer.", "restored"),
+    ] == (_found_of(findings))
+    assert "Skills left out by the tailoring, put back from your CV" in grounding.describe(findings)
+
+
 def _found_of(findings: list[dict[str, str]]) -> list[tuple[str, str, str]]:
     return [(f["kind"], f["value"], f["action"]) for f in findings]
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from core import local
-from core.grounding import describe_parsed
+from core.grounding import describe, describe_parsed
 from tests import llm_replay
 
 MODEL_DIR = "smollm2"
@@ -98,7 +98,11 @@ def test_replay_makes_the_calls_of_the_recording(replays: Any, stem: str) -> Non
 
 ECHO, PLACEHOLDER, REPEATS = "echoes the prompt", "unfilled placeholders", "repeats"
 ENGLISH = "it is in English, but"
-NO_TARGET, NOTHING_FROM_CV, NOTHING_FROM_TEXT = "names neither", "says nothing from the CV", "says nothing from the text"
+NO_TARGET, NOTHING_FROM_CV, NOTHING_FROM_TEXT = (
+    "names neither",
+    "says nothing from the CV",
+    "says nothing from the text",
+)
 
 #: stem → (why the first reply was refused, why the second was refused, who answered in the end).
 #: Written from reading each recorded reply (tests/fixtures/llm_replies/smollm2/*.json); see README.md there.
@@ -123,6 +127,9 @@ TEXT_EXPECTED: dict[str, tuple[list[str], list[str], str]] = {
     # "ventas"." looped three times until cut (shown to the user before the repetition check: Spanish, and it names
     # two of the CV's words); asked again, it echoed the retry instruction: "Your previous answer was rejected …"
     "spanish_analyst__summary": ([REPEATS], [ECHO, ENGLISH, NOTHING_FROM_TEXT], "local"),
+    # summarising the German CV: its header and skills line copied back, ending "</text>" (the prompt's fence);
+    # asked again, the header and "Python, Java, …, Python, Python, Python" until the cap, header again
+    "german_developer__summary": ([ECHO], [REPEATS], "local"),
 }
 
 #: stem → (why the first reply was refused, or [] when it was accepted): replies the user is shown as written.
@@ -324,7 +331,43 @@ def test_a_parse_keeps_what_the_cv_has_and_says_what_it_replaced_or_dropped(repl
 # --- tailoring -------------------------------------------------------------------------------------------------------
 
 #: stem → (provider, findings (kind, value, action) of the grounding). Written from reading each recorded reply.
-TAILOR_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str]]]] = {}
+NURSE_SUMMARY = (
+    "Registered adult nurse with five years on a busy surgical ward. Calm, organised and kind under pressure."
+)
+TAILOR_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
+    # the app's prompt: `"work_aroundes": [{"title": …, "level": "Sales"}, "skillset", "description", …` repeated
+    # until the cap, twice (also to the repair prompt): the offline engine tailors
+    "tech__tailor": ("local", []),
+    # the app's prompt: one job (the current employer with the previous job's title and start date), one job with no
+    # employer or position, no education, the skills outside the resume, no summary
+    "nurse__tailor": (
+        "custom",
+        [
+            ("position", "Healthcare Assistant", "replaced"),
+            ("date", "2017-05", "replaced"),
+            ("employer", "Example Care Homes Ltd", "restored"),
+            ("education", "", "restored"),
+            ("skills", "", "restored"),
+            ("summary", NURSE_SUMMARY, "restored"),
+        ],
+    ),
+    # with the schema grammar: the job ad's company as an employer (twice), the candidate's own name as an employer,
+    # dates "2021-09" to "2020-12", both real jobs left out, and the ad's first sentence as the candidate's summary
+    "tech__tailor__schema": (
+        "custom",
+        [
+            ("employer", "Example Lending Ltd", "removed"),
+            ("employer", "Oliver Hartley", "removed"),
+            ("employer", "Example Payments Ltd", "restored"),
+            ("employer", "Example Insurance plc", "restored"),
+            (
+                "summary",
+                "Example Lending Ltd is looking for a Senior Python Developer to build our loan servicing platform.",
+                "replaced",
+            ),
+        ],
+    ),
+}
 
 
 @pytest.mark.parametrize("stem", sorted(TAILOR_EXPECTED))
@@ -333,9 +376,14 @@ def test_a_tailored_cv_keeps_nothing_the_cv_does_not_have(replays: Any, stem: st
     got = replays(stem)
     assert provider == got.record.provider
     assert expected == [(f["kind"], f["value"], f["action"]) for f in got.record.grounding]
+    assert [] == [line for line in describe(got.record.grounding) if line not in got.record.warnings]
     resume = got.outcome.value["resume"]
-    cv = _fold(got.case.cv_text)
-    for job in resume.get("work") or []:
-        assert _fold(str(job.get("name") or "")) in cv
-    for school in resume.get("education") or []:
-        assert _fold(str(school.get("institution") or "")) in cv
+    offline = local.parse_cv(got.case.cv_text)
+    # every job of the CV, in the CV's order, with its own employer, position and dates; nothing else
+    facts = ("name", "position", "startDate")
+    jobs = [[j.get(k) for k in facts] for j in offline["work"] if j.get("name")]  # not the parser's nameless "Mentor"
+    assert jobs == [[j.get(k) for k in facts] for j in resume["work"]]
+    assert [e["institution"] for e in offline["education"]] == [e["institution"] for e in resume["education"]]
+    assert resume["skills"]
+    assert resume["basics"]["summary"].strip()
+    assert _fold(got.case.company) not in _fold(resume["basics"]["summary"])
