@@ -880,7 +880,8 @@ def _shares_content(summary: str, source: str, least: int = 2) -> bool:
 
 
 def _repeats(text: str) -> bool:
-    """The same sentence or line (six words or more) twice: a small model looping, not a letter or summary."""
+    """The same sentence or line (six words or more) twice, or short lines over and over (a quarter of the lines,
+    three or more of them, are repeats): a small model looping, not a letter or summary."""
     seen: set[str] = set()
     for piece in re.split(r"(?<=[.!?])\s+|\n+", text):
         words = norm(piece).split()
@@ -890,4 +891,6 @@ def _repeats(text: str) -> bool:
         if key in seen:
             return True
         seen.add(key)
-    return False
+    lines = [norm(line) for line in text.splitlines() if len(norm(line).split()) >= 2]
+    repeats = len(lines) - len(set(lines))
+    return repeats >= 3 and repeats >= len(lines) / 4

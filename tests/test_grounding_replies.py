@@ -69,8 +69,10 @@ def test_fixture_holds_real_wire_bodies_and_says_how_it_was_made(path: Path) -> 
     for exchange in fixture["exchanges"]:
         assert (200, "/chat/completions") == (exchange["status"], exchange["path"])
         assert exchange["request"]["messages"] and exchange["prompt_sha256"]
-        if exchange["request"].get("stream"):
-            assert exchange["body"].startswith("data: ") and "data: [DONE]" in exchange["body"]
+        if exchange["request"].get("stream"):  # SSE: data events, and ": ping" comments while the model is slow
+            lines = [line for line in exchange["body"].splitlines() if line]
+            assert all(line.startswith(("data: ", ": ping")) for line in lines)
+            assert "data: [DONE]" == lines[-1]
         else:
             assert "chat.completion" == json.loads(exchange["body"])["object"]
 
@@ -90,13 +92,18 @@ def test_replay_makes_the_calls_of_the_recording(replays: Any, stem: str) -> Non
     got = replays(stem)
     recorded = [(bool(e["request"].get("stream")), "response_format" in e["request"]) for e in got.fixture["exchanges"]]
     made = [(bool(r.get("stream")), "response_format" in r) for r in got.requests]
+    if stem in TEXT_EXPECTED and TEXT_EXPECTED[stem][1] is NOT_RECORDED:  # now refused: asked once more
+        recorded.append(recorded[0])
     assert recorded == made
-    assert [e["request"]["messages"][0] for e in got.fixture["exchanges"]] == [r["messages"][0] for r in got.requests]
+    # the same task asked the same way (the prompts' wording may have moved on since the recording)
+    system = [e["request"]["messages"][0]["content"].split(".")[1] for e in got.fixture["exchanges"]]
+    assert system == [r["messages"][0]["content"].split(".")[1] for r in got.requests][: len(system)]
 
 
 # --- generated text: what each recorded reply was refused for, and what the user got instead ---------------------
 
 ECHO, PLACEHOLDER, REPEATS = "echoes the prompt", "unfilled placeholders", "repeats"
+NOT_RECORDED: list[str] = []  # the app of recording time accepted the first reply: there is no second one
 ENGLISH = "it is in English, but"
 NO_TARGET, NOTHING_FROM_CV, NOTHING_FROM_TEXT = (
     "names neither",
@@ -130,6 +137,18 @@ TEXT_EXPECTED: dict[str, tuple[list[str], list[str], str]] = {
     # summarising the German CV: its header and skills line copied back, ending "</text>" (the prompt's fence);
     # asked again, the header and "Python, Java, …, Python, Python, Python" until the cap, header again
     "german_developer__summary": ([ECHO], [REPEATS], "local"),
+    # an e-mail for the German job in German, but ending "</job_description>" (the prompt's fence); asked again,
+    # German again, ending with `<cv>\n{"basics": {"name": "Lukas Brenner", …` (the prompt's CV)
+    "german_developer__email": ([ECHO], [ECHO], "local"),
+    # streamed, for the German job: `<cv>\n"Lukas Brenner, Softwareentwickler …` in German, then two paragraphs
+    # over and over until the cap; asked again, it copied the retry instruction back, in English
+    "german_developer__letter_stream": ([ECHO, REPEATS, NO_TARGET], [ECHO, ENGLISH], "local"),
+    # for the Spanish job: "Día 18 de junio, 2023, 2:57 PM … / Ejemplo Seguros S.A. / Ubicación: Madrid / Celda:
+    # EJEMBLANDA / Para la apreciada: …" with the same short lines over and over until the cap. Spanish, names the
+    # company, no markup, no sentence of six words twice: it was shown to the user as an e-mail until short lines
+    # repeated counted as looping. The recording ends there (the app of the day accepted it); now the app asks once
+    # more, the loopback server has no second reply (500), and the offline engine answers.
+    "spanish_analyst__email": ([REPEATS], NOT_RECORDED, "local"),
 }
 
 #: stem → (why the first reply was refused, or [] when it was accepted): replies the user is shown as written.
@@ -149,6 +168,7 @@ def test_weak_generated_text_is_refused_asked_again_then_answered_offline(replay
     assert 1 == len(asked_again), warnings
     assert [] == [why for why in first if why not in asked_again[0]]
     assert 2 == len(got.requests)
+    assert len(got.fixture["exchanges"]) == (1 if second is NOT_RECORDED else 2)
     assert "Your previous answer was rejected because" in _retry_prompt(got.requests[1])
     assert [] == [why for why in first if why not in _retry_prompt(got.requests[1])]
     assert final == record.provider
