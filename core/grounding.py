@@ -385,7 +385,7 @@ _FIELD_LABELS = {
     "name": "Name", "label": "Headline", "email": "E-mail", "phone": "Phone", "url": "Website", "city": "City",
     "employer": "Employer", "position": "Position", "school": "School", "degree": "Degree", "area": "Field of study",
     "date": "Date", "skill": "Skill", "highlight": "Highlight", "work": "Experience", "education": "Education",
-    "skills": "Skills",
+    "skills": "Skills", "summary": "Summary",
 }  # fmt: skip
 _SECTIONS = ("work", "education", "skills")
 _MONTHS = (
@@ -560,6 +560,10 @@ class _Checker:
             if isinstance(school, dict):
                 own.append(str(school.get("institution") or ""))
         self.not_skills = {k for v in own for k in (norm(v), org_key(v)) if k}
+        self.owner = norm(str(basics.get("name") or ""))
+        # the CV's entries: its lines cut at the separators CVs put between employer, title, place and dates
+        pieces = re.split(r"\n|,|\||•|·|;|\s[-–—@]\s|:\s", src.raw)
+        self.entries = {norm(p) for p in pieces if norm(p)} | {norm(re.sub(r"\(.*", "", p)) for p in pieces}
 
     def why_not(self, value: str, kind: str, *, vocabulary_only: bool = False) -> str:
         if not value:
@@ -576,8 +580,14 @@ class _Checker:
                 known = bool(vocabulary().canonical(value)) and self.facts.has_skill(value)
                 return "" if known else "is not a skill in your CV"
             return "" if self.src.has(value) or self.facts.has_skill(value) else _NOT_IN_CV
+        if kind in ("employer", "school", "position") and self.owner and key == self.owner:
+            return f"is your name, not {'a' if kind == 'position' else 'an' if kind == 'employer' else 'a'} {kind}"
         if kind == "employer" and _names_degree(value):
             return "is a degree, not an employer"
+        if kind in ("employer", "school", "position") and not self.src.has(value):
+            return _NOT_IN_CV
+        if kind in ("employer", "school", "position") and len(key.split()) >= 5 and key not in self.entries:
+            return "is pieced together from your CV's text, not one of its entries"
         if kind in ("degree", "area"):
             return "" if self.src.has(value) or _degree_in(value, self.src) else _NOT_IN_CV
         return "" if self.src.has(value) else _NOT_IN_CV
@@ -618,6 +628,13 @@ def ground_parsed(
         elif value:
             basics[key] = ""
             findings.append(_ground_finding(key, value, "dropped", "basics"))
+    summary, own_summary = str(basics.get("summary") or "").strip(), str(own.get("summary") or "").strip()
+    if summary and not (src.has(summary) or _mostly_in(summary, src)):
+        basics["summary"] = own_summary
+        findings.append(_ground_finding("summary", summary, "replaced" if own_summary else "dropped", "basics",
+                                        own_summary))  # fmt: skip
+    elif not summary and own_summary:
+        basics["summary"] = own_summary  # the CV's own words, as the offline parser read them
     location = dict(basics.get("location") or {}) if isinstance(basics.get("location"), dict) else {}
     city = str(location.get("city") or "")
     if city and not src.has(city):
@@ -666,8 +683,9 @@ def ground_parsed(
             continue
         seen_jobs.add(job_key)
         kept_work.append(job)
-    if not kept_work and offline.get("work"):
+    if not _complete(kept_work, "name", "position") and _complete(offline.get("work") or [], "name", "position"):
         kept_work = copy.deepcopy(offline["work"])
+        findings[:] = _without_details(findings, "work[")
         findings.append(_ground_finding("work", "", "replaced", "work", _OFFLINE))
     if "work" in out or kept_work:
         out["work"] = kept_work
@@ -687,8 +705,12 @@ def ground_parsed(
         if any(str(school.get(f) or "") for f in ("institution", "studyType", "area")):
             _ground_dates(school, src, findings, where)
             kept_schools.append(school)
-    if not kept_schools and offline.get("education"):
+    complete_schools = _complete(kept_schools, "institution", "studyType") + _complete(
+        kept_schools, "institution", "area"
+    )
+    if not complete_schools and offline.get("education"):
         kept_schools = copy.deepcopy(offline["education"])
+        findings[:] = _without_details(findings, "education[")
         findings.append(_ground_finding("education", "", "replaced", "education", _OFFLINE))
     if "education" in out or kept_schools:
         out["education"] = kept_schools
@@ -698,7 +720,7 @@ def ground_parsed(
         if not isinstance(group, dict):
             continue
         keywords = []
-        for keyword in group.get("keywords") or []:
+        for keyword in _split_list(group.get("keywords") or []):
             value = str(keyword).strip()
             why = check.why_not(value, "skill") if value else ""
             if why:
@@ -706,6 +728,9 @@ def ground_parsed(
             elif value:
                 keywords.append(keyword)
         name = str(group.get("name") or "").strip()
+        if keywords and len(name.split()) > 3 and not vocabulary().canonical(name):  # not a category: a sentence
+            findings.append(_ground_finding("skill", name, "dropped", "skills", why="is not a skill group"))
+            group, name = {**group, "name": ""}, ""
         if not keywords and not name:
             continue
         # a group with no keywords is kept only when its name is itself a skill of the CV
@@ -722,6 +747,25 @@ def ground_parsed(
 
 
 _OFFLINE = "the offline parser's"
+
+
+def _without_details(findings: list[dict[str, str]], where: str) -> list[dict[str, str]]:
+    """The findings less the dates and highlights of a section that is replaced as a whole (they no longer apply)."""
+    return [f for f in findings if not (f["where"].startswith(where) and f["kind"] in ("date", "highlight"))]
+
+
+def _split_list(keywords: list[Any]) -> list[Any]:
+    """Keywords with "Python, Go, Redis" (one string, as a small model writes a CV's skills line) split up."""
+    out: list[Any] = []
+    for keyword in keywords:
+        text = str(keyword)
+        out += [p.strip() for p in text.split(",") if p.strip()] if "," in text else [keyword]
+    return out
+
+
+def _complete(entries: list[Any], *keys: str) -> list[dict[str, Any]]:
+    """The entries with every one of `keys` filled: a job with an employer and a position, a school with a degree."""
+    return [e for e in entries if isinstance(e, dict) and all(str(e.get(k) or "").strip() for k in keys)]
 
 
 def _ground_dates(entry: dict[str, Any], src: SourceText, findings: list[dict[str, str]], where: str) -> None:

@@ -149,6 +149,14 @@ TEXT_EXPECTED: dict[str, tuple[list[str], list[str], str]] = {
     # repeated counted as looping. The recording ends there (the app of the day accepted it); now the app asks once
     # more, the loopback server has no second reply (500), and the offline engine answers.
     "spanish_analyst__email": ([REPEATS], NOT_RECORDED, "local"),
+    # streamed, for the Spanish job: "<<Cómo encontrar el cliente de la persona>>\n\n<cv>\n"Las personas están en
+    # una cidade …" (Spanish, but the prompt's fence, paragraphs looping, nothing from the CV, neither company nor
+    # role); asked again, an English chat reply quoting a letter to "[Recipient's Name]" from "[Company Name]"
+    "spanish_analyst__letter_stream": (
+        [ECHO, REPEATS, NOTHING_FROM_CV, NO_TARGET],
+        [PLACEHOLDER, ENGLISH, NO_TARGET],
+        "local",
+    ),
 }
 
 #: stem → (why the first reply was refused, or [] when it was accepted): replies the user is shown as written.
@@ -212,6 +220,7 @@ def _fold(text: str) -> str:
 
 # why a value was left out, as grounding.describe_parsed words it: "" = not in the CV
 SHAPE, HEADING, DEGREE, OWN, NOT_A_SKILL = "shape", "heading", "degree, not", "employer, job title", "not a skill"
+PIECED, NAME, NOT_A_GROUP = "pieced together", "your name", "not a skill group"
 OFFLINE = "offline"  # the whole section is the offline parser's
 
 
@@ -222,6 +231,8 @@ def _finding(kind: str, value: str, action: str, why: str = "") -> tuple[str, st
 def _replaced(kind: str) -> tuple[str, str, str, str]:
     return (kind, "", "replaced", OFFLINE)
 
+
+AWESOME = "Awesome, amazing, amazing, amazing, awesome, " + ", ".join(["amazing"] * 13)  # the model's nurse summary
 
 #: stem → (provider, the findings in order, skills the user gets from the model's own reply (None: the offline
 #: parser's)). Written from reading each recorded reply.
@@ -234,6 +245,11 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
     "chef__parse": ("local", [], None),
     # "work": [{…}, "education: 15, Skills: 20, …"] (not JSON), twice
     "teacher__parse": ("local", [], None),
+    # "filled": the name "Sergeant", "sergent@example.com", employers "Sergeant" and "Manchester City Cafe,
+    # Sommelier, 2020-12-31", "Samsung Electronics" as a school, and then a keyword string the grammar let run on
+    # into `"]}]}\n</cv>\n\nA: The document, …`: not JSON, twice (also to the repair prompt), so none of it
+    # reaches the user
+    "chef__parse__schema_filled": ("local", [], None),
     # with the schema grammar: basics all "", one job with no employer or position but invented dates
     # ("2018-04-30" for a CV's "Jun 2018"), the shape's own words as degree and field ("degree", "field of study"),
     # made-up ones ("schools", "industry"), and two real skills, "food safety" and "stock control"
@@ -293,9 +309,10 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
             _replaced("work"),
             _finding("degree", "degree", "dropped", SHAPE),
             _finding("area", "field of study", "dropped", SHAPE),
+            _finding("school", "BSc (Hons) Adult Nursing, University of Bradford,", "dropped", PIECED),
             _finding("degree", "education", "dropped", HEADING),
             _finding("area", "medical field", "dropped"),
-            _finding("date", "2019-04-07", "dropped"),
+            _replaced("education"),
             _finding("skill", "practice", "dropped"),
             _finding("skill", "caregiver", "dropped"),
             _finding("skill", "patient care", "dropped"),
@@ -306,6 +323,65 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
         ],
         None,
     ),
+    # with the "filled" schema (every key field must have a value): the candidate's own name as employer and as
+    # school, an e-mail one letter short ("oliver.hartle@"), an invented phone "1234567890", "Frontend Developer at
+    # Example Insurance Plc" (the CV's employer, an invented title), "Bristol" (a city) as employer and school,
+    # "Education" (a heading) as degree, the CV's skills line as one keyword "Python, Go, Redis, Django"
+    "tech__parse__schema_filled": (
+        "custom",
+        [
+            _finding("label", "", "replaced"),
+            _finding("email", "oliver.hartle@example.com", "replaced"),
+            _finding("phone", "1234567890", "replaced"),
+            _finding("employer", "Oliver Hartley", "dropped", NAME),
+            _finding("position", "Frontend Developer at Example Insurance Plc", "dropped"),
+            _finding("position", "Frontend Developer at Example Insurance Plc", "dropped"),
+            _replaced("work"),
+            _finding("degree", "Education", "dropped", HEADING),
+            _finding("area", "Business and Finance", "dropped"),
+            _finding("school", "Oliver Hartley", "dropped", NAME),
+            _finding("degree", "Education", "dropped", HEADING),
+            _finding("area", "Data Science", "dropped"),
+            _replaced("education"),
+            _finding("skill", "Bridgestown School of Data", "dropped", NOT_A_GROUP),
+            _finding("skill", "Data Science", "dropped"),
+            _finding("skill", "Business and Finance", "dropped"),
+            _finding("skill", "Oliver Hartley", "dropped", OWN),
+        ],
+        ["Python", "Go", "Redis", "Django"],
+    ),
+    # "filled": an invented e-mail "john_kelly@example.org" and phone "123-456-7890", a summary of "Awesome,
+    # amazing, amazing, …", the candidate's name and "Awesome, amazing, …" as employers, "Bradford University" for
+    # "University of Bradford", slugged and glued skills ("medical_drs.mjr1325086499", "HealthcareAidmentService")
+    "nurse__parse__schema_filled": (
+        "custom",
+        [
+            _finding("label", "", "replaced"),
+            _finding("email", "john_kelly@example.org", "replaced"),
+            _finding("phone", "123-456-7890", "replaced"),
+            _finding("summary", AWESOME, "replaced"),
+            _finding("employer", "Grace Okoye", "dropped", NAME),
+            _finding("employer", "Awesome, amazing, amazing, awesome, Awesous, Awesu", "dropped"),
+            _finding("employer", "Awesome, amazing, awesome, Awesous, Awesu", "dropped"),
+            _replaced("work"),
+            _finding("school", "Bradford University", "dropped"),
+            _finding("degree", "Education", "dropped", HEADING),
+            _replaced("education"),
+            _finding("skill", "cure", "dropped"),
+            _finding("skill", "surgery", "dropped"),
+            _finding("skill", "Care for up to 7 post-opraids", "dropped", NOT_A_GROUP),
+            _finding("skill", "medical_drs.mjr1325086499", "dropped"),
+            _finding("skill", "studyType:", "dropped"),
+            _finding("skill", "education", "dropped", HEADING),
+            _finding("skill", "HealthcareAidmentService", "dropped"),
+            _finding("skill", "Careers", "dropped"),
+            _finding("skill", "Education", "dropped", HEADING),
+            _finding("skill", "Cure", "dropped"),
+            _finding("skill", "PatientCaregiverDrs.mjr1325086", "dropped"),
+            _finding("skill", "Mentor student nurses on place", "dropped", NOT_A_SKILL),
+        ],
+        ["patient", "healthcare"],  # "patients" and "Healthcare Assistant" are in the CV: kept (fuzzily found)
+    ),
 }
 
 
@@ -313,7 +389,7 @@ def _why(finding: dict[str, str]) -> str:
     if finding["kind"] in ("work", "education", "skills"):
         return OFFLINE
     why = finding.get("why", "")
-    for short in (SHAPE, HEADING, DEGREE, OWN, NOT_A_SKILL):
+    for short in (SHAPE, HEADING, DEGREE, OWN, NOT_A_GROUP, NOT_A_SKILL, PIECED, NAME):
         if short in why:
             return short
     assert not why, why
@@ -330,8 +406,10 @@ def test_a_parse_keeps_what_the_cv_has_and_says_what_it_replaced_or_dropped(repl
     found = [(f["kind"], f["value"], f["action"], _why(f)) for f in record.grounding]
     assert expected == found
     assert [] == [line for line in describe_parsed(record.grounding) if line not in record.warnings]
-    for kind in ("name", "label", "email", "phone"):  # every contact detail shown is in the CV as written
+    for kind in ("name", "label", "email", "phone"):  # every contact detail shown is the CV's own
         assert offline["basics"][kind] == parsed["basics"][kind]
+    cv_words = set(_words(_fold(got.case.cv_text)))
+    assert set(_words(_fold(parsed["basics"]["summary"]))) <= cv_words  # the summary too: no "Awesome, amazing"
     sections = {f["kind"] for f in record.grounding if f["action"] == "replaced"} & {"work", "education", "skills"}
     if provider == "local":
         assert ["custom", "local"] == record.attempts and record.notice.startswith("offline engine")
