@@ -190,7 +190,7 @@ def ground_resume(
             continue
         keywords = []
         for keyword in group.get("keywords") or []:
-            if facts.has_skill(str(keyword)):
+            if facts.has_skill(str(keyword)) and norm(str(keyword)) not in _heading_keys():
                 keywords.append(keyword)
             else:
                 findings.append(_finding("skill", str(keyword), "removed", "skills"))
@@ -333,7 +333,10 @@ def _facts_of_jobs(
     result = []
     for i, job in enumerate(jobs):
         key = org_key(str((job or {}).get("name") or ""))
-        at = next((n for n, o in enumerate(own) if n not in matched and key and org_key(str(o["name"])) == key), None)
+        at = next((n for n, o in enumerate(own) if n not in matched and key and _same_org(key, o["name"])), None)
+        if at is None and key:  # an employer the CV does not have ("Mentor", "BLS": words of the CV, not employers)
+            findings.append(_finding("employer", str(job["name"]), "removed", f"work[{i}]"))
+            continue
         if at is not None:
             job = dict(job)
             for field_name, kind in _JOB_FACTS:
@@ -361,6 +364,11 @@ def _restore_section(out: dict[str, Any], source: dict[str, Any], section: str, 
         return
     out[section] = copy.deepcopy(source[section])
     findings.append(_finding(section, "", "restored", section))
+
+
+def _same_org(key: str, name: Any) -> bool:
+    other = org_key(str(name))
+    return bool(other) and (key == other or _contains(other, key) or _contains(key, other))
 
 
 def _fact(value: str) -> str:
@@ -502,8 +510,18 @@ def _written_as(value: str, raw: str) -> bool:
     return False
 
 
+def _slip(a: str, b: str) -> bool:
+    """The same word, or one with a slip: ≥ 85 % alike, or one letter changed ("dey"/"day"; not "php"/"python")."""
+    import difflib
+
+    if a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.85:
+        return True
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
 def _near(words: str, haystack: str) -> bool:
-    """A fuzzy find: some window of `haystack` of the same word count is ≥ 90 % similar to `words`."""
+    """A fuzzy find: some window of `haystack` of the same word count is ≥ 90 % similar to `words`, word for word
+    (≥ 85 % each): a slip in a word, not another word ("fünf Jahren Erfahrung in PHP" is not "… in Python")."""
     import difflib
 
     if len(words) < 6:
@@ -516,7 +534,9 @@ def _near(words: str, haystack: str) -> bool:
         if hay[i][:3] not in first and hay[i + n - 1][:3] not in first:
             continue
         window = " ".join(hay[i : i + n])
-        if difflib.SequenceMatcher(None, words, window).ratio() >= 0.9:
+        if difflib.SequenceMatcher(None, words, window).ratio() >= 0.9 and all(
+            _slip(a, b) for a, b in zip(target, hay[i : i + n], strict=True)
+        ):
             return True
     return False
 
@@ -580,6 +600,8 @@ class _Checker:
                 known = bool(vocabulary().canonical(value)) and self.facts.has_skill(value)
                 return "" if known else "is not a skill in your CV"
             return "" if self.src.has(value) or self.facts.has_skill(value) else _NOT_IN_CV
+        if kind != "email" and "@" in value:
+            return "is an e-mail address, not a value of this kind"
         if kind in ("employer", "school", "position") and self.owner and key == self.owner:
             return f"is your name, not {'a' if kind == 'position' else 'an' if kind == 'employer' else 'a'} {kind}"
         if kind == "employer" and _names_degree(value):
@@ -728,7 +750,8 @@ def ground_parsed(
             elif value:
                 keywords.append(keyword)
         name = str(group.get("name") or "").strip()
-        if keywords and len(name.split()) > 3 and not vocabulary().canonical(name):  # not a category: a sentence
+        sentence = len(name.split()) > 3 and not vocabulary().canonical(name)  # not a category
+        if keywords and name and (sentence or norm(name) in check.not_skills or "@" in name):  # or the owner's name
             findings.append(_ground_finding("skill", name, "dropped", "skills", why="is not a skill group"))
             group, name = {**group, "name": ""}, ""
         if not keywords and not name:

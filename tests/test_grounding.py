@@ -399,6 +399,81 @@ def test_a_skill_group_without_keywords_must_be_a_skill(name: str, kept: bool) -
     assert (["ILS", name] if kept else ["ILS"]) == [g["name"] for g in out["skills"]]
 
 
+def test_the_candidates_name_is_no_employer_or_school() -> None:
+    """SmolLM2 with a "filled" schema (smollm2/tech__parse__schema_filled.json) gave "Oliver Hartley" as both."""
+    parsed = {
+        "work": [{"name": "Oliver Hartley", "position": "Staff Nurse"}],
+        "education": [{"institution": "Oliver Hartley", "studyType": "BSc"}],
+    }
+    out, findings = grounding.ground_parsed(parsed, OFFLINE, SOURCE)
+    dropped = [f for f in _found(findings) if f[2] == "dropped"]
+    assert [("employer", "Oliver Hartley", "dropped"), ("school", "Oliver Hartley", "dropped")] == dropped
+    assert (OFFLINE["work"], OFFLINE["education"]) == (out["work"], out["education"])  # no complete entry was left
+    assert (
+        "Employer: the model's “Oliver Hartley” is your name, not an employer, so it was left out."
+        in grounding.describe_parsed(findings)
+    )
+
+
+@pytest.mark.parametrize(
+    ("position", "kept"),
+    [
+        ("Staff Nurse", True),
+        ("Administered IV therapy to 30 patients", False),  # five words or more, inside a sentence of the CV
+        ("Staff Nurse, Royal Manchester Infirmary", False),  # two entries run together
+    ],
+)
+def test_a_long_value_must_be_one_entry_of_the_cv(position: str, kept: bool) -> None:
+    out, _ = grounding.ground_parsed(
+        {"work": [{"name": "Royal Manchester Infirmary", "position": position}]}, {}, SOURCE
+    )
+    assert (position if kept else "") == out["work"][0]["position"]
+
+
+@pytest.mark.parametrize(
+    ("summary", "shown"),
+    [
+        ("Awesome, amazing, amazing, awesome, amazing", "Nurse on a busy ward."),  # made up: the CV's own instead
+        ("Staff nurse administered IV therapy to 30 patients a day.", None),  # the CV's words: kept
+        ("", "Nurse on a busy ward."),
+    ],
+)
+def test_a_summary_must_be_the_cvs_words(summary: str, shown: str | None) -> None:
+    offline = {"basics": {"summary": "Nurse on a busy ward."}}
+    out, _ = grounding.ground_parsed({"basics": {"summary": summary}}, offline, SOURCE)
+    assert (shown or summary) == out["basics"]["summary"]
+
+
+def test_a_skills_line_given_as_one_keyword_is_split() -> None:
+    parsed = {"skills": [{"name": "Bridgestown School of Data", "keywords": ["IV therapy, BLS, Phlebotomy"]}]}
+    out, findings = grounding.ground_parsed(parsed, {}, SOURCE)
+    assert [{"name": "", "keywords": ["IV therapy", "BLS"]}] == out["skills"]
+    assert [("skill", "Phlebotomy", "dropped"), ("skill", "Bridgestown School of Data", "dropped")] == _found(findings)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("General Nursing", True),
+        ("BSc (Hons) General Nursing, University of Salfrod", True),  # a slip in a word
+        ("Administered IV therapy to 30 patients a dey", True),  # a slip in a word
+        ("Administered IV therapy to 30 patients a week", False),  # another word
+    ],
+)
+def test_fuzzy_finds_slips_not_other_words(value: str, kept: bool) -> None:
+    assert kept == grounding.SourceText(SOURCE).has(value)
+
+
+def test_a_tailored_employer_must_be_one_of_the_cvs() -> None:
+    """SmolLM2 tailoring (smollm2/nurse__tailor__schema_filled.json) made "Mentor" and "BLS" employers: words of
+    the CV, not employers in it."""
+    tailored = copy.deepcopy(CV)
+    tailored["work"] += [{"name": "Python", "position": "Engineer"}, {"name": "Backend", "position": "Intern"}]
+    out, findings = grounding.ground_resume(tailored, CV)
+    assert CV["work"] == out["work"]
+    assert [("employer", "Python", "removed"), ("employer", "Backend", "removed")] == _found(findings)
+
+
 # --- generated text ------------------------------------------------------------------------------------------------
 
 

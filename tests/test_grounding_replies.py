@@ -220,7 +220,7 @@ def _fold(text: str) -> str:
 
 # why a value was left out, as grounding.describe_parsed words it: "" = not in the CV
 SHAPE, HEADING, DEGREE, OWN, NOT_A_SKILL = "shape", "heading", "degree, not", "employer, job title", "not a skill"
-PIECED, NAME, NOT_A_GROUP = "pieced together", "your name", "not a skill group"
+PIECED, NAME, NOT_A_GROUP, EMAIL = "pieced together", "your name", "not a skill group", "e-mail address"
 OFFLINE = "offline"  # the whole section is the offline parser's
 
 
@@ -232,6 +232,10 @@ def _replaced(kind: str) -> tuple[str, str, str, str]:
     return (kind, "", "replaced", OFFLINE)
 
 
+GERMAN_NONSENSE = (
+    "Ausführt einer Aufgaberei von Python und Java auf Linux, wie in Python-Python-Funktionen können nach Daten "
+    "angebenen Softwareentwicklern beimleigehen. Sie sind"
+)
 AWESOME = "Awesome, amazing, amazing, amazing, awesome, " + ", ".join(["amazing"] * 13)  # the model's nurse summary
 
 #: stem → (provider, the findings in order, skills the user gets from the model's own reply (None: the offline
@@ -382,6 +386,34 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
         ],
         ["patient", "healthcare"],  # "patients" and "Healthcare Assistant" are in the CV: kept (fuzzily found)
     ),
+    # "filled", German CV: "lucbrenner@example.de", "123-456-7890", a German summary of nonsense, the candidate's
+    # name as employer (twice), school and skill group, the e-mail as a school, and "fünf Jahren Erfahrung in PHP"
+    # (the CV says "… in Python und Java") as the degree: kept before fuzzy matching had to match word for word
+    "german_developer__parse__schema_filled": (
+        "custom",
+        [
+            _finding("label", "", "replaced"),
+            _finding("email", "lucbrenner@example.de", "replaced"),
+            _finding("phone", "123-456-7890", "replaced"),
+            _finding("summary", GERMAN_NONSENSE, "replaced"),
+            _finding("employer", "Lukas Brenner", "dropped", NAME),
+            _finding("employer", "Lukas Brenner", "dropped", NAME),
+            _replaced("work"),
+            _finding("school", "Lukas Brenner", "dropped", NAME),
+            _finding("degree", "degree", "dropped", SHAPE),
+            _finding("area", "field of study", "dropped", SHAPE),
+            _finding("school", "lucbrenner@example.de", "dropped", EMAIL),
+            _finding("degree", "fünf Jahren Erfahrung in PHP", "dropped"),
+            _finding("area", "Fürgetstellen von Python und Java auf Linux, wie e", "dropped"),
+            _replaced("education"),
+            _finding("skill", "Lukas Brenner", "dropped", NOT_A_GROUP),
+            _finding("skill", "Fürgetstellen von Python und J", "dropped"),
+            _finding("skill", "studyType: Fünf Jahren Erfahr", "dropped"),
+            _finding("skill", "highlights:", "dropped", HEADING),
+            _finding("skill", "lucbrener@example.de", "dropped", NOT_A_SKILL),
+        ],
+        ["Python", "Java"],
+    ),
 }
 
 
@@ -389,7 +421,7 @@ def _why(finding: dict[str, str]) -> str:
     if finding["kind"] in ("work", "education", "skills"):
         return OFFLINE
     why = finding.get("why", "")
-    for short in (SHAPE, HEADING, DEGREE, OWN, NOT_A_GROUP, NOT_A_SKILL, PIECED, NAME):
+    for short in (SHAPE, HEADING, DEGREE, OWN, NOT_A_GROUP, NOT_A_SKILL, PIECED, NAME, EMAIL):
         if short in why:
             return short
     assert not why, why
@@ -451,6 +483,26 @@ TAILOR_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
     ),
     # with the schema grammar: the job ad's company as an employer (twice), the candidate's own name as an employer,
     # dates "2021-09" to "2020-12", both real jobs left out, and the ad's first sentence as the candidate's summary
+    # "filled" schema: the current job with the old job's dates, "Mentor" and "BLS" (words of the CV) as employers,
+    # an invented "Local University of Newcastle" MHS, skills "VetCare", "NMC", "education.bzwsys.com", "Education"
+    "nurse__tailor__schema_filled": (
+        "custom",
+        [
+            ("date", "2017-05", "replaced"),
+            ("date", "2020-03", "replaced"),
+            ("employer", "Mentor", "removed"),
+            ("employer", "BLS", "removed"),
+            ("employer", "Example Care Homes Ltd", "restored"),
+            ("school", "Local University of Newcastle", "removed"),
+            ("skill", "VetCare", "removed"),
+            ("skill", "NMC", "removed"),
+            ("skill", "MHS", "removed"),
+            ("skill", "Healthcare and Health Care Sos", "removed"),
+            ("skill", "Education", "removed"),
+            ("skill", "education.bzwsys.com", "removed"),
+            ("skill", "highlights: [VetCare, Wound, N", "removed"),
+        ],
+    ),
     "tech__tailor__schema": (
         "custom",
         [
