@@ -10,8 +10,9 @@ Chromium through Playwright and times, from the action to "the script has settle
 
 `--repo` may be given more than once (e.g. this tree and a baseline checkout): each checkout is served by its own
 server, one after the other, for `--rounds` rounds, so that a loaded machine weighs on both alike. `--floor` adds
-two synthetic pages as floors: the same navigation and sidebar-free page with only a title and a "Recent calls"
-line, and the same with 8 small Plotly charts. Prints the figures, the machine and its load.
+synthetic pages as floors: the same URL with only a title and a "Recent calls" line, then with 1 and 8 small Plotly
+charts, and with 8 small Vega-Lite charts. Besides wall time it prints the CPU seconds of the browser and of the
+server over each step (steadier than wall time on a loaded machine), the machine and its load.
 
     python bench/dashboard_browser.py --db bench/usage_1m.db [--repo . --repo ../cockpit_base] [--floor]
 """
@@ -270,18 +271,26 @@ _FLOOR_APP = """
 import streamlit as st
 
 st.set_page_config(page_title="floor", layout="wide")
-CHARTS = {charts}
+CHARTS, KIND = {charts}, "{kind}"
 
 
 def usage():
     st.title("Usage")
-    if CHARTS:
+    if CHARTS and KIND == "plotly":
         import plotly.graph_objects as go
 
         for i in range(CHARTS):
             fig = go.Figure(go.Bar(x=["a", "b", "c"], y=[1, 2, 3]))
             fig.update_layout(title=f"chart {{i}}", height=360)
             st.plotly_chart(fig, key=f"c{{i}}")
+    elif CHARTS:
+        import altair as alt
+        import pandas as pd
+
+        data = pd.DataFrame({{"x": ["a", "b", "c"], "y": [1, 2, 3]}})
+        for i in range(CHARTS):
+            chart = alt.Chart(data).mark_bar().encode(x="x", y="y").properties(title=f"chart {{i}}", height=360)
+            st.altair_chart(chart, key=f"c{{i}}")
     st.subheader("Recent calls")
 
 
@@ -290,11 +299,12 @@ st.navigation([st.Page(lambda: st.title("CV"), title="CV", default=True), st.Pag
 """
 
 
-def floor_repo(tmp: Path, charts: int) -> Path:
-    """A synthetic app with the same URL: the cost of Streamlit itself (and of `charts` small Plotly charts)."""
-    repo = tmp / f"floor{charts}"
+def floor_repo(tmp: Path, charts: int, kind: str = "plotly") -> Path:
+    """A synthetic app with the same URL: the cost of Streamlit itself (and of `charts` small Plotly or Vega-Lite
+    charts, the library of st.altair_chart and Streamlit's own charts)."""
+    repo = tmp / f"floor-{kind}-{charts}"
     repo.mkdir(exist_ok=True)
-    (repo / "app.py").write_text(_FLOOR_APP.format(charts=charts))
+    (repo / "app.py").write_text(_FLOOR_APP.format(charts=charts, kind=kind))
     return repo
 
 
@@ -330,7 +340,12 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
     rows: list[tuple[str, float, dict[str, float] | None]] = []
 
     def step(name: str, action: Callable[[], None], expect: str | None = None) -> None:
-        seconds, cpu = timed(page, action, expect)
+        try:
+            seconds, cpu = timed(page, action, expect)
+        except Exception as exc:  # noqa: BLE001 - one step that fails to show does not lose the others
+            print(f"  {name}: failed ({type(exc).__name__}: {str(exc).splitlines()[0]})", flush=True)
+            page.keyboard.press("Escape")
+            return
         rows.append((name, seconds, cpu))
 
     for preset, label in (
@@ -354,7 +369,19 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
     cost_time = page.locator(".js-plotly-plot").filter(has_text="Cost over time").first
     point = cost_time.locator("g.point path").nth(3)
     step("click: a time bucket (cost/time)", lambda: click_center(page, point), "Showing the calls of")
-    step("open the request detail", lambda: page.get_by_text("Request detail").first.click(), "Request id")
+    detail = page.locator('[data-testid="stExpander"]').filter(has_text="Request detail").first
+
+    def open_detail() -> None:
+        detail.get_by_text("Request detail").first.click()
+        detail.locator('[data-testid="stDataFrame"]').first.wait_for(state="visible", timeout=60_000)
+
+    def next_call() -> None:
+        detail.get_by_role("combobox").first.click()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+
+    step("open the request detail", open_detail)
+    step("detail: pick another call", next_call)
     return rows
 
 
@@ -390,7 +417,10 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="dashboard-browser-"))
     checkouts = [(str(r), r, n, not args.sessions_only) for r, n in repos]
     if args.floor:
-        checkouts += [(f"floor: {n} small charts", floor_repo(tmp, n), n, False) for n in (0, CHARTS)]
+        checkouts += [
+            (f"floor: {n} small {kind} charts", floor_repo(tmp, n, kind), n, False)
+            for n, kind in ((0, "plotly"), (1, "plotly"), (CHARTS, "plotly"), (CHARTS, "vega-lite"))
+        ]
     results: dict[str, dict[str, list[float]]] = {name: {} for name, *_ in checkouts}
     phase_sums: dict[str, dict[str, list[float]]] = {name: {} for name, *_ in checkouts}
     with sync_playwright() as pw:
