@@ -318,6 +318,7 @@ def run_checkout(
         for i in range(sessions):
             if context is not None:
                 context.close()
+                time.sleep(1)  # as above: the closed context's renderer exits before the next measure
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             context.add_init_script(_HOOK)
             page = context.new_page()
@@ -330,6 +331,7 @@ def run_checkout(
         seconds, cpu = timed(tab, lambda: tab.goto(f"{url}/usage"), "Recent calls", charts)
         rows.append(("new tab, same browser", seconds, {**(phases(tab.evaluate(_READ_HOOK)) or {}), **cpu}))
         tab.close()
+        page.wait_for_timeout(1000)  # its renderer exits before the next step: a dead process's CPU drops out of sums
         if full:
             rows.extend(interactions(page, range_label))
         context.close()
