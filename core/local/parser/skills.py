@@ -59,8 +59,8 @@ def _plausible_skill(item: str, labelled: bool = False) -> bool:
         return False
     if _NOT_NAMED.search(key) or gz.is_place(item) or heading_of(item) or _DEGREE.fullmatch(item):
         return False
-    if len(words) == 1 and (_ING_OR_ED_WORD.fullmatch(key) or key in PLAIN_WORDS):
-        return False
+    if len(words) == 1 and (_ING_OR_ED_WORD.fullmatch(key) or key in PLAIN_WORDS or len(key) <= 2):
+        return False  # 'o', 'VI', 'Co', 'RE': a two-letter item the vocabulary does not know names nothing
     if words[-1] in gz.TITLE_HEADS or words[-1] in _NOT_A_SKILL_TAIL:
         return False  # 'Technology Analyst', 'Consultant', 'Standard Bank': a role or a body, not a skill
     first = item.split()[0]
@@ -133,6 +133,9 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
         if sec == "skills":
             continue
         for line in lines:
+            if line.count("|") >= 2 and _competency_grid(line):
+                out.append(line.replace("|", ","))
+                continue
             if line.count(",") < 1:
                 continue
             for clause in _CLAUSE.split(line):
@@ -148,6 +151,22 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
     return out
 
 
+_PIPE = re.compile(r"\s*\|\s*")
+
+
+def _competency_grid(line: str) -> bool:
+    """'Project Management | Strategic Planning | Cost Controls': a row of a core-competencies grid, three or more
+    short named items between bars, with no date, address or link (a 'Title | Company | 2019' line has one)."""
+    items = [i for i in _PIPE.split(line.strip(" |")) if i]
+    return (
+        len(items) >= 3
+        and all(len(i.split()) <= 4 and i[:1].isupper() for i in items)
+        and not _DIGIT_OR_AT.search(line)
+        and not any(gz.is_place(i) for i in items)
+    )
+
+
+_DIGIT_OR_AT = re.compile(r"[\d@:]|www\.|https?:")
 _CATEGORY_AND_ITEMS = re.compile(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$")
 _EDGE_AND_OR_ETC = re.compile(r"^(?:and|or|etc)\s+|(?<!\s)\s+(?:etc)\.?$", re.I)
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
@@ -211,6 +230,8 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
             loose.extend(names)
     prose = _without_links(text)
     for f in vocab.find(prose, include_soft=False, prose=True):
+        if _names_a_role(prose, f.end) or (f.skill.name in _AMBIGUOUS_IN_PROSE and not _tech_near(prose, f)):
+            continue
         key = tx.norm_key(f.skill.name)
         if key not in seen:
             seen.add(key)
@@ -223,3 +244,30 @@ def _without_links(text: str) -> str:
     """text with e-mail addresses and URLs blanked, as _URL.sub(" ", _EMAIL.sub(" ", text)) would."""
     text = _blank(_EMAIL, text, text, ("@",))
     return _blank(_URL, text, _url_view(text), _URL_HINTS)
+
+
+_NEXT_WORD = re.compile(r"[ \t]*+([A-Za-z][A-Za-z-]*)")
+
+
+def _names_a_role(text: str, end: int) -> bool:
+    """'Technical Support Engineer', 'QA Manager', 'Windows Developer': in running text a skill right before a
+    job title's head noun is part of the title, not a skill the CV claims."""
+    m = _NEXT_WORD.match(text, end)
+    return bool(m) and m.group(1).lower() in gz.TITLE_HEADS
+
+
+#: Skills whose name is also a place or season word ('Silver Spring, MD', 'Spring 2010', 'Spring Lake Park'):
+#: in running text they count only beside another technical skill.
+_AMBIGUOUS_IN_PROSE = frozenset({"Spring", "Windows"})
+_TECH_CATEGORIES = frozenset(
+    {"Programming Languages", "Frameworks and Libraries", "Databases", "Cloud and DevOps", "Operating Systems", "Tools"}
+)
+
+
+def _tech_near(text: str, hit: Any) -> bool:
+    window = text[max(0, hit.start - 80) : hit.end + 80]
+    vocab = vocabulary()
+    return any(
+        f.skill.name != hit.skill.name and f.skill.category in _TECH_CATEGORIES
+        for f in vocab.find(window, include_soft=False)
+    )

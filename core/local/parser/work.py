@@ -14,6 +14,7 @@ from core.local.parser.common import (
     _JUNK,
     _LETTER_RUN,
     _URL,
+    _ends_in_title,
     _is_short,
     _name_with_stop,
     _org_score,
@@ -38,6 +39,7 @@ _BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
 _AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
+_SPACE_THEN_WORD = re.compile(r"\s+\(?[A-Za-z]")
 
 
 def _join_broken_ranges(lines: list[str]) -> list[str]:
@@ -50,7 +52,12 @@ def _join_broken_ranges(lines: list[str]) -> list[str]:
         if i + 1 < len(lines) and len(line) < 20 and tx.SINGLE_DATE.fullmatch(line.strip()):
             nxt = lines[i + 1].lstrip()
             m = tx.SINGLE_DATE.match(nxt) or tx.PRESENT.match(nxt)
-            if m and _AFTER_DATE.match(nxt, m.end()):
+            # '6/2007' / 'present K20 Center, Norman, OK': the range goes on with the employer after a space
+            joined = m and (
+                _AFTER_DATE.match(nxt, m.end())
+                or (_SPACE_THEN_WORD.match(nxt, m.end()) and tx.find_date_range(f"{line.strip()} - {nxt[: m.end()]}"))
+            )
+            if joined:
                 out.append(f"{line.strip()} - {nxt}")
                 i += 2
                 continue
@@ -156,7 +163,7 @@ def _fill_forward(entry: dict[str, Any], lines: list[str], fwd: int, stop: int) 
     return j
 
 
-_SEASON_OR_PRESENT = re.compile(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", re.I)
+_SEASON_OR_PRESENT = re.compile(r"\b(?:spring|summers?|fall|autumn|winters?|present|current)\b", re.I)
 _TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
 
 
@@ -211,6 +218,7 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
             w["name"] = name = ""
         if name and (
             sentence_like
+            or _generic_name(name)
             or _not_an_employer(name)
             or own_school
             or _date_like(name)
@@ -220,6 +228,28 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
         ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+#: Words that name a field of work or a kind of system, not a firm: 'Operating Systems', 'Web Technologies',
+#: 'Health Information Systems', 'Market Research', 'Industry'. A name made only of these is a field, never an
+#: employer ('Cisco Systems' and 'Tangible Technologies' have a name word).
+_FIELD_WORDS = frozenset(
+    """operating systems system technologies technology solutions software hardware applications application web
+    information computer computing data network networking networks control version geographic health enterprise
+    distributed embedded mobile cloud digital security management business financial finance marketing market
+    research sales industry function history sciences science analysis quantitative media office programming
+    development design services service products product platform platforms process processes various global
+    international general public engineering electronics telecom telecommunications internet e-business e-commerce
+    tools environment domain domains areas area sector field""".split()
+)
+
+
+def _generic_name(name: str) -> bool:
+    words = [w.strip(".,&()") for w in name.lower().split()]
+    words = [w for w in words if w and w not in ("and", "of", "&", "the", "in", "for")]
+    if not words or len(words) > 5:
+        return False
+    return all(w in _FIELD_WORDS for w in words)
 
 
 _TRAILING_FUNCTION_WORD = re.compile(r"\s(?:for|of|and|at|with|the|to|in|as|by|&)$", re.I)
@@ -364,6 +394,52 @@ def _employers_in_sentences(work: list[dict[str, Any]], lines: list[str]) -> Non
                 continue
             known.add(key)
             work.append({"name": org, "position": "", "startDate": "", "highlights": [], "summary": ""})
+
+
+#: 'Bar Association/Service Award', 'Major Accounts Division': an award or a unit, not the employer's name
+_AWARD_OR_UNIT = re.compile(r"\b(?:award|prize|division)\b", re.I)
+
+
+def _dated_jobs_in_lines(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """'Veristage, Senior Consultant, 2000-2001', 'Microsoft, Product Manager, Redmond, WA 2006': one line that names
+    an employer, one job title and a date, wherever it stands (a 'Selected projects' list, a career summary)."""
+    known = {tx.norm_key(w.get("name", "")) for w in work if w.get("name")}
+    for line in lines[:300]:
+        if len(work) >= 16:
+            break
+        if len(line) > 120 or not _DIGIT.search(line) or line.rstrip().endswith((".", ";")):
+            continue
+        rng = tx.find_date_range(line)
+        if rng:
+            a, b = rng[3]
+            body = f"{line[:a]} {line[b:]}"
+        elif tx.SINGLE_DATE.search(line):
+            body = tx.SINGLE_DATE.sub(" ", line)
+        else:
+            continue
+        body = _SEASON_OR_PRESENT.sub(" ", body).strip(" ,-|()")
+        parts = [p for p in _split_parts(body) if _TWO_LETTERS.search(p)]
+        if not 2 <= len(parts) <= 4 or _DIGIT.search(body):
+            continue
+        titles = [p for p in parts if _title_score(p) and not _org_score(p)]
+        names = [p for p in parts if not gz.is_place(p) and p not in titles]
+        if len(titles) != 1 or len(names) != 1 or parts.index(names[0]) > parts.index(titles[0]) + 1:
+            continue
+        org, title = names[0], titles[0]
+        head_first = title.split()[0].lower().strip(".,") in gz.TITLE_HEADS  # 'Director of Sales'
+        if not (_ends_in_title(title) or head_first or len(title.split()) == 1) or _MEMBERSHIP_ROLE.fullmatch(title):
+            continue  # 'Student Assistance Program Training', 'Member', 'Volunteer': no job held
+        if not (_proper_name(org) or _org_score(org)) or _school_or_activity(org) or _date_like(org):
+            continue
+        if _AWARD_OR_UNIT.search(org) or not title[:1].isupper():
+            continue
+        key = tx.norm_key(org)
+        if not key or key in known or any(key in k or k in key for k in known):
+            continue
+        known.add(key)
+        work.append(
+            {"name": org, "position": title, "startDate": rng[0] if rng else "", "highlights": [], "summary": ""}
+        )
 
 
 def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:
