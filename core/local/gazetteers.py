@@ -81,8 +81,8 @@ def is_place(text: str) -> bool:
     if low in _PLACE_WORDS or (low.upper() in STATE_CODES and t.isupper()):
         return True
     parts = [p.strip() for p in t.split(",") if p.strip()]
-    if _ORGLIKE.search(t):
-        return False
+    if _ORGLIKE.search(t) and not (len(parts) > 1 and parts[-1] in STATE_CODES and not _ORGLIKE.search(parts[0])):
+        return False  # 'Acme Co, CA' is an employer; 'Boulder, CO' is Colorado
     if len(parts) == 2 or (len(parts) == 3 and parts[-1].lower() in _COUNTRIES):
         tail = parts[-2] if len(parts) == 3 else parts[-1]
         last = _TRAILING_POSTCODE.sub("", tail)

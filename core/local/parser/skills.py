@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from core.local import gazetteers as gz
@@ -12,6 +13,7 @@ from core.local.parser.sections import heading_of
 from core.local.skills import vocabulary
 from core.local.vocab.words import (
     CATEGORY_WORDS,
+    EXTRA_TITLE_HEADS,
     HUMAN_LANGUAGES,
     LIST_LABEL_WORDS,
     PLAIN_WORDS,
@@ -151,7 +153,7 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
     return out
 
 
-_PIPE = re.compile(r"\s*\|\s*")
+_PIPE = re.compile(r"(?<!\s)\s*\|\s*")
 
 
 def _competency_grid(line: str) -> bool:
@@ -173,6 +175,22 @@ _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _SKILL_SEPARATOR = re.compile(
     r"(?<!\s)(?:\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*)|(?<=\w\w)/(?=[A-Z])(?![A-Z]?[+#\s/]|[A-Z]$)"
 )
+
+
+_STRONG_SEPARATOR = re.compile(r"(?<!\s)\s*[,;|•]\s*")
+
+
+def _split_items(line: str) -> list[str]:
+    """Items of a skills line; 'Health and Safety' or 'Installation and Commissioning' stays whole when the
+    vocabulary knows it, and only other items are split on 'and', '/' and brackets."""
+    vocab = vocabulary()
+    out: list[str] = []
+    for chunk in _STRONG_SEPARATOR.split(line):
+        if " and " in chunk and vocab.canonical(chunk.strip(" .")):
+            out.append(chunk)
+        else:
+            out.extend(_SKILL_SEPARATOR.split(chunk))
+    return out
 
 
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
@@ -209,7 +227,7 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         m = _CATEGORY_AND_ITEMS.match(line)
         if m and len(m.group(1).split()) <= 4:
             cat, line = m.group(1).strip(), m.group(2)
-        items = [i for i in _SKILL_SEPARATOR.split(line) if i]
+        items = [i for i in _split_items(line) if i]
         short = sum(len(i.split()) <= 3 for i in items)
         listed = (len(items) >= 2 and short * 3 >= len(items) * 2) or len(line.split()) <= 3
         labelled = bool(LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
@@ -230,7 +248,11 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
             loose.extend(names)
     prose = _without_links(text)
     for f in vocab.find(prose, include_soft=False, prose=True):
-        if _names_a_role(prose, f.end) or (f.skill.name in _AMBIGUOUS_IN_PROSE and not _tech_near(prose, f)):
+        if (
+            _names_a_role(prose, f.end)
+            or _inside_title(prose, f.start, f.end)
+            or (f.skill.name in _AMBIGUOUS_IN_PROSE and not _tech_near(prose, f))
+        ):
             continue
         key = tx.norm_key(f.skill.name)
         if key not in seen:
@@ -246,14 +268,34 @@ def _without_links(text: str) -> str:
     return _blank(_URL, text, _url_view(text), _URL_HINTS)
 
 
-_NEXT_WORD = re.compile(r"[ \t]*+([A-Za-z][A-Za-z-]*)")
+_NEXT_WORD = re.compile(r"(?<![ \t])[ \t]*+([A-Za-z][A-Za-z-]*)")
 
 
 def _names_a_role(text: str, end: int) -> bool:
     """'Technical Support Engineer', 'QA Manager', 'Windows Developer': in running text a skill right before a
     job title's head noun is part of the title, not a skill the CV claims."""
     m = _NEXT_WORD.match(text, end)
-    return bool(m) and m.group(1).lower() in gz.TITLE_HEADS
+    return m is not None and m.group(1).lower() in gz.TITLE_HEADS
+
+
+def _inside_title(text: str, start: int, end: int) -> bool:
+    """'Head Chef', 'Sales Representative': a skill word inside a job title its line names is part of the title."""
+    a = text.rfind("\n", 0, start) + 1
+    b = text.find("\n", end)
+    surface = text[start:end]
+    if surface.lower() in _HEADS:
+        return True  # 'Head Chef', 'Sous Chef': in running text the tool 'Chef' is far rarer than the cook
+    return any(surface in p and p != surface for p in _titles_of(text[a : b if b >= 0 else len(text)]))
+
+
+_HEADS = gz.TITLE_HEADS | EXTRA_TITLE_HEADS
+
+
+@lru_cache(maxsize=4096)
+def _titles_of(line: str) -> tuple[str, ...]:
+    from core.local.parser.work import title_phrases
+
+    return tuple(title_phrases(line))
 
 
 #: Skills whose name is also a place or season word ('Silver Spring, MD', 'Spring 2010', 'Spring Lake Park'):

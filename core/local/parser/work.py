@@ -39,7 +39,7 @@ _BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
 _AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
-_SPACE_THEN_WORD = re.compile(r"\s+\(?[A-Za-z]")
+_SPACE_THEN_WORD = re.compile(r"(?<!\s)\s+\(?[A-Za-z]")
 
 
 def _join_broken_ranges(lines: list[str]) -> list[str]:
@@ -79,6 +79,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         return labelled
     used: set[int] = set()
     prev_anchor = -1
+    date_first = _date_first(lines, anchors)
     for k, idx in enumerate(anchors):
         next_anchor = anchors[k + 1] if k + 1 < len(anchors) else len(lines)
         start, end, _current, span = tx.find_date_range(lines[idx]) or ("", "", False, (0, 0))
@@ -91,6 +92,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
         back = idx - 1
+        if not rest and idx + 1 < next_anchor and (date_first or _employer_at_place(lines[idx + 1])):
+            back = prev_anchor  # '2008 to 2010' / 'Microlux, Santa Rosa, California' / 'Designer': the entry follows
         while (
             back > prev_anchor
             and back >= idx - 3
@@ -103,12 +106,14 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         fwd = idx + 1
         has_header = any(_title_score(c) or _org_score(c) for _, c in cands)
         while not has_header and fwd + 1 < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
+            if date_first and not rest and len(cands) >= 2:
+                break
             if _title_score(lines[fwd]) or _org_score(lines[fwd]) or len(cands) < 2:
                 cands.append((fwd, lines[fwd]))
                 fwd += 1
             else:
                 break
-            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for _, c in cands):
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx):
                 break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
         prev_anchor = idx
         entry = _entry_from(cands)
@@ -137,6 +142,31 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
             if len(entries) >= 8:
                 break
     return entries
+
+
+def _date_first(lines: list[str], anchors: list[int]) -> bool:
+    """Each entry opens with its dates alone on a line, then the title and employer ('January 2012 - present' /
+    'Chief Project Manager' / 'Nofas AS'): then the short lines before a date close the previous entry."""
+    alone = body_before = 0
+    for k, idx in enumerate(anchors):
+        rng = tx.find_date_range(lines[idx])
+        if not rng:
+            continue
+        a, b = rng[3]
+        nxt = lines[idx + 1] if idx + 1 < len(lines) else ""
+        if not (lines[idx][:a] + lines[idx][b:]).strip(" ,:-|().") and nxt and _is_short(nxt):
+            alone += bool(_title_score(nxt) or _org_score(nxt))
+        body_before += k > 0 and not _is_short(lines[idx - 1])  # the previous entry's text, not a header
+    n = len(anchors)
+    return n >= 2 and alone * 3 >= n * 2 and body_before * 3 >= (n - 1) * 2
+
+
+def _employer_at_place(line: str) -> bool:
+    """'Microlux, Santa Rosa, California', 'Sooner Information Network, Norman, OK': a name, then its town."""
+    if len(line.split()) > 10 or gz.is_place(line) or tx.find_date_range(line):
+        return False
+    stripped = gz.strip_place(line)
+    return stripped != line.strip(" ,-|") and (_proper_name(stripped) or bool(_org_score(stripped)))
 
 
 _ORG_MENTION = re.compile(
@@ -170,17 +200,26 @@ _TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
 def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
     """Employer lines the date anchors missed: 'Teacher, Lane High School, Tucson, AZ, 1998' or 'Acme Corp'."""
     known = {tx.norm_key(w.get("name", "")) for w in work} | {tx.norm_key(w.get("position", "")) for w in work}
-    for line in lines[:150]:
+    for idx, line in enumerate(lines[:150]):
         if len(work) >= 12:
             break
         if len(line.split()) > 14 or line.rstrip().endswith((".", ";", ":")) or _JUNK.match(line):
             continue
         body = tx.SINGLE_DATE.sub(" ", line) if _DIGIT.search(line) else line  # every date has a digit
         body = _SEASON_OR_PRESENT.sub(" ", body)
-        parts = [p for p in _split_parts(body) if not gz.is_place(p) and _TWO_LETTERS.search(p)]
+        if gz.is_place(body):
+            continue
+        stripped = gz.strip_place(body)
+        parts = [p for p in _split_parts(stripped) if not gz.is_place(p) and _TWO_LETTERS.search(p)]
         if not parts or len(parts) > 3:
             continue
-        orgs = [p for p in parts if _org_score(p) and not _title_score(p) and _proper_name(p)]
+        # 'Teach for America, Miami, FL' or 'Google, Inc.' over 'Mountain View, CA': a name beside its town is
+        # an employer's header even without a word like 'Ltd' or 'School'
+        nxt = lines[idx + 1] if idx + 1 < len(lines) else ""
+        placed = stripped != body.strip(" ,-|") or ("," in nxt and gz.is_place(nxt) and len(parts[0].split()) > 1)
+        orgs = [
+            p for p in parts if (_org_score(p) or placed) and not _title_score(p) and _proper_name(p) and len(p) > 2
+        ]
         titles = [p for p in parts if _title_score(p) and not _org_score(p)]
         if len(orgs) != 1 or len(orgs) + len(titles) != len(parts) or len(titles) > 1:
             continue
