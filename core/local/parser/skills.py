@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -222,6 +223,8 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
     for line in lines[:80]:
         if _URL.search(line) or _EMAIL.search(line):
             continue
+        # 'logging (Less than 1 year), router (4 years)': items a CV rates by years of use are skills it claims
+        rated = len(_YEARS_NOTE.findall(line)) >= 2
         line = _YEARS_NOTE.sub("", line)
         cat = ""
         m = _CATEGORY_AND_ITEMS.match(line)
@@ -230,7 +233,7 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
         items = [i for i in _split_items(line) if i]
         short = sum(len(i.split()) <= 3 for i in items)
         listed = (len(items) >= 2 and short * 3 >= len(items) * 2) or len(line.split()) <= 3
-        labelled = bool(LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
+        labelled = rated or bool(LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
         names = [n for n in (add(i, listed, labelled) for i in items) if n]
         for f in vocab.find(line, include_generic=True, include_soft=False):
             key = tx.norm_key(f.skill.name)
@@ -247,11 +250,14 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
             # 'Languages: Java, C' or 'Tools: Git': the heading is not a skill; each skill stands on its own
             loose.extend(names)
     prose = _without_links(text)
-    for f in vocab.find(prose, include_soft=False, prose=True):
+    hits = vocab.find(prose, include_soft=False, prose=True)
+    times = Counter(f.skill.name for f in hits)
+    for f in hits:
         if (
             _names_a_role(prose, f.end)
             or _inside_title(prose, f.start, f.end)
             or (f.skill.name in _AMBIGUOUS_IN_PROSE and not _tech_near(prose, f))
+            or (f.skill.category in _FIELD_CATEGORIES and times[f.skill.name] < 2)
         ):
             continue
         key = tx.norm_key(f.skill.name)
@@ -296,6 +302,13 @@ def _titles_of(line: str) -> tuple[str, ...]:
     from core.local.parser.work import title_phrases
 
     return tuple(title_phrases(line))
+
+
+#: Skills of a profession outside tech ('Lesson Planning', 'Special Education', 'Human Resources'): in running
+#: text one mention names the field one works in more often than a skill one claims; twice, or in a list, counts.
+_FIELD_CATEGORIES = frozenset(
+    {"Education", "HR", "Healthcare", "Hospitality", "Sales", "Trades", "Finance and Accounting"}
+)
 
 
 #: Skills whose name is also a place or season word ('Silver Spring, MD', 'Spring 2010', 'Spring Lake Park'):

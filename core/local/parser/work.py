@@ -39,7 +39,7 @@ _BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
 _AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
-_SPACE_THEN_WORD = re.compile(r"(?<!\s)\s+\(?[A-Za-z]")
+_SPACE_THEN_WORD = re.compile(r"(?<!\s)\s+\(?[A-Za-z]{2}")
 
 
 def _join_broken_ranges(lines: list[str]) -> list[str]:
@@ -92,7 +92,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
         back = idx - 1
-        if not rest and idx + 1 < next_anchor and (date_first or _employer_at_place(lines[idx + 1])):
+        if not rest and idx + 2 < next_anchor and (date_first or _employer_then_title(lines, idx + 1)):
             back = prev_anchor  # '2008 to 2010' / 'Microlux, Santa Rosa, California' / 'Designer': the entry follows
         while (
             back > prev_anchor
@@ -159,6 +159,11 @@ def _date_first(lines: list[str], anchors: list[int]) -> bool:
         body_before += k > 0 and not _is_short(lines[idx - 1])  # the previous entry's text, not a header
     n = len(anchors)
     return n >= 2 and alone * 3 >= n * 2 and body_before * 3 >= (n - 1) * 2
+
+
+def _employer_then_title(lines: list[str], i: int) -> bool:
+    """lines[i] is an employer beside its town and lines[i + 1] a job title: the entry follows its dates."""
+    return _employer_at_place(lines[i]) and _is_short(lines[i + 1]) and bool(_title_score(lines[i + 1]))
 
 
 def _employer_at_place(line: str) -> bool:
@@ -304,9 +309,17 @@ _ARTICLE_OR_LABEL = re.compile(r"(?:an?|job\s+profile|employer'?s?\s+name|refere
 def _title_not_employer(name: str) -> bool:
     """'Software Developer', 'Reading Coach': a job title in the employer's place (a firm has no head noun)."""
     words = _words_lower(name)
-    last = words[-1].strip(".,") if words else ""
+    last = words[-1].strip(".,").rsplit("/", 1)[-1] if words else ""  # 'Owner/Trainer/Consultant'
     heads = gz.TITLE_HEADS
     return (last in heads or last in EXTRA_TITLE_HEADS) and not _org_score(name) and len(words) <= 6
+
+
+#: Words that end a label, a heading or a kind of place, never a firm's name ('Position', 'Home', 'Summer
+#: Placement', 'Research Activities', 'Selected Publications', 'Secretarial Duties').
+_NOT_A_NAME = frozenset(
+    """position title designation period duration role employer home hours responsibilities responsibility duties
+    activities publications papers placement placements presentation presentations undertaken""".split()
+)
 
 
 def _not_an_employer(name: str) -> bool:
@@ -314,8 +327,10 @@ def _not_an_employer(name: str) -> bool:
     words = name.split()
     if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
         return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
-    if gz.is_place(name):
+    if gz.is_place(name) or gz.is_place(name.rstrip("/")):
         return True
+    if words and words[-1].lower().strip(".,:") in _NOT_A_NAME:
+        return True  # 'Position', 'Home', 'Duluth Campus Responsibilities', 'Selected Publications'
     low = name.lower()
     return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED
 
@@ -364,7 +379,9 @@ _MEMBERSHIP_ROLE = re.compile(
 
 
 _DATE_WORD = re.compile(
-    r"\b(?:summer|spring|fall|autumn|winter|since|from|till|until|present|current|20xx|19xx)\b", re.I
+    r"\b(?:summers?|spring|fall|autumn|winters?|since|from|till|until|present|current|ongoing|20xx|19xx|year|"
+    r"months?|years)\b|[\[\]()]",
+    re.I,
 )
 # 'Summer 2009', 'July 20XX': up to 12 word characters before a year
 _SHORT_PREFIX_YEAR = re.compile(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", re.I)
