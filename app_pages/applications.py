@@ -128,8 +128,9 @@ def _delete_everything(ws: Workspace, user: str) -> None:
         if found is None:
             return
         rows, dollars = ws.usage_of(user)
+        where = "the team's shared database" if ws.dialect == "postgresql" else "this computer's database"
         st.markdown(
-            f"This deletes, for the profile **{widgets.md(user)}**, from this computer's database:\n"
+            f"This deletes, for the profile **{widgets.md(user)}**, from {where}:\n"
             f"- {found.cvs} CV(s) with all {found.versions} of their versions (the parsed data and the CV text);\n"
             f"- {found.applications} application(s) with their {found.documents} document(s): tailored CVs, letters,"
             " match scores and keyword reports, job descriptions, notes and their AI costs;\n"

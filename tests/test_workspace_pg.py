@@ -152,6 +152,9 @@ def test_the_applications_page_lists_what_another_replica_saved(pg_url: str, tmp
         at = open_page("app_pages/applications.py")
         assert app == at.selectbox(key="app_open").value
         assert any("Senior Python Developer" in s.value for s in at.subheader)
+        told = " ".join(m.value for m in at.markdown)
+        assert "from the team's shared database" in told  # "Delete all my data" says where the data is
+        assert "this computer's database" not in told
         at.button(key="app_delete").click().run()
         assert not at.exception
         assert [] == other.workspace.applications(default_owner())  # deleted in PostgreSQL, for every replica

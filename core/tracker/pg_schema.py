@@ -120,6 +120,11 @@ def m008_token_kinds_outcome_and_request_id(db: PgConnection) -> None:
             db.execute(f"ALTER TABLE {rollup.table} ADD COLUMN {x.name} {kind} NOT NULL DEFAULT 0")
 
 
+def m009_usage_application_index(db: PgConnection) -> None:
+    """Deleting an application clears `application_id` on its usage rows without a scan of the table."""
+    db.execute("CREATE INDEX idx_usage_application ON usage (application_id) WHERE application_id IS NOT NULL")
+
+
 MIGRATIONS: tuple[PgMigration, ...] = (
     m001_create_usage,
     m002_usage_indexes,
@@ -129,6 +134,7 @@ MIGRATIONS: tuple[PgMigration, ...] = (
     m006_rollup_dimension_indexes,
     m007_daily_rollups,
     m008_token_kinds_outcome_and_request_id,
+    m009_usage_application_index,
 )
 
 assert [m.__name__ for m in MIGRATIONS] == [m.__name__ for m in s.MIGRATIONS], "keep the migrations in step"
