@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 
+from tests.loopback import ThreadedServer, read_head
+
 # --- realistic error bodies, as the providers send them ---------------------------------------------------------
 
 OPENAI_INVALID_KEY: dict[str, Any] = {
@@ -631,7 +633,7 @@ _REASONS |= {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Una
 _REASONS |= {529: "Overloaded"}
 
 
-class LoopbackServer:
+class LoopbackServer(ThreadedServer):
     """A real HTTP/1.1 server (keep-alive, chunked SSE) on 127.0.0.1, run by asyncio in its own thread.
 
     Scripts are chosen per path prefix, longest match first (`server.script("/openai")`); the default script
@@ -639,18 +641,10 @@ class LoopbackServer:
     """
 
     def __init__(self, default: Script | None = None) -> None:
+        super().__init__()
         self.default = default or Script()
         self._scripts: dict[str, Script] = {}
         self.requests: list[RecordedRequest] = []
-        self.connections = 0  # accepted TCP connections: keep-alive means few
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.port = 0
-        self.url = ""
 
     # scripting
 
@@ -688,82 +682,15 @@ class LoopbackServer:
                 best = prefix
         return self._scripts[best] if best else self.default
 
-    # lifecycle
-
-    def __enter__(self) -> LoopbackServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="loopback-server", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise RuntimeError("loopback server failed to start") from self._error
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stopping.set)
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except Exception as exc:  # noqa: BLE001 - handed to start(), which raises it in the caller's thread
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        tasks: set[asyncio.Task[None]] = set()
-
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            tasks.add(task)
-            with self._lock:
-                self.connections += 1
-            try:
-                await self._serve(reader, writer)
-            except asyncio.CancelledError:  # stop(): end quietly, or asyncio logs the cancelled connection task
-                pass
-            finally:
-                tasks.discard(task)
-
-        server = await asyncio.start_server(connection, "127.0.0.1", 0, limit=1 << 20)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        await self._stopping.wait()
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
-
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                request_line, *lines = head.decode("latin-1").split("\r\n")
-                method, target, _version = request_line.split(" ", 2)
-                headers = {}
-                for line in lines:
-                    if line:
-                        name, _, value = line.partition(":")
-                        headers[name.strip().lower()] = value.strip()
+                method, path, query, headers = await read_head(reader)
                 if headers.get("transfer-encoding", "").lower() == "chunked":
                     raw = await _read_chunked(reader)
                 else:
                     length = int(headers.get("content-length") or 0)
                     raw = await reader.readexactly(length) if length else b""
-                path, _, query = target.partition("?")
                 recorded = RecordedRequest(method, path, query, headers, _parse_json(raw), raw)
                 with self._lock:
                     self.requests.append(recorded)
