@@ -58,20 +58,26 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, secon
 
 
 @contextmanager
-def streamlit_app(tmp_path: Path, *, address: str = "127.0.0.1", config: str | None = None) -> Iterator[str]:
-    """A fresh `streamlit run app.py` on its own port and DB (skipped without Chromium or Playwright); its URL."""
+def streamlit_app(
+    tmp_path: Path, *, address: str = "127.0.0.1", config: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A fresh `streamlit run app.py` on its own port and DB (skipped without Chromium or Playwright); its URL.
+    `env` adds to the environment the app starts with (no provider key or URL is passed on from this one)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (CI does)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     port = _free_port()
     if config is not None:
         (tmp_path / "cv_copilot.toml").write_text(config, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_"))}
-    env.update(
+    app_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_"))
+    }
+    app_env.update(
         CV_COPILOT_DB=str(tmp_path / "usage.db"),
         CV_COPILOT_CONFIG=str(tmp_path / "cv_copilot.toml"),
         CV_COPILOT_NO_DOTENV="1",
         PYTHONPATH=str(ROOT),
+        **(env or {}),
     )
     log_path = tmp_path / "streamlit.log"
     command = [
@@ -79,7 +85,7 @@ def streamlit_app(tmp_path: Path, *, address: str = "127.0.0.1", config: str | N
         "--server.address", address, "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=ROOT, env=app_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log_path)

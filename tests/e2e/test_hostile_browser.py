@@ -4,16 +4,13 @@ leave 127.0.0.1 (an image would carry the CV's name and e-mail to a stranger the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, TIMEOUT_MS, _free_port, _no_exception, _wait_healthy
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _no_exception, streamlit_app
 from tests.fakes import LoopbackServer, Script
 from tests.test_ai_service import JOB
 from tests.test_pages_hostile import CV_WITH_URL, hostile_letter, hostile_match, hostile_parse, hostile_tailor
@@ -23,40 +20,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def hostile_app(tmp_path: Path) -> Iterator[tuple[str, LoopbackServer]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (CI does)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with LoopbackServer(Script(text=hostile_parse())) as server:
-        port = _free_port()
-        providers = ("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(providers)}
-        env.update(
-            CV_COPILOT_DB=str(tmp_path / "usage.db"),
-            CV_COPILOT_CONFIG=str(tmp_path / "cv_copilot.toml"),
-            CV_COPILOT_NO_DOTENV="1",
-            OPENAI_API_KEY="sk-test-0123456789abcdef0123",
-            OPENAI_BASE_URL=f"{server.url}/v1",
-            PYTHONPATH=str(ROOT),
-        )
-        log_path = tmp_path / "streamlit.log"
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-            str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ]  # fmt: skip
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc, log_path)
+        env = {"OPENAI_API_KEY": "sk-test-0123456789abcdef0123", "OPENAI_BASE_URL": f"{server.url}/v1"}
+        with streamlit_app(tmp_path, env=env) as url:
             yield url, server
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
 
 
 def test_hostile_model_output_makes_no_request_outside_this_machine(hostile_app: tuple[str, LoopbackServer]) -> None:
