@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,37 +110,55 @@ def _no_exception(page) -> None:  # type: ignore[no-untyped-def]
     assert 0 == page.locator('[data-testid="stException"]').count()
 
 
-def test_job_seeker_path_in_a_real_browser(app_url: str) -> None:
+@contextmanager
+def app_page(url: str, requests: list[str] | None = None) -> Iterator[Any]:
+    """Chromium showing the app's first page (the CV page, drawn); `requests` collects every URL the page fetches."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)  # a first page run imports pandas and Plotly: slow on a busy machine
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            if requests is not None:
+                context.on("request", lambda request: requests.append(request.url))
+            page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            page.goto(app_url)
+            page.goto(url)
             expect(page.get_by_role("heading", name="Your CV")).to_be_visible()
-
-            page.get_by_label("Paste your CV").fill(CV_TEXT)
-            page.get_by_role("button", name="Parse CV").click()
-            expect(page.get_by_text("jane.doe@example.com").first).to_be_visible()
-            expect(page.get_by_text("Answered by local").first).to_be_visible()
-            _no_exception(page)
-
-            page.get_by_role("link", name="Tailor").first.click()
-            expect(page.get_by_role("heading", name="Tailor your CV")).to_be_visible()
-            page.get_by_label("Job description").fill(JOB)
-            page.get_by_role("button", name="Tailor my CV").click()
-            expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
-            expect(page.get_by_text("Answered by local").first).to_be_visible()
-            _no_exception(page)
-
-            page.get_by_role("link", name="Usage").first.click()
-            page.wait_for_url("**/usage")
-            page.wait_for_load_state("networkidle")
-            expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
-            page.wait_for_timeout(1000)
-            _no_exception(page)
+            yield page
         finally:
             browser.close()
+
+
+def parse_pasted(page: Any, cv_text: str, provider: str) -> None:
+    """Paste `cv_text`, press "Parse CV" and wait until the page says which provider answered."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Paste your CV").fill(cv_text)
+    page.get_by_role("button", name="Parse CV").click()
+    expect(page.get_by_text(f"Answered by {provider}").first).to_be_visible()
+
+
+def test_job_seeker_path_in_a_real_browser(app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    with app_page(app_url) as page:
+        parse_pasted(page, CV_TEXT, "local")
+        expect(page.get_by_text("jane.doe@example.com").first).to_be_visible()
+        _no_exception(page)
+
+        page.get_by_role("link", name="Tailor").first.click()
+        expect(page.get_by_role("heading", name="Tailor your CV")).to_be_visible()
+        page.get_by_label("Job description").fill(JOB)
+        page.get_by_role("button", name="Tailor my CV").click()
+        expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
+        expect(page.get_by_text("Answered by local").first).to_be_visible()
+        _no_exception(page)
+
+        page.get_by_role("link", name="Usage").first.click()
+        page.wait_for_url("**/usage")
+        page.wait_for_load_state("networkidle")
+        expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
+        page.wait_for_timeout(1000)
+        _no_exception(page)

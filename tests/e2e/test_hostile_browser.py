@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, _no_exception, streamlit_app
+from tests.e2e.test_browser import _no_exception, app_page, parse_pasted, streamlit_app
 from tests.fakes import LoopbackServer, Script
 from tests.test_ai_service import JOB
 from tests.test_pages_hostile import CV_WITH_URL, hostile_letter, hostile_match, hostile_parse, hostile_tailor
@@ -27,56 +27,42 @@ def hostile_app(tmp_path: Path) -> Iterator[tuple[str, LoopbackServer]]:
 
 
 def test_hostile_model_output_makes_no_request_outside_this_machine(hostile_app: tuple[str, LoopbackServer]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, server = hostile_app
-    expect.set_options(timeout=TIMEOUT_MS)
     requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.on("request", lambda request: requests.append(request.url))
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url)
-            expect(page.get_by_role("heading", name="Your CV")).to_be_visible()
+    with app_page(url, requests) as page:
+        parse_pasted(page, CV_WITH_URL, "openai")
+        _no_exception(page)
 
-            page.get_by_label("Paste your CV").fill(CV_WITH_URL)
-            page.get_by_role("button", name="Parse CV").click()
-            expect(page.get_by_text("Answered by openai").first).to_be_visible()
-            _no_exception(page)
+        server.default.text = hostile_tailor()
+        page.get_by_role("link", name="Tailor").first.click()
+        page.get_by_label("Job description").fill(JOB)
+        page.get_by_role("button", name="Tailor my CV").click()
+        expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
+        page.get_by_role("tab", name="Tailored CV").click()
+        tailored = page.locator('[data-testid="stMarkdownContainer"]', has_text="Python engineer for Globex.")
+        expect(tailored.last).to_be_visible()
+        _no_exception(page)
 
-            server.default.text = hostile_tailor()
-            page.get_by_role("link", name="Tailor").first.click()
-            page.get_by_label("Job description").fill(JOB)
-            page.get_by_role("button", name="Tailor my CV").click()
-            expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
-            page.get_by_role("tab", name="Tailored CV").click()
-            tailored = page.locator('[data-testid="stMarkdownContainer"]', has_text="Python engineer for Globex.")
-            expect(tailored.last).to_be_visible()
-            _no_exception(page)
+        server.default.text = hostile_letter()
+        page.get_by_role("link", name="Cover letter").first.click()
+        page.get_by_label("Job description").fill(JOB)
+        page.get_by_label("Company").fill("Globex Corporation")
+        page.get_by_role("button", name="Write my letter").click()
+        expect(page.get_by_label("Your letter (edit freely before downloading)")).to_be_visible()
+        _no_exception(page)
 
-            server.default.text = hostile_letter()
-            page.get_by_role("link", name="Cover letter").first.click()
-            page.get_by_label("Job description").fill(JOB)
-            page.get_by_label("Company").fill("Globex Corporation")
-            page.get_by_role("button", name="Write my letter").click()
-            expect(page.get_by_label("Your letter (edit freely before downloading)")).to_be_visible()
-            _no_exception(page)
-
-            server.default.text = hostile_match()
-            page.get_by_role("link", name="Job match").first.click()
-            page.get_by_label("Job descriptions (separate several with a line of ---)").fill(JOB)
-            page.get_by_role("button", name="Match", exact=True).click()
-            expect(page.locator('[data-testid="stExpander"]').first).to_be_visible()
-            for toggle in page.locator('[data-testid="stExpander"] summary').all():
-                toggle.click()
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(1500)
-            _no_exception(page)
-        finally:
-            browser.close()
+        server.default.text = hostile_match()
+        page.get_by_role("link", name="Job match").first.click()
+        page.get_by_label("Job descriptions (separate several with a line of ---)").fill(JOB)
+        page.get_by_role("button", name="Match", exact=True).click()
+        expect(page.locator('[data-testid="stExpander"]').first).to_be_visible()
+        for toggle in page.locator('[data-testid="stExpander"] summary').all():
+            toggle.click()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1500)
+        _no_exception(page)
     hosts = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
     assert requests, "no request was recorded at all"
     assert {"127.0.0.1"} == hosts, sorted(u for u in requests if urlsplit(u).hostname != "127.0.0.1")
