@@ -27,169 +27,6 @@ from tests.loopback import ThreadedServer, read_head
 
 # --- realistic error bodies, as the providers send them ---------------------------------------------------------
 
-OPENAI_INVALID_KEY: dict[str, Any] = {
-    "error": {
-        "message": "Incorrect API key provided: sk-te****1234. You can find your API key at "
-        "https://platform.openai.com/account/api-keys.",
-        "type": "invalid_request_error",
-        "param": None,
-        "code": "invalid_api_key",
-    }
-}
-OPENAI_RATE_LIMIT: dict[str, Any] = {
-    "error": {
-        "message": "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, "
-        "Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits.",
-        "type": "requests",
-        "param": None,
-        "code": "rate_limit_exceeded",
-    }
-}
-OPENAI_INSUFFICIENT_QUOTA: dict[str, Any] = {
-    "error": {
-        "message": "You exceeded your current quota, please check your plan and billing details. For more "
-        "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
-        "type": "insufficient_quota",
-        "param": None,
-        "code": "insufficient_quota",
-    }
-}
-OPENAI_CONTEXT_LENGTH: dict[str, Any] = {
-    "error": {
-        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in "
-        "130512 tokens. Please reduce the length of the messages.",
-        "type": "invalid_request_error",
-        "param": "messages",
-        "code": "context_length_exceeded",
-    }
-}
-OPENAI_SERVER_ERROR: dict[str, Any] = {
-    "error": {
-        "message": "The server had an error while processing your request. Sorry about that!",
-        "type": "server_error",
-        "param": None,
-        "code": None,
-    }
-}
-GROQ_RATE_LIMIT: dict[str, Any] = {
-    "error": {
-        "message": "Rate limit reached for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
-        "`on_demand` on tokens per minute (TPM): Limit 6000, Used 5800, Requested 700. Please try again in 5.2s. "
-        "Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
-        "type": "tokens",
-        "code": "rate_limit_exceeded",
-    }
-}
-XAI_NO_CREDITS: dict[str, Any] = {
-    "code": "Some resource has been exhausted",
-    "error": "Your team 0a1b2c has either used all available credits or reached its monthly spending limit. To "
-    "continue making API requests, please purchase more credits or raise your spending limit.",
-}
-GEMINI_RATE_LIMIT: dict[str, Any] = {
-    "error": {
-        "code": 429,
-        "message": "You exceeded your current quota, please check your plan and billing details. For more "
-        "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                "violations": [
-                    {
-                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                        "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
-                        "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
-                        "quotaValue": "10",
-                    }
-                ],
-            },
-            {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more", "url": "x"}]},
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"},
-        ],
-    }
-}
-GEMINI_QUOTA_EXHAUSTED: dict[str, Any] = {
-    "error": {
-        "code": 429,
-        "message": "You exceeded your current quota, please check your plan and billing details.",
-        "status": "RESOURCE_EXHAUSTED",
-    }
-}
-GEMINI_INVALID_KEY: dict[str, Any] = {
-    "error": {
-        "code": 400,
-        "message": "API key not valid. Please pass a valid API key.",
-        "status": "INVALID_ARGUMENT",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com",
-                "metadata": {"service": "generativelanguage.googleapis.com"},
-            }
-        ],
-    }
-}
-GEMINI_CONTEXT_LENGTH: dict[str, Any] = {
-    "error": {
-        "code": 400,
-        "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
-        "status": "INVALID_ARGUMENT",
-    }
-}
-GEMINI_OVERLOADED: dict[str, Any] = {
-    "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
-}
-
-XAI_INVALID_KEY: dict[str, Any] = {
-    "code": "Client specified an invalid argument",
-    "error": "Incorrect API key provided: xa***yz. You can obtain an API key from https://console.x.ai.",
-}
-XAI_CONTEXT_LENGTH: dict[str, Any] = {
-    "code": "Client specified an invalid argument",
-    "error": "This model's maximum prompt length is 131072 but the request contains 140211 tokens.",
-}
-GROQ_REQUEST_TOO_LARGE: dict[str, Any] = {
-    "error": {
-        "message": "Request too large for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
-        "`on_demand` on tokens per minute (TPM): Limit 6000, Requested 9850, please reduce your message size and "
-        "try again. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
-        "type": "tokens",
-        "code": "rate_limit_exceeded",
-    }
-}
-ANTHROPIC_RATE_LIMIT: dict[str, Any] = {
-    "type": "error",
-    "error": {
-        "type": "rate_limit_error",
-        "message": "This request would exceed the rate limit for your organization (0a1b2c) of 50 input tokens "
-        "per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.",
-    },
-    "request_id": "req_011CTestRateLimit",
-}
-ANTHROPIC_OVERLOADED: dict[str, Any] = {
-    "type": "error",
-    "error": {"type": "overloaded_error", "message": "Overloaded"},
-    "request_id": "req_011CTestOverloaded",
-}
-ANTHROPIC_INVALID_KEY: dict[str, Any] = {
-    "type": "error",
-    "error": {"type": "authentication_error", "message": "invalid x-api-key"},
-    "request_id": "req_011CTestAuth",
-}
-ANTHROPIC_NO_CREDIT: dict[str, Any] = {
-    "type": "error",
-    "error": {
-        "type": "invalid_request_error",
-        "message": "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to "
-        "upgrade or purchase credits.",
-    },
-}
-ANTHROPIC_CONTEXT_LENGTH: dict[str, Any] = {
-    "type": "error",
-    "error": {"type": "invalid_request_error", "message": "prompt is too long: 208310 tokens > 200000 maximum"},
-}
-
 _GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 _GEMINI_STATUS |= {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 
@@ -213,6 +50,123 @@ def gemini_error(status: int, message: str, *, details: list[dict[str, Any]] | N
         error["details"] = details
     return {"error": error}
 
+
+OPENAI_INVALID_KEY = openai_error(
+    "Incorrect API key provided: sk-te****1234. You can find your API key at "
+    "https://platform.openai.com/account/api-keys.",
+    code="invalid_api_key",
+)
+OPENAI_RATE_LIMIT = openai_error(
+    "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, "
+    "Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits.",
+    type="requests",
+    code="rate_limit_exceeded",
+)
+OPENAI_INSUFFICIENT_QUOTA = openai_error(
+    "You exceeded your current quota, please check your plan and billing details. For more "
+    "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+    type="insufficient_quota",
+    code="insufficient_quota",
+)
+OPENAI_CONTEXT_LENGTH: dict[str, Any] = {
+    "error": {
+        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        "130512 tokens. Please reduce the length of the messages.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+OPENAI_SERVER_ERROR = openai_error(
+    "The server had an error while processing your request. Sorry about that!", type="server_error"
+)
+GROQ_RATE_LIMIT: dict[str, Any] = {
+    "error": {
+        "message": "Rate limit reached for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
+        "`on_demand` on tokens per minute (TPM): Limit 6000, Used 5800, Requested 700. Please try again in 5.2s. "
+        "Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
+        "type": "tokens",
+        "code": "rate_limit_exceeded",
+    }
+}
+XAI_NO_CREDITS: dict[str, Any] = {
+    "code": "Some resource has been exhausted",
+    "error": "Your team 0a1b2c has either used all available credits or reached its monthly spending limit. To "
+    "continue making API requests, please purchase more credits or raise your spending limit.",
+}
+GEMINI_RATE_LIMIT = gemini_error(
+    429,
+    "You exceeded your current quota, please check your plan and billing details. For more "
+    "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+    details=[
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                    "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
+                    "quotaValue": "10",
+                }
+            ],
+        },
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more", "url": "x"}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"},
+    ],
+)
+GEMINI_QUOTA_EXHAUSTED = gemini_error(
+    429, "You exceeded your current quota, please check your plan and billing details."
+)
+GEMINI_INVALID_KEY = gemini_error(
+    400,
+    "API key not valid. Please pass a valid API key.",
+    details=[
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        }
+    ],
+)
+GEMINI_CONTEXT_LENGTH = gemini_error(
+    400, "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+)
+GEMINI_OVERLOADED = gemini_error(503, "The model is overloaded. Please try again later.")
+
+XAI_INVALID_KEY: dict[str, Any] = {
+    "code": "Client specified an invalid argument",
+    "error": "Incorrect API key provided: xa***yz. You can obtain an API key from https://console.x.ai.",
+}
+XAI_CONTEXT_LENGTH: dict[str, Any] = {
+    "code": "Client specified an invalid argument",
+    "error": "This model's maximum prompt length is 131072 but the request contains 140211 tokens.",
+}
+GROQ_REQUEST_TOO_LARGE: dict[str, Any] = {
+    "error": {
+        "message": "Request too large for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
+        "`on_demand` on tokens per minute (TPM): Limit 6000, Requested 9850, please reduce your message size and "
+        "try again. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
+        "type": "tokens",
+        "code": "rate_limit_exceeded",
+    }
+}
+ANTHROPIC_RATE_LIMIT = {
+    **anthropic_error(
+        429,
+        "This request would exceed the rate limit for your organization (0a1b2c) of 50 input tokens "
+        "per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.",
+    ),
+    "request_id": "req_011CTestRateLimit",
+}
+ANTHROPIC_OVERLOADED = {**anthropic_error(529, "Overloaded"), "request_id": "req_011CTestOverloaded"}
+ANTHROPIC_INVALID_KEY = {**anthropic_error(401, "invalid x-api-key"), "request_id": "req_011CTestAuth"}
+ANTHROPIC_NO_CREDIT = anthropic_error(
+    400,
+    "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to "
+    "upgrade or purchase credits.",
+)
+ANTHROPIC_CONTEXT_LENGTH = anthropic_error(400, "prompt is too long: 208310 tokens > 200000 maximum")
 
 # --- scripts ------------------------------------------------------------------------------------------------------
 
