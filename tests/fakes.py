@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -427,6 +428,13 @@ def _family(path: str) -> str | None:
     return None
 
 
+#: Families whose request names the model in its body: (the SSE events, the JSON answer) for a script and model.
+_MODEL_IN_BODY: dict[str, tuple[Callable[[Script, str], list[bytes]], Callable[[Script, str], dict[str, Any]]]] = {
+    "anthropic": (anthropic_stream_events, anthropic_message),
+    "openai": (openai_stream_events, openai_completion),
+}
+
+
 def respond(
     script: Script, method: str, path: str, query: str, headers: dict[str, str], payload: Any, *, drop: bool = False
 ) -> Reply:
@@ -456,19 +464,14 @@ def respond(
     if script.status is not None:
         return _error_reply(family, ErrorReply(script.status, script.body, dict(script.headers)))
     timing = {"delay": script.delay, "chunk_delay": script.chunk_delay}
-    if family == "anthropic":
+    if family in _MODEL_IN_BODY:  # the model and `stream` are in the JSON body
+        stream_events, answer = _MODEL_IN_BODY[family]
         model = str(payload.get("model", "")) if isinstance(payload, dict) else ""
         if isinstance(payload, dict) and payload.get("stream"):
-            events = anthropic_stream_events(script, model)
-            return Reply(200, {"content-type": "text/event-stream"}, events, stream=True, **timing)
-        raw = json.dumps(anthropic_message(script, model)).encode()
-        return Reply(200, {"content-type": "application/json"}, [raw], **timing)
-    if family == "openai":
-        model = str(payload.get("model", "")) if isinstance(payload, dict) else ""
-        if isinstance(payload, dict) and payload.get("stream"):
-            events = openai_stream_events(script, model)
-            return Reply(200, {"content-type": "text/event-stream"}, events, stream=True, **timing)
-        raw = json.dumps(openai_completion(script, model)).encode()
+            return Reply(
+                200, {"content-type": "text/event-stream"}, stream_events(script, model), stream=True, **timing
+            )
+        raw = json.dumps(answer(script, model)).encode()
         return Reply(200, {"content-type": "application/json"}, [raw], **timing)
     model, _, method_name = path.rsplit("/models/", 1)[1].partition(":")
     if method_name == "streamGenerateContent":
