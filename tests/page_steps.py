@@ -12,14 +12,18 @@ from streamlit.testing.v1 import AppTest
 from tests.apptest import open_page
 
 
+def clear_caches() -> None:
+    """Empty Streamlit's data and resource caches (the process's services live in the resource cache)."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
 @contextmanager
 def fresh_caches() -> Iterator[None]:
-    """Streamlit's data and resource caches empty before and after (the services live in the resource cache)."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    """Streamlit's caches empty before and after: each page test builds its services from its own settings."""
+    clear_caches()
     yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    clear_caches()
 
 
 def parse_pasted(text: str) -> AppTest:
