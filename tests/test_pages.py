@@ -23,8 +23,10 @@ def clear_caches() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def parsed_cv() -> dict:
+    """Parsed inside each test's clean environment: a module-wide parse ran before it and built the process's
+    services on the repository's data/usage.db (and the shell's keys), which the first page test then used."""
     return asyncio.run(AIService().parse_cv(CV_TEXT))
 
 
