@@ -1,9 +1,12 @@
 """The usage dashboard on PostgreSQL at 10,000,000 rows: every dashboard query, timed.
 
-    python bench/pg_dashboard.py [--rows 10000000] [--url postgresql://…]
+    python bench/pg_dashboard.py [--rows 10000000] [--url postgresql://… | --keep DIR] [--rebuild]
 
 Without --url it makes a throwaway cluster (initdb + pg_ctl on a free loopback port, as the tests do; as root it
-runs as the `postgres` user) and removes it afterwards. The rows are made inside PostgreSQL with generate_series
+runs as the `postgres` user) and removes it afterwards; with --keep DIR the cluster lives in DIR and a later run
+starts it again and reuses its rows (building 10M rows takes a while; --rebuild forces a new load). The time of the
+load is kept in the database, and the queries run on a clock that starts there, so a reused database is read as
+it was on the day it was built. The rows are made inside PostgreSQL with generate_series
 (70 % in the last 24 h, the rest over 30 days; 40 users, 5 providers, 7 tasks, 3 % failures, 10 % cache hits),
 inserted in time order as calls arrive,
 the indexes are built after the load, and the rollups are built from the raw rows by the tracker's own
@@ -16,10 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -72,6 +77,7 @@ def fill_sql(rows: int, now: float) -> str:
 
 def build(url: str, rows: int, local: Path) -> None:
     """Migrate, load `rows` rows with the indexes dropped (then rebuilt as the migrations made them), roll up."""
+    now = time.time()
     tracker = UsageTracker(url, local_path=local)
     tracker.clear()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -84,7 +90,7 @@ def build(url: str, rows: int, local: Path) -> None:
         conn.execute("SET maintenance_work_mem = '512MB'")
         conn.execute("SET work_mem = '256MB'")
         start = time.perf_counter()
-        conn.execute(fill_sql(rows, time.time()))  # type: ignore[arg-type]
+        conn.execute(fill_sql(rows, now))  # type: ignore[arg-type]
         print(f"loaded {rows:,} rows in {time.perf_counter() - start:.1f} s")
         start = time.perf_counter()
         for _name, definition in indexes:
@@ -99,23 +105,59 @@ def build(url: str, rows: int, local: Path) -> None:
             conn.execute(f"VACUUM ANALYZE {table}")  # type: ignore[arg-type]
         size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()
         print(f"vacuum analyze in {time.perf_counter() - start:.1f} s; database size {size[0] if size else '?'}")
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_built (rows BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL)")
+        conn.execute("DELETE FROM bench_built")
+        conn.execute("INSERT INTO bench_built VALUES (%s, %s)", (rows, now))
     tracker.close()
+
+
+def built(url: str) -> tuple[int, float] | None:
+    """(rows, time of the load) of a database this bench filled before, or None."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('bench_built')").fetchone() == (None,):
+            return None
+        row = conn.execute("SELECT rows, at FROM bench_built").fetchone()
+    return (int(row[0]), float(row[1])) if row else None
+
+
+def kept_server(folder: Path) -> Any:
+    """A cluster in `folder` (made there on first use), started; it is stopped, not removed, at the end."""
+    from tests.pg import PgServer
+
+    folder = folder.resolve()
+    server = PgServer()
+    shutil.rmtree(server.folder, ignore_errors=True)
+    fresh = not (folder / "data" / "PG_VERSION").exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    if server.os_user is not None:
+        import pwd
+
+        entry = pwd.getpwnam(server.os_user)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    server.folder, server.data, server.log = folder, folder / "data", folder / "server.log"
+    server._initialised = not fresh
+    return server
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--url", help="an existing database to fill (its usage tables are cleared first)")
+    parser.add_argument("--keep", type=Path, help="a folder for a cluster kept (and reused) across runs")
+    parser.add_argument("--rebuild", action="store_true", help="load the rows again even if the database has them")
     args = parser.parse_args()
     server = None
     url = args.url
     if url is None:
         from tests.pg import PgServer
 
-        server = PgServer().start()
-        server.execute("ALTER SYSTEM SET shared_buffers = '1GB'", database="postgres")
-        server.stop()
+        server = kept_server(args.keep) if args.keep else PgServer()
+        fresh = not server._initialised
         server.start()
+        if fresh:
+            server.execute("ALTER SYSTEM SET shared_buffers = '1GB'", database="postgres")
+            server.stop()
+            server.start()
         url = server.url()
     try:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -129,8 +171,15 @@ def main() -> None:
             f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} (a shared machine: figures vary)"
         )
         local = Path(tempfile.mkdtemp(prefix="pg_dashboard_")) / "local.db"
-        build(url, args.rows, local)
-        tracker = UsageTracker(url, local_path=local)
+        previous = built(url)
+        if args.rebuild or previous is None or previous[0] != args.rows:
+            build(url, args.rows, local)
+            previous = built(url)
+        else:
+            print(f"reusing the {previous[0]:,} rows loaded {time.time() - previous[1]:.0f} s ago")
+        assert previous is not None
+        loaded_at, started = previous[1], time.time()
+        tracker = UsageTracker(url, local_path=local, clock=lambda: loaded_at + (time.time() - started))
         print(f"\n== {args.rows:,} rows on PostgreSQL (median of 5, ms) ==")
         total = 0.0
         worst = ("", 0.0)
@@ -144,7 +193,10 @@ def main() -> None:
         tracker.close()
     finally:
         if server is not None:
-            server.destroy()
+            if args.keep:
+                server.stop()
+            else:
+                server.destroy()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import logging
 import math
 import os
 import threading
@@ -22,9 +23,12 @@ from typing import Any
 
 import sqlite_utils
 
+from core.base import StorageError
 from core.config import PROJECT_ROOT, is_db_url
 from core.tracker.storage import open_storage, run_migrations
 from core.workspace_context import note_cache_key
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["ResponseCache"]
 
@@ -94,12 +98,12 @@ class ResponseCache:
         if not (math.isfinite(ttl_seconds) and ttl_seconds > 0):
             raise ValueError(f"ttl_seconds must be a finite number > 0, got {ttl_seconds!r}")
         self._bytes_sql = "SUM(LENGTH(CAST(content AS BLOB)))"
+        self._migrate: Callable[[], object] | None = None  # PostgreSQL migrations, until they have run once
         if is_db_url(str(db_path)):  # PostgreSQL: `local_path` is this machine's file (see UsageTracker)
             from core.tracker.pg_storage import pg_storage_for, run_pg_migrations
 
             self._storage: Any = pg_storage_for(str(db_path), local_path or PROJECT_ROOT / "data" / "usage.db")
-            with self._storage.guard():
-                run_pg_migrations(self._storage, "response_cache", _PG_MIGRATIONS)
+            self._migrate = lambda: run_pg_migrations(self._storage, "response_cache", _PG_MIGRATIONS)
             self._bytes_sql = "SUM(OCTET_LENGTH(content))"
         else:
             self._storage = open_storage(db_path)
@@ -109,7 +113,18 @@ class ResponseCache:
         self._pending: dict[str, tuple[Any, ...]] = {}
         self._pending_lock = threading.Lock()
         self._flush_queued = False
-        self._known = self._load_known_keys()
+        try:
+            if self._migrate is not None:
+                with self._storage.guard():
+                    self._migrate()
+                self._migrate = None
+            self._known = self._load_known_keys()
+        except StorageError:
+            if not is_db_url(str(db_path)):
+                raise
+            # PostgreSQL is down: every lookup misses until it is back (the table is made on the first write then)
+            _log.warning("the response cache at %s is unavailable; caching resumes when it answers", self._storage)
+            self._known = set()
         _LIVE.add(self)
 
     @property
@@ -256,6 +271,10 @@ class ResponseCache:
 
     def _execute_locked(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
         """Run `sql` once per parameter row in one transaction; the caller holds `self._storage.locked()`."""
+        if self._migrate is not None:
+            with self._storage.guard():
+                self._migrate()
+            self._migrate = None
         with self._storage.write_unlocked() as conn:
             return int(conn.executemany(sql, rows).rowcount)
 

@@ -199,7 +199,7 @@ class ModelRouter:
             self.settings.db_path,
             lambda: {n: self.settings.providers[n].model for n in self.cost_ranking()},
             window_hours=s.window_hours, last_calls=s.last_calls, with_votes=s.prefer_ab_winner,
-            flush=lambda: self.tracker.flush(),
+            flush=lambda: self.tracker.flush(), db_url=str(s_url) if (s_url := self.settings.db_url) else None,
         )  # fmt: skip
         return Strategy(s, RouteStats(load, s.refresh_seconds, self._clock), self.price)
 

@@ -81,7 +81,8 @@ class UsageTracker:
             self._storage = Storage(db_path)
             run_migrations(self._storage, "usage", MIGRATIONS)
             self._writer = writer_for(self._storage.path)
-        self._queries = UsageQueries(self._storage, clock, self._writer.flush)
+        spend = getattr(self._writer, "spend", None)  # PostgreSQL: the spend budgets read while the server is down
+        self._queries = UsageQueries(self._storage, clock, self._writer.flush, spend)
         self._dashboard = DashboardQueries(self._queries)
         if retention_days is not None:
             self._writer.after_flush = self._maybe_apply_retention

@@ -176,7 +176,12 @@ class RouteStats:
 
 
 class DbLoader:
-    """A `RouteStats` loader over the usage database at `db_path` (its own connections, opened on first use)."""
+    """A `RouteStats` loader over the usage database at `db_path` (its own connections, opened on first use).
+
+    With `db_url` (a postgresql:// URL: the team's shared tracker) the rows and votes are read from PostgreSQL,
+    through the pool the tracker of this process shares (`db_path` is then this machine's local file), so every
+    replica routes by every replica's calls.
+    """
 
     def __init__(
         self,
@@ -188,8 +193,10 @@ class DbLoader:
         with_votes: bool,
         flush: Callable[[], None] | None = None,
         wall_clock: Callable[[], float] = time.time,
+        db_url: str | None = None,
     ) -> None:
         self._db_path = db_path
+        self._db_url = db_url or None
         self._models = models
         self._window_hours = window_hours
         self._last_calls = last_calls
@@ -205,18 +212,28 @@ class DbLoader:
         if self._flush is not None:
             self._flush()  # this process's rows recorded so far count too
         if self._storage is None:
-            self._storage = open_storage(self._db_path)
+            if self._db_url is not None:
+                from core.tracker.pg_storage import pg_storage_for
+
+                self._storage = pg_storage_for(self._db_url, self._db_path)  # type: ignore[assignment]
+            else:
+                self._storage = open_storage(self._db_path)
         since = self._wall_clock() - self._window_hours * 3600
+        assert self._storage is not None
         stats = read_stats(self._storage, self._models(), since=since, last_calls=self._last_calls)
         if not self._with_votes:
             return stats, (), {}
         if self._votes is None:
             from core.ab import VoteStore
 
-            self._votes = VoteStore(self._db_path)
+            self._votes = (
+                VoteStore(self._db_path) if self._db_url is None else VoteStore(self._db_url, local_path=self._db_path)
+            )
         return stats, tuple(self._votes.win_rates()), self._votes.vote_counts()
 
     def close(self) -> None:
+        if self._db_url is not None:
+            return  # PostgreSQL: the pool is the process's (the tracker's too), kept open
         if self._storage is not None:
             self._storage.close()
         if self._votes is not None:

@@ -193,7 +193,7 @@ def preview(router: Any, task: TaskType, settings: StrategySettings) -> Ranking:
         router.settings.db_path,
         lambda: {n: router.settings.providers[n].model for n in router.cost_ranking()},
         window_hours=settings.window_hours, last_calls=settings.last_calls, with_votes=settings.prefer_ab_winner,
-        flush=router.tracker.flush,
+        flush=router.tracker.flush, db_url=str(url) if (url := router.settings.db_url) else None,
     )  # fmt: skip
     stats = RouteStats(load, settings.refresh_seconds)
     try:

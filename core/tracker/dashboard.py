@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from core.tracker.queries import DIMENSIONS, Group, UsageQueries, as_values, filter_sql, r6
+from core.tracker.queries import DIMENSIONS, Group, UsageQueries, as_values, batches, filter_sql, r6
 from core.tracker.schema import (
     BOOL_COLUMNS,
     DAY,
@@ -526,8 +526,7 @@ class DashboardQueries:
         inside one snapshot: an export of a million rows never holds a million dicts."""
         sql, params = self._calls_sql(*self._span(hours, since, until), filters)
         with self._q.read() as conn:
-            cursor = conn.execute(sql, params)
-            while rows := cursor.fetchmany(batch):
+            for rows in batches(conn, sql, params, batch):
                 for row in rows:
                     yield _call_record(row)
 

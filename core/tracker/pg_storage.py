@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -153,12 +154,24 @@ class PgConnection:
         cursor.executemany(translate(sql, True), [_params(p) or () for p in seq])
         return cursor
 
+    def stream(self, sql: str, params: Sequence[Any] | None, batch: int) -> Iterator[list[Any]]:
+        """The rows of a query, `batch` at a time, from a server-side cursor: PostgreSQL keeps the result and sends
+        one batch per round trip, so memory holds one batch however many rows match. Inside a transaction
+        (`read()`): the cursor lives until its end."""
+        values = _params(params)
+        with self.raw.cursor(name=f"cv_stream_{next(_STREAMS)}") as cursor:
+            cursor.itersize = batch
+            cursor.execute(translate(sql, values is not None), values)
+            while rows := cursor.fetchmany(batch):
+                yield rows
+
     def copy(self, sql: str) -> Any:
         """`COPY … FROM STDIN` (bulk loads: the bench, migrate-db)."""
         return self.raw.cursor().copy(sql)
 
 
 PgMigration = Callable[[PgConnection], None]
+_STREAMS = itertools.count(1)
 
 
 class Result:

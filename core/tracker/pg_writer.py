@@ -8,16 +8,28 @@ server replays it. Replays are idempotent (`usage.request_id` is unique when set
 A batch is one statement per table: the rows go in with `INSERT … ON CONFLICT DO NOTHING RETURNING request_id` (so
 a row already stored, e.g. replayed, is not summed twice), then each rollup gets one upsert per key, in key order,
 so that two processes updating the same rollup rows cannot deadlock.
+
+Budgets read the recorded spend from PostgreSQL. While it is down, `SpendWhileDown` answers instead, from what this
+machine knows: the spend last read from the server, plus the rows this process wrote after that read, plus every row
+waiting in this machine's journals for that server (this process's and other processes', live or dead). Each part
+is counted in full even where they overlap, so the figure is never below the truth this machine can see.
 """
 
 from __future__ import annotations
 
+import glob
+import itertools
 import logging
+import math
 import os
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import psycopg
 
+from core.base import StorageError
 from core.tracker.pg_storage import (
     PgMigration,
     PgStorage,
@@ -29,13 +41,16 @@ from core.tracker.pg_storage import (
     translate,
 )
 from core.tracker.schema import COL, INSERT_SQL, ROLLUPS, Row
-from core.tracker.writer import Writer, writer_for
+from core.tracker.writer import Writer, _read_journal, _sibling, writer_for
 
-__all__ = ["PgWriter", "pg_writer_for"]
+__all__ = ["PgWriter", "SpendWhileDown", "pg_writer_for"]
 
 _log = logging.getLogger("core.usage_tracker")
 
 _REQUEST_ID = COL["request_id"]
+_TS, _USER, _COST = COL["ts"], COL["user_id"], COL["cost_usd"]
+#: (since, user or None for everyone): the key of one spend figure a budget reads.
+SpendKey = tuple[float, str | None]
 _INSERT_RETURNING = f"{INSERT_SQL} RETURNING request_id"
 
 
@@ -49,6 +64,7 @@ class PgWriter(Writer):
         super().__init__(storage.path, journal=journal, storage=storage, anchor=storage.journal_anchor)
         self.pg = storage
         self._replay_pending = False
+        self.spend = SpendWhileDown(self)
 
     def replay_dead_journals(self) -> int:
         try:
@@ -101,7 +117,103 @@ class PgWriter(Writer):
             if inserted:
                 for rollup in ROLLUPS:
                     conn.executemany(rollup.upsert_sql, sorted(rollup.folded_params(inserted)))
+        self.spend.committed(inserted)
         return len(inserted)
+
+    def journal_rows(self) -> list[Row]:
+        """Every row in this machine's journals for this server (this process's and others'), and this process's
+        rows not yet committed: what is recorded here and may not be in PostgreSQL yet. Read from the files."""
+        rows, _holds = self.pending()
+        pattern = glob.escape(str(self.anchor)) + ".rows-*-0.journal"
+        for name in glob.glob(pattern):
+            first = Path(name)
+            rows += _read_journal(first) + _read_journal(_sibling(first))
+        return rows
+
+
+class SpendWhileDown:
+    """The spend a budget reads, kept answerable while PostgreSQL is down (see the module docstring).
+
+    `read(key, flush, fetch)` runs `fetch` (the query on the server) and remembers its answer with the position of this
+    process's commit log at the time; when `fetch` fails because the server is unavailable, the answer is the last
+    one remembered for the key (or for a wider key: an earlier start, or everyone instead of one user), plus the
+    rows committed since, plus the rows in the journals. With nothing remembered at all (the process started while
+    the server was down) the spend is unknown, and reported as infinite: a budget then admits no paid call.
+    """
+
+    #: Most commits remembered: older ones are dropped once every remembered answer is newer than they are.
+    _LOG_CAP = 100_000
+
+    def __init__(self, writer: PgWriter) -> None:
+        self._writer = weakref.ref(writer)  # no cycle: a writer nobody uses is collected (and its journal closed)
+        self._display = writer.pg.display
+        self._lock = threading.Lock()
+        self._seq = itertools.count(1)
+        self._at = 0  # the sequence number of the last commit
+        self._log: list[tuple[int, float, str, float]] = []  # (seq, ts, user, cost) of rows this process committed
+        self._known: dict[SpendKey, tuple[float, int]] = {}  # key → (spend read from the server, commit seq before)
+
+    def committed(self, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        with self._lock:
+            seq = self._at = next(self._seq)
+            self._log.extend((seq, float(r[_TS]), str(r[_USER]), float(r[_COST])) for r in rows if r[_COST])
+            if len(self._log) > self._LOG_CAP:
+                oldest = min((at for _value, at in self._known.values()), default=seq)
+                self._log = [entry for entry in self._log if entry[0] > oldest][-self._LOG_CAP :]
+
+    def read(self, key: SpendKey, flush: Callable[[], None], fetch: Callable[[], float]) -> float:
+        """The spend for `key`: `flush` (this process's rows), then `fetch` from the server when it answers, else
+        this machine's estimate."""
+        try:
+            flush()
+            with self._lock:
+                mark = self._at  # before the read: a commit racing it is counted twice later, never missed
+            value = fetch()
+        except StorageError as error:
+            if not isinstance(error.__cause__, PgWriter.unavailable):
+                raise
+            estimate = self.estimate(key)
+            _log.warning(
+                "PostgreSQL at %s is unavailable: budgets read the spend known on this machine ($%.6f)",
+                self._display,
+                estimate,
+            )
+            return estimate
+        with self._lock:
+            if len(self._known) > 4096:  # old periods and one-off users
+                self._known.clear()
+            self._known[key] = (value, mark)
+        return value
+
+    def estimate(self, key: SpendKey) -> float:
+        """The spend for `key` as this machine knows it without the server (never below the truth it can see)."""
+        since, user = key
+        writer = self._writer()
+        journal = writer.journal_rows() if writer is not None else []  # file reads: outside the lock
+        with self._lock:
+            bases = [
+                (value, at)
+                for (known_since, known_user), (value, at) in self._known.items()
+                if known_since <= since and known_user in (user, None)
+            ]
+            if not bases:
+                return math.inf
+            best = math.inf
+            for value, at in bases:
+                later = sum(c for seq, ts, who, c in self._log if seq > at and ts >= since and user in (None, who))
+                best = min(best, value + later)
+        seen: set[str] = set()
+        waiting = 0.0
+        for row in journal:
+            request = str(row[_REQUEST_ID])
+            if request and request in seen:
+                continue
+            seen.add(request)
+            if row[_TS] >= since and user in (None, row[_USER]):
+                waiting += float(row[_COST])
+        return best + waiting
 
 
 def _clean(row: Row) -> Row:

@@ -11,18 +11,22 @@ import contextlib
 import math
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from core.tracker.schema import DAY_TOTAL, GRAINS, HOUR, SUMS, Rollup, Totals
 from core.tracker.storage import Storage
 
-__all__ = ["DIMENSIONS", "UsageQueries", "filter_sql", "query_columns", "r6", "sorted_costs", "tiers"]
+__all__ = ["DIMENSIONS", "UsageQueries", "batches", "filter_sql", "query_columns", "r6", "sorted_costs", "tiers"]
 
 #: Columns the breakdown, filters and dropdowns may group by.
 DIMENSIONS: tuple[str, ...] = ("provider", "task_type", "user_id", "model")
 
 #: One aggregate group: the values of its keys, and its sums.
 Group = tuple[tuple[Any, ...], Totals]
+
+
+class SpendReader(Protocol):
+    def read(self, key: tuple[float, str | None], flush: Callable[[], None], fetch: Callable[[], float]) -> float: ...
 
 
 def r6(value: float | None) -> float:
@@ -84,10 +88,18 @@ def tiers(columns: frozenset[str]) -> list[Rollup]:
 class UsageQueries:
     """Reads of the usage tables. `before_read` runs first (the writer's flush: this process reads its own writes)."""
 
-    def __init__(self, storage: Storage, clock: Callable[[], float], before_read: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Callable[[], float],
+        before_read: Callable[[], None],
+        spend_while_down: SpendReader | None = None,
+    ) -> None:
+        """`spend_while_down` (PostgreSQL: `pg_writer.SpendWhileDown`) answers `spend_usd` when the server cannot."""
         self.storage = storage
         self.clock = clock
         self._before_read = before_read
+        self._spend_reader = spend_while_down
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -164,11 +176,19 @@ class UsageQueries:
         return {"period_hours": hours, **token_kinds(_total(sums for _keys, sums in groups))}
 
     def spend_usd(self, since_ts: float, user_id: str | None = None) -> float:
-        """Cost of every row since `since_ts` (for budgets), optionally for one user. Not rounded."""
+        """Cost of every row since `since_ts` (for budgets), optionally for one user. Not rounded. On PostgreSQL,
+        while the server is down, the spend this machine knows (never less than it can see)."""
         filters = {} if user_id is None else {"user_id": user_id}
-        with self.read() as conn:
-            groups = self.aggregate(conn, [("'all'", "'all'")], float(since_ts), filters)
-        return float(sum(sums.cost_usd for _keys, sums in groups))
+
+        def fetch() -> float:
+            with self.storage.read() as conn:
+                groups = self.aggregate(conn, [("'all'", "'all'")], float(since_ts), filters)
+            return float(sum(sums.cost_usd for _keys, sums in groups))
+
+        if self._spend_reader is None:
+            self._before_read()
+            return fetch()
+        return self._spend_reader.read((float(since_ts), user_id), self._before_read, fetch)
 
     # --- the planner ----------------------------------------------------------------------------------------------
 
@@ -261,6 +281,18 @@ class UsageQueries:
                 [*time_params, *fparams],
             )
         ]
+
+
+def batches(conn: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    """A query's rows `size` at a time, in bounded memory: SQLite steps its cursor; PostgreSQL reads from a
+    server-side cursor (`PgConnection.stream`), since a plain psycopg cursor would fetch the whole result first."""
+    stream = getattr(conn, "stream", None)
+    if stream is not None:
+        yield from stream(sql, params, size)
+        return
+    cursor = conn.execute(sql, params)
+    while rows := cursor.fetchmany(size):
+        yield rows
 
 
 def _total(groups: Iterator[Totals] | Sequence[Totals]) -> Totals:
