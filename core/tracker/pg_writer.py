@@ -152,6 +152,7 @@ class SpendWhileDown:
         self._at = 0  # the sequence number of the last commit
         self._log: list[tuple[int, float, str, float]] = []  # (seq, ts, user, cost) of rows this process committed
         self._known: dict[SpendKey, tuple[float, int]] = {}  # key → (spend read from the server, commit seq before)
+        self._down = False  # the last read fell back to the estimate
 
     def committed(self, rows: Sequence[Row]) -> None:
         if not rows:
@@ -175,12 +176,16 @@ class SpendWhileDown:
             if not isinstance(error.__cause__, PgWriter.unavailable):
                 raise
             estimate = self.estimate(key)
-            _log.warning(
-                "PostgreSQL at %s is unavailable: budgets read the spend known on this machine ($%.6f)",
-                self._display,
-                estimate,
-            )
+            if not self._down:  # once per outage, not once per call
+                self._down = True
+                _log.warning(
+                    "PostgreSQL at %s is unavailable: budgets read the spend known on this machine until it is back",
+                    self._display,
+                )
             return estimate
+        if self._down:
+            self._down = False
+            _log.warning("PostgreSQL at %s answers again: budgets read the spend from it", self._display)
         with self._lock:
             if len(self._known) > 4096:  # old periods and one-off users
                 self._known.clear()
