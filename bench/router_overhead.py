@@ -146,8 +146,8 @@ def run_child(tree: Path, url: str, calls: int, scenarios: list[str]) -> dict[st
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def import_time(tree: Path) -> float:
-    code = "import time; t = time.perf_counter(); import core.router; print(time.perf_counter() - t)"
+def import_time(tree: Path, modules: str = "core.router") -> float:
+    code = f"import time; t = time.perf_counter(); import {modules}; print(time.perf_counter() - t)"
     env = {**os.environ, "PYTHONPATH": str(tree)}
     runs = [
         float(subprocess.check_output([sys.executable, "-c", code], cwd=tree, text=True, env=env)) for _ in range(5)
@@ -202,6 +202,8 @@ def main() -> None:
     print(f"machine after: {machine()}")
     for i, tree in enumerate(trees):
         print(f"import core.router [{i}]: {import_time(tree) * 1000:.0f} ms (median of 5 fresh interpreters)")
+    for i, tree in enumerate(trees):  # httpx is imported on the first call where core.router does not import it
+        print(f"import core.router, httpx [{i}]: {import_time(tree, 'core.router, httpx') * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

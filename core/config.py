@@ -2,14 +2,14 @@
 
 Keys are resolved explicit → secrets/alias → environment, as a user expects: a key typed into the settings page
 for this session wins over one stored on disk, which wins over the shell's. Other values (the DB path, the API
-token, base URLs) are resolved environment → `.env` → `secrets.toml`. The config file is validated with pydantic:
-a wrong value fails loudly with the key and the file, instead of quietly becoming a default.
+token, base URLs) are resolved environment → `.env` → `secrets.toml`. The config file is validated with pydantic
+(core.config_file): a wrong value fails loudly with the key and the file, instead of quietly becoming a default.
 """
 
 from __future__ import annotations
 
 import copy
-import math
+import functools
 import os
 import re
 import threading
@@ -17,9 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from typing import TYPE_CHECKING, Any
 
 from core.base import PROVIDER_NAMES, TaskType
 from core.providers.catalog import (
@@ -32,6 +30,9 @@ from core.providers.catalog import (
     MODEL_ENV_VARS,
 )
 from core.tasks import TASKS
+
+if TYPE_CHECKING:
+    from core.config_file import RouterFile
 
 #: The project folder: `.env`, `.streamlit/secrets.toml`, `cv_copilot.toml` and `data/` live here by default.
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -121,8 +122,8 @@ class BudgetSettings:
             "global_monthly_usd": self.global_monthly_usd,
         }
 
-    @property
-    def any_set(self) -> bool:
+    @functools.cached_property
+    def any_set(self) -> bool:  # read on every routed call; the settings are immutable
         limits = (self.global_daily_usd, self.global_monthly_usd, self.user_daily_usd, self.user_monthly_usd)
         return any(v is not None for v in limits) or bool(self.per_user)
 
@@ -225,218 +226,12 @@ class Settings:
         return replace(self, providers=providers)
 
 
-# --- the config file's schema ---------------------------------------------------------------------------------
-# Each table forbids unknown keys: a misspelled key is an error, not a silently ignored line. A new key is one new
-# field here (with its default), then one line in `load_settings`.
-
-
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _ProviderFile(_Table):
-    rpm: int | None = Field(default=60, ge=0)  # 0 = no limit (what the settings page writes for an empty cell)
-    tpm: int | None = Field(default=None, ge=0)
-    timeout: float = Field(default=60.0, gt=0, allow_inf_nan=False)
-    model: str | None = None
-    base_url: str | None = None
-    context_window: int | None = Field(default=None, ge=0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
-
-
-class _PriceFile(_Table):
-    input: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    output: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    cached_input: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # per 1K; None: the input rate
-    cache_write: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # per 1K; None: the input rate
-
-    def rates(self) -> tuple[float, ...]:
-        """(input, output), or (input, output, cached_input, cache_write) when a cache rate is set (core.pricing)."""
-        if self.cached_input is None and self.cache_write is None:
-            return (self.input, self.output)
-        cached = self.input if self.cached_input is None else self.cached_input
-        return (self.input, self.output, cached, self.input if self.cache_write is None else self.cache_write)
-
-
-class _PricingFile(_Table):
-    unknown_input_per_1k: float = Field(default=0.01, ge=0, allow_inf_nan=False)
-    unknown_output_per_1k: float = Field(default=0.03, ge=0, allow_inf_nan=False)
-
-
-class _UserBudgetFile(_Table):
-    daily_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-
-
-class _BudgetsFile(_Table):
-    policy: Literal["downgrade", "block"] = "downgrade"
-    global_daily_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    global_monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    user_daily_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    user_monthly_usd: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    users: dict[str, _UserBudgetFile] = Field(default_factory=dict)
-
-
-class _CacheFile(_Table):
-    enabled: bool = True
-    ttl_days: float = Field(default=7.0, gt=0, allow_inf_nan=False)
-
-
-class _WeightsFile(_Table):
-    price: float = Field(default=1.0, ge=0, le=100, allow_inf_nan=False)
-    latency: float = Field(default=1.0, ge=0, le=100, allow_inf_nan=False)
-    errors: float = Field(default=2.0, ge=0, le=100, allow_inf_nan=False)
-
-    @model_validator(mode="after")
-    def _not_all_zero(self) -> _WeightsFile:
-        if not (self.price or self.latency or self.errors):
-            raise ValueError("price, latency and errors cannot all be 0: give at least one a weight > 0")
-        return self
-
-
-class _RouterFile(_Table):
-    max_retries: int = Field(default=1, ge=0, le=10)
-    retry_after_cap_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
-    cooldown_failures: int = Field(default=3, ge=1)
-    cooldown_seconds: float = Field(default=60.0, ge=0, allow_inf_nan=False)
-    challenger_provider: str | None = None
-    challenger_percent: float = Field(default=0.0, ge=0, le=100)
-    call_timeout: float = Field(default=DEFAULT_CALL_TIMEOUT_SECONDS, gt=0, allow_inf_nan=False)
-    strategy: Literal["cost", "balanced"] = "cost"
-    weights: _WeightsFile = Field(default_factory=_WeightsFile)
-    stats_window_hours: float = Field(default=24.0, gt=0, le=24 * 90, allow_inf_nan=False)
-    stats_last_calls: int = Field(default=200, ge=1, le=10_000)
-    stats_min_calls: int = Field(default=5, ge=1, le=1000)
-    stats_refresh_seconds: float = Field(default=30.0, ge=0, le=3600, allow_inf_nan=False)
-    prefer_ab_winner: bool = False
-    ab_min_votes: int = Field(default=20, ge=1, le=100_000)
-
-    @field_validator("challenger_provider")
-    @classmethod
-    def _provider(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if value not in PROVIDER_NAMES:
-            raise ValueError(f"unknown provider {value!r}; known providers: {', '.join(PROVIDER_NAMES)}")
-        return value
-
-
-class _UsageFile(_Table):
-    retention_days: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-
-
-class _AlertsFile(_Table):
-    webhook_url: str | None = None
-    thresholds: tuple[float, ...] = DEFAULT_ALERT_THRESHOLDS
-
-    @field_validator("webhook_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _check_url(value)
-
-    @field_validator("thresholds")
-    @classmethod
-    def _fractions(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        for t in value:
-            if not (math.isfinite(t) and 0 < t <= 10):
-                raise ValueError(f"{t!r} is not a fraction of a budget (a number > 0, e.g. 0.8 for 80%)")
-        return tuple(sorted(set(value)))
-
-
-class _SecurityFile(_Table):
-    settings_password_hash: str | None = None
-
-    @field_validator("settings_password_hash")
-    @classmethod
-    def _hash(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        check_password_hash_format(value)
-        return value
-
-
-class _LimitsFile(_Table):
-    backend: Literal["sqlite", "memory", "redis"] | None = None
-    replicas: int | None = Field(default=None, ge=1, le=10000)
-
-
-class _ConfigFile(_Table):
-    providers: dict[str, _ProviderFile] = Field(default_factory=dict)
-    routing: dict[str, str] = Field(default_factory=dict)
-    prices: dict[str, _PriceFile] = Field(default_factory=dict)
-    pricing: _PricingFile = Field(default_factory=_PricingFile)
-    budgets: _BudgetsFile = Field(default_factory=_BudgetsFile)
-    cache: _CacheFile = Field(default_factory=_CacheFile)
-    router: _RouterFile = Field(default_factory=_RouterFile)
-    usage: _UsageFile = Field(default_factory=_UsageFile)
-    alerts: _AlertsFile = Field(default_factory=_AlertsFile)
-    security: _SecurityFile = Field(default_factory=_SecurityFile)
-    limits: _LimitsFile = Field(default_factory=_LimitsFile)
-
-    @field_validator("providers")
-    @classmethod
-    def _known_providers(cls, value: dict[str, _ProviderFile]) -> dict[str, _ProviderFile]:
-        for name in value:
-            if name not in PROVIDER_NAMES:
-                raise ValueError(f"unknown provider {name!r}; known providers: {', '.join(PROVIDER_NAMES)}")
-        return value
-
-    @field_validator("routing")
-    @classmethod
-    def _known_routes(cls, value: dict[str, str]) -> dict[str, str]:
-        tasks = [t.value for t in TaskType]
-        for task, provider in value.items():
-            if task not in tasks:
-                raise ValueError(f"unknown task {task!r}; tasks: {', '.join(tasks)}")
-            if provider not in PROVIDER_NAMES:
-                raise ValueError(
-                    f"{task} = {provider!r}: unknown provider; known providers: {', '.join(PROVIDER_NAMES)}"
-                )
-        return value
-
-
 def _check_url(value: str | None) -> str | None:
     if value is None or value == "":
         return value
     if not value.startswith(("http://", "https://")):
         raise ValueError(f"{value!r} is not an http(s) URL")
     return value
-
-
-def _describe(error: Mapping[str, Any]) -> str:
-    """One pydantic error as `[table] key: message (got value)`."""
-    loc = [str(part) for part in error.get("loc", ())]
-    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    if error.get("type") == "extra_forbidden":
-        message = "unknown key (misspelled?)"
-    elif error.get("type") == "literal_error":
-        message = f"must be {message.removeprefix('Input should be ')}"
-    else:
-        got = error.get("input")
-        secret = any("password" in part for part in loc)  # never echo what may be a plain-text password
-        if not isinstance(got, Mapping | list) and error.get("type") != "missing" and not secret:
-            message = f"{message} (got {got!r})"
-    if not loc:
-        return message
-    if len(loc) == 1:
-        return (
-            f"[{loc[0]}]: {message}"
-            if error.get("type") != "extra_forbidden"
-            else f"[{loc[0]}]: unknown table (misspelled?)"
-        )
-    return f"[{'.'.join(loc[:-1])}] {loc[-1]}: {message}"
-
-
-def _validate_file(raw: Mapping[str, Any], path: Path) -> _ConfigFile:
-    try:
-        return _ConfigFile.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())
-        raise ConfigError(f"Invalid setting in {path}: {problems}") from None
 
 
 # --- reading sources ------------------------------------------------------------------------------------------
@@ -555,11 +350,13 @@ def load_settings(
     source.update(dict.fromkeys(found, "environment"))
 
     config_path = config_path or config_path_from_env(env)
-    cfg = _validate_file(_read_toml(config_path), config_path)
+    from core.config_file import ProviderFile, validate_file  # pydantic: imported when a config is read
+
+    cfg = validate_file(_read_toml(config_path), config_path)
 
     providers: dict[str, ProviderSettings] = {}
     for name in PROVIDER_NAMES:
-        pcfg = cfg.providers.get(name) or _ProviderFile()
+        pcfg = cfg.providers.get(name) or ProviderFile()
         key, key_source = None, ""
         for var in KEY_ENV_VARS.get(name, ()):
             if lookup.get(var, "").strip():
@@ -649,7 +446,7 @@ def load_settings(
     return settings.with_keys(keys) if keys else settings
 
 
-def _strategy(r: _RouterFile) -> StrategySettings:
+def _strategy(r: RouterFile) -> StrategySettings:
     return StrategySettings(
         name=r.strategy, price_weight=r.weights.price, latency_weight=r.weights.latency,
         errors_weight=r.weights.errors, window_hours=r.stats_window_hours, last_calls=r.stats_last_calls,
@@ -685,7 +482,9 @@ def update_config_file(updates: Mapping[str, Any], path: Path | None = None) -> 
     with _write_lock:
         current = _read_toml(path)
         merged = _drop_none(_deep_merge(current, updates))
-        _validate_file(merged, path)
+        from core.config_file import validate_file
+
+        validate_file(merged, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(tomli_w.dumps(merged), encoding="utf-8")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import ipaddress
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +112,8 @@ LOCAL_SERVER = ModelPrice(0.0, 0.0, "local server")
 
 
 def _usage_key(usage: TokenUsage) -> tuple[int, int, int, int, int]:
+    if not (usage.cached_input_tokens or usage.cache_write_tokens or usage.reasoning_tokens):  # the common case
+        return max(0, usage.input_tokens), 0, 0, max(0, usage.output_tokens), 0
     input_tokens = max(0, usage.input_tokens)
     cached = min(max(0, usage.cached_input_tokens), input_tokens)
     write = min(max(0, usage.cache_write_tokens), input_tokens - cached)
@@ -120,8 +121,17 @@ def _usage_key(usage: TokenUsage) -> tuple[int, int, int, int, int]:
     return input_tokens, cached, write, output, min(max(0, usage.reasoning_tokens), output)
 
 
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+_day: list[Any] = [None, None]  # [days since the epoch, that UTC date]: a date object per call costs ~1 µs
+
+
 def _today() -> _dt.date:
-    return _dt.datetime.now(tz=_dt.UTC).date()
+    """Today's UTC date (POSIX days are exactly 86,400 s long, so the day number changes with the UTC date)."""
+    number = int(time.time() // 86400)
+    if number != _day[0]:
+        _day[1] = _dt.date.fromordinal(_EPOCH_ORDINAL + number)
+        _day[0] = number
+    return _day[1]  # type: ignore[no-any-return]
 
 
 def _catalogue_cost(provider_id: str, model_ref: str, key: tuple[int, int, int, int, int]) -> float:
@@ -134,7 +144,10 @@ def _catalogue_cost(provider_id: str, model_ref: str, key: tuple[int, int, int, 
     priced by `calc_price` directly.
     """
     day = _today()
-    tier = sum(1 for start in _tier_starts(provider_id, model_ref, day) if key[0] > start)
+    tier = 0
+    for start in _tier_starts(provider_id, model_ref, day):  # usually none: one tier
+        if key[0] > start:
+            tier += 1
     rates = _tier_rates(provider_id, model_ref, tier, day)
     if rates is None:
         return _bill(provider_id, model_ref, *key, day)
@@ -212,6 +225,8 @@ def _bill(
 
 def _per_1k(value: Any) -> float | None:
     """A genai-prices per-million price (a Decimal, or tiers whose base applies below the first threshold)."""
+    from decimal import Decimal  # not at import: only catalogue prices need it
+
     if value is None:
         return None
     base = getattr(value, "base", value)
@@ -294,6 +309,8 @@ def is_local_url(base_url: str | None) -> bool:
     host = urlsplit(base_url if "//" in base_url else f"//{base_url}").hostname
     if not host:
         return False
+    import ipaddress  # not at import: only a `custom` server's URL needs it
+
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

@@ -16,26 +16,26 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
-
 from core.base import AIResponse, TaskType
-from core.budget import BudgetGuard
 from core.config import DEFAULT_CONTEXT_WINDOWS, FALLBACK_CONTEXT_WINDOW, Settings, get_settings
 from core.pricing import ModelPrice, price_for, rank_by_cost
 from core.providers.base import Provider
 from core.routing.dispatch import Dispatcher
 from core.routing.health import HealthBook
 from core.routing.ledger import Ledger
-from core.routing.streaming import RouterStream
 from core.routing.types import Call
 from core.tasks import TASKS
 from core.tokens import TokenCount, count_message_tokens, encoding_name_for
 from core.workspace_context import current_application_id
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx, the budget and streaming are imported when first used, not to build a router
+    import httpx
+
+    from core.budget import BudgetGuard
     from core.cache import ResponseCache
     from core.rate_limit import RateLimiter
     from core.routing.strategy import Ranking, Strategy
+    from core.routing.streaming import RouterStream
     from core.usage_tracker import UsageTracker
 
 __all__ = ["ModelRouter", "RouterStream", "context_window_for", "get_model_router", "reset_model_router"]
@@ -82,6 +82,7 @@ class ModelRouter:
         self._prices: dict[str, ModelPrice] = {}
         self._ranking: list[str] | None = None  # settings are immutable, so the ranking is computed once
         self._windows: dict[str, int] = {}
+        self._plans: dict[tuple[TaskType, bool], tuple[str, ...]] = {}  # cost order per (task, optimize_cost)
         self._lock = threading.RLock()
         self.health = HealthBook(self.settings, clock)
         self.strategy = self._new_strategy() if self.settings.strategy.active else None
@@ -179,14 +180,17 @@ class ModelRouter:
         """The providers in the order to try, and the strategy's ranking when one reordered them."""
         if provider is not None:
             return [provider], None
-        ranked = self.cost_ranking()
-        default = self.settings.task_routing.get(task_type)
-        if not optimize_cost and default in ranked:
-            ranked.remove(default)
-            ranked.insert(0, default)
+        planned = self._plans.get((task_type, optimize_cost))
+        if planned is None:  # settings are immutable: each (task, optimize_cost) has one cost order
+            ranked = self.cost_ranking()
+            default = self.settings.task_routing.get(task_type)
+            if not optimize_cost and default in ranked:
+                ranked.remove(default)
+                ranked.insert(0, default)
+            planned = self._plans[(task_type, optimize_cost)] = (*ranked, "local")
         if self.strategy is None or optimize_cost:
-            return [*ranked, "local"], None
-        ranking = self.strategy.rank(TaskType(task_type), [*ranked, "local"])
+            return list(planned), None
+        ranking = self.strategy.rank(TaskType(task_type), list(planned))
         return list(ranking.order), ranking
 
     def _new_strategy(self) -> Strategy:
@@ -267,8 +271,9 @@ class ModelRouter:
         ContextLengthExceeded, or BudgetExceeded under the `block` policy.
         """
         call, plan = self._begin(
-            TaskType(task_type), prompt, optimize_cost=optimize_cost, provider=provider, system=system,
-            max_tokens=max_tokens, temperature=temperature, json_mode=json_mode, user_id=user_id, use_cache=use_cache,
+            task_type if type(task_type) is TaskType else TaskType(task_type), prompt, optimize_cost=optimize_cost,
+            provider=provider, system=system, max_tokens=max_tokens, temperature=temperature, json_mode=json_mode,
+            user_id=user_id, use_cache=use_cache,
         )  # fmt: skip
         return await self._dispatcher.run(call, plan, payload)
 
@@ -287,6 +292,8 @@ class ModelRouter:
         use_cache: bool = True,
     ) -> RouterStream:
         """Like generate, but yields text as it arrives. Falls back while nothing has been sent yet."""
+        from core.routing.streaming import RouterStream
+
         call, plan = self._begin(
             TaskType(task_type), prompt, optimize_cost=optimize_cost, provider=provider, system=system,
             max_tokens=max_tokens, temperature=temperature, json_mode=False, user_id=user_id, use_cache=use_cache,
@@ -368,6 +375,15 @@ _EXPECTED_OUTPUT: dict[TaskType, int] = {task: s.expected_output_tokens for task
 
 
 # --- process-wide routers ---------------------------------------------------------------------------------
+
+
+def __getattr__(name: str) -> Any:
+    """`core.router.RouterStream`, imported on first use (a router that never streams does not load it)."""
+    if name == "RouterStream":
+        from core.routing.streaming import RouterStream
+
+        return RouterStream
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_model_router(session_keys: Mapping[str, str | None] | None = None) -> ModelRouter:

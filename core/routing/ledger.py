@@ -43,11 +43,21 @@ log = logging.getLogger("cv_copilot.router")
 #: Request ids: random per process, then a counter (uuid4 reads the OS's random source per call: ~0.1 ms here).
 _ID_PREFIX = os.urandom(6).hex()
 _ids = itertools.count(1)
+_pid_prefix = f"{_ID_PREFIX}{os.getpid():x}-"  # os.getpid() is a syscall: read once, and again after a fork
+
+
+def _after_fork() -> None:
+    global _pid_prefix
+    _pid_prefix = f"{_ID_PREFIX}{os.getpid():x}-"
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def request_id() -> str:
     """An id unique per request across processes, for the tracker to store a replayed row once."""
-    return f"{_ID_PREFIX}{os.getpid():x}-{next(_ids):x}"
+    return f"{_pid_prefix}{next(_ids):x}"
 
 
 #: Provider finish reasons (OpenAI-compatible, Gemini, Anthropic, llama.cpp) in one vocabulary.
@@ -72,6 +82,9 @@ _FINISH: dict[str, FinishReason] = {
     "image_safety": FinishReason.CONTENT_FILTER,
     "error": FinishReason.ERROR,
 }
+
+_OK = Outcome.OK.value  # enum `.value` is a descriptor call: read once
+_SKIPPED = Outcome.SKIPPED.value
 
 _SKIP_WORDS = {
     SkipKind.NOT_CONFIGURED: "not configured",
@@ -220,7 +233,7 @@ class Ledger:
                 finish,
             )  # fmt: skip
             return None
-        trail.attempts.append(Attempt(candidate.name, model, Outcome.OK.value, latency_ms=latency_ms))
+        trail.attempts.append(Attempt(candidate.name, model, _OK, latency_ms=latency_ms))
         response = AIResponse(
             content=result.content,
             provider=candidate.name,
@@ -364,7 +377,7 @@ class Ledger:
                 baseline = cost  # answered by the default provider itself: no second pricing
             else:
                 baseline = cost_of(self._parts.price(default), usage) if known else 0.0  # type: ignore[arg-type]
-        record = UsageRecord(
+        record = UsageRecord.of(
             task_type=call.task.value,
             provider=candidate.name,
             model=model or candidate.model,
@@ -384,7 +397,7 @@ class Ledger:
             error_kind=error_kind,
             finish_reason=finish.value if finish else None,
             cached=cached,
-            fallback_chain=tuple(a.provider for a in trail.attempts if a.outcome != Outcome.SKIPPED.value),
+            fallback_chain=tuple(a.provider for a in trail.attempts if a.outcome != _SKIPPED),
             tokens_estimated=usage.estimated,
             price_estimated=candidate.price.estimated,
             challenger=candidate.challenger,
@@ -421,7 +434,7 @@ def route_reason(call: Call, chosen: Candidate, trail: Trail, settings: Settings
     others = []
     skips = dict(trail.skips)
     for attempt in trail.attempts[:-1]:
-        if attempt.outcome == Outcome.SKIPPED.value:
+        if attempt.outcome == _SKIPPED:
             skip = skips.get(attempt.provider)
             if skip is not None and skip.kind == SkipKind.NOT_CONFIGURED:
                 continue

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 from core.base import Outcome, TokenUsage
 
@@ -46,6 +47,23 @@ class UsageRecord:
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
+    def of(cls, **values: Any) -> UsageRecord:
+        """The record `UsageRecord(**values)` gives, built without the frozen constructor's `object.__setattr__` per
+        field (~7 µs for these 28 fields): the router builds one per provider request. Same errors for an unknown or
+        a missing field."""
+        unknown = values.keys() - _TEMPLATE.keys()
+        if unknown:
+            raise TypeError(f"UsageRecord got unexpected fields: {', '.join(sorted(unknown))}")
+        if not values.keys() >= _REQUIRED:
+            raise TypeError(f"UsageRecord is missing fields: {', '.join(sorted(_REQUIRED - values.keys()))}")
+        record = object.__new__(cls)
+        state = record.__dict__
+        state.update(_TEMPLATE)
+        state["extra"] = {}
+        state.update(values)
+        return record
+
+    @classmethod
     def tokens_from(cls, usage: TokenUsage) -> dict[str, int | bool]:
         """The token fields of a record, from a provider's usage."""
         return {
@@ -56,3 +74,8 @@ class UsageRecord:
             "reasoning_tokens": usage.reasoning_tokens,
             "tokens_estimated": usage.estimated,
         }
+
+
+#: Every field in order, with its default (None for the required ones, which `UsageRecord.of` always gets).
+_TEMPLATE: dict[str, Any] = {f.name: None if f.default is MISSING else f.default for f in fields(UsageRecord)}
+_REQUIRED = frozenset(f.name for f in fields(UsageRecord) if f.default is MISSING and f.default_factory is MISSING)
