@@ -535,7 +535,7 @@ class AIService:
             keep = {k: source_basics[k] for k in _CONTACT_FIELDS if source_basics.get(k)}
             data["resume"]["basics"] = {**(data["resume"].get("basics") or {}), **keep}
         allowed = sanitize.cv_urls(cv, cv_text)
-        resume, findings = grounding.ground_resume(sanitize.clean_data(data["resume"], allowed), cv, cv_text)
+        resume, findings = grounding.ground_resume(sanitize.clean_data(data["resume"], allowed), cv, cv_text, job)
         resume.pop("meta", None)
         result = dict(data)
         result["resume"] = resume

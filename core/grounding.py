@@ -8,6 +8,7 @@ Each finding is a dict: {"kind": employer|school|degree|skill, "value", "action"
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import unicodedata
@@ -136,23 +137,34 @@ def cv_facts(cv: dict[str, Any] | None, cv_text: str = "") -> Facts:
 
 
 def ground_resume(
-    tailored: dict[str, Any], source: dict[str, Any], cv_text: str = ""
+    tailored: dict[str, Any], source: dict[str, Any], cv_text: str = "", job_description: str = ""
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """A copy of `tailored` without the employers, schools, degrees and skills that `source` does not support,
-    plus the findings. Invented skills in summaries and highlights are flagged, not rewritten."""
+    plus the findings. Invented skills in summaries and highlights are flagged, not rewritten.
+    A job's employer, position and dates are facts: a tailored job keeps the CV's own, and a job of the CV the
+    tailoring left out is put back (in the CV's order). A summary copied from `job_description` (the ad, not the
+    candidate) is replaced by the CV's own."""
     facts = cv_facts(source, cv_text)
     out = copy.deepcopy(tailored or {})
     findings: list[dict[str, str]] = []
+    owner = norm(str((source.get("basics") or {}).get("name") or ""))
 
     kept_work = []
     for i, job in enumerate(out.get("work") or []):
         name = str((job or {}).get("name", ""))
-        if name and not facts.has_org(name):
+        if not name.strip() and not str((job or {}).get("position") or "").strip():
+            continue  # no employer and no position: nothing of a job
+        if name and (not facts.has_org(name) or (owner and norm(name) == owner)):
             findings.append(_finding("employer", name, "removed", f"work[{i}]"))
             continue
         kept_work.append(job)
     if "work" in out:
-        out["work"] = kept_work
+        out["work"] = _facts_of_jobs(kept_work, source, findings)
+    summary = str((out.get("basics") or {}).get("summary") or "")
+    if summary and job_description and _copies(summary, job_description, cv_text or _resume_text(source)):
+        own = str((source.get("basics") or {}).get("summary") or "")
+        out["basics"] = {**out["basics"], "summary": own}
+        findings.append({**_finding("summary", summary, "replaced", "summary"), "by": own})
 
     source_schools = {org_key(str(e.get("institution", ""))): e for e in source.get("education") or [] if e}
     kept_education = []
@@ -170,6 +182,7 @@ def ground_resume(
         kept_education.append(school)
     if "education" in out:
         out["education"] = kept_education
+    _restore_section(out, source, "education", findings)
 
     kept_groups = []
     for group in out.get("skills") or []:
@@ -177,7 +190,7 @@ def ground_resume(
             continue
         keywords = []
         for keyword in group.get("keywords") or []:
-            if facts.has_skill(str(keyword)):
+            if facts.has_skill(str(keyword)) and norm(str(keyword)) not in _heading_keys():
                 keywords.append(keyword)
             else:
                 findings.append(_finding("skill", str(keyword), "removed", "skills"))
@@ -188,6 +201,11 @@ def ground_resume(
         kept_groups.append({**group, "keywords": keywords})
     if "skills" in out:
         out["skills"] = kept_groups
+    _restore_section(out, source, "skills", findings)
+    own_summary = str((source.get("basics") or {}).get("summary") or "")
+    if own_summary and not str((out.get("basics") or {}).get("summary") or "").strip():
+        out["basics"] = {**(out.get("basics") or {}), "summary": own_summary}
+        findings.append(_finding("summary", own_summary, "restored", "summary"))
 
     basics = out.get("basics") or {}
     findings += check_text(str(basics.get("summary", "")), facts, where="summary", check_orgs=False)
@@ -282,10 +300,90 @@ def _dedupe(findings: list[dict[str, str]]) -> list[dict[str, str]]:
 def describe(findings: list[dict[str, str]]) -> list[str]:
     """One readable line per finding, for the page."""
     verbs = {"removed": "removed", "flagged": "check this"}
-    return [
-        f"{f['kind'].capitalize()} not in your CV: {f['value']} ({verbs.get(f['action'], f['action'])})"
-        for f in findings
+    lines = []
+    for f in findings:
+        kind = f["kind"].capitalize()
+        if f["action"] == "restored" and f["kind"] in ("education", "skills", "summary"):
+            lines.append(f"{kind} left out by the tailoring, put back from your CV")
+        elif f["action"] == "restored":
+            lines.append(f"{kind} left out by the tailoring, put back from your CV: {f['value']}")
+        elif f["action"] == "replaced" and f["kind"] == "summary":
+            lines.append("Summary copied from the job ad, not about you: your CV's own summary was kept")
+        elif f["action"] == "replaced":
+            lines.append(
+                f"{kind} changed by the tailoring ({f['value'] or 'none'}), kept as in your CV: {f['by'] or 'none'}"
+            )
+        else:
+            lines.append(f"{kind} not in your CV: {f['value']} ({verbs.get(f['action'], f['action'])})")
+    return lines
+
+
+_JOB_FACTS = (("position", "position"), ("startDate", "date"), ("endDate", "date"))
+_PRESENT = {"present", "current", "now", "today", "heute", "actualidad", "actual"}
+
+
+def _facts_of_jobs(
+    jobs: list[dict[str, Any]], source: dict[str, Any], findings: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Tailored jobs with the CV's own position and dates, and the CV's jobs the tailoring dropped put back."""
+    own = [j for j in source.get("work") or [] if isinstance(j, dict) and j.get("name")]
+    if not own:
+        return jobs
+    matched: dict[int, dict[str, Any]] = {}
+    result = []
+    for i, job in enumerate(jobs):
+        key = org_key(str((job or {}).get("name") or ""))
+        at = next((n for n, o in enumerate(own) if n not in matched and key and _same_org(key, o["name"])), None)
+        if at is None and key:  # an employer the CV does not have ("Mentor", "BLS": words of the CV, not employers)
+            findings.append(_finding("employer", str(job["name"]), "removed", f"work[{i}]"))
+            continue
+        if at is not None:
+            job = dict(job)
+            for field_name, kind in _JOB_FACTS:
+                theirs, mine = str(job.get(field_name) or "").strip(), str(own[at].get(field_name) or "").strip()
+                if _fact(theirs) != _fact(mine):
+                    findings.append({**_finding(kind, theirs, "replaced", f"work[{i}]"), "by": mine})
+                    job[field_name] = own[at].get(field_name, "")
+            matched[at] = job
+        result.append(job)
+    if len(matched) == len(own):
+        return result
+    for n, job in enumerate(own):
+        if n not in matched:
+            findings.append(_finding("employer", str(job["name"]), "restored", f"work[{n}]"))
+    extra = [job for job in result if not any(job is m for m in matched.values())]
+    return [matched.get(n, copy.deepcopy(own[n])) for n in range(len(own))] + extra
+
+
+def _restore_section(out: dict[str, Any], source: dict[str, Any], section: str, findings: list[dict[str, str]]) -> None:
+    """A section of the CV (education, skills) the tailoring left empty or out is put back as the CV has it."""
+    entries = [
+        e for e in out.get(section) or [] if isinstance(e, dict) and any(v for k, v in e.items() if k != "level")
     ]
+    if entries or not source.get(section):
+        return
+    out[section] = copy.deepcopy(source[section])
+    findings.append(_finding(section, "", "restored", section))
+
+
+def _same_org(key: str, name: Any) -> bool:
+    other = org_key(str(name))
+    return bool(other) and (key == other or _contains(other, key) or _contains(key, other))
+
+
+def _fact(value: str) -> str:
+    key = norm(value)
+    return "" if key in _PRESENT else key
+
+
+def _copies(text: str, source: str, allowed: str, run: int = 8) -> bool:
+    """`text` has a run of `run` words from `source` that `allowed` (the CV) does not have."""
+    words, theirs, ours = norm(text).split(), f" {norm(source)} ", f" {norm(allowed)} "
+    for i in range(len(words) - run + 1):
+        piece = " " + " ".join(words[i : i + run]) + " "
+        if piece in theirs and piece not in ours:
+            return True
+    return False
 
 
 # --- parsed values from an LLM must be found in the CV text ------------------------------------------------------
@@ -294,8 +392,10 @@ _BASICS_CHECKED = ("name", "label", "email", "phone", "url")
 _FIELD_LABELS = {
     "name": "Name", "label": "Headline", "email": "E-mail", "phone": "Phone", "url": "Website", "city": "City",
     "employer": "Employer", "position": "Position", "school": "School", "degree": "Degree", "area": "Field of study",
-    "date": "Date", "skill": "Skill", "highlight": "Highlight",
+    "date": "Date", "skill": "Skill", "highlight": "Highlight", "work": "Experience", "education": "Education",
+    "skills": "Skills", "summary": "Summary",
 }  # fmt: skip
+_SECTIONS = ("work", "education", "skills")
 _MONTHS = (
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 )  # fmt: skip
@@ -316,6 +416,7 @@ class SourceText:
         self.words = norm(self.raw)
         self.digits = re.sub(r"\D", "", self.raw)
         self.years = set(re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", self.raw))
+        self.months = _months_by_year(self.raw)
 
     def has(self, value: str, *, case: bool = False, fuzzy: bool = True) -> bool:
         """`value` is written in the CV: exactly (whitespace aside), or, when `fuzzy`, as the same words with
@@ -326,7 +427,7 @@ class SourceText:
             return True
         if case:
             return _written_as(value, self.raw)
-        if _squash(value) in self.squashed:
+        if _within(_squash(value), self.squashed):
             return True
         if not fuzzy:
             return False
@@ -345,7 +446,52 @@ class SourceText:
         if not text or text.casefold() in {"present", "current", "now", "today"}:
             return True
         years = re.findall(r"(?:19|20)\d\d", text)
-        return bool(years) and all(y in self.years for y in years)
+        if not years or not all(y in self.years for y in years):
+            return False
+        # "2018-04-30" for a CV's "Jun 2018": the year is there, the month is made up
+        numeric = re.fullmatch(r"((?:19|20)\d\d)-(\d\d)(?:-\d\d)?", text)
+        if numeric and self.months.get(numeric.group(1)):
+            return int(numeric.group(2)) in self.months[numeric.group(1)]
+        return True
+
+
+_MONTH_NAMES = {
+    1: "jan january januar jänner ene enero janv janvier", 2: "feb february februar febrero fév févr février",
+    3: "mar march märz maerz mrz marzo mars", 4: "apr april abr abril avr avril", 5: "may mai mayo",
+    6: "jun june juni junio juin", 7: "jul july juli julio juil juillet", 8: "aug august ago agosto août",
+    9: "sep sept september septiembre setiembre septembre", 10: "oct october okt oktober octubre octobre",
+    11: "nov november noviembre novembre", 12: "dec december dez dezember dic diciembre déc décembre",
+}  # fmt: skip
+_MONTH_OF = {name: month for month, names in _MONTH_NAMES.items() for name in names.split()}
+_MONTH_WORD = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _MONTH_OF), key=len, reverse=True)) + r")\.?\s*,?\s*((?:19|20)\d\d)(?!\d)",
+    re.IGNORECASE,
+)
+_MONTH_NUMBER = re.compile(
+    r"(?<![\d.])(0?[1-9]|1[0-2])\s*[/.]\s*((?:19|20)\d\d)(?!\d)|((?:19|20)\d\d)-(0[1-9]|1[0-2])\b"
+)
+
+
+def _months_by_year(raw: str) -> dict[str, set[int]]:
+    """The months the CV names, by year: "Jan 2021", "März 2020", "03/2021", "2021-03" → {"2021": {1, 3}, …}."""
+    out: dict[str, set[int]] = {}
+    for match in _MONTH_WORD.finditer(raw):
+        out.setdefault(match.group(2), set()).add(_MONTH_OF[match.group(1).casefold()])
+    for match in _MONTH_NUMBER.finditer(raw):
+        if match.group(1):
+            out.setdefault(match.group(2), set()).add(int(match.group(1)))
+        else:
+            out.setdefault(match.group(3), set()).add(int(match.group(4)))
+    return out
+
+
+def _within(needle: str, haystack: str) -> bool:
+    """`needle` in `haystack`, not as part of a longer word: "skill" is not in "skills", "Java" not in "JavaScript"."""
+    if needle not in haystack:
+        return False
+    head = r"(?<!\w)" if needle[:1].isalnum() else ""
+    tail = r"(?!\w)" if needle[-1:].isalnum() else ""
+    return re.search(head + re.escape(needle) + tail, haystack) is not None
 
 
 def _written_as(value: str, raw: str) -> bool:
@@ -364,8 +510,18 @@ def _written_as(value: str, raw: str) -> bool:
     return False
 
 
+def _slip(a: str, b: str) -> bool:
+    """The same word, or one with a slip: ≥ 85 % alike, or one letter changed ("dey"/"day"; not "php"/"python")."""
+    import difflib
+
+    if a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.85:
+        return True
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
 def _near(words: str, haystack: str) -> bool:
-    """A fuzzy find: some window of `haystack` of the same word count is ≥ 90 % similar to `words`."""
+    """A fuzzy find: some window of `haystack` of the same word count is ≥ 90 % similar to `words`, word for word
+    (≥ 85 % each): a slip in a word, not another word ("fünf Jahren Erfahrung in PHP" is not "… in Python")."""
     import difflib
 
     if len(words) < 6:
@@ -378,16 +534,90 @@ def _near(words: str, haystack: str) -> bool:
         if hay[i][:3] not in first and hay[i + n - 1][:3] not in first:
             continue
         window = " ".join(hay[i : i + n])
-        if difflib.SequenceMatcher(None, words, window).ratio() >= 0.9:
+        if difflib.SequenceMatcher(None, words, window).ratio() >= 0.9 and all(
+            _slip(a, b) for a, b in zip(target, hay[i : i + n], strict=True)
+        ):
             return True
     return False
 
 
-def _ground_finding(kind: str, value: str, action: str, where: str, by: str = "") -> dict[str, str]:
+def _ground_finding(kind: str, value: str, action: str, where: str, by: str = "", why: str = "") -> dict[str, str]:
     finding = _finding(kind, value, action, where)
     if by:
         finding["by"] = by
+    if why and why != _NOT_IN_CV:
+        finding["why"] = why
     return finding
+
+
+_NOT_IN_CV = "is not in your CV"
+#: The words of the JSON shape the parse prompt shows ("employer", "field of study", …): handed back, not values.
+_SHAPE_WORDS = frozenset({"employer", "field of study", "degree", "group", "yyyy mm", "yyyy mm or", "school", "skill",
+                          "name", "position", "institution", "keyword", "keywords"})  # fmt: skip
+
+
+@functools.cache
+def _heading_keys() -> frozenset[str]:
+    from core.local.vocab.headings import HEADINGS
+
+    return frozenset(norm(h) for names in HEADINGS.values() for h in names)
+
+
+class _Checker:
+    """Why a parsed value should not be kept, or "" when it may: it must be in the CV text, and be a value of its
+    kind there, not a heading, a word of the requested shape, a degree given as the employer, or the CV's own
+    employer, job title or name given as a skill."""
+
+    def __init__(self, src: SourceText, offline: dict[str, Any]) -> None:
+        self.src = src
+        self.facts = cv_facts(None, src.raw)
+        basics = offline.get("basics") or {}
+        own = [str(basics.get("name") or ""), str(basics.get("label") or "")]
+        for job in offline.get("work") or []:
+            if isinstance(job, dict):
+                own += [str(job.get("name") or ""), str(job.get("position") or "")]
+        for school in offline.get("education") or []:
+            if isinstance(school, dict):
+                own.append(str(school.get("institution") or ""))
+        self.not_skills = {k for v in own for k in (norm(v), org_key(v)) if k}
+        self.owner = norm(str(basics.get("name") or ""))
+        # the CV's entries: its lines cut at the separators CVs put between employer, title, place and dates
+        pieces = re.split(r"\n|,|\||•|·|;|\s[-–—@]\s|:\s", src.raw)
+        self.entries = {norm(p) for p in pieces if norm(p)} | {norm(re.sub(r"\(.*", "", p)) for p in pieces}
+
+    def why_not(self, value: str, kind: str, *, vocabulary_only: bool = False) -> str:
+        if not value:
+            return ""
+        key = norm(value)
+        if key in _SHAPE_WORDS:
+            return "is a word of the requested answer's shape, not a value from your CV"
+        if key in _heading_keys():
+            return "is a heading of your CV, not a value"
+        if kind == "skill":
+            if key in self.not_skills or org_key(value) in self.not_skills:
+                return "is an employer, job title or name in your CV, not a skill"
+            if vocabulary_only:
+                known = bool(vocabulary().canonical(value)) and self.facts.has_skill(value)
+                return "" if known else "is not a skill in your CV"
+            return "" if self.src.has(value) or self.facts.has_skill(value) else _NOT_IN_CV
+        if kind != "email" and "@" in value:
+            return "is an e-mail address, not a value of this kind"
+        if kind in ("employer", "school", "position") and self.owner and key == self.owner:
+            return f"is your name, not {'a' if kind == 'position' else 'an' if kind == 'employer' else 'a'} {kind}"
+        if kind == "employer" and _names_degree(value):
+            return "is a degree, not an employer"
+        if kind in ("employer", "school", "position") and not self.src.has(value):
+            return _NOT_IN_CV
+        if kind in ("employer", "school", "position") and len(key.split()) >= 5 and key not in self.entries:
+            return "is pieced together from your CV's text, not one of its entries"
+        if kind in ("degree", "area"):
+            return "" if self.src.has(value) or _degree_in(value, self.src) else _NOT_IN_CV
+        return "" if self.src.has(value) else _NOT_IN_CV
+
+
+def _names_degree(value: str) -> bool:
+    """A degree written out ("BSc", "Bachelor", "PhD"; not a two-letter "BA", which is also a company)."""
+    return any(len(re.sub(r"\W", "", m.group(1))) >= 3 for m in _DEGREE_RE.finditer(value))
 
 
 def ground_parsed(
@@ -420,6 +650,13 @@ def ground_parsed(
         elif value:
             basics[key] = ""
             findings.append(_ground_finding(key, value, "dropped", "basics"))
+    summary, own_summary = str(basics.get("summary") or "").strip(), str(own.get("summary") or "").strip()
+    if summary and not (src.has(summary) or _mostly_in(summary, src)):
+        basics["summary"] = own_summary
+        findings.append(_ground_finding("summary", summary, "replaced" if own_summary else "dropped", "basics",
+                                        own_summary))  # fmt: skip
+    elif not summary and own_summary:
+        basics["summary"] = own_summary  # the CV's own words, as the offline parser read them
     location = dict(basics.get("location") or {}) if isinstance(basics.get("location"), dict) else {}
     city = str(location.get("city") or "")
     if city and not src.has(city):
@@ -430,32 +667,49 @@ def ground_parsed(
         basics["location"] = location
     out["basics"] = basics
 
-    kept_work = []
+    check = _Checker(src, offline)
+    kept_work: list[dict[str, Any]] = []
+    seen_jobs: set[tuple[str, ...]] = set()
     for i, job in enumerate(out.get("work") or []):
         if not isinstance(job, dict):
             continue
         job = dict(job)
-        name, position = str(job.get("name") or ""), str(job.get("position") or "")
-        name_ok, position_ok = src.has(name), src.has(position)
-        if not name_ok and not position_ok:
-            findings.append(_ground_finding("employer", name or position, "dropped", f"work[{i}]"))
+        where = f"work[{i}]"
+        name, position = str(job.get("name") or "").strip(), str(job.get("position") or "").strip()
+        if not name and not position:  # the shape handed back with dates filled in: no job at all
             continue
-        if not name_ok:
-            findings.append(_ground_finding("employer", name, "dropped", f"work[{i}]"))
+        name_why, position_why = check.why_not(name, "employer"), check.why_not(position, "position")
+        if (name_why or not name) and (position_why or not position):  # nothing of the job is left
+            findings.append(
+                _ground_finding("employer", name or position, "dropped", where, why=name_why or position_why)
+            )
+            continue
+        if name_why:
+            findings.append(_ground_finding("employer", name, "dropped", where, why=name_why))
             job["name"] = ""
-        if not position_ok:
-            findings.append(_ground_finding("position", position, "dropped", f"work[{i}]"))
+        if position_why:
+            findings.append(_ground_finding("position", position, "dropped", where, why=position_why))
             job["position"] = ""
-        _ground_dates(job, src, findings, f"work[{i}]")
+        _ground_dates(job, src, findings, where)
         highlights = []
         for line in job.get("highlights") or []:
+            if not str(line).strip():
+                continue
             if src.has(str(line)) or _mostly_in(str(line), src):
                 highlights.append(line)
             else:
-                findings.append(_ground_finding("highlight", str(line), "dropped", f"work[{i}]"))
+                findings.append(_ground_finding("highlight", str(line), "dropped", where))
         job["highlights"] = highlights
+        job_key = tuple(norm(str(job.get(k) or "")) for k in ("name", "position", "startDate", "endDate"))
+        if job_key in seen_jobs:  # the same job twice: a small model looping
+            continue
+        seen_jobs.add(job_key)
         kept_work.append(job)
-    if "work" in out:
+    if not _complete(kept_work, "name", "position") and _complete(offline.get("work") or [], "name", "position"):
+        kept_work = copy.deepcopy(offline["work"])
+        findings[:] = _without_details(findings, "work[")
+        findings.append(_ground_finding("work", "", "replaced", "work", _OFFLINE))
+    if "work" in out or kept_work:
         out["work"] = kept_work
 
     kept_schools = []
@@ -463,43 +717,78 @@ def ground_parsed(
         if not isinstance(school, dict):
             continue
         school = dict(school)
-        institution = str(school.get("institution") or "")
-        if institution and not src.has(institution):
-            findings.append(_ground_finding("school", institution, "dropped", f"education[{i}]"))
-            school["institution"] = ""
-        for key, kind in (("studyType", "degree"), ("area", "area")):
-            value = str(school.get(key) or "")
-            if value and not (src.has(value) or _degree_in(value, src)):
-                findings.append(_ground_finding(kind, value, "dropped", f"education[{i}]"))
+        where = f"education[{i}]"
+        for key, kind in (("institution", "school"), ("studyType", "degree"), ("area", "area")):
+            value = str(school.get(key) or "").strip()
+            why = check.why_not(value, kind)
+            if why:
+                findings.append(_ground_finding(kind, value, "dropped", where, why=why))
                 school[key] = ""
-        _ground_dates(school, src, findings, f"education[{i}]")
         if any(str(school.get(f) or "") for f in ("institution", "studyType", "area")):
+            _ground_dates(school, src, findings, where)
             kept_schools.append(school)
-    if "education" in out:
+    complete_schools = _complete(kept_schools, "institution", "studyType") + _complete(
+        kept_schools, "institution", "area"
+    )
+    if not complete_schools and offline.get("education"):
+        kept_schools = copy.deepcopy(offline["education"])
+        findings[:] = _without_details(findings, "education[")
+        findings.append(_ground_finding("education", "", "replaced", "education", _OFFLINE))
+    if "education" in out or kept_schools:
         out["education"] = kept_schools
 
-    facts = cv_facts(None, cv_text)
     kept_groups = []
     for group in out.get("skills") or []:
         if not isinstance(group, dict):
             continue
         keywords = []
-        for keyword in group.get("keywords") or []:
-            if src.has(str(keyword)) or facts.has_skill(str(keyword)):
+        for keyword in _split_list(group.get("keywords") or []):
+            value = str(keyword).strip()
+            why = check.why_not(value, "skill") if value else ""
+            if why:
+                findings.append(_ground_finding("skill", value, "dropped", "skills", why=why))
+            elif value:
                 keywords.append(keyword)
-            else:
-                findings.append(_ground_finding("skill", str(keyword), "dropped", "skills"))
-        name = str(group.get("name") or "")
-        if not keywords and name and not (src.has(name) or facts.has_skill(name)):
-            findings.append(_ground_finding("skill", name, "dropped", "skills"))
+        name = str(group.get("name") or "").strip()
+        sentence = len(name.split()) > 3 and not vocabulary().canonical(name)  # not a category
+        if keywords and name and (sentence or norm(name) in check.not_skills or "@" in name):  # or the owner's name
+            findings.append(_ground_finding("skill", name, "dropped", "skills", why="is not a skill group"))
+            group, name = {**group, "name": ""}, ""
+        if not keywords and not name:
+            continue
+        # a group with no keywords is kept only when its name is itself a skill of the CV
+        why = check.why_not(name, "skill") if keywords else check.why_not(name, "skill", vocabulary_only=True)
+        if not keywords and why:
+            findings.append(_ground_finding("skill", name, "dropped", "skills", why=why))
             continue
         kept_groups.append({**group, "keywords": keywords})
     if not kept_groups and offline.get("skills"):
         kept_groups = copy.deepcopy(offline["skills"])
-        if out.get("skills"):
-            findings.append(_ground_finding("skill", "all skills", "replaced", "skills", "the offline parser's"))
+        findings.append(_ground_finding("skills", "", "replaced", "skills", _OFFLINE))
     out["skills"] = kept_groups
     return out, findings
+
+
+_OFFLINE = "the offline parser's"
+
+
+def _without_details(findings: list[dict[str, str]], where: str) -> list[dict[str, str]]:
+    """The findings less the dates and highlights of a section that is replaced as a whole (they no longer apply)."""
+    return [f for f in findings if not (f["where"].startswith(where) and f["kind"] in ("date", "highlight"))]
+
+
+def _split_list(keywords: list[Any]) -> list[Any]:
+    """Keywords with "Python, Go, Redis" (one string, as a small model writes a CV's skills line) split up."""
+    out: list[Any] = []
+    for keyword in keywords:
+        text = str(keyword)
+        out += [p.strip() for p in text.split(",") if p.strip()] if "," in text else [keyword]
+    return out
+
+
+def _complete(entries: list[Any], *keys: str) -> list[dict[str, Any]]:
+    """The entries with every one of `keys` filled: a job with an employer and a position, a school with a degree."""
+    return [e for e in entries if isinstance(e, dict) and all(str(e.get(k) or "").strip() for k in keys)]
 
 
 def _ground_dates(entry: dict[str, Any], src: SourceText, findings: list[dict[str, str]], where: str) -> None:
@@ -526,7 +815,15 @@ def describe_parsed(findings: list[dict[str, str]]) -> list[str]:
     for f in findings:
         label = _FIELD_LABELS.get(f["kind"], f["kind"].capitalize())
         value = f"“{f['value']}”" if f["value"] else "(empty)"
-        if f["action"] == "replaced":
+        if f.get("why"):
+            lines.append(f"{label}: the model's {value} {f['why']}, so it was left out.")
+        elif f["kind"] in _SECTIONS:
+            lines.append(
+                f"{label}: the model gave none that is in your CV; used the entries read from your CV offline."
+            )
+        elif f["action"] == "replaced" and not f["value"]:
+            lines.append(f"{label}: the model left it empty; used “{f.get('by', '')}” from your CV.")
+        elif f["action"] == "replaced":
             lines.append(f"{label}: the model's {value} is not in your CV; used “{f.get('by', '')}” from your CV.")
         else:
             lines.append(f"{label}: the model's {value} is not in your CV, so it was left out.")
@@ -650,7 +947,8 @@ def _shares_content(summary: str, source: str, least: int = 2) -> bool:
 
 
 def _repeats(text: str) -> bool:
-    """The same sentence or line (six words or more) twice: a small model looping, not a letter or summary."""
+    """The same sentence or line (six words or more) twice, or short lines over and over (a quarter of the lines,
+    three or more of them, are repeats): a small model looping, not a letter or summary."""
     seen: set[str] = set()
     for piece in re.split(r"(?<=[.!?])\s+|\n+", text):
         words = norm(piece).split()
@@ -660,4 +958,6 @@ def _repeats(text: str) -> bool:
         if key in seen:
             return True
         seen.add(key)
-    return False
+    lines = [norm(line) for line in text.splitlines() if len(norm(line).split()) >= 2]
+    repeats = len(lines) - len(set(lines))
+    return repeats >= 3 and repeats >= len(lines) / 4

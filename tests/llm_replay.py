@@ -7,7 +7,10 @@ recorded wire bodies. Both go through the real router (`custom` provider) and `A
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,8 @@ CASES = {
         "spanish_analyst_cv.txt", "spanish_analyst_job.txt", "Ejemplo Seguros S.A.", "Analista de Datos"
     ),
     "tech": Case("tech_cv.txt", "tech_job.txt", "Example Lending Ltd", "Senior Python Developer"),
+    "teacher": Case("teacher_cv.txt", "teacher_job.txt", "Example Hill Academy", "Year 5 Teacher"),
+    "chef": Case("chef_cv.txt", "chef_job.txt", "Example Kitchen Group Ltd", "Head Chef"),
 }
 
 CONFIG = """
@@ -124,5 +129,70 @@ async def run(svc: AIService, case: Case, task: str) -> Outcome:
     raise ValueError(f"unknown task {task!r}")
 
 
-def fixture_path(model_dir: str, case: str, task: str) -> Path:
-    return HERE / model_dir / f"{case}__{task}.json"
+def fixture_path(model_dir: str, case: str, task: str, variant: str = "") -> Path:
+    """`<case>__<task>.json`, or `<case>__<task>__<variant>.json` for a recording made another way (see README)."""
+    return HERE / model_dir / f"{case}__{task}{'__' + variant if variant else ''}.json"
+
+
+def load(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def reply_of(exchange: dict[str, Any]) -> Any:
+    """A recorded exchange as the loopback fake's Reply: the body byte for byte (an SSE body event by event)."""
+    from tests.fakes import Reply
+
+    body = exchange["body"].encode("utf-8")
+    headers = {"content-type": exchange["content_type"]}
+    if exchange["content_type"].startswith("text/event-stream"):
+        events = re.findall(rb".*?(?:\r?\n\r?\n|$)", body, re.DOTALL)
+        return Reply(exchange["status"], headers, [e for e in events if e], stream=True)
+    return Reply(exchange["status"], headers, [body])
+
+
+def serve(server: Any, fixture: dict[str, Any]) -> None:
+    """Queue a recording's replies on a tests.fakes.LoopbackServer, in order; after them the server answers 500,
+    so a call the recording did not have shows up as a fallback, never as a quiet success."""
+    server.configure(replies=deque(reply_of(e) for e in fixture["exchanges"]), status=500)
+
+
+def content_of(exchange: dict[str, Any]) -> str:
+    """The text the model wrote in one recorded exchange (a chat.completion body, or an SSE stream's deltas)."""
+    if not exchange["request"].get("stream"):
+        return str(json.loads(exchange["body"])["choices"][0]["message"]["content"] or "")
+    pieces = []
+    for line in exchange["body"].splitlines():
+        if line.startswith("data: {"):
+            for choice in json.loads(line[6:]).get("choices") or []:
+                pieces.append((choice.get("delta") or {}).get("content") or "")
+    return "".join(pieces)
+
+
+@dataclass
+class Replay:
+    """One recording replayed through the app: what it made of the replies, and the requests it sent."""
+
+    fixture: dict[str, Any]
+    outcome: Outcome
+    requests: list[dict[str, Any]]
+
+    @property
+    def case(self) -> Case:
+        return CASES[self.fixture["case"]]
+
+    @property
+    def record(self) -> CallRecord:
+        return self.outcome.record
+
+
+def replay(fixture: dict[str, Any], workdir: Path) -> Replay:
+    """Run the recording's operation through the real router (`custom`) and AIService against a loopback server
+    that answers with the recorded bodies."""
+    from tests.fakes import LoopbackServer
+
+    with LoopbackServer() as server:
+        serve(server, fixture)
+        svc = service(f"{server.url}/v1", fixture["model"], workdir, timeout=10)
+        outcome = asyncio.run(run(svc, CASES[fixture["case"]], fixture["task"]))
+        requests = [r.json for r in server.requests_for("/v1/chat/completions")]
+    return Replay(fixture, outcome, requests)

@@ -37,8 +37,67 @@ def test_faithful_tailoring_has_no_findings() -> None:
 
 @pytest.mark.parametrize("spelling", ["Acme, Inc.", "ACME", "The Acme Corporation", "acme corp"])
 def test_employer_spellings_are_recognised(spelling: str) -> None:
-    tailored = {**CV, "work": [{"name": spelling, "position": "Engineer"}]}
+    tailored = {**CV, "work": [{"name": spelling, "position": "Engineer"}, CV["work"][1]]}
     assert [] == grounding.ground_resume(tailored, CV)[1]
+
+
+def test_a_job_the_tailoring_left_out_is_put_back_in_the_cvs_order() -> None:
+    tailored = {**CV, "work": [CV["work"][1]]}
+    out, findings = grounding.ground_resume(tailored, CV)
+    assert CV["work"] == out["work"]
+    assert [("employer", "Acme Corp", "restored")] == [(f["kind"], f["value"], f["action"]) for f in findings]
+    assert ["Employer left out by the tailoring, put back from your CV: Acme Corp"] == grounding.describe(findings)
+
+
+def test_a_tailored_job_keeps_the_cvs_position_and_dates() -> None:
+    """SmolLM2 tailoring (tests/fixtures/llm_replies/smollm2/tech__tailor__schema.json) moved a job to "2021-09" –
+    "2020-12" and made the candidate's name an employer."""
+    source = copy.deepcopy(CV)
+    source["work"][0].update(startDate="2021-01", endDate="")
+    tailored = copy.deepcopy(source)
+    tailored["work"][0].update(position="Senior Engineer", startDate="2021-09")
+    tailored["work"].append({"name": "Jane Doe", "position": "Backend developer"})
+    out, findings = grounding.ground_resume(tailored, source)
+    assert source["work"] == out["work"]
+    assert [
+        ("employer", "Jane Doe", "removed"),
+        ("position", "Senior Engineer", "replaced"),
+        ("date", "2021-09", "replaced"),
+    ] == _found_of(findings)
+    assert "Position changed by the tailoring (Senior Engineer), kept as in your CV: Engineer" in grounding.describe(
+        findings
+    )
+
+
+def test_a_summary_copied_from_the_job_ad_is_replaced_by_the_cvs_own() -> None:
+    job = "Example Lending Ltd is looking for a Senior Python Developer to build our loan servicing platform."
+    tailored = copy.deepcopy(CV)
+    tailored["basics"]["summary"] = job
+    out, findings = grounding.ground_resume(tailored, CV, job_description=job)
+    assert "Backend developer." == out["basics"]["summary"]
+    assert [("summary", job, "replaced")] == _found_of(findings)
+    written = copy.deepcopy(CV)
+    written["basics"]["summary"] = "Backend developer who builds REST APIs in Python, keen to build loan platforms."
+    assert [] == grounding.ground_resume(written, CV, job_description=job)[1]
+
+
+def test_sections_the_tailoring_emptied_are_put_back() -> None:
+    """SmolLM2 tailoring (smollm2/nurse__tailor.json) answered with work only, one job with no employer or position,
+    and its skills outside the resume."""
+    tailored = {"basics": {"name": "Jane Doe"}, "work": [*CV["work"], {"name": "", "job_description": "Engineer"}]}
+    out, findings = grounding.ground_resume(tailored, CV)
+    assert [CV[k] for k in ("work", "education", "skills")] == [out[k] for k in ("work", "education", "skills")]
+    assert CV["basics"]["summary"] == out["basics"]["summary"]
+    assert [
+        ("education", "", "restored"),
+        ("skills", "", "restored"),
+        ("summary", "Backend developer.", "restored"),
+    ] == (_found_of(findings))
+    assert "Skills left out by the tailoring, put back from your CV" in grounding.describe(findings)
+
+
+def _found_of(findings: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    return [(f["kind"], f["value"], f["action"]) for f in findings]
 
 
 def test_invented_employer_school_degree_and_skill_are_removed() -> None:
@@ -193,7 +252,19 @@ def test_jobs_are_kept_only_when_the_cv_text_has_them(entry: dict, kept: bool) -
     assert kept == bool(out["work"])
 
 
-@pytest.mark.parametrize(("date", "kept"), [("2019-03", True), ("2015", True), ("2012-01", False), ("", True)])
+@pytest.mark.parametrize(
+    ("date", "kept"),
+    [
+        ("2019-03", True),
+        ("2015", True),
+        ("2012-01", False),
+        ("", True),
+        ("2019-03-01", True),
+        ("2019-09", False),  # the CV says "March 2019": the year is there, the month is made up
+        ("2019-04-30", False),
+        ("2015-07", True),  # the CV gives no month for 2015
+    ],
+)
 def test_dates_must_have_a_year_of_the_cv(date: str, kept: bool) -> None:
     out, _ = grounding.ground_parsed({"work": [{"name": "Royal Manchester Infirmary", "startDate": date}]}, {}, SOURCE)
     assert (date if kept else "") == out["work"][0]["startDate"]
@@ -213,6 +284,194 @@ def test_skills_must_be_in_the_cv() -> None:
     out, findings = grounding.ground_parsed(parsed, {}, SOURCE)
     assert ["IV therapy", "BLS", "Communication"] == out["skills"][0]["keywords"]
     assert [("skill", "Phlebotomy")] == [(f["kind"], f["value"]) for f in findings]
+
+
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        ("Jan 2021 - Present", {"2021": {1}}),
+        ("März 2020 – heute; 03/2019 - 02/2020", {"2020": {3, 2}, "2019": {3}}),
+        ("sept. 2018 a dic. 2019", {"2018": {9}, "2019": {12}}),
+        ("Marketing 2019, Maintained 2018, 2015 - 2018, 1.5 2019", {}),
+        ("2017-05 to 2020-03", {"2017": {5}, "2020": {3}}),
+    ],
+)
+def test_the_months_a_cv_names(text: str, months: dict[str, set[int]]) -> None:
+    assert months == grounding.SourceText(text).months
+
+
+#: the offline parser's reading of SOURCE (what a section the model got wholly wrong is replaced by)
+OFFLINE = {
+    "basics": {"name": "OLIVER HARTLEY", "label": "Staff Nurse", "email": "oliver.hartley@example.org"},
+    "work": [{"name": "Royal Manchester Infirmary", "position": "Staff Nurse", "startDate": "2019-03"}],
+    "education": [{"institution": "University of Salford", "studyType": "BSc (Hons)", "area": "General Nursing"}],
+    "skills": [{"name": "IV therapy", "keywords": []}, {"name": "BLS", "keywords": []}],
+}
+
+
+def _found(findings: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    return [(f["kind"], f["value"], f["action"]) for f in findings]
+
+
+def test_the_shape_handed_back_with_dates_is_no_job_and_the_offline_sections_are_used() -> None:
+    """A small model's parse: every name "", dates made up, skills [""] (tests/fixtures/llm_replies, *__schema)."""
+    parsed = {
+        "work": [{"name": "", "position": "", "startDate": "2019-04-30", "highlights": [""]}],
+        "education": [{"institution": "", "area": "field of study", "studyType": "degree", "endDate": "2018-12-31"}],
+        "skills": [{"name": "", "keywords": [""]}, {"name": "", "keywords": [""]}],
+    }
+    out, findings = grounding.ground_parsed(parsed, OFFLINE, SOURCE)
+    assert [OFFLINE[k] for k in ("work", "education", "skills")] == [out[k] for k in ("work", "education", "skills")]
+    assert [
+        ("name", "", "replaced"),
+        ("label", "", "replaced"),
+        ("email", "", "replaced"),
+        ("work", "", "replaced"),
+        ("degree", "degree", "dropped"),
+        ("area", "field of study", "dropped"),
+        ("education", "", "replaced"),
+        ("skills", "", "replaced"),
+    ] == _found(findings)
+    lines = grounding.describe_parsed(findings)
+    assert "Name: the model left it empty; used “OLIVER HARTLEY” from your CV." == lines[0]
+    assert "Experience: the model gave none that is in your CV; used the entries read from your CV offline." in lines
+    assert (
+        "Degree: the model's “degree” is a word of the requested answer's shape, not a value from your CV" in lines[4]
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "kept"),
+    [
+        ({"name": "BSc (Hons) General Nursing, University of Salford", "position": ""}, False),  # a school line
+        ({"name": "Royal Manchester Infirmary", "position": "Experience"}, True),  # the position is dropped
+        ({"name": "EXPERIENCE", "position": ""}, False),  # a heading
+        ({"name": "employer", "position": ""}, False),  # the prompt's shape
+    ],
+)
+def test_a_job_needs_an_employer_or_position_that_is_one(entry: dict[str, str], kept: bool) -> None:
+    out, findings = grounding.ground_parsed({"work": [entry]}, {}, SOURCE)
+    assert ([entry["name"]] if kept else []) == [j["name"] for j in out["work"]]
+    assert findings and all(f["action"] == "dropped" for f in findings)
+
+
+def test_the_same_job_twice_is_kept_once() -> None:
+    job = {"name": "Royal Manchester Infirmary", "position": "Staff Nurse", "startDate": "2019-03"}
+    out, findings = grounding.ground_parsed({"work": [job, dict(job)]}, {}, SOURCE)
+    assert ([job["name"]], []) == ([j["name"] for j in out["work"]], findings)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("skill", False),  # only inside the heading "SKILLS": a value must be whole words of the CV
+        ("education", False),  # the heading itself
+        ("degree", False),  # the shape's word
+        ("BSc", True),
+        ("General Nursing", True),
+    ],
+)
+def test_a_degree_is_a_degree_of_the_cv(value: str, kept: bool) -> None:
+    parsed = {"education": [{"institution": "University of Salford", "studyType": value}]}
+    out, _ = grounding.ground_parsed(parsed, {}, SOURCE)
+    assert (value if kept else "") == out["education"][0]["studyType"]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "kept"),
+    [
+        ("NEWS2", True),
+        ("Staff Nurse", False),  # the CV's job title
+        ("Royal Manchester Infirmary", False),  # its employer
+        ("royal manchester infirmary", False),
+        ("Oliver Hartley", False),  # its owner
+        ("Nurs", False),  # part of a word
+    ],
+)
+def test_a_skill_is_not_the_cvs_employer_title_or_name(keyword: str, kept: bool) -> None:
+    out, _ = grounding.ground_parsed({"skills": [{"name": "", "keywords": ["BLS", keyword]}]}, OFFLINE, SOURCE)
+    assert (["BLS", keyword] if kept else ["BLS"]) == out["skills"][0]["keywords"]
+
+
+@pytest.mark.parametrize(("name", "kept"), [("BLS", True), ("Administered IV therapy", False), ("Skills", False)])
+def test_a_skill_group_without_keywords_must_be_a_skill(name: str, kept: bool) -> None:
+    out, _ = grounding.ground_parsed({"skills": [{"name": "ILS", "keywords": ["ILS"]}, {"name": name}]}, {}, SOURCE)
+    assert (["ILS", name] if kept else ["ILS"]) == [g["name"] for g in out["skills"]]
+
+
+def test_the_candidates_name_is_no_employer_or_school() -> None:
+    """SmolLM2 with a "filled" schema (smollm2/tech__parse__schema_filled.json) gave "Oliver Hartley" as both."""
+    parsed = {
+        "work": [{"name": "Oliver Hartley", "position": "Staff Nurse"}],
+        "education": [{"institution": "Oliver Hartley", "studyType": "BSc"}],
+    }
+    out, findings = grounding.ground_parsed(parsed, OFFLINE, SOURCE)
+    dropped = [f for f in _found(findings) if f[2] == "dropped"]
+    assert [("employer", "Oliver Hartley", "dropped"), ("school", "Oliver Hartley", "dropped")] == dropped
+    assert (OFFLINE["work"], OFFLINE["education"]) == (out["work"], out["education"])  # no complete entry was left
+    assert (
+        "Employer: the model's “Oliver Hartley” is your name, not an employer, so it was left out."
+        in grounding.describe_parsed(findings)
+    )
+
+
+@pytest.mark.parametrize(
+    ("position", "kept"),
+    [
+        ("Staff Nurse", True),
+        ("Administered IV therapy to 30 patients", False),  # five words or more, inside a sentence of the CV
+        ("Staff Nurse, Royal Manchester Infirmary", False),  # two entries run together
+    ],
+)
+def test_a_long_value_must_be_one_entry_of_the_cv(position: str, kept: bool) -> None:
+    out, _ = grounding.ground_parsed(
+        {"work": [{"name": "Royal Manchester Infirmary", "position": position}]}, {}, SOURCE
+    )
+    assert (position if kept else "") == out["work"][0]["position"]
+
+
+@pytest.mark.parametrize(
+    ("summary", "shown"),
+    [
+        ("Awesome, amazing, amazing, awesome, amazing", "Nurse on a busy ward."),  # made up: the CV's own instead
+        ("Staff nurse administered IV therapy to 30 patients a day.", None),  # the CV's words: kept
+        ("", "Nurse on a busy ward."),
+    ],
+)
+def test_a_summary_must_be_the_cvs_words(summary: str, shown: str | None) -> None:
+    offline = {"basics": {"summary": "Nurse on a busy ward."}}
+    out, _ = grounding.ground_parsed({"basics": {"summary": summary}}, offline, SOURCE)
+    assert (shown or summary) == out["basics"]["summary"]
+
+
+def test_a_skills_line_given_as_one_keyword_is_split() -> None:
+    parsed = {"skills": [{"name": "Bridgestown School of Data", "keywords": ["IV therapy, BLS, Phlebotomy"]}]}
+    out, findings = grounding.ground_parsed(parsed, {}, SOURCE)
+    assert [{"name": "", "keywords": ["IV therapy", "BLS"]}] == out["skills"]
+    assert [("skill", "Phlebotomy", "dropped"), ("skill", "Bridgestown School of Data", "dropped")] == _found(findings)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("General Nursing", True),
+        ("BSc (Hons) General Nursing, University of Salfrod", True),  # a slip in a word
+        ("Administered IV therapy to 30 patients a dey", True),  # a slip in a word
+        ("Administered IV therapy to 30 patients a week", False),  # another word
+    ],
+)
+def test_fuzzy_finds_slips_not_other_words(value: str, kept: bool) -> None:
+    assert kept == grounding.SourceText(SOURCE).has(value)
+
+
+def test_a_tailored_employer_must_be_one_of_the_cvs() -> None:
+    """SmolLM2 tailoring (smollm2/nurse__tailor__schema_filled.json) made "Mentor" and "BLS" employers: words of
+    the CV, not employers in it."""
+    tailored = copy.deepcopy(CV)
+    tailored["work"] += [{"name": "Python", "position": "Engineer"}, {"name": "Backend", "position": "Intern"}]
+    out, findings = grounding.ground_resume(tailored, CV)
+    assert CV["work"] == out["work"]
+    assert [("employer", "Python", "removed"), ("employer", "Backend", "removed")] == _found(findings)
 
 
 # --- generated text ------------------------------------------------------------------------------------------------
