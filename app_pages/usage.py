@@ -427,13 +427,16 @@ def _policy_text(policy: str) -> str:
     return "moves on to cheaper providers, down to the free offline engine"
 
 
-def render_ab(db_path: str, hours: float | None, filters: dict[str, list[str]], window_label: str) -> None:
-    """Win rate per provider per task and cost per win, from the votes on the Compare providers page (votes are
-    counted from the range's start up to now: the vote store keeps no finer window)."""
+def render_ab(db_path: str, rng: charts.TimeRange, filters: dict[str, list[str]]) -> None:
+    """Win rate per provider per task and cost per win, from the votes on the Compare providers page cast in the
+    range (a range that ended in the past leaves out the votes after it)."""
     st.subheader("Provider comparison (A/B)")
     users = filters["user_id"]
+    window_label = rng.label
     try:
-        rows = ab.get_vote_store(db_path).win_rates(hours=hours, user_id=users[0] if len(users) == 1 else None)
+        rows = ab.get_vote_store(db_path).win_rates(
+            since=rng.since, until=rng.until, user_id=users[0] if len(users) == 1 else None
+        )
     except Exception as exc:  # noqa: BLE001 - the rest of the dashboard still draws
         st.caption(f"Votes unavailable: {exc}")
         return
@@ -447,7 +450,7 @@ def render_ab(db_path: str, hours: float | None, filters: dict[str, list[str]], 
         return
     who = f"votes of **{users[0]}**" if len(users) == 1 else "votes of every user"
     st.caption(
-        f"From the {who} in the window. Win rate is wins over comparisons (a tie is a comparison without a win); "
+        f"From the {who} in this range. Win rate is wins over comparisons (a tie is a comparison without a win); "
         "cost per win is what a provider cost across its comparisons, divided by its wins."
     )
     _chart(charts.win_rates_chart(frame), "chart_ab")
@@ -577,8 +580,7 @@ def main() -> None:
     render_reliability(dash)
     render_users(dash)
     render_savings(dash)
-    hours = None if rng.since is None else (now - rng.since) / 3600
-    render_ab(db_path, hours, filters, rng.label)
+    render_ab(db_path, rng, filters)
     drill = st.session_state.get("usage_drill")
     rows = _calls(db_path, preset, custom, key, drill, version)
     render_recent_calls(rows, drill, tracker, rng, filters)

@@ -1,9 +1,11 @@
 """Score the offline CV parser on labelled CVs: precision, recall and F1 per field, and time per CV.
 
-Usage: python bench/parse_eval.py [DATA_DIR] [--half 1|2] [--show FIELD --half N]
+Usage: python bench/parse_eval.py [DATA_DIR] [--half 1|2] [--folds K] [--show FIELD --half N]
 
 Prints precision/recall/F1 for all CVs and for each half (files sorted by number, split in two), and the worse
 half's F1: tune on one half, read the other. The worse half is the figure to trust for unseen CVs.
+--folds K also prints F1 per field on K contiguous folds (files sorted by number), with the worst and the mean:
+the spread says how much a figure moves between sets of CVs of the same kind.
 
 "Tuning" here is a person reading the parser's misses (--show) and writing rules; nothing is fitted
 automatically. So the protocol is: read misses only on the tuning half (--show needs --half, so the misses of
@@ -155,12 +157,30 @@ def f1_of(c: list[int]) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+def print_folds(files: list[Path], k: int) -> None:
+    """F1 per field on k contiguous folds, then the worst fold and the mean over folds."""
+    size = len(files) / k
+    folds = [files[round(i * size) : round((i + 1) * size)] for i in range(k)]
+    f1s = {f: [] for f in FIELDS}
+    for part in folds:
+        counts, _ = score(part)
+        for field in FIELDS:
+            f1s[field].append(f1_of(counts[field])[2])
+    print(f"{k} folds of {', '.join(str(len(p)) for p in folds)} CVs: F1 per fold, worst, mean")
+    for field in FIELDS:
+        row = " ".join(f"{x:6.3f}" for x in f1s[field])
+        print(f"{field:10} {row}   worst {min(f1s[field]):6.3f}   mean {sum(f1s[field]) / k:6.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_dir", nargs="?", default=_default_data_dir())
     ap.add_argument("--half", type=int, choices=(1, 2), help="score only the first or second half of the files")
     ap.add_argument("--show", help="print misses for one field (with --half: the tuning half only)")
+    ap.add_argument("--folds", type=int, default=0, help="also score K contiguous folds and print worst and mean F1")
     args = ap.parse_args()
+    if args.folds and (args.folds < 2 or args.half or args.show):
+        ap.error("--folds needs K >= 2 and scores all CVs: do not combine it with --half or --show")
     if args.show and not args.half:
         ap.error("--show needs --half: read the misses of the tuning half only, and keep the other half held out")
 
@@ -190,6 +210,8 @@ def main() -> None:
             if n.startswith("half"):
                 halves_f1.append(f1)
         print(f"{field:10} " + " ".join(f"{c:>22}" for c in cells) + f" {min(halves_f1):14.3f}")
+    if args.folds:
+        print_folds(files, args.folds)
     times = sorted(t for n in names if n != "all" for t in results[n][1])
     mean = sum(times) / len(times) * 1000
     print(

@@ -196,11 +196,19 @@ class VoteStore:
         return int(vote_id or 0)
 
     def win_rates(
-        self, hours: float | None = None, task_type: TaskType | str | None = None, user_id: str | None = None
+        self,
+        hours: float | None = None,
+        task_type: TaskType | str | None = None,
+        user_id: str | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[dict[str, Any]]:
         """Per (task, provider): comparisons, wins, ties, win_rate, cost_usd, cost_per_win, avg_latency_ms.
 
-        Sorted by task, then best win rate, then cheapest. `cost_per_win` is None for a provider that never won.
+        Votes from the last `hours`, or in [since, until) (epoch seconds; None is open): a range that ended in the
+        past leaves out the votes after it. Sorted by task, then best win rate, then cheapest. `cost_per_win` is None
+        for a provider that never won.
         """
         clauses: list[str] = ["1"]
         params: list[Any] = []
@@ -210,6 +218,13 @@ class VoteStore:
                 raise ValueError(f"hours must be a finite number >= 0 or None, got {hours!r}")
             clauses.append("v.ts >= ?")
             params.append(self._clock() - value * 3600)
+        for name, bound, op in (("since", since, ">="), ("until", until, "<")):
+            if bound is None:
+                continue
+            if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+                raise ValueError(f"{name} must be finite epoch seconds or None, got {bound!r}")
+            clauses.append(f"v.ts {op} ?")
+            params.append(float(bound))
         if task_type is not None:
             clauses.append("v.task_type = ?")
             params.append(TaskType(task_type).value)

@@ -105,6 +105,14 @@ def build_vote_store(settings: Settings) -> VoteStore:
     return VoteStore(settings.db_path)
 
 
+def build_workspace(settings: Settings) -> Workspace:
+    from core.workspace import Workspace
+
+    if settings.db_url:  # the same CVs and applications on every replica
+        return Workspace(str(settings.db_url), local_path=settings.db_path)
+    return Workspace(settings.db_path)
+
+
 def _fingerprint(keys: Mapping[str, str]) -> str:
     return hashlib.sha256(repr(sorted(keys.items())).encode()).hexdigest()
 
@@ -171,10 +179,8 @@ class Services:
 
     @property
     def workspace(self) -> Workspace:
-        """CVs and applications (core.workspace), in the same file as the usage rows."""
-        from core.workspace import Workspace
-
-        return self._part("workspace", lambda: Workspace(self.settings.db_path))
+        """CVs and applications (core.workspace), in the same database as the usage rows."""
+        return self._part("workspace", lambda: build_workspace(self.settings))
 
     @property
     def router(self) -> ModelRouter:

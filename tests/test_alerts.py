@@ -1,9 +1,14 @@
-"""Budget alerts end to end: calls through the router on fake providers, a real webhook receiver on 127.0.0.1."""
+"""Budget alerts end to end: calls through the router on fake providers, a real webhook receiver on 127.0.0.1.
+
+The store's contract (claim once, acknowledge) runs on both backends (`db`: a SQLite file and a real PostgreSQL),
+with claims racing in threads on separate pools and in separate processes.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,12 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from core.alerts import Alert, Alerter, AlertingBudget, AlertStore, WebhookSender
+from core.alerts import Alert, Alerter, AlertingBudget, AlertStore, WebhookSender, alert_store
 from core.budget import BudgetGuard
 from core.router import ModelRouter
 from core.services import build_budget
 from core.usage_tracker import UsageTracker
-from tests.test_router_costs import NOON, Clock, generate, honest_fleet, settings_for, worst_case
+from tests.backends import Db, db_fixture  # noqa: F401 - the fixture `db`
+from tests.pg import needs_pg, pg_url  # noqa: F401 - the fixture `db` asks for on PostgreSQL
+from tests.test_router_costs import KEYS, NOON, PRICES, Clock, generate, honest_fleet, settings_for, worst_case
 
 MAX_TOKENS = 100
 
@@ -160,8 +167,20 @@ def test_an_unreachable_webhook_fails_quietly_and_is_recorded(tmp_path: Path) ->
     assert {"failed"} == {a.webhook_status for a in alerter.store.alerts()}
 
 
-def test_concurrent_claims_of_one_crossing_send_it_once(tmp_path: Path) -> None:
-    stores = [AlertStore(tmp_path / "usage.db") for _ in range(8)]
+def _separate_stores(db: Db, n: int) -> list[AlertStore]:
+    """`n` stores that share nothing in this process: each its own connections (on PostgreSQL, its own pool)."""
+    if not db.postgresql:
+        return [AlertStore(db.target) for _ in range(n)]
+    from core.tracker.pg_storage import PgStorage
+
+    pools = [PgStorage(str(db.target), local_path=db.local, pool_size=1) for _ in range(n)]
+    for pool in pools:
+        db._keep(pool)
+    return [AlertStore(pool) for pool in pools]
+
+
+def test_concurrent_claims_of_one_crossing_send_it_once(db: Db) -> None:
+    stores = _separate_stores(db, 8)
     wins: list[Alert | None] = []
     barrier = threading.Barrier(len(stores))
 
@@ -174,11 +193,53 @@ def test_concurrent_claims_of_one_crossing_send_it_once(tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join()
+    assert 8 == len(wins)  # every claim answered (a loser gets None, not an error)
     assert 1 == sum(w is not None for w in wins)
+    assert [(w.id, "50%") for w in wins if w is not None] == [(a.id, a.threshold) for a in stores[0].alerts()]
 
 
-def test_acknowledging_hides_an_alert_from_the_banner(tmp_path: Path) -> None:
-    store = AlertStore(tmp_path / "usage.db")
+def _claim_in_a_process(target: str, local: str, start: Any, results: Any) -> None:
+    store = AlertStore(target, local_path=local)
+    store.alerts()  # connected and migrated before the start
+    start.wait(60)
+    claimed = [store.claim(_alert(t)) for t in ("50%", "80%", "100%")]
+    results.put([c.threshold for c in claimed if c is not None])
+
+
+def test_processes_racing_to_claim_the_same_crossings_send_each_once(db: Db) -> None:
+    """Replicas of a deployment: four processes claim the same three crossings at once; each is won exactly once."""
+    db.alerts()  # the table exists before the race (migrating is serialised too, but not what is tested here)
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_claim_in_a_process, args=(str(db.target), str(db.local), start, results)) for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        start.set()
+        won = [results.get(timeout=120) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(60)
+    assert ["100%", "50%", "80%"] == sorted(t for w in won for t in w)
+    assert 3 == len(db.alerts().alerts())
+
+
+def test_a_claim_returns_the_stored_id_and_the_webhook_result_is_kept(db: Db) -> None:
+    store = db.alerts()
+    claimed = store.claim(Alert(**{**_alert().__dict__, "webhook_status": "pending"}))
+    assert claimed is not None and claimed.id > 0
+    assert store.claim(_alert()) is None
+    store.webhook_result(claimed.id, "sent", 2, None)
+    [stored] = store.alerts()
+    assert (claimed.id, "sent", "50%", 0.5, 1.0) == (
+        stored.id, stored.webhook_status, stored.threshold, stored.spend_usd, stored.limit_usd
+    )  # fmt: skip
+
+
+def test_acknowledging_hides_an_alert_from_the_banner(db: Db) -> None:
+    store = db.alerts()
     first, second = store.claim(_alert("50%")), store.claim(_alert("80%"))
     assert first is not None and second is not None
     assert 1 == store.acknowledge(first.id)
@@ -193,7 +254,6 @@ def test_the_sidebar_banner_shows_open_alerts_until_acknowledged(db_path: Path) 
 
     from streamlit.testing.v1 import AppTest
 
-    from core.alerts import alert_store
     from tests.apptest import APP
 
     Path(os.environ["CV_COPILOT_CONFIG"]).write_text("[budgets]\nglobal_monthly_usd = 1.0\n", encoding="utf-8")
@@ -207,3 +267,61 @@ def test_the_sidebar_banner_shows_open_alerts_until_acknowledged(db_path: Path) 
     store.acknowledge(claimed.id)
     at.run()
     assert [] == [w.value for w in at.sidebar.warning if "budget reached 80%" in w.value]
+
+
+@needs_pg
+def test_two_replicas_on_one_postgresql_send_each_crossing_once_and_show_the_same_banner(
+    pg_url: str,  # noqa: F811
+    tmp_path: Path,
+    receiver: Receiver,
+) -> None:
+    """Two app replicas (each its own local file and pool) on one PostgreSQL, wired by the composition root: the
+    spend they share crosses 50%, then 80% and 100%; the webhook gets each crossing once, whichever replica saw it,
+    and both replicas' banners (keyed on their tracker's file, as the pages do) read the same alerts."""
+    from core.config import load_settings
+
+    limit = 4 * worst_case("openai", MAX_TOKENS)
+    config = tmp_path / "cv_copilot.toml"
+    config.write_text(
+        PRICES + f"[cache]\nenabled = false\n[budgets]\nglobal_daily_usd = {limit!r}\n"
+        f"[alerts]\nwebhook_url = '{receiver.url}'\n",
+        encoding="utf-8",
+    )
+    clock = Clock(NOON)
+    replicas: list[tuple[ModelRouter, Any]] = []
+    for name in ("a", "b"):
+        env = {
+            "CV_COPILOT_NO_DOTENV": "1",
+            "CV_COPILOT_DB": pg_url,
+            "CV_COPILOT_LOCAL_DB": str(tmp_path / f"{name}.db"),
+        }
+        settings = load_settings(env={**env, **KEYS}, config_path=config)
+        tracker = UsageTracker(str(settings.db_url), clock=clock, local_path=settings.db_path)
+        budget = build_budget(settings, tracker)
+        assert isinstance(budget, AlertingBudget)
+        budget.alerter._clock = clock
+        router = ModelRouter(
+            settings, transport=httpx.MockTransport(honest_fleet(MAX_TOKENS)), tracker=tracker, budget=budget
+        )  # type: ignore[arg-type]
+        replicas.append((router, budget.alerter))
+    for router, alerter in (replicas[0], replicas[0], replicas[1], replicas[1]):
+        generate(router, max_tokens=MAX_TOKENS, user_id="ann")
+        assert alerter.drain()
+    for _router, alerter in replicas:  # each replica looks again: nothing new to send
+        assert [] == alerter.check("ann")
+    assert ["50%", "forecast", "80%", "100%"] == [b["threshold"] for b in receiver.bodies]
+    banners = [alert_store(router.tracker.db_path).alerts(unacknowledged_only=True) for router, _ in replicas]
+    assert ["100%", "80%", "forecast", "50%"] == [a.threshold for a in banners[0]] == [a.threshold for a in banners[1]]
+    assert "postgresql://" in alert_store(replicas[1][0].tracker.db_path).location
+    alert_store(replicas[0][0].tracker.db_path).acknowledge()  # acknowledged on one replica: gone on both
+    assert [] == alert_store(replicas[1][0].tracker.db_path).alerts(unacknowledged_only=True)
+
+
+def test_a_store_on_a_postgresql_that_is_down_is_built_and_fails_clearly_when_used(tmp_path: Path) -> None:
+    """The router (and its alerter) is built while PostgreSQL is down: calls go on; only reading alerts fails."""
+    from core.base import StorageError
+
+    store = AlertStore("postgresql://ann:pa55word@127.0.0.1:9/usage", local_path=tmp_path / "local.db")
+    with pytest.raises(StorageError, match="unavailable") as caught:
+        store.alerts()
+    assert "pa55word" not in str(caught.value)

@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from core.alerts import Alert, AlertStore
 from core.cli import main
 from core.usage_tracker import UsageTracker
+from core.workspace import Workspace
 from tests.pg import PASSWORD, needs_pg, pg_url  # noqa: F401 - fixtures
+from tests.test_ai_service import CV_TEXT, JOB, JOB_2
 from tests.test_usage_tracker import NOW, Clock, load, random_rows, rec
+from tests.test_workspace import CV
 
 pytestmark = needs_pg
 
@@ -54,7 +58,7 @@ def test_migrate_db_twice_copies_only_what_is_new(
     source = sqlite_file(tmp_path / "usage.db")
     assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
     assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
-    assert "0 copied" in capsys.readouterr().out.splitlines()[-1]
+    assert "0 copied" in capsys.readouterr().out.splitlines()[-3]  # the usage line (then workspace, alerts)
     source.record_usage(**rec(ts=NOW, user_id="late"))
     source.flush()
     assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
@@ -102,3 +106,101 @@ def test_migrate_db_to_a_server_that_is_down_is_a_clear_error(tmp_path: Path) ->
     )  # fmt: skip
     assert result.returncode == 1
     assert "unavailable" in result.stderr and "pa55word" not in result.stderr and "Traceback" not in result.stderr
+
+
+# --- the workspace and the budget alerts ---------------------------------------------------------------------------
+
+
+def _workspace_file(path: Path) -> tuple[Workspace, AlertStore]:
+    """A SQLite file as a user leaves it: usage rows, two profiles' CVs, applications, documents, alerts."""
+    sqlite_file(path).close()
+    ws = Workspace(path)
+    cv = ws.save_cv(CV, user_id="ann", cv_text=CV_TEXT, source="parse", cache_keys=["k-cv"])
+    ws.save_cv({**CV, "skills": []}, user_id="ann", cv_id=cv.cv_id)
+    app = ws.create_application(user_id="ann", job_text=JOB, cv_id=cv.cv_id, notes="called back")
+    same_call = ("cover_letter", "openai", "gpt-4o", 0.02)
+    ws.save_document(app, "letter", "Dear Globex", calls=[same_call, same_call], cache_keys=["k-app"])
+    ws.save_document(app, "tailored", {"markdown": "# Jane"})
+    ws.create_application(user_id="ann", job_text=JOB_2, status="applied")
+    ws.save_match_list([{"index": 1, "score": 50.0}], ["a.txt"], user_id="ann", cost_usd=0.001)
+    ws.add_profile("bob")
+    ws.save_cv(CV, user_id="bob")
+    alerts = AlertStore(path)
+    first = alerts.claim(Alert("global daily", "global", "2024-03-15", "50%", 0.5, 1.0, 1.0, NOW))
+    alerts.claim(Alert("user monthly", "user:ann", "2024-03", "80%", 0.8, 1.0, 1.2, NOW))
+    assert first is not None
+    alerts.webhook_result(first.id, "sent", 2, None)
+    alerts.acknowledge(first.id, now=NOW + 60)
+    return ws, alerts
+
+
+def _everything(ws: Workspace, alerts: AlertStore) -> dict[str, object]:
+    """All a user can see of the workspace and the alerts, comparable across backends (no row ids)."""
+    out: dict[str, object] = {"profiles": ws.profiles(), "alerts": [a.__dict__ | {"id": 0} for a in alerts.alerts()]}
+    for user in ("ann", "bob"):
+        out[user] = {
+            "cvs": ws.cvs(user),
+            "versions": [ws.cv_versions(cv_id) for cv_id, _, _ in ws.cvs(user)],
+            "applications": [ws.application(r.id) for r in ws.applications(user)],
+            "rows": ws.applications(user),
+            "lists": [m.__dict__ | {"id": ""} for m in ws.match_lists(user)],
+            "counts": ws.counts(user),
+        }
+    return out
+
+
+def test_migrate_db_copies_the_workspace_and_the_alerts_once(
+    pg_url: str,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "usage.db"
+    ws, alerts = _workspace_file(source)
+    with sqlite3.connect(source) as conn:  # a version whose CV is gone (SQLite does not enforce foreign keys)
+        conn.execute("INSERT INTO ws_cv_versions (cv_id, version, created, source, data, cv_text, diff)"
+                     " VALUES ('gone', 1, 0, 'parse', '{}', '', '')")  # fmt: skip
+    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
+    out = capsys.readouterr().out
+    assert "workspace: 15 rows read, 15 copied" in out and "budget alerts: 2 rows read, 2 copied" in out
+    target_ws = Workspace(pg_url, local_path=tmp_path / "local.db")
+    target_alerts = AlertStore(pg_url, local_path=tmp_path / "local.db")
+    expected = _everything(ws, alerts)
+    assert expected == _everything(target_ws, target_alerts)
+    assert 2 == len(target_ws.application(ws.applications("ann")[-1].id).calls)  # two alike calls: both copied
+
+    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0  # again: nothing new
+    out = capsys.readouterr().out
+    assert "workspace: 15 rows read, 0 copied" in out and "budget alerts: 2 rows read, 0 copied" in out
+    assert expected == _everything(target_ws, target_alerts)
+
+    # more work in the file, then a third run copies just that
+    [_, app] = [r.id for r in ws.applications("ann")]
+    ws.update_application(app, status="interview")
+    ws.save_document(app, "letter", "Dear Globex, again", calls=[("cover_letter", "openai", "gpt-4o", 0.02)])
+    latest = ws.latest_cv("ann")
+    ws.save_cv({**CV, "basics": {"name": "Jane Q. Doe"}}, user_id="ann", cv_id=latest.cv_id)
+    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
+    out = capsys.readouterr().out
+    assert "workspace: 17 rows read, 5 copied" in out  # the CV, its new version, the application, letter, call
+    assert _everything(ws, alerts) == _everything(target_ws, target_alerts)
+    assert 3 == len(target_ws.application(app).calls)
+
+
+def test_a_deleted_application_can_be_deleted_on_postgresql_after_the_copy(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
+    """The cache keys came along: a delete on PostgreSQL reaches the cached answers that quote the application."""
+    from core.cache import ResponseCache
+
+    source = tmp_path / "usage.db"
+    ws, _ = _workspace_file(source)
+    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
+    target = Workspace(pg_url, local_path=tmp_path / "local.db")
+    cache = ResponseCache(pg_url, local_path=tmp_path / "local.db")
+    for key in ("k-app", "k-cv", "k-other"):
+        cache.put(key, content="quotes the CV", input_tokens=1, output_tokens=1, cost_usd=0.0, model="m")
+    cache.flush()
+    app = ws.applications("ann")[-1].id
+    gone = target.delete_application(app)
+    assert (1, 2, 1) == (gone.applications, gone.documents, gone.cached_answers)
+    assert 1 == target.delete_everything("ann").cached_answers
+    with target.storage.read() as conn:
+        assert [("k-other",)] == [tuple(r) for r in conn.execute("SELECT key FROM response_cache")]

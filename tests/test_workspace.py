@@ -1,4 +1,8 @@
-"""The workspace on real SQLite files: versions and diffs, applications, costs, deletes that reach the cache, owners."""
+"""The workspace on both backends, a real SQLite file and a real PostgreSQL (`db` runs each test on both): versions
+and diffs, applications, costs, deletes that reach the cache and the usage rows, owners, a process killed mid-save.
+
+The PostgreSQL runs are skipped, with the reason, when its binaries are missing (see `tests/pg.py`).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,36 @@ import os
 import signal
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from core import services
+from core.ai_service import AIService
 from core.aio import run_sync
 from core.base import InputError
+from core.config import load_settings
+from core.router import ModelRouter
 from core.workspace import STATUSES, Workspace, default_owner
 from core.workspace_context import Attribution, attributed
-from tests.test_ai_service import CV_TEXT, JOB, JOB_2, llm_service
+from tests.backends import Db, db_fixture  # noqa: F401 - the fixture `db`
+from tests.pg import pg_url  # noqa: F401 - the fixture `db` asks for on PostgreSQL
+from tests.test_ai_service import CV_TEXT, JOB, JOB_2, FakeLLM
 
 CV = {"basics": {"name": "Jane Doe", "email": "jane@example.com"}, "skills": [{"name": "Python"}]}
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    return Workspace(tmp_path / "usage.db")
+def ws(db: Db) -> Workspace:
+    return db.workspace()
+
+
+def count(ws: Workspace, sql: str, params: tuple[Any, ...] = ()) -> int:
+    with ws.storage.read() as conn:
+        return int(conn.execute(sql, params).fetchone()[0])
 
 
 def test_every_parse_or_edit_is_a_version_with_a_diff(ws: Workspace) -> None:
@@ -51,14 +67,19 @@ def test_the_file_is_private_and_shared_with_the_usage_db(tmp_path: Path) -> Non
     assert {"m001_create_workspace", "m002_match_lists"} == names
 
 
-def test_a_reopened_file_has_everything(tmp_path: Path) -> None:
-    path = tmp_path / "usage.db"
-    first = Workspace(path)
+def test_the_migrations_are_recorded_under_the_same_names_on_both_backends(ws: Workspace) -> None:
+    with ws.storage.read() as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM migrations WHERE migration_set = 'workspace'")}
+    assert {"m001_create_workspace", "m002_match_lists"} == names
+
+
+def test_a_reopened_file_has_everything(db: Db) -> None:
+    first = db.workspace()
     cv = first.save_cv(CV, user_id="ann", source="parse")
     app = first.create_application(user_id="ann", job_text=JOB, cv_id=cv.cv_id)
     first.save_document(app, "tailored", {"markdown": "# Jane"}, calls=[("cv_tailoring", "openai", "m", 0.01)])
     first.close()
-    second = Workspace(path)
+    second = db.workspace()
     assert CV == second.latest_cv("ann").data
     found = second.application(app)
     assert ("Senior Python Developer", "Globex Corporation (London)") == (found.role, found.company)
@@ -75,6 +96,8 @@ def test_status_filter_and_search(ws: Workspace, status: str) -> None:
     assert [b] == [r.id for r in ws.applications("ann", status=status)]
     assert [a] == [r.id for r in ws.applications("ann", search="globex")]
     assert [] == ws.applications("ann", search="%")
+    assert [a] == [r.id for r in ws.applications("ann", search="GLOBEX")]  # case does not matter on either backend
+    assert [a, b] == [r.id for r in ws.applications("ann")]  # the most recently changed first
 
 
 def test_unknown_status_is_a_clear_error(ws: Workspace) -> None:
@@ -100,10 +123,8 @@ def test_the_default_owner_is_the_os_user_not_anonymous(ws: Workspace) -> None:
     assert CV == ws.latest_cv(default_owner()).data
 
 
-def test_delete_application_removes_rows_and_its_cache_entries(ws: Workspace, tmp_path: Path) -> None:
-    from core.cache import ResponseCache
-
-    cache = ResponseCache(tmp_path / "usage.db")
+def test_delete_application_removes_rows_and_its_cache_entries(db: Db, ws: Workspace) -> None:
+    cache = db.cache()
     for key in ("k-app", "k-other"):
         cache.put(key, content="quotes the CV", input_tokens=1, output_tokens=1, cost_usd=0.0, model="m")
     cache.flush()
@@ -141,10 +162,20 @@ def test_a_result_for_a_deleted_application_is_dropped(ws: Workspace) -> None:
         assert 0 == conn.execute("SELECT COUNT(*) FROM ws_documents").fetchone()[0]
 
 
-def test_calls_for_an_application_are_tagged_on_usage_rows_and_cache_keys(tmp_path: Path) -> None:
-    service, _fake = llm_service(tmp_path, lambda prompt, system: "Dear Globex team, I write about the role.")
+def llm_service(db: Db, tmp_path: Path, reply: Callable[[str, str], str]) -> AIService:
+    """`tests.test_ai_service.llm_service` on this backend: a router on a fake OpenAI, its rows and cache in `db`."""
+    env = {"OPENAI_API_KEY": "sk-test-0123456789abcdef", "CV_COPILOT_NO_DOTENV": "1", **db.env()}
+    env["CV_COPILOT_CONFIG"] = str(tmp_path / "none.toml")
+    router = ModelRouter(load_settings(env=env), transport=httpx.MockTransport(FakeLLM(reply)))
+    db._keep(router.tracker)
+    db._keep(router.cache)
+    return AIService(router)
+
+
+def test_calls_for_an_application_are_tagged_on_usage_rows_and_cache_keys(db: Db, tmp_path: Path) -> None:
+    service = llm_service(db, tmp_path, lambda prompt, system: "Dear Globex team, I write about the role.")
     router = service.router
-    ws = Workspace(tmp_path / "u.db")
+    ws = db.workspace()
     app = ws.create_application(user_id="ann", job_text=JOB)
     tag = Attribution(application_id=app)
     parsed = {"basics": {"name": "Jane Doe"}}
@@ -170,8 +201,8 @@ def test_the_services_root_builds_the_workspace_on_the_usage_db() -> None:
     assert Path(root.settings.db_path).resolve() == root.workspace.storage.path
 
 
-def _save_then_hang(path: str, ready: Any) -> None:
-    ws = Workspace(path)
+def _save_then_hang(target: str, local: str, ready: Any) -> None:
+    ws = Workspace(target, local_path=local)
     cv = ws.save_cv(CV, user_id="ann", source="parse")
     with ws.storage.write() as conn:  # the edit in flight: killed before COMMIT
         conn.execute(
@@ -183,25 +214,25 @@ def _save_then_hang(path: str, ready: Any) -> None:
         signal.pause()
 
 
-def test_a_process_killed_mid_save_loses_only_the_edit_in_flight(tmp_path: Path) -> None:
-    path = str(tmp_path / "usage.db")
+def test_a_process_killed_mid_save_loses_only_the_edit_in_flight(db: Db) -> None:
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
-    child = ctx.Process(target=_save_then_hang, args=(path, ready))
+    child = ctx.Process(target=_save_then_hang, args=(str(db.target), str(db.local), ready))
     child.start()
     try:
         assert ready.wait(60)
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.join(30)
-    ws = Workspace(path)
+    ws = db.workspace()
     latest = ws.latest_cv("ann")
     assert (1, CV) == (latest.version, latest.data)
     assert 1 == len(ws.cv_versions(latest.cv_id))
     second = ws.save_cv({**CV, "skills": []}, user_id="ann", cv_id=latest.cv_id)  # the file takes writes again
     assert 2 == second.version
-    with ws.storage.read() as conn:
-        assert "ok" == conn.execute("PRAGMA integrity_check").fetchone()[0]
+    if not db.postgresql:
+        with ws.storage.read() as conn:
+            assert "ok" == conn.execute("PRAGMA integrity_check").fetchone()[0]
 
 
 # --- versions, match lists, counting and deleting everything -------------------------------------------------------
@@ -235,13 +266,12 @@ def test_match_lists_are_kept_per_profile_newest_first(ws: Workspace) -> None:
     assert older == ws.latest_match_list_id("ann")
 
 
-def _usage(path: Path, rows: list[tuple[str, float, float]]) -> None:
+def _usage(db: Db, rows: list[tuple[str, float, float]]) -> None:
     """Usage rows (user, ts, cost) written by the real tracker, so the rollups are the tracker's own."""
     from core.tracker.record import UsageRecord
-    from core.usage_tracker import UsageTracker
 
     now = [0.0]
-    tracker = UsageTracker(path, clock=lambda: now[0])
+    tracker = db.tracker(clock=lambda: now[0])
     for user, ts, cost in rows:
         now[0] = ts
         row = UsageRecord(user_id=user, task_type="cv_parsing", provider="openai", model="gpt-4o-mini",
@@ -252,21 +282,25 @@ def _usage(path: Path, rows: list[tuple[str, float, float]]) -> None:
     tracker.close()
 
 
-def _totals(path: Path) -> dict[str, tuple[int, float]]:
+def _totals(ws: Workspace) -> dict[str, tuple[int, float]]:
     """Per table: (requests, cost) summed, raw rows and every rollup."""
-    with sqlite3.connect(path) as conn:
-        out = {"usage": tuple(conn.execute("SELECT COUNT(*), ROUND(SUM(cost_usd), 6) FROM usage").fetchone())}
-        for table in ("usage_hourly", "usage_hourly_total", "usage_minutely", "usage_daily", "usage_daily_total",
-                      "usage_daily_user"):  # fmt: skip
-            out[table] = tuple(conn.execute(f"SELECT SUM(requests), ROUND(SUM(cost_usd), 6) FROM {table}").fetchone())
-    return out  # type: ignore[return-value]
+    out: dict[str, tuple[int, float]] = {}
+    with ws.storage.read() as conn:
+        for table, requests in (("usage", "COUNT(*)"), *((t, "SUM(requests)") for t in ROLLUP_TABLES)):
+            n, cost = conn.execute(f"SELECT {requests}, SUM(cost_usd) FROM {table}").fetchone()
+            out[table] = (int(n), round(float(cost), 6))
+    return out
 
 
-def test_delete_everything_counts_what_it_removes_and_can_take_the_usage_rows(tmp_path: Path) -> None:
-    path = tmp_path / "usage.db"
+ROLLUP_TABLES = (
+    "usage_hourly", "usage_hourly_total", "usage_minutely", "usage_daily", "usage_daily_total", "usage_daily_user",
+)  # fmt: skip
+
+
+def test_delete_everything_counts_what_it_removes_and_can_take_the_usage_rows(db: Db) -> None:
     day = 86_400.0
-    _usage(path, [("ann", 10 * day + 5, 0.01), ("bob", 10 * day + 7, 0.02), ("ann", 12 * day + 3600, 0.04)])
-    ws = Workspace(path)
+    _usage(db, [("ann", 10 * day + 5, 0.01), ("bob", 10 * day + 7, 0.02), ("ann", 12 * day + 3600, 0.04)])
+    ws = db.workspace()
     cv = ws.save_cv(CV, user_id="ann", cache_keys=["k-cv"])
     ws.save_cv({**CV, "skills": []}, user_id="ann", cv_id=cv.cv_id)
     app = ws.create_application(user_id="ann", job_text=JOB)
@@ -274,9 +308,7 @@ def test_delete_everything_counts_what_it_removes_and_can_take_the_usage_rows(tm
     ws.save_document(app, "letter", "Dear Globex")
     ws.save_match_list([{"index": 1, "score": 50.0}], user_id="ann", cache_keys=["k-list"])
     bob = ws.save_cv(CV, user_id="bob", cache_keys=["k-bob"])
-    from core.cache import ResponseCache
-
-    cache = ResponseCache(path)
+    cache = db.cache()
     for key in ("k-cv", "k-app", "k-list", "k-bob"):
         cache.put(key, content="quotes the CV", input_tokens=1, output_tokens=1, cost_usd=0.0, model="m")
     cache.flush()
@@ -290,17 +322,24 @@ def test_delete_everything_counts_what_it_removes_and_can_take_the_usage_rows(tm
             "usage_rows": 0} == vars(ws.counts("ann"))  # fmt: skip
     assert [] == ws.match_lists("ann") and ws.latest_cv("ann") is None
     assert bob.cv_id == ws.latest_cv("bob").cv_id  # another profile keeps everything
-    with sqlite3.connect(path) as conn:
-        assert [("k-bob",)] == conn.execute("SELECT key FROM response_cache").fetchall()
-        assert [("bob",)] == conn.execute("SELECT DISTINCT user_id FROM usage").fetchall()
+    with ws.storage.read() as conn:
+        assert [("k-bob",)] == [tuple(r) for r in conn.execute("SELECT key FROM response_cache").fetchall()]
+        assert [("bob",)] == [tuple(r) for r in conn.execute("SELECT DISTINCT user_id FROM usage").fetchall()]
         assert [] == conn.execute("SELECT * FROM usage_daily_user WHERE user_id = 'ann'").fetchall()
-    assert {t: (1, 0.02) for t in _totals(path)} == _totals(path)  # every rollup agrees with the raw rows
+    assert {t: (1, 0.02) for t in _totals(ws)} == _totals(ws)  # every rollup agrees with the raw rows
 
 
-def test_delete_everything_keeps_usage_rows_unless_asked(tmp_path: Path) -> None:
-    path = tmp_path / "usage.db"
-    _usage(path, [("ann", 1000.0, 0.01)])
-    ws = Workspace(path)
+def test_delete_everything_keeps_usage_rows_unless_asked(db: Db) -> None:
+    _usage(db, [("ann", 1000.0, 0.01)])
+    ws = db.workspace()
     ws.save_cv(CV, user_id="ann")
     assert 0 == ws.delete_everything("ann").usage_rows
     assert (1, 0.01) == ws.usage_of("ann")
+
+
+def test_a_workspace_on_a_postgresql_that_is_down_is_a_clear_error(tmp_path: Path) -> None:
+    from core.base import StorageError
+
+    with pytest.raises(StorageError, match="unavailable") as caught:
+        Workspace("postgresql://ann:pa55word@127.0.0.1:9/usage", local_path=tmp_path / "local.db")
+    assert "pa55word" not in str(caught.value)

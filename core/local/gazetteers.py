@@ -54,6 +54,10 @@ CITIES = frozenset(
     )
 )
 
+#: The word lists above wrap over lines; every name is stripped so that the first one of each line ('india',
+#: 'indiana', 'nagpur') is found like the others.
+REGIONS = frozenset(r.strip() for r in REGIONS if r.strip())
+CITIES = frozenset(c.strip() for c in CITIES if c.strip())
 _PLACE_WORDS = REGIONS | CITIES
 _COUNTRIES = frozenset({"india", "usa", "us", "united states", "uk", "united kingdom", "canada", "australia"})
 _ORGLIKE = re.compile(
@@ -81,11 +85,15 @@ def is_place(text: str) -> bool:
     if low in _PLACE_WORDS or (low.upper() in STATE_CODES and t.isupper()):
         return True
     parts = [p.strip() for p in t.split(",") if p.strip()]
-    if _ORGLIKE.search(t):
-        return False
+    if _ORGLIKE.search(t) and not (len(parts) > 1 and parts[-1] in STATE_CODES and not _ORGLIKE.search(parts[0])):
+        return False  # 'Acme Co, CA' is an employer; 'Boulder, CO' is Colorado
     if len(parts) == 2 or (len(parts) == 3 and parts[-1].lower() in _COUNTRIES):
         tail = parts[-2] if len(parts) == 3 else parts[-1]
         last = _TRAILING_POSTCODE.sub("", tail)
+        if last.lower() in CITIES and last.lower() not in REGIONS and len(parts) == 2:
+            # 'Andheri, Mumbai' is a district of a city; 'Banco Meridiano S.A., Madrid' is an employer in one
+            first = parts[0]
+            return first.lower() in _PLACE_WORDS or (len(first.split()) == 1 and first.isalpha())
         if last in STATE_CODES or last.lower() in _PLACE_WORDS:
             return len(parts[0].split()) <= 3 and not _SPACED_DASH_PIPE_OR_DIGIT.search(parts[0])
     if len(parts) == 1 and len(t.split()) <= 3:

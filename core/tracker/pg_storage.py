@@ -51,6 +51,7 @@ __all__ = [
     "PgMigration",
     "PgStorage",
     "PgUnavailable",
+    "pg_storage_at",
     "pg_storage_for",
     "run_pg_migrations",
     "translate",
@@ -373,6 +374,15 @@ def pg_storage_for(url: str, local_path: str | os.PathLike[str]) -> PgStorage:
         if storage is None:
             storage = _STORAGES[key] = PgStorage(url, local_path=local_path)
         return storage
+
+
+def pg_storage_at(local_path: str | os.PathLike[str]) -> PgStorage | None:
+    """The storage this process opened with `local_path` as this machine's file, if any (the newest of several):
+    what the parts keyed on a tracker's file (the budget alerts) use to find the tracker's database."""
+    path = str(Path(local_path).expanduser().resolve())
+    with _STORAGES_GUARD:
+        found = [storage for (_, local), storage in _STORAGES.items() if local == path]
+    return found[-1] if found else None
 
 
 def journal_anchor(url: str, local_path: str | os.PathLike[str]) -> Path:

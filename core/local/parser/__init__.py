@@ -16,6 +16,7 @@ from core.local.parser.report import uncaptured_lines
 from core.local.parser.sections import _split_sections, heading_of
 from core.local.parser.skills import _inline_lists, _labelled_lists, _parse_skills
 from core.local.parser.work import (
+    _dated_jobs_in_lines,
     _employers_in_prose,
     _employers_in_sentences,
     _parse_work,
@@ -134,6 +135,9 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
         for w in resume["work"]:
             if not any(w.get(k) for k in ("name", "startDate", "endDate", "highlights")):
                 w[MENTION_KEY] = MENTIONED
+    _dated_jobs_in_lines(
+        resume["work"], [ln for sec, ls in _section_items(sections) if sec not in _NOT_JOB_LINES for ln in ls]
+    )
     _employers_in_prose(resume["work"], exp_lines)
     _employers_in_sentences(resume["work"], lines)
     edu_lines_known = sections.get("education") or []
@@ -170,4 +174,5 @@ def _letter_counts(text: str) -> tuple[int, int]:
     return ascii_letters, ascii_letters + others
 
 
+_NOT_JOB_LINES = frozenset({"education", "skills", "certificates", "languages", "_first_heading", "_header"})
 _NOT_WORK = frozenset({"education", "skills", "projects", "certificates", "languages", "_first_heading"})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from core.local import gazetteers as gz
@@ -12,6 +14,7 @@ from core.local.parser.sections import heading_of
 from core.local.skills import vocabulary
 from core.local.vocab.words import (
     CATEGORY_WORDS,
+    EXTRA_TITLE_HEADS,
     HUMAN_LANGUAGES,
     LIST_LABEL_WORDS,
     PLAIN_WORDS,
@@ -59,8 +62,8 @@ def _plausible_skill(item: str, labelled: bool = False) -> bool:
         return False
     if _NOT_NAMED.search(key) or gz.is_place(item) or heading_of(item) or _DEGREE.fullmatch(item):
         return False
-    if len(words) == 1 and (_ING_OR_ED_WORD.fullmatch(key) or key in PLAIN_WORDS):
-        return False
+    if len(words) == 1 and (_ING_OR_ED_WORD.fullmatch(key) or key in PLAIN_WORDS or len(key) <= 2):
+        return False  # 'o', 'VI', 'Co', 'RE': a two-letter item the vocabulary does not know names nothing
     if words[-1] in gz.TITLE_HEADS or words[-1] in _NOT_A_SKILL_TAIL:
         return False  # 'Technology Analyst', 'Consultant', 'Standard Bank': a role or a body, not a skill
     first = item.split()[0]
@@ -133,6 +136,9 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
         if sec == "skills":
             continue
         for line in lines:
+            if line.count("|") >= 2 and _competency_grid(line):
+                out.append(line.replace("|", ","))
+                continue
             if line.count(",") < 1:
                 continue
             for clause in _CLAUSE.split(line):
@@ -148,12 +154,44 @@ def _inline_lists(sections: dict[str, Any], share: float = 0.3) -> list[str]:
     return out
 
 
+_PIPE = re.compile(r"(?<!\s)\s*\|\s*")
+
+
+def _competency_grid(line: str) -> bool:
+    """'Project Management | Strategic Planning | Cost Controls': a row of a core-competencies grid, three or more
+    short named items between bars, with no date, address or link (a 'Title | Company | 2019' line has one)."""
+    items = [i for i in _PIPE.split(line.strip(" |")) if i]
+    return (
+        len(items) >= 3
+        and all(len(i.split()) <= 4 and i[:1].isupper() for i in items)
+        and not _DIGIT_OR_AT.search(line)
+        and not any(gz.is_place(i) for i in items)
+    )
+
+
+_DIGIT_OR_AT = re.compile(r"[\d@:]|www\.|https?:")
 _CATEGORY_AND_ITEMS = re.compile(r"^([A-Za-z][A-Za-z /&+\-]{1,40}?)\s*[:\-–]\s+(.+)$")
 _EDGE_AND_OR_ETC = re.compile(r"^(?:and|or|etc)\s+|(?<!\s)\s+(?:etc)\.?$", re.I)
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _SKILL_SEPARATOR = re.compile(
     r"(?<!\s)(?:\s*[,;|•]\s*|\s+and\s+|\s*\(\s*|\s*\)\s*)|(?<=\w\w)/(?=[A-Z])(?![A-Z]?[+#\s/]|[A-Z]$)"
 )
+
+
+_STRONG_SEPARATOR = re.compile(r"(?<!\s)\s*[,;|•]\s*")
+
+
+def _split_items(line: str) -> list[str]:
+    """Items of a skills line; 'Health and Safety' or 'Installation and Commissioning' stays whole when the
+    vocabulary knows it, and only other items are split on 'and', '/' and brackets."""
+    vocab = vocabulary()
+    out: list[str] = []
+    for chunk in _STRONG_SEPARATOR.split(line):
+        if " and " in chunk and vocab.canonical(chunk.strip(" .")):
+            out.append(chunk)
+        else:
+            out.extend(_SKILL_SEPARATOR.split(chunk))
+    return out
 
 
 def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[str, Any]]:
@@ -185,15 +223,17 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
     for line in lines[:80]:
         if _URL.search(line) or _EMAIL.search(line):
             continue
+        # 'logging (Less than 1 year), router (4 years)': items a CV rates by years of use are skills it claims
+        rated = len(_YEARS_NOTE.findall(line)) >= 2
         line = _YEARS_NOTE.sub("", line)
         cat = ""
         m = _CATEGORY_AND_ITEMS.match(line)
         if m and len(m.group(1).split()) <= 4:
             cat, line = m.group(1).strip(), m.group(2)
-        items = [i for i in _SKILL_SEPARATOR.split(line) if i]
+        items = [i for i in _split_items(line) if i]
         short = sum(len(i.split()) <= 3 for i in items)
         listed = (len(items) >= 2 and short * 3 >= len(items) * 2) or len(line.split()) <= 3
-        labelled = bool(LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
+        labelled = rated or bool(LIST_LABEL_WORDS.intersection(cat.lower().replace("/", " ").split()))
         names = [n for n in (add(i, listed, labelled) for i in items) if n]
         for f in vocab.find(line, include_generic=True, include_soft=False):
             key = tx.norm_key(f.skill.name)
@@ -210,7 +250,16 @@ def _parse_skills(lines: list[str], text: str, person: str = "") -> list[dict[st
             # 'Languages: Java, C' or 'Tools: Git': the heading is not a skill; each skill stands on its own
             loose.extend(names)
     prose = _without_links(text)
-    for f in vocab.find(prose, include_soft=False, prose=True):
+    hits = vocab.find(prose, include_soft=False, prose=True)
+    times = Counter(f.skill.name for f in hits)
+    for f in hits:
+        if (
+            _names_a_role(prose, f.end)
+            or _inside_title(prose, f.start, f.end)
+            or (f.skill.name in _AMBIGUOUS_IN_PROSE and not _tech_near(prose, f))
+            or (f.skill.category in _FIELD_CATEGORIES and times[f.skill.name] < 2)
+        ):
+            continue
         key = tx.norm_key(f.skill.name)
         if key not in seen:
             seen.add(key)
@@ -223,3 +272,57 @@ def _without_links(text: str) -> str:
     """text with e-mail addresses and URLs blanked, as _URL.sub(" ", _EMAIL.sub(" ", text)) would."""
     text = _blank(_EMAIL, text, text, ("@",))
     return _blank(_URL, text, _url_view(text), _URL_HINTS)
+
+
+_NEXT_WORD = re.compile(r"(?<![ \t])[ \t]*+([A-Za-z][A-Za-z-]*)")
+
+
+def _names_a_role(text: str, end: int) -> bool:
+    """'Technical Support Engineer', 'QA Manager', 'Windows Developer': in running text a skill right before a
+    job title's head noun is part of the title, not a skill the CV claims."""
+    m = _NEXT_WORD.match(text, end)
+    return m is not None and m.group(1).lower() in gz.TITLE_HEADS
+
+
+def _inside_title(text: str, start: int, end: int) -> bool:
+    """'Head Chef', 'Sales Representative': a skill word inside a job title its line names is part of the title."""
+    a = text.rfind("\n", 0, start) + 1
+    b = text.find("\n", end)
+    surface = text[start:end]
+    if surface.lower() in _HEADS:
+        return True  # 'Head Chef', 'Sous Chef': in running text the tool 'Chef' is far rarer than the cook
+    return any(surface in p and p != surface for p in _titles_of(text[a : b if b >= 0 else len(text)]))
+
+
+_HEADS = gz.TITLE_HEADS | EXTRA_TITLE_HEADS
+
+
+@lru_cache(maxsize=4096)
+def _titles_of(line: str) -> tuple[str, ...]:
+    from core.local.parser.work import title_phrases
+
+    return tuple(title_phrases(line))
+
+
+#: Skills of a profession outside tech ('Lesson Planning', 'Special Education', 'Human Resources'): in running
+#: text one mention names the field one works in more often than a skill one claims; twice, or in a list, counts.
+_FIELD_CATEGORIES = frozenset(
+    {"Education", "HR", "Healthcare", "Hospitality", "Sales", "Trades", "Finance and Accounting"}
+)
+
+
+#: Skills whose name is also a place or season word ('Silver Spring, MD', 'Spring 2010', 'Spring Lake Park'):
+#: in running text they count only beside another technical skill.
+_AMBIGUOUS_IN_PROSE = frozenset({"Spring", "Windows"})
+_TECH_CATEGORIES = frozenset(
+    {"Programming Languages", "Frameworks and Libraries", "Databases", "Cloud and DevOps", "Operating Systems", "Tools"}
+)
+
+
+def _tech_near(text: str, hit: Any) -> bool:
+    window = text[max(0, hit.start - 80) : hit.end + 80]
+    vocab = vocabulary()
+    return any(
+        f.skill.name != hit.skill.name and f.skill.category in _TECH_CATEGORIES
+        for f in vocab.find(window, include_soft=False)
+    )

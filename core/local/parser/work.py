@@ -14,6 +14,7 @@ from core.local.parser.common import (
     _JUNK,
     _LETTER_RUN,
     _URL,
+    _ends_in_title,
     _is_short,
     _name_with_stop,
     _org_score,
@@ -38,6 +39,7 @@ _BULLET_PREFIX = re.compile(r"^[-*–•·▪►✓>]\s+")
 
 
 _AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
+_SPACE_THEN_WORD = re.compile(r"(?<!\s)\s+\(?[A-Za-z]{2}")
 
 
 def _join_broken_ranges(lines: list[str]) -> list[str]:
@@ -50,7 +52,12 @@ def _join_broken_ranges(lines: list[str]) -> list[str]:
         if i + 1 < len(lines) and len(line) < 20 and tx.SINGLE_DATE.fullmatch(line.strip()):
             nxt = lines[i + 1].lstrip()
             m = tx.SINGLE_DATE.match(nxt) or tx.PRESENT.match(nxt)
-            if m and _AFTER_DATE.match(nxt, m.end()):
+            # '6/2007' / 'present K20 Center, Norman, OK': the range goes on with the employer after a space
+            joined = m and (
+                _AFTER_DATE.match(nxt, m.end())
+                or (_SPACE_THEN_WORD.match(nxt, m.end()) and tx.find_date_range(f"{line.strip()} - {nxt[: m.end()]}"))
+            )
+            if joined:
                 out.append(f"{line.strip()} - {nxt}")
                 i += 2
                 continue
@@ -72,6 +79,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         return labelled
     used: set[int] = set()
     prev_anchor = -1
+    date_first = _date_first(lines, anchors)
     for k, idx in enumerate(anchors):
         next_anchor = anchors[k + 1] if k + 1 < len(anchors) else len(lines)
         start, end, _current, span = tx.find_date_range(lines[idx]) or ("", "", False, (0, 0))
@@ -84,6 +92,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         if rest and len(rest.split()) <= 10 and (_is_short(rest) or _title_score(rest) or _org_score(rest)):
             cands.append((idx, rest))
         back = idx - 1
+        if not rest and idx + 2 < next_anchor and (date_first or _employer_then_title(lines, idx + 1)):
+            back = prev_anchor  # '2008 to 2010' / 'Microlux, Santa Rosa, California' / 'Designer': the entry follows
         while (
             back > prev_anchor
             and back >= idx - 3
@@ -96,12 +106,14 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
         fwd = idx + 1
         has_header = any(_title_score(c) or _org_score(c) for _, c in cands)
         while not has_header and fwd + 1 < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
+            if date_first and not rest and len(cands) >= 2:
+                break
             if _title_score(lines[fwd]) or _org_score(lines[fwd]) or len(cands) < 2:
                 cands.append((fwd, lines[fwd]))
                 fwd += 1
             else:
                 break
-            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for _, c in cands):
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx):
                 break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
         prev_anchor = idx
         entry = _entry_from(cands)
@@ -132,6 +144,36 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
+def _date_first(lines: list[str], anchors: list[int]) -> bool:
+    """Each entry opens with its dates alone on a line, then the title and employer ('January 2012 - present' /
+    'Chief Project Manager' / 'Nofas AS'): then the short lines before a date close the previous entry."""
+    alone = body_before = 0
+    for k, idx in enumerate(anchors):
+        rng = tx.find_date_range(lines[idx])
+        if not rng:
+            continue
+        a, b = rng[3]
+        nxt = lines[idx + 1] if idx + 1 < len(lines) else ""
+        if not (lines[idx][:a] + lines[idx][b:]).strip(" ,:-|().") and nxt and _is_short(nxt):
+            alone += bool(_title_score(nxt) or _org_score(nxt))
+        body_before += k > 0 and not _is_short(lines[idx - 1])  # the previous entry's text, not a header
+    n = len(anchors)
+    return n >= 2 and alone * 3 >= n * 2 and body_before * 3 >= (n - 1) * 2
+
+
+def _employer_then_title(lines: list[str], i: int) -> bool:
+    """lines[i] is an employer beside its town and lines[i + 1] a job title: the entry follows its dates."""
+    return _employer_at_place(lines[i]) and _is_short(lines[i + 1]) and bool(_title_score(lines[i + 1]))
+
+
+def _employer_at_place(line: str) -> bool:
+    """'Microlux, Santa Rosa, California', 'Sooner Information Network, Norman, OK': a name, then its town."""
+    if len(line.split()) > 10 or gz.is_place(line) or tx.find_date_range(line):
+        return False
+    stripped = gz.strip_place(line)
+    return stripped != line.strip(" ,-|") and (_proper_name(stripped) or bool(_org_score(stripped)))
+
+
 _ORG_MENTION = re.compile(
     r"\b((?:[A-Z][A-Za-z&'-]*\.?\s){0,4}?[A-Z][A-Za-z&'-]*\s(?:Pvt\.?\s?Ltd|Private\sLimited|Ltd|Limited|Inc|"
     r"Corporation|Corp|LLC|LLP|PLC|GmbH|Technologies|Solutions|Consultancy\sServices|Infotech|Systems|"
@@ -156,24 +198,33 @@ def _fill_forward(entry: dict[str, Any], lines: list[str], fwd: int, stop: int) 
     return j
 
 
-_SEASON_OR_PRESENT = re.compile(r"\b(?:spring|summer|fall|autumn|winter|present|current)\b", re.I)
+_SEASON_OR_PRESENT = re.compile(r"\b(?:spring|summers?|fall|autumn|winters?|present|current)\b", re.I)
 _TWO_LETTERS = re.compile(r"[A-Za-z]{2}")
 
 
 def _undated_entries(work: list[dict[str, Any]], lines: list[str]) -> None:
     """Employer lines the date anchors missed: 'Teacher, Lane High School, Tucson, AZ, 1998' or 'Acme Corp'."""
     known = {tx.norm_key(w.get("name", "")) for w in work} | {tx.norm_key(w.get("position", "")) for w in work}
-    for line in lines[:150]:
+    for idx, line in enumerate(lines[:150]):
         if len(work) >= 12:
             break
         if len(line.split()) > 14 or line.rstrip().endswith((".", ";", ":")) or _JUNK.match(line):
             continue
         body = tx.SINGLE_DATE.sub(" ", line) if _DIGIT.search(line) else line  # every date has a digit
         body = _SEASON_OR_PRESENT.sub(" ", body)
-        parts = [p for p in _split_parts(body) if not gz.is_place(p) and _TWO_LETTERS.search(p)]
+        if gz.is_place(body):
+            continue
+        stripped = gz.strip_place(body)
+        parts = [p for p in _split_parts(stripped) if not gz.is_place(p) and _TWO_LETTERS.search(p)]
         if not parts or len(parts) > 3:
             continue
-        orgs = [p for p in parts if _org_score(p) and not _title_score(p) and _proper_name(p)]
+        # 'Teach for America, Miami, FL' or 'Google, Inc.' over 'Mountain View, CA': a name beside its town is
+        # an employer's header even without a word like 'Ltd' or 'School'
+        nxt = lines[idx + 1] if idx + 1 < len(lines) else ""
+        placed = stripped != body.strip(" ,-|") or ("," in nxt and gz.is_place(nxt) and len(parts[0].split()) > 1)
+        orgs = [
+            p for p in parts if (_org_score(p) or placed) and not _title_score(p) and _proper_name(p) and len(p) > 2
+        ]
         titles = [p for p in parts if _title_score(p) and not _org_score(p)]
         if len(orgs) != 1 or len(orgs) + len(titles) != len(parts) or len(titles) > 1:
             continue
@@ -211,6 +262,7 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
             w["name"] = name = ""
         if name and (
             sentence_like
+            or _generic_name(name)
             or _not_an_employer(name)
             or own_school
             or _date_like(name)
@@ -220,6 +272,28 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
         ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+#: Words that name a field of work or a kind of system, not a firm: 'Operating Systems', 'Web Technologies',
+#: 'Health Information Systems', 'Market Research', 'Industry'. A name made only of these is a field, never an
+#: employer ('Cisco Systems' and 'Tangible Technologies' have a name word).
+_FIELD_WORDS = frozenset(
+    """operating systems system technologies technology solutions software hardware applications application web
+    information computer computing data network networking networks control version geographic health enterprise
+    distributed embedded mobile cloud digital security management business financial finance marketing market
+    research sales industry function history sciences science analysis quantitative media office programming
+    development design services service products product platform platforms process processes various global
+    international general public engineering electronics telecom telecommunications internet e-business e-commerce
+    tools environment domain domains areas area sector field""".split()
+)
+
+
+def _generic_name(name: str) -> bool:
+    words = [w.strip(".,&()") for w in name.lower().split()]
+    words = [w for w in words if w and w not in ("and", "of", "&", "the", "in", "for")]
+    if not words or len(words) > 5:
+        return False
+    return all(w in _FIELD_WORDS for w in words)
 
 
 _TRAILING_FUNCTION_WORD = re.compile(r"\s(?:for|of|and|at|with|the|to|in|as|by|&)$", re.I)
@@ -235,9 +309,17 @@ _ARTICLE_OR_LABEL = re.compile(r"(?:an?|job\s+profile|employer'?s?\s+name|refere
 def _title_not_employer(name: str) -> bool:
     """'Software Developer', 'Reading Coach': a job title in the employer's place (a firm has no head noun)."""
     words = _words_lower(name)
-    last = words[-1].strip(".,") if words else ""
+    last = words[-1].strip(".,").rsplit("/", 1)[-1] if words else ""  # 'Owner/Trainer/Consultant'
     heads = gz.TITLE_HEADS
     return (last in heads or last in EXTRA_TITLE_HEADS) and not _org_score(name) and len(words) <= 6
+
+
+#: Words that end a label, a heading or a kind of place, never a firm's name ('Position', 'Home', 'Summer
+#: Placement', 'Research Activities', 'Selected Publications', 'Secretarial Duties').
+_NOT_A_NAME = frozenset(
+    """position title designation period duration role employer home hours responsibilities responsibility duties
+    activities publications papers placement placements presentation presentations undertaken""".split()
+)
 
 
 def _not_an_employer(name: str) -> bool:
@@ -245,8 +327,10 @@ def _not_an_employer(name: str) -> bool:
     words = name.split()
     if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
         return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
-    if gz.is_place(name):
+    if gz.is_place(name) or gz.is_place(name.rstrip("/")):
         return True
+    if words and words[-1].lower().strip(".,:") in _NOT_A_NAME:
+        return True  # 'Position', 'Home', 'Duluth Campus Responsibilities', 'Selected Publications'
     low = name.lower()
     return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED
 
@@ -295,7 +379,9 @@ _MEMBERSHIP_ROLE = re.compile(
 
 
 _DATE_WORD = re.compile(
-    r"\b(?:summer|spring|fall|autumn|winter|since|from|till|until|present|current|20xx|19xx)\b", re.I
+    r"\b(?:summers?|spring|fall|autumn|winters?|since|from|till|until|present|current|ongoing|20xx|19xx|year|"
+    r"months?|years)\b|[\[\]()]",
+    re.I,
 )
 # 'Summer 2009', 'July 20XX': up to 12 word characters before a year
 _SHORT_PREFIX_YEAR = re.compile(r"[\w\s]{0,12}\b(?:20|19)(?:\d\d|xx)\b", re.I)
@@ -364,6 +450,52 @@ def _employers_in_sentences(work: list[dict[str, Any]], lines: list[str]) -> Non
                 continue
             known.add(key)
             work.append({"name": org, "position": "", "startDate": "", "highlights": [], "summary": ""})
+
+
+#: 'Bar Association/Service Award', 'Major Accounts Division': an award or a unit, not the employer's name
+_AWARD_OR_UNIT = re.compile(r"\b(?:award|prize|division)\b", re.I)
+
+
+def _dated_jobs_in_lines(work: list[dict[str, Any]], lines: list[str]) -> None:
+    """'Veristage, Senior Consultant, 2000-2001', 'Microsoft, Product Manager, Redmond, WA 2006': one line that names
+    an employer, one job title and a date, wherever it stands (a 'Selected projects' list, a career summary)."""
+    known = {tx.norm_key(w.get("name", "")) for w in work if w.get("name")}
+    for line in lines[:300]:
+        if len(work) >= 16:
+            break
+        if len(line) > 120 or not _DIGIT.search(line) or line.rstrip().endswith((".", ";")):
+            continue
+        rng = tx.find_date_range(line)
+        if rng:
+            a, b = rng[3]
+            body = f"{line[:a]} {line[b:]}"
+        elif tx.SINGLE_DATE.search(line):
+            body = tx.SINGLE_DATE.sub(" ", line)
+        else:
+            continue
+        body = _SEASON_OR_PRESENT.sub(" ", body).strip(" ,-|()")
+        parts = [p for p in _split_parts(body) if _TWO_LETTERS.search(p)]
+        if not 2 <= len(parts) <= 4 or _DIGIT.search(body):
+            continue
+        titles = [p for p in parts if _title_score(p) and not _org_score(p)]
+        names = [p for p in parts if not gz.is_place(p) and p not in titles]
+        if len(titles) != 1 or len(names) != 1 or parts.index(names[0]) > parts.index(titles[0]) + 1:
+            continue
+        org, title = names[0], titles[0]
+        head_first = title.split()[0].lower().strip(".,") in gz.TITLE_HEADS  # 'Director of Sales'
+        if not (_ends_in_title(title) or head_first or len(title.split()) == 1) or _MEMBERSHIP_ROLE.fullmatch(title):
+            continue  # 'Student Assistance Program Training', 'Member', 'Volunteer': no job held
+        if not (_proper_name(org) or _org_score(org)) or _school_or_activity(org) or _date_like(org):
+            continue
+        if _AWARD_OR_UNIT.search(org) or not title[:1].isupper():
+            continue
+        key = tx.norm_key(org)
+        if not key or key in known or any(key in k or k in key for k in known):
+            continue
+        known.add(key)
+        work.append(
+            {"name": org, "position": title, "startDate": rng[0] if rng else "", "highlights": [], "summary": ""}
+        )
 
 
 def _labelled_entries(lines: list[str]) -> list[dict[str, Any]]:

@@ -1,0 +1,99 @@
+"""The general rules behind the parser's employer and skill figures, each on a few lines written for the test:
+where an employer stands (beside its town, after a broken date range, on one line with a title and a date, after
+the dates), what is never an employer (a town, a field of work, a label, a date), and which words are skills."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.local import parse_cv
+from core.local.gazetteers import is_place
+
+HEADER = "Robin Ashdown\nrobin.ashdown@example.com\n\n"
+
+
+def _employers(text: str) -> set[str]:
+    return {w["name"] for w in parse_cv(HEADER + text)["work"] if w["name"]}
+
+
+def _skills(text: str) -> set[str]:
+    skills = parse_cv(HEADER + text)["skills"]
+    return {s["name"] for s in skills} | {k for s in skills for k in s["keywords"]}
+
+
+@pytest.mark.parametrize(
+    ("place", "expected"),
+    [
+        ("India", True),  # the first name on a line of the word list was once read with its indent
+        ("Indiana", True),
+        ("Nagpur", True),
+        ("Boulder, CO", True),  # 'CO' is Colorado here, not 'Co.' of a company
+        ("Acme Co, CA", False),
+        ("Harbourview Analytics", False),
+    ],
+)
+def test_places(place: str, expected: bool) -> None:
+    assert expected == is_place(place)
+
+
+@pytest.mark.parametrize(
+    ("body", "employer"),
+    [
+        # a name beside its town, the title on the next line
+        ("EXPERIENCE\nTeach Forward, Miami, FL\nEnglish Teacher\nTaught 120 pupils a year.\n", "Teach Forward"),
+        # a date range broken over two lines, the employer after 'present'
+        (
+            "EXPERIENCE\nGame Programmer\n6/2007\npresent Greenfield Labs, Norman, OK\nBuilt games in C++.\n",
+            "Greenfield Labs",
+        ),
+        # employer, title and date on one line, under a heading that is not 'Experience'
+        (
+            "SELECTED PROJECTS\nHarbourview Analytics, Senior Consultant, 2016-2019\nModelled churn.\n",
+            "Harbourview Analytics",
+        ),
+        # dates alone on a line, then the employer and its town, then the title
+        (
+            "EXPERIENCE\n2008 to 2010\nMicrovane, Santa Rosa, California\nMechanical Designer\nDrew parts.\n",
+            "Microvane",
+        ),
+    ],
+)
+def test_employer_found(body: str, employer: str) -> None:
+    assert employer in _employers(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "not_employer"),
+    [
+        ("EXPERIENCE\nSystems Administrator, Operating Systems, 2015 - 2018\n", "Operating Systems"),
+        ("EXPERIENCE\nWeb Developer, Web Technologies, 2012 - 2014\n", "Web Technologies"),
+        ("EXPERIENCE\nStudent Teacher, Spring [year]\nTaught PE.\n", "Spring [year]"),
+        ("EXPERIENCE\nProgramme Manager, India, 2007 - 2008\nRan programmes.\n", "India"),
+        ("EXPERIENCE\nPosition\nSales Assistant, 2010 - 2012\n", "Position"),
+        ("EXPERIENCE\nOwner/Trainer/Consultant\nMarch 2001 - Present\nRan workshops.\n", "Owner/Trainer/Consultant"),
+    ],
+)
+def test_not_an_employer(body: str, not_employer: str) -> None:
+    assert not_employer not in _employers(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "skill", "found"),
+    [
+        # a row of a core-competencies grid outside the skills section
+        ("SUMMARY\nBudgeting | Sales Forecasting | Stakeholder Management\n", "Sales Forecasting", True),
+        # a field of work named once in running text is not a skill the CV claims; in a list it is
+        ("SUMMARY\nTwelve years in primary schools with a focus on pastoral care.\n", "Pastoral Care", False),
+        ("SUMMARY\nPastoral care for 30 pupils; pastoral care lead for Year 6.\n", "Pastoral Care", True),
+        ("SKILLS\nPastoral Care, Phonics\n", "Pastoral Care", True),
+        # 'Spring' is a place or a season unless other tools stand beside it
+        ("EXPERIENCE\nPrincipal, Blair High School, Silver Spring, MD, 1991 to 1995\n", "Spring", False),
+        ("EXPERIENCE\nBuilt services in Java with Spring and Hibernate on PostgreSQL.\n", "Spring", True),
+        # a tool named inside a job title is part of the title
+        ("EXPERIENCE\nTechnical Support Engineer, Northgate Ltd, 2015 - 2019\n", "Technical Support", False),
+        # items rated by years of use are skills, though the vocabulary does not know them
+        ("SKILLS\nkestrelmon (Less than 1 year), grafana (2 years), Python (3 years)\n", "kestrelmon", True),
+    ],
+)
+def test_skills(body: str, skill: str, found: bool) -> None:
+    assert found == (skill in _skills(body))
