@@ -1,6 +1,6 @@
 """CPU cost per call of the rate limit and the budget hold: in-process memory vs the shared SQLite file.
 
-Run: python bench/limits_overhead.py [--calls 2000] [--repeats 5]
+Run: python bench/limits_overhead.py [--calls 2000] [--repeats 5] [--tree /other/checkout ...] [--only name ...]
 (With `redis-server` installed, Redis configurations run too, against a throwaway server on loopback.)
 
 Each configuration runs the router's admission steps for one paid call: `limiter.acquire`, `budget.reserve`, the
@@ -11,19 +11,25 @@ interleaved and repeated; the median of the repeats is printed, beside the basel
 run. Target: the router's whole overhead stays ≤ 0.3 ms CPU per call with the shared limiter on.
 
 Calls here come back to back, so the baseline's write-behind batches many rows per transaction. The shared budget's
-settle writes the call's row at once (so no other process misses it): in a burst that gives up the batching,
-which "settle without flush" shows; with calls seconds apart, as in the app, every batch is one row anyway.
+settle hands the hold to the tracker's writer, which deletes it in the transaction that writes the call's row
+(and journals the release, so a SIGKILL loses neither); "settle without flush" instead keeps the hold for a 2 s
+grace. With calls seconds apart, as in the app, every batch is one row anyway.
+
+Compare two trees in one run: `python bench/limits_overhead.py --tree /path/to/other/checkout` runs each
+configuration of both, interleaved, each tree in its own fresh process per repeat.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import platform
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +38,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# a child measuring another checkout imports that checkout's code (its PYTHONPATH), the driver this one's
+CODE = os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] if "--child" in sys.argv else ""
+sys.path.insert(0, CODE or str(ROOT))
 
 from core.budget import BudgetGuard  # noqa: E402
 from core.config import BudgetSettings  # noqa: E402
@@ -122,41 +130,86 @@ NAMES = {
 }
 
 
+def run_once(names: list[str], calls: int, redis_url: str) -> dict[str, float]:
+    """One repeat of every configuration in `names`, in this process: CPU µs per call."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            one_call, close = config(name, Path(tmp), redis_url)
+            for _ in range(50):  # warm up: statement caches, first connection
+                one_call()
+            start = time.process_time()
+            for _ in range(calls):
+                one_call()
+            close()  # the last write-behind batch is part of the cost
+            out[name] = (time.process_time() - start) / calls * 1e6
+    return out
+
+
+def run_child(tree: Path, names: list[str], calls: int, redis_url: str) -> dict[str, float]:
+    """One repeat in a fresh process importing `tree`'s code (this file's configurations)."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "CV_COPILOT_NO_DOTENV": "1"}
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", "--calls", str(calls), "--only", *names]
+    argv += ["--redis-url", redis_url] if redis_url else []
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tree, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{tree}: bench child failed\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tree", action="append", default=[], help="another checkout to measure beside this one")
+    parser.add_argument("--only", nargs="+", choices=list(NAMES), default=None)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_once(args.only or list(NAMES), args.calls, args.redis_url)))
+        return
     print(f"machine: {machine()}")
-    print(f"{args.calls} calls per configuration, {args.repeats} interleaved repeats, median CPU µs per call\n")
     server = None
     if shutil.which("redis-server") and importlib.util.find_spec("redis"):
         from tests.test_limits_redis import RedisServer
 
         server = RedisServer().start()
-    names = [n for n in NAMES if server or not n.startswith("redis")]
-    results: dict[str, list[float]] = {name: [] for name in names}
-    with tempfile.TemporaryDirectory() as tmp:
+    names = [n for n in (args.only or NAMES) if server or not n.startswith("redis")]
+    if "baseline" not in names:
+        names.insert(0, "baseline")
+    trees = [ROOT, *(Path(t).resolve() for t in args.tree)]
+    print(f"{args.calls} calls per configuration, {args.repeats} interleaved repeats, median CPU µs per call; trees:")
+    for i, tree in enumerate(trees):
+        print(f"  [{i}] {tree}")
+    results: dict[int, dict[str, list[float]]] = {i: {name: [] for name in names} for i in range(len(trees))}
+    try:
         for repeat in range(args.repeats):
-            for name in names:
-                one_call, close = config(name, Path(tmp) / f"r{repeat}", server.url if server else "")
-                for _ in range(50):  # warm up: statement caches, first connection
-                    one_call()
-                start = time.process_time()
-                for _ in range(args.calls):
-                    one_call()
-                close()  # the last write-behind batch is part of the cost
-                results[name].append((time.process_time() - start) / args.calls * 1e6)
-    if server:
-        server.stop()
-    else:
+            order = list(range(len(trees)))[:: -1 if repeat % 2 else 1]
+            for i in order:
+                if len(trees) == 1:
+                    got = run_once(names, args.calls, server.url if server else "")
+                else:
+                    got = run_child(trees[i], names, args.calls, server.url if server else "")
+                for name, value in got.items():
+                    results[i][name].append(value)
+    finally:
+        if server:
+            server.stop()
+    if not server:
         print("(redis-server not installed: Redis configurations skipped)")
-    base = statistics.median(results["baseline"])
+    print(
+        f"{'µs per call (+ over the same tree baseline)':<48} "
+        + " | ".join(f"[{i}]".ljust(17) for i in range(len(trees)))
+    )
     for name in names:
-        label = NAMES[name]
-        cpu = statistics.median(results[name])
-        extra = "" if name == "baseline" else f"   (+{cpu - base:7.1f} over baseline)"
-        print(f"{label:<48} {cpu:8.1f} µs{extra}")
+        cells = []
+        for i in range(len(trees)):
+            cpu = statistics.median(results[i][name])
+            base = statistics.median(results[i]["baseline"])
+            cells.append((f"{cpu:7.1f}" + ("" if name == "baseline" else f" (+{cpu - base:6.1f})")).ljust(17))
+        print(f"{NAMES[name]:<48} " + " | ".join(cells))
+    print(f"machine after: {machine()}")
 
 
 if __name__ == "__main__":

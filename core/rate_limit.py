@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Protocol, runtime_checkable
 
-__all__ = ["WINDOW_SECONDS", "InMemoryRateLimiter", "LimitTable", "RateLimiter"]
+__all__ = ["WINDOW_SECONDS", "InMemoryRateLimiter", "LimitTable", "LimiterBase", "RateLimiter"]
 
 #: The sliding window, in seconds: "per minute".
 WINDOW_SECONDS = 60.0
@@ -82,7 +82,45 @@ class _Window:
             self.tokens_total -= self.tokens.popleft()
 
 
-class InMemoryRateLimiter:
+class LimiterBase:
+    """What every `RateLimiter` backend shares: the limit table, `configure` / `limits`, and the start of `acquire`
+    (argument check, unlimited and impossible calls) before the backend's own window (`_admit`)."""
+
+    def __init__(
+        self,
+        limits: Mapping[str, tuple[int | None, int | None]] | None = None,
+        *,
+        default_rpm: int | None = 60,
+        default_tpm: int | None = None,
+    ) -> None:
+        self._table = LimitTable(limits, default_rpm=default_rpm, default_tpm=default_tpm)
+
+    def configure(self, provider: str, *, rpm: int | None = None, tpm: int | None = None) -> None:
+        """Replace the provider's limits (None = unlimited). Calls already counted stay counted."""
+        self._table.configure(provider, rpm=rpm, tpm=tpm)
+
+    def limits(self, provider: str) -> tuple[int | None, int | None]:
+        """(rpm, tpm) in force for a provider."""
+        return self._table.get(provider)
+
+    def acquire(self, provider: str, user_id: str, tokens: int = 0) -> float:
+        """Admit and count one call of `tokens` tokens, or return how many seconds until it would be admitted
+        (math.inf: never, as with rpm 0 or more tokens than tpm). A provider without limits is never counted."""
+        if tokens < 0:
+            raise ValueError(f"tokens must be >= 0, got {tokens!r}")
+        rpm, tpm = self._table.get(provider)
+        if rpm is None and tpm is None:
+            return 0.0
+        if rpm == 0 or (tpm is not None and tokens > tpm):
+            return math.inf
+        return self._admit(provider, user_id, tokens, rpm, tpm)
+
+    def _admit(self, provider: str, user_id: str, tokens: int, rpm: int | None, tpm: int | None) -> float:
+        """The backend's window: 0.0 = admitted and counted, else seconds to wait (rpm > 0, tokens <= tpm here)."""
+        raise NotImplementedError
+
+
+class InMemoryRateLimiter(LimiterBase):
     """Sliding 60 s window per (provider, user). A call is admitted when, counting it, the last 60 s hold at most
     `rpm` calls and at most `tpm` tokens. The seed's default is 60 requests per minute; tpm is off by default.
 
@@ -97,27 +135,13 @@ class InMemoryRateLimiter:
         default_tpm: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._table = LimitTable(limits, default_rpm=default_rpm, default_tpm=default_tpm)
+        super().__init__(limits, default_rpm=default_rpm, default_tpm=default_tpm)
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[tuple[str, str], _Window] = {}
         self._calls_since_sweep = 0
 
-    def configure(self, provider: str, *, rpm: int | None = None, tpm: int | None = None) -> None:
-        """Replace the provider's limits (None = unlimited). Calls already counted stay counted."""
-        self._table.configure(provider, rpm=rpm, tpm=tpm)
-
-    def limits(self, provider: str) -> tuple[int | None, int | None]:
-        """(rpm, tpm) in force for a provider."""
-        return self._table.get(provider)
-
-    def acquire(self, provider: str, user_id: str, tokens: int = 0) -> float:
-        """Admit and count one call of `tokens` tokens, or return how many seconds until it would be admitted."""
-        if tokens < 0:
-            raise ValueError(f"tokens must be >= 0, got {tokens!r}")
-        rpm, tpm = self._table.get(provider)
-        if rpm is None and tpm is None:
-            return 0.0
+    def _admit(self, provider: str, user_id: str, tokens: int, rpm: int | None, tpm: int | None) -> float:
         with self._lock:
             now = self._clock()
             key = (provider, user_id)
@@ -127,13 +151,9 @@ class InMemoryRateLimiter:
             window.expire(now)
             wait = 0.0
             if rpm is not None and len(window.times) >= rpm:
-                if rpm == 0:
-                    return math.inf
                 # the call that must leave is the (len - rpm + 1)-th oldest
                 wait = window.times[len(window.times) - rpm] + WINDOW_SECONDS - now
             if tpm is not None and window.tokens_total + tokens > tpm:
-                if tokens > tpm:
-                    return math.inf
                 wait = max(wait, self._token_wait(window, tokens, tpm, now))
             if wait > 0:
                 return min(wait, WINDOW_SECONDS)  # float rounding can push t + 60 - now a hair above 60

@@ -270,18 +270,18 @@ def test_unlimited_provider_never_opens_the_file(tmp_path: Path) -> None:
     assert not (tmp_path / "usage.db").exists()
 
 
-def test_expired_rows_are_dropped(tmp_path: Path) -> None:
+def test_expired_rows_stop_counting_and_the_sweep_drops_them(tmp_path: Path) -> None:
     import sqlite3
 
     clock = Clock(1000.0)
-    limiter = SQLiteRateLimiter(tmp_path / "usage.db", default_rpm=100, clock=clock)
+    limiter = SQLiteRateLimiter(tmp_path / "usage.db", default_rpm=1, clock=clock)
     for user in ("ann", "bob", "cid"):
-        limiter.acquire("openai", user)
+        assert 0.0 == limiter.acquire("openai", user)
     clock.now += WINDOW_SECONDS + 1
-    limiter.acquire("openai", "ann")
+    assert 0.0 == limiter.acquire("openai", "ann")  # the old row no longer counts against rpm 1
     with sqlite3.connect(tmp_path / "usage.db") as conn:
         rows = conn.execute("SELECT user_id FROM rate_events ORDER BY user_id").fetchall()
-    assert [("ann",), ("bob",), ("cid",)] == rows  # ann's old row went; bob's and cid's wait for the sweep
+    assert [("ann",), ("ann",), ("bob",), ("cid",)] == rows  # expired rows wait for the sweep
     limiter._admitted = 999  # the next admitted call sweeps
     limiter.acquire("openai", "dan")
     with sqlite3.connect(tmp_path / "usage.db") as conn:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,7 @@ __all__ = [
     "SQLiteRateLimiter",
     "build_budget",
     "build_limiter",
+    "limits_db",
     "provider_limits",
     "redis_connection",
     "redis_problem",
@@ -54,6 +56,20 @@ DEFAULT_BACKEND = "sqlite"
 
 _REDIS: dict[str, RedisConnection] = {}
 _REDIS_GUARD = threading.Lock()
+_FILES: weakref.WeakValueDictionary[str, LimitsDB] = weakref.WeakValueDictionary()
+_FILES_GUARD = threading.Lock()
+
+
+def limits_db(path: str | os.PathLike[str]) -> LimitsDB:
+    """One `LimitsDB` per file in this process, shared by its limiter and its budget: one connection per thread
+    then does both, and its page cache stays valid from one's transaction to the other's (a write by another
+    connection makes SQLite re-read the pages it touched)."""
+    key = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    with _FILES_GUARD:
+        db = _FILES.get(key)
+        if db is None:
+            db = _FILES[key] = LimitsDB(key)
+        return db
 
 
 def _backend(name: str | None, redis_url: str | None) -> str:
@@ -138,8 +154,8 @@ def build_limiter(
         return RedisRateLimiter(redis_connection(redis_url), limits, clock=clock, replicas=replicas or DEFAULT_REPLICAS)
     if chosen == "memory":
         return InMemoryRateLimiter(limits) if clock is None else InMemoryRateLimiter(limits, clock=clock)
-    path = Path(db_path if db_path is not None else settings.db_path)
-    return SQLiteRateLimiter(path, limits) if clock is None else SQLiteRateLimiter(path, limits, clock=clock)
+    db = limits_db(Path(db_path if db_path is not None else settings.db_path))
+    return SQLiteRateLimiter(db, limits) if clock is None else SQLiteRateLimiter(db, limits, clock=clock)
 
 
 def build_budget(
@@ -183,5 +199,5 @@ def build_budget(
         extra["reservation_ttl_seconds"] = reservation_ttl_seconds
     if settle_grace_seconds is not None:
         extra["settle_grace_seconds"] = settle_grace_seconds
-    path = Path(db_path if db_path is not None else settings.db_path)
-    return SQLiteBudget(settings.budgets, path, flush_usage=flush_usage, **extra)  # type: ignore[arg-type]
+    db = limits_db(Path(db_path if db_path is not None else settings.db_path))
+    return SQLiteBudget(settings.budgets, db, flush_usage=flush_usage, **extra)  # type: ignore[arg-type]

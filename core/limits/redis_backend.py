@@ -29,7 +29,7 @@ from typing import Any
 from core.base import BudgetExceeded
 from core.budget import BudgetGuard, BudgetLine, Reservation, SpendFunction, budget_lines, period_start, resets_text
 from core.config import BudgetSettings
-from core.rate_limit import WINDOW_SECONDS, LimitTable
+from core.rate_limit import WINDOW_SECONDS, LimiterBase
 
 _log = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def _stricter(limit: int | None, replicas: int) -> int | None:
     return max(1, limit // replicas)
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(LimiterBase):
     """`RateLimiter` on Redis: one sliding window per (provider, user) for every process on every machine.
 
     While Redis is down, each process admits on its own, at the limit divided by `replicas`. Two rules keep the
@@ -293,8 +293,8 @@ class RedisRateLimiter:
         replicas: int = DEFAULT_REPLICAS,
         window_seconds: float = WINDOW_SECONDS,
     ) -> None:
+        super().__init__(limits, default_rpm=default_rpm, default_tpm=default_tpm)
         self._redis = connection if isinstance(connection, RedisConnection) else RedisConnection(connection)
-        self._table = LimitTable(limits, default_rpm=default_rpm, default_tpm=default_tpm)
         self._clock = clock
         self._local_clock = clock or time.monotonic
         self._window = float(window_seconds)
@@ -313,20 +313,7 @@ class RedisRateLimiter:
     def replicas(self) -> int:
         return self._replicas
 
-    def configure(self, provider: str, *, rpm: int | None = None, tpm: int | None = None) -> None:
-        self._table.configure(provider, rpm=rpm, tpm=tpm)
-
-    def limits(self, provider: str) -> tuple[int | None, int | None]:
-        return self._table.get(provider)
-
-    def acquire(self, provider: str, user_id: str, tokens: int = 0) -> float:
-        if tokens < 0:
-            raise ValueError(f"tokens must be >= 0, got {tokens!r}")
-        rpm, tpm = self._table.get(provider)
-        if rpm is None and tpm is None:
-            return 0.0
-        if rpm == 0 or (tpm is not None and tokens > tpm):
-            return math.inf
+    def _admit(self, provider: str, user_id: str, tokens: int, rpm: int | None, tpm: int | None) -> float:
         share = (_stricter(rpm, self._replicas), _stricter(tpm, self._replicas))
         quarantined = self._local_clock() < self._quarantine_until
         if quarantined:  # the local share first: a slot it takes for a call Redis then refuses only errs safe

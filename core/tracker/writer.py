@@ -41,7 +41,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from core.tracker.schema import INSERT_COLUMNS, INSERT_SQL, ROLLUPS, Row, sanitised_row
+from core.tracker.schema import COL, INSERT_COLUMNS, INSERT_SQL, ROLLUPS, Row, sanitised_row
 from core.tracker.storage import BUSY_TIMEOUT_S, Storage, storage_error
 
 try:
@@ -49,14 +49,16 @@ try:
 except ImportError:  # pragma: no cover - Windows: no journal, the write-behind buffer only
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Writer", "flush_all", "writer_for"]
+__all__ = ["Writer", "flush_all", "has_journal", "journal_pid", "process_gone", "writer_for"]
 
 _log = logging.getLogger("core.usage_tracker")
 
 _MAX_PENDING = 1000
+_TS, _USER, _COST = COL["ts"], COL["user_id"], COL["cost_usd"]
 _FLUSHER_IDLE_EXIT_S = 5.0
 _RETRY_S = 1.0
 _JOURNAL_VERSION = b"r1\t"  # a Python literal tuple per line: repr() is ~10x cheaper than json.dumps here
+_HOLD_LINE = b"h1\t"  # a settled budget hold: its id, deleted with the rows journaled before it
 
 
 class _Unwritten(Exception):
@@ -71,8 +73,9 @@ class _Unwritten(Exception):
 # --- the journal --------------------------------------------------------------------------------------------------
 
 
-def _journal_glob(db: Path) -> str:
-    return os.path.join(glob.escape(str(db.parent)), glob.escape(db.name) + ".rows-*-0.journal")
+def _journal_glob(db: Path, pid: int | None = None) -> str:
+    owner = "*" if pid is None else f"{pid}-*"
+    return os.path.join(glob.escape(str(db.parent)), glob.escape(db.name) + f".rows-{owner}-0.journal")
 
 
 def _sibling(first: Path) -> Path:
@@ -120,13 +123,30 @@ class Journal:
 
 
 def _read_journal(path: Path) -> list[Row]:
-    """The rows in one journal file; a line that does not parse (a torn write) is skipped with a log line."""
+    """The rows in one journal file (see `_read_entries`)."""
+    return _read_entries(path)[0]
+
+
+def _read_entries(path: Path) -> tuple[list[Row], list[int]]:
+    """The rows and settled hold ids in one journal file; a line that does not parse (a torn write) is skipped with
+    a log line."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return []
+        return [], []
     rows: list[Row] = []
-    for number, line in enumerate(data.splitlines(), 1):
+    holds: list[int] = []
+    lines = data.splitlines()
+    whole = len(lines) if data.endswith(b"\n") else len(lines) - 1  # a last line without its newline is torn
+    for number, line in enumerate(lines, 1):
+        if line.startswith(_HOLD_LINE):
+            try:
+                if number > whole:
+                    raise ValueError("torn")  # a cut id could name another hold
+                holds.append(int(line[len(_HOLD_LINE) :]))
+            except ValueError:
+                _log.warning("skipped line %d of %s: cut short or damaged", number, path)
+            continue
         if not line.startswith(_JOURNAL_VERSION):
             _log.warning("skipped line %d of %s: not a usage journal line", number, path)
             continue
@@ -139,7 +159,50 @@ def _read_journal(path: Path) -> list[Row]:
             _log.warning("skipped line %d of %s: not a usage row", number, path)
             continue
         rows.append(values)
-    return rows
+    return rows, holds
+
+
+def journal_pid(path: Path) -> int | None:
+    """The pid in a journal file's name (`<db>.rows-<pid>-<hex>-0.journal`), None when the name is not one."""
+    try:
+        return int(path.name.rsplit(".rows-", 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def process_gone(db: Path, pid: int) -> bool:
+    """True when process `pid` is provably dead: no such process here, and no journal of `db` it still locks (a
+    process of another pid namespace on this file, whose pid means nothing here, keeps its journal locked). Never
+    on Windows, where signalling a process (even with 0) terminates it."""
+    if os.name != "posix":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pass
+    except OSError:  # PermissionError: alive, someone else's
+        return False
+    else:
+        return False
+    if fcntl is None:
+        return True
+    for name in glob.glob(_journal_glob(db, pid)):
+        try:
+            fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return False  # locked: its owner lives
+        finally:
+            os.close(fd)  # closing drops our probe lock
+    return True
+
+
+def has_journal(db: Path, pid: int) -> bool:
+    """Whether a journal of `db` named after `pid` is on disk (rows of that process not yet replayed)."""
+    return bool(glob.glob(_journal_glob(db, pid)))
 
 
 def _encode(row: Row) -> bytes:
@@ -148,6 +211,33 @@ def _encode(row: Row) -> bytes:
 
 
 # --- the writer ---------------------------------------------------------------------------------------------------
+
+
+class _QueuedSpend:
+    """Running cost of queued rows, everyone's and per user, and the oldest row's time: a reservation reads three
+    numbers instead of summing every queued row."""
+
+    __slots__ = ("oldest", "total", "users")
+
+    def __init__(self, rows: Sequence[Row] = ()) -> None:
+        self.total = 0.0
+        self.users: dict[str, float] = {}
+        self.oldest = float("inf")
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: Row) -> None:
+        try:
+            cost, ts = float(row[_COST]), float(row[_TS])
+        except (TypeError, ValueError, IndexError):  # not a usage row as row_of makes them: counted by `pending()`
+            self.oldest = float("-inf")
+            return
+        if ts < self.oldest:
+            self.oldest = ts
+        if cost:
+            self.total += cost
+            user = row[_USER]
+            self.users[user] = self.users.get(user, 0.0) + cost
 
 
 class Writer:
@@ -165,6 +255,7 @@ class Writer:
         self._rows_lock = threading.Lock()
         self._unwritten = 0  # rows added and not yet committed, including a batch being written right now
         self._holds: list[int] = []  # budget holds to delete with the rows (see `release_hold`)
+        self._queued = _QueuedSpend()  # the cost of `_rows`, kept as they come, for the budget's reservations
         self.after_flush: Callable[[], None] | None = None
         self.journal: Journal | None = None
         if journal and fcntl is not None:
@@ -182,13 +273,9 @@ class Writer:
         """Queue one row; it is in the journal (the kernel's hands) when this returns."""
         line = _encode(row) if self.journal is not None else b""
         with self._rows_lock:
-            if self.journal is not None:
-                try:
-                    self.journal.append(line)
-                    self.journal.clean = False
-                except OSError:
-                    self._journal_write_failed()
+            self._journal_append(line)
             self._rows.append(row)
+            self._queued.add(row)
             self._unwritten += 1
             pending = len(self._rows)
         if pending == 1:
@@ -200,8 +287,14 @@ class Writer:
 
     def release_hold(self, hold_id: int, delay: float = 0.05) -> None:
         """Delete budget hold `hold_id` (core.limits.SQLiteBudget) in the transaction that writes the rows queued so
-        far, so other processes see either the hold or the call's row, never both or neither."""
+        far, so other processes see either the hold or the call's row, never both or neither.
+
+        The release is journaled after those rows: if this process dies before the writer runs, whoever replays the
+        journal stores the rows and deletes the hold in one transaction. Hold ids are never reused
+        (SQLiteBudget draws them at random), so replaying a line twice cannot delete another call's hold."""
+        line = _HOLD_LINE + str(hold_id).encode() + b"\n" if self.journal is not None else b""
         with self._rows_lock:
+            self._journal_append(line)
             self._holds.append(hold_id)
             first = len(self._holds) == 1
         if first:
@@ -211,6 +304,25 @@ class Writer:
         """Rows and hold releases not yet committed; consistent with the file while the caller holds the writer lock."""
         with self._rows_lock:
             return list(self._rows), list(self._holds)
+
+    def pending_spend(self, user_id: str, since: float) -> tuple[float, float, list[int]] | None:
+        """(everyone's, `user_id`'s) cost of the rows not yet committed, and the hold releases queued with them, as
+        `pending`; None when some of those rows are older than `since` (then sum `pending()` rows by time)."""
+        with self._rows_lock:
+            queued = self._queued
+            if queued.oldest < since:
+                return None
+            return queued.total, queued.users.get(user_id, 0.0), list(self._holds)
+
+    def _journal_append(self, line: bytes) -> None:
+        """One line into the journal (call with `_rows_lock` held, so lines and queues keep one order)."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(line)
+            self.journal.clean = False
+        except OSError:
+            self._journal_write_failed()
 
     def _journal_write_failed(self) -> None:
         if not self._journal_failed:
@@ -226,6 +338,7 @@ class Writer:
         with self.storage.locked():
             with self._rows_lock:
                 rows, self._rows = self._rows, []
+                self._queued = _QueuedSpend()
                 holds, self._holds = self._holds, []
                 left = self.journal.swap() if self.journal is not None else None
             if rows or holds:
@@ -234,12 +347,13 @@ class Writer:
                 except _Unwritten as failed:
                     with self._rows_lock:  # keep them for the next attempt, in order
                         self._rows[:0] = failed.rows
+                        self._queued = _QueuedSpend(self._rows)
                         self._holds[:0] = holds
                         self._unwritten -= len(rows) - len(failed.rows)
                     raise self.error(failed.cause) from failed.cause
                 with self._rows_lock:
                     self._unwritten -= len(rows)
-                    if self.journal is not None and not self._unwritten:
+                    if self.journal is not None and not self._unwritten and not self._holds:
                         self.journal.clean = True
             if left is not None and self.journal is not None:
                 with contextlib.suppress(OSError):
@@ -313,7 +427,8 @@ class Writer:
     # --- journals of dead processes -----------------------------------------------------------------------------
 
     def replay_dead_journals(self) -> int:
-        """Store the rows of journals whose process has died (their flock is free), then delete them."""
+        """Store the rows of journals whose process has died (their flock is free), then delete them. The budget
+        holds the journals settled are deleted in the transaction that stores their rows."""
         if fcntl is None:
             return 0
         own = self.journal.paths[0] if self.journal is not None else None
@@ -331,15 +446,17 @@ class Writer:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     continue  # its process is alive
-                rows = _read_journal(first) + _read_journal(_sibling(first))
-                if rows:
+                (rows, holds), (more_rows, more_holds) = _read_entries(first), _read_entries(_sibling(first))
+                rows += more_rows
+                holds += more_holds
+                if rows or holds:
                     with self.storage.locked():
                         try:
-                            self._write_locked(rows, careful=True)
+                            self._write_locked(rows, careful=True, holds=holds)
                         except _Unwritten as failed:
                             raise self.error(failed.cause) from failed.cause
                     replayed += len(rows)
-                    _log.info("replayed %d usage rows from %s", len(rows), first.name)
+                    _log.info("replayed %d usage rows and %d hold releases from %s", len(rows), len(holds), first.name)
                 for path in (_sibling(first), first):
                     with contextlib.suppress(FileNotFoundError):
                         path.unlink()
