@@ -68,7 +68,7 @@ def _downloads(text: str, cv: dict[str, Any]) -> None:
     )
     if pdf is not None:
         c3.download_button("Download PDF", pdf, "cover_letter.pdf", "application/pdf", key="letter_pdf")
-    from core.export import letter_docx
+    from core.export import DOCX_MIME, letter_docx
 
     docx = widgets.attempt(
         lambda: letter_docx(text, cv, template, widgets.cv_urls()), "The DOCX export failed; the TXT one works."
@@ -79,7 +79,7 @@ def _downloads(text: str, cv: dict[str, Any]) -> None:
         "Download DOCX",
         data=docx,
         file_name="cover_letter.docx",
-        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        mime=DOCX_MIME,
         key="letter_docx",
     )
 

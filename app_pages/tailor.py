@@ -73,7 +73,7 @@ def _downloads(result: dict[str, Any]) -> None:
             png = widgets.attempt(lambda: first_page_png(pdf, width=700), "The preview failed; the PDF is fine.")
             if png is not None:
                 st.image(png)
-    from core.export import cv_docx
+    from core.export import DOCX_MIME, cv_docx
 
     docx = widgets.attempt(
         lambda: cv_docx(clean, template, widgets.cv_urls()), "The DOCX export failed; Markdown works."
@@ -84,7 +84,7 @@ def _downloads(result: dict[str, Any]) -> None:
         "Download DOCX",
         data=docx,
         file_name="tailored_cv.docx",
-        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        mime=DOCX_MIME,
         key="tailor_download_docx",
     )
 

@@ -18,6 +18,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from pydantic import BaseModel
@@ -550,33 +551,34 @@ class AIService:
         result["meta"] = record.meta
         return TailoredCV(result, record)
 
-    def _letter_messages(
+    def _letter_call(
         self,
-        cv: dict[str, Any],
-        job: str,
-        company: str | None,
-        role: str | None,
-        tone: Tone,
-        length: Length,
-        cv_text: str,
-    ) -> tuple[tuple[str, str], dict[str, Any]]:
-        messages = letter_request(cv, job, company=company, role=role, tone=tone, length=length)
-        payload = {
-            "cv": cv, "cv_text": cv_text, "job_description": job, "company": company, "role": role,
-            "tone": tone.value, "length": length.value,
-        }  # fmt: skip
-        return messages, payload
-
-    def _letter_inputs(
-        self, cv_data: Any, job_description: Any, company: Any, role: Any, tone: Any, length: Any, cv_text: Any
-    ) -> tuple[dict[str, Any], str, str | None, str | None, Tone, Length, str]:
+        cv_data: Any,
+        job_description: Any,
+        company_name: Any,
+        role: Any,
+        tone: Any,
+        length: Any,
+        cv_text: Any,
+        opts: dict[str, Any],
+    ) -> _LetterCall:
+        """The letter's inputs checked (InputError before anything is sent), and what is sent, judged and kept."""
         cv = _check_cv(cv_data)
         job = check_text(job_description, "job description", max_chars=MAX_JOB_CHARS)
-        company = _optional_text(company, "company name", max_chars=MAX_NAME_CHARS).strip() or None
-        role = _optional_text(role, "role", max_chars=MAX_NAME_CHARS).strip() or None
+        company = _optional_text(company_name, "company name", max_chars=MAX_NAME_CHARS).strip() or None
+        role_ = _optional_text(role, "role", max_chars=MAX_NAME_CHARS).strip() or None
         tone_ = tone if isinstance(tone, Tone) else Tone.of(_check_choice(tone, "tone"))
         length_ = length if isinstance(length, Length) else Length.of(_check_choice(length, "length"))
-        return cv, job, company, role, tone_, length_, _optional_text(cv_text, "CV text")
+        text = _optional_text(cv_text, "CV text")
+        messages = letter_request(cv, job, company=company, role=role_, tone=tone_, length=length_)
+        payload = {
+            "cv": cv, "cv_text": text, "job_description": job, "company": company, "role": role_,
+            "tone": tone_.value, "length": length_.value,
+        }  # fmt: skip
+        return _LetterCall(
+            messages, payload, opts, _letter_problems(cv, job, company, role_, messages[1]),
+            lambda answer, record: _finished_letter(answer, record, cv, text, job, company, role_),
+        )  # fmt: skip
 
     async def generate_cover_letter(
         self,
@@ -592,14 +594,10 @@ class AIService:
         optimize_cost: bool = False,
     ) -> AIText:
         """The letter as an AIText (a str); `.record` has provider, cost and grounding (claims not in the CV)."""
-        cv, job, company, role, tone_, length_, cv_text = self._letter_inputs(
-            cv_data, job_description, company_name, role, tone, length, cv_text
-        )
-        messages, payload = self._letter_messages(cv, job, company, role, tone_, length_, cv_text)
         opts = {"user_id": user_id, "optimize_cost": optimize_cost}
-        check = _letter_problems(cv, job, company, role, messages[1])
-        text, record = await self._text(TaskType.COVER_LETTER, messages, payload, opts, check)
-        return _finished_letter(text, record, cv, cv_text, job, company, role)
+        call = self._letter_call(cv_data, job_description, company_name, role, tone, length, cv_text, opts)
+        text, record = await self._text(TaskType.COVER_LETTER, call.messages, call.payload, call.opts, call.problems)
+        return call.finish(text, record)
 
     def stream_cover_letter(
         self,
@@ -616,15 +614,10 @@ class AIService:
     ) -> LetterStream:
         """The letter as it is written: iterate for text; `.text` and `.record` are set once it has finished.
         Bad input raises InputError here, before anything streams."""
-        cv, job, company, role, tone_, length_, cv_text = self._letter_inputs(
-            cv_data, job_description, company_name, role, tone, length, cv_text
-        )
-        messages, payload = self._letter_messages(cv, job, company, role, tone_, length_, cv_text)
+        opts = {"user_id": user_id, "optimize_cost": optimize_cost}
         return LetterStream(
-            self, messages, payload, {"user_id": user_id, "optimize_cost": optimize_cost},
-            _letter_problems(cv, job, company, role, messages[1]),
-            lambda text, record: _finished_letter(text, record, cv, cv_text, job, company, role),
-        )  # fmt: skip
+            self, self._letter_call(cv_data, job_description, company_name, role, tone, length, cv_text, opts)
+        )
 
     async def draft_email(
         self,
@@ -718,25 +711,25 @@ class AIService:
         return dict(self.router.tracker.get_provider_stats(provider, hours))
 
 
+@dataclass(frozen=True)
+class _LetterCall:
+    """One checked letter request: the (system, prompt) and payload sent, the call options, what makes an answer
+    unusable, and how a usable one is finished (sanitised, grounded)."""
+
+    messages: tuple[str, str]
+    payload: dict[str, Any]
+    opts: dict[str, Any]
+    problems: Callable[[str], list[str]]
+    finish: Callable[[str, CallRecord], AIText]
+
+
 class LetterStream:
     """An async iterable of letter text; after the end `.text` is the whole letter (checked, and replaced when it
     had to be) and `.record` / `.meta` its metadata."""
 
-    def __init__(
-        self,
-        service: AIService,
-        messages: tuple[str, str],
-        payload: dict[str, Any],
-        opts: dict[str, Any],
-        problems: Callable[[str], list[str]],
-        finish: Callable[[str, CallRecord], AIText],
-    ) -> None:
+    def __init__(self, service: AIService, call: _LetterCall) -> None:
         self._service = service
-        self._messages = messages
-        self._payload = payload
-        self._opts = opts
-        self._problems = problems
-        self._finish = finish
+        self._call = call
         self.text = ""
         self.record = CallRecord()
         self.replaced = False  # the streamed text was rejected and `.text` is another answer
@@ -749,11 +742,12 @@ class LetterStream:
         return self._run()
 
     async def _run(self) -> AsyncIterator[str]:
-        system, prompt = self._messages
+        call = self._call
+        system, prompt = call.messages
         router = self._service.router
         stream = router.stream(
-            TaskType.COVER_LETTER, prompt, system=system, payload=self._payload,
-            max_tokens=MAX_OUTPUT_TOKENS[TaskType.COVER_LETTER], **self._opts,
+            TaskType.COVER_LETTER, prompt, system=system, payload=call.payload,
+            max_tokens=MAX_OUTPUT_TOKENS[TaskType.COVER_LETTER], **call.opts,
         )  # fmt: skip
         parts: list[str] = []
         async for piece in stream:
@@ -763,7 +757,7 @@ class LetterStream:
         response = stream.response
         if response is None or not streamed.strip():
             fallback = await router.generate(
-                TaskType.COVER_LETTER, prompt, payload=self._payload, provider="local", use_cache=False, **self._opts
+                TaskType.COVER_LETTER, prompt, payload=call.payload, provider="local", use_cache=False, **call.opts
             )
             calls = [CallRecord.of(stream.response)] if stream.response is not None else []
             calls.append(CallRecord.of(fallback))
@@ -773,10 +767,10 @@ class LetterStream:
         else:
             response.content = streamed
             text, record = await self._service._text(
-                TaskType.COVER_LETTER, self._messages, self._payload, self._opts, self._problems, first=response
+                TaskType.COVER_LETTER, call.messages, call.payload, call.opts, call.problems, first=response
             )
             self.replaced = text != _plain(streamed)
-        letter = self._finish(text, record)
+        letter = call.finish(text, record)
         self.text = str(letter)
         self.record = letter.record
 

@@ -52,6 +52,7 @@ MAX_DEPTH = 32
 #: Most values (strings, numbers, list items) one CV may hold: a long CV has a few thousand.
 MAX_NODES = 200_000
 
+_NO_CV = "There is no CV yet. Parse or import a CV first."
 _SECTIONS_OF_LISTS = (
     "work", "volunteer", "education", "awards", "certificates", "publications", "skills", "languages", "interests",
     "references", "projects",
@@ -302,7 +303,7 @@ def check_cv(cv: Any, what: str = "CV") -> dict[str, Any]:
     if isinstance(cv, Resume):
         return cv.to_dict()
     if cv is None:
-        raise InputError("There is no CV yet. Parse or import a CV first.")
+        raise InputError(_NO_CV)
     if not isinstance(cv, Mapping):
         raise InputError(f"The {what} must be a JSON Resume object (with basics, work, education…), not {_kind(cv)}.")
     if json_depth(cv) > MAX_DEPTH:
@@ -332,7 +333,7 @@ def check_cv(cv: Any, what: str = "CV") -> dict[str, Any]:
         where = where or "CV"
         raise InputError(f"The {what} has a part CV Copilot cannot read ({where}: {msg}).") from None
     if not any(cv.get(k) for k in ("basics", "work", "education", "skills")):
-        raise InputError("There is no CV yet. Parse or import a CV first.")
+        raise InputError(_NO_CV)
     return dict(cv)
 
 
@@ -391,6 +392,11 @@ def _unesc(text: str) -> str:
     return re.sub(r"\\([\\:,])", r"\1", text).strip()
 
 
+def _keywords(text: str) -> list[str]:
+    """The items of "a, b\\, c": split at commas that are not escaped, each unescaped, empty ones dropped."""
+    return [_unesc(k) for k in re.split(r"(?<!\\),", text) if _unesc(k)]
+
+
 def parse_skills(text: str, before: Any = None) -> list[dict[str, Any]]:
     """The inverse of `skills_text`. A line equal to one it wrote keeps that group exactly (level and extras too);
     "Group: a, b" is a group; "a, b" with no group goes under "Skills"; a single word is a skill of its own."""
@@ -408,10 +414,9 @@ def parse_skills(text: str, before: Any = None) -> list[dict[str, Any]]:
             continue
         head = re.split(r"(?<!\\):", line, maxsplit=1)
         if len(head) == 2:
-            keywords = [_unesc(k) for k in re.split(r"(?<!\\),", head[1]) if _unesc(k)]
-            out.append({"name": _unesc(head[0]) or "Skills", "keywords": keywords})
+            out.append({"name": _unesc(head[0]) or "Skills", "keywords": _keywords(head[1])})
         elif re.search(r"(?<!\\),", line):
-            out.append({"name": "Skills", "keywords": [_unesc(k) for k in re.split(r"(?<!\\),", line) if _unesc(k)]})
+            out.append({"name": "Skills", "keywords": _keywords(line)})
         else:
             out.append({"name": _unesc(line), "level": "", "keywords": []})
     return out

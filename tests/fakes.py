@@ -18,175 +18,15 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from tests.loopback import ThreadedServer, read_head
+
 # --- realistic error bodies, as the providers send them ---------------------------------------------------------
-
-OPENAI_INVALID_KEY: dict[str, Any] = {
-    "error": {
-        "message": "Incorrect API key provided: sk-te****1234. You can find your API key at "
-        "https://platform.openai.com/account/api-keys.",
-        "type": "invalid_request_error",
-        "param": None,
-        "code": "invalid_api_key",
-    }
-}
-OPENAI_RATE_LIMIT: dict[str, Any] = {
-    "error": {
-        "message": "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, "
-        "Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits.",
-        "type": "requests",
-        "param": None,
-        "code": "rate_limit_exceeded",
-    }
-}
-OPENAI_INSUFFICIENT_QUOTA: dict[str, Any] = {
-    "error": {
-        "message": "You exceeded your current quota, please check your plan and billing details. For more "
-        "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
-        "type": "insufficient_quota",
-        "param": None,
-        "code": "insufficient_quota",
-    }
-}
-OPENAI_CONTEXT_LENGTH: dict[str, Any] = {
-    "error": {
-        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in "
-        "130512 tokens. Please reduce the length of the messages.",
-        "type": "invalid_request_error",
-        "param": "messages",
-        "code": "context_length_exceeded",
-    }
-}
-OPENAI_SERVER_ERROR: dict[str, Any] = {
-    "error": {
-        "message": "The server had an error while processing your request. Sorry about that!",
-        "type": "server_error",
-        "param": None,
-        "code": None,
-    }
-}
-GROQ_RATE_LIMIT: dict[str, Any] = {
-    "error": {
-        "message": "Rate limit reached for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
-        "`on_demand` on tokens per minute (TPM): Limit 6000, Used 5800, Requested 700. Please try again in 5.2s. "
-        "Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
-        "type": "tokens",
-        "code": "rate_limit_exceeded",
-    }
-}
-XAI_NO_CREDITS: dict[str, Any] = {
-    "code": "Some resource has been exhausted",
-    "error": "Your team 0a1b2c has either used all available credits or reached its monthly spending limit. To "
-    "continue making API requests, please purchase more credits or raise your spending limit.",
-}
-GEMINI_RATE_LIMIT: dict[str, Any] = {
-    "error": {
-        "code": 429,
-        "message": "You exceeded your current quota, please check your plan and billing details. For more "
-        "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
-        "status": "RESOURCE_EXHAUSTED",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-                "violations": [
-                    {
-                        "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-                        "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
-                        "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
-                        "quotaValue": "10",
-                    }
-                ],
-            },
-            {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more", "url": "x"}]},
-            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"},
-        ],
-    }
-}
-GEMINI_QUOTA_EXHAUSTED: dict[str, Any] = {
-    "error": {
-        "code": 429,
-        "message": "You exceeded your current quota, please check your plan and billing details.",
-        "status": "RESOURCE_EXHAUSTED",
-    }
-}
-GEMINI_INVALID_KEY: dict[str, Any] = {
-    "error": {
-        "code": 400,
-        "message": "API key not valid. Please pass a valid API key.",
-        "status": "INVALID_ARGUMENT",
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com",
-                "metadata": {"service": "generativelanguage.googleapis.com"},
-            }
-        ],
-    }
-}
-GEMINI_CONTEXT_LENGTH: dict[str, Any] = {
-    "error": {
-        "code": 400,
-        "message": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
-        "status": "INVALID_ARGUMENT",
-    }
-}
-GEMINI_OVERLOADED: dict[str, Any] = {
-    "error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}
-}
-
-XAI_INVALID_KEY: dict[str, Any] = {
-    "code": "Client specified an invalid argument",
-    "error": "Incorrect API key provided: xa***yz. You can obtain an API key from https://console.x.ai.",
-}
-XAI_CONTEXT_LENGTH: dict[str, Any] = {
-    "code": "Client specified an invalid argument",
-    "error": "This model's maximum prompt length is 131072 but the request contains 140211 tokens.",
-}
-GROQ_REQUEST_TOO_LARGE: dict[str, Any] = {
-    "error": {
-        "message": "Request too large for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
-        "`on_demand` on tokens per minute (TPM): Limit 6000, Requested 9850, please reduce your message size and "
-        "try again. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
-        "type": "tokens",
-        "code": "rate_limit_exceeded",
-    }
-}
-ANTHROPIC_RATE_LIMIT: dict[str, Any] = {
-    "type": "error",
-    "error": {
-        "type": "rate_limit_error",
-        "message": "This request would exceed the rate limit for your organization (0a1b2c) of 50 input tokens "
-        "per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.",
-    },
-    "request_id": "req_011CTestRateLimit",
-}
-ANTHROPIC_OVERLOADED: dict[str, Any] = {
-    "type": "error",
-    "error": {"type": "overloaded_error", "message": "Overloaded"},
-    "request_id": "req_011CTestOverloaded",
-}
-ANTHROPIC_INVALID_KEY: dict[str, Any] = {
-    "type": "error",
-    "error": {"type": "authentication_error", "message": "invalid x-api-key"},
-    "request_id": "req_011CTestAuth",
-}
-ANTHROPIC_NO_CREDIT: dict[str, Any] = {
-    "type": "error",
-    "error": {
-        "type": "invalid_request_error",
-        "message": "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to "
-        "upgrade or purchase credits.",
-    },
-}
-ANTHROPIC_CONTEXT_LENGTH: dict[str, Any] = {
-    "type": "error",
-    "error": {"type": "invalid_request_error", "message": "prompt is too long: 208310 tokens > 200000 maximum"},
-}
 
 _GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 _GEMINI_STATUS |= {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
@@ -211,6 +51,123 @@ def gemini_error(status: int, message: str, *, details: list[dict[str, Any]] | N
         error["details"] = details
     return {"error": error}
 
+
+OPENAI_INVALID_KEY = openai_error(
+    "Incorrect API key provided: sk-te****1234. You can find your API key at "
+    "https://platform.openai.com/account/api-keys.",
+    code="invalid_api_key",
+)
+OPENAI_RATE_LIMIT = openai_error(
+    "Rate limit reached for gpt-4o-mini in organization org-abc on requests per min (RPM): Limit 3, "
+    "Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits.",
+    type="requests",
+    code="rate_limit_exceeded",
+)
+OPENAI_INSUFFICIENT_QUOTA = openai_error(
+    "You exceeded your current quota, please check your plan and billing details. For more "
+    "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+    type="insufficient_quota",
+    code="insufficient_quota",
+)
+OPENAI_CONTEXT_LENGTH: dict[str, Any] = {
+    "error": {
+        "message": "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        "130512 tokens. Please reduce the length of the messages.",
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+}
+OPENAI_SERVER_ERROR = openai_error(
+    "The server had an error while processing your request. Sorry about that!", type="server_error"
+)
+GROQ_RATE_LIMIT: dict[str, Any] = {
+    "error": {
+        "message": "Rate limit reached for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
+        "`on_demand` on tokens per minute (TPM): Limit 6000, Used 5800, Requested 700. Please try again in 5.2s. "
+        "Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
+        "type": "tokens",
+        "code": "rate_limit_exceeded",
+    }
+}
+XAI_NO_CREDITS: dict[str, Any] = {
+    "code": "Some resource has been exhausted",
+    "error": "Your team 0a1b2c has either used all available credits or reached its monthly spending limit. To "
+    "continue making API requests, please purchase more credits or raise your spending limit.",
+}
+GEMINI_RATE_LIMIT = gemini_error(
+    429,
+    "You exceeded your current quota, please check your plan and billing details. For more "
+    "information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+    details=[
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                    "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
+                    "quotaValue": "10",
+                }
+            ],
+        },
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "Learn more", "url": "x"}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"},
+    ],
+)
+GEMINI_QUOTA_EXHAUSTED = gemini_error(
+    429, "You exceeded your current quota, please check your plan and billing details."
+)
+GEMINI_INVALID_KEY = gemini_error(
+    400,
+    "API key not valid. Please pass a valid API key.",
+    details=[
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "API_KEY_INVALID",
+            "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com"},
+        }
+    ],
+)
+GEMINI_CONTEXT_LENGTH = gemini_error(
+    400, "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+)
+GEMINI_OVERLOADED = gemini_error(503, "The model is overloaded. Please try again later.")
+
+XAI_INVALID_KEY: dict[str, Any] = {
+    "code": "Client specified an invalid argument",
+    "error": "Incorrect API key provided: xa***yz. You can obtain an API key from https://console.x.ai.",
+}
+XAI_CONTEXT_LENGTH: dict[str, Any] = {
+    "code": "Client specified an invalid argument",
+    "error": "This model's maximum prompt length is 131072 but the request contains 140211 tokens.",
+}
+GROQ_REQUEST_TOO_LARGE: dict[str, Any] = {
+    "error": {
+        "message": "Request too large for model `llama-3.1-8b-instant` in organization `org_01abc` service tier "
+        "`on_demand` on tokens per minute (TPM): Limit 6000, Requested 9850, please reduce your message size and "
+        "try again. Need more tokens? Upgrade to Dev Tier today at https://console.groq.com/settings/billing",
+        "type": "tokens",
+        "code": "rate_limit_exceeded",
+    }
+}
+ANTHROPIC_RATE_LIMIT = {
+    **anthropic_error(
+        429,
+        "This request would exceed the rate limit for your organization (0a1b2c) of 50 input tokens "
+        "per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.",
+    ),
+    "request_id": "req_011CTestRateLimit",
+}
+ANTHROPIC_OVERLOADED = {**anthropic_error(529, "Overloaded"), "request_id": "req_011CTestOverloaded"}
+ANTHROPIC_INVALID_KEY = {**anthropic_error(401, "invalid x-api-key"), "request_id": "req_011CTestAuth"}
+ANTHROPIC_NO_CREDIT = anthropic_error(
+    400,
+    "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to "
+    "upgrade or purchase credits.",
+)
+ANTHROPIC_CONTEXT_LENGTH = anthropic_error(400, "prompt is too long: 208310 tokens > 200000 maximum")
 
 # --- scripts ------------------------------------------------------------------------------------------------------
 
@@ -471,6 +428,13 @@ def _family(path: str) -> str | None:
     return None
 
 
+#: Families whose request names the model in its body: (the SSE events, the JSON answer) for a script and model.
+_MODEL_IN_BODY: dict[str, tuple[Callable[[Script, str], list[bytes]], Callable[[Script, str], dict[str, Any]]]] = {
+    "anthropic": (anthropic_stream_events, anthropic_message),
+    "openai": (openai_stream_events, openai_completion),
+}
+
+
 def respond(
     script: Script, method: str, path: str, query: str, headers: dict[str, str], payload: Any, *, drop: bool = False
 ) -> Reply:
@@ -500,19 +464,14 @@ def respond(
     if script.status is not None:
         return _error_reply(family, ErrorReply(script.status, script.body, dict(script.headers)))
     timing = {"delay": script.delay, "chunk_delay": script.chunk_delay}
-    if family == "anthropic":
+    if family in _MODEL_IN_BODY:  # the model and `stream` are in the JSON body
+        stream_events, answer = _MODEL_IN_BODY[family]
         model = str(payload.get("model", "")) if isinstance(payload, dict) else ""
         if isinstance(payload, dict) and payload.get("stream"):
-            events = anthropic_stream_events(script, model)
-            return Reply(200, {"content-type": "text/event-stream"}, events, stream=True, **timing)
-        raw = json.dumps(anthropic_message(script, model)).encode()
-        return Reply(200, {"content-type": "application/json"}, [raw], **timing)
-    if family == "openai":
-        model = str(payload.get("model", "")) if isinstance(payload, dict) else ""
-        if isinstance(payload, dict) and payload.get("stream"):
-            events = openai_stream_events(script, model)
-            return Reply(200, {"content-type": "text/event-stream"}, events, stream=True, **timing)
-        raw = json.dumps(openai_completion(script, model)).encode()
+            return Reply(
+                200, {"content-type": "text/event-stream"}, stream_events(script, model), stream=True, **timing
+            )
+        raw = json.dumps(answer(script, model)).encode()
         return Reply(200, {"content-type": "application/json"}, [raw], **timing)
     model, _, method_name = path.rsplit("/models/", 1)[1].partition(":")
     if method_name == "streamGenerateContent":
@@ -631,7 +590,7 @@ _REASONS |= {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Una
 _REASONS |= {529: "Overloaded"}
 
 
-class LoopbackServer:
+class LoopbackServer(ThreadedServer):
     """A real HTTP/1.1 server (keep-alive, chunked SSE) on 127.0.0.1, run by asyncio in its own thread.
 
     Scripts are chosen per path prefix, longest match first (`server.script("/openai")`); the default script
@@ -639,18 +598,10 @@ class LoopbackServer:
     """
 
     def __init__(self, default: Script | None = None) -> None:
+        super().__init__()
         self.default = default or Script()
         self._scripts: dict[str, Script] = {}
         self.requests: list[RecordedRequest] = []
-        self.connections = 0  # accepted TCP connections: keep-alive means few
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self.port = 0
-        self.url = ""
 
     # scripting
 
@@ -688,82 +639,15 @@ class LoopbackServer:
                 best = prefix
         return self._scripts[best] if best else self.default
 
-    # lifecycle
-
-    def __enter__(self) -> LoopbackServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="loopback-server", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        if self._error is not None:
-            raise RuntimeError("loopback server failed to start") from self._error
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stopping.set)
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except Exception as exc:  # noqa: BLE001 - handed to start(), which raises it in the caller's thread
-            self._error = exc
-            self._ready.set()
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        tasks: set[asyncio.Task[None]] = set()
-
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            tasks.add(task)
-            with self._lock:
-                self.connections += 1
-            try:
-                await self._serve(reader, writer)
-            except asyncio.CancelledError:  # stop(): end quietly, or asyncio logs the cancelled connection task
-                pass
-            finally:
-                tasks.discard(task)
-
-        server = await asyncio.start_server(connection, "127.0.0.1", 0, limit=1 << 20)
-        self.port = server.sockets[0].getsockname()[1]
-        self._ready.set()
-        await self._stopping.wait()
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
-
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                request_line, *lines = head.decode("latin-1").split("\r\n")
-                method, target, _version = request_line.split(" ", 2)
-                headers = {}
-                for line in lines:
-                    if line:
-                        name, _, value = line.partition(":")
-                        headers[name.strip().lower()] = value.strip()
+                method, path, query, headers = await read_head(reader)
                 if headers.get("transfer-encoding", "").lower() == "chunked":
                     raw = await _read_chunked(reader)
                 else:
                     length = int(headers.get("content-length") or 0)
                     raw = await reader.readexactly(length) if length else b""
-                path, _, query = target.partition("?")
                 recorded = RecordedRequest(method, path, query, headers, _parse_json(raw), raw)
                 with self._lock:
                     self.requests.append(recorded)

@@ -15,82 +15,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from typing import Any
 
 from tests.fakes import Script, respond
+from tests.loopback import ThreadedServer, read_head
 
 
-class SlowServer:
+class SlowServer(ThreadedServer):
+    name = "slow-server"
+
     def __init__(
         self, mode: str = "trickle", interval: float = 0.5, script: Script | None = None, *, burst: int = 0
     ) -> None:
         if mode not in ("trickle", "keepalive"):
             raise ValueError(f"unknown mode {mode!r}")
+        super().__init__()
         self.mode = mode
         self.interval = interval
         self.burst = burst
         self.script = script or Script(text="A slow but complete answer.")
         self.requests: list[str] = []
         self.open_connections = 0
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self.url = ""
-
-    def __enter__(self) -> SlowServer:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), name="slow-server", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("slow server did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stopping.set)
-        if self._thread is not None:
-            self._thread.join(10)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        tasks: set[asyncio.Task[None]] = set()
-
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            tasks.add(task)
-            try:
-                await self._serve(reader, writer)
-            except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                tasks.discard(task)
-                writer.close()
-
-        server = await asyncio.start_server(connection, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-        self._ready.set()
-        await self._stopping.wait()
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        method, target, _ = request_line.split(" ", 2)
-        headers = {}
-        for line in lines:
-            if line:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+        method, path, query, headers = await read_head(reader)
         length = int(headers.get("content-length") or 0)
         raw = await reader.readexactly(length) if length else b""
-        path, _, query = target.partition("?")
         with self._lock:
             self.requests.append(path)
             self.open_connections += 1

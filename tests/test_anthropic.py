@@ -16,8 +16,6 @@ from core.base import (
     CompletionRequest,
     ErrorKind,
     FinishReason,
-    ProviderError,
-    StreamDelta,
     StreamInterrupted,
     TaskType,
     TokenUsage,
@@ -37,6 +35,7 @@ from tests.fakes import (
     openai_handler,
     sse_handler,
 )
+from tests.provider_calls import ProviderCalls
 
 KEY = "sk-ant-api03-test-0123456789-SECRET"
 BASE = "https://api.anthropic.com/v1"
@@ -50,21 +49,8 @@ def make(handler: FakeHandler, **kwargs: Any) -> AnthropicProvider:
     return AnthropicProvider(transport=handler.transport, **options)
 
 
-def complete(provider: AnthropicProvider, request: CompletionRequest = REQUEST):
-    return asyncio.run(provider.complete(request))
-
-
-def stream(provider: AnthropicProvider, request: CompletionRequest = REQUEST) -> list[StreamDelta]:
-    async def collect() -> list[StreamDelta]:
-        return [delta async for delta in provider.stream(request)]
-
-    return asyncio.run(collect())
-
-
-def error_of(provider: AnthropicProvider, *, streaming: bool = False) -> ProviderError:
-    with pytest.raises(ProviderError) as info:
-        stream(provider) if streaming else complete(provider)
-    return info.value
+CALLS = ProviderCalls(REQUEST)
+complete, stream, error_of = CALLS.complete, CALLS.stream, CALLS.error_of
 
 
 def events(*items: dict[str, Any]) -> StaticHandler:

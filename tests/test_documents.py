@@ -28,21 +28,26 @@ from core.documents import (
 from core.local import parse_cv
 
 
+def _pdf_string(text: str) -> str:
+    """`text` as a PDF literal string: backslashes and parentheses escaped."""
+    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+
 def text_pdf(lines: list[str]) -> bytes:
     """A minimal one-page PDF with a Helvetica text stream, byte offsets computed for a valid xref table."""
-    ops = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL"]
-    for line in lines:
-        safe = line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        ops.append(f"({safe}) Tj T*")
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1")
+    ops = ["BT", "/F1 12 Tf", "72 720 Td", "14 TL", *(f"{_pdf_string(line)} Tj T*" for line in lines), "ET"]
+    return text_pdf_from_stream("\n".join(ops).encode("latin-1"), font="")
+
+
+def text_pdf_from_stream(stream: bytes, font: str = " /Encoding /WinAnsiEncoding") -> bytes:
+    """A one-page PDF drawing `stream` in Helvetica (`font`: more of the font's dictionary), with a valid xref."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica" + font.encode() + b" >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -409,34 +414,8 @@ def test_offline_parser_gets_the_whole_wrapped_bullet() -> None:
 def positioned_pdf(items: list[tuple[float, float, str]]) -> bytes:
     """A one-page PDF whose text is drawn at (x, y) in the order given: the drawing order of the content stream is
     not the reading order, as with PDFs made from tables or text boxes."""
-    ops = ["BT", "/F1 10 Tf"]
-    for x, y, text in items:
-        safe = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        ops.append(f"1 0 0 1 {x} {y} Tm ({safe}) Tj")
-    ops.append("ET")
-    stream = "\n".join(ops).encode("latin-1")
-    return text_pdf_from_stream(stream)
-
-
-def text_pdf_from_stream(stream: bytes) -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += f"{i} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    ops = ["BT", "/F1 10 Tf", *(f"1 0 0 1 {x} {y} Tm {_pdf_string(text)} Tj" for x, y, text in items), "ET"]
+    return text_pdf_from_stream("\n".join(ops).encode("latin-1"))
 
 
 LEFT = [

@@ -12,8 +12,6 @@ from core.base import (
     CompletionRequest,
     ErrorKind,
     FinishReason,
-    ProviderError,
-    StreamDelta,
     StreamInterrupted,
     TokenUsage,
 )
@@ -31,6 +29,7 @@ from tests.fakes import (
     gemini_handler,
     sse_handler,
 )
+from tests.provider_calls import ProviderCalls
 
 KEY = "AIzaSyTEST-0123456789-secretSECRET"
 BASE = "https://generativelanguage.example.test/v1beta"
@@ -51,21 +50,8 @@ def make(handler: FakeHandler, **kwargs: Any) -> GeminiProvider:
     return GeminiProvider(transport=handler.transport, **options)
 
 
-def complete(provider: GeminiProvider, request: CompletionRequest = REQUEST):
-    return asyncio.run(provider.complete(request))
-
-
-def stream(provider: GeminiProvider, request: CompletionRequest = REQUEST) -> list[StreamDelta]:
-    async def collect() -> list[StreamDelta]:
-        return [delta async for delta in provider.stream(request)]
-
-    return asyncio.run(collect())
-
-
-def error_of(provider: GeminiProvider, *, streaming: bool = False) -> ProviderError:
-    with pytest.raises(ProviderError) as info:
-        stream(provider) if streaming else complete(provider)
-    return info.value
+CALLS = ProviderCalls(REQUEST)
+complete, stream, error_of = CALLS.complete, CALLS.stream, CALLS.error_of
 
 
 def candidate(text: str | None = "ok", finish: str | None = "STOP", **extra: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.base import CompletionRequest, ErrorKind, FinishReason, ProviderError, StreamDelta, TokenUsage
+from core.base import CompletionRequest, ErrorKind, FinishReason, TokenUsage
 from core.providers._http import parse_retry_after
 from core.providers.openai_compat import OpenAICompatProvider
 from tests.fakes import (
@@ -33,6 +33,7 @@ from tests.fakes import (
     openai_handler,
     sse_handler,
 )
+from tests.provider_calls import ProviderCalls
 
 KEY = "sk-test-0123456789abcdefSECRET"
 REQUEST = CompletionRequest(prompt="Summarise this CV.", model="", system="You are terse.", max_tokens=64)
@@ -44,21 +45,8 @@ def make(handler: FakeHandler, name: str = "openai", **kwargs: Any) -> OpenAICom
     return OpenAICompatProvider(name, transport=handler.transport, **options)
 
 
-def complete(provider: OpenAICompatProvider, request: CompletionRequest = REQUEST):
-    return asyncio.run(provider.complete(request))
-
-
-def stream(provider: OpenAICompatProvider, request: CompletionRequest = REQUEST) -> list[StreamDelta]:
-    async def collect() -> list[StreamDelta]:
-        return [delta async for delta in provider.stream(request)]
-
-    return asyncio.run(collect())
-
-
-def error_of(provider: OpenAICompatProvider, *, streaming: bool = False) -> ProviderError:
-    with pytest.raises(ProviderError) as info:
-        stream(provider) if streaming else complete(provider)
-    return info.value
+CALLS = ProviderCalls(REQUEST)
+complete, stream, error_of = CALLS.complete, CALLS.stream, CALLS.error_of
 
 
 # --- request shape --------------------------------------------------------------------------------------------

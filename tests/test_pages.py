@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.ai_service import AIService
 from tests.apptest import open_page
+from tests.page_steps import fresh_caches, parse_pasted
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
@@ -19,15 +19,14 @@ SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 
 @pytest.fixture(autouse=True)
 def clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with fresh_caches():
+        yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def parsed_cv() -> dict:
+    """Parsed inside each test's clean environment: a module-wide parse ran before it and built the process's
+    services on the repository's data/usage.db (and the shell's keys), which the first page test then used."""
     return asyncio.run(AIService().parse_cv(CV_TEXT))
 
 
@@ -37,10 +36,7 @@ def texts(at: AppTest) -> str:
 
 
 def test_cv_page_parses_pasted_text_and_shows_the_email() -> None:
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_TEXT)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(CV_TEXT)
     assert not at.exception
     assert "jane.doe@example.com" in texts(at)
     assert "Answered by local" in texts(at)
@@ -49,10 +45,7 @@ def test_cv_page_parses_pasted_text_and_shows_the_email() -> None:
 
 
 def test_cv_page_edits_are_saved_to_the_session() -> None:
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_TEXT)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(CV_TEXT)
     at.text_input(key="cvf_name").input("Jane Q. Doe")
     at.text_area(key="cvf_skills").input("Languages: Python, Go\nTools: Docker")
     at.button(key="FormSubmitter:cv_form-Save changes").click()
@@ -69,10 +62,7 @@ def test_cv_page_edits_are_saved_to_the_session() -> None:
     ids=["empty", "binary", "no-words"],
 )
 def test_cv_page_shows_readable_errors(text: str, message: str) -> None:
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(text)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(text)
     assert not at.exception
     assert any(message in e.value for e in at.error)
     assert "cv" not in at.session_state or at.session_state["cv"] is None
@@ -106,14 +96,6 @@ def test_tailor_page(parsed_cv: dict) -> None:
     assert "jane.doe@example.com" in at.session_state["tailor_result"]["markdown"]
 
 
-def test_tailor_page_needs_a_job(parsed_cv: dict) -> None:
-    at = open_page("app_pages/tailor.py", parsed_cv)
-    at.button(key="tailor_run").click()
-    at.run()
-    assert not at.exception
-    assert any("job description is empty" in e.value for e in at.error)
-
-
 def test_cover_letter_page_streams_an_editable_letter(parsed_cv: dict) -> None:
     at = open_page("app_pages/cover_letter.py", parsed_cv)
     at.text_area(key="letter_job").input(JOB)
@@ -145,13 +127,24 @@ def test_match_page_ranks_several_jobs(parsed_cv: dict) -> None:
     assert "Answered by local" in texts(at)
 
 
-def test_match_page_with_nothing_to_match(parsed_cv: dict) -> None:
-    at = open_page("app_pages/match.py", parsed_cv)
-    at.text_area(key="match_jobs").input("---\n---")
-    at.button(key="match_run").click()
+@pytest.mark.parametrize(
+    ("page", "areas", "button", "message"),
+    [
+        ("app_pages/tailor.py", {}, "tailor_run", "job description is empty"),
+        ("app_pages/match.py", {"match_jobs": "---\n---"}, "match_run", "at least one job"),
+    ],
+    ids=["tailor", "match"],
+)
+def test_pages_with_no_job_say_what_to_add(
+    parsed_cv: dict, page: str, areas: dict[str, str], button: str, message: str
+) -> None:
+    at = open_page(page, parsed_cv)
+    for key, text in areas.items():
+        at.text_area(key=key).input(text)
+    at.button(key=button).click()
     at.run()
     assert not at.exception
-    assert any("at least one job" in e.value for e in at.error)
+    assert any(message in e.value for e in at.error)
 
 
 def test_job_and_letter_survive_moving_between_pages(parsed_cv: dict) -> None:
@@ -184,10 +177,7 @@ def test_cv_page_shows_what_the_parser_did_not_capture(monkeypatch: pytest.Monke
         return ["Volunteer: Leeds food bank, Saturdays"]
 
     monkeypatch.setattr(core.local, "uncaptured_lines", uncaptured_lines, raising=False)
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_TEXT)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(CV_TEXT)
     assert not at.exception
     assert any(e.label.startswith("What was not captured (1 lines)") for e in at.expander)
     assert ["Volunteer: Leeds food bank, Saturdays"] == [c.value for c in at.code]

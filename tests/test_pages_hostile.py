@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
 from tests.fakes import LoopbackServer, Script
+from tests.page_steps import fresh_caches, parse_pasted, run_page
 from tests.test_ai_service import CV_TEXT, GOOD_RESUME, JOB, LETTER
 
 CV_URL = "https://github.com/janedoe"
@@ -70,11 +70,8 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
     with LoopbackServer(Script(text="")) as srv:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef0123")
         monkeypatch.setenv("OPENAI_BASE_URL", f"{srv.url}/v1")
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        yield srv
-    st.cache_data.clear()
-    st.cache_resource.clear()
+        with fresh_caches():
+            yield srv
 
 
 def rendered(at: AppTest) -> str:
@@ -110,40 +107,26 @@ def assert_no_outside_url(at: AppTest) -> None:
 
 def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer) -> None:
     server.default.text = hostile_parse()
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_WITH_URL)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(CV_WITH_URL)
     assert "Answered by openai" in rendered(at)
     assert_no_outside_url(at)
     cv = at.session_state["cv"]
     assert "evil.example" not in json.dumps(cv)
 
     server.default.text = hostile_tailor()
-    at.switch_page("app_pages/tailor.py")
-    at.run()
-    at.text_area(key="tailor_job").input(JOB)
-    at.button(key="tailor_run").click()
-    at.run()
+    run_page(at, "app_pages/tailor.py", "tailor_run", {"tailor_job": JOB})
     assert "Python engineer for Globex." in rendered(at)
     assert_no_outside_url(at)
 
     server.default.text = hostile_letter()
-    at.switch_page("app_pages/cover_letter.py")
-    at.run()
-    at.text_area(key="letter_job").input(JOB)
-    at.text_input(key="letter_company").input("Globex Corporation")
-    at.button(key="letter_run").click()
-    at.run()
+    run_page(
+        at, "app_pages/cover_letter.py", "letter_run", {"letter_job": JOB}, {"letter_company": "Globex Corporation"}
+    )
     assert "Acme Corp" in at.text_area(key="letter_edit").value
     assert_no_outside_url(at)
 
     server.default.text = hostile_match()
-    at.switch_page("app_pages/match.py")
-    at.run()
-    at.text_area(key="match_jobs").input(JOB)
-    at.button(key="match_run").click()
-    at.run()
+    run_page(at, "app_pages/match.py", "match_run", {"match_jobs": JOB})
     assert "Strong fit." in rendered(at)
     assert_no_outside_url(at)
 
@@ -162,10 +145,7 @@ def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer)
 
 def test_the_cvs_own_url_stays_a_link(server: LoopbackServer) -> None:
     server.default.text = hostile_parse()
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_WITH_URL)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(CV_WITH_URL)
     assert CV_URL == at.session_state["cv"]["basics"]["url"]
 
 
@@ -184,10 +164,7 @@ Google Analytics
 
 
 def test_saving_an_untouched_form_keeps_every_skill() -> None:
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(SKILLS_CV)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(SKILLS_CV)
     before = {k: v for k, v in at.session_state["cv"].items() if k != "meta"}
     assert before["skills"], "the parser found no skills"
     assert ":" not in at.text_area(key="cvf_skills").value.split("\n")[0]  # not "SEO:" with nothing after it

@@ -3,7 +3,6 @@ plan limit and mid-stream `x_groq.error`, the rate-limit reset headers, and stre
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,8 +11,6 @@ from core.base import (
     CompletionRequest,
     ErrorKind,
     FinishReason,
-    ProviderError,
-    StreamDelta,
     StreamInterrupted,
     TokenUsage,
 )
@@ -30,6 +27,7 @@ from tests.fakes import (
     openai_handler,
     sse_handler,
 )
+from tests.provider_calls import ProviderCalls
 
 KEY = "test-key-0123456789-SECRET"
 REQUEST = CompletionRequest(prompt="Draft an e-mail.", model="", max_tokens=64)
@@ -43,21 +41,8 @@ def make(handler: FakeHandler, name: str) -> OpenAICompatProvider:
     )
 
 
-def complete(provider: OpenAICompatProvider, request: CompletionRequest = REQUEST) -> Any:
-    return asyncio.run(provider.complete(request))
-
-
-def stream(provider: OpenAICompatProvider, request: CompletionRequest = REQUEST) -> list[StreamDelta]:
-    async def collect() -> list[StreamDelta]:
-        return [d async for d in provider.stream(request)]
-
-    return asyncio.run(collect())
-
-
-def error_of(provider: OpenAICompatProvider, *, streaming: bool = False) -> ProviderError:
-    with pytest.raises(ProviderError) as info:
-        stream(provider) if streaming else complete(provider)
-    return info.value
+CALLS = ProviderCalls(REQUEST)
+complete, stream, error_of = CALLS.complete, CALLS.stream, CALLS.error_of
 
 
 # --- HTTP errors with each provider's real body -----------------------------------------------------------------

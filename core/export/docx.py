@@ -24,6 +24,9 @@ class _Style:
     accent: str  # hex RGB
 
 
+#: The media type a browser needs to offer a .docx download.
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
 _STYLES = {
     "classic": _Style("Georgia", 10.5, 20, 11, True, True, "000000"),
     "modern": _Style("Calibri", 10.5, 22, 12.5, False, False, "1F3A5F"),

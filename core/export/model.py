@@ -129,6 +129,12 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
 
 
+def _with_note(item: dict[str, Any], key: str, note: str, allowed: Iterable[str]) -> str:
+    """`item[key]` with `item[note]` after it in brackets when there is one: "AWS SAA (2023)", "German (B2)"."""
+    text, extra = clean(item.get(key), allowed), clean(item.get(note), allowed)
+    return f"{text} ({extra})" if extra else text
+
+
 def cv_document(resume: dict[str, Any], allowed: Iterable[str] | None = None) -> CVDocument:
     """A JSON Resume as the blocks every template draws; empty sections are left out. Every string is cleaned;
     URLs survive only if they are among `allowed` (by default the resume's own url and profile fields)."""
@@ -196,20 +202,11 @@ def cv_document(resume: dict[str, Any], allowed: Iterable[str] | None = None) ->
         sections.append(Section("Projects", entries))
     certificates = _dicts(resume.get("certificates"))
     if certificates:
-        lines = [
-            clean(c.get("name"), allowed)
-            + (f" ({clean(c.get('date'), allowed)})" if clean(c.get("date"), allowed) else "")
-            for c in certificates
-        ]
+        lines = [_with_note(c, "name", "date", allowed) for c in certificates]
         sections.append(Section("Certifications", [Entry(bullets=[x for x in lines if x.strip()])]))
     languages = _dicts(resume.get("languages"))
     if languages:
-        words = [
-            clean(x.get("language"), allowed)
-            + (f" ({clean(x.get('fluency'), allowed)})" if clean(x.get("fluency"), allowed) else "")
-            for x in languages
-            if clean(x.get("language"), allowed)
-        ]
+        words = [_with_note(x, "language", "fluency", allowed) for x in languages if clean(x.get("language"), allowed)]
         sections.append(Section("Languages", [Entry(items=words)]))
     return CVDocument(header_of(resume, allowed), sections)
 

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,20 +59,26 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, secon
 
 
 @contextmanager
-def streamlit_app(tmp_path: Path, *, address: str = "127.0.0.1", config: str | None = None) -> Iterator[str]:
-    """A fresh `streamlit run app.py` on its own port and DB (skipped without Chromium or Playwright); its URL."""
+def streamlit_app(
+    tmp_path: Path, *, address: str = "127.0.0.1", config: str | None = None, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """A fresh `streamlit run app.py` on its own port and DB (skipped without Chromium or Playwright); its URL.
+    `env` adds to the environment the app starts with (no provider key or URL is passed on from this one)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (CI does)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     port = _free_port()
     if config is not None:
         (tmp_path / "cv_copilot.toml").write_text(config, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_"))}
-    env.update(
+    app_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_"))
+    }
+    app_env.update(
         CV_COPILOT_DB=str(tmp_path / "usage.db"),
         CV_COPILOT_CONFIG=str(tmp_path / "cv_copilot.toml"),
         CV_COPILOT_NO_DOTENV="1",
         PYTHONPATH=str(ROOT),
+        **(env or {}),
     )
     log_path = tmp_path / "streamlit.log"
     command = [
@@ -79,7 +86,7 @@ def streamlit_app(tmp_path: Path, *, address: str = "127.0.0.1", config: str | N
         "--server.address", address, "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=ROOT, env=app_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log_path)
@@ -103,37 +110,55 @@ def _no_exception(page) -> None:  # type: ignore[no-untyped-def]
     assert 0 == page.locator('[data-testid="stException"]').count()
 
 
-def test_job_seeker_path_in_a_real_browser(app_url: str) -> None:
+@contextmanager
+def app_page(url: str, requests: list[str] | None = None) -> Iterator[Any]:
+    """Chromium showing the app's first page (the CV page, drawn); `requests` collects every URL the page fetches."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)  # a first page run imports pandas and Plotly: slow on a busy machine
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            if requests is not None:
+                context.on("request", lambda request: requests.append(request.url))
+            page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
-            page.goto(app_url)
+            page.goto(url)
             expect(page.get_by_role("heading", name="Your CV")).to_be_visible()
-
-            page.get_by_label("Paste your CV").fill(CV_TEXT)
-            page.get_by_role("button", name="Parse CV").click()
-            expect(page.get_by_text("jane.doe@example.com").first).to_be_visible()
-            expect(page.get_by_text("Answered by local").first).to_be_visible()
-            _no_exception(page)
-
-            page.get_by_role("link", name="Tailor").first.click()
-            expect(page.get_by_role("heading", name="Tailor your CV")).to_be_visible()
-            page.get_by_label("Job description").fill(JOB)
-            page.get_by_role("button", name="Tailor my CV").click()
-            expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
-            expect(page.get_by_text("Answered by local").first).to_be_visible()
-            _no_exception(page)
-
-            page.get_by_role("link", name="Usage").first.click()
-            page.wait_for_url("**/usage")
-            page.wait_for_load_state("networkidle")
-            expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
-            page.wait_for_timeout(1000)
-            _no_exception(page)
+            yield page
         finally:
             browser.close()
+
+
+def parse_pasted(page: Any, cv_text: str, provider: str) -> None:
+    """Paste `cv_text`, press "Parse CV" and wait until the page says which provider answered."""
+    from playwright.sync_api import expect
+
+    page.get_by_label("Paste your CV").fill(cv_text)
+    page.get_by_role("button", name="Parse CV").click()
+    expect(page.get_by_text(f"Answered by {provider}").first).to_be_visible()
+
+
+def test_job_seeker_path_in_a_real_browser(app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    with app_page(app_url) as page:
+        parse_pasted(page, CV_TEXT, "local")
+        expect(page.get_by_text("jane.doe@example.com").first).to_be_visible()
+        _no_exception(page)
+
+        page.get_by_role("link", name="Tailor").first.click()
+        expect(page.get_by_role("heading", name="Tailor your CV")).to_be_visible()
+        page.get_by_label("Job description").fill(JOB)
+        page.get_by_role("button", name="Tailor my CV").click()
+        expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
+        expect(page.get_by_text("Answered by local").first).to_be_visible()
+        _no_exception(page)
+
+        page.get_by_role("link", name="Usage").first.click()
+        page.wait_for_url("**/usage")
+        page.wait_for_load_state("networkidle")
+        expect(page.locator('[data-testid="stSidebar"]')).to_be_visible()
+        page.wait_for_timeout(1000)
+        _no_exception(page)

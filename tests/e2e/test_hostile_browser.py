@@ -4,16 +4,13 @@ leave 127.0.0.1 (an image would carry the CV's name and e-mail to a stranger the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, TIMEOUT_MS, _free_port, _no_exception, _wait_healthy
+from tests.e2e.test_browser import _no_exception, app_page, parse_pasted, streamlit_app
 from tests.fakes import LoopbackServer, Script
 from tests.test_ai_service import JOB
 from tests.test_pages_hostile import CV_WITH_URL, hostile_letter, hostile_match, hostile_parse, hostile_tailor
@@ -23,93 +20,49 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def hostile_app(tmp_path: Path) -> Iterator[tuple[str, LoopbackServer]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (CI does)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     with LoopbackServer(Script(text=hostile_parse())) as server:
-        port = _free_port()
-        providers = ("OPENAI_", "GEMINI_", "GROQ_", "GROK_", "XAI_")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(providers)}
-        env.update(
-            CV_COPILOT_DB=str(tmp_path / "usage.db"),
-            CV_COPILOT_CONFIG=str(tmp_path / "cv_copilot.toml"),
-            CV_COPILOT_NO_DOTENV="1",
-            OPENAI_API_KEY="sk-test-0123456789abcdef0123",
-            OPENAI_BASE_URL=f"{server.url}/v1",
-            PYTHONPATH=str(ROOT),
-        )
-        log_path = tmp_path / "streamlit.log"
-        command = [
-            sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-            str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-        ]  # fmt: skip
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc, log_path)
+        env = {"OPENAI_API_KEY": "sk-test-0123456789abcdef0123", "OPENAI_BASE_URL": f"{server.url}/v1"}
+        with streamlit_app(tmp_path, env=env) as url:
             yield url, server
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
 
 
 def test_hostile_model_output_makes_no_request_outside_this_machine(hostile_app: tuple[str, LoopbackServer]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, server = hostile_app
-    expect.set_options(timeout=TIMEOUT_MS)
     requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            context.on("request", lambda request: requests.append(request.url))
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url)
-            expect(page.get_by_role("heading", name="Your CV")).to_be_visible()
+    with app_page(url, requests) as page:
+        parse_pasted(page, CV_WITH_URL, "openai")
+        _no_exception(page)
 
-            page.get_by_label("Paste your CV").fill(CV_WITH_URL)
-            page.get_by_role("button", name="Parse CV").click()
-            expect(page.get_by_text("Answered by openai").first).to_be_visible()
-            _no_exception(page)
+        server.default.text = hostile_tailor()
+        page.get_by_role("link", name="Tailor").first.click()
+        page.get_by_label("Job description").fill(JOB)
+        page.get_by_role("button", name="Tailor my CV").click()
+        expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
+        page.get_by_role("tab", name="Tailored CV").click()
+        tailored = page.locator('[data-testid="stMarkdownContainer"]', has_text="Python engineer for Globex.")
+        expect(tailored.last).to_be_visible()
+        _no_exception(page)
 
-            server.default.text = hostile_tailor()
-            page.get_by_role("link", name="Tailor").first.click()
-            page.get_by_label("Job description").fill(JOB)
-            page.get_by_role("button", name="Tailor my CV").click()
-            expect(page.get_by_text("ATS keyword coverage before")).to_be_visible()
-            page.get_by_role("tab", name="Tailored CV").click()
-            tailored = page.locator('[data-testid="stMarkdownContainer"]', has_text="Python engineer for Globex.")
-            expect(tailored.last).to_be_visible()
-            _no_exception(page)
+        server.default.text = hostile_letter()
+        page.get_by_role("link", name="Cover letter").first.click()
+        page.get_by_label("Job description").fill(JOB)
+        page.get_by_label("Company").fill("Globex Corporation")
+        page.get_by_role("button", name="Write my letter").click()
+        expect(page.get_by_label("Your letter (edit freely before downloading)")).to_be_visible()
+        _no_exception(page)
 
-            server.default.text = hostile_letter()
-            page.get_by_role("link", name="Cover letter").first.click()
-            page.get_by_label("Job description").fill(JOB)
-            page.get_by_label("Company").fill("Globex Corporation")
-            page.get_by_role("button", name="Write my letter").click()
-            expect(page.get_by_label("Your letter (edit freely before downloading)")).to_be_visible()
-            _no_exception(page)
-
-            server.default.text = hostile_match()
-            page.get_by_role("link", name="Job match").first.click()
-            page.get_by_label("Job descriptions (separate several with a line of ---)").fill(JOB)
-            page.get_by_role("button", name="Match", exact=True).click()
-            expect(page.locator('[data-testid="stExpander"]').first).to_be_visible()
-            for toggle in page.locator('[data-testid="stExpander"] summary').all():
-                toggle.click()
-            page.wait_for_load_state("networkidle")
-            page.wait_for_timeout(1500)
-            _no_exception(page)
-        finally:
-            browser.close()
+        server.default.text = hostile_match()
+        page.get_by_role("link", name="Job match").first.click()
+        page.get_by_label("Job descriptions (separate several with a line of ---)").fill(JOB)
+        page.get_by_role("button", name="Match", exact=True).click()
+        expect(page.locator('[data-testid="stExpander"]').first).to_be_visible()
+        for toggle in page.locator('[data-testid="stExpander"] summary').all():
+            toggle.click()
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1500)
+        _no_exception(page)
     hosts = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
     assert requests, "no request was recorded at all"
     assert {"127.0.0.1"} == hosts, sorted(u for u in requests if urlsplit(u).hostname != "127.0.0.1")
