@@ -15,8 +15,9 @@ from tests.apptest import open_page
 from tests.test_ai_service import CV_TEXT, JOB
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def parsed_cv() -> dict:
+    """Parsed inside each test's clean environment, never on the repository's data/usage.db."""
     return asyncio.run(AIService().parse_cv(CV_TEXT))
 
 

@@ -42,8 +42,10 @@ def clean_caches() -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def parsed_cv() -> dict:
+    """Parsed offline inside each test's clean environment (before any fake provider fleet), never on the
+    repository's data/usage.db."""
     return asyncio.run(AIService().parse_cv(CV_TEXT))
 
 
@@ -304,7 +306,7 @@ def fill(at: AppTest, page: str) -> AppTest:
 @pytest.mark.parametrize(
     "page", ["app_pages/cv.py", "app_pages/tailor.py", "app_pages/cover_letter.py", "app_pages/match.py"]
 )
-def test_preview_counts_exactly_what_the_service_sends(page: str, fleet: Fleet, parsed_cv: dict) -> None:
+def test_preview_counts_exactly_what_the_service_sends(page: str, parsed_cv: dict, fleet: Fleet) -> None:
     at = fill(open_page(page, None if page == "app_pages/cv.py" else parsed_cv), page)
     table = estimate(at).dataframe[0].value
     assert 0 == sum(len(f.requests) for f in fleet.fakes.values())  # the preview called nobody
