@@ -199,7 +199,8 @@ def test_delete_all_my_data_says_what_goes_and_takes_it_all() -> None:
     owner = default_owner()
     ws = services.get_services().workspace
     text = " ".join(m.value for m in at.markdown)
-    assert "from this computer's database" in text
+    where = "the team's shared database" if ws.dialect == "postgresql" else "this computer's database"
+    assert f"from {where}" in text  # this test runs again on PostgreSQL (tests/test_workspace_pg.py)
     assert "1 CV(s) with all 1 of their versions" in text
     assert "1 application(s) with their 1 document(s)" in text
     assert "1 saved job match list(s)" in text
