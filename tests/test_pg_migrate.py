@@ -204,3 +204,27 @@ def test_a_deleted_application_can_be_deleted_on_postgresql_after_the_copy(pg_ur
     assert 1 == target.delete_everything("ann").cached_answers
     with target.storage.read() as conn:
         assert [("k-other",)] == [tuple(r) for r in conn.execute("SELECT key FROM response_cache")]
+
+
+def test_migrate_db_copies_the_ab_votes_once(pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    from core.ab import VoteStore
+
+    source = tmp_path / "usage.db"
+    sqlite_file(source).close()
+    votes = VoteStore(source)
+    for i, winner in enumerate(("openai", "groq", "tie")):
+        votes.record_vote(task_type="cover_letter", providers=["openai", "groq"], winner=winner, ts=NOW - 60 * i,
+                          costs={"openai": 0.01, "groq": 0.001}, latencies={"openai": 900, "groq": 300})  # fmt: skip
+    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
+    assert "A/B votes: 3 rows read, 3 copied" in capsys.readouterr().out
+    target = VoteStore(pg_url, local_path=tmp_path / "local.db")
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "id"} for r in rows]  # noqa: E731
+    assert strip(votes.votes()) == strip(target.votes())
+
+    votes.record_vote(task_type="cv_tailoring", providers=["openai", "gemini"], winner="gemini", ts=NOW)
+    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0  # again: only the new vote
+    assert "A/B votes: 4 rows read, 1 copied" in capsys.readouterr().out
+    assert strip(votes.votes()) == strip(target.votes())
+    assert {"cover_letter": 3, "cv_tailoring": 1} == target.vote_counts()
+    votes.close()
+    target.close()

@@ -1,8 +1,8 @@
 """`python -m core migrate-db --to URL`: copy a SQLite usage DB into PostgreSQL, as often as you like.
 
 What is copied: the usage rows, the workspace (profiles, CVs and every version, applications with their documents
-and call costs, match lists, the cache keys that let a delete reach cached answers) and the budget alerts. Not the
-response cache (answers are cached again) nor the A/B votes.
+and call costs, match lists, the cache keys that let a delete reach cached answers), the budget alerts and the A/B
+votes. Not the response cache (answers are cached again).
 
 Idempotent: a usage row is known by its request id (unique when set), so a second run copies only what the first did
 not, and the rollups count each row once. Rows written before request ids existed (an empty id) get one made from
@@ -63,7 +63,7 @@ class MigrationReport:
             f"usage: {self.usage_read:,} rows read from {self.source}, {self.usage_copied:,} copied to {self.target}"
             f" ({already:,} were there already)"
         ]
-        for group, prefix in (("workspace", "ws_"), ("budget alerts", "budget_")):
+        for group, prefix in (("workspace", "ws_"), ("budget alerts", "budget_"), ("A/B votes", "ab_")):
             found = [t for t in self.tables if t.table.startswith(prefix)]
             if found:
                 read, copied = sum(t.read for t in found), sum(t.copied for t in found)
@@ -75,7 +75,10 @@ class MigrationReport:
 def copy_usage(source: str | os.PathLike[str], url: str, *, local_path: str | os.PathLike[str]) -> MigrationReport:
     """Copy every usage row, the workspace and the budget alerts of the SQLite file `source` into the PostgreSQL
     database at `url`."""
+    from core.ab import _PG_MIGRATIONS as ab_pg_migrations
+    from core.ab import VoteStore
     from core.alerts import AlertStore
+    from core.tracker.pg_storage import run_pg_migrations
     from core.tracker.storage import Storage
     from core.usage_tracker import UsageTracker
     from core.workspace import Workspace
@@ -84,14 +87,15 @@ def copy_usage(source: str | os.PathLike[str], url: str, *, local_path: str | os
     if not path.is_file():
         raise StorageError(str(path), "no such file")
     UsageTracker(path).close()  # migrated to the current schema; dead processes' journals replayed
-    for opened in (Workspace(Storage(path)), AlertStore(Storage(path))):  # their tables, migrated, in the file
+    for opened in (Workspace(Storage(path)), AlertStore(Storage(path)), VoteStore(path)):  # their tables, in the file
         opened.close()
     writer = pg_writer_for(url, local_path)
     storage = writer.pg
     with storage.guard():  # a StorageError naming the server (never its password) when it cannot be reached
         storage.ensure_ready()
-        Workspace(storage)  # the workspace's and the alerts' tables in PostgreSQL (their migrations)
+        Workspace(storage)  # the workspace's, the alerts' and the votes' tables in PostgreSQL (their migrations)
         AlertStore(storage)
+        run_pg_migrations(storage, "ab", ab_pg_migrations)
     read = copied = 0
     tables: list[TableCopy] = []
     conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
@@ -198,8 +202,28 @@ def _copy_calls(source: sqlite3.Connection, storage: Any, table: str) -> TableCo
     return TableCopy(table, len(rows), copied)
 
 
+_VOTE_COLUMNS = "ts, user_id, task_type, providers, winner, costs, latencies"
+
+
+def _copy_votes(source: sqlite3.Connection, storage: Any, table: str) -> TableCopy:
+    """Votes have no key: a vote is copied unless one with the same time, user, task, providers and winner is there."""
+    marks = ", ".join("?" * (_VOTE_COLUMNS.count(",") + 1))
+    sql = (
+        f"INSERT INTO ab_votes ({_VOTE_COLUMNS}) SELECT {marks} WHERE NOT EXISTS (SELECT 1 FROM ab_votes"
+        " WHERE ts = ? AND user_id = ? AND task_type = ? AND providers = ? AND winner = ?) RETURNING 1"
+    )
+    cursor = source.execute(f"SELECT {_VOTE_COLUMNS} FROM ab_votes ORDER BY id")
+    read = copied = 0
+    while batch := cursor.fetchmany(BATCH):
+        with storage.write() as conn:
+            copied += sum(conn.execute(sql, (*row, *row[:5])).fetchone() is not None for row in batch)
+        read += len(batch)
+    return TableCopy(table, read, copied)
+
+
 _COPIES = (
     *((t, _copy_keyed) for t in ("ws_profiles", "ws_cvs", "ws_cv_versions", "ws_applications", "ws_documents")),
     ("ws_calls", _copy_calls),
     *((t, _copy_keyed) for t in ("ws_match_lists", "ws_cache_keys", "budget_alerts")),
+    ("ab_votes", _copy_votes),
 )
