@@ -1,4 +1,5 @@
-"""Limits and budgets on a real Redis server (issue 15): started here on loopback, as an unprivileged child process.
+"""Limits and budgets on a real Redis server (issue 15): started here on loopback (as the `redis` user when the tests
+run as root), a throwaway child process.
 
 The contract suites in test_rate_limit.py and test_budget.py also run against Redis through `shared_redis_url()`.
 This file holds what only Redis has: several processes on one server, and Redis stopping and coming back (stricter
@@ -12,6 +13,8 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import logging
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -42,6 +45,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _unprivileged_user() -> str | None:
+    """Who runs redis-server when the tests run as root: Debian's `redis` user, else `nobody`."""
+    if os.geteuid() != 0 or shutil.which("runuser") is None:
+        return None
+    for name in ("redis", "nobody"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return name
+    return None
+
+
 class RedisServer:
     """A throwaway redis-server on 127.0.0.1 (no persistence), which a test may stop and start again."""
 
@@ -53,11 +69,13 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         assert REDIS_SERVER is not None
-        self._proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self._folder.name, "--protected-mode", "yes"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--dir", self._folder.name, "--protected-mode", "yes"]  # fmt: skip
+        user = _unprivileged_user()
+        if user:  # as root (CI): the server runs as an unprivileged user; it only needs to enter its folder
+            os.chmod(self._folder.name, 0o755)
+            command = ["runuser", "-u", user, "--", *command]
+        self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
