@@ -50,7 +50,7 @@ def replays(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_every_recording_is_asserted_on() -> None:
     assert len(STEMS) >= 24
-    tables = [set(TEXT_EXPECTED), set(TEXT_ACCEPTED), set(PARSE_EXPECTED), set(TAILOR_EXPECTED)]
+    tables = [set(TEXT_EXPECTED), set(PARSE_EXPECTED), set(TAILOR_EXPECTED)]
     assert set(STEMS) == set().union(*tables)
     assert sum(len(t) for t in tables) == len(STEMS)  # each in one table only
 
@@ -113,6 +113,8 @@ NO_TARGET, NOTHING_FROM_CV, NOTHING_FROM_TEXT = (
 
 #: stem → (why the first reply was refused, why the second was refused, who answered in the end).
 #: Written from reading each recorded reply (tests/fixtures/llm_replies/smollm2/*.json); see README.md there.
+#: No recorded letter, summary or e-mail of the small model passes the checks; a good reply being used as written is
+#: tested with fakes (tests/test_ai_service.py: a bad letter is asked for again and a good second one is used).
 TEXT_EXPECTED: dict[str, tuple[list[str], list[str], str]] = {
     # the letter began "<<refillable_v2: …>>\n\n<cv>\n"Grace Okoye, …" (the prompt's CV echoed back), then a
     # "revised version" signed "[Your Name] [Company Name] [Job Title] …"
@@ -159,9 +161,6 @@ TEXT_EXPECTED: dict[str, tuple[list[str], list[str], str]] = {
     ),
 }
 
-#: stem → (why the first reply was refused, or [] when it was accepted): replies the user is shown as written.
-TEXT_ACCEPTED: dict[str, list[str]] = {}
-
 
 def _retry_prompt(request: dict[str, Any]) -> str:
     return str(request["messages"][-1]["content"])
@@ -193,19 +192,6 @@ def test_weak_generated_text_is_refused_asked_again_then_answered_offline(replay
         assert _fold(got.case.company) in said or _fold(got.case.role) in said
     for exchange in got.fixture["exchanges"]:  # what the model said is never what the user is shown
         assert llm_replay.content_of(exchange).strip()[:80] not in shown
-
-
-@pytest.mark.parametrize("stem", sorted(TEXT_ACCEPTED))
-def test_a_reply_that_passes_the_checks_is_what_the_user_gets(replays: Any, stem: str) -> None:
-    first = TEXT_ACCEPTED[stem]
-    got = replays(stem)
-    assert ("custom", ["custom"] * len(got.fixture["exchanges"])) == (got.record.provider, got.record.attempts)
-    assert "" == got.record.notice
-    used = llm_replay.content_of(got.fixture["exchanges"][-1]).strip()
-    assert _words(used) == _words(got.outcome.text)
-    asked_again = [w for w in got.record.warnings if "so it was asked once more" in w]
-    assert bool(first) == bool(asked_again)
-    assert [] == [why for why in first if why not in " ".join(asked_again)]
 
 
 def _words(text: str) -> list[str]:
