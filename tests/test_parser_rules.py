@@ -29,6 +29,9 @@ def _skills(text: str) -> set[str]:
         ("Nagpur", True),
         ("Boulder, CO", True),  # 'CO' is Colorado here, not 'Co.' of a company
         ("Acme Co, CA", False),
+        ("Santa Rosa, Ca", True),  # a state code typed in title case
+        ("Austin, Tx", True),
+        ("Acme, In", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
         ("Harbourview Analytics", False),
     ],
 )
@@ -55,6 +58,12 @@ def test_places(place: str, expected: bool) -> None:
         (
             "EXPERIENCE\n2008 to 2010\nMicrovane, Santa Rosa, California\nMechanical Designer\nDrew parts.\n",
             "Microvane",
+        ),
+        # dates, then the employer beside a town whose state is typed 'Ca', then the title
+        # a Norwegian firm 'AS' is not a sentence cut after 'as'
+        (
+            "EXPERIENCE\nJanuary 2012 - present\nProject Manager\nFjordvik Data AS\nRan ICT projects.\n",
+            "Fjordvik Data AS",
         ),
         # a job's own labels ('Project:', 'Technologies:', 'Project Description:') do not end the experience
         # section: the next job after them is still a job
@@ -146,3 +155,15 @@ def test_a_degree_named_in_a_wrapped_sentence_is_not_a_degree() -> None:
     )
     degrees = [e["studyType"] for e in parse_cv(HEADER + body)["education"]]
     assert ["BA"] == degrees
+
+
+def test_an_employer_beside_a_town_in_title_case_opens_its_entry() -> None:
+    """'Santa Rosa, Ca' is a place: the entry after the dates is that employer's, not the last line of the job
+    before ('Work with other Applications Engineers' is a duty, not a title)."""
+    body = (
+        "EXPERIENCE\n2006 to 2008\nSiemara Software, Cypress, California\nApplications Engineer\n"
+        "Wrote test plans for each release of the modeller.\nWork with other Applications Engineers\n"
+        "1981 to 2006\nKestrel Optics, Santa Rosa, Ca\nMechanical Designer\nDesigned tooling for the coaters.\n"
+    )
+    jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w.get("startDate") == "1981"]
+    assert [("Kestrel Optics", "Mechanical Designer")] == jobs

@@ -325,7 +325,8 @@ _NOT_A_NAME = frozenset(
 def _not_an_employer(name: str) -> bool:
     """'Trainer for', 'Interned', 'MNC. As Thomson Reuters': a fragment of a sentence, not an employer."""
     words = name.split()
-    if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
+    trailing = _TRAILING_FUNCTION_WORD.search(name) and not name.endswith(" AS")  # 'Nofas AS': a Norwegian firm
+    if trailing or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
         return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
     if gz.is_place(name) or gz.is_place(name.rstrip("/")):
         return True
