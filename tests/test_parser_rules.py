@@ -60,6 +60,13 @@ def test_places(place: str, expected: bool) -> None:
             "Microvane",
         ),
         # dates, then the employer beside a town whose state is typed 'Ca', then the title
+        # a career history under 'Accomplishments'
+        (
+            "EXPERIENCE\nFinance Director\nGreyfield Holdings Ltd, Phoenix, Arizona\n2000 to 2012\nRan finance.\n"
+            "ACCOMPLISHMENTS\nHARBOUR LINE BANK, Chicago, Illinois\n1995 to 2000\nChief Administrative Officer\n"
+            "Ran risk and planning for the division.\n",
+            "HARBOUR LINE BANK",
+        ),
         # a Norwegian firm 'AS' is not a sentence cut after 'as'
         (
             "EXPERIENCE\nJanuary 2012 - present\nProject Manager\nFjordvik Data AS\nRan ICT projects.\n",
@@ -93,6 +100,17 @@ def test_employer_found(body: str, employer: str) -> None:
         ("EXPERIENCE\nProgramme Manager, India, 2007 - 2008\nRan programmes.\n", "India"),
         ("EXPERIENCE\nPosition\nSales Assistant, 2010 - 2012\n", "Position"),
         ("EXPERIENCE\nOwner/Trainer/Consultant\nMarch 2001 - Present\nRan workshops.\n", "Owner/Trainer/Consultant"),
+        ("EXPERIENCE\nBuyer, Cuc44@wh.net, 2011 - 2013\nBought stock.\n", "Cuc44@wh.net"),
+        ("EXPERIENCE\nAvailable from September 2016\nProject Manager, 2014 - 2016\n", "Available from September 2016"),
+        (
+            "EXPERIENCE\nDatabase Developer\nExtensive experience with SQL Server and SSIS\n2003 - 2007\nBuilt ETL.\n",
+            "Extensive experience with SQL Server and SSIS",
+        ),
+        ("TEACHING\nLecturer, Operating Systems (1998, 1997 - 1999\n", "Operating Systems (1998"),  # a course
+        (
+            "EXPERIENCE\nSpecial Education Teacher\nMiddle School Softball Coach\nFebruary 2014 - June 2016\n",
+            "Middle School Softball Coach",  # a second role, not the employer
+        ),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (

@@ -8,9 +8,11 @@ from typing import Any
 from core.local import gazetteers as gz
 from core.local import text as tx
 from core.local.parser.common import (
+    _COMPANY_SUFFIX,
     _DEGREE,
     _DIGIT,
     _ENDS_WITH_ABBREVIATION,
+    _EUROPEAN_COMPANY_FORM,
     _JUNK,
     _LETTER_RUN,
     _URL,
@@ -142,6 +144,30 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
             if len(entries) >= 8:
                 break
     return entries
+
+
+#: Sections where a CV may carry on its jobs under a heading the parser took for another ('ACCOMPLISHMENTS' over a
+#: career history): read for whole entries, each with an employer, a title and dates.
+_SECTIONS_WITH_STRAY_JOBS = ("awards",)
+
+
+def _jobs_outside_experience(work: list[dict[str, Any]], sections: dict[str, Any]) -> None:
+    """Dated entries (employer, title, dates) under headings that are not 'Experience': kept only whole, and only
+    when no job the parser already has names that employer."""
+    known = {tx.norm_key(w.get("name", "")) for w in work if w.get("name")}
+    for sec in _SECTIONS_WITH_STRAY_JOBS:  # summary, projects, skills … were tried: more wrong entries than right
+        lines = sections.get(sec)
+        if not lines or not any(_DIGIT.search(ln) for ln in lines):
+            continue
+        for entry in _parse_work(lines):
+            name, position = entry.get("name", ""), entry.get("position", "")
+            key = tx.norm_key(name)
+            if not (name and position and entry.get("startDate")) or not key or key in known or len(work) >= 16:
+                continue
+            if not (_org_score(name) or _proper_name(name)) or _school_or_activity(name):
+                continue
+            known.add(key)
+            work.append(entry)
 
 
 def _date_first(lines: list[str], anchors: list[int]) -> bool:
@@ -288,8 +314,12 @@ _FIELD_WORDS = frozenset(
 )
 
 
+_OPEN_PAREN_TAIL = re.compile(r"\s*\(.*$")
+
+
 def _generic_name(name: str) -> bool:
-    words = [w.strip(".,&()") for w in name.lower().split()]
+    """'Operating Systems', 'Web Technologies (2011': a field of work or a course, with or without its year."""
+    words = [w.strip(".,&()") for w in _OPEN_PAREN_TAIL.sub("", name).lower().split()]
     words = [w for w in words if w and w not in ("and", "of", "&", "the", "in", "for")]
     if not words or len(words) > 5:
         return False
@@ -311,7 +341,10 @@ def _title_not_employer(name: str) -> bool:
     words = _words_lower(name)
     last = words[-1].strip(".,").rsplit("/", 1)[-1] if words else ""  # 'Owner/Trainer/Consultant'
     heads = gz.TITLE_HEADS
-    return (last in heads or last in EXTRA_TITLE_HEADS) and not _org_score(name) and len(words) <= 6
+    if not (last in heads or last in EXTRA_TITLE_HEADS) or len(words) > 6:
+        return False
+    # 'Middle School Softball Coach': an employer's word inside, but the name ends in a job's head noun
+    return not _org_score(name) or (not _COMPANY_SUFFIX.search(name) and not _EUROPEAN_COMPANY_FORM.search(name))
 
 
 #: Words that end a label, a heading or a kind of place, never a firm's name ('Position', 'Home', 'Summer
@@ -322,9 +355,15 @@ _NOT_A_NAME = frozenset(
 )
 
 
+#: An e-mail address, a grade, a page number, an availability note or a claim of experience: never an employer.
+_NEVER_AN_EMPLOYER = re.compile(r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b", re.I)
+
+
 def _not_an_employer(name: str) -> bool:
     """'Trainer for', 'Interned', 'MNC. As Thomson Reuters': a fragment of a sentence, not an employer."""
     words = name.split()
+    if _NEVER_AN_EMPLOYER.search(name):
+        return True
     trailing = _TRAILING_FUNCTION_WORD.search(name) and not name.endswith(" AS")  # 'Nofas AS': a Norwegian firm
     if trailing or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
         return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
