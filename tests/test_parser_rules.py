@@ -60,6 +60,18 @@ def test_places(place: str, expected: bool) -> None:
             "Microvane",
         ),
         # dates, then the employer beside a town whose state is typed 'Ca', then the title
+        # the employer above a line with its town and dates, the title below
+        (
+            "SKILLS\nLab Setup\nPROFESSIONAL EXPERIENCE\nBlue Willow\nRapid City, SD | January 2015 - Present\n"
+            "Special Education Teacher\nProvide direct services to students with special needs\n"
+            "Organize and communicate class targets and requirements\n",
+            "Blue Willow",
+        ),
+        # a name cut inside its brackets keeps what stands before them
+        (
+            "EXPERIENCE\n2006 to 2008\nSiemara PLM Software (UGS), Cypress, California\nApplications Engineer\n",
+            "Siemara PLM Software",
+        ),
         # a career history under 'Accomplishments'
         (
             "EXPERIENCE\nFinance Director\nGreyfield Holdings Ltd, Phoenix, Arizona\n2000 to 2012\nRan finance.\n"
@@ -111,6 +123,13 @@ def test_employer_found(body: str, employer: str) -> None:
             "EXPERIENCE\nSpecial Education Teacher\nMiddle School Softball Coach\nFebruary 2014 - June 2016\n",
             "Middle School Softball Coach",  # a second role, not the employer
         ),
+        ("EXPERIENCE\nWriting Center Tutor, SCHOOL, 2012 - 2013\nTutored first-years.\n", "SCHOOL"),  # no name
+        ("ACTIVITIES\nMember, Ventura Hiking Club, 2005 - 2009\n", "Ventura Hiking Club"),
+        ("EXPERIENCE\nMember\nAIDS CARE Inc.\n1992 - 1998\nSat on the research panel.\n", "AIDS CARE Inc."),
+        ("EXPERIENCE\nTNE) Co-Author\nFunded Projects and Grants\n2011 - 2013\n", "TNE) Co-Author"),
+        ("EXPERIENCE\nCommunity Nurse, P.O BOX 43123, 2009 - 2012\n", "P.O BOX 43123"),
+        ("EXPERIENCE\nCo-Director\n1994 - 1996\nRan the summer programme.\n", "Co-Director"),
+        ("EXPERIENCE\nSenior Practitioner\n2008 - 2011\nLed casework for the team.\n", "Senior Practitioner"),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (

@@ -115,7 +115,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
                 fwd += 1
             else:
                 break
-            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx):
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx - 1):
                 break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
         prev_anchor = idx
         entry = _entry_from(cands)
@@ -282,6 +282,12 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
         position = w.get("position", "")
         if position and (_date_like(position) or _CONTACT_LABEL.match(position)):
             w["position"] = position = ""  # 'Summer' left of 'Summer 20XX-20XX', 'Tel: (123)…': not a title
+        if name and _KIND_OF_PLACE.fullmatch(name.strip(" .,")):
+            w["name"] = name = ""  # 'School', 'UNIVERSITY': a kind of place with its name left out
+        if name and position.strip().lower() == "member":
+            w["name"] = name = ""  # a member of a club, board or society holds no job there
+        if name:
+            w["name"] = name = _balanced(name)
         if name and _title_not_employer(name):
             if not position:
                 w["position"] = position = name  # 'Reading Coach, Eaton Elementary School': the title came first
@@ -300,6 +306,20 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
     work[:] = [w for w in work if w.get("name") or w.get("position")]
 
 
+_KIND_OF_PLACE = re.compile(
+    r"(?:school|university|college|institute|hospital|clinic|company|firm|agency|studio|store|office|department|"
+    r"organi[sz]ation)",
+    re.I,
+)
+
+
+def _balanced(name: str) -> str:
+    """'Siemens PLM Software (UGS' → 'Siemens PLM Software'; 'TNE) Co-Author' → '': a name cut inside brackets."""
+    if ")" in name and "(" not in name.split(")", 1)[0]:
+        return ""
+    return name[: name.rfind("(")].rstrip() if name.count("(") > name.count(")") else name
+
+
 #: Words that name a field of work or a kind of system, not a firm: 'Operating Systems', 'Web Technologies',
 #: 'Health Information Systems', 'Market Research', 'Industry'. A name made only of these is a field, never an
 #: employer ('Cisco Systems' and 'Tangible Technologies' have a name word).
@@ -314,12 +334,9 @@ _FIELD_WORDS = frozenset(
 )
 
 
-_OPEN_PAREN_TAIL = re.compile(r"\s*\(.*$")
-
-
 def _generic_name(name: str) -> bool:
     """'Operating Systems', 'Web Technologies (2011': a field of work or a course, with or without its year."""
-    words = [w.strip(".,&()") for w in _OPEN_PAREN_TAIL.sub("", name).lower().split()]
+    words = [w.strip(".,&()") for w in name.split("(", 1)[0].lower().split()]
     words = [w for w in words if w and w not in ("and", "of", "&", "the", "in", "for")]
     if not words or len(words) > 5:
         return False
@@ -340,6 +357,7 @@ def _title_not_employer(name: str) -> bool:
     """'Software Developer', 'Reading Coach': a job title in the employer's place (a firm has no head noun)."""
     words = _words_lower(name)
     last = words[-1].strip(".,").rsplit("/", 1)[-1] if words else ""  # 'Owner/Trainer/Consultant'
+    last = last.rsplit("-", 1)[-1] if last.startswith(("co-", "vice-", "sub-")) else last  # 'Co-Director'
     heads = gz.TITLE_HEADS
     if not (last in heads or last in EXTRA_TITLE_HEADS) or len(words) > 6:
         return False
@@ -356,7 +374,9 @@ _NOT_A_NAME = frozenset(
 
 
 #: An e-mail address, a grade, a page number, an availability note or a claim of experience: never an employer.
-_NEVER_AN_EMPLOYER = re.compile(r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b", re.I)
+_NEVER_AN_EMPLOYER = re.compile(
+    r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b|\bp\.?\s?o\.?\s+box\b", re.I
+)
 
 
 def _not_an_employer(name: str) -> bool:
