@@ -72,6 +72,11 @@ def test_places(place: str, expected: bool) -> None:
             "EXPERIENCE\n2006 to 2008\nSiemara PLM Software (UGS), Cypress, California\nApplications Engineer\n",
             "Siemara PLM Software",
         ),
+        # a legal form after a comma belongs to the name
+        (
+            "EXPERIENCE\nCase Manager\nWelcome Home, Inc., Columbia, MO\n2010 - 2012\nRan a caseload of 30 families.\n",
+            "Welcome Home, Inc.",
+        ),
         # a career history under 'Accomplishments'
         (
             "EXPERIENCE\nFinance Director\nGreyfield Holdings Ltd, Phoenix, Arizona\n2000 to 2012\nRan finance.\n"
