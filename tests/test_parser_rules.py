@@ -72,6 +72,12 @@ def test_places(place: str, expected: bool) -> None:
             "EXPERIENCE\n2006 to 2008\nSiemara PLM Software (UGS), Cypress, California\nApplications Engineer\n",
             "Siemara PLM Software",
         ),
+        # 'January' / 'May 2011': a range whose year is written once, broken over two lines
+        (
+            "TEACHING EXPERIENCE\nPhysical Education Student Teacher\nMinneapolis, MN\nLakeview High School\n"
+            "January\nMay 2011\nLed a unit on health.\n",
+            "Lakeview High School",
+        ),
         # a legal form after a comma belongs to the name
         (
             "EXPERIENCE\nCase Manager\nWelcome Home, Inc., Columbia, MO\n2010 - 2012\nRan a caseload of 30 families.\n",

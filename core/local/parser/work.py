@@ -44,6 +44,9 @@ _AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
 _SPACE_THEN_WORD = re.compile(r"(?<!\s)\s+\(?[A-Za-z]{2}")
 
 
+_BARE_MONTH = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?(?: ?[-–])?", re.I)
+
+
 def _join_broken_ranges(lines: list[str]) -> list[str]:
     """'2001' / '2006: Principal Engineer' → '2001 - 2006: Principal Engineer': a date range that a PDF's date
     column broke over two lines."""
@@ -51,6 +54,13 @@ def _join_broken_ranges(lines: list[str]) -> list[str]:
     i = 0
     while i < len(lines):
         line = lines[i]
+        if i + 1 < len(lines) and _BARE_MONTH.fullmatch(line.strip()) and tx.SINGLE_DATE.match(lines[i + 1].lstrip()):
+            # 'January' / 'May 2011': the year is written once, after the second month
+            joined = f"{line.strip()} - {lines[i + 1].lstrip()}"
+            if tx.find_date_range(joined):
+                out.append(joined)
+                i += 2
+                continue
         if i + 1 < len(lines) and len(line) < 20 and tx.SINGLE_DATE.fullmatch(line.strip()):
             nxt = lines[i + 1].lstrip()
             m = tx.SINGLE_DATE.match(nxt) or tx.PRESENT.match(nxt)
