@@ -56,9 +56,9 @@ def _join_broken_ranges(lines: list[str]) -> list[str]:
         line = lines[i]
         if i + 1 < len(lines) and _BARE_MONTH.fullmatch(line.strip()) and tx.SINGLE_DATE.match(lines[i + 1].lstrip()):
             # 'January' / 'May 2011': the year is written once, after the second month
-            joined = f"{line.strip()} - {lines[i + 1].lstrip()}"
-            if tx.find_date_range(joined):
-                out.append(joined)
+            months = f"{line.strip()} - {lines[i + 1].lstrip()}"
+            if tx.find_date_range(months):
+                out.append(months)
                 i += 2
                 continue
         if i + 1 < len(lines) and len(line) < 20 and tx.SINGLE_DATE.fullmatch(line.strip()):
