@@ -31,7 +31,10 @@ def _skills(text: str) -> set[str]:
         ("Acme Co, CA", False),
         ("Santa Rosa, Ca", True),  # a state code typed in title case
         ("Austin, Tx", True),
-        ("Acme, In", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
+        ("Acme, In", False),
+        ("Dundee", True),  # UK, Irish, Australian, Canadian and New Zealand cities, not only capitals
+        ("Galway", True),
+        ("Harlow Wynd, Dundee", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
         ("Harbourview Analytics", False),
     ],
 )
@@ -215,3 +218,15 @@ def test_an_employer_beside_a_town_in_title_case_opens_its_entry() -> None:
     )
     jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w.get("startDate") == "1981"]
     assert [("Kestrel Optics", "Mechanical Designer")] == jobs
+
+
+def test_the_line_beside_a_town_is_the_employer_and_the_other_the_title() -> None:
+    """'Summer Placement' over 'Harlow Wynd, Dundee': neither line has a firm's or a title's word; the one that
+    stands beside its town is the employer."""
+    body = (
+        "LAW RELATED EXPERIENCE\nJuly 2016 - Aug 2016\nSummer Placement\nHarlow Wynd, Dundee\n"
+        "Based in the energy team for six weeks, drafting letters for clients.\nSept 2014 - present\nTelesales\n"
+        "Brightfold Kitchens, Cardiff\nCold calling to a high volume of customers.\n"
+    )
+    jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]]
+    assert [("Harlow Wynd", "Summer Placement"), ("Brightfold Kitchens", "Telesales")] == jobs

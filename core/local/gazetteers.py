@@ -49,9 +49,15 @@ CITIES = frozenset(
     madrid|barcelona|lisbon|rome|milan|warsaw|prague|budapest|moscow|sydney|melbourne|brisbane|perth|adelaide|
     auckland|wellington|tokyo|beijing|shanghai|shenzhen|hong kong|taipei|seoul|manila|jakarta|kuala lumpur|
     bangkok|karachi|lahore|islamabad|dhaka|colombo|kathmandu|abu dhabi|doha|riyadh|jeddah|cairo|nairobi|lagos|
-    johannesburg|cape town|sao paulo|mexico city|bogota|lima|buenos aires|santiago|tel aviv""".replace("\n", "").split(
-        "|"
-    )
+    johannesburg|cape town|sao paulo|mexico city|bogota|lima|buenos aires|santiago|tel aviv|
+    liverpool|leeds|sheffield|bristol|newcastle|newcastle upon tyne|nottingham|leicester|coventry|bradford|cardiff|
+    swansea|belfast|londonderry|aberdeen|dundee|inverness|stirling|cambridge|oxford|york|brighton|southampton|
+    portsmouth|plymouth|exeter|norwich|kingston upon hull|stoke-on-trent|wolverhampton|sunderland|derby|salford|
+    preston|lancaster|durham|canterbury|chester|worcester|gloucester|peterborough|winchester|wakefield|chelmsford|
+    milton keynes|luton|croydon|middlesbrough|doncaster|huddersfield|stockport|warrington|ipswich|northampton|
+    swindon|bournemouth|blackpool|cork|galway|limerick|waterford|kilkenny|sligo|drogheda|dundalk|athlone|canberra|
+    hobart|gold coast|geelong|wollongong|townsville|cairns|parramatta|ballarat|edmonton|winnipeg|quebec city|
+    mississauga|brampton|saskatoon|christchurch|dunedin""".replace("\n", "").split("|")
 )
 
 #: The word lists above wrap over lines; every name is stripped so that the first one of each line ('india',

@@ -620,13 +620,17 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     texts: list[str] = []
     #: index in texts of the part that follows a job title on the same line ('Assistant, Lush Cosmetics, Chadstone')
     after_title: dict[int, int] = {}
+    placed: set[int] = set()  # index in texts of a line that stood beside a town
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
         if _name_with_stop(c) and not _ENDS_WITH_ABBREVIATION.search(c):
             c = c.rstrip()[:-1]
         dash = c.endswith(" -")
+        before = c
         c = gz.strip_place(c) or c
+        if c != before.strip(" ,-|"):
+            placed.add(len(texts))  # 'Pinsent Masons, Aberdeen': a name beside its town
         c = c + " -" if dash and not c.endswith(" -") else c
         parts = _split_parts(c)
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
@@ -653,7 +657,9 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     rest = [i for i in range(len(texts)) if i != ti]
     ci = -1
     if rest:
-        ci = max(rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], -i))
+        ci = max(
+            rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], i in placed, -i)
+        )
         if not o_scores[ci] and not (texts[ci].rstrip().endswith("-") or " - " in texts[ci]) and len(rest) > 1:
             ci = after_title.get(ti, rest[-1]) if ti >= 0 else ci
     if title:
