@@ -34,7 +34,9 @@ def _skills(text: str) -> set[str]:
         ("Acme, In", False),
         ("Dundee", True),  # UK, Irish, Australian, Canadian and New Zealand cities, not only capitals
         ("Galway", True),
-        ("Harlow Wynd, Dundee", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
+        ("Harlow Wynd, Dundee", False),
+        ("Brackenridge Builders; Boston, MA", False),  # a name, a semicolon, then its town
+        ("Maple Run School: Hoover, AL", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
         ("Harbourview Analytics", False),
     ],
 )
@@ -230,3 +232,21 @@ def test_the_line_beside_a_town_is_the_employer_and_the_other_the_title() -> Non
     )
     jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]]
     assert [("Harlow Wynd", "Summer Placement"), ("Brightfold Kitchens", "Telesales")] == jobs
+
+
+@pytest.mark.parametrize(
+    ("body", "employer"),
+    [
+        (
+            "PROFESSIONAL EXPERIENCE\nBrackenridge Builders; Boston, MA (2011 - Present)\nProgram Manager\nRan it.\n",
+            "Brackenridge Builders",
+        ),
+        (
+            "EXPERIENCE\nStudent Teacher\nMaple Run Elementary School: Hoover, AL (Fall 2003 - Spring 2004)\n",
+            "Maple Run Elementary School",
+        ),
+        ("EXPERIENCE\nAssociate\nHALVERSON & REID, P.C.\n1990 - 1991\nDrafted pleadings.\n", "HALVERSON & REID, P.C."),
+    ],
+)
+def test_the_employer_is_cut_from_its_town_and_keeps_its_legal_form(body: str, employer: str) -> None:
+    assert employer in _employers(body)

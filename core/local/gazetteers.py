@@ -77,7 +77,7 @@ _CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+
 
 _TRAILING_POSTCODE = re.compile(r"(?<!\s)\s+\d{5,6}$")
 _WHITESPACE_RUN = re.compile(r"\s+")
-_SPACED_DASH_PIPE_OR_DIGIT = re.compile(r"\s[-|]\s|\d")
+_SPACED_DASH_PIPE_OR_DIGIT = re.compile(r"\s[-|]\s|\d|[;:]")  # and a semicolon or colon: a name before its place
 _SLASH_SEPARATOR = re.compile(r"(?<!\s)\s*/\s*")
 
 
@@ -118,8 +118,8 @@ def _state_in_title_case(part: str) -> bool:
     return len(part) == 2 and part.istitle() and part.upper() in STATE_CODES and part.upper() not in _WORDLIKE_STATES
 
 
-# ' - ', ' | ', or the comma before a trailing 'City, ST'
-_PLACE_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|–]\s+|\s*\|\s*)|,\s+(?=[^,]*,\s*[A-Z]{2}\b)")
+# ' - ', ' | ', or the comma, semicolon or colon before a trailing 'City, ST' ('Gridlock Builders; Boston, MA')
+_PLACE_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|–]\s+|\s*\|\s*)|[,;:]\s+(?=[^,;:]*,\s*[A-Z]{2}\b)")
 # 'Acme, Pune, MH' -> ('Acme', 'Pune, MH'): the last one or two comma parts
 _LAST_COMMA_TAIL = re.compile(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$")
 
