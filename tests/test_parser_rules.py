@@ -250,3 +250,15 @@ def test_the_line_beside_a_town_is_the_employer_and_the_other_the_title() -> Non
 )
 def test_the_employer_is_cut_from_its_town_and_keeps_its_legal_form(body: str, employer: str) -> None:
     assert employer in _employers(body)
+
+
+def test_dates_first_layout_with_an_entry_without_text() -> None:
+    """Dates, title, employer, text: an entry with no text ends on its employer, and the next dates still open the
+    next entry ('Redwing Linux AB' is the Senior System Consultant's employer, not the line before its dates)."""
+    body = (
+        "Work Experience\nJanuary 2012 - present\nChief Project Manager\nFjordvik Data AS\nRan the ICT group.\n"
+        "January 2010 - December 2011\nOwner/Consultant\nStrandvik Consulting\nSeptember 2008 - December 2009\n"
+        "Senior System Consultant\nRedwing Linux AB\nTaught Linux courses and ran client projects.\n"
+    )
+    jobs = {(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]}
+    assert {("Fjordvik Data AS", "Chief Project Manager"), ("Redwing Linux AB", "Senior System Consultant")} <= jobs

@@ -192,7 +192,8 @@ def _date_first(lines: list[str], anchors: list[int]) -> bool:
         nxt = lines[idx + 1] if idx + 1 < len(lines) else ""
         if not (lines[idx][:a] + lines[idx][b:]).strip(" ,:-|().") and nxt and _is_short(nxt):
             alone += bool(_title_score(nxt) or _org_score(nxt))
-        body_before += k > 0 and not _is_short(lines[idx - 1])  # the previous entry's text, not a header
+        # the previous entry's text, not a header; or no text at all: its dates, title and employer only
+        body_before += k > 0 and (not _is_short(lines[idx - 1]) or idx - anchors[k - 1] <= 3)
     n = len(anchors)
     return n >= 2 and alone * 3 >= n * 2 and body_before * 3 >= (n - 1) * 2
 
