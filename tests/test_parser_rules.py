@@ -146,6 +146,7 @@ def test_employer_found(body: str, employer: str) -> None:
         ("EXPERIENCE\nCommunity Nurse, P.O BOX 43123, 2009 - 2012\n", "P.O BOX 43123"),
         ("EXPERIENCE\nCo-Director\n1994 - 1996\nRan the summer programme.\n", "Co-Director"),
         ("EXPERIENCE\nSenior Practitioner\n2008 - 2011\nLed casework for the team.\n", "Senior Practitioner"),
+        ("EXPERIENCE\nCamp Counselor\nMay [year]-August [year]\nLed hikes.\n", "May [year]-August [year]"),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (
@@ -262,3 +263,14 @@ def test_dates_first_layout_with_an_entry_without_text() -> None:
     )
     jobs = {(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]}
     assert {("Fjordvik Data AS", "Chief Project Manager"), ("Redwing Linux AB", "Senior System Consultant")} <= jobs
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Practicum", True), ("Work History", True), ("TAROKO TECHNOLOGIES", False), ("Taroko Technologies", False)],
+)
+def test_a_name_spelt_as_a_heading_is_no_employer(text: str, expected: bool) -> None:
+    """Only an exact heading is refused as an employer; 'TAROKO TECHNOLOGIES' merely reads like 'Technologies'."""
+    from core.local.parser.sections import is_heading_name
+
+    assert expected == is_heading_name(text)

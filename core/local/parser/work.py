@@ -24,7 +24,7 @@ from core.local.parser.common import (
     _title_score,
     _words_lower,
 )
-from core.local.parser.sections import heading_of
+from core.local.parser.sections import heading_of, is_heading_name
 from core.local.render import MENTION_KEY, MENTIONED
 from core.local.skills import vocabulary
 from core.local.vocab.words import EXTRA_TITLE_HEADS, LOWER_OK, ROMAN, TAIL_LOWER, TITLE_TAIL
@@ -309,6 +309,7 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
             or _not_an_employer(name)
             or own_school
             or _date_like(name)
+            or is_heading_name(name)  # 'Practicum', 'Employment History': a heading, not a name
             or _ORG_UNIT.search(name)
             or (not position and (_school_or_activity(name) or _MEMBERSHIP_BODY.search(name)))
             or ((_ACTIVITY.search(name) or _MEMBERSHIP_BODY.search(name)) and _MEMBERSHIP_ROLE.fullmatch(position))
@@ -463,7 +464,7 @@ _MEMBERSHIP_ROLE = re.compile(
 
 _DATE_WORD = re.compile(
     r"\b(?:summers?|spring|fall|autumn|winters?|since|from|till|until|present|current|ongoing|20xx|19xx|year|"
-    r"months?|years)\b|[\[\]()]",
+    r"months?|years|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6})\b|[\[\]()]",
     re.I,
 )
 # 'Summer 2009', 'July 20XX': up to 12 word characters before a year
