@@ -4,9 +4,9 @@ It lives in the usage database (the settings' DB path), in tables of its own mad
 the storage layer (a connection per thread, BEGIN IMMEDIATE writes). Every save is one transaction: a crash
 mid-save loses at most the edit in flight, never an older version. With `CV_COPILOT_DB=postgresql://…` the same
 tables (same migration names) are in PostgreSQL beside the usage rows, so every replica of a team's deployment
-shows a user the same workspace; the queries are written once (`core.tracker.pg_storage.translate`), and the few
-that differ are in `_Dialect`. There, the CV text and job adverts are on the team's server: whoever runs it can
-read them.
+shows a user the same workspace; the queries are written once, in SQLite's spelling, and
+`core.tracker.pg_storage.translate` makes them PostgreSQL's (row locks included: `/* FOR UPDATE */`). There, the CV
+text and job adverts are on the team's server: whoever runs it can read them.
 
 Who "you" are: a local run has one owner by default, the OS user name (`default_owner()`), never "anonymous"; more
 local profiles can be added. Spend, budgets and the workspace are keyed by that same user id, which is also what
@@ -242,23 +242,8 @@ def _check_status(status: str) -> str:
     return status
 
 
-@dataclass(frozen=True)
-class _Dialect:
-    """The few spellings the workspace's queries need that differ between SQLite and PostgreSQL."""
-
-    kinds: str  # an application's document kinds, comma-separated
-    lock: str  # after a SELECT that guards a write: the rows it read cannot change or go before the commit
-    tables: str  # the names of this database's tables
-
-
-_SQLITE = _Dialect("GROUP_CONCAT(kind)", "", "SELECT name FROM sqlite_master WHERE type = 'table'")
-#: SQLite's writes are serialised (BEGIN IMMEDIATE); PostgreSQL's run side by side, so a write that checks a row
-#: first locks it (a delete on another replica then waits for this save, or this save sees the row gone).
-_POSTGRESQL = _Dialect(
-    "STRING_AGG(kind, ',')",
-    " FOR UPDATE",
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
-)
+#: The names of this database's tables (`translate` spells it for PostgreSQL).
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 
 
 class Workspace:
@@ -292,10 +277,8 @@ class Workspace:
 
             with self.storage.guard():
                 run_pg_migrations(self.storage, "workspace", _PG_MIGRATIONS)
-            self._sql = _POSTGRESQL
         else:
             run_migrations(self.storage, "workspace", _MIGRATIONS)
-            self._sql = _SQLITE
 
     def close(self) -> None:
         self.storage.close()
@@ -345,7 +328,7 @@ class Workspace:
                     (cv_id, user, name, now, now),
                 )
             else:
-                found = conn.execute(f"SELECT user_id FROM ws_cvs WHERE id = ?{self._sql.lock}", (cv_id,)).fetchone()
+                found = conn.execute("SELECT user_id FROM ws_cvs WHERE id = ? /* FOR UPDATE */", (cv_id,)).fetchone()
                 if found is None or found[0] != user:
                     raise InputError("That CV is no longer in your workspace.")
             last = conn.execute(
@@ -489,7 +472,7 @@ class Workspace:
             raise InputError(f"Unknown document {kind!r}.")
         now = self._clock()
         with self.storage.write() as conn:
-            found = conn.execute(f"SELECT 1 FROM ws_applications WHERE id = ?{self._sql.lock}", (application_id,))
+            found = conn.execute("SELECT 1 FROM ws_applications WHERE id = ? /* FOR UPDATE */", (application_id,))
             if found.fetchone() is None:
                 return None  # deleted while the result was being made: nothing to attach it to
             conn.execute(
@@ -544,7 +527,7 @@ class Workspace:
         sql = (
             "SELECT a.id, a.company, a.role, a.status, a.created, a.updated, a.link,"
             " (SELECT COALESCE(SUM(cost_usd), 0) FROM ws_calls c WHERE c.application_id = a.id),"
-            f" (SELECT {self._sql.kinds} FROM ws_documents d WHERE d.application_id = a.id)"
+            " (SELECT GROUP_CONCAT(kind, ',') FROM ws_documents d WHERE d.application_id = a.id)"
             f" FROM ws_applications a WHERE {' AND '.join(where)} ORDER BY a.updated DESC"
         )
         with self.storage.read() as conn:
@@ -676,7 +659,6 @@ class Workspace:
         """Delete the given rows, or with `profile` everything of that profile (found inside the same transaction,
         so a save that commits first is deleted too, and one that waits finds its application or CV gone)."""
         count: dict[str, int] = dict.fromkeys(Deleted.__dataclass_fields__, 0)
-        lock = self._sql.lock
 
         def run(field: str | None, sql: str, params: Sequence[Any]) -> None:
             n = int(conn.execute(sql, params).rowcount)
@@ -687,7 +669,7 @@ class Workspace:
             found: list[str] = []
             for chunk in _chunks(values):
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT id FROM {table} WHERE {column} IN ({marks}) ORDER BY id{lock}"
+                sql = f"SELECT id FROM {table} WHERE {column} IN ({marks}) ORDER BY id /* FOR UPDATE */"
                 found += [r[0] for r in conn.execute(sql, chunk)]
             return found
 
@@ -696,11 +678,11 @@ class Workspace:
                 apps, cvs, lists = (
                     ids(t, "user_id", [profile]) for t in ("ws_applications", "ws_cvs", "ws_match_lists")
                 )
-            elif lock:  # PostgreSQL: a save of one of these on another replica waits, then finds it gone
+            elif self.dialect == "postgresql":  # a save of one of these on another replica waits, then finds it gone
                 ids("ws_applications", "id", apps)
                 ids("ws_cvs", "id", cvs)
             owners = [*apps, *cvs, *lists]
-            tables = {r[0] for r in conn.execute(self._sql.tables)}
+            tables = {r[0] for r in conn.execute(_TABLES)}
             for chunk in _chunks(owners):
                 marks = ",".join("?" * len(chunk))
                 if "response_cache" in tables:
@@ -749,7 +731,7 @@ class Workspace:
         )
         with self.storage.read() as conn:
             found = {k: int(conn.execute(sql, (user,)).fetchone()[0]) for k, sql in q.items()}
-            tables = {r[0] for r in conn.execute(self._sql.tables)}
+            tables = {r[0] for r in conn.execute(_TABLES)}
             cached = 0
             if "response_cache" in tables:
                 cached = int(
@@ -764,7 +746,7 @@ class Workspace:
     def usage_of(self, user_id: str | None = None) -> tuple[int, float]:
         """(rows, dollars) of this profile's usage rows: what "delete my usage history" would remove."""
         with self.storage.read() as conn:
-            tables = {r[0] for r in conn.execute(self._sql.tables)}
+            tables = {r[0] for r in conn.execute(_TABLES)}
             if "usage" not in tables:
                 return 0, 0.0
             row = conn.execute(

@@ -1,10 +1,11 @@
 """Steps the page tests take again and again in Streamlit's AppTest: fresh caches, a pasted CV parsed, a page's
-form filled and run."""
+form filled and run, and the page's text as the browser would receive it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -45,3 +46,19 @@ def run_page(at: AppTest, page: str, button: str, areas: dict[str, str], inputs:
         at.text_input(key=key).input(text)
     at.button(key=button).click()
     at.run()
+
+
+def page_text(at: AppTest) -> str:
+    """Every element's protobuf as text (markdown, captions, alerts, labels, HTML, widgets, table data as Arrow bytes):
+    what the browser would receive."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)

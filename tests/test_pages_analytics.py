@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import charts
 from core.usage_tracker import UsageTracker
+from tests.page_steps import page_text
 
 REPO = Path(__file__).resolve().parent.parent
 USAGE = str(REPO / "app_pages" / "usage.py")
@@ -184,21 +185,6 @@ def test_filter_options_keep_selected_values(db_path: Path) -> None:
 def config() -> dict:
     path = Path(os.environ["CV_COPILOT_CONFIG"])
     return tomllib.loads(path.read_text()) if path.exists() else {}
-
-
-def page_text(at: AppTest) -> str:
-    """Every element's protobuf as text, table data (Arrow bytes) included: what the browser would receive."""
-    parts: list[str] = []
-
-    def walk(node) -> None:
-        proto = getattr(node, "proto", None)
-        if proto is not None:
-            parts.append(str(proto))
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return "\n".join(parts)
 
 
 def test_settings_renders_every_section() -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest import open_page
 from tests.fakes import LoopbackServer, Script
-from tests.page_steps import fresh_caches, parse_pasted, run_page
+from tests.page_steps import fresh_caches, page_text, parse_pasted, run_page
 from tests.test_ai_service import CV_TEXT, GOOD_RESUME, JOB, LETTER
 
 CV_URL = "https://github.com/janedoe"
@@ -74,21 +73,6 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackServer]:
             yield srv
 
 
-def rendered(at: AppTest) -> str:
-    """Every string of every element the page drew (markdown, captions, alerts, labels, tables, HTML, widgets)."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        proto = getattr(node, "proto", None)
-        if proto is not None:
-            parts.append(str(proto))
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return "\n".join(parts)
-
-
 _ADDRESS = re.compile(r"(?:\b[a-z][a-z0-9+.-]*:)?//[^\s\"'<>)\\]+|\bwww\.[^\s\"'<>)\\]+", re.IGNORECASE)
 
 
@@ -100,7 +84,7 @@ def outside_addresses(text: str) -> list[str]:
 
 def assert_no_outside_url(at: AppTest) -> None:
     assert not at.exception, at.exception
-    text = rendered(at)
+    text = page_text(at)
     assert "evil.example" not in text
     assert [] == outside_addresses(text)
 
@@ -108,14 +92,14 @@ def assert_no_outside_url(at: AppTest) -> None:
 def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer) -> None:
     server.default.text = hostile_parse()
     at = parse_pasted(CV_WITH_URL)
-    assert "Answered by openai" in rendered(at)
+    assert "Answered by openai" in page_text(at)
     assert_no_outside_url(at)
     cv = at.session_state["cv"]
     assert "evil.example" not in json.dumps(cv)
 
     server.default.text = hostile_tailor()
     run_page(at, "app_pages/tailor.py", "tailor_run", {"tailor_job": JOB})
-    assert "Python engineer for Globex." in rendered(at)
+    assert "Python engineer for Globex." in page_text(at)
     assert_no_outside_url(at)
 
     server.default.text = hostile_letter()
@@ -127,7 +111,7 @@ def test_every_page_renders_hostile_model_output_as_text(server: LoopbackServer)
 
     server.default.text = hostile_match()
     run_page(at, "app_pages/match.py", "match_run", {"match_jobs": JOB})
-    assert "Strong fit." in rendered(at)
+    assert "Strong fit." in page_text(at)
     assert_no_outside_url(at)
 
     server.default.text = hostile_letter()

@@ -313,6 +313,17 @@ def test_a_file_path_keeps_sqlite_and_never_imports_psycopg(tmp_path: Path) -> N
             "SELECT CAST(x AS TEXT), CAST(CAST(TRUNC(y) AS BIGINT) AS REAL)",
         ),
         ("SELECT 'is ? 50% WHERE 1' FROM t WHERE a = ?", "SELECT 'is ? 50%% WHERE 1' FROM t WHERE a = %s"),
+        (
+            "SELECT (SELECT GROUP_CONCAT(kind, ',') FROM d WHERE d.a = a.id) FROM a",
+            "SELECT (SELECT STRING_AGG(kind, ',') FROM d WHERE d.a = a.id) FROM a",
+        ),
+        ("SELECT 1 FROM t WHERE id = ? /* FOR UPDATE */", "SELECT 1 FROM t WHERE id = %s FOR UPDATE"),
+        ("SELECT id FROM t ORDER BY id /*for  update*/", "SELECT id FROM t ORDER BY id FOR UPDATE"),
+        ("SELECT 'GROUP_CONCAT(x) /* FOR UPDATE */'", "SELECT 'GROUP_CONCAT(x) /* FOR UPDATE */'"),
+        (
+            "SELECT name FROM sqlite_master WHERE type = 'table'",
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+        ),
     ],
 )
 def test_the_sqlite_spellings_of_the_tracker_queries_are_translated(sqlite: str, postgresql: str) -> None:

@@ -11,9 +11,12 @@ machines share one spend. Use it like the SQLite `Storage`::
         rows = conn.execute("SELECT …").fetchall()
 
 Why this shape:
-- The tracker's queries are written once. `translate` turns the few SQLite spellings they use into PostgreSQL's,
-  in this one place: `?` placeholders, `WHERE 1`, `INDEXED BY` hints, `CAST(x AS INTEGER)` (SQLite truncates, a
-  PostgreSQL cast rounds: time buckets need truncation) and the unary `+` that steers SQLite's planner.
+- The tracker's and the workspace's queries are written once. `translate` turns the few SQLite spellings they use
+  into PostgreSQL's, in this one place: `?` placeholders, `WHERE 1`, `INDEXED BY` hints, `CAST(x AS INTEGER)`
+  (SQLite truncates, a PostgreSQL cast rounds: time buckets need truncation), the unary `+` that steers SQLite's
+  planner, `GROUP_CONCAT(x, sep)` (PostgreSQL's `STRING_AGG`), the list of tables (`sqlite_master`, PostgreSQL's
+  `information_schema`) and `/* FOR UPDATE */`: SQLite serialises its writers (BEGIN IMMEDIATE), so a write that
+  checks a row first needs no lock there; PostgreSQL's writers run side by side, so there the row is locked.
 - `SUM` of a BIGINT is a NUMERIC in PostgreSQL; the tracker's sums are whole numbers or doubles, so NUMERIC is read
   back as an int (or a float), never a Decimal the callers would have to know about.
 - PostgreSQL may be down. A connection is never waited for longer than `connect_timeout`, and for `retry_s` after a
@@ -75,6 +78,10 @@ _INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.IGNORECASE)
 _WHERE_ONE = re.compile(r"\bWHERE\s+1\b(?!\s*[=<>!.\d])", re.IGNORECASE)
 _UNARY_PLUS = re.compile(r"((?:\bSELECT|,)\s*)\+\(")
 _CAST_INT = re.compile(r"\bCAST\(", re.IGNORECASE)
+_GROUP_CONCAT = re.compile(r"\bGROUP_CONCAT\(", re.IGNORECASE)
+_FOR_UPDATE = re.compile(r"/\*\s*FOR\s+UPDATE\s*\*/", re.IGNORECASE)
+_TABLE_LIST = re.compile(r"\bSELECT\s+name\s+FROM\s+sqlite_master\s+WHERE\s+type\s*=\s*'table'", re.IGNORECASE)
+_PG_TABLE_LIST = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
 
 
 def _cast_to_bigint(sql: str) -> str:
@@ -102,12 +109,15 @@ def _cast_to_bigint(sql: str) -> str:
 @functools.lru_cache(maxsize=1024)
 def translate(sql: str, with_params: bool = True) -> str:
     """`sql` as PostgreSQL reads it (see the module docstring); string literals are left alone. With parameters,
-    `?` becomes `%s` and a literal `%` is doubled, as psycopg expects."""
-    pieces = _LITERAL.split(sql)
+    `?` becomes `%s` and a literal `%` is doubled, as psycopg expects. `GROUP_CONCAT` takes its separator (PostgreSQL's
+    `STRING_AGG` has no default)."""
+    pieces = _LITERAL.split(_TABLE_LIST.sub(_PG_TABLE_LIST, sql))  # the one rule that spans a literal ('table')
     for i in range(0, len(pieces), 2):  # the even pieces are outside string literals
         piece = _INDEXED_BY.sub("", pieces[i])
         piece = _WHERE_ONE.sub("WHERE TRUE", piece)
         piece = _UNARY_PLUS.sub(r"\1(", piece)
+        piece = _GROUP_CONCAT.sub("STRING_AGG(", piece)
+        piece = _FOR_UPDATE.sub("FOR UPDATE", piece)
         if with_params:
             piece = piece.replace("%", "%%").replace("?", "%s")
         pieces[i] = piece
