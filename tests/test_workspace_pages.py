@@ -11,17 +11,15 @@ from core import local, services
 from core.workspace import default_owner
 from tests.apptest import open_page
 from tests.fakes import LoopbackServer
+from tests.page_steps import fresh_caches
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
 from tests.test_export_pages import downloaded, keep_served_files, pdf_text  # noqa: F401 (the fixture is autouse)
 
 
 @pytest.fixture(autouse=True)
 def clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with fresh_caches():
+        yield
 
 
 def _parse_and_tailor() -> None:
