@@ -625,7 +625,8 @@ def ground_parsed(
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """An LLM's parse of `cv_text`, keeping only values found in the text (fuzzily). A value that is not there is
     replaced by the offline parser's (`offline`) when that one is, else dropped; an empty basics field the offline
-    parser filled is filled. Findings have action "replaced" (with "by") or "dropped"."""
+    parser filled is filled. Findings have action "replaced" (with "by"), "dropped", or "added" (a skill of the CV
+    the model left out while keeping clearly fewer than the offline parser found, see `_skills_missed`)."""
     src = SourceText(cv_text)
     out = copy.deepcopy(parsed or {})
     findings: list[dict[str, str]] = []
@@ -765,8 +766,46 @@ def ground_parsed(
     if not kept_groups and offline.get("skills"):
         kept_groups = copy.deepcopy(offline["skills"])
         findings.append(_ground_finding("skills", "", "replaced", "skills", _OFFLINE))
+    else:
+        kept_groups += _skills_missed(kept_groups, offline, check, findings)
     out["skills"] = kept_groups
     return out, findings
+
+
+def _skill_key(value: str) -> str:
+    """A skill's key after alias folding: "JS" and "JavaScript", "Postgres" and "PostgreSQL" are one skill."""
+    return norm(str(vocabulary().canonical(value) or value))
+
+
+def _skill_keys(groups: list[Any]) -> dict[str, str]:
+    """Skill key → the skill as written, over the groups' names and keywords, in order."""
+    out: dict[str, str] = {}
+    for group in groups:
+        if not isinstance(group, dict):
+            continue
+        for value in [group.get("name"), *(group.get("keywords") or [])]:
+            text = str(value or "").strip()
+            if text and _skill_key(text):
+                out.setdefault(_skill_key(text), text)
+    return out
+
+
+def _skills_missed(
+    kept: list[dict[str, Any]], offline: dict[str, Any], check: _Checker, findings: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """The offline parser's skills an LLM left out, when it kept clearly fewer (under three quarters, two or more
+    missing): a small model often lists the first few of a long skills line. Each is in the CV text and is a skill
+    there (the same check as the model's own); each is named in the findings as "added"."""
+    theirs = _skill_keys(kept)
+    ours = _skill_keys(offline.get("skills") or [])
+    missed = [(key, value) for key, value in ours.items() if key not in theirs and not check.why_not(value, "skill")]
+    if len(missed) < 2 or len(theirs) * 4 >= len(ours) * 3:
+        return []
+    added = []
+    for _, value in missed:
+        findings.append(_ground_finding("skill", value, "added", "skills", _OFFLINE))
+        added.append({"name": value, "level": "", "keywords": []})
+    return added
 
 
 _OFFLINE = "the offline parser's"
@@ -812,7 +851,16 @@ def _degree_in(value: str, src: SourceText) -> bool:
 def describe_parsed(findings: list[dict[str, str]]) -> list[str]:
     """What the user should know about a grounded parse, one line per value."""
     lines = []
+    added = [f["value"] for f in findings if f["action"] == "added"]
+    if added:
+        lines.append(
+            f"Skills: the model listed fewer skills than your CV has; added {len(added)} read from your CV offline: "
+            + ", ".join(added)
+            + "."
+        )
     for f in findings:
+        if f["action"] == "added":
+            continue
         label = _FIELD_LABELS.get(f["kind"], f["kind"].capitalize())
         value = f"“{f['value']}”" if f["value"] else "(empty)"
         if f.get("why"):

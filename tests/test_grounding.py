@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -576,3 +577,68 @@ def test_a_summary_must_say_something_from_its_text(summary: str, problem: str |
     assert (problem is None) == (not found), found
     if problem:
         assert any(problem in p for p in found)
+
+
+# --- skills an LLM left out come from the offline parser ---------------------------------------------------------
+
+ACCOUNTANT = """PRIYA SHAH
+Accounts Assistant | priya.shah@example.com | Leeds, UK
+EXPERIENCE
+Accounts Assistant, Northgate Foods Ltd, June 2020 - Present
+- Ran weekly payroll for 85 staff and prepared quarterly VAT returns
+SKILLS
+Xero, Sage 50, Excel, Payroll, Bank reconciliation, JavaScript
+"""
+
+
+def _skill_names(resume: dict[str, Any]) -> list[str]:
+    return [str(g["name"]) for g in resume["skills"]]
+
+
+def test_skills_the_model_left_out_are_added_from_the_offline_parse_and_named() -> None:
+    from core.local import parse_cv
+
+    offline = parse_cv(ACCOUNTANT)
+    parsed = {"skills": [{"name": "Finance", "keywords": ["Xero", "JS"]}]}  # JS: JavaScript under its alias
+    out, findings = grounding.ground_parsed(parsed, offline, ACCOUNTANT)
+    added = [f["value"] for f in findings if f["action"] == "added"]
+    assert ["Sage 50", "Excel", "Payroll", "Bank reconciliation"] == added[:4]
+    assert "JavaScript" not in added and "Xero" not in added  # the model had them, JavaScript as "JS"
+    assert {"name": "Finance", "keywords": ["Xero", "JS"]} == out["skills"][0]
+    assert added == _skill_names(out)[1:]
+    lines = grounding.describe_parsed(findings)
+    assert [line for line in lines if line.startswith("Skills:")] == [
+        f"Skills: the model listed fewer skills than your CV has; added {len(added)} read from your CV offline: "
+        + ", ".join(added)
+        + "."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kept", "added"),
+    [
+        (["Xero", "Sage 50", "Excel", "Payroll", "Bank reconciliation"], 0),  # five of six or more: enough
+        (["Xero", "Sage 50", "Excel", "Payroll"], 0),  # two missing but two thirds kept: not clearly fewer
+        (["Xero"], 5),
+        (["Xero", "Sage 50"], 4),
+    ],
+)
+def test_skills_are_added_only_when_the_model_kept_clearly_fewer(kept: list[str], added: int) -> None:
+    offline = {"skills": [{"name": s, "keywords": []} for s in ["Xero", "Sage 50", "Excel", "Payroll",
+                                                                 "Bank reconciliation", "JavaScript"]]}  # fmt: skip
+    out, findings = grounding.ground_parsed({"skills": [{"name": "Tools", "keywords": kept}]}, offline, ACCOUNTANT)
+    assert added == sum(f["action"] == "added" for f in findings)
+    assert len(out["skills"]) == 1 + added
+
+
+def test_an_offline_skill_that_is_not_a_skill_of_the_cv_is_not_added() -> None:
+    """The offline parse is checked as the model's is: a skill not in the text, or the CV's employer, stays out."""
+    offline = {
+        "work": [{"name": "Northgate Foods Ltd", "position": "Accounts Assistant"}],
+        "skills": [{"name": s, "keywords": []} for s in ["Xero", "Excel", "Payroll", "Northgate Foods Ltd", "SAP"]],
+    }
+    out, findings = grounding.ground_parsed({"skills": [{"name": "Xero", "keywords": []}]}, offline, ACCOUNTANT)
+    assert [("skill", "Excel", "added"), ("skill", "Payroll", "added")] == [
+        f for f in _found(findings) if f[0] == "skill"
+    ]
+    assert ["Xero", "Excel", "Payroll"] == _skill_names(out)

@@ -284,6 +284,13 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
             _finding("area", "industry", "dropped"),
             _replaced("education"),
             _finding("skill", "group", "dropped", SHAPE),
+            # kept 2 of the CV's 8 skills: the other six are added from the offline parse
+            _finding("skill", "PostgreSQL", "added"),
+            _finding("skill", "Redis", "added"),
+            _finding("skill", "Django", "added"),
+            _finding("skill", "Docker", "added"),
+            _finding("skill", "Kubernetes", "added"),
+            _finding("skill", "AWS", "added"),
         ],
         ["Python", "go"],
     ),
@@ -337,6 +344,11 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
             _finding("skill", "Data Science", "dropped"),
             _finding("skill", "Business and Finance", "dropped"),
             _finding("skill", "Oliver Hartley", "dropped", OWN),
+            # kept 4 of 8 (in one keyword "Python, Go, Redis, Django"): the other four are added
+            _finding("skill", "PostgreSQL", "added"),
+            _finding("skill", "Docker", "added"),
+            _finding("skill", "Kubernetes", "added"),
+            _finding("skill", "AWS", "added"),
         ],
         ["Python", "Go", "Redis", "Django"],
     ),
@@ -369,6 +381,12 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
             _finding("skill", "Cure", "dropped"),
             _finding("skill", "PatientCaregiverDrs.mjr1325086", "dropped"),
             _finding("skill", "Mentor student nurses on place", "dropped", NOT_A_SKILL),
+            # kept only "patient" and "healthcare": the CV's own skills are added
+            _finding("skill", "IV Therapy", "added"),
+            _finding("skill", "Wound Care", "added"),
+            _finding("skill", "NEWS2", "added"),
+            _finding("skill", "Medication Administration", "added"),
+            _finding("skill", "BLS", "added"),
         ],
         ["patient", "healthcare"],  # "patients" and "Healthcare Assistant" are in the CV: kept (fuzzily found)
     ),
@@ -397,6 +415,13 @@ PARSE_EXPECTED: dict[str, tuple[str, list[tuple[str, str, str, str]], list[str] 
             _finding("skill", "studyType: Fünf Jahren Erfahr", "dropped"),
             _finding("skill", "highlights:", "dropped", HEADING),
             _finding("skill", "lucbrener@example.de", "dropped", NOT_A_SKILL),
+            # kept 2 of 8: the other six are added
+            _finding("skill", "FastAPI", "added"),
+            _finding("skill", "PostgreSQL", "added"),
+            _finding("skill", "Docker", "added"),
+            _finding("skill", "GitLab CI", "added"),
+            _finding("skill", "Linux", "added"),
+            _finding("skill", "REST", "added"),
         ],
         ["Python", "Java"],
     ),
@@ -435,6 +460,8 @@ def test_a_parse_keeps_what_the_cv_has_and_says_what_it_replaced_or_dropped(repl
         sections = {"work", "education", "skills"}
     for section in sections:  # a section the model got wrong as a whole is the offline parser's, unchanged
         assert offline[section] == parsed[section], section
+    added = [value for kind, value, action, _ in expected if kind == "skill" and action == "added"]
+    assert added == [g["name"] for g in parsed["skills"]][len(parsed["skills"]) - len(added) :]  # after the model's
     skills = [k for g in parsed["skills"] for k in g.get("keywords") or []]
     if model_skills is not None:  # the model's grounded skills are really used
         assert model_skills == skills

@@ -168,3 +168,58 @@ def test_a_skills_section_of_any_trade_is_read(skills_section: str, expected: se
     cv = parse_cv(f"Sam Carter\nsam@example.com\nSKILLS\n{skills_section}\n")
     names = {v for g in cv["skills"] for v in [g["name"], *g["keywords"]]}
     assert expected == expected & names
+
+
+#: Categories of job-specific and profession skills, where a spelling read under another skill's name splits one
+#: skill in two ("Medication Management" beside "Medication Administration") or is silently never read.
+_JOB_SPECIFIC = {"Job-specific Skills (extended)", "Healthcare", "Education", "Finance and Accounting", "Hospitality",
+                 "Trades", "HR", "Sales", "Soft Skills"}  # fmt: skip
+
+
+def test_every_job_specific_spelling_reaches_the_skill_its_line_names() -> None:
+    """The first line to claim a spelling wins: a later line that repeats it is dead, and a line whose name is
+    another skill's alias makes a second skill for the same thing. Neither may be left in the job-specific parts."""
+    vocab = vocabulary()
+    category, wrong = "", []
+    for line in VOCAB_PATH.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            category = line[3:].strip()
+            continue
+        if category not in _JOB_SPECIFIC or not line.strip() or line.startswith("#"):
+            continue
+        spellings = [p.strip().lstrip("=?") for p in line.split("|") if p.strip()]
+        wrong += [(s, vocab.canonical(s), spellings[0]) for s in spellings if vocab.canonical(s) != spellings[0]]
+    assert [] == wrong
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        ("user experience design", "User Experience"),  # once a second skill "UX Design"
+        ("contract negotiations", "Contract Management"),  # once "Contract Negotiation", beside the singular
+        ("mobile application development", "Mobile Development"),
+        ("CNC programming", "CNC"),
+        ("special needs education", "Special Education"),
+        ("external audit", "Auditing"),
+        ("back end development", "Back-End Development"),  # was "Back-End Development development"
+        ("drafting", None),  # a designer's drafting is not Contract Drafting
+        ("legal drafting", "Contract Drafting"),
+    ],
+)
+def test_job_specific_spellings(spelling: str, canonical: str | None) -> None:
+    assert canonical == vocabulary().canonical(spelling)
+
+
+@pytest.mark.parametrize(
+    ("text", "not_found"),
+    [
+        ("Automated the deployment of the billing service.", "Deployment"),
+        ("Kept staffing levels safe on a 30-bed ward.", "Staffing"),
+        ("CRM Portal Administration for 300 users.", "Office Administration"),  # the administration of a system
+        ("Training plan for new starters.", "Training and Development"),
+        ("Ran the On Demand Operations team.", "Operations"),
+    ],
+)
+def test_ordinary_words_in_running_text_are_not_skills(text: str, not_found: str) -> None:
+    assert not_found not in vocabulary().names(text, prose=True)
+    assert not_found not in vocabulary().names(text)

@@ -29,6 +29,9 @@ def _skills(text: str) -> set[str]:
         ("Nagpur", True),
         ("Boulder, CO", True),  # 'CO' is Colorado here, not 'Co.' of a company
         ("Acme Co, CA", False),
+        ("Santa Rosa, Ca", True),  # a state code typed in title case
+        ("Austin, Tx", True),
+        ("Acme, In", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
         ("Harbourview Analytics", False),
     ],
 )
@@ -56,6 +59,25 @@ def test_places(place: str, expected: bool) -> None:
             "EXPERIENCE\n2008 to 2010\nMicrovane, Santa Rosa, California\nMechanical Designer\nDrew parts.\n",
             "Microvane",
         ),
+        # dates, then the employer beside a town whose state is typed 'Ca', then the title
+        # a Norwegian firm 'AS' is not a sentence cut after 'as'
+        (
+            "EXPERIENCE\nJanuary 2012 - present\nProject Manager\nFjordvik Data AS\nRan ICT projects.\n",
+            "Fjordvik Data AS",
+        ),
+        # a job's own labels ('Project:', 'Technologies:', 'Project Description:') do not end the experience
+        # section: the next job after them is still a job
+        (
+            "WORK EXPERIENCE\nData Engineer\nKestrel Freight Ltd -\nMay 2019 to Present\nProject: Route Planner\n"
+            "Technologies: Python, Airflow, Redshift\nDeveloper\nOakridge Retail Inc -\nJune 2016 to April 2019\n",
+            "Oakridge Retail Inc",
+        ),
+        (
+            "WORK EXPERIENCE\nConsultant\nBlue Heron Group -\nMarch 2015 to April 2016\nProject Description:\n"
+            "A billing system for a utility.\nTools Used:\nJava, Oracle\nAnalyst\nMarlow Shipping -\n"
+            "October 2012 to February 2015\n",
+            "Marlow Shipping",
+        ),
     ],
 )
 def test_employer_found(body: str, employer: str) -> None:
@@ -71,6 +93,12 @@ def test_employer_found(body: str, employer: str) -> None:
         ("EXPERIENCE\nProgramme Manager, India, 2007 - 2008\nRan programmes.\n", "India"),
         ("EXPERIENCE\nPosition\nSales Assistant, 2010 - 2012\n", "Position"),
         ("EXPERIENCE\nOwner/Trainer/Consultant\nMarch 2001 - Present\nRan workshops.\n", "Owner/Trainer/Consultant"),
+        # a maker's name before its product, written where the employer goes: a tool, not the employer
+        ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
+        (
+            "EXPERIENCE\nDeveloper\nMicrosoft SharePoint -\nMay 2014 to June 2016\nBuilt sites.\n",
+            "Microsoft SharePoint",
+        ),
     ],
 )
 def test_not_an_employer(body: str, not_employer: str) -> None:
@@ -97,3 +125,45 @@ def test_not_an_employer(body: str, not_employer: str) -> None:
 )
 def test_skills(body: str, skill: str, found: bool) -> None:
     assert found == (skill in _skills(body))
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ("EXPERIENCE\nConsultant\nSAP -\nMay 2014 to June 2016\nRan the rollout.\n", "SAP"),  # the firm itself
+        ("EXPERIENCE\nSales Assistant\nRed Hat -\nMay 2014 to June 2016\nSold licences.\n", "Red Hat"),
+    ],
+)
+def test_a_vendor_whose_name_is_a_skill_stays_an_employer(body: str, kept: str) -> None:
+    assert kept in _employers(body)
+
+
+def test_a_wrapped_sentence_end_is_not_a_heading() -> None:
+    """'skills.' ends a sentence broken over two lines; it used to open a skills section and end the experience."""
+    body = (
+        "WORK EXPERIENCE\nPrincipal Engineer\nHalden Systems -\nSeptember 2005 to Present\n"
+        "Led a team of six and grew their database\nskills.\nSenior Engineer\nNorthwind Labs -\n"
+        "March 2001 to August 2005\n"
+    )
+    assert {"Halden Systems", "Northwind Labs"} <= _employers(body)
+
+
+def test_a_degree_named_in_a_wrapped_sentence_is_not_a_degree() -> None:
+    body = (
+        "EDUCATION\nBA Sociology, University of Leeds, 2010\nMentored pupils who had completed their\n"
+        "their high school education, with the Board of Education.\n"
+    )
+    degrees = [e["studyType"] for e in parse_cv(HEADER + body)["education"]]
+    assert ["BA"] == degrees
+
+
+def test_an_employer_beside_a_town_in_title_case_opens_its_entry() -> None:
+    """'Santa Rosa, Ca' is a place: the entry after the dates is that employer's, not the last line of the job
+    before ('Work with other Applications Engineers' is a duty, not a title)."""
+    body = (
+        "EXPERIENCE\n2006 to 2008\nSiemara Software, Cypress, California\nApplications Engineer\n"
+        "Wrote test plans for each release of the modeller.\nWork with other Applications Engineers\n"
+        "1981 to 2006\nKestrel Optics, Santa Rosa, Ca\nMechanical Designer\nDesigned tooling for the coaters.\n"
+    )
+    jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w.get("startDate") == "1981"]
+    assert [("Kestrel Optics", "Mechanical Designer")] == jobs

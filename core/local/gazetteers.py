@@ -94,11 +94,22 @@ def is_place(text: str) -> bool:
             # 'Andheri, Mumbai' is a district of a city; 'Banco Meridiano S.A., Madrid' is an employer in one
             first = parts[0]
             return first.lower() in _PLACE_WORDS or (len(first.split()) == 1 and first.isalpha())
-        if last in STATE_CODES or last.lower() in _PLACE_WORDS:
+        if last in STATE_CODES or last.lower() in _PLACE_WORDS or _state_in_title_case(last):
             return len(parts[0].split()) <= 3 and not _SPACED_DASH_PIPE_OR_DIGIT.search(parts[0])
     if len(parts) == 1 and len(t.split()) <= 3:
         return all(w.lower() in _PLACE_WORDS for w in _SLASH_SEPARATOR.split(t))
     return False
+
+
+#: State codes that are also English words or common abbreviations ('In', 'Or', 'Me', 'Co'): only in capitals.
+_WORDLIKE_STATES = frozenset(
+    "IN OR ME HI OK OH DE LA MA PA CO AL ID MS MD MO NE AR GA SC VA WA WI UT MT NC ND SD".split()
+)
+
+
+def _state_in_title_case(part: str) -> bool:
+    """'Santa Rosa, Ca', 'Austin, Tx': a state code typed in title case, when it is no English word or title."""
+    return len(part) == 2 and part.istitle() and part.upper() in STATE_CODES and part.upper() not in _WORDLIKE_STATES
 
 
 # ' - ', ' | ', or the comma before a trailing 'City, ST'

@@ -19,8 +19,8 @@ def _parse_education(lines: list[str]) -> list[dict[str, Any]]:
         m = _DEGREE.search(line)
         if not m or len(line.split()) > 25:
             continue
-        if m.start() > 0 and len(line[: m.start()].split()) > 6:
-            continue
+        if m.start() > 0 and (len(line[: m.start()].split()) > 6 or line[:1].islower()):
+            continue  # 'their high school education, and …': a degree named in a sentence wrapped onto this line
         deg_text = line[m.start() :]
         inst = ""
         inst_m = _INSTITUTION.search(deg_text)

@@ -53,8 +53,8 @@ def heading_of(line: str) -> tuple[str, str] | None:
     """(section, rest of line) when the line is a section heading (alone, or 'Skills: Java, SQL').
 
     Cached: sections, names, skills and employers all ask about the same lines."""
-    if len(line) > 80:
-        return None
+    if len(line) > 80 or (line[:1].islower() and line.rstrip().endswith(".")):
+        return None  # 'skills.': the end of a sentence wrapped onto its own line
     key = _heading_key(line)
     if key in _HEADING_OF:
         return _HEADING_OF[key], ""
@@ -97,12 +97,29 @@ def heading_of(line: str) -> tuple[str, str] | None:
     return None
 
 
+def _entry_label(line: str, sec: str, rest: str) -> bool:
+    """A label of one job's fields ('Project: X', 'Environment: Java, SQL', 'Project Description:', 'Tools:'):
+    labels are typed in mixed case with a colon (or carry their value); a heading of its own is not."""
+    if sec in ("experience", "education") or line.isupper():
+        return False
+    if rest:
+        return True
+    return line.rstrip().endswith(":") and _heading_key(line) not in _HEADING_OF
+
+
 def _split_sections(lines: list[str]) -> dict[str, Any]:
     """Section name → its lines. Skill-category lines ('Languages: Java, C') stay inside the skills section."""
     sections: dict[str, Any] = {"_first_heading": 0}
     current = "_header"
     for idx, line in enumerate(lines):
         hit = heading_of(line)
+        if hit and current == "experience" and _entry_label(line, *hit):
+            # 'Project: Arrow Unity', 'Technologies: SQL, Tableau', 'Project Description:' inside a job: a field of
+            # the entry, not a new section; the listed values still reach their section (skills, projects)
+            sections["experience"].append(line)
+            if hit[1]:
+                sections.setdefault(hit[0], []).append(hit[1])
+            continue
         if hit:
             sec, rest = hit
             inline_skill = current == "skills" and sec in ("languages", "other", "skills", "projects")

@@ -325,14 +325,27 @@ _NOT_A_NAME = frozenset(
 def _not_an_employer(name: str) -> bool:
     """'Trainer for', 'Interned', 'MNC. As Thomson Reuters': a fragment of a sentence, not an employer."""
     words = name.split()
-    if _TRAILING_FUNCTION_WORD.search(name) or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
+    trailing = _TRAILING_FUNCTION_WORD.search(name) and not name.endswith(" AS")  # 'Nofas AS': a Norwegian firm
+    if trailing or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
         return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
     if gz.is_place(name) or gz.is_place(name.rstrip("/")):
         return True
     if words and words[-1].lower().strip(".,:") in _NOT_A_NAME:
         return True  # 'Position', 'Home', 'Duluth Campus Responsibilities', 'Selected Publications'
+    if _vendor_product(name):
+        return True
     low = name.lower()
     return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED
+
+
+def _vendor_product(name: str) -> bool:
+    """'SAP ABAP', 'Microsoft SharePoint', 'Amazon Redshift': a maker's name before one of its products, which the
+    skills vocabulary knows by the product alone; a tool one worked with, not the employer."""
+    canon = vocabulary().canonical(name)
+    if not canon:
+        return False
+    key, canon_key = tx.norm_key(name), tx.norm_key(canon)
+    return key != canon_key and key.endswith(" " + canon_key) and len(key.split()) - len(canon_key.split()) == 1
 
 
 _UNIVERSITY_OR_COLLEGE = re.compile(r"universit|college", re.I)
