@@ -24,7 +24,6 @@ import base64
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.dashboard_render import TARGET_S, machine  # noqa: E402
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _wait_healthy  # noqa: E402
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
 CHARTS = 8  # the usage page's charts without budgets or votes
 
@@ -244,27 +243,12 @@ def timed(
 
 @contextmanager
 def served(repo: Path, db: Path, tmp: Path) -> Iterator[str]:
-    port = _free_port()
+    """`repo`'s app on `db`, started as the browser tests start it (tests/e2e/test_browser.py)."""
     env = dict(os.environ, CV_COPILOT_DB=str(db), CV_COPILOT_CONFIG=str(tmp / "none.toml"))
     env.update(CV_COPILOT_NO_DOTENV="1", PYTHONPATH=str(repo))
-    log_path = tmp / f"streamlit-{port}.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with streamlit_server(repo, env, tmp / f"streamlit-{repo.name}-{time.monotonic_ns()}.log") as (url, proc):
         Cpu.server_pid = proc.pid
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc, log_path)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        yield url
 
 
 _FLOOR_APP = """

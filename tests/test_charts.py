@@ -610,3 +610,61 @@ def test_cost_over_time_bars_carry_their_bucket_and_provider() -> None:
         list(c) for c in openai.customdata
     ]
     assert [3600 * 1000 * 0.9] * 2 == list(openai.width)  # a bar is as wide as its bucket
+
+
+# --- margins that fit, so the browser draws each chart once ---------------------------------------------------
+
+
+def _margin(fig) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
+    m = fig.layout.margin
+    return (m.l, m.r, m.t, m.b)
+
+
+@pytest.mark.parametrize(
+    ("names", "right"),
+    [
+        (["p50", "p95"], 60 + 8 * 3),
+        (["actual", "baseline (default)", "saved by cache"], 60 + 8 * len("baseline (default)")),
+        (["ok", "provider_unavailable"], 60 + 8 * len("provider_unavailable")),
+    ],
+)
+def test_a_legend_on_the_right_gets_room_for_its_longest_name(names: list[str], right: int) -> None:
+    import plotly.graph_objects as go
+
+    fig = charts._fit_margins(go.Figure([go.Bar(x=["a"], y=[1], name=n) for n in names]))
+    assert (85, right, 50, 80) == _margin(fig)
+
+
+def test_one_trace_or_a_hidden_legend_leaves_the_right_margin_narrow() -> None:
+    rows = [{"key": "openai", "requests": 1, "cost_usd": 0.5}]
+    assert 20 == charts.cost_by_provider(frame(rows, charts.BREAKDOWN_COLUMNS)).layout.margin.r
+
+
+@pytest.mark.parametrize(("user", "left"), [("u1", 85), ("a.very.long.user.name@example.com", 45 + 8 * 33)])
+def test_cost_per_user_left_margin_fits_the_longest_name(user: str, left: int) -> None:
+    rows = [{"user_id": user, "requests": 1, "cost_usd": 1.0}, {"user_id": "bob", "requests": 1, "cost_usd": 2.0}]
+    assert left == charts.cost_per_user(frame(rows, charts.USER_COLUMNS)).layout.margin.l
+
+
+def test_cost_over_time_keeps_room_below_for_its_legend_and_right_for_the_forecast_axis() -> None:
+    plain = charts.cost_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS), "hour")
+    assert (85, 60, 50, 115) == _margin(plain)
+    assert "h" == plain.layout.legend.orientation
+    fig = charts.cost_over_time(frame(TIMESERIES, charts.TIMESERIES_COLUMNS), "hour")
+    fig.update_layout(yaxis2={"overlaying": "y", "side": "right"})
+    assert 95 == charts._fit_margins(fig, bottom=135).layout.margin.r
+
+
+@pytest.mark.parametrize(
+    ("builder", "columns", "rows"),
+    [
+        (charts.cost_by_provider, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+        (charts.cost_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+        (charts.cost_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
+        (charts.tokens_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
+        (charts.savings_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+    ],
+)
+def test_every_chart_leaves_room_for_its_axis_titles(builder, columns, rows) -> None:
+    left, _right, top, bottom = _margin(builder(frame(rows, columns)))
+    assert left >= 85 and top >= 50 and bottom >= 80

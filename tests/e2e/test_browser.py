@@ -59,6 +59,32 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, secon
 
 
 @contextmanager
+def streamlit_server(
+    root: Path, env: dict[str, str], log_path: Path, *, address: str = "127.0.0.1"
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`streamlit run app.py` from `root` on a free port, with exactly `env`, its output in `log_path`: the URL once
+    it answers its health check, and the process (the bench reads its CPU time). Stopped on exit."""
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+        "--server.address", address, "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log_path)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@contextmanager
 def streamlit_app(
     tmp_path: Path, *, address: str = "127.0.0.1", config: str | None = None, env: dict[str, str] | None = None
 ) -> Iterator[str]:
@@ -67,7 +93,6 @@ def streamlit_app(
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}; install Debian's chromium package (CI does)")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    port = _free_port()
     if config is not None:
         (tmp_path / "cv_copilot.toml").write_text(config, encoding="utf-8")
     app_env = {
@@ -80,24 +105,8 @@ def streamlit_app(
         PYTHONPATH=str(ROOT),
         **(env or {}),
     )
-    log_path = tmp_path / "streamlit.log"
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-        "--server.address", address, "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=app_env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, log_path)
+    with streamlit_server(ROOT, app_env, tmp_path / "streamlit.log", address=address) as (url, _proc):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @pytest.fixture

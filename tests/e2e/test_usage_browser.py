@@ -1,0 +1,92 @@
+"""The usage page in a real browser, on a seeded DB: every chart is drawn, and drawn once.
+
+Plotly widens a margin that its labels or legend do not fit (`automargin`) by measuring, widening and drawing the whole
+chart again. The page's figures come with margins that already fit (core.charts._fit_margins), so no chart needs that
+second pass: this checks, in Chromium, that no margin was widened after the figure arrived. Needs Debian's chromium;
+skipped with a reason when it is missing (see tests/e2e/test_browser.py).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.usage_tracker import UsageTracker
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, streamlit_app
+
+pytestmark = pytest.mark.e2e
+
+#: Per chart: its title and [drawn size (l, r, t, b)] against [the margins the figure asked for].
+_MARGINS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(el => {
+  const fl = el._fullLayout, s = fl._size, m = fl.margin;
+  return {title: fl.title.text, drawn: [s.l, s.r, s.t, s.b].map(Math.round), asked: [m.l, m.r, m.t, m.b]};
+})"""
+
+#: Labels longer than the demo data's, so a fixed margin would not do.
+USERS = ("alice", "bob", "a.very.long.user.name@example.com")
+ERRORS = ("timeout", "rate_limited", "provider_unavailable")
+
+
+def seed(db: Path) -> None:
+    tracker = UsageTracker(db)
+    now = time.time()
+    rows: list[dict[str, Any]] = []
+    for i in range(90):
+        failed = i % 9 == 0
+        rows.append(
+            {
+                "task_type": ("cv_parsing", "cv_tailoring", "cover_letter", "job_matching", "fast_summary")[i % 5],
+                "provider": ("openai", "gemini", "groq", "local")[i % 4],
+                "model": "m",
+                "input_tokens": 1000 + 37 * i,
+                "output_tokens": 200 + 11 * i,
+                "cost_usd": 0.0 if failed else 0.0123 * (i % 7 + 1),
+                "baseline_cost_usd": 0.02 * (i % 5 + 1),
+                "success": not failed,
+                "error_kind": ERRORS[i % 3] if failed else None,
+                "user_id": USERS[i % 3],
+                "latency_ms": 300 + 41 * i,
+                "ts": now - (i % 23) * 3600 - 60,
+            }
+        )
+    tracker.record_many(rows)
+    tracker.close()
+
+
+def _charts_drawn(page: Any, count: int) -> None:
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.js-plotly-plot')].filter(el => el._fullLayout"
+        " && el.querySelector('.main-svg')).length >= n",
+        arg=count,
+        timeout=TIMEOUT_MS,
+    )
+    page.wait_for_timeout(500)  # a widened margin shows up as a second draw shortly after the first
+
+
+@pytest.mark.parametrize("window", ["Last 24 h", "Last 30 d"])
+def test_usage_charts_fit_their_labels_so_each_is_drawn_once(tmp_path: Path, window: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    seed(tmp_path / "usage.db")
+    with streamlit_app(tmp_path) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{url}/usage")
+            expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
+            if window != "Last 24 h":
+                box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Date range").first
+                box.get_by_role("combobox").first.click()
+                page.get_by_role("option", name=window, exact=True).first.click()
+                expect(page.get_by_text(f"Cost ({window.lower()})").first).to_be_visible(timeout=TIMEOUT_MS)
+            _charts_drawn(page, 8)
+            charts = page.evaluate(_MARGINS)
+        finally:
+            browser.close()
+    assert 8 == len(charts)
+    widened = [c for c in charts if c["drawn"] != c["asked"]]
+    assert [] == widened
