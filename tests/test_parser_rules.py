@@ -147,6 +147,12 @@ def test_employer_found(body: str, employer: str) -> None:
         ("EXPERIENCE\nCo-Director\n1994 - 1996\nRan the summer programme.\n", "Co-Director"),
         ("EXPERIENCE\nSenior Practitioner\n2008 - 2011\nLed casework for the team.\n", "Senior Practitioner"),
         ("EXPERIENCE\nCamp Counselor\nMay [year]-August [year]\nLed hikes.\n", "May [year]-August [year]"),
+        (
+            "EXPERIENCE\nTeaching Assistant, Movement Studies for Primary Teachers II, 2012 - 2013\nMarked essays.\n",
+            "Movement Studies for Primary Teachers II",  # a course and its level
+        ),
+        ("EXPERIENCE\nNanny, Child Care, 2002 - 2004\nLooked after two children.\n", "Child Care"),  # a field
+        ("EXPERIENCE\nNanny, Child Care, 2002 - 2004\nLooked after two children.\n", "Nanny"),  # a job
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (

@@ -342,7 +342,7 @@ _FIELD_WORDS = frozenset(
     research sales industry function history sciences science analysis quantitative media office programming
     development design services service products product platform platforms process processes various global
     international general public engineering electronics telecom telecommunications internet e-business e-commerce
-    tools environment domain domains areas area sector field""".split()
+    tools environment domain domains areas area sector field child care childcare""".split()
 )
 
 
@@ -405,6 +405,8 @@ def _not_an_employer(name: str) -> bool:
         return True  # 'Position', 'Home', 'Duluth Campus Responsibilities', 'Selected Publications'
     if _vendor_product(name):
         return True
+    if len(words) >= 2 and words[-1] in ("I", "II", "III", "IV"):
+        return True  # 'Physical Education for Elementary Students II', 'Animal Ambassador I': a course or a grade
     low = name.lower()
     return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED
 
