@@ -153,6 +153,10 @@ def test_employer_found(body: str, employer: str) -> None:
         ),
         ("EXPERIENCE\nNanny, Child Care, 2002 - 2004\nLooked after two children.\n", "Child Care"),  # a field
         ("EXPERIENCE\nNanny, Child Care, 2002 - 2004\nLooked after two children.\n", "Nanny"),  # a job
+        (
+            "EXPERIENCE\nDeveloper, Brightwater Ltd, 2012 - 2014\nBuilt services with Java Technologies and Spring.\n",
+            "Java Technologies",  # skills and a field of work, named in a sentence
+        ),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (

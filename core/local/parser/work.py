@@ -295,6 +295,8 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
             w["position"] = position = ""  # 'Summer' left of 'Summer 20XX-20XX', 'Tel: (123)…': not a title
         if name and _KIND_OF_PLACE.fullmatch(name.strip(" .,")):
             w["name"] = name = ""  # 'School', 'UNIVERSITY': a kind of place with its name left out
+        if name and not position and not w.get("startDate") and _skills_and_fields(name):
+            w["name"] = name = ""  # 'Java Technologies', 'International Leadership' named in prose: no employer
         if name and position.strip().lower() == "member":
             w["name"] = name = ""  # a member of a club, board or society holds no job there
         if name:
@@ -344,6 +346,13 @@ _FIELD_WORDS = frozenset(
     international general public engineering electronics telecom telecommunications internet e-business e-commerce
     tools environment domain domains areas area sector field child care childcare""".split()
 )
+
+
+def _skills_and_fields(name: str) -> bool:
+    """Every word a skill or a field of work, one at least a skill: 'Java Technologies', 'VirtualBox and Docker'."""
+    words = [w for w in name.replace("/", " ").split() if w.lower() not in ("and", "&", "of")]
+    skills = [w for w in words if vocabulary().canonical(w)]
+    return bool(skills) and all(w in skills or w.lower() in _FIELD_WORDS for w in words)
 
 
 def _generic_name(name: str) -> bool:
