@@ -157,6 +157,14 @@ def test_employer_found(body: str, employer: str) -> None:
             "EXPERIENCE\nDeveloper, Brightwater Ltd, 2012 - 2014\nBuilt services with Java Technologies and Spring.\n",
             "Java Technologies",  # skills and a field of work, named in a sentence
         ),
+        (
+            "EXPERIENCE\nMarch 2008 - June 2009\nIntegration Aide\nDeveloped lesson plan units for Media Studies\n",
+            "Developed lesson plan units for Media Studies",  # a duty: a verb in the past, then lower-case words
+        ),
+        (
+            "EXPERIENCE\nSeptember 2004 - June 2005\nEditor/Proofreader\nDuties: Proofreading teaching materials\n",
+            "Editor/Proofreader",
+        ),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (

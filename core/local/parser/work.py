@@ -289,6 +289,8 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
         words = [x for x in _ORG_NAME_WORD.findall(name) if x.lower() not in LOWER_OK]
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
+        # 'Developed lesson plan units for Media Studies': a verb in the past, then words in lower case
+        sentence_like = sentence_like or (lower >= 2 and bool(_PAST_TENSE_FIRST.match(name)))
         own_school = _own_school(name, schools)
         position = w.get("position", "")
         if position and (_date_like(position) or _CONTACT_LABEL.match(position)):
@@ -364,6 +366,7 @@ def _generic_name(name: str) -> bool:
     return all(w in _FIELD_WORDS for w in words)
 
 
+_PAST_TENSE_FIRST = re.compile(r"[A-Z][a-z]{3,}ed\s")
 _TRAILING_FUNCTION_WORD = re.compile(r"\s(?:for|of|and|at|with|the|to|in|as|by|&)$", re.I)
 #: 'MNC. As Thomson Reuters': a sentence break inside the name
 _SENTENCE_BREAK = re.compile(r"\.\s+(?:as|the|in|for|with|and|at|to|we|i)\s", re.I)
