@@ -292,3 +292,15 @@ def test_a_name_spelt_as_a_heading_is_no_employer(text: str, expected: bool) -> 
     from core.local.parser.sections import is_heading_name
 
     assert expected == is_heading_name(text)
+
+
+def test_a_label_above_the_first_dates_is_not_the_employer() -> None:
+    """'Remunerated' over the first entry: the employer is the name after the title, not the label before the dates
+    (only a 'Town | dates' line sends the parser to the line above for the employer)."""
+    body = (
+        "Work Experience\nRemunerated\nJanuary 2012 - present\nChief Project Manager\nFjordvik Data AS\n"
+        "Ran the ICT group and its clients.\nSeptember 2008 - December 2011\nSenior System Consultant\n"
+        "Redwing Linux AB\nTaught Linux courses and ran client projects.\n"
+    )
+    jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]]
+    assert [("Fjordvik Data AS", "Chief Project Manager"), ("Redwing Linux AB", "Senior System Consultant")] == jobs

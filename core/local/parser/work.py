@@ -117,6 +117,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
             back -= 1
         fwd = idx + 1
         has_header = any(_title_score(c) or _org_score(c) for _, c in cands)
+        # 'Rising Sun' / 'Rapid City, SD | dates': the employer stands on the line above its town and dates
+        first_own = idx - 1 if rest and gz.is_place(rest) else idx
         while not has_header and fwd + 1 < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
             if date_first and not rest and len(cands) >= 2:
                 break
@@ -125,7 +127,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
                 fwd += 1
             else:
                 break
-            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx - 1):
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= first_own):
                 break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
         prev_anchor = idx
         entry = _entry_from(cands)
