@@ -34,6 +34,8 @@ def _skills(text: str) -> set[str]:
         ("Acme, In", False),
         ("Dundee", True),  # UK, Irish, Australian, Canadian and New Zealand cities, not only capitals
         ("Galway", True),
+        ("Rennes", True),  # cities of the languages the app reads: French, German, Spanish, Portuguese
+        ("Porto Alegre", True),
         ("Harlow Wynd, Dundee", False),
         ("Brackenridge Builders; Boston, MA", False),  # a name, a semicolon, then its town
         ("Maple Run School: Hoover, AL", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
@@ -164,6 +166,12 @@ def test_employer_found(body: str, employer: str) -> None:
         (
             "EXPERIENCE\nSeptember 2004 - June 2005\nEditor/Proofreader\nDuties: Proofreading teaching materials\n",
             "Editor/Proofreader",
+        ),
+        ("EXPERIENCE\nOffice Manager/Medical Assistant\nUrology\n2003 - 2006\nRan the front desk.\n", "Urology"),
+        ("EXPERIENCE\nPHP developer\nXXXXXXXXXXX\n2005 - 2007\nBuilt sites.\n", "XXXXXXXXXXX"),  # a template's
+        (
+            "EXPERIENCE\nJune 2008 - December 2008\nIntern engineer / Kerlann Systemes, Rennes\nWrote test tools.\n",
+            "Rennes",
         ),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),

@@ -348,7 +348,8 @@ _FIELD_WORDS = frozenset(
     research sales industry function history sciences science analysis quantitative media office programming
     development design services service products product platform platforms process processes various global
     international general public engineering electronics telecom telecommunications internet e-business e-commerce
-    tools environment domain domains areas area sector field child care childcare""".split()
+    tools environment domain domains areas area sector field child care childcare cardiology urology oncology
+    radiology pediatrics paediatrics dermatology neurology orthopedics orthopaedics psychiatry surgery""".split()
 )
 
 
@@ -399,9 +400,10 @@ _NOT_A_NAME = frozenset(
 )
 
 
-#: An e-mail address, a grade, a page number, an availability note or a claim of experience: never an employer.
+#: An e-mail address, a grade, a page number, an availability note, a claim of experience, a P.O. box or a
+#: template's 'XXXXXX': never an employer.
 _NEVER_AN_EMPLOYER = re.compile(
-    r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b|\bp\.?\s?o\.?\s+box\b", re.I
+    r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b|\bp\.?\s?o\.?\s+box\b|^x{3,}$", re.I
 )
 
 
