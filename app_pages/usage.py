@@ -25,11 +25,23 @@ Filters = tuple[tuple[str, tuple[str, ...]], ...]
 Custom = tuple[date, date] | None
 
 
-def _data_version(tracker: Any) -> tuple[float | None, int]:
-    """Cache key part: the newest call (changes on every new call or a delete) and the current minute
-    (so windows counted back from now move on). One indexed lookup, well under a millisecond."""
+#: The longest a view counted back from now keeps its figures while no new call lands (the caches' TTL too).
+_SLICE_SECONDS = 300
+
+
+def _data_version(tracker: Any, preset: str | None = None, custom: Custom = None) -> tuple[float | None, int | None]:
+    """Cache key part: the newest call (it changes with every new call) and, for a range counted back from now, the
+    current slice of time, so that calls leaving the range's old end drop out: a minute for the last hour, five
+    minutes for longer ranges (0.3% of a day). A range fixed in time (all time, past days) changes only with new
+    calls: no time part, so a new session reuses its figures. One indexed lookup, well under a millisecond."""
     newest = tracker.recent_calls(limit=1)
-    return (newest[0]["ts"] if newest else None, int(time.time() // 60))
+    now = time.time()
+    rng = None if preset is None else _range(preset, custom)
+    part: int | None = None
+    if rng is None or (rng.since is not None and rng.until is None):
+        step = 60 if rng is not None and rng.span_seconds(now) <= 3600 else _SLICE_SECONDS
+        part = int(now // step)
+    return (newest[0]["ts"] if newest else None, part)
 
 
 def _range(preset: str, custom: Custom) -> charts.TimeRange:
@@ -563,6 +575,7 @@ def main() -> None:
         render_empty_state()
     db_path = str(tracker.db_path)
     preset, custom, granularity = render_range(db_path, version)
+    version = _data_version(tracker, preset, custom)
     selected = tuple((k, tuple(st.session_state.get(f"usage_{k}", ()))) for k in ("provider", "task_type", "user_id"))
     filters = render_filters(_filter_options(db_path, preset, custom, selected, version))
     key = tuple((name, tuple(values)) for name, values in sorted(filters.items()) if values)

@@ -135,6 +135,37 @@ def test_usage_sees_a_new_call_without_waiting(db_path: Path) -> None:
     assert metrics(at)["Requests"] == "4"
 
 
+@pytest.mark.parametrize(
+    ("window", "later_s", "reloads"),
+    [
+        ("Last 24 h", 120, 0),  # two minutes later, same five-minute slice: the new session reuses the aggregates
+        ("Last 24 h", 300, 1),  # the next slice: calls leaving the range's old end drop out
+        ("Last 1 h", 60, 1),  # an hour moves on every minute
+        ("All time", 300, 0),  # fixed in time: only a new call changes it (or the caches' TTL)
+    ],
+)
+def test_a_new_session_reuses_the_view_while_it_cannot_have_changed(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, window: str, later_s: int, reloads: int
+) -> None:
+    seed(db_path)
+    loads: list[str] = []
+    real_load = charts.load_dashboard
+    monkeypatch.setattr(charts, "load_dashboard", lambda *a, **k: loads.append("x") or real_load(*a, **k))
+    start = (time.time() // 300) * 300 + 5  # early in a five-minute slice
+    monkeypatch.setattr(time, "time", lambda: start)
+    first = run(USAGE)
+    first.selectbox(key="usage_window").set_value(window).run()
+    requests = metrics(first)["Requests"]
+    monkeypatch.setattr(time, "time", lambda: start + later_s)
+    loads.clear()
+    at = AppTest.from_file(USAGE, default_timeout=30)  # a new session
+    at.session_state["usage_window"] = window
+    at.run()
+    assert not at.exception
+    assert reloads == len(loads)
+    assert requests == metrics(at)["Requests"]
+
+
 def test_export_csv_holds_the_filtered_rows(db_path: Path) -> None:
     seed(db_path)
     tracker = UsageTracker(db_path)
