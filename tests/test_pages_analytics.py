@@ -166,6 +166,27 @@ def test_a_new_session_reuses_the_view_while_it_cannot_have_changed(
     assert requests == metrics(at)["Requests"]
 
 
+def test_warm_fills_the_default_view_so_the_first_session_runs_no_query(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui import usage_data
+
+    seed(db_path)
+    warmed = usage_data.warm()
+    assert 3 == warmed.headline["total_requests"]
+    assert 8 == len(warmed.figures)  # every chart of the view is built too
+    loads: list[str] = []
+    real_load, real_options = charts.load_dashboard, charts.filter_options
+    monkeypatch.setattr(charts, "load_dashboard", lambda *a, **k: loads.append("dashboard") or real_load(*a, **k))
+    monkeypatch.setattr(charts, "filter_options", lambda *a, **k: loads.append("options") or real_options(*a, **k))
+    at = run(USAGE)
+    assert [] == loads
+    assert ("3", "2", "1") == tuple(metrics(at)[k] for k in ("Requests", "Successful", "Failed"))
+    assert 8 == len(at.get("plotly_chart"))
+    at.selectbox(key="usage_window").set_value("Last 7 d").run()  # any other view is computed as before
+    assert ["dashboard", "options"] == sorted(set(loads))
+
+
 def test_export_csv_holds_the_filtered_rows(db_path: Path) -> None:
     seed(db_path)
     tracker = UsageTracker(db_path)
