@@ -231,6 +231,15 @@ class Deleted:
     usage_rows: int = 0
 
 
+#: The columns of a CV version (`v`: ws_cv_versions), in `_cv_version`'s order.
+_VERSION = "v.cv_id, v.version, v.created, v.source, v.data, v.cv_text, v.diff"
+
+
+def _cv_version(row: Sequence[Any]) -> CVVersion:
+    cv_id, version, created, source, data, cv_text, diff = row
+    return CVVersion(cv_id, version, created, source, json.loads(data), cv_text, diff)
+
+
 def _owner(user_id: str | None) -> str:
     user = (user_id or "").strip()[:MAX_NAME]
     return user or default_owner()
@@ -352,21 +361,18 @@ class Workspace:
         """The most recently saved version of this profile's most recently changed CV."""
         with self.storage.read() as conn:
             row = conn.execute(
-                "SELECT v.cv_id, v.version, v.created, v.source, v.data, v.cv_text, v.diff FROM ws_cvs c"
-                " JOIN ws_cv_versions v ON v.cv_id = c.id WHERE c.user_id = ?"
+                f"SELECT {_VERSION} FROM ws_cvs c JOIN ws_cv_versions v ON v.cv_id = c.id WHERE c.user_id = ?"
                 " ORDER BY c.updated DESC, v.version DESC LIMIT 1",
                 (_owner(user_id),),
             ).fetchone()
-        return None if row is None else CVVersion(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+        return None if row is None else _cv_version(row)
 
     def cv_versions(self, cv_id: str) -> list[CVVersion]:
         with self.storage.read() as conn:
             rows = conn.execute(
-                "SELECT cv_id, version, created, source, data, cv_text, diff FROM ws_cv_versions WHERE cv_id = ?"
-                " ORDER BY version",
-                (cv_id,),
+                f"SELECT {_VERSION} FROM ws_cv_versions v WHERE v.cv_id = ? ORDER BY v.version", (cv_id,)
             ).fetchall()
-        return [CVVersion(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+        return [_cv_version(r) for r in rows]
 
     def cv_history(self, cv_id: str) -> list[tuple[int, float, str]]:
         """(version, date, source) of every version of a CV, newest first (no data: a CV may have thousands)."""
@@ -381,12 +387,10 @@ class Workspace:
 
     def cv_version(self, cv_id: str, version: int) -> CVVersion | None:
         with self.storage.read() as conn:
-            r = conn.execute(
-                "SELECT cv_id, version, created, source, data, cv_text, diff FROM ws_cv_versions"
-                " WHERE cv_id = ? AND version = ?",
-                (cv_id, int(version)),
+            row = conn.execute(
+                f"SELECT {_VERSION} FROM ws_cv_versions v WHERE v.cv_id = ? AND v.version = ?", (cv_id, int(version))
             ).fetchone()
-        return None if r is None else CVVersion(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6])
+        return None if row is None else _cv_version(row)
 
     def restore_version(self, cv_id: str, version: int, *, user_id: str | None = None) -> CVVersion:
         """Make an old version current again: it is saved as the CV's newest version (nothing is rewritten, so

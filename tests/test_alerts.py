@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +24,7 @@ from core.services import build_budget
 from core.usage_tracker import UsageTracker
 from tests.backends import Db, db_fixture  # noqa: F401 - the fixture `db`
 from tests.pg import needs_pg, pg_url  # noqa: F401 - the fixture `db` asks for on PostgreSQL
+from tests.processes import run_together
 from tests.test_router_costs import KEYS, NOON, PRICES, Clock, generate, honest_fleet, settings_for, worst_case
 
 MAX_TOKENS = 100
@@ -198,30 +198,18 @@ def test_concurrent_claims_of_one_crossing_send_it_once(db: Db) -> None:
     assert [(w.id, "50%") for w in wins if w is not None] == [(a.id, a.threshold) for a in stores[0].alerts()]
 
 
-def _claim_in_a_process(target: str, local: str, start: Any, results: Any) -> None:
+def _claim_in_a_process(target: str, local: str, start: Any) -> list[str]:
     store = AlertStore(target, local_path=local)
     store.alerts()  # connected and migrated before the start
     start.wait(60)
     claimed = [store.claim(_alert(t)) for t in ("50%", "80%", "100%")]
-    results.put([c.threshold for c in claimed if c is not None])
+    return [c.threshold for c in claimed if c is not None]
 
 
 def test_processes_racing_to_claim_the_same_crossings_send_each_once(db: Db) -> None:
     """Replicas of a deployment: four processes claim the same three crossings at once; each is won exactly once."""
     db.alerts()  # the table exists before the race (migrating is serialised too, but not what is tested here)
-    ctx = multiprocessing.get_context("spawn")
-    start, results = ctx.Event(), ctx.Queue()
-    procs = [
-        ctx.Process(target=_claim_in_a_process, args=(str(db.target), str(db.local), start, results)) for _ in range(4)
-    ]
-    for p in procs:
-        p.start()
-    try:
-        start.set()
-        won = [results.get(timeout=120) for _ in procs]
-    finally:
-        for p in procs:
-            p.join(60)
+    won = run_together(_claim_in_a_process, 4, str(db.target), str(db.local))
     assert ["100%", "50%", "80%"] == sorted(t for w in won for t in w)
     assert 3 == len(db.alerts().alerts())
 

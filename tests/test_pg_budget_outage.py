@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,10 +26,10 @@ from core.tracker.pg_writer import pg_writer_for
 from core.usage_tracker import UsageTracker
 from tests.fakes import openai_handler
 from tests.pg import PgServer, needs_pg, wait_until
+from tests.processes import python
 
 pytestmark = [needs_pg, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
 PRICE_IN, PRICE_OUT = 0.01, 0.03  # USD per 1K tokens (price overrides, so every figure is exact)
 MAX_TOKENS = 100
 PROMPT = "Summarise this job advert: Python developer, five years, Django and PostgreSQL."
@@ -170,9 +168,9 @@ def test_rows_in_the_journal_of_another_process_on_this_machine_count_while_post
     services = services_for(server, tmp_path, f"user_daily_usd = {call * 6.5!r}")
     assert calls(services, 1) == (1, 0)
     server.stop()
-    worker = subprocess.run(
-        [sys.executable, "-c", _DEAD_WORKER, server.url(), str(tmp_path / "local.db"), "4", repr(call)],
-        cwd=ROOT, timeout=120, env={**os.environ, "CV_COPILOT_NO_DOTENV": "1"},
+    worker = python(
+        "-c", _DEAD_WORKER, server.url(), str(tmp_path / "local.db"), "4", repr(call),
+        env={**os.environ, "CV_COPILOT_NO_DOTENV": "1"},
     )  # fmt: skip
     assert worker.returncode == -9
     assert calls(services, 3) == (1, 2), "1 + 4 (in the dead process's journal) + 1 calls fit in 6.5"

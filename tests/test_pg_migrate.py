@@ -6,8 +6,6 @@ Skipped, with the reason, when the PostgreSQL binaries are missing (see `tests/p
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,12 @@ from core.cli import main
 from core.usage_tracker import UsageTracker
 from core.workspace import Workspace
 from tests.pg import PASSWORD, needs_pg, pg_url  # noqa: F401 - fixtures
+from tests.processes import python
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
 from tests.test_usage_tracker import NOW, Clock, load, random_rows, rec
 from tests.test_workspace import CV
 
 pytestmark = needs_pg
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def sqlite_file(path: Path) -> UsageTracker:
@@ -100,10 +97,7 @@ def test_migrate_db_to_a_server_that_is_down_is_a_clear_error(tmp_path: Path) ->
     source = sqlite_file(tmp_path / "usage.db")
     env = {"CV_COPILOT_NO_DOTENV": "1", "CV_COPILOT_DB": str(source.db_path), "PATH": "/usr/bin:/bin"}
     url = "postgresql://ann:pa55word@127.0.0.1:9/usage"  # the discard port: nothing listens there
-    result = subprocess.run(
-        [sys.executable, "-m", "core", "migrate-db", "--to", url], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=120,
-    )  # fmt: skip
+    result = python("-m", "core", "migrate-db", "--to", url, env=env)
     assert result.returncode == 1
     assert "unavailable" in result.stderr and "pa55word" not in result.stderr and "Traceback" not in result.stderr
 

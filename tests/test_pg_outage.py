@@ -9,9 +9,6 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,10 +20,9 @@ from core.config import load_settings
 from core.services import build_services
 from core.usage_tracker import UsageTracker
 from tests.pg import PASSWORD, PgServer, needs_pg, wait_until
+from tests.processes import python_child
 
 pytestmark = [needs_pg, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -106,14 +102,11 @@ def test_a_process_killed_while_postgresql_is_down_loses_no_row(server: PgServer
     local = tmp_path / "local.db"
     UsageTracker(server.url(), local_path=local).close()  # the tables exist
     server.stop()
-    worker = subprocess.Popen(
-        [sys.executable, "-c", _WORKER, server.url(), str(local), "40"],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert worker.stdout is not None
-    assert worker.stdout.readline().strip() == "recorded"
-    os.kill(worker.pid, signal.SIGKILL)  # no flush, no atexit: only the journal has the rows
-    worker.wait(timeout=30)
+    with python_child("-c", _WORKER, server.url(), str(local), "40") as worker:
+        assert worker.stdout is not None
+        assert worker.stdout.readline().strip() == "recorded"
+    # killed (SIGKILL) as the block ends: no flush, no atexit, only the journal has the rows
+    assert worker.returncode == -9
     assert glob.glob(str(tmp_path / "local.db.pg-*-0.journal"))
 
     server.start()

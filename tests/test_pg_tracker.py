@@ -21,6 +21,7 @@ from core.tracker import schema
 from core.tracker.pg_storage import translate
 from core.usage_tracker import UsageTracker
 from tests.pg import needs_pg, pg_url  # noqa: F401 - fixtures
+from tests.processes import python
 from tests.test_usage_tracker import (  # noqa: F401 - the contract tests, run again with the fixtures below
     DATASET,
     NOW,
@@ -272,9 +273,6 @@ def test_a_bad_database_url_is_a_clear_error_without_the_password(tmp_path: Path
 
 
 def test_a_file_path_keeps_sqlite_and_never_imports_psycopg(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     code = (
         "import sys; from core.services import build_services; from core.config import load_settings; "
         "s = build_services(load_settings()); s.tracker.record_usage(task_type='cv_parsing', provider='local', "
@@ -282,7 +280,7 @@ def test_a_file_path_keeps_sqlite_and_never_imports_psycopg(tmp_path: Path) -> N
     )
     env = {"CV_COPILOT_DB": str(tmp_path / "u.db"), "CV_COPILOT_NO_DOTENV": "1", "PATH": "/usr/bin:/bin"}
     env["CV_COPILOT_CONFIG"] = str(tmp_path / "none.toml")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    out = python("-c", code, env=env)
     assert out.stdout.split() == ["1", "False"], out.stderr
     assert (tmp_path / "u.db").exists()
 
@@ -338,8 +336,6 @@ def test_without_parameters_percent_signs_stay_single() -> None:
 
 
 def test_rest_api_and_cli_answer_the_same_json_from_postgresql(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
-    import subprocess
-    import sys
     import time
 
     import httpx
@@ -374,10 +370,7 @@ def test_rest_api_and_cli_answer_the_same_json_from_postgresql(pg_url: str, tmp_
 
     env = {"CV_COPILOT_DB": pg_url, "CV_COPILOT_LOCAL_DB": str(tmp_path / "cli.db"), "CV_COPILOT_NO_DOTENV": "1"}
     env |= {"CV_COPILOT_CONFIG": str(tmp_path / "none.toml"), "PATH": "/usr/bin:/bin"}
-    out = subprocess.run(
-        [sys.executable, "-m", "core", "usage", "--json", "--hours", "100"],
-        cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    out = python("-m", "core", "usage", "--json", "--hours", "100", env=env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == answers[1][1]
     on_pg.close()

@@ -7,8 +7,6 @@ Real redis-server on loopback (tests.test_limits_redis.RedisServer); skipped wit
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +18,7 @@ import pytest
 
 from core.base import ErrorKind
 from core.config import Settings, load_settings
+from tests.processes import python
 from tests.test_limits_redis import RedisServer, needs_redis
 
 
@@ -198,10 +197,7 @@ def test_a_provider_one_process_put_in_cooldown_is_skipped_by_the_next_process(r
     try:
         runs = []
         for _ in range(2):
-            done = subprocess.run(
-                [sys.executable, "-c", _CALL], env=env, capture_output=True, text=True, timeout=120,
-                cwd=Path(__file__).resolve().parent.parent,
-            )  # fmt: skip
+            done = python("-c", _CALL, env=env)
             assert 0 == done.returncode, done.stderr
             runs.append((json.loads(done.stdout.strip().splitlines()[-1]), fake.requests))
     finally:

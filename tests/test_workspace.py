@@ -7,7 +7,6 @@ The PostgreSQL runs are skipped, with the reason, when its binaries are missing 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import signal
 import sqlite3
@@ -29,6 +28,7 @@ from core.workspace import STATUSES, Workspace, default_owner
 from core.workspace_context import Attribution, attributed
 from tests.backends import Db, db_fixture  # noqa: F401 - the fixture `db`
 from tests.pg import pg_url  # noqa: F401 - the fixture `db` asks for on PostgreSQL
+from tests.processes import spawned
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2, FakeLLM
 
 CV = {"basics": {"name": "Jane Doe", "email": "jane@example.com"}, "skills": [{"name": "Python"}]}
@@ -215,15 +215,8 @@ def _save_then_hang(target: str, local: str, ready: Any) -> None:
 
 
 def test_a_process_killed_mid_save_loses_only_the_edit_in_flight(db: Db) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    ready = ctx.Event()
-    child = ctx.Process(target=_save_then_hang, args=(str(db.target), str(db.local), ready))
-    child.start()
-    try:
-        assert ready.wait(60)
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.join(30)
+    with spawned(_save_then_hang, str(db.target), str(db.local), timeout=60):
+        pass  # killed (SIGKILL) mid-write as the block ends
     ws = db.workspace()
     latest = ws.latest_cv("ann")
     assert (1, CV) == (latest.version, latest.data)

@@ -6,29 +6,25 @@ from collections.abc import Iterator
 
 import pytest
 import streamlit as st
+from streamlit.testing.v1 import AppTest
 
 from core import local, services
 from core.workspace import default_owner
 from tests.apptest import open_page
 from tests.fakes import LoopbackServer
+from tests.page_steps import fresh_caches, parse_pasted
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
 from tests.test_export_pages import downloaded, keep_served_files, pdf_text  # noqa: F401 (the fixture is autouse)
 
 
 @pytest.fixture(autouse=True)
 def clear_caches() -> Iterator[None]:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with fresh_caches():
+        yield
 
 
 def _parse_and_tailor() -> None:
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_TEXT)
-    at.button(key="cv_parse").click()
-    at.run()
+    at = parse_pasted(CV_TEXT)
     assert not at.exception
     at.switch_page("app_pages/tailor.py")
     at.run()
@@ -71,15 +67,18 @@ def test_parse_tailor_reload_then_delete_the_application() -> None:
     assert any("Deleted" in s.value for s in at.success)
 
 
-def test_an_edit_on_the_cv_page_is_a_new_version() -> None:
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_TEXT)
-    at.button(key="cv_parse").click()
-    at.run()
-    at.text_input(key="cvf_name").input("Jane Q. Doe")
+def _parse_then_rename(name: str) -> AppTest:
+    """The CV page: the pasted CV parsed, then its name edited and "Save changes" pressed."""
+    at = parse_pasted(CV_TEXT)
+    at.text_input(key="cvf_name").input(name)
     at.button(key="FormSubmitter:cv_form-Save changes").click()
     at.run()
     assert not at.exception
+    return at
+
+
+def test_an_edit_on_the_cv_page_is_a_new_version() -> None:
+    _parse_then_rename("Jane Q. Doe")
     ws = services.get_services().workspace
     latest = ws.latest_cv(default_owner())
     assert (2, "Jane Q. Doe") == (latest.version, latest.data["basics"]["name"])
@@ -155,14 +154,7 @@ def _diff(at) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_cv_versions_open_diff_restore_and_delete_with_a_typed_confirmation() -> None:
-    at = open_page("app_pages/cv.py")
-    at.text_area(key="cv_paste").input(CV_TEXT)
-    at.button(key="cv_parse").click()
-    at.run()
-    at.text_input(key="cvf_name").input("Jane Q. Doe")
-    at.button(key="FormSubmitter:cv_form-Save changes").click()
-    at.run()
-    assert not at.exception
+    at = _parse_then_rename("Jane Q. Doe")
     assert ["v2", "v1"] == [o.split(" · ")[0] for o in _picker(at).options]
     assert [] == [c for c in at.code if c.language == "diff"]  # nothing opened yet
     _picker(at).select_index(0).run()
