@@ -401,11 +401,13 @@ class Alerter:
         with self._cond:
             if self._closed:
                 return
+            first = not self._pending
             self._pending.add(user_id)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="budget-alerts", daemon=True)
                 self._thread.start()
-            self._cond.notify_all()
+            elif first:  # else the thread is gathering already: waking it on every settled call costs a switch each
+                self._cond.notify_all()
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until every queued check is done (tests, shutdown). False on timeout."""

@@ -32,7 +32,8 @@ _log = logging.getLogger(__name__)
 
 __all__ = ["ResponseCache"]
 
-_KEY_VERSION = 1
+_KEY_VERSION = 2
+_EXTRA_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 #: Writes leave the caller's path: one background writer serves every cache in the process.
 _WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="response-cache-write")
@@ -143,20 +144,25 @@ class ResponseCache:
         json_mode: bool,
         extra: Mapping[str, Any] | None = None,
     ) -> str:
-        """sha256 hex of a canonical JSON of everything that changes the answer (dict order does not matter)."""
-        material = {
-            "v": _KEY_VERSION,
-            "provider": provider,
-            "model": model,
-            "prompt": prompt,
-            "system": system,
-            "max_tokens": int(max_tokens),
-            "temperature": float(temperature),
-            "json_mode": bool(json_mode),
-            "extra": dict(extra) if extra else None,
-        }
-        text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        """sha256 hex of everything that changes the answer (dict order does not matter): the parameters (a repr of
+        plain values, `extra` as canonical JSON), then the system prompt's and the prompt's UTF-8 bytes as they are,
+        their split fixed by the system prompt's size in the parameters. The texts are hashed raw, not JSON-escaped:
+        escaping a page of text character by character cost more than hashing it (~25 µs on the router's hot path
+        for a 900-token prompt)."""
+        system_bytes = None if system is None else system.encode("utf-8", "surrogatepass")
+        extra_json = _EXTRA_JSON.encode(dict(extra)) if extra else None
+        params = repr(
+            (
+                _KEY_VERSION, str(provider), str(model), None if system_bytes is None else len(system_bytes),
+                int(max_tokens), float(temperature), bool(json_mode), extra_json,
+            )
+        )  # fmt: skip
+        digest = hashlib.sha256(params.encode("utf-8", "surrogatepass"))
+        digest.update(b"\n")  # a repr escapes newlines: the first raw one ends the parameters
+        if system_bytes:
+            digest.update(system_bytes)
+        digest.update(prompt.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
 
     def _load_known_keys(self) -> set[str]:
         """Keys of live answers, so a miss (the common case) is a set lookup instead of a query.

@@ -76,6 +76,26 @@ def test_extra_order_does_not_change_the_key() -> None:
     assert key(temperature=0) == key(temperature=0.0)
 
 
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ({"system": "ab", "prompt": "c"}, {"system": "a", "prompt": "bc"}),  # where the system prompt ends
+        ({"system": "", "prompt": "x"}, {"system": None, "prompt": "x"}),
+        ({"system": "a\n", "prompt": "b"}, {"system": "a", "prompt": "\nb"}),
+        ({"model": "m\n1"}, {"model": "m", "prompt": "1\nSummarise my CV"}),  # a newline in a parameter
+        ({"prompt": "Résumé – ok"}, {"prompt": "Resume - ok"}),
+    ],
+)
+def test_texts_hashed_raw_cannot_run_into_each_other(one: dict[str, Any], other: dict[str, Any]) -> None:
+    assert key(**one) != key(**other)
+
+
+@pytest.mark.parametrize("prompt", ["Résumé • 10 years — Zürich ✓", "lone \ud800 surrogate", ""])
+def test_any_text_has_a_stable_key(prompt: str) -> None:
+    assert key(prompt=prompt) == key(prompt=prompt)
+    assert 64 == len(key(prompt=prompt))
+
+
 def test_miss_then_hit(cache: ResponseCache) -> None:
     k = key()
     assert cache.get(k) is None

@@ -186,6 +186,45 @@ def _limiter_worker(
     return sum(1 for _ in range(calls) if limiter.acquire("openai", "ann", tokens) == 0.0)
 
 
+def _leasing_worker(db: str, rpm: int, calls: int, barrier: Any) -> dict[str, Any]:
+    """`calls` attempts 1 ms apart at `rpm` (high enough for leases); when each admitted call was admitted, and how
+    many leases this process claimed."""
+    from core.limits import SQLiteRateLimiter
+
+    class Counting(SQLiteRateLimiter):
+        claims = 0
+
+        def _claim(self, *args: Any) -> bool:
+            self.claims += 1
+            return super()._claim(*args)
+
+    limiter = Counting(db, {"openai": (rpm, None)})
+    barrier.wait(timeout=60)
+    times = []
+    for _ in range(calls):
+        if limiter.acquire("openai", "ann") == 0.0:
+            times.append(time.time())
+        time.sleep(0.001)
+    return {"times": times, "claims": limiter.claims}
+
+
+def _leasing_then_waiting_worker(db: str, rpm: int, report: Any) -> None:
+    """Call until this process holds a lease with unused slots, report them, then wait to be killed."""
+    from core.limits import SQLiteRateLimiter
+
+    limiter = SQLiteRateLimiter(db, {"openai": (rpm, None)})
+    made = 0
+    while True:
+        assert 0.0 == limiter.acquire("openai", "ann")
+        made += 1
+        lease = limiter._leases.get(("openai", "ann"))
+        if lease is not None and len(lease.free) >= 2:
+            break
+        time.sleep(0.001)
+    report.put({"made": made, "free": len(lease.free), "end": lease.end})
+    time.sleep(120)
+
+
 def _holding_worker(db: str, ttl: float, ready: Any) -> None:
     """Take a hold, say so, then wait to be killed."""
     from core.config import BudgetSettings
@@ -330,3 +369,47 @@ def test_a_live_process_hold_counts_and_a_killed_one_is_released_at_once(tmp_pat
     finally:
         if proc.is_alive():
             proc.kill()
+
+
+def test_two_processes_leasing_rate_slots_admit_at_most_rpm_in_any_minute(tmp_path: Path) -> None:
+    """rpm 500 (leases of up to 10 slots), 2 processes × 400 attempts 1 ms apart: both lease, at most 500 calls are
+    admitted in any 60 s, and at most the two live leases' unused slots (2 × 10) go unserved."""
+    started = time.time()
+    out = _run_pair(_leasing_worker, str(tmp_path / "usage.db"), 500, 400)
+    assert time.time() - started < 60, "the run took a minute: the window may have slid"
+    times = [t for o in out for t in o["times"]]
+    assert all(o["claims"] >= 1 for o in out)
+    assert 500 >= most_in_any_window(times)
+    assert 500 - 2 * 10 <= len(times)
+
+
+def test_a_killed_process_unused_leased_slots_lapse_a_minute_after_its_lease(tmp_path: Path) -> None:
+    """SIGKILL while a lease holds unused slots: they stay counted (at most rpm / 50 of them), never past the lease's
+    end + 60 s; then another process gets the whole limit."""
+    from core.limits import SQLiteRateLimiter
+    from core.limits.sqlite_rate import LEASE_SECONDS, LEASE_SHARE
+
+    db = tmp_path / "usage.db"
+    rpm = 500
+    report = _SPAWN.Queue()
+    proc = _SPAWN.Process(target=_leasing_then_waiting_worker, args=(str(db), rpm, report))
+    proc.start()
+    try:
+        held = report.get(timeout=_JOIN_TIMEOUT)
+        killed_at = time.time()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(10)
+        assert -signal.SIGKILL == proc.exitcode
+    finally:
+        if proc.is_alive():
+            proc.kill()
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        rows = [ts for (ts,) in conn.execute("SELECT ts FROM rate_events")]
+    assert held["made"] + held["free"] == len(rows)  # every call made, and the unused slots, still counted
+    assert 2 <= held["free"] <= rpm // LEASE_SHARE
+    assert max(rows) == held["end"] <= killed_at + LEASE_SECONDS
+    later = max(rows) + 60.0 + 0.001
+    other = SQLiteRateLimiter(db, {"openai": (rpm, None)}, clock=lambda: later)
+    assert rpm == sum(other.acquire("openai", "ann") == 0.0 for _ in range(2 * rpm))

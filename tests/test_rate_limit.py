@@ -328,3 +328,159 @@ def test_a_window_from_before_the_without_rowid_table_is_kept_and_still_counts(t
     with sqlite3.connect(db) as conn:
         (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'rate_events'").fetchone()
         assert (3, True) == (conn.execute("SELECT COUNT(*) FROM rate_events").fetchone()[0], "WITHOUT ROWID" in sql)
+
+
+# --- leases (the shared backend, many calls a second) -------------------------------------------------------------
+
+
+def _rows(db: Path, provider: str = "p", user: str = "u") -> list[float]:
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        query = "SELECT ts FROM rate_events WHERE provider = ? AND user_id = ? ORDER BY ts"
+        return [ts for (ts,) in conn.execute(query, (provider, user))]
+
+
+def _most_in_any_window(times: list[float]) -> int:
+    ordered, best, start = sorted(times), 0, 0
+    for end, t in enumerate(ordered):
+        while ordered[start] <= t - WINDOW_SECONDS + 1e-6:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+class _Counting(SQLiteRateLimiter):
+    """Counts the limiter's transactions: leases claimed and single calls written."""
+
+    claims = 0
+    singles = 0
+
+    def _claim(self, *args: Any) -> bool:
+        self.claims += 1
+        return super()._claim(*args)
+
+    def _admit_one(self, *args: Any) -> float:
+        self.singles += 1
+        return super()._admit_one(*args)
+
+
+def test_a_fast_caller_takes_most_slots_from_leases_and_gives_the_unused_back(tmp_path: Path) -> None:
+    """300 calls 10 ms apart at 100,000 rpm: a few transactions instead of 300; every row is stamped at or after its
+    call; once the lease has ended, its unused slots are deleted, so the file counts exactly the calls made."""
+    from core.limits.sqlite_rate import LEASE_MAX, LEASE_SECONDS
+
+    clock = Clock(1000.0)
+    limiter = _Counting(tmp_path / "usage.db", {"p": (100_000, None)}, clock=clock)
+    made = []
+    for _ in range(300):
+        clock.now += 0.01
+        assert 0.0 == limiter.acquire("p", "u")
+        made.append(clock.now)
+    assert limiter.claims + limiter.singles <= 20
+    rows = _rows(tmp_path / "usage.db")
+    assert len(rows) - len(made) <= LEASE_MAX  # the live lease's unused slots, still counted
+    assert all(ts >= t - 1e-9 for ts, t in zip(rows, made, strict=False))  # each call counted at or after its time
+    assert max(rows) <= clock.now + LEASE_SECONDS
+    clock.now += LEASE_SECONDS + 0.01
+    limiter._give_back()
+    assert len(made) == len(_rows(tmp_path / "usage.db"))
+
+
+def test_the_background_thread_gives_unused_slots_back(tmp_path: Path) -> None:
+    import time
+
+    from core.limits.sqlite_rate import LEASE_SECONDS
+
+    limiter = SQLiteRateLimiter(tmp_path / "usage.db", {"p": (100_000, None)})
+    assert 0.0 == limiter.acquire("p", "u")
+    made = 1
+    while len(_rows(tmp_path / "usage.db")) == made and made < 1000:  # until a lease holds unused slots
+        assert 0.0 == limiter.acquire("p", "u")
+        made += 1
+        time.sleep(0.002)
+    assert len(_rows(tmp_path / "usage.db")) > made
+    deadline = time.monotonic() + LEASE_SECONDS + 5
+    while len(_rows(tmp_path / "usage.db")) > made and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert made == len(_rows(tmp_path / "usage.db"))
+
+
+@pytest.mark.parametrize(
+    ("limits", "gap", "tokens"),
+    [
+        ((100_000, None), 2.0, 0),  # one call every 2 s: nothing to gain from a lease
+        ((99, None), 0.001, 0),  # rpm below 2 × LEASE_SHARE: a lease would hold more than 2 % of it
+        ((100_000, 10**9), 0.001, 10),  # a tpm limit: tokens are counted per call
+    ],
+)
+def test_rare_calls_small_limits_and_tpm_are_one_statement_each(
+    tmp_path: Path, limits: tuple[int, int | None], gap: float, tokens: int
+) -> None:
+    clock = Clock(1000.0)
+    limiter = _Counting(tmp_path / "usage.db", {"p": limits}, clock=clock)
+    made = []
+    for _ in range(50):
+        clock.now += gap
+        assert 0.0 == limiter.acquire("p", "u", tokens)
+        made.append(clock.now)
+    assert (0, 50) == (limiter.claims, limiter.singles)
+    assert made == pytest.approx(_rows(tmp_path / "usage.db"))
+
+
+def test_configure_gives_back_the_unused_slots_of_a_lease(tmp_path: Path) -> None:
+    clock = Clock(1000.0)
+    limiter = SQLiteRateLimiter(tmp_path / "usage.db", {"p": (100_000, None)}, clock=clock)
+    for _ in range(100):
+        clock.now += 0.005
+        limiter.acquire("p", "u")
+    assert len(_rows(tmp_path / "usage.db")) > 100
+    limiter.configure("p", rpm=100)
+    assert 100 == len(_rows(tmp_path / "usage.db"))
+    assert limiter.acquire("p", "u") > 0  # the 100 calls made fill the new limit
+
+
+def test_near_the_limit_leases_stop_and_single_calls_fill_it_exactly(tmp_path: Path) -> None:
+    clock = Clock(1000.0)
+    limiter = _Counting(tmp_path / "usage.db", {"p": (500, None)}, clock=clock)
+    admitted = 0
+    for _ in range(700):
+        clock.now += 0.01
+        admitted += limiter.acquire("p", "u") == 0.0
+    assert 500 == admitted
+    assert limiter.claims > 0
+    assert 500 == len(_rows(tmp_path / "usage.db"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rpm=st.integers(min_value=100, max_value=300),
+    steps=st.lists(
+        st.tuples(
+            st.one_of(st.floats(min_value=0.0, max_value=0.05), st.floats(min_value=0.0, max_value=70.0)),
+            st.booleans(),  # which of the two limiters (two processes) calls
+            st.booleans(),  # whether the background thread gives back ended leases' slots first
+        ),
+        min_size=1,
+        max_size=600,
+    ),
+)
+def test_two_leasing_limiters_never_admit_more_than_rpm_in_any_window(
+    tmp_path: Path, rpm: int, steps: list[tuple[float, bool, bool]]
+) -> None:
+    """Two limiters on one file (two processes), leasing: every call admitted, at the time it was admitted, is
+    within rpm in any 60 s, whatever the pace."""
+    clock = Clock(0.0)
+    db = tmp_path / f"usage{next(_files)}.db"
+    pair = [SQLiteRateLimiter(db, {"p": (rpm, None)}, clock=clock) for _ in range(2)]
+    admitted: list[float] = []
+    for gap, second, give_back in steps:
+        clock.now += gap
+        limiter = pair[second]
+        if give_back:
+            limiter._give_back()
+        if limiter.acquire("p", "u") == 0.0:
+            admitted.append(clock.now)
+    assert _most_in_any_window(admitted) <= rpm
+    for limiter in pair:
+        limiter.close()

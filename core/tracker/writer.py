@@ -41,7 +41,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from core.tracker.schema import COL, INSERT_COLUMNS, INSERT_SQL, ROLLUPS, Row, sanitised_row
+from core.tracker.schema import COL, INSERT_COLUMNS, INSERT_SQL, ROLLUPS, SUMS, Row, sanitised_row
 from core.tracker.storage import BUSY_TIMEOUT_S, Storage, storage_error
 
 try:
@@ -414,8 +414,8 @@ class Writer:
                     self._commit(rows, careful=True, holds=holds)
                     return
             if inserted:
-                for rollup in ROLLUPS:
-                    conn.executemany(rollup.upsert_sql, rollup.folded_params(inserted))
+                for rollup, params in zip(ROLLUPS, _rollup_params(inserted), strict=True):
+                    conn.executemany(rollup.upsert_sql, params)
             if holds:
                 conn.executemany("DELETE FROM budget_reservations WHERE id = ?", [(h,) for h in holds])
             conn.execute("COMMIT")
@@ -467,6 +467,54 @@ class Writer:
     def close_journal(self) -> None:
         if self.journal is not None:
             self.journal.close()
+
+
+#: Every rollup's bucket sizes and keys, and where each of `SUMS` is in a row (-1: counts rows).
+_BUCKETS = tuple(sorted({rollup.seconds for rollup in ROLLUPS}))
+_FOLD_KEYS = tuple(dict.fromkeys(key for rollup in ROLLUPS for key in rollup.keys))
+_FOLD_INDEX = tuple(COL[key] for key in _FOLD_KEYS)
+_SUM_INDEX = tuple(-1 if s.source is None else COL[s.source] for s in SUMS)
+#: Per rollup: where its bucket and its keys are in a folded group's key.
+_ROLLUP_PICK = tuple(
+    (_BUCKETS.index(rollup.seconds), tuple(len(_BUCKETS) + _FOLD_KEYS.index(key) for key in rollup.keys))
+    for rollup in ROLLUPS
+)
+
+
+def _rollup_params(rows: Sequence[Row]) -> list[list[tuple[Any, ...]]]:
+    """Each rollup's upsert parameters for a batch (what `Rollup.folded_params` gives), with the batch folded once
+    by every bucket and key first: a batch holds few distinct (minute, user, task, provider, model) groups, so each
+    rollup then folds those groups instead of every row (six rollups each reading every row cost more than the
+    batch's SQL)."""
+    if len(rows) == 1:
+        return [[rollup.params(rows[0])] for rollup in ROLLUPS]
+    try:
+        groups: dict[tuple[Any, ...], list[Any]] = {}
+        for row in rows:
+            ts = row[0]
+            key = (*(int(ts // seconds) * seconds for seconds in _BUCKETS), *(row[i] for i in _FOLD_INDEX))
+            values = [1 if i < 0 else row[i] for i in _SUM_INDEX]
+            sums = groups.get(key)
+            if sums is None:
+                groups[key] = values
+            else:
+                for j, value in enumerate(values):
+                    sums[j] += value
+        out: list[list[tuple[Any, ...]]] = []
+        for bucket, keys in _ROLLUP_PICK:
+            folded: dict[tuple[Any, ...], list[Any]] = {}
+            for key, values in groups.items():
+                short = (key[bucket], *(key[k] for k in keys))
+                sums = folded.get(short)
+                if sums is None:
+                    folded[short] = list(values)
+                else:
+                    for j, value in enumerate(values):
+                        sums[j] += value
+            out.append([(*key, *sums) for key, sums in folded.items()])
+        return out
+    except TypeError:  # a row not as row_of makes them (an old journal's): the rollups fold it their own way
+        return [rollup.folded_params(rows) for rollup in ROLLUPS]
 
 
 def _describe(row: Any) -> str:
