@@ -57,6 +57,8 @@ LEASE_SECONDS = 1.0
 #: A lease holds at most rpm / LEASE_SHARE slots (2 %), and at most LEASE_MAX.
 LEASE_SHARE = 50
 LEASE_MAX = 64
+#: (provider, user) pairs whose pace this process keeps before it forgets the idle ones.
+_MAX_KEPT = 10_000
 
 
 #: The hot path: count and admit in one statement (its own transaction). An INSERT takes the file's write lock
@@ -107,8 +109,9 @@ def _next_size(last: _Lease | None, now: float, cap: int) -> int:
 class SQLiteRateLimiter(LimiterBase):
     """`RateLimiter` over a shared SQLite file. Same semantics as `InMemoryRateLimiter`, across processes.
 
-    An admitted call costs one INSERT … SELECT (one statement, one transaction, one B-tree page written); only a
-    refused call runs the longer transaction that works out how long to wait.
+    An admitted call costs one INSERT … SELECT (one statement, one transaction, one B-tree page written), or, in a
+    burst, a slot of a lease (no file access; see the module docstring); only a refused call runs the longer
+    transaction that works out how long to wait.
     """
 
     def __init__(
@@ -162,6 +165,9 @@ class SQLiteRateLimiter(LimiterBase):
                 now = self._clock()
                 with self._lease_lock:
                     self._leases[key] = _Lease(now, now, 1)  # this call's pace sizes the next claim
+                    if len(self._leases) > _MAX_KEPT:  # many one-off users: forget the ended, emptied ones
+                        for old_key in [k for k, v in self._leases.items() if not v.free and v.end < now - 1]:
+                            del self._leases[old_key]
             return wait
 
     def _claim(self, key: tuple[str, str], size: int, rpm: int, last: _Lease | None, stale: list[int]) -> bool:
@@ -380,6 +386,21 @@ class _Returner:
 
 _RETURNER = _Returner()
 _LIVE: weakref.WeakSet[SQLiteRateLimiter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not take its parent's leased slots (both would use them): it starts with no leases, and
+    with its own giving-back thread."""
+    global _RETURNER
+    _RETURNER = _Returner()
+    for limiter in list(_LIVE):
+        limiter._leases = {}
+        limiter._lease_lock = threading.Lock()
+        limiter._claim_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register
