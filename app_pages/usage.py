@@ -16,59 +16,11 @@ import streamlit as st
 from core import ab, charts
 from core.usage_tracker import get_usage_tracker
 from ui import state
+from ui import usage_data as data
+from ui.usage_data import Custom
 
 _PLOTLY_CONFIG = {"displaylogo": False}
-_DEFAULT_WINDOW = "Last 24 h"
 _CUSTOM = "Custom range"
-#: The page's view, as cache keys: (preset, custom dates or None, granularity, filters).
-Filters = tuple[tuple[str, tuple[str, ...]], ...]
-Custom = tuple[date, date] | None
-
-
-def _data_version(tracker: Any) -> tuple[float | None, int]:
-    """Cache key part: the newest call (changes on every new call or a delete) and the current minute
-    (so windows counted back from now move on). One indexed lookup, well under a millisecond."""
-    newest = tracker.recent_calls(limit=1)
-    return (newest[0]["ts"] if newest else None, int(time.time() // 60))
-
-
-def _range(preset: str, custom: Custom) -> charts.TimeRange:
-    return charts.resolve_range(preset, time.time(), custom)
-
-
-@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
-def _first_ts(db_path: str, version: tuple[Any, ...]) -> float | None:
-    return get_usage_tracker().dashboard.first_ts()
-
-
-@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
-def _filter_options(
-    db_path: str, preset: str, custom: Custom, selected: Filters, version: tuple[Any, ...]
-) -> dict[str, list[str]]:
-    return charts.filter_options(get_usage_tracker(), _range(preset, custom), {k: list(v) for k, v in selected})
-
-
-@st.cache_resource(ttl=300, max_entries=32, show_spinner="Aggregating usage…")
-def _dashboard(
-    db_path: str, preset: str, custom: Custom, granularity: str, filters: Filters, version: tuple[Any, ...]
-) -> charts.Dashboard:
-    """The SQL aggregates for one view, reused across reruns and sessions until a new call lands or the minute
-    changes. A resource, not data: every rerun gets the same object (no copy), with the figures it has built."""
-    return charts.load_dashboard(
-        get_usage_tracker(),
-        _range(preset, custom),
-        {k: list(v) for k, v in filters},
-        granularity=granularity,
-        recent_limit=0,  # the calls table has its own query, narrowed by a click on a chart
-    )
-
-
-@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
-def _calls(
-    db_path: str, preset: str, custom: Custom, filters: Filters, drill: charts.Drill | None, version: tuple[Any, ...]
-) -> list[dict[str, Any]]:
-    """The newest 200 calls of the view, narrowed by the chart click (if any)."""
-    return charts.drilled_calls(get_usage_tracker(), _range(preset, custom), {k: list(v) for k, v in filters}, drill)
 
 
 def _chart(fig: Any, key: str, clickable: bool = False) -> None:
@@ -108,7 +60,7 @@ def render_range(db_path: str, version: tuple[Any, ...]) -> tuple[str, Custom, s
     range_col, custom_col, grain_col = st.columns([1.2, 1.6, 1])
     presets = list(charts.RANGE_PRESETS)
     preset = range_col.selectbox(
-        "Date range", presets, index=presets.index(_DEFAULT_WINDOW), key="usage_window", help="All times are UTC."
+        "Date range", presets, index=presets.index(data.DEFAULT_WINDOW), key="usage_window", help="All times are UTC."
     )
     custom: Custom = None
     if preset == _CUSTOM:
@@ -124,7 +76,7 @@ def render_range(db_path: str, version: tuple[Any, ...]) -> tuple[str, Custom, s
         if days:  # while the second date is not picked yet, the range is the first day alone
             custom = (min(days), max(days))
     now = time.time()
-    span = _range(preset, custom).span_seconds(now, _first_ts(db_path, version))
+    span = data.time_range(preset, custom).span_seconds(now, data.first_ts(db_path, version))
     choices = charts.granularity_choices(span)
     range_key = (preset, custom)
     if (
@@ -155,20 +107,6 @@ def render_empty_state() -> None:
         "Try the **CV** page, or fill a demo database from a terminal: `python -m core demo-db --rows 10000`.",
         icon="📭",
     )
-
-
-@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
-def _previous(
-    db_path: str, preset: str, custom: Custom, filters: Filters, version: tuple[Any, ...]
-) -> dict[str, float] | None:
-    """The headline of the period of equal length just before the range (None for all time)."""
-    before = _range(preset, custom).previous(time.time())
-    if before is None:
-        return None
-    stats = get_usage_tracker().dashboard.headline(
-        None, since=before.since, until=before.until, **{k: list(v) for k, v in filters}
-    )
-    return charts.headline_metrics(stats)
 
 
 def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[str, float] | None = None) -> None:
@@ -219,52 +157,38 @@ def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[st
     row2[3].metric("All-time cost", text, help=exact)
 
 
-def render_cost_charts(
-    dash: charts.Dashboard, granularity: str, x_range: tuple[float, float] | None, forecast: Any | None
-) -> None:
+def render_cost_charts(figs: dict[str, Any], forecast: Any | None) -> None:
     st.subheader("Cost")
     st.caption("Click a bar or a point to list its calls under **Recent calls**.")
     left, right = st.columns(2)
     with left:
-        _chart(
-            dash.figure("cost_provider", lambda: charts.cost_by_provider(dash.by_provider)),
-            "chart_cost_provider",
-            clickable=True,
-        )
+        _chart(figs["cost_provider"], "chart_cost_provider", clickable=True)
     with right:
-        _chart(dash.figure("cost_task", lambda: charts.cost_by_task(dash.by_task)), "chart_cost_task", clickable=True)
-    fkey = None if forecast is None else (forecast.budget, forecast.limit_usd, forecast.spent[-1])
-    cost_time = dash.figure(
-        ("cost_time", fkey), lambda: charts.cost_over_time(dash.timeseries, granularity, x_range, forecast)
-    )
-    _chart(cost_time, "chart_cost_time", clickable=True)
+        _chart(figs["cost_task"], "chart_cost_task", clickable=True)
+    _chart(figs["cost_time"], "chart_cost_time", clickable=True)
     if forecast is not None:
         budget = f"{forecast.budget} budget"
         said = dict.fromkeys(f.sentence(budget) for f in (forecast.weekday, forecast.linear))
         st.markdown(f"**Forecast** ({forecast.budget} period, every provider and task): " + " ".join(said))
-    tokens = dash.figure("tokens_time", lambda: charts.tokens_over_time(dash.timeseries, granularity, x_range))
-    _chart(tokens, "chart_tokens_time", clickable=True)
+    _chart(figs["tokens_time"], "chart_tokens_time", clickable=True)
 
 
-def render_reliability(dash: charts.Dashboard) -> None:
+def render_reliability(figs: dict[str, Any]) -> None:
     st.subheader("Reliability and speed")
     left, right = st.columns(2)
     with left:
-        success = dash.figure("success", lambda: charts.success_failure(dash.by_provider, dash.errors))
-        _chart(success, "chart_success", clickable=True)
+        _chart(figs["success"], "chart_success", clickable=True)
     with right:
-        _chart(
-            dash.figure("latency", lambda: charts.latency_by_provider(dash.latency)), "chart_latency", clickable=True
-        )
+        _chart(figs["latency"], "chart_latency", clickable=True)
         st.caption("Latency over calls that reached a provider (cache hits excluded).")
 
 
-def render_users(dash: charts.Dashboard) -> None:
+def render_users(figs: dict[str, Any]) -> None:
     st.subheader("Users")
-    _chart(dash.figure("users", lambda: charts.cost_per_user(dash.users)), "chart_users", clickable=True)
+    _chart(figs["users"], "chart_users", clickable=True)
 
 
-def render_savings(dash: charts.Dashboard) -> None:
+def render_savings(dash: charts.Dashboard, figs: dict[str, Any]) -> None:
     st.subheader("Savings")
     saved = dash.savings
     cols = st.columns(4)
@@ -281,7 +205,7 @@ def render_savings(dash: charts.Dashboard) -> None:
         "from optimise-cost, fallbacks to cheaper providers and the free offline engine; cache hits cost nothing. "
         "Prompt caching is the providers' own: cached input billed at their cached rate."
     )
-    _chart(dash.figure("savings", lambda: charts.savings_by_task(dash.by_task)), "chart_savings", clickable=True)
+    _chart(figs["savings"], "chart_savings", clickable=True)
 
 
 def render_budgets(users: list[str]) -> None:
@@ -325,13 +249,6 @@ def render_budgets(users: list[str]) -> None:
             st.warning(f"{text}. It resets {line.resets_at}.", icon="⚠️")
 
 
-@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
-def _daily_spend(db_path: str, user: str | None, version: tuple[Any, ...]) -> dict[Any, float]:
-    """Spend per UTC day over the last ~9 weeks (the weekday forecast's history), from the daily rollups."""
-    filters = {} if user is None else {"user_id": [user]}
-    return charts.daily_spend(get_usage_tracker().timeseries(24 * 63, 86_400, **filters))
-
-
 def render_forecasts(router: Any, lines: list[Any], user: str | None) -> None:
     """Per budget line: where this period's spend ends at this rate (day-of-week aware). The monthly one is also
     drawn on the cost-over-time chart, against its limit."""
@@ -339,22 +256,15 @@ def render_forecasts(router: Any, lines: list[Any], user: str | None) -> None:
     from core.forecast import weekday_forecast
 
     tracker = get_usage_tracker()
-    version = _data_version(tracker)
+    version = data.data_version(tracker)
     now = time.time()
     for line in lines:
         period = "daily" if "daily" in line.scope else "monthly"
         who = None if line.scope.startswith("global") else (user or state.DEFAULT_USER)
         start, end = period_start(period, now), period_end(period, now).timestamp()
-        daily = _daily_spend(str(tracker.db_path), who, version)
+        daily = data.daily_spend(str(tracker.db_path), who, version)
         forecast = weekday_forecast(daily, start, end, now, line.limit_usd)
         st.markdown(f"**{line.scope.capitalize()}**: {forecast.sentence(f'{line.scope} budget')}")
-
-
-@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
-def _spend_forecast(
-    db_path: str, period: str, limit: float | None, user: str | None, budget: str, version: tuple[Any, ...]
-) -> charts.SpendForecast:
-    return charts.spend_forecast(get_usage_tracker(), period, time.time(), limit, user, budget)
 
 
 def cost_forecast(rng: charts.TimeRange, span_seconds: float, users: list[str]) -> charts.SpendForecast | None:
@@ -384,7 +294,7 @@ def cost_forecast(rng: charts.TimeRange, span_seconds: float, users: list[str]) 
     who = user if scope.startswith("user") else None
     tracker = get_usage_tracker()
     limit = line.limit_usd if line is not None else None
-    return _spend_forecast(str(tracker.db_path), period, limit, who, scope, _data_version(tracker))
+    return data.spend_forecast(str(tracker.db_path), period, limit, who, scope, data.data_version(tracker))
 
 
 def render_alerts() -> None:
@@ -558,31 +468,34 @@ def _detail_text(value: Any) -> str:
 def main() -> None:
     st.title("📊 Usage")
     tracker = get_usage_tracker()
-    version = _data_version(tracker)
+    version = data.data_version(tracker)
     if version[0] is None:  # a friendly note first; the sections below then show their "no data yet" states
         render_empty_state()
     db_path = str(tracker.db_path)
     preset, custom, granularity = render_range(db_path, version)
-    selected = tuple((k, tuple(st.session_state.get(f"usage_{k}", ()))) for k in ("provider", "task_type", "user_id"))
-    filters = render_filters(_filter_options(db_path, preset, custom, selected, version))
+    version = data.data_version(tracker, preset, custom)
+    selected = tuple((k, tuple(st.session_state.get(f"usage_{k}", ()))) for k in data.DIMENSIONS)
+    filters = render_filters(data.filter_options(db_path, preset, custom, selected, version))
     key = tuple((name, tuple(values)) for name, values in sorted(filters.items()) if values)
     now = time.time()
-    rng = _range(preset, custom)
-    dash = _dashboard(db_path, preset, custom, granularity, key, version)
+    rng = data.time_range(preset, custom)
+    dash = data.dashboard(db_path, preset, custom, granularity, key, version)
     if dash.empty and version[0] is not None:
         st.info(f"No calls match this view ({rng.label.lower()}). Widen the range or clear the filters.", icon="🔎")
-    render_headline(dash, rng.label, _previous(db_path, preset, custom, key, version))
+    render_headline(dash, rng.label, data.previous(db_path, preset, custom, key, version))
     render_budgets(filters["user_id"])
     render_alerts()
-    span = rng.span_seconds(now, _first_ts(db_path, version))
+    span = rng.span_seconds(now, data.first_ts(db_path, version))
     x_range = None if rng.since is None else (rng.since, now if rng.until is None else rng.until)
-    render_cost_charts(dash, granularity, x_range, cost_forecast(rng, span, filters["user_id"]))
-    render_reliability(dash)
-    render_users(dash)
-    render_savings(dash)
+    forecast = cost_forecast(rng, span, filters["user_id"])
+    figs = data.figures(dash, granularity, x_range, forecast)
+    render_cost_charts(figs, forecast)
+    render_reliability(figs)
+    render_users(figs)
+    render_savings(dash, figs)
     render_ab(db_path, rng, filters)
     drill = st.session_state.get("usage_drill")
-    rows = _calls(db_path, preset, custom, key, drill, version)
+    rows = data.calls(db_path, preset, custom, key, drill, version)
     render_recent_calls(rows, drill, tracker, rng, filters)
 
 

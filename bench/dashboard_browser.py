@@ -14,7 +14,9 @@ synthetic pages as floors: the same URL with only a title and a "Recent calls" l
 charts, and with 8 small Vega-Lite charts. Besides wall time it prints the CPU seconds of the browser and of the
 server over each step (steadier than wall time on a loaded machine), the machine and its load.
 
-    python bench/dashboard_browser.py --db bench/usage_1m.db [--repo . --repo ../cockpit_base] [--floor]
+`--repo .@serve.py` serves the checkout with `streamlit run serve.py` (warmed at start) instead of app.py.
+
+    python bench/dashboard_browser.py --db bench/usage_1m.db [--repo . --repo .@serve.py --repo ../base] [--floor]
 """
 
 from __future__ import annotations
@@ -242,11 +244,12 @@ def timed(
 
 
 @contextmanager
-def served(repo: Path, db: Path, tmp: Path) -> Iterator[str]:
+def served(repo: Path, db: Path, tmp: Path, script: str = "app.py") -> Iterator[str]:
     """`repo`'s app on `db`, started as the browser tests start it (tests/e2e/test_browser.py)."""
     env = dict(os.environ, CV_COPILOT_DB=str(db), CV_COPILOT_CONFIG=str(tmp / "none.toml"))
     env.update(CV_COPILOT_NO_DOTENV="1", PYTHONPATH=str(repo))
-    with streamlit_server(repo, env, tmp / f"streamlit-{repo.name}-{time.monotonic_ns()}.log") as (url, proc):
+    log = tmp / f"streamlit-{repo.name}-{time.monotonic_ns()}.log"
+    with streamlit_server(repo, env, log, script=script) as (url, proc):
         Cpu.server_pid = proc.pid
         yield url
 
@@ -293,11 +296,22 @@ def floor_repo(tmp: Path, charts: int, kind: str = "plotly") -> Path:
 
 
 def run_checkout(
-    name: str, repo: Path, db: Path, tmp: Path, browser: Any, sessions: int, charts: int, full: bool, range_label: str
+    name: str,
+    repo: Path,
+    db: Path,
+    tmp: Path,
+    browser: Any,
+    sessions: int,
+    charts: int,
+    full: bool,
+    range_label: str,
+    script: str = "app.py",
 ) -> list[tuple[str, float, dict[str, float] | None]]:
     """New sessions (with their phases), then, in the last one, every range, filter, click and the detail view."""
     rows: list[tuple[str, float, dict[str, float] | None]] = []
-    with served(repo, db, tmp) as url:
+    started = time.perf_counter()
+    with served(repo, db, tmp, script) as url:
+        print(f"  server healthy after {time.perf_counter() - started:.2f} s (streamlit run {script})", flush=True)
         context = page = None
         for i in range(sessions):
             if context is not None:
@@ -371,6 +385,13 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
     return rows
 
 
+def _checkout(spec: str) -> tuple[Path, int, str]:
+    """PATH[@SCRIPT][:CHARTS] as (checkout, charts on its page, the script `streamlit run` starts)."""
+    spec, _, charts = spec.partition(":")
+    path, _, script = spec.partition("@")
+    return Path(path).resolve(), int(charts) if charts else CHARTS, script or "app.py"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=REPO / "bench" / "usage_1m.db")
@@ -378,18 +399,15 @@ def main() -> int:
     parser.add_argument(
         "--repo",
         action="append",
-        help="a checkout to serve, optionally PATH:CHARTS for a page drawing another number of charts (more than "
-        "one: compared in one run)",
+        help="a checkout to serve, optionally PATH@SCRIPT (e.g. @serve.py; default app.py) and PATH:CHARTS for a "
+        "page drawing another number of charts (more than one: compared in one run)",
     )
     parser.add_argument("--rounds", type=int, default=1, help="serve each checkout this many times, alternating")
     parser.add_argument("--floor", action="store_true", help="also time two synthetic floor pages")
     parser.add_argument("--sessions-only", action="store_true", help="skip the range, filter and click steps")
     parser.add_argument("--range-label", default="Date range", help='the range select box ("Window" before v2)')
     args = parser.parse_args()
-    repos = [
-        (Path(r.split(":")[0]).resolve(), int(r.split(":")[1]) if ":" in r else CHARTS)
-        for r in args.repo or [str(REPO)]
-    ]
+    repos = [_checkout(spec) for spec in args.repo or [str(REPO)]]
     if not args.db.exists():
         print(f"no DB at {args.db}: run bench/dashboard_render.py first")
         return 1
@@ -401,10 +419,10 @@ def main() -> int:
     print(machine())
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     tmp = Path(tempfile.mkdtemp(prefix="dashboard-browser-"))
-    checkouts = [(str(r), r, n, not args.sessions_only) for r, n in repos]
+    checkouts = [(f"{r} ({script})", r, n, not args.sessions_only, script) for r, n, script in repos]
     if args.floor:
         checkouts += [
-            (f"floor: {n} small {kind} charts", floor_repo(tmp, n, kind), n, False)
+            (f"floor: {n} small {kind} charts", floor_repo(tmp, n, kind), n, False, "app.py")
             for n, kind in ((0, "plotly"), (1, "plotly"), (CHARTS, "plotly"), (CHARTS, "vega-lite"))
         ]
     results: dict[str, dict[str, list[float]]] = {name: {} for name, *_ in checkouts}
@@ -412,10 +430,10 @@ def main() -> int:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         for round_no in range(args.rounds):
-            for name, repo, charts, full in checkouts:
+            for name, repo, charts, full, script in checkouts:
                 print(f"round {round_no + 1}: serving {name}", flush=True)
                 for step, seconds, parts in run_checkout(
-                    name, repo, args.db, tmp, browser, args.sessions, charts, full, args.range_label
+                    name, repo, args.db, tmp, browser, args.sessions, charts, full, args.range_label, script
                 ):
                     results[name].setdefault(step, []).append(seconds)
                     extra = ""

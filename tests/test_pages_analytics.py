@@ -135,6 +135,58 @@ def test_usage_sees_a_new_call_without_waiting(db_path: Path) -> None:
     assert metrics(at)["Requests"] == "4"
 
 
+@pytest.mark.parametrize(
+    ("window", "later_s", "reloads"),
+    [
+        ("Last 24 h", 120, 0),  # two minutes later, same five-minute slice: the new session reuses the aggregates
+        ("Last 24 h", 300, 1),  # the next slice: calls leaving the range's old end drop out
+        ("Last 1 h", 60, 1),  # an hour moves on every minute
+        ("All time", 300, 0),  # fixed in time: only a new call changes it (or the caches' TTL)
+    ],
+)
+def test_a_new_session_reuses_the_view_while_it_cannot_have_changed(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, window: str, later_s: int, reloads: int
+) -> None:
+    seed(db_path)
+    loads: list[str] = []
+    real_load = charts.load_dashboard
+    monkeypatch.setattr(charts, "load_dashboard", lambda *a, **k: loads.append("x") or real_load(*a, **k))
+    start = (time.time() // 300) * 300 + 5  # early in a five-minute slice
+    monkeypatch.setattr(time, "time", lambda: start)
+    first = run(USAGE)
+    first.selectbox(key="usage_window").set_value(window).run()
+    requests = metrics(first)["Requests"]
+    monkeypatch.setattr(time, "time", lambda: start + later_s)
+    loads.clear()
+    at = AppTest.from_file(USAGE, default_timeout=30)  # a new session
+    at.session_state["usage_window"] = window
+    at.run()
+    assert not at.exception
+    assert reloads == len(loads)
+    assert requests == metrics(at)["Requests"]
+
+
+def test_warm_fills_the_default_view_so_the_first_session_runs_no_query(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ui import usage_data
+
+    seed(db_path)
+    warmed = usage_data.warm()
+    assert 3 == warmed.headline["total_requests"]
+    assert 8 == len(warmed.figures)  # every chart of the view is built too
+    loads: list[str] = []
+    real_load, real_options = charts.load_dashboard, charts.filter_options
+    monkeypatch.setattr(charts, "load_dashboard", lambda *a, **k: loads.append("dashboard") or real_load(*a, **k))
+    monkeypatch.setattr(charts, "filter_options", lambda *a, **k: loads.append("options") or real_options(*a, **k))
+    at = run(USAGE)
+    assert [] == loads
+    assert ("3", "2", "1") == tuple(metrics(at)[k] for k in ("Requests", "Successful", "Failed"))
+    assert 8 == len(at.get("plotly_chart"))
+    at.selectbox(key="usage_window").set_value("Last 7 d").run()  # any other view is computed as before
+    assert ["dashboard", "options"] == sorted(set(loads))
+
+
 def test_export_csv_holds_the_filtered_rows(db_path: Path) -> None:
     seed(db_path)
     tracker = UsageTracker(db_path)

@@ -31,7 +31,12 @@ def _skills(text: str) -> set[str]:
         ("Acme Co, CA", False),
         ("Santa Rosa, Ca", True),  # a state code typed in title case
         ("Austin, Tx", True),
-        ("Acme, In", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
+        ("Acme, In", False),
+        ("Dundee", True),  # UK, Irish, Australian, Canadian and New Zealand cities, not only capitals
+        ("Galway", True),
+        ("Harlow Wynd, Dundee", False),
+        ("Brackenridge Builders; Boston, MA", False),  # a name, a semicolon, then its town
+        ("Maple Run School: Hoover, AL", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
         ("Harbourview Analytics", False),
     ],
 )
@@ -60,6 +65,36 @@ def test_places(place: str, expected: bool) -> None:
             "Microvane",
         ),
         # dates, then the employer beside a town whose state is typed 'Ca', then the title
+        # the employer above a line with its town and dates, the title below
+        (
+            "SKILLS\nLab Setup\nPROFESSIONAL EXPERIENCE\nBlue Willow\nRapid City, SD | January 2015 - Present\n"
+            "Special Education Teacher\nProvide direct services to students with special needs\n"
+            "Organize and communicate class targets and requirements\n",
+            "Blue Willow",
+        ),
+        # a name cut inside its brackets keeps what stands before them
+        (
+            "EXPERIENCE\n2006 to 2008\nSiemara PLM Software (UGS), Cypress, California\nApplications Engineer\n",
+            "Siemara PLM Software",
+        ),
+        # 'January' / 'May 2011': a range whose year is written once, broken over two lines
+        (
+            "TEACHING EXPERIENCE\nPhysical Education Student Teacher\nMinneapolis, MN\nLakeview High School\n"
+            "January\nMay 2011\nLed a unit on health.\n",
+            "Lakeview High School",
+        ),
+        # a legal form after a comma belongs to the name
+        (
+            "EXPERIENCE\nCase Manager\nWelcome Home, Inc., Columbia, MO\n2010 - 2012\nRan a caseload of 30 families.\n",
+            "Welcome Home, Inc.",
+        ),
+        # a career history under 'Accomplishments'
+        (
+            "EXPERIENCE\nFinance Director\nGreyfield Holdings Ltd, Phoenix, Arizona\n2000 to 2012\nRan finance.\n"
+            "ACCOMPLISHMENTS\nHARBOUR LINE BANK, Chicago, Illinois\n1995 to 2000\nChief Administrative Officer\n"
+            "Ran risk and planning for the division.\n",
+            "HARBOUR LINE BANK",
+        ),
         # a Norwegian firm 'AS' is not a sentence cut after 'as'
         (
             "EXPERIENCE\nJanuary 2012 - present\nProject Manager\nFjordvik Data AS\nRan ICT projects.\n",
@@ -93,6 +128,25 @@ def test_employer_found(body: str, employer: str) -> None:
         ("EXPERIENCE\nProgramme Manager, India, 2007 - 2008\nRan programmes.\n", "India"),
         ("EXPERIENCE\nPosition\nSales Assistant, 2010 - 2012\n", "Position"),
         ("EXPERIENCE\nOwner/Trainer/Consultant\nMarch 2001 - Present\nRan workshops.\n", "Owner/Trainer/Consultant"),
+        ("EXPERIENCE\nBuyer, Cuc44@wh.net, 2011 - 2013\nBought stock.\n", "Cuc44@wh.net"),
+        ("EXPERIENCE\nAvailable from September 2016\nProject Manager, 2014 - 2016\n", "Available from September 2016"),
+        (
+            "EXPERIENCE\nDatabase Developer\nExtensive experience with SQL Server and SSIS\n2003 - 2007\nBuilt ETL.\n",
+            "Extensive experience with SQL Server and SSIS",
+        ),
+        ("TEACHING\nLecturer, Operating Systems (1998, 1997 - 1999\n", "Operating Systems (1998"),  # a course
+        (
+            "EXPERIENCE\nSpecial Education Teacher\nMiddle School Softball Coach\nFebruary 2014 - June 2016\n",
+            "Middle School Softball Coach",  # a second role, not the employer
+        ),
+        ("EXPERIENCE\nWriting Center Tutor, SCHOOL, 2012 - 2013\nTutored first-years.\n", "SCHOOL"),  # no name
+        ("ACTIVITIES\nMember, Ventura Hiking Club, 2005 - 2009\n", "Ventura Hiking Club"),
+        ("EXPERIENCE\nMember\nAIDS CARE Inc.\n1992 - 1998\nSat on the research panel.\n", "AIDS CARE Inc."),
+        ("EXPERIENCE\nTNE) Co-Author\nFunded Projects and Grants\n2011 - 2013\n", "TNE) Co-Author"),
+        ("EXPERIENCE\nCommunity Nurse, P.O BOX 43123, 2009 - 2012\n", "P.O BOX 43123"),
+        ("EXPERIENCE\nCo-Director\n1994 - 1996\nRan the summer programme.\n", "Co-Director"),
+        ("EXPERIENCE\nSenior Practitioner\n2008 - 2011\nLed casework for the team.\n", "Senior Practitioner"),
+        ("EXPERIENCE\nCamp Counselor\nMay [year]-August [year]\nLed hikes.\n", "May [year]-August [year]"),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (
@@ -167,3 +221,56 @@ def test_an_employer_beside_a_town_in_title_case_opens_its_entry() -> None:
     )
     jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w.get("startDate") == "1981"]
     assert [("Kestrel Optics", "Mechanical Designer")] == jobs
+
+
+def test_the_line_beside_a_town_is_the_employer_and_the_other_the_title() -> None:
+    """'Summer Placement' over 'Harlow Wynd, Dundee': neither line has a firm's or a title's word; the one that
+    stands beside its town is the employer."""
+    body = (
+        "LAW RELATED EXPERIENCE\nJuly 2016 - Aug 2016\nSummer Placement\nHarlow Wynd, Dundee\n"
+        "Based in the energy team for six weeks, drafting letters for clients.\nSept 2014 - present\nTelesales\n"
+        "Brightfold Kitchens, Cardiff\nCold calling to a high volume of customers.\n"
+    )
+    jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]]
+    assert [("Harlow Wynd", "Summer Placement"), ("Brightfold Kitchens", "Telesales")] == jobs
+
+
+@pytest.mark.parametrize(
+    ("body", "employer"),
+    [
+        (
+            "PROFESSIONAL EXPERIENCE\nBrackenridge Builders; Boston, MA (2011 - Present)\nProgram Manager\nRan it.\n",
+            "Brackenridge Builders",
+        ),
+        (
+            "EXPERIENCE\nStudent Teacher\nMaple Run Elementary School: Hoover, AL (Fall 2003 - Spring 2004)\n",
+            "Maple Run Elementary School",
+        ),
+        ("EXPERIENCE\nAssociate\nHALVERSON & REID, P.C.\n1990 - 1991\nDrafted pleadings.\n", "HALVERSON & REID, P.C."),
+    ],
+)
+def test_the_employer_is_cut_from_its_town_and_keeps_its_legal_form(body: str, employer: str) -> None:
+    assert employer in _employers(body)
+
+
+def test_dates_first_layout_with_an_entry_without_text() -> None:
+    """Dates, title, employer, text: an entry with no text ends on its employer, and the next dates still open the
+    next entry ('Redwing Linux AB' is the Senior System Consultant's employer, not the line before its dates)."""
+    body = (
+        "Work Experience\nJanuary 2012 - present\nChief Project Manager\nFjordvik Data AS\nRan the ICT group.\n"
+        "January 2010 - December 2011\nOwner/Consultant\nStrandvik Consulting\nSeptember 2008 - December 2009\n"
+        "Senior System Consultant\nRedwing Linux AB\nTaught Linux courses and ran client projects.\n"
+    )
+    jobs = {(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]}
+    assert {("Fjordvik Data AS", "Chief Project Manager"), ("Redwing Linux AB", "Senior System Consultant")} <= jobs
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Practicum", True), ("Work History", True), ("TAROKO TECHNOLOGIES", False), ("Taroko Technologies", False)],
+)
+def test_a_name_spelt_as_a_heading_is_no_employer(text: str, expected: bool) -> None:
+    """Only an exact heading is refused as an employer; 'TAROKO TECHNOLOGIES' merely reads like 'Technologies'."""
+    from core.local.parser.sections import is_heading_name
+
+    assert expected == is_heading_name(text)

@@ -5,6 +5,8 @@ Skipped, with the reason, when the PostgreSQL binaries are missing (see `tests/p
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sqlite3
 from pathlib import Path
 
@@ -31,14 +33,16 @@ def sqlite_file(path: Path) -> UsageTracker:
     return tracker
 
 
-def test_migrate_db_copies_every_row_and_the_stats_are_unchanged(
-    pg_url: str,  # noqa: F811
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def migrate(pg_url: str, source: Path) -> str:  # noqa: F811
+    """`python -m core migrate-db --to pg_url --from source`, in this process: what it printed (it must succeed)."""
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
+    return out.getvalue()
+
+
+def test_migrate_db_copies_every_row_and_the_stats_are_unchanged(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
     source = sqlite_file(tmp_path / "usage.db")
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
-    out = capsys.readouterr().out
+    out = migrate(pg_url, source.db_path)
     assert "310 rows read" in out and "310 copied" in out and PASSWORD not in out
     target = UsageTracker(pg_url, clock=Clock(), local_path=tmp_path / "local.db")
     for hours in (1, 24, 1000, None):
@@ -47,19 +51,13 @@ def test_migrate_db_copies_every_row_and_the_stats_are_unchanged(
         assert target.timeseries(hours, 86400) == source.timeseries(hours, 86400)
 
 
-def test_migrate_db_twice_copies_only_what_is_new(
-    pg_url: str,  # noqa: F811
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_migrate_db_twice_copies_only_what_is_new(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
     source = sqlite_file(tmp_path / "usage.db")
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
-    assert "0 copied" in capsys.readouterr().out.splitlines()[-3]  # the usage line (then workspace, alerts)
+    migrate(pg_url, source.db_path)
+    assert "0 copied" in migrate(pg_url, source.db_path).splitlines()[-3]  # the usage line (then workspace, alerts)
     source.record_usage(**rec(ts=NOW, user_id="late"))
     source.flush()
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
-    assert "311 rows read" in capsys.readouterr().out and True
+    assert "311 rows read" in migrate(pg_url, source.db_path) and True
     target = UsageTracker(pg_url, clock=Clock(), local_path=tmp_path / "local.db")
     assert target.get_usage_stats(None) == source.get_usage_stats(None)
     assert target.get_usage_stats(None)["total_requests"] == 311
@@ -71,7 +69,7 @@ def test_rows_from_before_request_ids_are_copied_once(pg_url: str, tmp_path: Pat
         conn.execute("DROP INDEX idx_usage_request_id")
         conn.execute("UPDATE usage SET request_id = ''")
     for _ in range(2):
-        assert main(["migrate-db", "--to", pg_url, "--from", str(source.db_path)]) == 0
+        migrate(pg_url, source.db_path)
     target = UsageTracker(pg_url, clock=Clock(), local_path=tmp_path / "local.db")
     assert target.get_usage_stats(None)["total_requests"] == 310
     assert target.get_usage_stats(None) == source.get_usage_stats(None)
@@ -143,18 +141,13 @@ def _everything(ws: Workspace, alerts: AlertStore) -> dict[str, object]:
     return out
 
 
-def test_migrate_db_copies_the_workspace_and_the_alerts_once(
-    pg_url: str,  # noqa: F811
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_migrate_db_copies_the_workspace_and_the_alerts_once(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
     source = tmp_path / "usage.db"
     ws, alerts = _workspace_file(source)
     with sqlite3.connect(source) as conn:  # a version whose CV is gone (SQLite does not enforce foreign keys)
         conn.execute("INSERT INTO ws_cv_versions (cv_id, version, created, source, data, cv_text, diff)"
                      " VALUES ('gone', 1, 0, 'parse', '{}', '', '')")  # fmt: skip
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
-    out = capsys.readouterr().out
+    out = migrate(pg_url, source)
     assert "workspace: 15 rows read, 15 copied" in out and "budget alerts: 2 rows read, 2 copied" in out
     target_ws = Workspace(pg_url, local_path=tmp_path / "local.db")
     target_alerts = AlertStore(pg_url, local_path=tmp_path / "local.db")
@@ -162,8 +155,7 @@ def test_migrate_db_copies_the_workspace_and_the_alerts_once(
     assert expected == _everything(target_ws, target_alerts)
     assert 2 == len(target_ws.application(ws.applications("ann")[-1].id).calls)  # two alike calls: both copied
 
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0  # again: nothing new
-    out = capsys.readouterr().out
+    out = migrate(pg_url, source)  # again: nothing new
     assert "workspace: 15 rows read, 0 copied" in out and "budget alerts: 2 rows read, 0 copied" in out
     assert expected == _everything(target_ws, target_alerts)
 
@@ -173,8 +165,7 @@ def test_migrate_db_copies_the_workspace_and_the_alerts_once(
     ws.save_document(app, "letter", "Dear Globex, again", calls=[("cover_letter", "openai", "gpt-4o", 0.02)])
     latest = ws.latest_cv("ann")
     ws.save_cv({**CV, "basics": {"name": "Jane Q. Doe"}}, user_id="ann", cv_id=latest.cv_id)
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
-    out = capsys.readouterr().out
+    out = migrate(pg_url, source)
     assert "workspace: 17 rows read, 5 copied" in out  # the CV, its new version, the application, letter, call
     assert _everything(ws, alerts) == _everything(target_ws, target_alerts)
     assert 3 == len(target_ws.application(app).calls)
@@ -186,7 +177,7 @@ def test_a_deleted_application_can_be_deleted_on_postgresql_after_the_copy(pg_ur
 
     source = tmp_path / "usage.db"
     ws, _ = _workspace_file(source)
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
+    migrate(pg_url, source)
     target = Workspace(pg_url, local_path=tmp_path / "local.db")
     cache = ResponseCache(pg_url, local_path=tmp_path / "local.db")
     for key in ("k-app", "k-cv", "k-other"):
@@ -200,7 +191,7 @@ def test_a_deleted_application_can_be_deleted_on_postgresql_after_the_copy(pg_ur
         assert [("k-other",)] == [tuple(r) for r in conn.execute("SELECT key FROM response_cache")]
 
 
-def test_migrate_db_copies_the_ab_votes_once(pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_migrate_db_copies_the_ab_votes_once(pg_url: str, tmp_path: Path) -> None:  # noqa: F811
     from core.ab import VoteStore
 
     source = tmp_path / "usage.db"
@@ -209,15 +200,13 @@ def test_migrate_db_copies_the_ab_votes_once(pg_url: str, tmp_path: Path, capsys
     for i, winner in enumerate(("openai", "groq", "tie")):
         votes.record_vote(task_type="cover_letter", providers=["openai", "groq"], winner=winner, ts=NOW - 60 * i,
                           costs={"openai": 0.01, "groq": 0.001}, latencies={"openai": 900, "groq": 300})  # fmt: skip
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0
-    assert "A/B votes: 3 rows read, 3 copied" in capsys.readouterr().out
+    assert "A/B votes: 3 rows read, 3 copied" in migrate(pg_url, source)
     target = VoteStore(pg_url, local_path=tmp_path / "local.db")
     strip = lambda rows: [{k: v for k, v in r.items() if k != "id"} for r in rows]  # noqa: E731
     assert strip(votes.votes()) == strip(target.votes())
 
     votes.record_vote(task_type="cv_tailoring", providers=["openai", "gemini"], winner="gemini", ts=NOW)
-    assert main(["migrate-db", "--to", pg_url, "--from", str(source)]) == 0  # again: only the new vote
-    assert "A/B votes: 4 rows read, 1 copied" in capsys.readouterr().out
+    assert "A/B votes: 4 rows read, 1 copied" in migrate(pg_url, source)  # again: only the new vote
     assert strip(votes.votes()) == strip(target.votes())
     assert {"cover_letter": 3, "cv_tailoring": 1} == target.vote_counts()
     votes.close()

@@ -7,10 +7,8 @@ Real redis-server on loopback (tests.test_limits_redis.RedisServer); skipped wit
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 
 from core.base import ErrorKind
 from core.config import Settings, load_settings
+from tests.fakes import OPENAI_INVALID_KEY, LoopbackServer, Script
 from tests.processes import python
 from tests.test_limits_redis import RedisServer, needs_redis
 
@@ -135,40 +134,6 @@ def test_without_redis_nothing_is_shared() -> None:
 # --- across processes, through the router ----------------------------------------------------------------------
 
 
-class RefusingOpenAI:
-    """A loopback OpenAI-compatible server answering 401 (a revoked key) and counting requests."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                fake.requests += 1
-                data = json.dumps({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error",
-                                             "code": "invalid_api_key"}}).encode()  # fmt: skip
-                self.send_response(401)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 _CALL = """
 import asyncio, json
 from core.router import ModelRouter
@@ -188,20 +153,17 @@ print(json.dumps([answer, round(router.health.cooling("openai"))]))
 def test_a_provider_one_process_put_in_cooldown_is_skipped_by_the_next_process(redis_url: str, tmp_path: Path) -> None:
     """Process 1 gets a 401 from openai (an hour's cooldown); process 2, started afterwards with no failure of its
     own, never sends openai a request (the call is pinned to openai, so it is refused rather than sent)."""
-    fake = RefusingOpenAI()
-    env = {
-        "PATH": "/usr/bin:/bin", "CV_COPILOT_NO_DOTENV": "1", "CV_COPILOT_DB": str(tmp_path / "usage.db"),
-        "CV_COPILOT_CONFIG": str(tmp_path / "none.toml"), "OPENAI_API_KEY": "sk-test-revoked",
-        "OPENAI_BASE_URL": fake.url, "CV_COPILOT_REDIS_URL": redis_url,
-    }  # fmt: skip
-    try:
+    with LoopbackServer(Script(status=401, body=OPENAI_INVALID_KEY)) as fake:  # a revoked key
+        env = {
+            "PATH": "/usr/bin:/bin", "CV_COPILOT_NO_DOTENV": "1", "CV_COPILOT_DB": str(tmp_path / "usage.db"),
+            "CV_COPILOT_CONFIG": str(tmp_path / "none.toml"), "OPENAI_API_KEY": "sk-test-revoked",
+            "OPENAI_BASE_URL": f"{fake.url}/v1", "CV_COPILOT_REDIS_URL": redis_url,
+        }  # fmt: skip
         runs = []
         for _ in range(2):
             done = python("-c", _CALL, env=env)
             assert 0 == done.returncode, done.stderr
-            runs.append((json.loads(done.stdout.strip().splitlines()[-1]), fake.requests))
-    finally:
-        fake.close()
+            runs.append((json.loads(done.stdout.strip().splitlines()[-1]), len(fake.requests)))
     # (the pinned provider refused, requests the server saw); the second process's cooldown is the first one's
     assert [("NoProviderAvailable", 1), ("NoProviderAvailable", 1)] == [(answer, seen) for (answer, _), seen in runs]
     assert 3000 < runs[1][0][1] <= 3600

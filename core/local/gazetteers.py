@@ -49,9 +49,15 @@ CITIES = frozenset(
     madrid|barcelona|lisbon|rome|milan|warsaw|prague|budapest|moscow|sydney|melbourne|brisbane|perth|adelaide|
     auckland|wellington|tokyo|beijing|shanghai|shenzhen|hong kong|taipei|seoul|manila|jakarta|kuala lumpur|
     bangkok|karachi|lahore|islamabad|dhaka|colombo|kathmandu|abu dhabi|doha|riyadh|jeddah|cairo|nairobi|lagos|
-    johannesburg|cape town|sao paulo|mexico city|bogota|lima|buenos aires|santiago|tel aviv""".replace("\n", "").split(
-        "|"
-    )
+    johannesburg|cape town|sao paulo|mexico city|bogota|lima|buenos aires|santiago|tel aviv|
+    liverpool|leeds|sheffield|bristol|newcastle|newcastle upon tyne|nottingham|leicester|coventry|bradford|cardiff|
+    swansea|belfast|londonderry|aberdeen|dundee|inverness|stirling|cambridge|oxford|york|brighton|southampton|
+    portsmouth|plymouth|exeter|norwich|kingston upon hull|stoke-on-trent|wolverhampton|sunderland|derby|salford|
+    preston|lancaster|durham|canterbury|chester|worcester|gloucester|peterborough|winchester|wakefield|chelmsford|
+    milton keynes|luton|croydon|middlesbrough|doncaster|huddersfield|stockport|warrington|ipswich|northampton|
+    swindon|bournemouth|blackpool|cork|galway|limerick|waterford|kilkenny|sligo|drogheda|dundalk|athlone|canberra|
+    hobart|gold coast|geelong|wollongong|townsville|cairns|parramatta|ballarat|edmonton|winnipeg|quebec city|
+    mississauga|brampton|saskatoon|christchurch|dunedin""".replace("\n", "").split("|")
 )
 
 #: The word lists above wrap over lines; every name is stripped so that the first one of each line ('india',
@@ -71,7 +77,7 @@ _CITY_STATE = re.compile(r"^[A-Z][A-Za-z.' -]{1,30},\s*(?:[A-Z]{2}\b|[A-Z][a-z]+
 
 _TRAILING_POSTCODE = re.compile(r"(?<!\s)\s+\d{5,6}$")
 _WHITESPACE_RUN = re.compile(r"\s+")
-_SPACED_DASH_PIPE_OR_DIGIT = re.compile(r"\s[-|]\s|\d")
+_SPACED_DASH_PIPE_OR_DIGIT = re.compile(r"\s[-|]\s|\d|[;:]")  # and a semicolon or colon: a name before its place
 _SLASH_SEPARATOR = re.compile(r"(?<!\s)\s*/\s*")
 
 
@@ -112,8 +118,8 @@ def _state_in_title_case(part: str) -> bool:
     return len(part) == 2 and part.istitle() and part.upper() in STATE_CODES and part.upper() not in _WORDLIKE_STATES
 
 
-# ' - ', ' | ', or the comma before a trailing 'City, ST'
-_PLACE_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|–]\s+|\s*\|\s*)|,\s+(?=[^,]*,\s*[A-Z]{2}\b)")
+# ' - ', ' | ', or the comma, semicolon or colon before a trailing 'City, ST' ('Gridlock Builders; Boston, MA')
+_PLACE_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|–]\s+|\s*\|\s*)|[,;:]\s+(?=[^,;:]*,\s*[A-Z]{2}\b)")
 # 'Acme, Pune, MH' -> ('Acme', 'Pune, MH'): the last one or two comma parts
 _LAST_COMMA_TAIL = re.compile(r"^(.*?),\s*([^,]+(?:,\s*[^,]+)?)$")
 

@@ -60,13 +60,13 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path, secon
 
 @contextmanager
 def streamlit_server(
-    root: Path, env: dict[str, str], log_path: Path, *, address: str = "127.0.0.1"
+    root: Path, env: dict[str, str], log_path: Path, *, address: str = "127.0.0.1", script: str = "app.py"
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`streamlit run app.py` from `root` on a free port, with exactly `env`, its output in `log_path`: the URL once
-    it answers its health check, and the process (the bench reads its CPU time). Stopped on exit."""
+    """`streamlit run app.py` (or `script`) from `root` on a free port, with exactly `env`, its output in `log_path`:
+    the URL once it answers its health check, and the process (the bench reads its CPU time). Stopped on exit."""
     port = _free_port()
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+        sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
         "--server.address", address, "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with log_path.open("wb") as log:
@@ -86,7 +86,12 @@ def streamlit_server(
 
 @contextmanager
 def streamlit_app(
-    tmp_path: Path, *, address: str = "127.0.0.1", config: str | None = None, env: dict[str, str] | None = None
+    tmp_path: Path,
+    *,
+    address: str = "127.0.0.1",
+    config: str | None = None,
+    env: dict[str, str] | None = None,
+    script: str = "app.py",
 ) -> Iterator[str]:
     """A fresh `streamlit run app.py` on its own port and DB (skipped without Chromium or Playwright); its URL.
     `env` adds to the environment the app starts with (no provider key or URL is passed on from this one)."""
@@ -105,7 +110,7 @@ def streamlit_app(
         PYTHONPATH=str(ROOT),
         **(env or {}),
     )
-    with streamlit_server(ROOT, app_env, tmp_path / "streamlit.log", address=address) as (url, _proc):
+    with streamlit_server(ROOT, app_env, tmp_path / "streamlit.log", address=address, script=script) as (url, _proc):
         yield url
 
 

@@ -90,3 +90,27 @@ def test_usage_charts_fit_their_labels_so_each_is_drawn_once(tmp_path: Path, win
     assert 8 == len(charts)
     widened = [c for c in charts if c["drawn"] != c["asked"]]
     assert [] == widened
+
+
+def test_streamlit_run_serve_py_serves_the_same_app_warmed(tmp_path: Path) -> None:
+    """`streamlit run serve.py` (st.App with a lifespan hook that warms the usage page's default view) serves the
+    same pages as `streamlit run app.py`: the CV page first, the usage page with its eight charts."""
+    from playwright.sync_api import expect, sync_playwright
+
+    seed(tmp_path / "usage.db")
+    with streamlit_app(tmp_path, script="serve.py") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Your CV")).to_be_visible(timeout=TIMEOUT_MS)
+            page.goto(f"{url}/usage")
+            expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
+            _charts_drawn(page, 8)
+            assert 0 == page.locator('[data-testid="stException"]').count()
+            assert "90" in page.locator('[data-testid="stMetric"]').filter(has_text="Requests").first.inner_text()
+        finally:
+            browser.close()
+    log = (tmp_path / "streamlit.log").read_text()
+    assert "Traceback" not in log

@@ -19,6 +19,7 @@ from core.local.parser.work import (
     _dated_jobs_in_lines,
     _employers_in_prose,
     _employers_in_sentences,
+    _jobs_outside_experience,
     _parse_work,
     _tidy_work,
     _titles_named,
@@ -135,6 +136,8 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
         for w in resume["work"]:
             if not any(w.get(k) for k in ("name", "startDate", "endDate", "highlights")):
                 w[MENTION_KEY] = MENTIONED
+    if exp_lines is not lines:
+        _jobs_outside_experience(resume["work"], sections)
     _dated_jobs_in_lines(
         resume["work"], [ln for sec, ls in _section_items(sections) if sec not in _NOT_JOB_LINES for ln in ls]
     )

@@ -139,7 +139,9 @@ def _is_short(line: str) -> bool:
 
 #: Each alternative that opens with whitespace starts only where a whitespace run starts ((?<!\s)): from inside a
 #: run it would fail the same way again, once per position, which is quadratic on a long run of spaces.
-_ENTRY_PART_SEPARATOR = re.compile(r"(?<!\s)(?:\s+[-|–@]\s+|\s+at\s+|\s*\|\s*|\s+-$)|,\s+")
+_ENTRY_PART_SEPARATOR = re.compile(
+    r"(?<!\s)(?:\s+[-|–@]\s+|\s+at\s+|\s*\|\s*|\s+-$)|,\s+(?!(?:Inc|INC|LLC|L\.L\.C|LLP|L\.L\.P|PLLC|P\.C|Ltd|LTD|Corp|PLC|GmbH)\b)"
+)  # 'Google, Inc.', 'SoGe Mobile, LLC': the legal form after a comma stays with the name
 
 
 def _split_parts(text: str) -> list[str]:

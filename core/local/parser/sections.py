@@ -48,6 +48,11 @@ def _letter_spaced(line: str) -> str | None:
     return _SQUASHED_HEADING.get(squashed) or _SQUASHED_HEADING.get(_SQUASHED_CONTINUED_SUFFIX.sub("", squashed))
 
 
+def is_heading_name(text: str) -> bool:
+    """text is spelt exactly as a section heading ('Practicum', 'Work History'), not merely read as one."""
+    return _heading_key(text) in _HEADING_OF
+
+
 @lru_cache(maxsize=16384)
 def heading_of(line: str) -> tuple[str, str] | None:
     """(section, rest of line) when the line is a section heading (alone, or 'Skills: Java, SQL').

@@ -8,9 +8,11 @@ from typing import Any
 from core.local import gazetteers as gz
 from core.local import text as tx
 from core.local.parser.common import (
+    _COMPANY_SUFFIX,
     _DEGREE,
     _DIGIT,
     _ENDS_WITH_ABBREVIATION,
+    _EUROPEAN_COMPANY_FORM,
     _JUNK,
     _LETTER_RUN,
     _URL,
@@ -22,7 +24,7 @@ from core.local.parser.common import (
     _title_score,
     _words_lower,
 )
-from core.local.parser.sections import heading_of
+from core.local.parser.sections import heading_of, is_heading_name
 from core.local.render import MENTION_KEY, MENTIONED
 from core.local.skills import vocabulary
 from core.local.vocab.words import EXTRA_TITLE_HEADS, LOWER_OK, ROMAN, TAIL_LOWER, TITLE_TAIL
@@ -42,6 +44,9 @@ _AFTER_DATE = re.compile(r"(?<!\s)\s*[:\-–]")
 _SPACE_THEN_WORD = re.compile(r"(?<!\s)\s+\(?[A-Za-z]{2}")
 
 
+_BARE_MONTH = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?(?: ?[-–])?", re.I)
+
+
 def _join_broken_ranges(lines: list[str]) -> list[str]:
     """'2001' / '2006: Principal Engineer' → '2001 - 2006: Principal Engineer': a date range that a PDF's date
     column broke over two lines."""
@@ -49,6 +54,13 @@ def _join_broken_ranges(lines: list[str]) -> list[str]:
     i = 0
     while i < len(lines):
         line = lines[i]
+        if i + 1 < len(lines) and _BARE_MONTH.fullmatch(line.strip()) and tx.SINGLE_DATE.match(lines[i + 1].lstrip()):
+            # 'January' / 'May 2011': the year is written once, after the second month
+            months = f"{line.strip()} - {lines[i + 1].lstrip()}"
+            if tx.find_date_range(months):
+                out.append(months)
+                i += 2
+                continue
         if i + 1 < len(lines) and len(line) < 20 and tx.SINGLE_DATE.fullmatch(line.strip()):
             nxt = lines[i + 1].lstrip()
             m = tx.SINGLE_DATE.match(nxt) or tx.PRESENT.match(nxt)
@@ -113,7 +125,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
                 fwd += 1
             else:
                 break
-            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx):
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx - 1):
                 break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
         prev_anchor = idx
         entry = _entry_from(cands)
@@ -144,6 +156,30 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
     return entries
 
 
+#: Sections where a CV may carry on its jobs under a heading the parser took for another ('ACCOMPLISHMENTS' over a
+#: career history): read for whole entries, each with an employer, a title and dates.
+_SECTIONS_WITH_STRAY_JOBS = ("awards",)
+
+
+def _jobs_outside_experience(work: list[dict[str, Any]], sections: dict[str, Any]) -> None:
+    """Dated entries (employer, title, dates) under headings that are not 'Experience': kept only whole, and only
+    when no job the parser already has names that employer."""
+    known = {tx.norm_key(w.get("name", "")) for w in work if w.get("name")}
+    for sec in _SECTIONS_WITH_STRAY_JOBS:  # summary, projects, skills … were tried: more wrong entries than right
+        lines = sections.get(sec)
+        if not lines or not any(_DIGIT.search(ln) for ln in lines):
+            continue
+        for entry in _parse_work(lines):
+            name, position = entry.get("name", ""), entry.get("position", "")
+            key = tx.norm_key(name)
+            if not (name and position and entry.get("startDate")) or not key or key in known or len(work) >= 16:
+                continue
+            if not (_org_score(name) or _proper_name(name)) or _school_or_activity(name):
+                continue
+            known.add(key)
+            work.append(entry)
+
+
 def _date_first(lines: list[str], anchors: list[int]) -> bool:
     """Each entry opens with its dates alone on a line, then the title and employer ('January 2012 - present' /
     'Chief Project Manager' / 'Nofas AS'): then the short lines before a date close the previous entry."""
@@ -156,7 +192,8 @@ def _date_first(lines: list[str], anchors: list[int]) -> bool:
         nxt = lines[idx + 1] if idx + 1 < len(lines) else ""
         if not (lines[idx][:a] + lines[idx][b:]).strip(" ,:-|().") and nxt and _is_short(nxt):
             alone += bool(_title_score(nxt) or _org_score(nxt))
-        body_before += k > 0 and not _is_short(lines[idx - 1])  # the previous entry's text, not a header
+        # the previous entry's text, not a header; or no text at all: its dates, title and employer only
+        body_before += k > 0 and (not _is_short(lines[idx - 1]) or idx - anchors[k - 1] <= 3)
     n = len(anchors)
     return n >= 2 and alone * 3 >= n * 2 and body_before * 3 >= (n - 1) * 2
 
@@ -256,6 +293,12 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
         position = w.get("position", "")
         if position and (_date_like(position) or _CONTACT_LABEL.match(position)):
             w["position"] = position = ""  # 'Summer' left of 'Summer 20XX-20XX', 'Tel: (123)…': not a title
+        if name and _KIND_OF_PLACE.fullmatch(name.strip(" .,")):
+            w["name"] = name = ""  # 'School', 'UNIVERSITY': a kind of place with its name left out
+        if name and position.strip().lower() == "member":
+            w["name"] = name = ""  # a member of a club, board or society holds no job there
+        if name:
+            w["name"] = name = _balanced(name)
         if name and _title_not_employer(name):
             if not position:
                 w["position"] = position = name  # 'Reading Coach, Eaton Elementary School': the title came first
@@ -266,12 +309,27 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
             or _not_an_employer(name)
             or own_school
             or _date_like(name)
+            or is_heading_name(name)  # 'Practicum', 'Employment History': a heading, not a name
             or _ORG_UNIT.search(name)
             or (not position and (_school_or_activity(name) or _MEMBERSHIP_BODY.search(name)))
             or ((_ACTIVITY.search(name) or _MEMBERSHIP_BODY.search(name)) and _MEMBERSHIP_ROLE.fullmatch(position))
         ):
             w["name"] = ""
     work[:] = [w for w in work if w.get("name") or w.get("position")]
+
+
+_KIND_OF_PLACE = re.compile(
+    r"(?:school|university|college|institute|hospital|clinic|company|firm|agency|studio|store|office|department|"
+    r"organi[sz]ation)",
+    re.I,
+)
+
+
+def _balanced(name: str) -> str:
+    """'Siemens PLM Software (UGS' → 'Siemens PLM Software'; 'TNE) Co-Author' → '': a name cut inside brackets."""
+    if ")" in name and "(" not in name.split(")", 1)[0]:
+        return ""
+    return name[: name.rfind("(")].rstrip() if name.count("(") > name.count(")") else name
 
 
 #: Words that name a field of work or a kind of system, not a firm: 'Operating Systems', 'Web Technologies',
@@ -289,7 +347,8 @@ _FIELD_WORDS = frozenset(
 
 
 def _generic_name(name: str) -> bool:
-    words = [w.strip(".,&()") for w in name.lower().split()]
+    """'Operating Systems', 'Web Technologies (2011': a field of work or a course, with or without its year."""
+    words = [w.strip(".,&()") for w in name.split("(", 1)[0].lower().split()]
     words = [w for w in words if w and w not in ("and", "of", "&", "the", "in", "for")]
     if not words or len(words) > 5:
         return False
@@ -310,8 +369,12 @@ def _title_not_employer(name: str) -> bool:
     """'Software Developer', 'Reading Coach': a job title in the employer's place (a firm has no head noun)."""
     words = _words_lower(name)
     last = words[-1].strip(".,").rsplit("/", 1)[-1] if words else ""  # 'Owner/Trainer/Consultant'
+    last = last.rsplit("-", 1)[-1] if last.startswith(("co-", "vice-", "sub-")) else last  # 'Co-Director'
     heads = gz.TITLE_HEADS
-    return (last in heads or last in EXTRA_TITLE_HEADS) and not _org_score(name) and len(words) <= 6
+    if not (last in heads or last in EXTRA_TITLE_HEADS) or len(words) > 6:
+        return False
+    # 'Middle School Softball Coach': an employer's word inside, but the name ends in a job's head noun
+    return not _org_score(name) or (not _COMPANY_SUFFIX.search(name) and not _EUROPEAN_COMPANY_FORM.search(name))
 
 
 #: Words that end a label, a heading or a kind of place, never a firm's name ('Position', 'Home', 'Summer
@@ -322,9 +385,17 @@ _NOT_A_NAME = frozenset(
 )
 
 
+#: An e-mail address, a grade, a page number, an availability note or a claim of experience: never an employer.
+_NEVER_AN_EMPLOYER = re.compile(
+    r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b|\bp\.?\s?o\.?\s+box\b", re.I
+)
+
+
 def _not_an_employer(name: str) -> bool:
     """'Trainer for', 'Interned', 'MNC. As Thomson Reuters': a fragment of a sentence, not an employer."""
     words = name.split()
+    if _NEVER_AN_EMPLOYER.search(name):
+        return True
     trailing = _TRAILING_FUNCTION_WORD.search(name) and not name.endswith(" AS")  # 'Nofas AS': a Norwegian firm
     if trailing or _SENTENCE_BREAK.search(name) or _ARTICLE_OR_LABEL.match(name):
         return True  # 'An ISO 9002 Company', 'Job Profile: Operations', 'References available upon request'
@@ -393,7 +464,7 @@ _MEMBERSHIP_ROLE = re.compile(
 
 _DATE_WORD = re.compile(
     r"\b(?:summers?|spring|fall|autumn|winters?|since|from|till|until|present|current|ongoing|20xx|19xx|year|"
-    r"months?|years)\b|[\[\]()]",
+    r"months?|years|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6})\b|[\[\]()]",
     re.I,
 )
 # 'Summer 2009', 'July 20XX': up to 12 word characters before a year
@@ -551,13 +622,17 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     texts: list[str] = []
     #: index in texts of the part that follows a job title on the same line ('Assistant, Lush Cosmetics, Chadstone')
     after_title: dict[int, int] = {}
+    placed: set[int] = set()  # index in texts of a line that stood beside a town
     for _, c in cands:
         if _URL.search(c) or _DEGREE.match(c) or gz.is_place(c):
             continue
         if _name_with_stop(c) and not _ENDS_WITH_ABBREVIATION.search(c):
             c = c.rstrip()[:-1]
         dash = c.endswith(" -")
+        before = c
         c = gz.strip_place(c) or c
+        if c != before.strip(" ,-|"):
+            placed.add(len(texts))  # 'Pinsent Masons, Aberdeen': a name beside its town
         c = c + " -" if dash and not c.endswith(" -") else c
         parts = _split_parts(c)
         if len(parts) > 1 and _title_score(c) and _org_score(c) and any(_org_score(p) for p in parts):
@@ -584,7 +659,9 @@ def _entry_from(cands: list[tuple[int, str]]) -> dict[str, Any] | None:
     rest = [i for i in range(len(texts)) if i != ti]
     ci = -1
     if rest:
-        ci = max(rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], -i))
+        ci = max(
+            rest, key=lambda i: (o_scores[i], texts[i].rstrip().endswith(" -") or " - " in texts[i], i in placed, -i)
+        )
         if not o_scores[ci] and not (texts[ci].rstrip().endswith("-") or " - " in texts[ci]) and len(rest) > 1:
             ci = after_title.get(ti, rest[-1]) if ti >= 0 else ci
     if title:

@@ -1,0 +1,160 @@
+"""The usage page's data: its SQL aggregates, cached per view and shared by every session of the process.
+
+Kept apart from app_pages/usage.py (a script Streamlit runs, not a module) so that a server start can fill the same
+caches before the first session (`warm`, run by `streamlit run serve.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Any
+
+import streamlit as st
+
+from core import charts
+from core.usage_tracker import get_usage_tracker
+
+DEFAULT_WINDOW = "Last 24 h"
+#: The filters of the page, in its order (their widgets' keys are `usage_<name>`).
+DIMENSIONS = ("provider", "task_type", "user_id")
+
+#: The page's view, as cache keys: (preset, custom dates or None, granularity, filters).
+Filters = tuple[tuple[str, tuple[str, ...]], ...]
+Custom = tuple[date, date] | None
+
+
+#: The longest a view counted back from now keeps its figures while no new call lands (the caches' TTL too).
+SLICE_SECONDS = 300
+
+
+def data_version(tracker: Any, preset: str | None = None, custom: Custom = None) -> tuple[float | None, int | None]:
+    """Cache key part: the newest call (it changes with every new call) and, for a range counted back from now, the
+    current slice of time, so that calls leaving the range's old end drop out: a minute for the last hour, five
+    minutes for longer ranges (0.3% of a day). A range fixed in time (all time, past days) changes only with new
+    calls: no time part, so a new session reuses its figures. One indexed lookup, well under a millisecond."""
+    newest = tracker.recent_calls(limit=1)
+    now = time.time()
+    rng = None if preset is None else time_range(preset, custom)
+    part: int | None = None
+    if rng is None or (rng.since is not None and rng.until is None):
+        step = 60 if rng is not None and rng.span_seconds(now) <= 3600 else SLICE_SECONDS
+        part = int(now // step)
+    return (newest[0]["ts"] if newest else None, part)
+
+
+def time_range(preset: str, custom: Custom) -> charts.TimeRange:
+    return charts.resolve_range(preset, time.time(), custom)
+
+
+@st.cache_data(ttl=300, max_entries=8, show_spinner=False)
+def first_ts(db_path: str, version: tuple[Any, ...]) -> float | None:
+    return get_usage_tracker().dashboard.first_ts()
+
+
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def filter_options(
+    db_path: str, preset: str, custom: Custom, selected: Filters, version: tuple[Any, ...]
+) -> dict[str, list[str]]:
+    return charts.filter_options(get_usage_tracker(), time_range(preset, custom), {k: list(v) for k, v in selected})
+
+
+@st.cache_resource(ttl=300, max_entries=32, show_spinner="Aggregating usage…")
+def dashboard(
+    db_path: str, preset: str, custom: Custom, granularity: str, filters: Filters, version: tuple[Any, ...]
+) -> charts.Dashboard:
+    """The SQL aggregates for one view, reused across reruns and sessions while its `version` holds.
+    A resource, not data: every rerun gets the same object (no copy), with the figures it has built."""
+    return charts.load_dashboard(
+        get_usage_tracker(),
+        time_range(preset, custom),
+        {k: list(v) for k, v in filters},
+        granularity=granularity,
+        recent_limit=0,  # the calls table has its own query, narrowed by a click on a chart
+    )
+
+
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def calls(
+    db_path: str, preset: str, custom: Custom, filters: Filters, drill: charts.Drill | None, version: tuple[Any, ...]
+) -> list[dict[str, Any]]:
+    """The newest 200 calls of the view, narrowed by the chart click (if any)."""
+    return charts.drilled_calls(
+        get_usage_tracker(), time_range(preset, custom), {k: list(v) for k, v in filters}, drill
+    )
+
+
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def previous(
+    db_path: str, preset: str, custom: Custom, filters: Filters, version: tuple[Any, ...]
+) -> dict[str, float] | None:
+    """The headline of the period of equal length just before the range (None for all time)."""
+    before = time_range(preset, custom).previous(time.time())
+    if before is None:
+        return None
+    stats = get_usage_tracker().dashboard.headline(
+        None, since=before.since, until=before.until, **{k: list(v) for k, v in filters}
+    )
+    return charts.headline_metrics(stats)
+
+
+@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
+def daily_spend(db_path: str, user: str | None, version: tuple[Any, ...]) -> dict[Any, float]:
+    """Spend per UTC day over the last ~9 weeks (the weekday forecast's history), from the daily rollups."""
+    filters = {} if user is None else {"user_id": [user]}
+    return charts.daily_spend(get_usage_tracker().timeseries(24 * 63, 86_400, **filters))
+
+
+@st.cache_data(ttl=300, max_entries=32, show_spinner=False)
+def spend_forecast(
+    db_path: str, period: str, limit: float | None, user: str | None, budget: str, version: tuple[Any, ...]
+) -> charts.SpendForecast:
+    return charts.spend_forecast(get_usage_tracker(), period, time.time(), limit, user, budget)
+
+
+def figures(
+    dash: charts.Dashboard, granularity: str, x_range: tuple[float, float] | None, forecast: Any | None
+) -> dict[str, Any]:
+    """The page's eight charts of one view, each built once per Dashboard (see `Dashboard.figure`)."""
+    fkey = None if forecast is None else (forecast.budget, forecast.limit_usd, forecast.spent[-1])
+    return {
+        "cost_provider": dash.figure("cost_provider", lambda: charts.cost_by_provider(dash.by_provider)),
+        "cost_task": dash.figure("cost_task", lambda: charts.cost_by_task(dash.by_task)),
+        "cost_time": dash.figure(
+            ("cost_time", fkey), lambda: charts.cost_over_time(dash.timeseries, granularity, x_range, forecast)
+        ),
+        "tokens_time": dash.figure(
+            "tokens_time", lambda: charts.tokens_over_time(dash.timeseries, granularity, x_range)
+        ),
+        "success": dash.figure("success", lambda: charts.success_failure(dash.by_provider, dash.errors)),
+        "latency": dash.figure("latency", lambda: charts.latency_by_provider(dash.latency)),
+        "users": dash.figure("users", lambda: charts.cost_per_user(dash.users)),
+        "savings": dash.figure("savings", lambda: charts.savings_by_task(dash.by_task)),
+    }
+
+
+def warm() -> charts.Dashboard:
+    """Import what the page's first run needs and fill the caches of its default view (the last 24 h, no filter),
+    exactly as the page asks for them, so that the first session after a server start finds them ready. Valid
+    until the view's version moves on (a new call, or the next five-minute slice)."""
+    import core.ab
+    import core.alerts
+    import core.budget
+    import core.forecast
+    import ui.sidebar  # noqa: F401
+
+    tracker = get_usage_tracker()
+    db_path = str(tracker.db_path)
+    span = time_range(DEFAULT_WINDOW, None).span_seconds(time.time(), first_ts(db_path, data_version(tracker)))
+    version = data_version(tracker, DEFAULT_WINDOW, None)
+    filter_options(db_path, DEFAULT_WINDOW, None, tuple((k, ()) for k in DIMENSIONS), version)
+    granularity = charts.default_granularity(span)
+    dash = dashboard(db_path, DEFAULT_WINDOW, None, granularity, (), version)
+    previous(db_path, DEFAULT_WINDOW, None, (), version)
+    calls(db_path, DEFAULT_WINDOW, None, (), None, version)
+    first_ts(db_path, version)
+    rng = time_range(DEFAULT_WINDOW, None)
+    # no forecast on a day's chart unless a daily budget is set (then the page builds that figure itself)
+    figures(dash, granularity, (rng.since or 0.0, time.time()), None)
+    core.alerts.alert_store(tracker.db_path).alerts()
+    return dash
