@@ -9,7 +9,7 @@ import streamlit as st
 from core import sanitize
 from core.base import Length, TaskType, Tone
 from core.workspace_context import Attribution
-from ui import preview, state, waiting, widgets
+from ui import downloads, preview, state, waiting, widgets
 from ui import workspace as wsui
 
 _FIELDS = ("letter_job", "letter_company", "letter_role", "letter_tone", "letter_length")
@@ -59,28 +59,15 @@ def _downloads(text: str, cv: dict[str, Any]) -> None:
     c1, c2, c3 = st.columns(3)
     text = sanitize.clean_text(text, widgets.cv_urls())
     c1.download_button("Download TXT", data=text, file_name="cover_letter.txt", mime="text/plain", key="letter_txt")
-    from core.export import TEMPLATES, letter_pdf
+    from core.export import letter_docx, letter_pdf
 
-    names: list[str] = list(TEMPLATES)
-    template = st.selectbox("PDF template", names, format_func=TEMPLATES.__getitem__, key="export_template") or names[0]
-    pdf = widgets.attempt(
-        lambda: letter_pdf(text, cv, template, widgets.cv_urls()), "The PDF export failed; the TXT one works."
+    template, urls = downloads.template(), widgets.cv_urls()
+    works = "the TXT one works."
+    downloads.offer(
+        c3, "cover_letter.pdf", lambda: letter_pdf(text, cv, template, urls), key="letter_pdf", fallback=works
     )
-    if pdf is not None:
-        c3.download_button("Download PDF", pdf, "cover_letter.pdf", "application/pdf", key="letter_pdf")
-    from core.export import DOCX_MIME, letter_docx
-
-    docx = widgets.attempt(
-        lambda: letter_docx(text, cv, template, widgets.cv_urls()), "The DOCX export failed; the TXT one works."
-    )
-    if docx is None:
-        return
-    c2.download_button(
-        "Download DOCX",
-        data=docx,
-        file_name="cover_letter.docx",
-        mime=DOCX_MIME,
-        key="letter_docx",
+    downloads.offer(
+        c2, "cover_letter.docx", lambda: letter_docx(text, cv, template, urls), key="letter_docx", fallback=works
     )
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import sanitize
 from core.base import TaskType
-from ui import preview, state, waiting, widgets
+from ui import downloads, preview, state, waiting, widgets
 from ui import workspace as wsui
 
 _DIFF_CSS = """<style>
@@ -61,31 +61,24 @@ def _downloads(result: dict[str, Any]) -> None:
         mime="text/markdown",
         key="tailor_download_md",
     )
-    from core.export import TEMPLATES, cv_pdf, first_page_png
+    from core.export import cv_docx, cv_pdf, first_page_png
 
-    clean = sanitize.clean_data(result["resume"], widgets.cv_urls())
-    names: list[str] = list(TEMPLATES)
-    template = st.selectbox("PDF template", names, format_func=TEMPLATES.__getitem__, key="export_template") or names[0]
-    pdf = widgets.attempt(lambda: cv_pdf(clean, template, widgets.cv_urls()), "The PDF export failed; DOCX works.")
+    urls = widgets.cv_urls()
+    clean, template = sanitize.clean_data(result["resume"], urls), downloads.template()
+    pdf = downloads.offer(
+        c3, "tailored_cv.pdf", lambda: cv_pdf(clean, template, urls), key="tailor_download_pdf", fallback="DOCX works."
+    )
     if pdf is not None:
-        c3.download_button("Download PDF", pdf, "tailored_cv.pdf", "application/pdf", key="tailor_download_pdf")
         with st.expander("PDF preview (first page)"):
             png = widgets.attempt(lambda: first_page_png(pdf, width=700), "The preview failed; the PDF is fine.")
             if png is not None:
                 st.image(png)
-    from core.export import DOCX_MIME, cv_docx
-
-    docx = widgets.attempt(
-        lambda: cv_docx(clean, template, widgets.cv_urls()), "The DOCX export failed; Markdown works."
-    )
-    if docx is None:
-        return
-    c2.download_button(
-        "Download DOCX",
-        data=docx,
-        file_name="tailored_cv.docx",
-        mime=DOCX_MIME,
+    downloads.offer(
+        c2,
+        "tailored_cv.docx",
+        lambda: cv_docx(clean, template, urls),
         key="tailor_download_docx",
+        fallback="Markdown works.",
     )
 
 

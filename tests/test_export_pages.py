@@ -80,3 +80,48 @@ def test_cover_letter_page_downloads_a_pdf_letter(parsed_cv: dict) -> None:
     assert parsed_cv["basics"]["email"] in text
     assert "Globex Corporation" in text
     assert parsed_cv["basics"]["email"] in extract_text(downloaded(at, "Download DOCX"), "letter.docx")
+
+
+def _tailored(at: AppTest) -> None:
+    at.text_area(key="tailor_job").input(JOB)
+    at.button(key="tailor_run").click()
+
+
+def _written(at: AppTest) -> None:
+    at.text_area(key="letter_job").input(JOB)
+    at.button(key="letter_run").click()
+
+
+@pytest.mark.parametrize(
+    ("page", "act", "broken", "message", "gone", "kept"),
+    [
+        ("tailor", _tailored, "cv_pdf", "The PDF export failed; DOCX works.", "Download PDF", "Download DOCX"),
+        ("tailor", _tailored, "cv_docx", "The DOCX export failed; Markdown works.", "Download DOCX", "Download PDF"),
+        (
+            "cover_letter", _written, "letter_pdf", "The PDF export failed; the TXT one works.",
+            "Download PDF", "Download DOCX",
+        ),
+        (
+            "cover_letter", _written, "letter_docx", "The DOCX export failed; the TXT one works.",
+            "Download DOCX", "Download PDF",
+        ),
+    ],
+)  # fmt: skip
+def test_a_failed_export_says_so_and_the_other_downloads_still_work(
+    parsed_cv: dict, monkeypatch: pytest.MonkeyPatch, page: str, act, broken: str, message: str, gone: str, kept: str
+) -> None:
+    import core.export
+
+    def boom(*_args: object) -> bytes:
+        raise RuntimeError("renderer crashed at /home/someone/secret.ttf")
+
+    monkeypatch.setattr(core.export, broken, boom)
+    at = open_page(f"app_pages/{page}.py", parsed_cv)
+    act(at)
+    at.run()
+    assert not at.exception
+    assert [message] == [e.value for e in at.error]  # the plain message only, no raw library error
+    labels = [b.label for b in at.get("download_button")]
+    assert gone not in labels
+    assert kept in labels
+    assert downloaded(at, kept).startswith(b"%PDF-" if kept.endswith("PDF") else b"PK")  # a real file, still served
