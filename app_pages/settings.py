@@ -39,6 +39,13 @@ _KEYED = [name for name in PROVIDER_NAMES if name in KEY_ENV_VARS]
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
+def _rows_editor(rows: list[dict[str, Any]], dtypes: dict[str, str], key: str, columns: dict[str, Any]) -> pd.DataFrame:
+    """A table the user adds rows to and deletes rows from. Each column keeps its type (`dtypes`) even when it is
+    empty or all blank, so a price or limit cell takes a number."""
+    frame = pd.DataFrame(rows, columns=list(dtypes)).astype(dtypes)
+    return st.data_editor(frame, key=key, hide_index=True, width="stretch", num_rows="dynamic", column_config=columns)
+
+
 def _flash(message: str, kind: str = "success") -> None:
     """Show `message` after the rerun that picks up the new settings."""
     st.session_state[_FLASH] = (kind, message)
@@ -363,16 +370,11 @@ def render_prices() -> None:
             "and marked as estimated. Enter its price in the table below and save."
         )
         rows.append({"model": model, "input": float("nan"), "output": float("nan")})
-    frame = pd.DataFrame(rows, columns=["model", "input", "output"]).astype(
-        {"model": "object", "input": "float64", "output": "float64"}
-    )
-    edited = st.data_editor(
-        frame,
-        key="prices_editor",
-        hide_index=True,
-        width="stretch",
-        num_rows="dynamic",
-        column_config={
+    edited = _rows_editor(
+        rows,
+        {"model": "object", "input": "float64", "output": "float64"},
+        "prices_editor",
+        {
             "input": st.column_config.NumberColumn("input", min_value=0.0, format="%.6f"),
             "output": st.column_config.NumberColumn("output", min_value=0.0, format="%.6f"),
         },
@@ -424,20 +426,14 @@ def render_budgets() -> None:
         "that default; delete the row to drop the user's own limits. Names are the ones typed in the sidebar."
     )
     saved_users = {user: dict(limits) for user, limits in sorted(b.per_user.items())}
-    frame = pd.DataFrame(
+    edited = _rows_editor(
         [
             {"user": u, "daily_usd": v.get("daily_usd"), "monthly_usd": v.get("monthly_usd")}
             for u, v in saved_users.items()
         ],
-        columns=["user", "daily_usd", "monthly_usd"],
-    ).astype({"user": "object", "daily_usd": "float64", "monthly_usd": "float64"})
-    edited = st.data_editor(
-        frame,
-        key="user_budgets_editor",
-        hide_index=True,
-        width="stretch",
-        num_rows="dynamic",
-        column_config={
+        {"user": "object", "daily_usd": "float64", "monthly_usd": "float64"},
+        "user_budgets_editor",
+        {
             "user": st.column_config.TextColumn("user", required=True, max_chars=64),
             "daily_usd": st.column_config.NumberColumn("per day (USD)", min_value=0.0, format="%.2f"),
             "monthly_usd": st.column_config.NumberColumn("per month (USD)", min_value=0.0, format="%.2f"),

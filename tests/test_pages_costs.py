@@ -527,3 +527,17 @@ def test_unpriced_models(status: list[dict], expected: dict[str, str]) -> None:
     from core.pricing import unpriced_models
 
     assert expected == unpriced_models(status, {})
+
+
+@pytest.mark.parametrize(
+    ("first_column", "numbers"),
+    [("model", ["input", "output"]), ("user", ["daily_usd", "monthly_usd"])],
+)
+def test_an_empty_prices_or_per_user_table_still_takes_numbers(first_column: str, numbers: list[str]) -> None:
+    write_config("[budgets]\nglobal_monthly_usd = 5\n")  # no price overrides, no per-user budgets
+    at = run(SETTINGS)
+    assert not at.exception
+    [editor] = [d.value for d in at.dataframe if d.value.columns[0] == first_column]
+    assert 0 == len(editor)
+    assert [first_column, *numbers] == list(editor.columns)
+    assert ["object", *["float64"] * len(numbers)] == [str(t) for t in editor.dtypes]
