@@ -778,12 +778,15 @@ def _skill_key(value: str) -> str:
 
 
 def _skill_keys(groups: list[Any]) -> dict[str, str]:
-    """Skill key → the skill as written, over the groups' names and keywords, in order."""
+    """Skill key → the skill as written, over the groups' keywords and names, in order; the name of a group with
+    keywords counts only when it is itself a skill ("Languages", "Finance" are categories)."""
     out: dict[str, str] = {}
     for group in groups:
         if not isinstance(group, dict):
             continue
-        for value in [group.get("name"), *(group.get("keywords") or [])]:
+        name, keywords = group.get("name"), list(group.get("keywords") or [])
+        named = not keywords or bool(vocabulary().canonical(str(name or "")))
+        for value in [name, *keywords] if named else keywords:
             text = str(value or "").strip()
             if text and _skill_key(text):
                 out.setdefault(_skill_key(text), text)

@@ -618,7 +618,7 @@ def test_skills_the_model_left_out_are_added_from_the_offline_parse_and_named() 
     ("kept", "added"),
     [
         (["Xero", "Sage 50", "Excel", "Payroll", "Bank reconciliation"], 0),  # five of six or more: enough
-        (["Xero", "Sage 50", "Excel", "Payroll"], 0),  # two missing but two thirds kept: not clearly fewer
+        (["Xero", "Sage 50", "Excel", "Payroll"], 2),  # two thirds kept: under three quarters
         (["Xero"], 5),
         (["Xero", "Sage 50"], 4),
     ],
@@ -629,6 +629,17 @@ def test_skills_are_added_only_when_the_model_kept_clearly_fewer(kept: list[str]
     out, findings = grounding.ground_parsed({"skills": [{"name": "Tools", "keywords": kept}]}, offline, ACCOUNTANT)
     assert added == sum(f["action"] == "added" for f in findings)
     assert len(out["skills"]) == 1 + added
+
+
+@pytest.mark.parametrize(("group", "added"), [("Finance", 2), ("Excel", 0)])
+def test_a_group_name_counts_as_a_skill_only_when_it_is_one(group: str, added: int) -> None:
+    """Four keywords and a group name: "Finance" is a category (four of six kept: two added), "Excel" a skill of
+    the CV (five of six kept: none added)."""
+    offline = {"skills": [{"name": s, "keywords": []} for s in ["Xero", "Sage 50", "Excel", "Payroll",
+                                                                 "Bank reconciliation", "JavaScript"]]}  # fmt: skip
+    parsed = {"skills": [{"name": group, "keywords": ["Xero", "Sage 50", "Payroll", "JS"]}]}
+    _, findings = grounding.ground_parsed(parsed, offline, ACCOUNTANT)
+    assert added == sum(f["action"] == "added" for f in findings)
 
 
 def test_an_offline_skill_that_is_not_a_skill_of_the_cv_is_not_added() -> None:

@@ -202,7 +202,7 @@ def test_every_job_specific_spelling_reaches_the_skill_its_line_names() -> None:
         ("special needs education", "Special Education"),
         ("external audit", "Auditing"),
         ("back end development", "Back-End Development"),  # was "Back-End Development development"
-        ("drafting", None),  # a designer's drafting is not Contract Drafting
+        ("drafting", "Drafting"),  # a designer's or a lawyer's: not Contract Drafting, and only in a skills list
         ("legal drafting", "Contract Drafting"),
     ],
 )
@@ -218,6 +218,7 @@ def test_job_specific_spellings(spelling: str, canonical: str | None) -> None:
         ("CRM Portal Administration for 300 users.", "Office Administration"),  # the administration of a system
         ("Training plan for new starters.", "Training and Development"),
         ("Ran the On Demand Operations team.", "Operations"),
+        ("Helped with the drafting of site plans.", "Drafting"),
     ],
 )
 def test_ordinary_words_in_running_text_are_not_skills(text: str, not_found: str) -> None:

@@ -34,6 +34,8 @@ def _skills(text: str) -> set[str]:
         ("Acme, In", False),
         ("Dundee", True),  # UK, Irish, Australian, Canadian and New Zealand cities, not only capitals
         ("Galway", True),
+        ("Rennes", True),  # cities of the languages the app reads: French, German, Spanish, Portuguese
+        ("Porto Alegre", True),
         ("Harlow Wynd, Dundee", False),
         ("Brackenridge Builders; Boston, MA", False),  # a name, a semicolon, then its town
         ("Maple Run School: Hoover, AL", False),  # 'In' and 'Or' are words before they are Indiana and Oregon
@@ -147,6 +149,30 @@ def test_employer_found(body: str, employer: str) -> None:
         ("EXPERIENCE\nCo-Director\n1994 - 1996\nRan the summer programme.\n", "Co-Director"),
         ("EXPERIENCE\nSenior Practitioner\n2008 - 2011\nLed casework for the team.\n", "Senior Practitioner"),
         ("EXPERIENCE\nCamp Counselor\nMay [year]-August [year]\nLed hikes.\n", "May [year]-August [year]"),
+        (
+            "EXPERIENCE\nTeaching Assistant, Movement Studies for Primary Teachers II, 2012 - 2013\nMarked essays.\n",
+            "Movement Studies for Primary Teachers II",  # a course and its level
+        ),
+        ("EXPERIENCE\nNanny, Child Care, 2002 - 2004\nLooked after two children.\n", "Child Care"),  # a field
+        ("EXPERIENCE\nNanny, Child Care, 2002 - 2004\nLooked after two children.\n", "Nanny"),  # a job
+        (
+            "EXPERIENCE\nDeveloper, Brightwater Ltd, 2012 - 2014\nBuilt services with Java Technologies and Spring.\n",
+            "Java Technologies",  # skills and a field of work, named in a sentence
+        ),
+        (
+            "EXPERIENCE\nMarch 2008 - June 2009\nIntegration Aide\nDeveloped lesson plan units for Media Studies\n",
+            "Developed lesson plan units for Media Studies",  # a duty: a verb in the past, then lower-case words
+        ),
+        (
+            "EXPERIENCE\nSeptember 2004 - June 2005\nEditor/Proofreader\nDuties: Proofreading teaching materials\n",
+            "Editor/Proofreader",
+        ),
+        ("EXPERIENCE\nOffice Manager/Medical Assistant\nUrology\n2003 - 2006\nRan the front desk.\n", "Urology"),
+        ("EXPERIENCE\nPHP developer\nXXXXXXXXXXX\n2005 - 2007\nBuilt sites.\n", "XXXXXXXXXXX"),  # a template's
+        (
+            "EXPERIENCE\nJune 2008 - December 2008\nIntern engineer / Kerlann Systemes, Rennes\nWrote test tools.\n",
+            "Rennes",
+        ),
         # a maker's name before its product, written where the employer goes: a tool, not the employer
         ("EXPERIENCE\nConsultant\nSAP ABAP -\nMay 2014 to June 2016\nWrote reports.\n", "SAP ABAP"),
         (
@@ -274,3 +300,15 @@ def test_a_name_spelt_as_a_heading_is_no_employer(text: str, expected: bool) -> 
     from core.local.parser.sections import is_heading_name
 
     assert expected == is_heading_name(text)
+
+
+def test_a_label_above_the_first_dates_is_not_the_employer() -> None:
+    """'Remunerated' over the first entry: the employer is the name after the title, not the label before the dates
+    (only a 'Town | dates' line sends the parser to the line above for the employer)."""
+    body = (
+        "Work Experience\nRemunerated\nJanuary 2012 - present\nChief Project Manager\nFjordvik Data AS\n"
+        "Ran the ICT group and its clients.\nSeptember 2008 - December 2011\nSenior System Consultant\n"
+        "Redwing Linux AB\nTaught Linux courses and ran client projects.\n"
+    )
+    jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]]
+    assert [("Fjordvik Data AS", "Chief Project Manager"), ("Redwing Linux AB", "Senior System Consultant")] == jobs

@@ -484,3 +484,25 @@ def test_two_leasing_limiters_never_admit_more_than_rpm_in_any_window(
     assert _most_in_any_window(admitted) <= rpm
     for limiter in pair:
         limiter.close()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_does_not_use_its_parents_leased_slots(tmp_path: Path) -> None:
+    """Parent and child would both take the same slots: the child starts with no lease and claims its own."""
+    import os
+
+    clock = Clock(1000.0)
+    limiter = SQLiteRateLimiter(tmp_path / "usage.db", {"p": (100_000, None)}, clock=clock)
+    for _ in range(100):
+        clock.now += 0.005
+        limiter.acquire("p", "u")
+    assert limiter._leases[("p", "u")].free
+    before = len(_rows(tmp_path / "usage.db"))
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit code, never through pytest
+        ok = not limiter._leases and limiter.acquire("p", "u") == 0.0
+        ok = ok and len(_rows(tmp_path / "usage.db")) > before  # its call was written, not taken from memory
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert 0 == os.waitstatus_to_exitcode(status)
+    assert limiter._leases[("p", "u")].free  # the parent keeps its own

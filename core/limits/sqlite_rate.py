@@ -15,11 +15,12 @@ instead of one per call: `k` rows stamped with the lease's end (`LEASE_SECONDS` 
 rpm together (count + k <= rpm). Calls inside the lease take a slot from memory. Each call then has a row stamped at
 or after its real time, written before it, so every window a call falls in counts it: any number of processes still
 admit at most rpm in any 60 s. Slots left unused when the lease ends are given back (deleted) off the hot path, by
-the next claim or a background thread. `k` adapts: it grows (doubling) only while the slots run out before the
-lease ends, shrinks to what was used when they do not, and is at most rpm / `LEASE_SHARE` (and `LEASE_MAX`), so a
-provider needs rpm >= 2 * `LEASE_SHARE` for leases at all; at low rates, with a tpm limit, or when the limit is
-near, each call is still one statement. A killed process cannot give its unused slots back: at most one lease per
-(provider, user), at most rpm / `LEASE_SHARE` slots, stay counted until `LEASE_SECONDS` + 60 s after its claim.
+the next claim or a background thread. `k` adapts: it is the pace of the last lease (or single call) over the next
+lease, no more than the last lease served when some of its slots went unused, and at most rpm / `LEASE_SHARE` (and
+`LEASE_MAX`), so a provider needs rpm >= 2 * `LEASE_SHARE` for leases at all; at low rates, with a tpm limit, or
+when the limit is near, each call is still one statement. A killed process cannot give its unused slots back: at
+most one lease per (provider, user), at most rpm / `LEASE_SHARE` slots, stay counted until `LEASE_SECONDS` + 60 s
+after its claim.
 
 Times are wall-clock (`time.time`), the only clock processes share.
 """
@@ -57,6 +58,8 @@ LEASE_SECONDS = 1.0
 #: A lease holds at most rpm / LEASE_SHARE slots (2 %), and at most LEASE_MAX.
 LEASE_SHARE = 50
 LEASE_MAX = 64
+#: (provider, user) pairs whose pace this process keeps before it forgets the idle ones.
+_MAX_KEPT = 10_000
 
 
 #: The hot path: count and admit in one statement (its own transaction). An INSERT takes the file's write lock
@@ -94,21 +97,21 @@ class _Lease:
 
 
 def _next_size(last: _Lease | None, now: float, cap: int) -> int:
-    """How many slots to claim now: never more than the last lease's size doubled (and only when it ran out), never
-    more than the last lease's pace predicts for the next one, and 1 (no lease) when calls are rare."""
+    """How many slots to claim now: what the last lease's pace predicts for the next one (at most `cap`, and never
+    more than the last one served when it ended with slots unused), and 1 (no lease) when calls are rare."""
     if last is None or now < last.no_claim_until or not last.start <= now <= last.end + LEASE_SECONDS:
         return 1
     used = last.size - len(last.free)
     pace = used * LEASE_SECONDS / max(now - last.start, 1e-3)  # calls expected in the next lease at this pace
-    grow = 2 * last.size if not last.free else used
-    return max(1, min(cap, grow, int(pace)))
+    return max(1, min(cap, used if last.free else cap, int(pace)))
 
 
 class SQLiteRateLimiter(LimiterBase):
     """`RateLimiter` over a shared SQLite file. Same semantics as `InMemoryRateLimiter`, across processes.
 
-    An admitted call costs one INSERT … SELECT (one statement, one transaction, one B-tree page written); only a
-    refused call runs the longer transaction that works out how long to wait.
+    An admitted call costs one INSERT … SELECT (one statement, one transaction, one B-tree page written), or, in a
+    burst, a slot of a lease (no file access; see the module docstring); only a refused call runs the longer
+    transaction that works out how long to wait.
     """
 
     def __init__(
@@ -162,6 +165,9 @@ class SQLiteRateLimiter(LimiterBase):
                 now = self._clock()
                 with self._lease_lock:
                     self._leases[key] = _Lease(now, now, 1)  # this call's pace sizes the next claim
+                    if len(self._leases) > _MAX_KEPT:  # many one-off users: forget the ended, emptied ones
+                        for old_key in [k for k, v in self._leases.items() if not v.free and v.end < now - 1]:
+                            del self._leases[old_key]
             return wait
 
     def _claim(self, key: tuple[str, str], size: int, rpm: int, last: _Lease | None, stale: list[int]) -> bool:
@@ -380,6 +386,21 @@ class _Returner:
 
 _RETURNER = _Returner()
 _LIVE: weakref.WeakSet[SQLiteRateLimiter] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not take its parent's leased slots (both would use them): it starts with no leases, and
+    with its own giving-back thread."""
+    global _RETURNER
+    _RETURNER = _Returner()
+    for limiter in list(_LIVE):
+        limiter._leases = {}
+        limiter._lease_lock = threading.Lock()
+        limiter._claim_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

@@ -57,7 +57,17 @@ CITIES = frozenset(
     milton keynes|luton|croydon|middlesbrough|doncaster|huddersfield|stockport|warrington|ipswich|northampton|
     swindon|bournemouth|blackpool|cork|galway|limerick|waterford|kilkenny|sligo|drogheda|dundalk|athlone|canberra|
     hobart|gold coast|geelong|wollongong|townsville|cairns|parramatta|ballarat|edmonton|winnipeg|quebec city|
-    mississauga|brampton|saskatoon|christchurch|dunedin""".replace("\n", "").split("|")
+    mississauga|brampton|saskatoon|christchurch|dunedin|lyon|marseille|toulouse|nantes|strasbourg|bordeaux|lille|
+    rennes|montpellier|grenoble|cologne|köln|koeln|stuttgart|düsseldorf|duesseldorf|dresden|leipzig|hannover|
+    hanover|nuremberg|nürnberg|bremen|bonn|karlsruhe|mannheim|valencia|seville|sevilla|bilbao|malaga|málaga|
+    zaragoza|porto|coimbra|braga|turin|torino|naples|napoli|florence|firenze|bologna|genoa|antwerp|ghent|
+    rotterdam|utrecht|eindhoven|the hague|gothenburg|göteborg|malmö|malmo|bergen|trondheim|stavanger|aarhus|
+    tampere|espoo|kraków|krakow|wrocław|wroclaw|gdańsk|gdansk|poznań|poznan|bucharest|athens|belgrade|
+    zagreb|ljubljana|bratislava|tallinn|riga|vilnius|kyiv|kiev|istanbul|ankara|lausanne|basel|bern|graz|salzburg|
+    innsbruck|linz|rio de janeiro|brasília|brasilia|belo horizonte|porto alegre|curitiba|recife|fortaleza|
+    guadalajara|monterrey|medellín|medellin|cali|quito|caracas|montevideo|la paz|asunción""".replace("\n", "").split(
+        "|"
+    )
 )
 
 #: The word lists above wrap over lines; every name is stripped so that the first one of each line ('india',

@@ -117,6 +117,8 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
             back -= 1
         fwd = idx + 1
         has_header = any(_title_score(c) or _org_score(c) for _, c in cands)
+        # 'Rising Sun' / 'Rapid City, SD | dates': the employer stands on the line above its town and dates
+        first_own = idx - 1 if rest and gz.is_place(rest) else idx
         while not has_header and fwd + 1 < next_anchor and fwd <= idx + 2 and _is_short(lines[fwd]):
             if date_first and not rest and len(cands) >= 2:
                 break
@@ -125,7 +127,7 @@ def _parse_work(lines: list[str]) -> list[dict[str, Any]]:
                 fwd += 1
             else:
                 break
-            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= idx - 1):
+            if _title_score(lines[fwd - 1]) and any(_proper_name(c) for j, c in cands if j >= first_own):
                 break  # 'Rising Sun / City, ST | dates / Teacher': employer and title both found
         prev_anchor = idx
         entry = _entry_from(cands)
@@ -289,12 +291,16 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
         words = [x for x in _ORG_NAME_WORD.findall(name) if x.lower() not in LOWER_OK]
         lower = sum(x[0].islower() for x in words)
         sentence_like = not (name[:1].isupper() or name[:1].isdigit()) or lower * 2 > len(words) or len(words) > 8
+        # 'Developed lesson plan units for Media Studies': a verb in the past, then words in lower case
+        sentence_like = sentence_like or (lower >= 2 and bool(_PAST_TENSE_FIRST.match(name)))
         own_school = _own_school(name, schools)
         position = w.get("position", "")
         if position and (_date_like(position) or _CONTACT_LABEL.match(position)):
             w["position"] = position = ""  # 'Summer' left of 'Summer 20XX-20XX', 'Tel: (123)…': not a title
         if name and _KIND_OF_PLACE.fullmatch(name.strip(" .,")):
             w["name"] = name = ""  # 'School', 'UNIVERSITY': a kind of place with its name left out
+        if name and not position and not w.get("startDate") and _skills_and_fields(name):
+            w["name"] = name = ""  # 'Java Technologies', 'International Leadership' named in prose: no employer
         if name and position.strip().lower() == "member":
             w["name"] = name = ""  # a member of a club, board or society holds no job there
         if name:
@@ -342,8 +348,16 @@ _FIELD_WORDS = frozenset(
     research sales industry function history sciences science analysis quantitative media office programming
     development design services service products product platform platforms process processes various global
     international general public engineering electronics telecom telecommunications internet e-business e-commerce
-    tools environment domain domains areas area sector field""".split()
+    tools environment domain domains areas area sector field child care childcare cardiology urology oncology
+    radiology pediatrics paediatrics dermatology neurology orthopedics orthopaedics psychiatry surgery""".split()
 )
+
+
+def _skills_and_fields(name: str) -> bool:
+    """Every word a skill or a field of work, one at least a skill: 'Java Technologies', 'VirtualBox and Docker'."""
+    words = [w for w in name.replace("/", " ").split() if w.lower() not in ("and", "&", "of")]
+    skills = [w for w in words if vocabulary().canonical(w)]
+    return bool(skills) and all(w in skills or w.lower() in _FIELD_WORDS for w in words)
 
 
 def _generic_name(name: str) -> bool:
@@ -355,6 +369,7 @@ def _generic_name(name: str) -> bool:
     return all(w in _FIELD_WORDS for w in words)
 
 
+_PAST_TENSE_FIRST = re.compile(r"[A-Z][a-z]{3,}ed\s")
 _TRAILING_FUNCTION_WORD = re.compile(r"\s(?:for|of|and|at|with|the|to|in|as|by|&)$", re.I)
 #: 'MNC. As Thomson Reuters': a sentence break inside the name
 _SENTENCE_BREAK = re.compile(r"\.\s+(?:as|the|in|for|with|and|at|to|we|i)\s", re.I)
@@ -385,9 +400,10 @@ _NOT_A_NAME = frozenset(
 )
 
 
-#: An e-mail address, a grade, a page number, an availability note or a claim of experience: never an employer.
+#: An e-mail address, a grade, a page number, an availability note, a claim of experience, a P.O. box or a
+#: template's 'XXXXXX': never an employer.
 _NEVER_AN_EMPLOYER = re.compile(
-    r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b|\bp\.?\s?o\.?\s+box\b", re.I
+    r"@|\bGPA\b|^page\s+\d+$|^available\b|\bexperience\s+(?:with|in|of)\b|\bp\.?\s?o\.?\s+box\b|^x{3,}$", re.I
 )
 
 
@@ -405,6 +421,8 @@ def _not_an_employer(name: str) -> bool:
         return True  # 'Position', 'Home', 'Duluth Campus Responsibilities', 'Selected Publications'
     if _vendor_product(name):
         return True
+    if len(words) >= 2 and words[-1] in ("I", "II", "III", "IV"):
+        return True  # 'Physical Education for Elementary Students II', 'Animal Ambassador I': a course or a grade
     low = name.lower()
     return len(words) == 1 and name.isalpha() and len(low) > 5 and low.endswith("ed") and low not in _NAMES_IN_ED
 

@@ -100,5 +100,5 @@ ROMAN = frozenset({"i", "ii", "iii", "iv", "1", "2", "3"})
 EXTRA_TITLE_HEADS = frozenset(
     """coach chef cook driver nurse waiter waitress bartender barista cleaner carer caregiver midwife paramedic
     dentist surgeon doctor solicitor plumber carpenter welder server hostess housekeeper porter labourer
-    laborer practitioner reviewer sitter""".split()
+    laborer practitioner reviewer sitter nanny babysitter proofreader""".split()
 )
