@@ -1,12 +1,15 @@
 """The usage page's data: its SQL aggregates, cached per view and shared by every session of the process.
 
 Kept apart from app_pages/usage.py (a script Streamlit runs, not a module) so that a server start can fill the same
-caches before the first session (`warm`, run by `streamlit run serve.py`).
+caches before the first session (`lifespan`, the hook of `streamlit run serve.py`).
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -14,6 +17,8 @@ import streamlit as st
 
 from core import charts
 from core.usage_tracker import get_usage_tracker
+
+_log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = "Last 24 h"
 #: The filters of the page, in its order (their widgets' keys are `usage_<name>`).
@@ -158,3 +163,17 @@ def warm() -> charts.Dashboard:
     figures(dash, granularity, (rng.since or 0.0, time.time()), None)
     core.alerts.alert_store(tracker.db_path).alerts()
     return dash
+
+
+@asynccontextmanager
+async def lifespan(_app: Any) -> AsyncIterator[None]:
+    """`st.App`'s lifespan hook (serve.py): the shared services and the default view, warmed before the server
+    answers. A warm-up that fails (a database not reachable yet, say) is logged: the server starts anyway, cold."""
+    try:
+        from ui import state
+
+        state.services()  # the router, providers and tracker every page's sidebar uses
+        warm()
+    except Exception as exc:  # noqa: BLE001 - a cold start is slower, not broken
+        _log.warning("warm-up skipped, the first session will be slower: %s", exc)
+    yield
