@@ -312,3 +312,20 @@ def test_a_label_above_the_first_dates_is_not_the_employer() -> None:
     )
     jobs = [(w["name"], w["position"]) for w in parse_cv(HEADER + body)["work"] if w["name"]]
     assert [("Fjordvik Data AS", "Chief Project Manager"), ("Redwing Linux AB", "Senior System Consultant")] == jobs
+
+
+def test_a_job_whose_employer_line_is_rejected_keeps_its_dates_duties_and_title() -> None:
+    """'Experience in …' is no employer, but its dates and duties are the job seeker's facts: the entry stays, and
+    the title named alone above it ('Junior Data Engineer') is that job's, not a mention."""
+    body = (
+        "WORK EXPERIENCE\n\nJunior Data Engineer\n\nnorthwind\n\n"
+        "• Junior Data Engineer in Northwind Analytics Pvt Ltd. (through Contoso Staffing Pvt Ltd)\n"
+        "• Experience in Data Pipelines and Report Automation. (March 2019 onwards)\n"
+        "Built nightly loads in Python.\nKept the reporting servers patched.\n"
+    )
+    work = parse_cv(HEADER + body)["work"]
+    dated = [w for w in work if w.get("startDate")]
+    assert ["2019-03"] == [w["startDate"] for w in dated]
+    assert "Junior Data Engineer" == dated[0]["position"]
+    assert not any("Experience in" in w["name"] for w in work)
+    assert [] == [w for w in work if w.get("x-source") == "mentioned"]

@@ -22,6 +22,7 @@ from core.local.parser.work import (
     _jobs_outside_experience,
     _parse_work,
     _tidy_work,
+    _title_for_untitled_job,
     _titles_named,
     _undated_entries,
     title_phrases,
@@ -150,6 +151,7 @@ def _parse_into(resume: dict[str, Any], text: Any, warnings: list[str]) -> None:
     # a certificate ('Tableau Desktop Specialist', 'NMC Registered Nurse') names no job held
     cert_lines = set(sections.get("certificates") or [])
     _titles_named(resume["work"], [ln for ln in lines if ln not in cert_lines])
+    _title_for_untitled_job(resume["work"])
     skill_lines = sections.get("skills", []) + _labelled_lists(sections) + _inline_lists(sections)
     resume["skills"] = _parse_skills(skill_lines, text, basics["name"])
     resume["languages"] = _parse_languages(sections.get("languages", []), text)

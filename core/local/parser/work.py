@@ -321,7 +321,18 @@ def _tidy_work(work: list[dict[str, Any]], education: list[dict[str, Any]], pers
             or ((_ACTIVITY.search(name) or _MEMBERSHIP_BODY.search(name)) and _MEMBERSHIP_ROLE.fullmatch(position))
         ):
             w["name"] = ""
-    work[:] = [w for w in work if w.get("name") or w.get("position")]
+    # an entry whose name was blanked keeps its dates and duties: the job seeker's facts are not dropped with it
+    work[:] = [w for w in work if any(w.get(k) for k in ("name", "position", "startDate", "highlights"))]
+
+
+def _title_for_untitled_job(work: list[dict[str, Any]]) -> None:
+    """One dated job with neither employer nor title, and one title named alone in the CV ('Associate Software
+    Engineer' over 'oracle' and the dated duties): that title is the job's, not a mention."""
+    untitled = [w for w in work if not w.get("name") and not w.get("position") and w.get("startDate")]
+    alone = [w for w in work if w.get("position") and not any(w.get(k) for k in ("name", "startDate", "highlights"))]
+    if len(untitled) == 1 and len(alone) == 1:
+        untitled[0]["position"] = alone[0]["position"]
+        work.remove(alone[0])  # a mention no more: the title is held
 
 
 _KIND_OF_PLACE = re.compile(
