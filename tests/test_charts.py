@@ -557,17 +557,23 @@ def test_the_bucket_size_is_guessed_when_not_given() -> None:
     )
 
 
+#: The usage page's charts with a cost or token axis, each with columns and rows to draw it from.
+_COST_CHARTS = [
+    (charts.cost_by_provider, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+    (charts.cost_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+    (charts.cost_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
+    (charts.tokens_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
+    (charts.savings_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
+]
+
+
 @pytest.mark.parametrize(
     ("builder", "columns", "rows"),
     [
-        (charts.cost_by_provider, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
-        (charts.cost_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
-        (charts.cost_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
-        (charts.tokens_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
+        *_COST_CHARTS,
         (charts.latency_by_provider, charts.LATENCY_COLUMNS, [{"provider": "openai", "calls": 3, "p50_ms": 5,
                                                                 "p95_ms": 9}]),
         (charts.cost_per_user, charts.USER_COLUMNS, [{"user_id": "u", "requests": 1, "cost_usd": 0.1}]),
-        (charts.savings_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
     ],
 )  # fmt: skip
 def test_every_chart_has_axis_titles(builder, columns, rows) -> None:
@@ -655,16 +661,7 @@ def test_cost_over_time_keeps_room_below_for_its_legend_and_right_for_the_foreca
     assert 95 == charts._fit_margins(fig, bottom=135).layout.margin.r
 
 
-@pytest.mark.parametrize(
-    ("builder", "columns", "rows"),
-    [
-        (charts.cost_by_provider, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
-        (charts.cost_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
-        (charts.cost_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
-        (charts.tokens_over_time, charts.TIMESERIES_COLUMNS, TIMESERIES),
-        (charts.savings_by_task, charts.BREAKDOWN_COLUMNS, BREAKDOWN_PROVIDER),
-    ],
-)
+@pytest.mark.parametrize(("builder", "columns", "rows"), _COST_CHARTS)
 def test_every_chart_leaves_room_for_its_axis_titles(builder, columns, rows) -> None:
     left, _right, top, bottom = _margin(builder(frame(rows, columns)))
     assert left >= 85 and top >= 50 and bottom >= 80
