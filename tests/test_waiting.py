@@ -153,3 +153,60 @@ def test_after_stop_waiting_the_rerun_answers_offline(
     assert "local" == _provider(at, key)
     assert any(c.value.startswith("The offline engine answered in ") for c in at.caption)
     assert f"{key}_use_offline" not in at.session_state  # only that one run
+
+
+def _runner_page() -> None:
+    """A page whose one action parses the CV in the session through `waiting.runner` (AppTest runs this source)."""
+    import streamlit as st
+
+    from core.ai_service import record_of
+    from core.base import TaskType
+    from ui import waiting
+
+    wait = waiting.runner("demo", TaskType.CV_PARSING)
+    parsed = wait.run(wait.svc.parse_cv(st.session_state["demo_text"]))
+    st.session_state["demo_answered_by"] = getattr(record_of(parsed), "provider", None)
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_runner_ties_its_key_to_the_service_and_the_wait(
+    slow_openai: SlowServer, monkeypatch: pytest.MonkeyPatch, stopped: bool
+) -> None:
+    """Not stopped: the provider is asked, the wait is shown with its stop button (keyed by the runner's key) until
+    the provider's deadline, then the offline engine answers. Stopped (the runner's key flagged by a stop on the last
+    run): no provider is asked, no wait or stop button is drawn, and the flag is used up."""
+    from streamlit.testing.v1 import AppTest
+
+    texts: list[str] = []
+    buttons: list[str] = []
+    real_text = waiting.status_text
+
+    def spy(provider: str, elapsed: float) -> str:
+        texts.append(real_text(provider, elapsed))
+        return texts[-1]
+
+    monkeypatch.setattr(waiting, "status_text", spy)
+    real_button = st.delta_generator.DeltaGenerator.button
+
+    def button(self: Any, label: str, *args: Any, **kw: Any) -> Any:  # each button: key, label, what a click calls
+        buttons.append(f"{kw.get('key')}: {label} -> {getattr(kw.get('on_click'), '__name__', None)}{kw.get('args')}")
+        return real_button(self, label, *args, **kw)
+
+    monkeypatch.setattr(st.delta_generator.DeltaGenerator, "button", button)
+    at = AppTest.from_function(_runner_page, default_timeout=60)
+    at.session_state["demo_text"] = CV_TEXT
+    if stopped:
+        at.session_state["demo_use_offline"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert "local" == at.session_state["demo_answered_by"]
+    assert "demo_use_offline" not in at.session_state
+    assert [] == [b for b in at.button if b.label == waiting.STOP_LABEL]  # gone once answered
+    if stopped:
+        assert ([], [], []) == (slow_openai.requests, texts, buttons)
+        assert any(c.value.startswith("The offline engine answered in ") for c in at.caption)
+    else:
+        assert 1 <= len(slow_openai.requests)
+        assert len([t for t in texts if t.startswith("Waiting for openai… ")]) >= 4
+        assert [f"demo_stop: {waiting.STOP_LABEL} -> _choose_offline('demo',)"] == buttons
+        assert any(" answered in " in c.value for c in at.caption)
