@@ -114,51 +114,9 @@ def render_empty_state() -> None:
 
 
 def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[str, float] | None = None) -> None:
-    head = dash.headline
-
-    def delta(key: str) -> str | None:
-        return None if previous is None else charts.change_text(head[key], previous[key])
-
-    def count(key: str) -> tuple[str, str]:
-        value = int(head[key])
-        return charts.compact_number(value), f"{value:,}"
-
-    def usd(key: str) -> tuple[str, str]:
-        return charts.compact_usd(head[key]), f"${float(head[key]):,.6f}"
-
-    row1 = st.columns(4)
-    for column, (label, key, colour) in zip(
-        row1,
-        (
-            ("Requests", "total_requests", "normal"),
-            ("Successful", "successful_requests", "normal"),
-            ("Failed", "failed_requests", "inverse"),
-        ),
-        strict=False,
-    ):
-        text, exact = count(key)
-        column.metric(label, text, delta(key), delta_color=colour, help=f"Exactly {exact}.")  # type: ignore[arg-type]
-    tokens_in, tokens_out = count("total_input_tokens"), count("total_output_tokens")
-    row1[3].metric(
-        "Tokens in / out",
-        f"{tokens_in[0]} / {tokens_out[0]}",
-        delta("total_tokens"),
-        help=f"Exactly {tokens_in[1]} input and {tokens_out[1]} output tokens.",
-    )
-    row2 = st.columns(4)
-    text, exact = usd("cost_usd")
-    row2[0].metric(f"Cost ({window_label.lower()})", text, delta("cost_usd"), delta_color="inverse", help=exact)
-    row2[1].metric(
-        "Average cost per call",
-        charts.format_usd(head["avg_cost_per_call"]),
-        delta("avg_cost_per_call"),
-        delta_color="inverse",
-        help=f"${head['avg_cost_per_call']:,.8f}",
-    )
-    text, exact = count("total_tokens")
-    row2[2].metric("Total tokens", text, delta("total_tokens"), help=f"Exactly {exact}.")
-    text, exact = usd("total_cost_all_time")
-    row2[3].metric("All-time cost", text, help=exact)
+    """The eight headline figures, each against the previous period of equal length, as one element (hover a
+    figure for its exact value)."""
+    st.markdown(charts.tiles_html(charts.headline_tiles(dash.headline, previous, window_label)), unsafe_allow_html=True)
 
 
 def sections() -> dict[str, Any]:

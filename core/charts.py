@@ -172,6 +172,94 @@ def change_text(now: float, before: float) -> str | None:
     return f"{(now - before) / before:+.0%} vs previous period"
 
 
+@dataclass(frozen=True)
+class Tile:
+    """One headline figure: the value shown (compact at any scale), its change against the previous period, whether
+    a rise is good news, and the exact value (the tile's tooltip)."""
+
+    label: str
+    value: str
+    delta: str | None = None
+    rise_is_good: bool = True
+    exact: str = ""
+
+    @property
+    def trend(self) -> str:
+        """'good', 'bad' or 'flat': the colour of the delta."""
+        if not self.delta or self.delta == "new" or self.delta.startswith(("+0%", "-0%")):
+            return "flat"
+        return "good" if self.delta.startswith("+") == self.rise_is_good else "bad"
+
+
+def headline_tiles(head: Mapping[str, float], previous: Mapping[str, float] | None, window_label: str) -> list[Tile]:
+    """The eight headline figures of a view, against `previous` (the period of equal length before; None: none)."""
+
+    def delta(key: str) -> str | None:
+        return None if previous is None else change_text(head[key], previous[key])
+
+    def count(label: str, key: str, rise_is_good: bool = True) -> Tile:
+        value = int(head[key])
+        return Tile(label, compact_number(value), delta(key), rise_is_good, f"Exactly {value:,}.")
+
+    tokens_in, tokens_out = int(head["total_input_tokens"]), int(head["total_output_tokens"])
+    return [
+        count("Requests", "total_requests"),
+        count("Successful", "successful_requests"),
+        count("Failed", "failed_requests", rise_is_good=False),
+        Tile(
+            "Tokens in / out",
+            f"{compact_number(tokens_in)} / {compact_number(tokens_out)}",
+            delta("total_tokens"),
+            exact=f"Exactly {tokens_in:,} input and {tokens_out:,} output tokens.",
+        ),
+        Tile(
+            f"Cost ({window_label.lower()})",
+            compact_usd(head["cost_usd"]),
+            delta("cost_usd"),
+            rise_is_good=False,
+            exact=f"${float(head['cost_usd']):,.6f}",
+        ),
+        Tile(
+            "Average cost per call",
+            format_usd(head["avg_cost_per_call"]),
+            delta("avg_cost_per_call"),
+            rise_is_good=False,
+            exact=f"${head['avg_cost_per_call']:,.8f}",
+        ),
+        count("Total tokens", "total_tokens"),
+        Tile("All-time cost", compact_usd(head["total_cost_all_time"]), exact=f"${head['total_cost_all_time']:,.6f}"),
+    ]
+
+
+_TREND_STYLE = {"good": "color:#21c354", "bad": "color:#ff4b4b", "flat": "opacity:0.6"}
+
+
+def tiles_html(tiles: Sequence[Tile], per_row: int = 4) -> str:
+    """The tiles as one HTML grid: the browser lays out and draws one element instead of a column and a metric per
+    figure. Every text is escaped."""
+    from html import escape
+
+    cells = []
+    for tile in tiles:
+        arrow = "" if tile.trend == "flat" else ("▲ " if tile.delta and tile.delta.startswith("+") else "▼ ")
+        delta = (
+            f'<div class="tile-delta" style="font-size:0.85rem;{_TREND_STYLE[tile.trend]}">'
+            f"{arrow}{escape(tile.delta)}</div>"
+            if tile.delta
+            else ""
+        )
+        cells.append(
+            f'<div class="tile" title="{escape(tile.exact)}">'
+            f'<div class="tile-label" style="font-size:0.875rem;opacity:0.8">{escape(tile.label)}</div>'
+            f'<div class="tile-value" style="font-size:1.75rem;line-height:1.3;white-space:nowrap">'
+            f"{escape(tile.value)}</div>{delta}</div>"
+        )
+    return (
+        f'<div class="usage-headline" style="display:grid;grid-template-columns:repeat({per_row},minmax(0,1fr));'
+        f'gap:0.75rem 1rem;margin-bottom:1rem">{"".join(cells)}</div>'
+    )
+
+
 def format_usd(value: float) -> str:
     """Dollars with enough decimals that cheap calls do not all read $0.00."""
     value = float(value or 0.0)

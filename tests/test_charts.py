@@ -665,3 +665,52 @@ def test_cost_over_time_keeps_room_below_for_its_legend_and_right_for_the_foreca
 def test_every_chart_leaves_room_for_its_axis_titles(builder, columns, rows) -> None:
     left, _right, top, bottom = _margin(builder(frame(rows, columns)))
     assert left >= 85 and top >= 50 and bottom >= 80
+
+
+# --- the headline tiles ----------------------------------------------------------------------------------------------
+
+HEAD = charts.headline_metrics(
+    {"total_requests": 12, "successful_requests": 10, "failed_requests": 2, "total_input_tokens": 48_007_123,
+     "total_output_tokens": 1_234, "total_tokens": 48_008_357, "cost_usd": 3.0, "total_cost_all_time": 9.0}
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "before", "value", "delta", "trend"),
+    [
+        ("Requests", {"total_requests": 6}, "12", "+100% vs previous period", "good"),
+        ("Failed", {"failed_requests": 1}, "2", "+100% vs previous period", "bad"),  # more failures: bad news
+        ("Failed", {"failed_requests": 4}, "2", "-50% vs previous period", "good"),
+        ("Cost (last 24 h)", {"cost_usd": 6.0}, "$3.00", "-50% vs previous period", "good"),
+        ("Average cost per call", {"cost_usd": 3.0, "total_requests": 12}, "$0.2500", "+0% vs previous period", "flat"),
+        ("Successful", {"successful_requests": 0}, "10", "new", "flat"),
+        ("Tokens in / out", {}, "48.0M / 1,234", "new", "flat"),
+    ],
+)
+def test_headline_tiles_say_the_change_and_whether_it_is_good_news(
+    label: str, before: dict, value: str, delta: str, trend: str
+) -> None:
+    previous = charts.headline_metrics(before)
+    tile = next(t for t in charts.headline_tiles(HEAD, previous, "Last 24 h") if t.label == label)
+    assert (value, delta, trend) == (tile.value, tile.delta, tile.trend)
+
+
+def test_headline_tiles_without_a_previous_period_have_no_delta() -> None:
+    tiles = charts.headline_tiles(HEAD, None, "All time")
+    assert 8 == len(tiles)
+    assert {None} == {t.delta for t in tiles}
+    assert "Exactly 48,007,123 input and 1,234 output tokens." == tiles[3].exact
+
+
+def test_tiles_html_is_one_escaped_grid_with_coloured_deltas() -> None:
+    tiles = [
+        charts.Tile("Cost (<b>x</b>)", "$1.00", "+5% vs previous period", rise_is_good=False, exact='"$1.000000"'),
+        charts.Tile("Requests", "3", "-10% vs previous period"),
+        charts.Tile("All-time cost", "$9.00"),
+    ]
+    html = charts.tiles_html(tiles)
+    assert html.startswith('<div class="usage-headline"') and 3 == html.count('class="tile"')
+    assert "<b>" not in html and "Cost (&lt;b&gt;x&lt;/b&gt;)" in html and 'title="&quot;$1.000000&quot;"' in html
+    assert 'color:#ff4b4b">▲ +5% vs previous period' in html  # cost up: red, arrow up
+    assert 'color:#ff4b4b">▼ -10% vs previous period' in html  # requests down: red, arrow down
+    assert 2 == html.count("tile-delta")  # no delta line where there is nothing to compare

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import charts
 from core.usage_tracker import UsageTracker
 from tests.page_steps import page_text
-from tests.usage_page import usage_app
+from tests.usage_page import headline, usage_app
 
 REPO = Path(__file__).resolve().parent.parent
 USAGE = str(REPO / "app_pages" / "usage.py")
@@ -50,7 +50,7 @@ def seed(db: Path) -> None:
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
+    return {label: tile["value"] for label, tile in headline(at).items()}
 
 
 def run(path: str) -> AppTest:
@@ -85,7 +85,8 @@ def test_usage_seeded_db_draws_headline_charts_and_table(db_path: Path) -> None:
     assert shown["Cost (last 24 h)"] == "$0.4000"
     assert shown["Average cost per call"] == "$0.1333"
     assert shown["All-time cost"] == "$0.4000"
-    assert (shown["On each task's default provider"], shown["Saved by routing"]) == ("$0.7000", "$0.3000")
+    savings = {m.label: m.value for m in at.metric}  # the Savings section's figures
+    assert (savings["On each task's default provider"], savings["Saved by routing"]) == ("$0.7000", "$0.3000")
     table = at.dataframe[0].value
     assert list(table.columns) == list(charts.CALL_COLUMNS)
     assert len(table) == 3
@@ -454,12 +455,12 @@ def test_headline_metrics_compare_with_the_previous_period(db_path: Path) -> Non
         cost_usd=0.8, success=True, ts=time.time() - 30 * 3600,
     )  # fmt: skip
     at = run(USAGE)
-    deltas = {m.label: m.proto.delta for m in at.metric}
+    deltas = {label: tile["delta"] for label, tile in headline(at).items()}
     assert "+200% vs previous period" == deltas["Requests"]  # 3 now, 1 in the 24 h before
     assert "-50% vs previous period" == deltas["Cost (last 24 h)"]  # $0.40 now, $0.80 before
     assert "new" == deltas["Failed"]
     at.selectbox(key="usage_window").set_value("All time").run()
-    assert {""} == {m.proto.delta for m in at.metric}  # all time has no previous period
+    assert {""} == {tile["delta"] for tile in headline(at).values()}  # all time has no previous period
 
 
 @pytest.mark.parametrize(
@@ -536,7 +537,7 @@ def test_custom_range_takes_whole_days_and_compares_with_the_days_before(db_path
     shown = metrics(at)
     label = f"Cost ({day:%b %d, %Y} – {day:%b %d, %Y})".replace(f"{day:%b}", f"{day:%b}".lower())
     assert ("1", "$1.00", "hour") == (shown["Requests"], shown[label], at.selectbox(key="usage_granularity").value)
-    assert {m.label: m.proto.delta for m in at.metric}["Requests"] == "new"  # nothing the day before
+    assert headline(at)["Requests"]["delta"] == "new"  # nothing the day before
     week = (day - timedelta(days=30), day + timedelta(days=1))
     at.date_input(key="usage_custom_range").set_value(week).run()
     assert ("2", "day") == (metrics(at)["Requests"], at.selectbox(key="usage_granularity").value)
@@ -688,12 +689,12 @@ def test_big_metrics_are_compact_with_the_exact_value_in_help(db_path: Path) -> 
         cost_usd=123_456.78, success=True,
     )  # fmt: skip
     at = run(USAGE)
-    tiles = {m.label: m for m in at.metric}
+    tiles = headline(at)
     assert ("48.0M / 1,234", "48.0M", "$123.5k") == (
-        tiles["Tokens in / out"].value, tiles["Total tokens"].value, tiles["Cost (last 24 h)"].value
+        tiles["Tokens in / out"]["value"], tiles["Total tokens"]["value"], tiles["Cost (last 24 h)"]["value"]
     )  # fmt: skip
-    assert "48,007,123" in tiles["Tokens in / out"].proto.help
-    assert "$123,456.780000" == tiles["Cost (last 24 h)"].proto.help
+    assert "48,007,123" in tiles["Tokens in / out"]["exact"]
+    assert "$123,456.780000" == tiles["Cost (last 24 h)"]["exact"]
 
 
 def test_dashboard_range_sums_equal_the_raw_rows(db_path: Path) -> None:

@@ -19,6 +19,7 @@ from core.config import ConfigError, load_settings
 from core.router import get_model_router, reset_model_router
 from core.usage_tracker import get_usage_tracker
 from tests.fakes import LoopbackServer
+from tests.usage_page import headline
 
 TOKEN = "bug1-token-" + "0123456789" * 4
 
@@ -178,7 +179,7 @@ def test_bug1_router_page_api_and_cli_use_the_db_named_in_the_file(db_set_in_a_f
     assert 1 == json.loads(capsys.readouterr().out)["total_requests"]
 
     at = open_page("app_pages/usage.py")
-    assert "1" == {m.label: m.value for m in at.metric}["Requests"]
+    assert "1" == headline(at)["Requests"]["value"]
     assert not (Path(core.config.PROJECT_ROOT) / "data" / "usage.db").exists()
 
 

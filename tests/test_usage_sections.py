@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import charts
 from core.usage_tracker import UsageTracker
-from tests.usage_page import ALL_SECTIONS, USAGE, click, forget_click, open_sections
+from tests.usage_page import ALL_SECTIONS, USAGE, click, forget_click, headline, open_sections
 from ui.usage_data import CALLS_SECTION, SECTIONS
 
 
@@ -57,26 +57,21 @@ def calls_table(at: AppTest) -> list[str]:
     return list(tables[0]["provider"]) if tables else []
 
 
-def test_a_new_session_draws_the_headline_the_cost_chart_and_the_open_section_only(
+def test_a_new_session_draws_the_headline_and_the_cost_chart_only(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed(db_path)
     ran: list[str] = []
-    for name in ("drilled_calls", "cost_per_user", "success_failure", "savings_by_task"):
+    for name in ("drilled_calls", "cost_by_provider", "cost_per_user", "success_failure", "savings_by_task"):
         real = getattr(charts, name)
         monkeypatch.setattr(charts, name, lambda *a, _n=name, _r=real, **k: ran.append(_n) or _r(*a, **k))
     at = new_session()
-    assert [
-        "Cost over time by provider (USD)",
-        "Cost by provider (USD)",
-        "Cost by task (USD)",
-        "Tokens over time",
-    ] == chart_titles(at)
+    assert ["Cost over time by provider (USD)"] == chart_titles(at)
     assert [label for _key, label, _open in SECTIONS] == [e.label for e in at.expander]
     assert [] == ran  # no query and no figure for a closed section
     assert [] == list(at.dataframe)
     assert "Saved by routing" not in [m.label for m in at.metric]
-    assert "3" == {m.label: m.value for m in at.metric}["Requests"]  # the headline is always there
+    assert "3" == headline(at)["Requests"]["value"]  # the headline is always there
 
 
 def _charts(*titles: str) -> Callable[[AppTest], bool]:
@@ -134,7 +129,7 @@ def test_a_click_on_a_chart_opens_the_calls_it_filters(
     db_path: Path, title: str, point: dict, providers: list[str]
 ) -> None:
     seed(db_path)
-    at = new_session()
+    at = new_session("usage_open_breakdown")
     assert [] == calls_table(at)  # closed at first
     click(at, title, point)
     assert at.session_state[CALLS_SECTION]

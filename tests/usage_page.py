@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,34 @@ def click(at: AppTest, title: str, *points: dict[str, Any]) -> AppTest:
 def forget_click(at: AppTest) -> None:
     """The browser sends a click once: later runs carry the widgets' own states only."""
     at._tree.get_widget_states = type(at._tree).get_widget_states.__get__(at._tree)  # type: ignore[method-assign]
+
+
+class _Tiles(HTMLParser):
+    """Reads the headline's tiles back from the page's HTML: label, value, delta and tooltip of each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tiles: list[dict[str, str]] = []
+        self._part: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        cls = dict(attrs).get("class") or ""
+        if cls == "tile":
+            self.tiles.append({"label": "", "value": "", "delta": "", "exact": dict(attrs).get("title") or ""})
+        elif cls.startswith("tile-"):
+            self._part = cls.removeprefix("tile-")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._part = None
+
+    def handle_data(self, data: str) -> None:
+        if self._part and self.tiles:
+            self.tiles[-1][self._part] += data
+
+
+def headline(at: AppTest) -> dict[str, dict[str, str]]:
+    """The headline tiles by label: {"value", "delta" (without its arrow; "" when none), "exact"}."""
+    block = next(m.value for m in at.markdown if 'class="usage-headline"' in m.value)
+    parser = _Tiles()
+    parser.feed(block)
+    return {t["label"]: {**t, "delta": t["delta"].lstrip("▲▼ ")} for t in parser.tiles}

@@ -28,7 +28,7 @@ DIMENSIONS = ("provider", "task_type", "user_id")
 #: open at a new session). A closed section runs none of its code and draws nothing: a new session pays only for what
 #: is open. Keys and labels are fixed (they are the expanders' identity: changing one would close the section).
 SECTIONS = (
-    ("usage_open_breakdown", "Cost by provider and task, tokens over time", True),
+    ("usage_open_breakdown", "Cost by provider and task, tokens over time", False),
     ("usage_open_reliability", "Reliability and speed", False),
     ("usage_open_users", "Users", False),
     ("usage_open_savings", "Savings", False),

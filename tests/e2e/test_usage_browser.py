@@ -1,5 +1,5 @@
 """The usage page in a real browser, on a seeded DB: every chart is drawn, and drawn once; a new session draws only
-the headline, the cost over time and the section open at first; a click on a bar opens the calls it filters.
+the headline and the cost over time; a click on a bar opens the calls it filters.
 
 Plotly widens a margin that its labels or legend do not fit (`automargin`) by measuring, widening and drawing the whole
 chart again. The page's figures come with margins that already fit (core.charts._fit_margins), so no chart needs that
@@ -123,9 +123,10 @@ def test_streamlit_run_serve_py_serves_the_same_app_warmed(tmp_path: Path) -> No
             expect(page.get_by_role("heading", name="Your CV")).to_be_visible(timeout=TIMEOUT_MS)
             page.goto(f"{url}/usage")
             expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
-            _charts_drawn(page, 4)
+            _charts_drawn(page, 1)
             assert 0 == page.locator('[data-testid="stException"]').count()
-            assert "90" in page.locator('[data-testid="stMetric"]').filter(has_text="Requests").first.inner_text()
+            tile = page.locator(".usage-headline .tile").filter(has_text="Requests").first
+            assert "Requests\n90" in tile.inner_text()
         finally:
             browser.close()
     log = (tmp_path / "streamlit.log").read_text()
@@ -133,8 +134,9 @@ def test_streamlit_run_serve_py_serves_the_same_app_warmed(tmp_path: Path) -> No
 
 
 def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filters(tmp_path: Path) -> None:
-    """The first view: the cost over time and the three charts of the section open at first, no calls table. A click
-    on a provider's bar opens Recent calls, listing that provider's calls only; the charts stay where they were."""
+    """The first view: the headline and the cost over time, no other chart and no calls table. Opened, the breakdown
+    draws its three charts; a click on a provider's bar opens Recent calls, listing that provider's calls only, and
+    the charts stay where they were."""
     from playwright.sync_api import expect, sync_playwright
 
     seed(tmp_path / "usage.db")
@@ -145,9 +147,13 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(f"{url}/usage")
             expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
+            _charts_drawn(page, 1)
+            first_view = [c["title"] for c in page.evaluate(_MARGINS)]
+            assert 0 == page.locator('[data-testid="stDataFrame"]').count()
+            summaries = page.locator('[data-testid="stExpander"] summary')
+            summaries.filter(has_text="Cost by provider and task").first.click()
             _charts_drawn(page, 4)
             titles = [c["title"] for c in page.evaluate(_MARGINS)]
-            assert 0 == page.locator('[data-testid="stDataFrame"]').count()
             bars = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first
             first_bar = bars.locator("g.point path").first
             first_bar.scroll_into_view_if_needed()
@@ -166,6 +172,6 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
             assert titles == [c["title"] for c in page.evaluate(_MARGINS)][: len(titles)]
         finally:
             browser.close()
+    assert 1 == len(first_view) and "Cost over time by provider (USD)" in first_view[0]  # Plotly keeps it: <b>…</b>
     assert 4 == len(titles)
-    assert "Cost over time by provider (USD)" in titles[0]  # as Plotly keeps it: <b>…</b>
     assert any(f"provider {p}" in note for p in ("openai", "gemini", "groq", "local")), note
