@@ -535,6 +535,20 @@ def test_batch_is_folded_to_one_upsert_per_rollup_key(tracker: UsageTracker, rol
     assert [rollup.params(rows[0])] == rollup.folded_params(rows[:1])
 
 
+@pytest.mark.parametrize("size", [1, 2, 40, 300])
+def test_the_writers_batch_fold_equals_each_rollups_own_fold(size: int) -> None:
+    """The writer groups a batch once for all rollups; every rollup still gets exactly its own fold's upserts, in the
+    same order and with the same sums to the last bit (rows spread over minutes, hours, days, users and models)."""
+    from core.tracker.writer import _rollup_params
+
+    rng = random.Random(size)
+    rows = [
+        schema.row_of(schema.record_of(r), NOW - rng.choice([0, 59, 61, 3599, 3601, 86_399, 86_401, 200_000]))
+        for r in random_rows(size)
+    ]
+    assert [rollup.folded_params(rows) for rollup in schema.ROLLUPS] == _rollup_params(rows)
+
+
 def test_rebuild_rollup_repairs_hand_edits(tracker: UsageTracker) -> None:
     tracker.record_many(random_rows(50))
     with sqlite3.connect(tracker.db_path) as conn:
