@@ -10,10 +10,8 @@ import streamlit as st
 
 from core import export, sanitize
 from core.workspace import STATUSES, Application, ApplicationRow, Workspace
-from ui import state, widgets
+from ui import downloads, state, widgets
 from ui import workspace as wsui
-
-_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def load(ws: Workspace, user: str, status: str | None, search: str) -> tuple[list[ApplicationRow], float]:
@@ -39,10 +37,6 @@ def _table(rows: list[ApplicationRow]) -> list[dict[str, Any]]:
     ]
 
 
-def _export(label: str, action: Any) -> bytes | None:
-    return widgets.attempt(action, f"The {label} export failed; the Markdown download works.")
-
-
 def _documents(app: Application) -> None:
     urls = widgets.cv_urls()
     tailored = app.documents.get("tailored")
@@ -57,12 +51,15 @@ def _documents(app: Application) -> None:
         resume = tailored.content.get("resume")
         if isinstance(resume, dict):
             clean = sanitize.clean_data(resume, urls)
-            docx = _export("DOCX", lambda: export.cv_docx(clean, template, urls))
-            if docx is not None:
-                c2.download_button("DOCX", docx, "tailored_cv.docx", _DOCX, key=f"app_docx_{app.id}")
-            pdf = _export("PDF", lambda: export.cv_pdf(clean, template, urls))
-            if pdf is not None:
-                c3.download_button("PDF", pdf, "tailored_cv.pdf", "application/pdf", key=f"app_pdf_{app.id}")
+            works = "the Markdown download works."
+            downloads.offer(
+                c2, "tailored_cv.docx", lambda: export.cv_docx(clean, template, urls), key=f"app_docx_{app.id}",
+                fallback=works, label="DOCX",
+            )  # fmt: skip
+            downloads.offer(
+                c3, "tailored_cv.pdf", lambda: export.cv_pdf(clean, template, urls), key=f"app_pdf_{app.id}",
+                fallback=works, label="PDF",
+            )  # fmt: skip
     letter = app.documents.get("letter")
     if letter is not None:
         st.subheader("Cover letter")
@@ -70,11 +67,10 @@ def _documents(app: Application) -> None:
         st.text(text)
         l1, l2 = st.columns(2)
         l1.download_button("Letter (TXT)", text, "cover_letter.txt", "text/plain", key=f"app_letter_{app.id}")
-        letter_pdf = _export("PDF", lambda: export.letter_pdf(text, state.current_cv(), "classic", urls))
-        if letter_pdf is not None:
-            l2.download_button(
-                "Letter (PDF)", letter_pdf, "cover_letter.pdf", "application/pdf", key=f"app_letter_pdf_{app.id}"
-            )
+        downloads.offer(
+            l2, "cover_letter.pdf", lambda: export.letter_pdf(text, state.current_cv(), "classic", urls),
+            key=f"app_letter_pdf_{app.id}", fallback="the TXT one works.", label="Letter (PDF)",
+        )  # fmt: skip
     match = app.documents.get("match")
     if match is not None and isinstance(match.content, list) and match.content:
         row = match.content[0] if isinstance(match.content[0], dict) else {}

@@ -46,16 +46,11 @@ def _parse(text: str) -> None:
     """Parse, showing who it waits for (with a way to stop waiting). The parse saves itself as a CV version when it
     ends, even if the user has gone to another page meanwhile: that page then shows the CV (ui.workspace.restore)."""
     st.session_state["cv_parsing"] = text  # what "Stop waiting" parses again offline
-    svc = waiting.service("cv")
+    wait = waiting.runner("cv", TaskType.CV_PARSING)
     job = wsui.pending()
     cv = widgets.run_action(
         "Parsing your CV…",
-        lambda: waiting.call(
-            lambda: wsui.parse_and_save(job, text, svc.parse_cv(text, **widgets.opts())),
-            svc,
-            task=TaskType.CV_PARSING,
-            key="cv",
-        ),
+        lambda: wait.run(wsui.parse_and_save(job, text, wait.svc.parse_cv(text, **widgets.opts()))),
         done="CV parsed",
         expanded=True,
     )

@@ -103,14 +103,14 @@ if cv:
             else:
                 st.error(widgets.md(f"No job could be read: {skipped}"))
         if jobs or not problems:  # nothing at all: the service says what to add
-            svc = waiting.service("match")
+            wait = waiting.runner("match", TaskType.JOB_MATCHING)
             rows = widgets.run_action(
                 f"Matching {len(jobs)} job(s)…",
                 lambda: wsui.run_match(
                     jobs,
                     labels,
-                    svc.match_jobs(cv, jobs, cv_text=state.current_cv_text(), **widgets.opts()),
-                    run=lambda coro: waiting.call(lambda: coro, svc, task=TaskType.JOB_MATCHING, key="match"),
+                    wait.svc.match_jobs(cv, jobs, cv_text=state.current_cv_text(), **widgets.opts()),
+                    run=wait.run,
                 ),
                 done="Matched",
                 expanded=True,

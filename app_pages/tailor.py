@@ -104,14 +104,14 @@ if cv:
     widgets.keep("tailor_job")
     if run_clicked or waiting.stopped("tailor"):
         job = st.session_state.get("tailor_job", "")
-        svc = waiting.service("tailor")
+        wait = waiting.runner("tailor", TaskType.CV_TAILORING)
         result = widgets.run_action(
             "Tailoring your CV…",
             lambda: wsui.run_saved(
                 "tailored",
                 job,
-                svc.tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts()),
-                run=lambda coro: waiting.call(lambda: coro, svc, task=TaskType.CV_TAILORING, key="tailor"),
+                wait.svc.tailor_cv(cv, job, cv_text=state.current_cv_text(), **widgets.opts()),
+                run=wait.run,
             ),
             done="Tailored",
             expanded=True,

@@ -1,13 +1,16 @@
 """Usage dashboard: where the money goes, by provider, task, user and time.
 
 Thin page: the tracker aggregates in SQL, core.charts shapes frames and builds figures; this file only lays them out.
-Each section is its own function so new ones (a budget gauge, A/B win rates) slot in without touching the rest.
+What the analyst reads first is always drawn: the range and filters, the headline against the previous period and the
+cost over time with its forecast and budget line. Everything else sits in sections (`ui.usage_data.SECTIONS`) that
+run and draw only while open, so a new session pays for what is shown; a click on a chart opens **Recent calls**.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -46,6 +49,7 @@ def _on_select(key: str) -> None:
     drill = charts.drill_from_selection(points, st.session_state.get("usage_granularity") or "day")
     if drill is not None:
         st.session_state["usage_drill"] = drill
+        st.session_state[data.CALLS_SECTION] = True  # the calls it filters are what the click asked to see
 
 
 def _clear_drill() -> None:
@@ -157,24 +161,32 @@ def render_headline(dash: charts.Dashboard, window_label: str, previous: dict[st
     row2[3].metric("All-time cost", text, help=exact)
 
 
-def render_cost_charts(figs: dict[str, Any], forecast: Any | None) -> None:
-    st.subheader("Cost")
-    st.caption("Click a bar or a point to list its calls under **Recent calls**.")
-    left, right = st.columns(2)
-    with left:
-        _chart(figs["cost_provider"], "chart_cost_provider", clickable=True)
-    with right:
-        _chart(figs["cost_task"], "chart_cost_task", clickable=True)
+def sections() -> dict[str, Any]:
+    """The page's sections as expanders, by key: each one's `.open` says whether its content is run and drawn."""
+    return {
+        key: st.expander(label, expanded=expanded, key=key, on_change="rerun") for key, label, expanded in data.SECTIONS
+    }
+
+
+def render_cost_time(figs: Mapping[str, Any], forecast: Any | None) -> None:
     _chart(figs["cost_time"], "chart_cost_time", clickable=True)
     if forecast is not None:
         budget = f"{forecast.budget} budget"
         said = dict.fromkeys(f.sentence(budget) for f in (forecast.weekday, forecast.linear))
         st.markdown(f"**Forecast** ({forecast.budget} period, every provider and task): " + " ".join(said))
+    st.caption("Click a bar or a point on any chart to list its calls under **Recent calls**.")
+
+
+def render_breakdown(figs: Mapping[str, Any]) -> None:
+    left, right = st.columns(2)
+    with left:
+        _chart(figs["cost_provider"], "chart_cost_provider", clickable=True)
+    with right:
+        _chart(figs["cost_task"], "chart_cost_task", clickable=True)
     _chart(figs["tokens_time"], "chart_tokens_time", clickable=True)
 
 
-def render_reliability(figs: dict[str, Any]) -> None:
-    st.subheader("Reliability and speed")
+def render_reliability(figs: Mapping[str, Any]) -> None:
     left, right = st.columns(2)
     with left:
         _chart(figs["success"], "chart_success", clickable=True)
@@ -183,13 +195,11 @@ def render_reliability(figs: dict[str, Any]) -> None:
         st.caption("Latency over calls that reached a provider (cache hits excluded).")
 
 
-def render_users(figs: dict[str, Any]) -> None:
-    st.subheader("Users")
+def render_users(figs: Mapping[str, Any]) -> None:
     _chart(figs["users"], "chart_users", clickable=True)
 
 
-def render_savings(dash: charts.Dashboard, figs: dict[str, Any]) -> None:
-    st.subheader("Savings")
+def render_savings(dash: charts.Dashboard, figs: Mapping[str, Any]) -> None:
     saved = dash.savings
     cols = st.columns(4)
     cols[0].metric("Actual cost", charts.format_usd(saved["actual_cost_usd"]))
@@ -210,7 +220,6 @@ def render_savings(dash: charts.Dashboard, figs: dict[str, Any]) -> None:
 
 def render_budgets(users: list[str]) -> None:
     """A gauge per budget line: the one selected user's lines and the global ones, or the global ones alone."""
-    st.subheader("Budgets")
     router = state.router()
     if not router.settings.budgets.any_set:
         st.info(
@@ -247,6 +256,11 @@ def render_budgets(users: list[str]) -> None:
             st.error(f"{text}. It is spent; it resets {line.resets_at}.", icon="🛑")
         elif level == "warning":
             st.warning(f"{text}. It resets {line.resets_at}.", icon="⚠️")
+
+
+def render_budgets_and_alerts(users: list[str]) -> None:
+    render_budgets(users)
+    render_alerts()
 
 
 def render_forecasts(router: Any, lines: list[Any], user: str | None) -> None:
@@ -301,7 +315,7 @@ def render_alerts() -> None:
     """Budget alerts recorded by the alerts thread (core.alerts): open ones first, each acknowledgeable."""
     from core.alerts import alert_store
 
-    st.subheader("Budget alerts")
+    st.markdown("**Budget alerts**")
     try:
         store = alert_store(get_usage_tracker().db_path)
         alerts = store.alerts()
@@ -340,7 +354,6 @@ def _policy_text(policy: str) -> str:
 def render_ab(db_path: str, rng: charts.TimeRange, filters: dict[str, list[str]]) -> None:
     """Win rate per provider per task and cost per win, from the votes on the Compare providers page cast in the
     range (a range that ended in the past leaves out the votes after it)."""
-    st.subheader("Provider comparison (A/B)")
     users = filters["user_id"]
     window_label = rng.label
     try:
@@ -381,7 +394,6 @@ def render_ab(db_path: str, rng: charts.TimeRange, filters: dict[str, list[str]]
 def render_recent_calls(
     rows: list[dict[str, Any]], drill: charts.Drill | None, tracker: Any, rng: charts.TimeRange, filters: dict[str, Any]
 ) -> None:
-    st.subheader("Recent calls")
     if drill is not None:
         note, clear = st.columns([5, 1])
         note.info(f"Showing the calls of **{drill.label}** (from your click on a chart).", icon="🔎")
@@ -444,7 +456,10 @@ def render_request_detail(rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     labels = [f"{r['time']} · {r['task_type']} · {r['provider']} · ${float(r['cost_usd'] or 0):.6f}" for r in rows]
-    with st.expander("Request detail", expanded=False):
+    detail = st.expander("Request detail", key="usage_open_detail", on_change="rerun")
+    if not detail.open:
+        return
+    with detail:
         pick = st.selectbox("Call", range(len(rows)), format_func=lambda i: labels[i], key="usage_detail_call")
         row = rows[int(pick or 0)]
         price_source = "estimated (no price known for the model)" if row.get("price_estimated") else "price table"
@@ -465,6 +480,28 @@ def _detail_text(value: Any) -> str:
     return str(value)
 
 
+def render_open_alerts_note() -> None:
+    """Open budget alerts stay in sight while their section is closed: one line, with a button that opens it."""
+    from core.alerts import alert_store
+
+    try:
+        waiting = sum(1 for a in alert_store(get_usage_tracker().db_path).alerts() if a.acknowledged_at is None)
+    except Exception:  # noqa: BLE001 - the section itself says why alerts are unavailable
+        return
+    if not waiting or st.session_state.get(_BUDGETS_SECTION):
+        return
+    note, show = st.columns([5, 1])
+    note.warning(f"**{waiting} budget alert{'s' if waiting > 1 else ''} open**: see **Budgets and alerts**.", icon="🔔")
+    show.button("Show alerts", key="usage_show_alerts", on_click=_open_section, args=(_BUDGETS_SECTION,))
+
+
+_BUDGETS_SECTION = "usage_open_budgets"
+
+
+def _open_section(key: str) -> None:
+    st.session_state[key] = True
+
+
 def main() -> None:
     st.title("📊 Usage")
     tracker = get_usage_tracker()
@@ -483,20 +520,31 @@ def main() -> None:
     if dash.empty and version[0] is not None:
         st.info(f"No calls match this view ({rng.label.lower()}). Widen the range or clear the filters.", icon="🔎")
     render_headline(dash, rng.label, data.previous(db_path, preset, custom, key, version))
-    render_budgets(filters["user_id"])
-    render_alerts()
     span = rng.span_seconds(now, data.first_ts(db_path, version))
     x_range = None if rng.since is None else (rng.since, now if rng.until is None else rng.until)
     forecast = cost_forecast(rng, span, filters["user_id"])
-    figs = data.figures(dash, granularity, x_range, forecast)
-    render_cost_charts(figs, forecast)
-    render_reliability(figs)
-    render_users(figs)
-    render_savings(dash, figs)
-    render_ab(db_path, rng, filters)
-    drill = st.session_state.get("usage_drill")
-    rows = data.calls(db_path, preset, custom, key, drill, version)
-    render_recent_calls(rows, drill, tracker, rng, filters)
+    figs = data.figures(dash, granularity, x_range, forecast)  # each one built when a section first asks for it
+    render_cost_time(figs, forecast)
+    render_open_alerts_note()
+
+    def recent_calls() -> None:
+        drill = st.session_state.get("usage_drill")
+        rows = data.calls(db_path, preset, custom, key, drill, version)
+        render_recent_calls(rows, drill, tracker, rng, filters)
+
+    draw = {
+        "usage_open_breakdown": lambda: render_breakdown(figs),
+        "usage_open_reliability": lambda: render_reliability(figs),
+        "usage_open_users": lambda: render_users(figs),
+        "usage_open_savings": lambda: render_savings(dash, figs),
+        _BUDGETS_SECTION: lambda: render_budgets_and_alerts(filters["user_id"]),
+        "usage_open_ab": lambda: render_ab(db_path, rng, filters),
+        data.CALLS_SECTION: recent_calls,
+    }
+    for name, section in sections().items():
+        if section.open:
+            with section:
+                draw[name]()
 
 
 main()

@@ -14,6 +14,10 @@ synthetic pages as floors: the same URL with only a title and a "Recent calls" l
 charts, and with 8 small Vega-Lite charts. Besides wall time it prints the CPU seconds of the browser and of the
 server over each step (steadier than wall time on a loaded machine), the machine and its load.
 
+A checkout whose page opens some sections only on demand shows fewer charts at first: give their number as
+`--repo PATH:CHARTS` (the page of this tree: 4, the cost over time and the three of the section open at first).
+The range, filter and click steps wait for every chart then shown; the closed sections are then opened one by one.
+
 `--repo .@serve.py` serves the checkout with `streamlit run serve.py` (warmed at start) instead of app.py.
 
     python bench/dashboard_browser.py --db bench/usage_1m.db [--repo . --repo .@serve.py --repo ../base] [--floor]
@@ -337,11 +341,12 @@ def run_checkout(
 
 
 def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str, float] | None]]:
+    """Each step waits until every chart then on the page is drawn (a page with closed sections shows fewer)."""
     rows: list[tuple[str, float, dict[str, float] | None]] = []
 
     def step(name: str, action: Callable[[], None], expect: str | None = None) -> None:
         try:
-            seconds, cpu = timed(page, action, expect)
+            seconds, cpu = timed(page, action, expect, charts=1)
         except Exception as exc:  # noqa: BLE001 - one step that fails to show does not lose the others
             print(f"  {name}: failed ({type(exc).__name__}: {str(exc).splitlines()[0]})", flush=True)
             page.keyboard.press("Escape")
@@ -363,7 +368,7 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
     step("granularity: hour", lambda: choose(page, "Granularity", "hour"))
     step("filter: provider openai", lambda: choose(page, "Provider", "openai"))
     page.keyboard.press("Escape")
-    bar = page.locator(".js-plotly-plot").first.locator("g.point path").first
+    bar = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first.locator("g.point path").first
     step("click: a provider bar", lambda: click_center(page, bar), "Showing the calls of")
     step("clear the click filter", lambda: page.get_by_role("button", name="Clear filter").click())
     cost_time = page.locator(".js-plotly-plot").filter(has_text="Cost over time").first
@@ -382,7 +387,15 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
 
     step("open the request detail", open_detail)
     step("detail: pick another call", next_call)
+    for label in SECTIONS:  # a page whose sections open on demand (not the layout before them: no such expander)
+        section = page.locator('[data-testid="stExpander"]').filter(has_text=label).first
+        if page.locator('[data-testid="stExpander"] summary').filter(has_text=label).count():
+            step(f"open: {label}", partial(section.locator("summary").first.click))
     return rows
+
+
+#: The usage page's sections that a new session shows closed (ui/usage_data.py SECTIONS), opened one by one.
+SECTIONS = ("Reliability and speed", "Users", "Savings", "Budgets and alerts", "Provider comparison (A/B)")
 
 
 def _checkout(spec: str) -> tuple[Path, int, str]:

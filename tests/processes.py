@@ -1,7 +1,7 @@
 """Child processes for the tests that need more than one process on one database (the app, the REST API, the CLI
 and the replicas of a deployment are separate processes): Python children started from the repository's root,
 waited for, their results collected, and killed when they outlive the test's patience, so no test hangs on a child
-and none is left behind."""
+and none is left behind; and the servers a test runs beside it (redis-server), stopped and reaped the same way."""
 
 from __future__ import annotations
 
@@ -43,6 +43,24 @@ def python_child(*argv: str, env: Mapping[str, str] | None = None) -> Iterator[s
     finally:
         child.kill()
         child.communicate(timeout=30)
+
+
+def program(*argv: str) -> subprocess.Popen[bytes]:
+    """`argv` (a server such as redis-server) running in the background, its output discarded. A test may stop it
+    (`stop`) and start it again."""
+    return subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(child: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Ask `child` to stop (SIGTERM: its own shutdown), SIGKILL it if it is still running `timeout` seconds on; reaped
+    either way. A child that has already ended is only reaped."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=timeout)
 
 
 def _report(target: Callable[..., Any], args: tuple[Any, ...], results: Any) -> None:

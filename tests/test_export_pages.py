@@ -1,5 +1,5 @@
-"""The Download PDF buttons on the Tailor and Cover letter pages (AppTest): each download is a real PDF whose text
-holds the CV's name and e-mail."""
+"""The Download PDF buttons on the Tailor, Cover letter and Applications pages (AppTest): each download is a real PDF
+whose text holds the CV's name and e-mail, and a failed export says so while the page's other downloads still work."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ def parsed_cv() -> dict:
 
 
 SERVED: dict[str, bytes] = {}
+#: The file name and type the browser would save each served file as, by its URL.
+SERVED_AS: dict[str, tuple[str | None, str]] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +34,7 @@ def keep_served_files(monkeypatch: pytest.MonkeyPatch) -> None:
     def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
         file_id = original(self, path_or_data, mimetype, kind, filename)
         SERVED[self.get_url(file_id)] = bytes(self.get_file(file_id).content)
+        SERVED_AS[self.get_url(file_id)] = (filename, mimetype)
         return file_id
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", load_and_get_id)
@@ -125,3 +128,64 @@ def test_a_failed_export_says_so_and_the_other_downloads_still_work(
     assert gone not in labels
     assert kept in labels
     assert downloaded(at, kept).startswith(b"%PDF-" if kept.endswith("PDF") else b"PK")  # a real file, still served
+
+
+def _saved_application(cv: dict) -> None:
+    """An application with a tailored CV and a letter in the workspace, as the Tailor and Cover letter pages save
+    them, for the Applications page to open."""
+    from core import services
+    from core.local import resume_to_markdown
+    from core.workspace import default_owner
+
+    ws = services.get_services().workspace
+    app_id = ws.create_application(user_id=default_owner(), job_text=JOB)
+    ws.save_document(app_id, "tailored", {"markdown": resume_to_markdown(cv), "resume": cv})
+    ws.save_document(app_id, "letter", f"Dear hiring manager,\n\nI am {cv['basics']['name']}.\n")
+
+
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+#: Each export button of an opened application: its label, the file it saves and that file's type.
+APPLICATION_FILES = {
+    "DOCX": ("tailored_cv.docx", DOCX_MIME),
+    "PDF": ("tailored_cv.pdf", "application/pdf"),
+    "Letter (PDF)": ("cover_letter.pdf", "application/pdf"),
+}
+
+
+@pytest.mark.parametrize(
+    ("broken", "message", "gone"),
+    [
+        (None, None, None),
+        ("cv_docx", "The DOCX export failed; the Markdown download works.", "DOCX"),
+        ("cv_pdf", "The PDF export failed; the Markdown download works.", "PDF"),
+        ("letter_pdf", "The PDF export failed; the TXT one works.", "Letter (PDF)"),
+    ],
+)
+def test_an_applications_exports_and_a_failed_one_says_so(
+    parsed_cv: dict, monkeypatch: pytest.MonkeyPatch, broken: str | None, message: str | None, gone: str | None
+) -> None:
+    """The Applications page offers an application's tailored CV (Markdown, DOCX, PDF) and letter (TXT, PDF). One
+    export failing shows its plain message only (no raw library error), and every other download is still served."""
+    import core.export
+    from tests.page_steps import fresh_caches
+
+    def boom(*_args: object) -> bytes:
+        raise RuntimeError("renderer crashed at /home/someone/secret.ttf")
+
+    if broken is not None:
+        monkeypatch.setattr(core.export, broken, boom)
+    with fresh_caches():
+        _saved_application(parsed_cv)
+        at = open_page("app_pages/applications.py", parsed_cv)
+    assert not at.exception
+    assert ([message] if message else []) == [e.value for e in at.error]
+    labels = [b.label for b in at.get("download_button")]
+    expected = [label for label in ["Markdown", "DOCX", "PDF", "Letter (TXT)", "Letter (PDF)"] if label != gone]
+    assert expected == labels[: len(expected)]
+    for label, (name, mime) in APPLICATION_FILES.items():
+        if label != gone:
+            [button] = [b for b in at.get("download_button") if b.label == label]
+            assert (name, mime) == SERVED_AS[button.proto.url]
+            assert downloaded(at, label).startswith(b"%PDF-" if name.endswith(".pdf") else b"PK")
+    if gone != "PDF":
+        assert parsed_cv["basics"]["email"] in pdf_text(downloaded(at, "PDF"))

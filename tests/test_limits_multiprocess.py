@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from core.base import BudgetExceeded
+from tests.processes import run_together, spawned
 
 # Spawned workers import this module: heavier imports are made where they are used, to keep process start cheap.
 
@@ -107,22 +108,6 @@ def test_most_in_any_window(times: list[float], most: int) -> None:
 
 
 # --- workers (run in spawned interpreters) ----------------------------------------------------------------------
-
-
-def _entry(name: str, *args: Any) -> None:
-    """A spawned process's entry: run the worker `module:function` and always report (its result or its traceback),
-    so the parent never waits in vain."""
-    import importlib
-
-    results = args[-1]
-    try:
-        module, function = name.split(":")
-        results.put(getattr(importlib.import_module(module), function)(*args[:-1]))
-    except BaseException:
-        import traceback
-
-        results.put({"error": traceback.format_exc()})
-        raise
 
 
 def _router_worker(env: dict[str, str], backend: str, plan: dict[str, Any], barrier: Any) -> dict[str, Any]:
@@ -237,25 +222,8 @@ def _holding_worker(db: str, ttl: float, ready: Any) -> None:
 
 
 def _run_pair(target: Any, *args: Any) -> list[Any]:
-    """Run `target(*args, barrier, results)` in two spawned processes started together; their results."""
-    barrier = _SPAWN.Barrier(2)
-    results = _SPAWN.Queue()
-    name = f"{target.__module__}:{target.__name__}"
-    procs = [_SPAWN.Process(target=_entry, args=(name, *args, barrier, results)) for _ in range(2)]
-    for proc in procs:
-        proc.start()
-    try:
-        out = [results.get(timeout=_JOIN_TIMEOUT) for _ in procs]
-    finally:
-        for proc in procs:
-            proc.join(timeout=10)
-            if proc.is_alive():
-                proc.kill()
-    for o in out:
-        if isinstance(o, dict) and "error" in o:
-            pytest.fail(f"a worker process failed:\n{o['error']}")
-    assert [0, 0] == [proc.exitcode for proc in procs]
-    return out
+    """Run `target(*args, barrier)` in two spawned processes started together; their results."""
+    return run_together(target, 2, *args, timeout=_JOIN_TIMEOUT)
 
 
 @pytest.fixture
@@ -353,11 +321,7 @@ def test_a_live_process_hold_counts_and_a_killed_one_is_released_at_once(tmp_pat
     from core.limits import SQLiteBudget
 
     db = tmp_path / "usage.db"
-    ready = _SPAWN.Event()
-    proc = _SPAWN.Process(target=_holding_worker, args=(str(db), 300.0, ready))
-    proc.start()
-    try:
-        assert ready.wait(60), "the holding process did not start"
+    with spawned(_holding_worker, str(db), 300.0, timeout=60) as proc:
         budget = SQLiteBudget(BudgetSettings(user_daily_usd=0.05), db)
         with pytest.raises(BudgetExceeded):
             budget.reserve("ann", 0.02)  # the live process's $0.04 counts
@@ -366,9 +330,6 @@ def test_a_live_process_hold_counts_and_a_killed_one_is_released_at_once(tmp_pat
         assert -signal.SIGKILL == proc.exitcode
         assert 0.02 == budget.reserve("ann", 0.02).amount_usd
         assert 0.02 == pytest.approx(budget.status("ann")[0].reserved_usd)
-    finally:
-        if proc.is_alive():
-            proc.kill()
 
 
 def test_two_processes_leasing_rate_slots_admit_at_most_rpm_in_any_minute(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Limits and budgets on a real Redis server (issue 15): started here on loopback (as the `redis` user when the tests
-run as root), a throwaway child process.
+run as root), a throwaway child process (tests.processes, as are the worker processes here).
 
 The contract suites in test_rate_limit.py and test_budget.py also run against Redis through `shared_redis_url()`.
 This file holds what only Redis has: several processes on one server, and Redis stopping and coming back (stricter
@@ -27,6 +27,7 @@ import pytest
 
 from core.base import BudgetExceeded
 from core.config import BudgetSettings
+from tests import processes
 
 REDIS_SERVER = shutil.which("redis-server")
 SKIP_REASON = (
@@ -65,7 +66,7 @@ class RedisServer:
         self.port = port or _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._folder = tempfile.TemporaryDirectory()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None  # the running server (tests.processes.program)
 
     def start(self) -> RedisServer:
         assert REDIS_SERVER is not None
@@ -75,7 +76,7 @@ class RedisServer:
         if user:  # as root (CI): the server runs as an unprivileged user; it only needs to enter its folder
             os.chmod(self._folder.name, 0o755)
             command = ["runuser", "-u", user, "--", *command]
-        self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._proc = processes.program(*command)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -88,9 +89,8 @@ class RedisServer:
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            self._proc.wait(timeout=10)
+        if self._proc is not None:
+            processes.stop(self._proc)
         self._proc = None
 
 
@@ -130,10 +130,8 @@ def test_connections_to_one_server_share_one_window() -> None:
 
 @needs_redis
 def test_two_processes_at_60_rpm_admit_60(tmp_path: Path) -> None:
-    from tests.test_limits_multiprocess import _run_pair
-
     url = shared_redis_url()
-    admitted = _run_pair(_redis_worker, url, prefix(), 60)
+    admitted = processes.run_together(_redis_worker, 2, url, prefix(), 60)
     assert 60 == sum(admitted)
 
 
@@ -313,25 +311,17 @@ def test_a_hold_of_a_worker_killed_with_sigkill_is_released_at_its_expiry() -> N
     import signal
 
     from core.limits.redis_backend import RedisBudget, RedisConnection
-    from tests.test_limits_multiprocess import _SPAWN
 
     url, space = shared_redis_url(), prefix()
-    ready = _SPAWN.Event()
-    proc = _SPAWN.Process(target=_redis_holding_worker, args=(url, space, 3.0, ready))
-    proc.start()
-    try:
-        assert ready.wait(60), "the holding process did not start"
+    with processes.spawned(_redis_holding_worker, url, space, 3.0, timeout=60) as proc:
         os.kill(proc.pid, signal.SIGKILL)
         proc.join(10)
         killed_at = time.time()
         assert -signal.SIGKILL == proc.exitcode
-        budget = RedisBudget(BudgetSettings(user_daily_usd=0.05), RedisConnection(url, prefix=space), lambda s, u: 0.0)
-        assert 0.04 == pytest.approx(budget.status("ann")[0].reserved_usd)
-        with pytest.raises(BudgetExceeded):
-            budget.reserve("ann", 0.02)
-        time.sleep(max(0.0, killed_at + 3.1 - time.time()))
-        assert 0.02 == budget.reserve("ann", 0.02).amount_usd
-        assert 0.02 == pytest.approx(budget.status("ann")[0].reserved_usd)
-    finally:
-        if proc.is_alive():
-            proc.kill()
+    budget = RedisBudget(BudgetSettings(user_daily_usd=0.05), RedisConnection(url, prefix=space), lambda s, u: 0.0)
+    assert 0.04 == pytest.approx(budget.status("ann")[0].reserved_usd)
+    with pytest.raises(BudgetExceeded):
+        budget.reserve("ann", 0.02)
+    time.sleep(max(0.0, killed_at + 3.1 - time.time()))
+    assert 0.02 == budget.reserve("ann", 0.02).amount_usd
+    assert 0.02 == pytest.approx(budget.status("ann")[0].reserved_usd)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import charts
 from core.usage_tracker import UsageTracker
 from tests.page_steps import page_text
+from tests.usage_page import usage_app
 
 REPO = Path(__file__).resolve().parent.parent
 USAGE = str(REPO / "app_pages" / "usage.py")
@@ -53,7 +54,8 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 def run(path: str) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=30)
+    """The page run once; the usage page with every section open."""
+    at = usage_app() if path == USAGE else AppTest.from_file(path, default_timeout=30)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -88,15 +90,15 @@ def test_usage_seeded_db_draws_headline_charts_and_table(db_path: Path) -> None:
     assert list(table.columns) == list(charts.CALL_COLUMNS)
     assert len(table) == 3
     assert "openai > gemini" in set(table["fallback_chain"])
-    assert [s.value for s in at.subheader] == [
-        "Budgets",
-        "Budget alerts",
-        "Cost",
+    assert [e.label for e in at.expander] == [
+        "Cost by provider and task, tokens over time",
         "Reliability and speed",
         "Users",
         "Savings",
+        "Budgets and alerts",
         "Provider comparison (A/B)",
         "Recent calls",
+        "Request detail",
     ]
     assert len(at.get("download_button")) == 1
 
@@ -158,7 +160,7 @@ def test_a_new_session_reuses_the_view_while_it_cannot_have_changed(
     requests = metrics(first)["Requests"]
     monkeypatch.setattr(time, "time", lambda: start + later_s)
     loads.clear()
-    at = AppTest.from_file(USAGE, default_timeout=30)  # a new session
+    at = usage_app()  # a new session
     at.session_state["usage_window"] = window
     at.run()
     assert not at.exception
@@ -484,7 +486,7 @@ def test_previous_period_subtracts_this_window_from_the_doubled_one() -> None:
 import json  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
-from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
+from tests.usage_page import click  # noqa: E402
 
 #: Ages (seconds before now) of one $1 call each: inside the last hour, day, week, month, and older.
 AGES = (10 * 60, 5 * 3600, 3 * 86_400, 20 * 86_400, 45 * 86_400, 200 * 86_400)
@@ -503,25 +505,6 @@ def seed_ages(db: Path, now: float) -> None:
 def spec(at: AppTest, title: str) -> dict:
     chart = next(c for c in at.get("plotly_chart") if title in c.proto.spec)
     return json.loads(chart.proto.spec)
-
-
-def click(at: AppTest, title: str, *points: dict) -> AppTest:
-    """What the browser sends when a point of a chart is clicked: the chart's selection state, as a widget value
-    (it runs the page's on_select callback, as in a real session)."""
-    chart = next(c for c in at.get("plotly_chart") if title in c.proto.spec)
-    selection = {"selection": {"points": list(points), "point_indices": [0], "box": [], "lasso": []}}
-    states = at._tree.get_widget_states
-    with_click = WidgetState(id=chart.proto.id, string_value=json.dumps(selection))
-
-    def patched():  # type: ignore[no-untyped-def]
-        out = states()
-        out.widgets.append(with_click)
-        return out
-
-    at._tree.get_widget_states = patched  # type: ignore[method-assign]
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.mark.parametrize(

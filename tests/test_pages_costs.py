@@ -26,6 +26,7 @@ from core.usage_tracker import UsageTracker
 from tests.apptest import APP, open_page
 from tests.fakes import FakeHandler, openai_handler
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
+from tests.usage_page import usage_app
 from ui import preview
 from ui.widgets import user_budget_updates
 
@@ -73,7 +74,8 @@ def seed_spend(db: Path, spends: dict[str, float], provider: str = "openai") -> 
 
 
 def run(path: str) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=30)
+    """The page run once; the usage page with every section open."""
+    at = usage_app() if path == USAGE else AppTest.from_file(path, default_timeout=30)
     at.run()
     assert not at.exception, at.exception
     return at

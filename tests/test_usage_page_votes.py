@@ -11,9 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import ab
+from tests.usage_page import usage_app
 
-REPO = Path(__file__).resolve().parent.parent
-USAGE = str(REPO / "app_pages" / "usage.py")
 DAY = 86_400.0
 NOW = 1_790_000_000.0  # a fixed clock for the store tests
 
@@ -84,7 +83,7 @@ def test_a_custom_range_that_ended_in_the_past_leaves_out_later_votes(db_path: P
     vote(store, now - 60)
     store.close()
     today = datetime.now(UTC).date()
-    at = AppTest.from_file(USAGE, default_timeout=30)
+    at = usage_app(("usage_open_ab",))  # the comparison's section, open
     at.run()
     assert [("cover_letter", "groq", 2, 2), ("cover_letter", "openai", 0, 2)] == ab_rows(at)  # the last 24 h
     at.selectbox(key="usage_window").set_value("Custom range").run()

@@ -93,6 +93,20 @@ def slow_openai(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Slo
     st.cache_resource.clear()
 
 
+@pytest.fixture
+def status_texts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every status line drawn while a page waits (waiting.status_text spied on), in order."""
+    texts: list[str] = []
+    real = waiting.status_text
+
+    def spy(provider: str, elapsed: float) -> str:
+        texts.append(real(provider, elapsed))
+        return texts[-1]
+
+    monkeypatch.setattr(waiting, "status_text", spy)
+    return texts
+
+
 #: (page, key, the input box, what to type in it, the page's CV: none for the CV page, which makes it)
 PAGES = [
     ("app_pages/tailor.py", "tailor", "tailor_job", JOB, True),
@@ -116,23 +130,15 @@ def _provider(at: Any, key: str) -> str:
 
 @pytest.mark.parametrize(("page", "key", "box", "text", "with_cv"), PAGES)
 def test_the_page_shows_who_it_waits_for_and_for_how_long(
-    slow_openai: SlowServer, monkeypatch: pytest.MonkeyPatch, page: str, key: str, box: str, text: str, with_cv: bool
+    slow_openai: SlowServer, status_texts: list[str], page: str, key: str, box: str, text: str, with_cv: bool
 ) -> None:
-    texts: list[str] = []
-    real = waiting.status_text
-
-    def spy(provider: str, elapsed: float) -> str:
-        texts.append(real(provider, elapsed))
-        return texts[-1]
-
-    monkeypatch.setattr(waiting, "status_text", spy)
     at = open_page(page, local.parse_cv(CV_TEXT) if with_cv else None)
     at.text_area(key=box).set_value(text)
     button = "cv_parse" if key == "cv" else f"{key}_run"
     at.button(key=button).click().run(timeout=60)
     assert not at.exception, at.exception
     assert 1 <= len(slow_openai.requests)
-    waits = [t for t in texts if t.startswith("Waiting for openai… ")]
+    waits = [t for t in status_texts if t.startswith("Waiting for openai… ")]
     assert len(waits) >= 4  # drawn every ~0.25 s through the 1.5 s the provider took
     assert float(waits[-1].split("… ")[1].removesuffix(" s")) >= 1.0
     assert [] == [b for b in at.button if b.label == waiting.STOP_LABEL]  # gone once answered
@@ -153,3 +159,52 @@ def test_after_stop_waiting_the_rerun_answers_offline(
     assert "local" == _provider(at, key)
     assert any(c.value.startswith("The offline engine answered in ") for c in at.caption)
     assert f"{key}_use_offline" not in at.session_state  # only that one run
+
+
+def _runner_page() -> None:
+    """A page whose one action parses the CV in the session through `waiting.runner` (AppTest runs this source)."""
+    import streamlit as st
+
+    from core.ai_service import record_of
+    from core.base import TaskType
+    from ui import waiting
+
+    wait = waiting.runner("demo", TaskType.CV_PARSING)
+    parsed = wait.run(wait.svc.parse_cv(st.session_state["demo_text"]))
+    st.session_state["demo_answered_by"] = getattr(record_of(parsed), "provider", None)
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_runner_ties_its_key_to_the_service_and_the_wait(
+    slow_openai: SlowServer, status_texts: list[str], monkeypatch: pytest.MonkeyPatch, stopped: bool
+) -> None:
+    """Not stopped: the provider is asked, the wait is shown with its stop button (keyed by the runner's key) until
+    the provider's deadline, then the offline engine answers. Stopped (the runner's key flagged by a stop on the last
+    run): no provider is asked, no wait or stop button is drawn, and the flag is used up."""
+    from streamlit.testing.v1 import AppTest
+
+    buttons: list[str] = []
+    real_button = st.delta_generator.DeltaGenerator.button
+
+    def button(self: Any, label: str, *args: Any, **kw: Any) -> Any:  # each button: key, label, what a click calls
+        buttons.append(f"{kw.get('key')}: {label} -> {getattr(kw.get('on_click'), '__name__', None)}{kw.get('args')}")
+        return real_button(self, label, *args, **kw)
+
+    monkeypatch.setattr(st.delta_generator.DeltaGenerator, "button", button)
+    at = AppTest.from_function(_runner_page, default_timeout=60)
+    at.session_state["demo_text"] = CV_TEXT
+    if stopped:
+        at.session_state["demo_use_offline"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert "local" == at.session_state["demo_answered_by"]
+    assert "demo_use_offline" not in at.session_state
+    assert [] == [b for b in at.button if b.label == waiting.STOP_LABEL]  # gone once answered
+    if stopped:
+        assert ([], [], []) == (slow_openai.requests, status_texts, buttons)
+        assert any(c.value.startswith("The offline engine answered in ") for c in at.caption)
+    else:
+        assert 1 <= len(slow_openai.requests)
+        assert len([t for t in status_texts if t.startswith("Waiting for openai… ")]) >= 4
+        assert [f"demo_stop: {waiting.STOP_LABEL} -> _choose_offline('demo',)"] == buttons
+        assert any(" answered in " in c.value for c in at.caption)

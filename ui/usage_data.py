@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
@@ -23,6 +23,21 @@ _log = logging.getLogger(__name__)
 DEFAULT_WINDOW = "Last 24 h"
 #: The filters of the page, in its order (their widgets' keys are `usage_<name>`).
 DIMENSIONS = ("provider", "task_type", "user_id")
+
+#: The page's sections below the headline and the cost-over-time chart, as (session-state key, expander label,
+#: open at a new session). A closed section runs none of its code and draws nothing: a new session pays only for what
+#: is open. Keys and labels are fixed (they are the expanders' identity: changing one would close the section).
+SECTIONS = (
+    ("usage_open_breakdown", "Cost by provider and task, tokens over time", True),
+    ("usage_open_reliability", "Reliability and speed", False),
+    ("usage_open_users", "Users", False),
+    ("usage_open_savings", "Savings", False),
+    ("usage_open_budgets", "Budgets and alerts", False),
+    ("usage_open_ab", "Provider comparison (A/B)", False),
+    ("usage_open_calls", "Recent calls", False),
+)
+#: The section a click on a chart opens, to list the calls of the bar or point clicked.
+CALLS_SECTION = "usage_open_calls"
 
 #: The page's view, as cache keys: (preset, custom dates or None, granularity, filters).
 Filters = tuple[tuple[str, tuple[str, ...]], ...]
@@ -117,25 +132,44 @@ def spend_forecast(
     return charts.spend_forecast(get_usage_tracker(), period, time.time(), limit, user, budget)
 
 
+class Figures(Mapping[str, Any]):
+    """The page's eight charts of one view by name, each built when first asked for and then kept by its Dashboard
+    (see `Dashboard.figure`): a closed section's charts cost nothing."""
+
+    def __init__(self, builders: dict[str, tuple[Any, Callable[[], Any]]], dash: charts.Dashboard) -> None:
+        self._builders, self._dash = builders, dash
+
+    def __getitem__(self, name: str) -> Any:
+        key, build = self._builders[name]
+        return self._dash.figure(key, build)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+
 def figures(
     dash: charts.Dashboard, granularity: str, x_range: tuple[float, float] | None, forecast: Any | None
-) -> dict[str, Any]:
-    """The page's eight charts of one view, each built once per Dashboard (see `Dashboard.figure`)."""
+) -> Figures:
     fkey = None if forecast is None else (forecast.budget, forecast.limit_usd, forecast.spent[-1])
-    return {
-        "cost_provider": dash.figure("cost_provider", lambda: charts.cost_by_provider(dash.by_provider)),
-        "cost_task": dash.figure("cost_task", lambda: charts.cost_by_task(dash.by_task)),
-        "cost_time": dash.figure(
-            ("cost_time", fkey), lambda: charts.cost_over_time(dash.timeseries, granularity, x_range, forecast)
-        ),
-        "tokens_time": dash.figure(
-            "tokens_time", lambda: charts.tokens_over_time(dash.timeseries, granularity, x_range)
-        ),
-        "success": dash.figure("success", lambda: charts.success_failure(dash.by_provider, dash.errors)),
-        "latency": dash.figure("latency", lambda: charts.latency_by_provider(dash.latency)),
-        "users": dash.figure("users", lambda: charts.cost_per_user(dash.users)),
-        "savings": dash.figure("savings", lambda: charts.savings_by_task(dash.by_task)),
-    }
+    return Figures(
+        {
+            "cost_provider": ("cost_provider", lambda: charts.cost_by_provider(dash.by_provider)),
+            "cost_task": ("cost_task", lambda: charts.cost_by_task(dash.by_task)),
+            "cost_time": (
+                ("cost_time", fkey),
+                lambda: charts.cost_over_time(dash.timeseries, granularity, x_range, forecast),
+            ),
+            "tokens_time": ("tokens_time", lambda: charts.tokens_over_time(dash.timeseries, granularity, x_range)),
+            "success": ("success", lambda: charts.success_failure(dash.by_provider, dash.errors)),
+            "latency": ("latency", lambda: charts.latency_by_provider(dash.latency)),
+            "users": ("users", lambda: charts.cost_per_user(dash.users)),
+            "savings": ("savings", lambda: charts.savings_by_task(dash.by_task)),
+        },
+        dash,
+    )
 
 
 def warm() -> charts.Dashboard:
@@ -160,7 +194,9 @@ def warm() -> charts.Dashboard:
     first_ts(db_path, version)
     rng = time_range(DEFAULT_WINDOW, None)
     # no forecast on a day's chart unless a daily budget is set (then the page builds that figure itself)
-    figures(dash, granularity, (rng.since or 0.0, time.time()), None)
+    figs = figures(dash, granularity, (rng.since or 0.0, time.time()), None)
+    for name in figs:  # every chart, for whichever sections a session opens
+        figs[name]
     core.alerts.alert_store(tracker.db_path).alerts()
     return dash
 

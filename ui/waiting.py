@@ -176,6 +176,25 @@ def call(make: Callable[[], Coroutine[Any, Any, T]], svc: AIService, *, task: Ta
     return result
 
 
+class Runner:
+    """One page action's calls, tied by its key: `svc`, the service for this run (the offline engine when the user
+    stopped waiting on the last one), and `run(coro)`, which runs a call made on `svc` as `call` does (who it waits
+    for, for how long, the stop button). `run` fits the `run=` of ui.workspace's saving helpers."""
+
+    def __init__(self, key: str, task: TaskType) -> None:
+        self.key, self.task = key, task
+        self.svc = service(key)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return call(lambda: coro, self.svc, task=self.task, key=self.key)
+
+
+def runner(key: str, task: TaskType) -> Runner:
+    """The page's one line of wiring: `wait = waiting.runner("tailor", TaskType.CV_TAILORING)`, then calls on
+    `wait.svc`, run by `wait.run`."""
+    return Runner(key, task)
+
+
 async def _next(iterator: AsyncIterator[str]) -> str | None:
     try:
         return await iterator.__anext__()

@@ -1,4 +1,5 @@
-"""The usage page in a real browser, on a seeded DB: every chart is drawn, and drawn once.
+"""The usage page in a real browser, on a seeded DB: every chart is drawn, and drawn once; a new session draws only
+the headline, the cost over time and the section open at first; a click on a bar opens the calls it filters.
 
 Plotly widens a margin that its labels or legend do not fit (`automargin`) by measuring, widening and drawing the whole
 chart again. The page's figures come with margins that already fit (core.charts._fit_margins), so no chart needs that
@@ -16,6 +17,7 @@ import pytest
 
 from core.usage_tracker import UsageTracker
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, streamlit_app
+from ui.usage_data import SECTIONS
 
 pytestmark = pytest.mark.e2e
 
@@ -56,6 +58,19 @@ def seed(db: Path) -> None:
     tracker.close()
 
 
+#: The sections a new session shows closed (ui/usage_data.py SECTIONS): their charts and tables are not sent.
+CLOSED = tuple(label for _key, label, opened in SECTIONS if not opened)
+
+
+def _open_every_section(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    for label in CLOSED:
+        page.locator('[data-testid="stExpander"] summary').filter(has_text=label).first.click()
+        expect(page.locator('[data-testid="stExpander"] details[open]').filter(has_text=label).first).to_be_visible()
+    expect(page.get_by_role("button", name="Download CSV of the filtered calls")).to_be_visible()
+
+
 def _charts_drawn(page: Any, count: int) -> None:
     page.wait_for_function(
         "n => [...document.querySelectorAll('.js-plotly-plot')].filter(el => el._fullLayout"
@@ -83,6 +98,7 @@ def test_usage_charts_fit_their_labels_so_each_is_drawn_once(tmp_path: Path, win
                 box.get_by_role("combobox").first.click()
                 page.get_by_role("option", name=window, exact=True).first.click()
                 expect(page.get_by_text(f"Cost ({window.lower()})").first).to_be_visible(timeout=TIMEOUT_MS)
+            _open_every_section(page)
             _charts_drawn(page, 8)
             charts = page.evaluate(_MARGINS)
         finally:
@@ -94,7 +110,7 @@ def test_usage_charts_fit_their_labels_so_each_is_drawn_once(tmp_path: Path, win
 
 def test_streamlit_run_serve_py_serves_the_same_app_warmed(tmp_path: Path) -> None:
     """`streamlit run serve.py` (st.App with a lifespan hook that warms the usage page's default view) serves the
-    same pages as `streamlit run app.py`: the CV page first, the usage page with its eight charts."""
+    same pages as `streamlit run app.py`: the CV page first, then the usage page."""
     from playwright.sync_api import expect, sync_playwright
 
     seed(tmp_path / "usage.db")
@@ -107,10 +123,49 @@ def test_streamlit_run_serve_py_serves_the_same_app_warmed(tmp_path: Path) -> No
             expect(page.get_by_role("heading", name="Your CV")).to_be_visible(timeout=TIMEOUT_MS)
             page.goto(f"{url}/usage")
             expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
-            _charts_drawn(page, 8)
+            _charts_drawn(page, 4)
             assert 0 == page.locator('[data-testid="stException"]').count()
             assert "90" in page.locator('[data-testid="stMetric"]').filter(has_text="Requests").first.inner_text()
         finally:
             browser.close()
     log = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in log
+
+
+def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filters(tmp_path: Path) -> None:
+    """The first view: the cost over time and the three charts of the section open at first, no calls table. A click
+    on a provider's bar opens Recent calls, listing that provider's calls only; the charts stay where they were."""
+    from playwright.sync_api import expect, sync_playwright
+
+    seed(tmp_path / "usage.db")
+    with streamlit_app(tmp_path) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{url}/usage")
+            expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
+            _charts_drawn(page, 4)
+            titles = [c["title"] for c in page.evaluate(_MARGINS)]
+            assert 0 == page.locator('[data-testid="stDataFrame"]').count()
+            bars = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first
+            first_bar = bars.locator("g.point path").first
+            first_bar.scroll_into_view_if_needed()
+            box = first_bar.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # above it: Plotly's drag layer
+            expect(page.get_by_text("Showing the calls of").first).to_be_visible(timeout=TIMEOUT_MS)
+            table = (
+                page.locator('[data-testid="stExpander"]')
+                .filter(has_text="Recent calls")
+                .locator('[data-testid="stDataFrame"]')
+            )
+            expect(table.first).to_be_visible(timeout=TIMEOUT_MS)
+            note = page.get_by_text("Showing the calls of").first.inner_text()
+            assert 0 == page.locator('[data-testid="stException"]').count()
+            assert titles == [c["title"] for c in page.evaluate(_MARGINS)][: len(titles)]
+        finally:
+            browser.close()
+    assert 4 == len(titles)
+    assert "Cost over time by provider (USD)" in titles[0]  # as Plotly keeps it: <b>…</b>
+    assert any(f"provider {p}" in note for p in ("openai", "gemini", "groq", "local")), note
