@@ -1142,3 +1142,26 @@ def test_singleton_default_path_is_repo_data(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.delenv("CV_COPILOT_DB")
     assert load_settings().db_path == PROJECT_ROOT / "data" / "usage.db"
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 5, 16, 17, 21, 40])
+def test_a_batch_of_any_size_is_stored_once_with_its_rollups(tmp_path: Path, size: int) -> None:
+    """The writer inserts whole chunks of a batch in multi-row statements: every size stores each row once, and a
+    batch holding rows already stored (a replay racing a flush) stores only the new ones, each counted once."""
+    from core.tracker.writer import Writer
+
+    tracker = UsageTracker(tmp_path / "u.db")
+    writer = Writer(tmp_path / "u.db", journal=False)
+    rows = [schema.row_of(schema.record_of(r), NOW) for r in random_rows(size + 7, seed=size)]
+    for row in rows[:size]:
+        writer.add(row, 60.0)
+    writer.flush()
+    for row in rows:  # the first `size` again, and 7 new
+        writer.add(row, 60.0)
+    writer.flush()
+    raw, rollup = raw_vs_rollup(tracker)
+    assert raw == rollup
+    with sqlite3.connect(tracker.db_path) as conn:
+        assert size + 7 == conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
+        assert size + 7 == conn.execute("SELECT COUNT(DISTINCT request_id) FROM usage").fetchone()[0]
+        assert size + 7 == conn.execute("SELECT SUM(requests) FROM usage_daily_total").fetchone()[0]

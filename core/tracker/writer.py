@@ -28,6 +28,7 @@ import ast
 import atexit
 import contextlib
 import glob
+import itertools
 import logging
 import operator
 import os
@@ -422,7 +423,7 @@ class Writer:
                 inserted = [row for row in rows if conn.execute(INSERT_SQL, row).rowcount == 1]
             else:
                 inserted = list(rows)
-                if conn.executemany(INSERT_SQL, rows).rowcount != len(rows):  # some were stored already
+                if _insert_all(conn, inserted) != len(rows):  # some were stored already
                     conn.execute("ROLLBACK")
                     self._commit(rows, careful=True, holds=holds)
                     return
@@ -480,6 +481,29 @@ class Writer:
     def close_journal(self) -> None:
         if self.journal is not None:
             self.journal.close()
+
+
+#: Multi-row INSERTs for whole chunks of a batch, largest first (27 values a row: 432 at most, under any SQLite's
+#: limit of 999), each one statement prepared once per connection.
+_CHUNKS = tuple(
+    (size, f"INSERT INTO usage ({', '.join(INSERT_COLUMNS)}) VALUES "
+     + ", ".join(["(" + ", ".join("?" * len(INSERT_COLUMNS)) + ")"] * size) + " ON CONFLICT DO NOTHING")
+    for size in (16, 4)
+)  # fmt: skip
+
+
+def _insert_all(conn: sqlite3.Connection, rows: list[Row]) -> int:
+    """Insert `rows` (each stored once: ON CONFLICT DO NOTHING); returns how many were new. Whole chunks go in one
+    statement each, the rest one by one: a statement step per chunk instead of per row, and each step is a moment the
+    writer thread lets go of the GIL and must win it back from the caller's thread."""
+    stored, at = 0, 0
+    for size, sql in _CHUNKS:
+        while len(rows) - at >= size:
+            stored += conn.execute(sql, tuple(itertools.chain.from_iterable(rows[at : at + size]))).rowcount
+            at += size
+    if at < len(rows):
+        stored += conn.executemany(INSERT_SQL, rows[at:]).rowcount
+    return stored
 
 
 #: Every rollup's bucket sizes and keys, and where each of `SUMS` is in a row (-1: counts rows).
