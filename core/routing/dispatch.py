@@ -124,7 +124,7 @@ class Dispatcher:
         settings = self._parts.settings
         for retry in range(settings.max_retries + 1):
             started = time.perf_counter()
-            limit = trail.deadline.limit(candidate.settings.timeout)
+            limit = asyncio.timeout_at(trail.deadline.for_attempt(candidate.settings.timeout))
             try:
                 async with limit:
                     result = await provider.complete(request)
