@@ -13,7 +13,9 @@ the whole run, final flush included, minus the bare path's: work a background th
 bare block runs is charged to the router, where it belongs.
 
 Each tree (this checkout, and every `--tree`) is measured in its own fresh process, once per round; the rounds
-alternate the order of the trees, so a change in the machine's load hits them alike. Configurations:
+alternate the order of the trees, so a change in the machine's load hits them alike. With more than one tree, the
+per-round differences against the first tree are summarised too (paired by round: less drift than the difference of
+the medians when the load changes during the run). Configurations:
 - off:     response cache off, no rate limit, no budget (the old bench's "cache off")
 - cache:   response cache on (every prompt new: a lookup miss and a store), no rate limit, no budget
 - limiter: cache on and a rate limit (1,000,000 rpm: checked and counted on every call, never refusing); on trees
@@ -214,6 +216,16 @@ def main() -> None:
             bare = statistics.median(round_[name]["bare"] for round_ in results[i])
             cells.append(f"[{i}] {statistics.median(over):.3f} [{min(over):.3f}-{max(over):.3f}] (bare {bare:.3f})")
         print(f"  {name:16s} " + " | ".join(cells))
+    if len(trees) > 1:
+        # Each round runs the trees one right after the other, so a round's difference between two trees saw
+        # (nearly) the same machine: the median of those differences drifts less than the difference of medians.
+        print("\nPaired by round: tree [0] minus tree [i], CPU ms per call (median of rounds, [min-max])")
+        for name in args.only:
+            cells = []
+            for i in range(1, len(trees)):
+                diffs = [a[name]["overhead"] - b[name]["overhead"] for a, b in zip(results[0], results[i], strict=True)]
+                cells.append(f"[0]-[{i}] {statistics.median(diffs):+.3f} [{min(diffs):+.3f} {max(diffs):+.3f}]")
+            print(f"  {name:16s} " + " | ".join(cells))
     print(f"machine after: {machine()}")
     for i, tree in enumerate(trees):
         print(f"import core.router [{i}]: {import_time(tree) * 1000:.0f} ms (median of 5 fresh interpreters)")

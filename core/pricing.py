@@ -134,6 +134,10 @@ def _today() -> _dt.date:
     return _day[1]  # type: ignore[no-any-return]
 
 
+#: (provider id, model ref) -> (UTC day number, rates) of models with one linear tier: a call skips the lookups.
+_ONE_TIER: dict[tuple[str, str], tuple[int, tuple[float, float, float, float, float]]] = {}
+
+
 def _catalogue_cost(provider_id: str, model_ref: str, key: tuple[int, int, int, int, int]) -> float:
     """genai-prices' bill for `key` (input, cached, write, output, reasoning).
 
@@ -143,14 +147,25 @@ def _catalogue_cost(provider_id: str, model_ref: str, key: tuple[int, int, int, 
     then a call costs a few multiplications. Where the check fails (a rule that is not linear) every usage is
     priced by `calc_price` directly.
     """
-    day = _today()
-    tier = 0
-    for start in _tier_starts(provider_id, model_ref, day):  # usually none: one tier
-        if key[0] > start:
-            tier += 1
-    rates = _tier_rates(provider_id, model_ref, tier, day)
-    if rates is None:
-        return _bill(provider_id, model_ref, *key, day)
+    number = int(time.time() // 86400)
+    known = _ONE_TIER.get((provider_id, model_ref))
+    if known is not None and known[0] == number:  # the common case: a model of one linear tier, priced today
+        rates = known[1]
+    else:
+        day = _today()
+        tier = 0
+        starts = _tier_starts(provider_id, model_ref, day)
+        for start in starts:  # usually none: one tier
+            if key[0] > start:
+                tier += 1
+        found = _tier_rates(provider_id, model_ref, tier, day)
+        if found is None:
+            return _bill(provider_id, model_ref, *key, day)
+        rates = found
+        if not starts:
+            if len(_ONE_TIER) >= 256:
+                _ONE_TIER.clear()
+            _ONE_TIER[(provider_id, model_ref)] = (number, rates)
     input_tokens, cached, write, output, reasoning = key
     return input_tokens * rates[0] + cached * rates[1] + write * rates[2] + output * rates[3] + reasoning * rates[4]
 

@@ -72,7 +72,10 @@ def count_message_tokens(prompt: str, system: str | None, model: str) -> TokenCo
 
 
 def upper_bound_tokens(text: str) -> int:
-    """A cheap bound no BPE count can exceed (every token is at least one UTF-8 byte)."""
+    """A cheap bound no BPE count can exceed (every token is at least one UTF-8 byte). An ASCII text's UTF-8 size
+    is its length (`isascii` reads a flag the string keeps): no copy of a page of text per check."""
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-8", "surrogatepass"))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -94,6 +96,75 @@ def test_texts_hashed_raw_cannot_run_into_each_other(one: dict[str, Any], other:
 def test_any_text_has_a_stable_key(prompt: str) -> None:
     assert key(prompt=prompt) == key(prompt=prompt)
     assert 64 == len(key(prompt=prompt))
+
+
+def reference_key(provider: Any, model: Any, prompt: str, **args: Any) -> str:
+    """The key as the cache has always made it, written out in full (no remembered parameter hashes)."""
+    system, extra = args["system"], args.get("extra")
+    system_bytes = None if system is None else system.encode("utf-8", "surrogatepass")
+    extra_json = json.dumps(dict(extra or {}), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    params = (
+        2, str(provider), str(model), None if system_bytes is None else len(system_bytes), int(args["max_tokens"]),
+        float(args["temperature"]), bool(args["json_mode"]), extra_json if extra else None,
+    )  # fmt: skip
+    digest = hashlib.sha256(repr(params).encode("utf-8", "surrogatepass") + b"\n")
+    digest.update(system_bytes or b"")
+    digest.update(prompt.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+class Named(str):
+    def __str__(self) -> str:
+        return "named-" + str.__str__(self)
+
+
+#: Parameter sets that compare equal (so a remembered parameter hash could be shared) but are different keys.
+LOOKALIKES: list[dict[str, Any]] = [
+    {"temperature": 0.0},
+    {"temperature": -0.0},
+    {"temperature": 0},
+    {"temperature": float("nan")},
+    {"max_tokens": 1},
+    {"max_tokens": True},
+    {"max_tokens": 1.0},
+    {"json_mode": True},
+    {"json_mode": 1},
+    {"extra": {"task": "1"}},
+    {"extra": {"task": 1}},
+    {"extra": {"task": True}},
+    {"extra": {"task": "cv_parsing"}},
+    {"extra": {"task": "cv_parsing", "schema": "resume"}},
+    {"extra": {}},
+    {"provider": Named("openai")},
+    {"model": Named("gpt-4o")},
+    {"system": ""},
+    {"system": "Be brief"},
+    {"system": "Be briefé"},
+]
+
+
+def test_keys_are_the_ones_the_cache_always_made() -> None:
+    """Keys stored by earlier versions still hit: every parameter set, asked twice in both orders, gives the key
+    written out in full, whatever parameter hash was remembered before it."""
+    for overrides in [*LOOKALIKES, *reversed(LOOKALIKES), *LOOKALIKES]:
+        args = {"provider": "openai", "model": "gpt-4o", "prompt": "Summarise my CV", **BASE, **overrides}
+        provider, model, prompt = args.pop("provider"), args.pop("model"), args.pop("prompt")
+        assert ResponseCache.make_key(provider, model, prompt, **args) == reference_key(provider, model, prompt, **args)
+
+
+def test_lookalike_parameters_are_different_keys() -> None:
+    keys = {key(**overrides) for overrides in LOOKALIKES}
+    # 0 and 0.0 are one temperature, and max_tokens 1/True/1.0 and json_mode True/1 are one value each
+    assert len(keys) == len(LOOKALIKES) - 4
+
+
+def test_remembered_parameter_hashes_stay_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import cache as cache_module
+
+    for i in range(cache_module._PARAMS_MAX * 3):
+        key(max_tokens=i)
+    assert len(cache_module._PARAMS) <= cache_module._PARAMS_MAX
+    assert key(max_tokens=7) == reference_key("openai", "gpt-4o", "Summarise my CV", **{**BASE, "max_tokens": 7})
 
 
 def test_miss_then_hit(cache: ResponseCache) -> None:

@@ -256,3 +256,20 @@ def test_config_file_prices_per_token_kind(tmp_path):
     assert ((1.0, 2.0, 0.1, 1.0), (0.5, 0.0)) == (overrides["gpt-4o"], overrides["gpt-4o-mini"])
     price = price_for("openai", "gpt-4o", overrides=overrides)
     assert price.cost_of(TokenUsage(1000, 1000, cached_input_tokens=500)) == pytest.approx(0.5 + 0.05 + 2.0)
+
+
+def test_a_one_tier_models_rates_are_remembered_for_the_day_only(monkeypatch):
+    """Rates read off genai-prices are kept per model for the UTC day: the next day they are read again."""
+    import time
+
+    import core.pricing as pricing
+
+    price = price_for("openai", "gpt-4o")
+    usage = TokenUsage(1000, 100)
+    first = price.cost_of(usage)
+    assert first == pytest.approx(genai("gpt-4o", "openai", input_tokens=1000, output_tokens=100), rel=1e-12)
+    monkeypatch.setattr(pricing, "_tier_rates", lambda *args: (1.0, 0.0, 0.0, 2.0, 0.0))
+    assert first == price.cost_of(usage)  # the same day: remembered
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 86_400)
+    assert 1200.0 == price.cost_of(usage)

@@ -81,3 +81,10 @@ def test_upper_bound_never_below_real_count(text):
 
 def test_estimate_never_zero_for_text():
     assert (0, 1, 3) == (estimate_tokens(""), estimate_tokens("a"), estimate_tokens("abcdefghij"))
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain ascii", "naïve café ✓ 日本語", "\x7f\x00", "emoji 🚀", "lone \ud800 surrogate"]
+)
+def test_upper_bound_is_the_texts_utf8_size(text):
+    assert len(text.encode("utf-8", "surrogatepass")) == upper_bound_tokens(text)

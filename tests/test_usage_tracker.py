@@ -535,6 +535,20 @@ def test_batch_is_folded_to_one_upsert_per_rollup_key(tracker: UsageTracker, rol
     assert [rollup.params(rows[0])] == rollup.folded_params(rows[:1])
 
 
+@pytest.mark.parametrize("size", [1, 2, 40, 300])
+def test_the_writers_batch_fold_equals_each_rollups_own_fold(size: int) -> None:
+    """The writer groups a batch once for all rollups; every rollup still gets exactly its own fold's upserts, in the
+    same order and with the same sums to the last bit (rows spread over minutes, hours, days, users and models)."""
+    from core.tracker.writer import _rollup_params
+
+    rng = random.Random(size)
+    rows = [
+        schema.row_of(schema.record_of(r), NOW - rng.choice([0, 59, 61, 3599, 3601, 86_399, 86_401, 200_000]))
+        for r in random_rows(size)
+    ]
+    assert [rollup.folded_params(rows) for rollup in schema.ROLLUPS] == _rollup_params(rows)
+
+
 def test_rebuild_rollup_repairs_hand_edits(tracker: UsageTracker) -> None:
     tracker.record_many(random_rows(50))
     with sqlite3.connect(tracker.db_path) as conn:
@@ -1128,3 +1142,26 @@ def test_singleton_default_path_is_repo_data(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.delenv("CV_COPILOT_DB")
     assert load_settings().db_path == PROJECT_ROOT / "data" / "usage.db"
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 5, 16, 17, 21, 40])
+def test_a_batch_of_any_size_is_stored_once_with_its_rollups(tmp_path: Path, size: int) -> None:
+    """The writer inserts whole chunks of a batch in multi-row statements: every size stores each row once, and a
+    batch holding rows already stored (a replay racing a flush) stores only the new ones, each counted once."""
+    from core.tracker.writer import Writer
+
+    tracker = UsageTracker(tmp_path / "u.db")
+    writer = Writer(tmp_path / "u.db", journal=False)
+    rows = [schema.row_of(schema.record_of(r), NOW) for r in random_rows(size + 7, seed=size)]
+    for row in rows[:size]:
+        writer.add(row, 60.0)
+    writer.flush()
+    for row in rows:  # the first `size` again, and 7 new
+        writer.add(row, 60.0)
+    writer.flush()
+    raw, rollup = raw_vs_rollup(tracker)
+    assert raw == rollup
+    with sqlite3.connect(tracker.db_path) as conn:
+        assert size + 7 == conn.execute("SELECT COUNT(*) FROM usage").fetchone()[0]
+        assert size + 7 == conn.execute("SELECT COUNT(DISTINCT request_id) FROM usage").fetchone()[0]
+        assert size + 7 == conn.execute("SELECT SUM(requests) FROM usage_daily_total").fetchone()[0]

@@ -247,7 +247,7 @@ class Ledger:
             price_estimated=candidate.price.estimated,
             challenger=candidate.challenger,
             attempts=trail.attempts,
-            finish_reason=finish.value if finish else None,
+            finish_reason=finish._value_ if finish else None,
             notice=notice_for(finish, usage, call.max_tokens),
             route_reason=route_reason(call, candidate, trail, self._parts.settings),
         )
@@ -377,8 +377,13 @@ class Ledger:
                 baseline = cost  # answered by the default provider itself: no second pricing
             else:
                 baseline = cost_of(self._parts.price(default), usage) if known else 0.0  # type: ignore[arg-type]
+        attempts = trail.attempts
+        if len(attempts) == 1:  # the common case: the first provider answered
+            chain: tuple[str, ...] = () if attempts[0].outcome == _SKIPPED else (attempts[0].provider,)
+        else:
+            chain = tuple(a.provider for a in attempts if a.outcome != _SKIPPED)
         record = UsageRecord.of(
-            task_type=call.task.value,
+            task_type=call.task._value_,  # `_value_`: `.value` is a descriptor call (Python code) per read
             provider=candidate.name,
             model=model or candidate.model,
             user_id=call.user_id,
@@ -393,11 +398,11 @@ class Ledger:
             cache_saved_usd=cache_saving(candidate.price, usage),
             latency_ms=latency_ms,
             success=outcome == Outcome.OK,
-            outcome=outcome.value,
+            outcome=outcome._value_,
             error_kind=error_kind,
-            finish_reason=finish.value if finish else None,
+            finish_reason=finish._value_ if finish else None,
             cached=cached,
-            fallback_chain=tuple(a.provider for a in trail.attempts if a.outcome != _SKIPPED),
+            fallback_chain=chain,
             tokens_estimated=usage.estimated,
             price_estimated=candidate.price.estimated,
             challenger=candidate.challenger,
@@ -413,7 +418,7 @@ class Ledger:
 
 def route_reason(call: Call, chosen: Candidate, trail: Trail, settings: Settings, *, cached: bool = False) -> str:
     """One line: why `chosen` answered, then why each provider before it did not."""
-    task = call.task.value
+    task = call.task._value_
     head: str | None = None  # a strategy's own sentence (core.routing.strategy), which names the provider
     if cached:
         why = "the same request's answer was in the response cache"
@@ -431,6 +436,8 @@ def route_reason(call: Call, chosen: Candidate, trail: Trail, settings: Settings
         why = f"default for {task}"
     else:
         why = f"cheapest available for {task}"
+    if len(trail.attempts) <= 1:  # the common case: no provider before it
+        return head or f"{chosen.name}: {why}"
     others = []
     skips = dict(trail.skips)
     for attempt in trail.attempts[:-1]:

@@ -178,15 +178,32 @@ class Storage:
                 factory=_Connection,
             )
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
-                for suffix in ("-wal", "-shm"):
-                    _tighten(self.path.with_name(self.path.name + suffix))
+            self._switch_to_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
         self._local.conn = conn
         with self._opened_guard:
             self._opened.add(conn)
         return conn
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
+        """Put a new file in WAL mode. The switch needs the file to itself, and SQLite answers "locked" at once,
+        without its busy handler, while another process is inside a write (to spare it a deadlock). So the switch is
+        retried, holding no lock in between, for `busy_timeout`; then the last "locked" is raised."""
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error).lower() or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+        for suffix in ("-wal", "-shm"):
+            _tighten(self.path.with_name(self.path.name + suffix))
 
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:

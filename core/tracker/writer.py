@@ -28,7 +28,9 @@ import ast
 import atexit
 import contextlib
 import glob
+import itertools
 import logging
+import operator
 import os
 import secrets
 import signal
@@ -215,18 +217,21 @@ def _encode(row: Row) -> bytes:
 
 class _QueuedSpend:
     """Running cost of queued rows, everyone's and per user, and the oldest row's time: a reservation reads three
-    numbers instead of summing every queued row."""
+    numbers instead of summing every queued row. The writer adds the rows queued since the last reservation when the
+    next one asks, so a process without budgets never sums them."""
 
-    __slots__ = ("oldest", "total", "users")
+    __slots__ = ("count", "oldest", "total", "users")
 
     def __init__(self, rows: Sequence[Row] = ()) -> None:
         self.total = 0.0
         self.users: dict[str, float] = {}
         self.oldest = float("inf")
+        self.count = 0  # rows added so far (the writer's queue is folded in as a budget asks, not per row)
         for row in rows:
             self.add(row)
 
     def add(self, row: Row) -> None:
+        self.count += 1
         try:
             cost, ts = float(row[_COST]), float(row[_TS])
         except (TypeError, ValueError, IndexError):  # not a usage row as row_of makes them: counted by `pending()`
@@ -255,7 +260,7 @@ class Writer:
         self._rows_lock = threading.Lock()
         self._unwritten = 0  # rows added and not yet committed, including a batch being written right now
         self._holds: list[int] = []  # budget holds to delete with the rows (see `release_hold`)
-        self._queued = _QueuedSpend()  # the cost of `_rows`, kept as they come, for the budget's reservations
+        self._queued = _QueuedSpend()  # the cost of `_rows[:count]`, for the budget's reservations
         self.after_flush: Callable[[], None] | None = None
         self.journal: Journal | None = None
         if journal and fcntl is not None:
@@ -271,13 +276,19 @@ class Writer:
 
     def add(self, row: Row, delay: float) -> None:
         """Queue one row; it is in the journal (the kernel's hands) when this returns."""
-        line = _encode(row) if self.journal is not None else b""
+        journal = self.journal
+        line = _JOURNAL_VERSION + repr(row).encode() + b"\n" if journal is not None else b""  # `_encode`, inlined
         with self._rows_lock:
-            self._journal_append(line)
-            self._rows.append(row)
-            self._queued.add(row)
+            if journal is not None:
+                try:
+                    journal.append(line)
+                    journal.clean = False
+                except OSError:
+                    self._journal_write_failed()
+            rows = self._rows
+            rows.append(row)
             self._unwritten += 1
-            pending = len(self._rows)
+            pending = len(rows)
         if pending == 1:
             _FLUSHER.schedule(self, delay)
         elif pending >= _MAX_PENDING:
@@ -310,6 +321,9 @@ class Writer:
         `pending`; None when some of those rows are older than `since` (then sum `pending()` rows by time)."""
         with self._rows_lock:
             queued = self._queued
+            rows = self._rows
+            for row in rows[queued.count :]:  # rows queued since the last look: a call pays for the budget's sums
+                queued.add(row)  # only when a budget asks
             if queued.oldest < since:
                 return None
             return queued.total, queued.users.get(user_id, 0.0), list(self._holds)
@@ -409,7 +423,7 @@ class Writer:
                 inserted = [row for row in rows if conn.execute(INSERT_SQL, row).rowcount == 1]
             else:
                 inserted = list(rows)
-                if conn.executemany(INSERT_SQL, rows).rowcount != len(rows):  # some were stored already
+                if _insert_all(conn, inserted) != len(rows):  # some were stored already
                     conn.execute("ROLLBACK")
                     self._commit(rows, careful=True, holds=holds)
                     return
@@ -469,42 +483,73 @@ class Writer:
             self.journal.close()
 
 
+#: Multi-row INSERTs for whole chunks of a batch, largest first (27 values a row: 432 at most, under any SQLite's
+#: limit of 999), each one statement prepared once per connection.
+_CHUNKS = tuple(
+    (size, f"INSERT INTO usage ({', '.join(INSERT_COLUMNS)}) VALUES "
+     + ", ".join(["(" + ", ".join("?" * len(INSERT_COLUMNS)) + ")"] * size) + " ON CONFLICT DO NOTHING")
+    for size in (16, 4)
+)  # fmt: skip
+
+
+def _insert_all(conn: sqlite3.Connection, rows: list[Row]) -> int:
+    """Insert `rows` (each stored once: ON CONFLICT DO NOTHING); returns how many were new. Whole chunks go in one
+    statement each, the rest one by one: a statement step per chunk instead of per row, and each step is a moment the
+    writer thread lets go of the GIL and must win it back from the caller's thread."""
+    stored, at = 0, 0
+    for size, sql in _CHUNKS:
+        while len(rows) - at >= size:
+            stored += conn.execute(sql, tuple(itertools.chain.from_iterable(rows[at : at + size]))).rowcount
+            at += size
+    if at < len(rows):
+        stored += conn.executemany(INSERT_SQL, rows[at:]).rowcount
+    return stored
+
+
 #: Every rollup's bucket sizes and keys, and where each of `SUMS` is in a row (-1: counts rows).
 _BUCKETS = tuple(sorted({rollup.seconds for rollup in ROLLUPS}))
 _FOLD_KEYS = tuple(dict.fromkeys(key for rollup in ROLLUPS for key in rollup.keys))
 _FOLD_INDEX = tuple(COL[key] for key in _FOLD_KEYS)
 _SUM_INDEX = tuple(-1 if s.source is None else COL[s.source] for s in SUMS)
-#: Per rollup: where its bucket and its keys are in a folded group's key.
+#: `_rollup_params` spells these out (a row's group key is built once per row: no generator per row).
+assert _BUCKETS == (60, 3600, 86400) and _FOLD_INDEX == (1, 2, 3, 4), "update _rollup_params"
+assert _SUM_INDEX[0] == -1 and min(_SUM_INDEX[1:]) >= 0, "update _rollup_params"
+_SUMMED = operator.itemgetter(*_SUM_INDEX[1:])
+#: Per rollup: its bucket and its keys, picked from a group's key (minute, hour, day, *_FOLD_KEYS).
 _ROLLUP_PICK = tuple(
-    (_BUCKETS.index(rollup.seconds), tuple(len(_BUCKETS) + _FOLD_KEYS.index(key) for key in rollup.keys))
+    operator.itemgetter(_BUCKETS.index(rollup.seconds), *(len(_BUCKETS) + _FOLD_KEYS.index(k) for k in rollup.keys))
     for rollup in ROLLUPS
 )
 
 
 def _rollup_params(rows: Sequence[Row]) -> list[list[tuple[Any, ...]]]:
-    """Each rollup's upsert parameters for a batch (what `Rollup.folded_params` gives), with the batch folded once
-    by every bucket and key first: a batch holds few distinct (minute, user, task, provider, model) groups, so each
-    rollup then folds those groups instead of every row (six rollups each reading every row cost more than the
-    batch's SQL)."""
+    """Each rollup's upsert parameters for a batch (what `Rollup.folded_params` gives), with the batch grouped once
+    by (minute, hour, day, user, task, provider, model) first: a batch holds few such groups, so each rollup then
+    folds those groups instead of every row (six rollups each reading every row cost more than the batch's SQL).
+    Sums add the rows in their order, as `folded_params` does, so the totals are the same to the last bit."""
     if len(rows) == 1:
         return [[rollup.params(rows[0])] for rollup in ROLLUPS]
     try:
-        groups: dict[tuple[Any, ...], list[Any]] = {}
+        members: dict[tuple[Any, ...], list[Row]] = {}
         for row in rows:
             ts = row[0]
-            key = (*(int(ts // seconds) * seconds for seconds in _BUCKETS), *(row[i] for i in _FOLD_INDEX))
-            values = [1 if i < 0 else row[i] for i in _SUM_INDEX]
-            sums = groups.get(key)
-            if sums is None:
-                groups[key] = values
+            key = (int(ts // 60) * 60, int(ts // 3600) * 3600, int(ts // 86400) * 86400, row[1], row[2], row[3], row[4])
+            same = members.get(key)
+            if same is None:
+                members[key] = [row]
             else:
-                for j, value in enumerate(values):
-                    sums[j] += value
+                same.append(row)
+        groups: list[tuple[tuple[Any, ...], list[Any]]] = []
+        for key, group in members.items():
+            if len(group) == 1:
+                groups.append((key, [1, *_SUMMED(group[0])]))
+            else:
+                groups.append((key, [len(group), *map(sum, zip(*map(_SUMMED, group), strict=True))]))
         out: list[list[tuple[Any, ...]]] = []
-        for bucket, keys in _ROLLUP_PICK:
+        for pick in _ROLLUP_PICK:
             folded: dict[tuple[Any, ...], list[Any]] = {}
-            for key, values in groups.items():
-                short = (key[bucket], *(key[k] for k in keys))
+            for key, values in groups:
+                short = pick(key)
                 sums = folded.get(short)
                 if sums is None:
                     folded[short] = list(values)

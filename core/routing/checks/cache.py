@@ -18,7 +18,7 @@ def key_for(call: Call, candidate: Candidate) -> str:
 
     return ResponseCache.make_key(
         candidate.name, candidate.model, call.prompt, system=call.system, max_tokens=call.max_tokens,
-        temperature=call.temperature, json_mode=call.json_mode, extra={"task": call.task.value},
+        temperature=call.temperature, json_mode=call.json_mode, extra={"task": call.task._value_},
     )  # fmt: skip
 
 
