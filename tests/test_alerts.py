@@ -10,6 +10,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.alerts import Alert, Alerter, AlertingBudget, AlertStore, WebhookSender, alert_store
+from core.alerts import FORECAST_MIN_ELAPSED, Alert, Alerter, AlertingBudget, AlertStore, WebhookSender, alert_store
 from core.budget import BudgetGuard
 from core.router import ModelRouter
 from core.services import build_budget
@@ -124,7 +125,14 @@ def test_the_composition_root_wires_alerts_into_the_routers_budget(tmp_path: Pat
     )  # type: ignore[arg-type]
     generate(router, max_tokens=MAX_TOKENS, user_id="bob")
     assert budget.alerter.drain()
-    assert [("user daily", "user:bob", "50%")] == [(b["budget"], b["scope"], b["threshold"]) for b in receiver.bodies]
+    sent = [(b["budget"], b["scope"], b["threshold"]) for b in receiver.bodies]
+    # half the day's budget gone: "50%"; and "forecast" too when, at this hour of the UTC day, that pace passes the
+    # limit (the 50% alert carries the same forecast) and enough of the day has passed to forecast at all
+    now = datetime.now(UTC)
+    elapsed = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() / 86400
+    due = receiver.bodies[0]["forecast"] > receiver.bodies[0]["limit"] and elapsed >= FORECAST_MIN_ELAPSED
+    forecast = [("user daily", "user:bob", "forecast")] if due else []
+    assert [("user daily", "user:bob", "50%"), *forecast] == sent
 
 
 def test_no_budget_means_the_plain_guard(tmp_path: Path) -> None:
