@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,14 +22,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.setenv("CV_COPILOT_DB", str(tmp_path / "usage.db"))
     monkeypatch.setenv("CV_COPILOT_CONFIG", str(tmp_path / "cv_copilot.toml"))
     monkeypatch.setenv("CV_COPILOT_NO_DOTENV", "1")
+    main = sys.modules.get("__main__")
     yield
     _reset_singletons()
+    # AppTest runs its script as `__main__` and may leave it there: a child spawned later (multiprocessing) would
+    # run that script again as its own main, so pytest's own main module is put back
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 def _reset_singletons() -> None:
     """Forget the process's composition root (and close it), so the next test reads its own settings."""
-    import sys
-
     services = sys.modules.get("core.services")
     if services is not None:
         services.reset()
