@@ -13,21 +13,12 @@ from streamlit.testing.v1 import AppTest
 from core import charts
 from core.usage_tracker import UsageTracker
 from tests.page_steps import page_text
-from tests.usage_page import headline, usage_app
+from tests.usage_page import fresh_streamlit_cache, headline, usage_app  # noqa: F401 - autouse
 
 REPO = Path(__file__).resolve().parent.parent
 USAGE = str(REPO / "app_pages" / "usage.py")
 SETTINGS = str(REPO / "app_pages" / "settings.py")
 SECRET = "sk-live-abcdefghijklmnopqrstuv-WXYZ"
-
-
-@pytest.fixture(autouse=True)
-def fresh_streamlit_cache() -> None:
-    """Each test has its own DB; cached aggregates from another test must not leak in."""
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def seed(db: Path) -> None:

@@ -11,18 +11,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import ab
-from tests.usage_page import usage_app
+from tests.usage_page import fresh_streamlit_cache, usage_app  # noqa: F401 - autouse
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0  # a fixed clock for the store tests
-
-
-@pytest.fixture(autouse=True)
-def fresh_streamlit_cache() -> None:
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def vote(store: ab.VoteStore, ts: float, winner: str = "groq") -> None:

@@ -13,16 +13,16 @@ from streamlit.testing.v1 import AppTest
 
 from core import charts
 from core.usage_tracker import UsageTracker
-from tests.usage_page import ALL_SECTIONS, USAGE, click, forget_click, headline, open_sections
+from tests.usage_page import (  # noqa: F401 - fresh_streamlit_cache is autouse
+    ALL_SECTIONS,
+    USAGE,
+    click,
+    forget_click,
+    fresh_streamlit_cache,
+    headline,
+    open_sections,
+)
 from ui.usage_data import CALLS_SECTION, SECTIONS
-
-
-@pytest.fixture(autouse=True)
-def fresh_streamlit_cache() -> None:
-    import streamlit as st
-
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def seed(db: Path) -> None:

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
@@ -15,6 +16,15 @@ from ui.usage_data import SECTIONS
 USAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "usage.py")
 #: Every section, and the request detail inside Recent calls (an expander that also runs only while open).
 ALL_SECTIONS = (*(key for key, _label, _open in SECTIONS), "usage_open_detail")
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_cache() -> None:
+    """Each test has its own DB: cached aggregates from another test must not leak in (autouse where imported)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 def open_sections(at: AppTest, keys: tuple[str, ...] = ALL_SECTIONS) -> AppTest:

@@ -10,6 +10,8 @@ skipped with a reason when it is missing (see tests/e2e/test_browser.py).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,29 @@ def seed(db: Path) -> None:
 CLOSED = tuple(label for _key, label, opened in SECTIONS if not opened)
 
 
+@contextmanager
+def _browser_on(tmp_path: Path, script: str = "app.py") -> Iterator[tuple[Any, str]]:
+    """A page in Chromium and the URL of `streamlit run <script>` over the seeded DB; the browser closed after."""
+    from playwright.sync_api import sync_playwright
+
+    seed(tmp_path / "usage.db")
+    with streamlit_app(tmp_path, script=script) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            yield page, url
+        finally:
+            browser.close()
+
+
+def _open_usage(page: Any, url: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{url}/usage")
+    expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
+
+
 def _open_every_section(page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -83,26 +108,18 @@ def _charts_drawn(page: Any, count: int) -> None:
 
 @pytest.mark.parametrize("window", ["Last 24 h", "Last 30 d"])
 def test_usage_charts_fit_their_labels_so_each_is_drawn_once(tmp_path: Path, window: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    seed(tmp_path / "usage.db")
-    with streamlit_app(tmp_path) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(f"{url}/usage")
-            expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
-            if window != "Last 24 h":
-                box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Date range").first
-                box.get_by_role("combobox").first.click()
-                page.get_by_role("option", name=window, exact=True).first.click()
-                expect(page.get_by_text(f"Cost ({window.lower()})").first).to_be_visible(timeout=TIMEOUT_MS)
-            _open_every_section(page)
-            _charts_drawn(page, 8)
-            charts = page.evaluate(_MARGINS)
-        finally:
-            browser.close()
+    with _browser_on(tmp_path) as (page, url):
+        _open_usage(page, url)
+        if window != "Last 24 h":
+            box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Date range").first
+            box.get_by_role("combobox").first.click()
+            page.get_by_role("option", name=window, exact=True).first.click()
+            expect(page.get_by_text(f"Cost ({window.lower()})").first).to_be_visible(timeout=TIMEOUT_MS)
+        _open_every_section(page)
+        _charts_drawn(page, 8)
+        charts = page.evaluate(_MARGINS)
     assert 8 == len(charts)
     widened = [c for c in charts if c["drawn"] != c["asked"]]
     assert [] == widened
@@ -111,24 +128,16 @@ def test_usage_charts_fit_their_labels_so_each_is_drawn_once(tmp_path: Path, win
 def test_streamlit_run_serve_py_serves_the_same_app_warmed(tmp_path: Path) -> None:
     """`streamlit run serve.py` (st.App with a lifespan hook that warms the usage page's default view) serves the
     same pages as `streamlit run app.py`: the CV page first, then the usage page."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    seed(tmp_path / "usage.db")
-    with streamlit_app(tmp_path, script="serve.py") as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(url)
-            expect(page.get_by_role("heading", name="Your CV")).to_be_visible(timeout=TIMEOUT_MS)
-            page.goto(f"{url}/usage")
-            expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
-            _charts_drawn(page, 1)
-            assert 0 == page.locator('[data-testid="stException"]').count()
-            tile = page.locator(".usage-headline .tile").filter(has_text="Requests").first
-            assert "Requests\n90" in tile.inner_text()
-        finally:
-            browser.close()
+    with _browser_on(tmp_path, script="serve.py") as (page, url):
+        page.goto(url)
+        expect(page.get_by_role("heading", name="Your CV")).to_be_visible(timeout=TIMEOUT_MS)
+        _open_usage(page, url)
+        _charts_drawn(page, 1)
+        assert 0 == page.locator('[data-testid="stException"]').count()
+        tile = page.locator(".usage-headline .tile").filter(has_text="Requests").first
+        assert "Requests\n90" in tile.inner_text()
     log = (tmp_path / "streamlit.log").read_text()
     assert "Traceback" not in log
 
@@ -137,41 +146,33 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
     """The first view: the headline and the cost over time, no other chart and no calls table. Opened, the breakdown
     draws its three charts; a click on a provider's bar opens Recent calls, listing that provider's calls only, and
     the charts stay where they were."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    seed(tmp_path / "usage.db")
-    with streamlit_app(tmp_path) as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(f"{url}/usage")
-            expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
-            _charts_drawn(page, 1)
-            first_view = [c["title"] for c in page.evaluate(_MARGINS)]
-            assert 0 == page.locator('[data-testid="stDataFrame"]').count()
-            summaries = page.locator('[data-testid="stExpander"] summary')
-            summaries.filter(has_text="Cost by provider and task").first.click()
-            _charts_drawn(page, 4)
-            titles = [c["title"] for c in page.evaluate(_MARGINS)]
-            bars = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first
-            first_bar = bars.locator("g.point path").first
-            first_bar.scroll_into_view_if_needed()
-            box = first_bar.bounding_box()
-            assert box is not None
-            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # above it: Plotly's drag layer
-            expect(page.get_by_text("Showing the calls of").first).to_be_visible(timeout=TIMEOUT_MS)
-            table = (
-                page.locator('[data-testid="stExpander"]')
-                .filter(has_text="Recent calls")
-                .locator('[data-testid="stDataFrame"]')
-            )
-            expect(table.first).to_be_visible(timeout=TIMEOUT_MS)
-            note = page.get_by_text("Showing the calls of").first.inner_text()
-            assert 0 == page.locator('[data-testid="stException"]').count()
-            assert titles == [c["title"] for c in page.evaluate(_MARGINS)][: len(titles)]
-        finally:
-            browser.close()
+    with _browser_on(tmp_path) as (page, url):
+        _open_usage(page, url)
+        _charts_drawn(page, 1)
+        first_view = [c["title"] for c in page.evaluate(_MARGINS)]
+        assert 0 == page.locator('[data-testid="stDataFrame"]').count()
+        summaries = page.locator('[data-testid="stExpander"] summary')
+        summaries.filter(has_text="Cost by provider and task").first.click()
+        _charts_drawn(page, 4)
+        titles = [c["title"] for c in page.evaluate(_MARGINS)]
+        bars = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first
+        first_bar = bars.locator("g.point path").first
+        first_bar.scroll_into_view_if_needed()
+        box = first_bar.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # above it: Plotly's drag layer
+        expect(page.get_by_text("Showing the calls of").first).to_be_visible(timeout=TIMEOUT_MS)
+        table = (
+            page.locator('[data-testid="stExpander"]')
+            .filter(has_text="Recent calls")
+            .locator('[data-testid="stDataFrame"]')
+        )
+        expect(table.first).to_be_visible(timeout=TIMEOUT_MS)
+        note = page.get_by_text("Showing the calls of").first.inner_text()
+        assert 0 == page.locator('[data-testid="stException"]').count()
+        assert titles == [c["title"] for c in page.evaluate(_MARGINS)][: len(titles)]
     assert 1 == len(first_view) and "Cost over time by provider (USD)" in first_view[0]  # Plotly keeps it: <b>…</b>
     assert 4 == len(titles)
     assert any(f"provider {p}" in note for p in ("openai", "gemini", "groq", "local")), note
