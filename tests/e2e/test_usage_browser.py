@@ -87,6 +87,29 @@ def _open_usage(page: Any, url: str) -> None:
     expect(page.get_by_text("Recent calls").first).to_be_visible(timeout=TIMEOUT_MS)
 
 
+def _click_until(page: Any, target: Any, shown: Any, attempts: int = 3) -> None:
+    """Click the middle of `target` (through Plotly's drag layer above it) once it has stopped moving, until `shown`
+    is visible. A section that has just opened may still be sliding down, so a click can land where the bar was; the
+    click is then made again, at most `attempts` times."""
+    from playwright.sync_api import Error, expect
+
+    for attempt in range(attempts):
+        target.scroll_into_view_if_needed()
+        box, before = target.bounding_box(), None
+        while box != before:  # still moving: read again
+            before = box
+            page.wait_for_timeout(200)
+            box = target.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        try:
+            expect(shown).to_be_visible(timeout=TIMEOUT_MS // attempts)
+            return
+        except (AssertionError, Error):
+            if attempt == attempts - 1:
+                raise
+
+
 def _open_every_section(page: Any) -> None:
     from playwright.sync_api import expect
 
@@ -158,12 +181,7 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
         _charts_drawn(page, 4)
         titles = [c["title"] for c in page.evaluate(_MARGINS)]
         bars = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first
-        first_bar = bars.locator("g.point path").first
-        first_bar.scroll_into_view_if_needed()
-        box = first_bar.bounding_box()
-        assert box is not None
-        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # above it: Plotly's drag layer
-        expect(page.get_by_text("Showing the calls of").first).to_be_visible(timeout=TIMEOUT_MS)
+        _click_until(page, bars.locator("g.point path").first, page.get_by_text("Showing the calls of").first)
         table = (
             page.locator('[data-testid="stExpander"]')
             .filter(has_text="Recent calls")
