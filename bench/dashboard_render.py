@@ -112,6 +112,7 @@ def time_page(path: Path, repeat: int) -> list[tuple[str, float, float]]:
     from streamlit.testing.v1 import AppTest
 
     from core import charts
+    from ui.usage_data import SECTIONS
 
     os.environ["CV_COPILOT_DB"] = str(path)
     page = str(REPO / "app_pages" / "usage.py")
@@ -155,11 +156,14 @@ def time_page(path: Path, repeat: int) -> list[tuple[str, float, float]]:
     measure("filter: cleared", lambda: (
         at.multiselect(key="usage_provider").set_value([]), at.multiselect(key="usage_user_id").set_value([])
     ))  # fmt: skip
+    # a new session shows the headline and the cost over time; the rest opens on a click (ui/usage_data.SECTIONS)
+    measure("open: Cost by provider and task", lambda: at.session_state.__setitem__("usage_open_breakdown", True))
     measure("click: provider bar (gemini)", lambda: _click(
         at, "Cost by provider", {"customdata": ["provider", "gemini"]}))  # fmt: skip
     bucket = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
     measure("click: a day on cost over time", lambda: _click(
         at, "Cost over time", {"customdata": ["time", bucket.isoformat(), ""]}))  # fmt: skip
+    measure("open: every section", lambda: [at.session_state.__setitem__(key, True) for key, _, _ in SECTIONS])
     return results
 
 
