@@ -90,28 +90,6 @@ _UPSERT = (
 )
 
 
-def _params_hash(
-    provider: str,
-    model: str,
-    system_size: int | None,
-    max_tokens: int,
-    temperature: float,
-    json_mode: bool,
-    extra: Mapping[str, Any] | None,
-) -> _Hash:
-    """A sha256 that has read the key's parameters and the newline that ends them (see `ResponseCache.make_key`)."""
-    extra_json = _EXTRA_JSON.encode(dict(extra)) if extra else None
-    params = repr(
-        (
-            _KEY_VERSION, str(provider), str(model), system_size, int(max_tokens), float(temperature), bool(json_mode),
-            extra_json,
-        )
-    )  # fmt: skip
-    digest = hashlib.sha256(params.encode("utf-8", "surrogatepass"))
-    digest.update(b"\n")  # a repr escapes newlines: the first raw one ends the parameters
-    return digest
-
-
 #: Parameter hashes by parameter set: a router asks with a handful of sets (provider, model, task, limits).
 _PARAMS: dict[tuple[Any, ...], _Hash] = {}
 _PARAMS_MAX = 256
@@ -126,22 +104,29 @@ def _params_digest(
     json_mode: bool,
     extra: Mapping[str, Any] | None,
 ) -> _Hash:
-    """`_params_hash`, remembered for parameter sets of plain types only: a set is looked up by value, and values
-    that compare equal but differ as parameters (1, 1.0 and True; 0.0 and -0.0; a str subclass with its own str())
-    would otherwise share an entry."""
+    """A sha256 that has read the key's parameters and the newline that ends them (see `ResponseCache.make_key`).
+    It is remembered for parameter sets of plain types only: a set is looked up by value, and values that compare
+    equal but differ as parameters (1, 1.0 and True; 0.0 and -0.0; a str subclass with its own str()) would otherwise
+    share an entry."""
+    memo = None
     plain = type(provider) is str and type(model) is str and type(max_tokens) is int and type(json_mode) is bool
-    if not plain or type(temperature) is not float or (temperature == 0.0 and math.copysign(1.0, temperature) < 0):
-        return _params_hash(provider, model, system_size, max_tokens, temperature, json_mode, extra)
-    if extra:
-        items = tuple(extra.items())
-        if len(items) != 1 or type(items[0][0]) is not str or type(items[0][1]) is not str:
-            return _params_hash(provider, model, system_size, max_tokens, temperature, json_mode, extra)
-    else:
-        items = ()
-    memo = (provider, model, system_size, max_tokens, temperature, json_mode, items)
-    digest = _PARAMS.get(memo)
-    if digest is None:
-        digest = _params_hash(provider, model, system_size, max_tokens, temperature, json_mode, extra)
+    if plain and type(temperature) is float and not (temperature == 0.0 and math.copysign(1.0, temperature) < 0):
+        items = tuple(extra.items()) if extra else ()
+        if not items or (len(items) == 1 and type(items[0][0]) is str and type(items[0][1]) is str):
+            memo = (provider, model, system_size, max_tokens, temperature, json_mode, items)
+            remembered = _PARAMS.get(memo)
+            if remembered is not None:
+                return remembered
+    extra_json = _EXTRA_JSON.encode(dict(extra)) if extra else None
+    params = repr(
+        (
+            _KEY_VERSION, str(provider), str(model), system_size, int(max_tokens), float(temperature), bool(json_mode),
+            extra_json,
+        )
+    )  # fmt: skip
+    digest = hashlib.sha256(params.encode("utf-8", "surrogatepass"))
+    digest.update(b"\n")  # a repr escapes newlines: the first raw one ends the parameters
+    if memo is not None:
         if len(_PARAMS) >= _PARAMS_MAX:
             _PARAMS.clear()
         _PARAMS[memo] = digest
