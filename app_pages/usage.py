@@ -18,7 +18,7 @@ import streamlit as st
 
 from core import ab, charts
 from core.usage_tracker import get_usage_tracker
-from ui import state
+from ui import plotly_lite, state
 from ui import usage_data as data
 from ui.usage_data import Custom
 
@@ -27,11 +27,17 @@ _CUSTOM = "Custom range"
 
 
 def _chart(fig: Any, key: str, clickable: bool = False) -> None:
-    """A chart; a clickable one filters the calls table to the bar or point clicked (see `_on_select`)."""
+    """A chart; a clickable one filters the calls table to the bar or point clicked (see `_on_select`). Bars and
+    lines are drawn by plotly.js's basic bundle (`ui.plotly_lite`), a quarter of the full one a new session would
+    otherwise load; a gauge goes to `st.plotly_chart`."""
+    if clickable:
+        key = f"{key}_{st.session_state.get('usage_drill_generation', 0)}"
+    if plotly_lite.drawable(fig):
+        plotly_lite.chart(fig, key, config=_PLOTLY_CONFIG, on_click=(lambda: _on_select(key)) if clickable else None)
+        return
     if not clickable:
         st.plotly_chart(fig, width="stretch", key=key, config=_PLOTLY_CONFIG)
         return
-    key = f"{key}_{st.session_state.get('usage_drill_generation', 0)}"
     st.plotly_chart(
         fig,
         width="stretch",

@@ -149,10 +149,12 @@ def phases(record: dict[str, Any]) -> dict[str, float] | None:
 
 
 _STATE = """() => {
-  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"]')]
+  const charts = [...document.querySelectorAll(
+      '[data-testid="stPlotlyChart"], [data-testid="stVegaLiteChart"], iframe[title="ui.plotly_lite.chart"]')]
     .filter(c => c.offsetParent !== null);  // the ones shown (not in a hidden container)
+  const drawn = (c) => (c.tagName === "IFRAME" ? c.contentDocument : c)?.querySelector('.main-svg, canvas, svg');
   return [document.querySelectorAll('[data-testid="stStatusWidget"]').length, charts.length,
-    charts.filter(c => c.querySelector('.main-svg, canvas, svg')).length,
+    charts.filter(drawn).length,
     document.querySelectorAll('[data-stale="true"]').length];
 }"""
 
@@ -274,6 +276,14 @@ def usage():
             fig = go.Figure(go.Bar(x=["a", "b", "c"], y=[1, 2, 3]))
             fig.update_layout(title=f"chart {{i}}", height=360)
             st.plotly_chart(fig, key=f"c{{i}}")
+    elif CHARTS and KIND == "lite":
+        import plotly.graph_objects as go
+        from ui import plotly_lite
+
+        for i in range(CHARTS):
+            fig = go.Figure(go.Bar(x=["a", "b", "c"], y=[1, 2, 3]))
+            fig.update_layout(title=f"chart {{i}}", height=360)
+            plotly_lite.chart(fig, key=f"c{{i}}")
     elif CHARTS:
         import altair as alt
         import pandas as pd
@@ -296,6 +306,9 @@ def floor_repo(tmp: Path, charts: int, kind: str = "plotly") -> Path:
     repo = tmp / f"floor-{kind}-{charts}"
     repo.mkdir(exist_ok=True)
     (repo / "app.py").write_text(_FLOOR_APP.format(charts=charts, kind=kind))
+    if kind == "lite":  # the page's own light chart component
+        shutil.copytree(REPO / "ui" / "plotly_lite", repo / "ui" / "plotly_lite", dirs_exist_ok=True)
+        (repo / "ui" / "__init__.py").touch()
     return repo
 
 
@@ -427,6 +440,7 @@ def main() -> int:
     )
     parser.add_argument("--rounds", type=int, default=1, help="serve each checkout this many times, alternating")
     parser.add_argument("--floor", action="store_true", help="also time two synthetic floor pages")
+    parser.add_argument("--floor-only", action="store_true", help="time the floor pages alone")
     parser.add_argument("--sessions-only", action="store_true", help="skip the range, filter and click steps")
     parser.add_argument("--range-label", default="Date range", help='the range select box ("Window" before v2)')
     args = parser.parse_args()
@@ -443,10 +457,14 @@ def main() -> int:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     tmp = Path(tempfile.mkdtemp(prefix="dashboard-browser-"))
     checkouts = [(f"{r} ({script})", r, n, not args.sessions_only, script) for r, n, script in repos]
-    if args.floor:
+    if args.floor_only:
+        checkouts = []
+    if args.floor or args.floor_only:
         checkouts += [
             (f"floor: {n} small {kind} charts", floor_repo(tmp, n, kind), n, False, "app.py")
-            for n, kind in ((0, "plotly"), (1, "plotly"), (CHARTS, "plotly"), (CHARTS, "vega-lite"))
+            for n, kind in (
+                (0, "plotly"), (1, "plotly"), (1, "lite"), (CHARTS, "plotly"), (CHARTS, "lite"), (CHARTS, "vega-lite")
+            )
         ]
     results: dict[str, dict[str, list[float]]] = {name: {} for name, *_ in checkouts}
     phase_sums: dict[str, dict[str, list[float]]] = {name: {} for name, *_ in checkouts}
