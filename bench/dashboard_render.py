@@ -88,30 +88,12 @@ def _timed_run(at: Any) -> float:
     return elapsed
 
 
-def _click(at: Any, title: str, point: dict[str, Any]) -> None:
-    """What the browser sends on a click on a chart: its selection state as a widget value."""
-    import json
-
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-    chart = next(c for c in at.get("plotly_chart") if title in c.proto.spec)
-    selection = {"selection": {"points": [point], "point_indices": [0], "box": [], "lasso": []}}
-    states = type(at._tree).get_widget_states.__get__(at._tree)
-    extra = WidgetState(id=chart.proto.id, string_value=json.dumps(selection))
-
-    def patched() -> Any:
-        out = states()
-        out.widgets.append(extra)
-        return out
-
-    at._tree.get_widget_states = patched
-
-
 def time_page(path: Path, repeat: int) -> list[tuple[str, float, float]]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from core import charts
+    from tests.usage_page import page_charts, press
     from ui.usage_data import SECTIONS
 
     os.environ["CV_COPILOT_DB"] = str(path)
@@ -136,7 +118,7 @@ def time_page(path: Path, repeat: int) -> list[tuple[str, float, float]]:
         cold = _timed_run(at)
         warm = statistics.median(_timed_run(at) for _ in range(repeat))
         flag = "" if cold <= TARGET_S else "  > target"
-        print(f"{name:<40}{cold:>8.2f}{warm:>8.2f}{len(at.get('plotly_chart')):>8}{flag}")
+        print(f"{name:<40}{cold:>8.2f}{warm:>8.2f}{len(page_charts(at)):>8}{flag}")
         results.append((name, cold, warm))
 
     for label in charts.RANGE_PRESETS:
@@ -158,10 +140,10 @@ def time_page(path: Path, repeat: int) -> list[tuple[str, float, float]]:
     ))  # fmt: skip
     # a new session shows the headline and the cost over time; the rest opens on a click (ui/usage_data.SECTIONS)
     measure("open: Cost by provider and task", lambda: at.session_state.__setitem__("usage_open_breakdown", True))
-    measure("click: provider bar (gemini)", lambda: _click(
+    measure("click: provider bar (gemini)", lambda: press(
         at, "Cost by provider", {"customdata": ["provider", "gemini"]}))  # fmt: skip
     bucket = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
-    measure("click: a day on cost over time", lambda: _click(
+    measure("click: a day on cost over time", lambda: press(
         at, "Cost over time", {"customdata": ["time", bucket.isoformat(), ""]}))  # fmt: skip
     measure("open: every section", lambda: [at.session_state.__setitem__(key, True) for key, _, _ in SECTIONS])
     return results

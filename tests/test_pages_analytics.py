@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import charts
 from core.usage_tracker import UsageTracker
 from tests.page_steps import page_text
-from tests.usage_page import fresh_streamlit_cache, headline, usage_app  # noqa: F401 - autouse
+from tests.usage_page import fresh_streamlit_cache, headline, page_charts, usage_app  # noqa: F401 - autouse
 
 REPO = Path(__file__).resolve().parent.parent
 USAGE = str(REPO / "app_pages" / "usage.py")
@@ -59,9 +59,9 @@ def test_usage_empty_db_shows_a_friendly_empty_state() -> None:
     at = run(USAGE)
     from core.charts import NO_DATA
 
-    charts = at.get("plotly_chart")
+    charts = page_charts(at)
     assert len(charts) == 8  # the sections are there, each saying it has no data yet: no broken axes
-    assert all(NO_DATA in chart.proto.spec for chart in charts)
+    assert all(NO_DATA in chart.spec for chart in charts)
     assert "No AI calls recorded yet" in at.info[0].value
     assert "python -m core demo-db" in at.info[0].value
 
@@ -69,7 +69,7 @@ def test_usage_empty_db_shows_a_friendly_empty_state() -> None:
 def test_usage_seeded_db_draws_headline_charts_and_table(db_path: Path) -> None:
     seed(db_path)
     at = run(USAGE)
-    assert len(at.get("plotly_chart")) == 8
+    assert len(page_charts(at)) == 8
     shown = metrics(at)
     assert (shown["Requests"], shown["Successful"], shown["Failed"]) == ("3", "2", "1")
     assert shown["Tokens in / out"] == "1,600 / 300"
@@ -102,7 +102,7 @@ def test_usage_window_without_calls_keeps_no_data_charts(db_path: Path) -> None:
     assert not at.exception
     assert metrics(at)["Requests"] == "0"
     assert "No calls match this view" in at.info[0].value
-    assert len(at.get("plotly_chart")) == 8  # each one a "No data" figure, not a broken chart
+    assert len(page_charts(at)) == 8  # each one a "No data" figure, not a broken chart
 
 
 def test_usage_filters_narrow_every_number(db_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_warm_fills_the_default_view_so_the_first_session_runs_no_query(
     at = run(USAGE)
     assert [] == loads
     assert ("3", "2", "1") == tuple(metrics(at)[k] for k in ("Requests", "Successful", "Failed"))
-    assert 8 == len(at.get("plotly_chart"))
+    assert 8 == len(page_charts(at))
     at.selectbox(key="usage_window").set_value("Last 7 d").run()  # any other view is computed as before
     assert ["dashboard", "options"] == sorted(set(loads))
 
@@ -402,7 +402,7 @@ def test_usage_forecasts_each_budget_in_a_sentence(db_path: Path) -> None:
     sentences = [m.value for m in at.markdown if m.value.startswith("**Global")]
     assert 2 == len(sentences), [m.value for m in at.markdown]
     assert any(s.startswith("**Global monthly**: At this rate") for s in sentences)
-    assert not [c for c in at.get("plotly_chart") if "spend and forecast" in c.proto.spec]  # no separate chart
+    assert not [c for c in page_charts(at) if "spend and forecast" in c.spec]  # no separate chart
 
 
 def test_usage_request_detail_shows_one_call_in_full(db_path: Path) -> None:
@@ -495,8 +495,7 @@ def seed_ages(db: Path, now: float) -> None:
 
 
 def spec(at: AppTest, title: str) -> dict:
-    chart = next(c for c in at.get("plotly_chart") if title in c.proto.spec)
-    return json.loads(chart.proto.spec)
+    return next(c.figure for c in page_charts(at) if title in c.spec)
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from core.usage_tracker import UsageTracker
 from tests.apptest import APP, open_page
 from tests.fakes import FakeHandler, openai_handler
 from tests.test_ai_service import CV_TEXT, JOB, JOB_2
-from tests.usage_page import usage_app
+from tests.usage_page import page_charts, usage_app
 from ui import preview
 from ui.widgets import user_budget_updates
 
@@ -83,11 +83,7 @@ def run(path: str) -> AppTest:
 
 def charts_by_key(at: AppTest) -> dict[str, dict]:
     """Plotly figures on the page, by widget key (the suffix of the element id)."""
-    out = {}
-    for element in at.get("plotly_chart"):
-        key = element.proto.id.rsplit("-", 1)[-1]
-        out[key] = json.loads(element.proto.spec)
-    return out
+    return {chart.key: chart.figure for chart in page_charts(at)}
 
 
 def texts(elements) -> str:  # type: ignore[no-untyped-def]
@@ -161,6 +157,7 @@ def test_without_a_user_filter_the_global_lines_are_drawn(db_path: Path) -> None
     at = run(USAGE)
     gauges = {k: v for k, v in charts_by_key(at).items() if k.startswith("chart_budget")}
     assert 2 == len(gauges)
+    assert not [c for c in page_charts(at) if c.key.startswith("chart_budget") and c.lite]  # the full bundle's
     daily = gauges["chart_budget_0"]["data"][0]
     assert ("indicator", 0.44, [0, 0.5]) == (
         daily["type"],

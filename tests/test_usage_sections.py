@@ -21,6 +21,7 @@ from tests.usage_page import (  # noqa: F401 - fresh_streamlit_cache is autouse
     fresh_streamlit_cache,
     headline,
     open_sections,
+    page_charts,
 )
 from ui.usage_data import CALLS_SECTION, SECTIONS
 
@@ -48,7 +49,7 @@ def new_session(*keys: str) -> AppTest:
 
 
 def chart_titles(at: AppTest) -> list[str]:
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    return [c.title for c in page_charts(at)]
 
 
 def calls_table(at: AppTest) -> list[str]:
@@ -114,7 +115,8 @@ def test_a_section_is_drawn_while_open_and_gone_once_closed(db_path: Path, key: 
 def test_every_section_open_at_once_draws_every_chart_and_the_calls(db_path: Path) -> None:
     seed(db_path)
     at = new_session(*ALL_SECTIONS)
-    assert 8 == len(at.get("plotly_chart"))
+    assert 8 == len(page_charts(at))
+    assert all(chart.lite for chart in page_charts(at))  # bars and lines: the basic bundle draws them all
     assert all(shown(at) for shown in SHOWN.values())
 
 
@@ -145,7 +147,7 @@ def test_a_click_on_a_chart_opens_the_calls_it_filters(
 def test_a_click_on_a_time_bucket_opens_its_calls(db_path: Path) -> None:
     seed(db_path)
     at = new_session()
-    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "Cost over time" in c.proto.spec)
+    spec = next(c.figure for c in page_charts(at) if "Cost over time" in c.spec)
     bucket = next(c for t in spec["data"] if t["type"] == "bar" for c in t["customdata"] if c[2] == "gemini")
     click(at, "Cost over time", {"customdata": bucket})
     assert ["gemini"] == calls_table(at)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
+from ui.plotly_lite import COMPONENT as LITE_CHART
 from ui.usage_data import SECTIONS
 
 USAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "usage.py")
@@ -39,13 +43,71 @@ def usage_app(keys: tuple[str, ...] = ALL_SECTIONS) -> AppTest:
     return open_sections(AppTest.from_file(USAGE, default_timeout=30), keys)
 
 
+_CLICKS = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the page as the browser receives it: st.plotly_chart's, or the page's own chart component's
+    (ui/plotly_lite, bars and lines)."""
+
+    id: str
+    spec: str  # the figure's JSON
+    lite: bool
+
+    @property
+    def key(self) -> str:
+        return self.id.rsplit("-", 1)[-1]
+
+    @property
+    def figure(self) -> dict[str, Any]:
+        return json.loads(self.spec)  # type: ignore[no-any-return]
+
+    @property
+    def title(self) -> str:
+        return str(self.figure["layout"]["title"]["text"])
+
+
+def _elements(node: Any) -> Iterator[Any]:
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for child in children.values():
+        yield from _elements(child)
+
+
+def page_charts(at: AppTest) -> list[Chart]:
+    """Every chart of the last run, in page order."""
+    out = []
+    for element in _elements(at._tree):
+        if element.type == "plotly_chart":
+            out.append(Chart(element.proto.id, element.proto.spec, lite=False))
+        elif element.type == "component_instance" and element.proto.component_name == LITE_CHART:
+            out.append(Chart(element.proto.id, json.loads(element.proto.json_args)["figure"], lite=True))
+    return out
+
+
 def click(at: AppTest, title: str, *points: dict[str, Any]) -> AppTest:
-    """What the browser sends when a point of a chart is clicked: the chart's selection state, as a widget value
-    (it runs the page's on_select callback, as in a real session)."""
-    chart = next(c for c in at.get("plotly_chart") if title in c.proto.spec)
-    selection = {"selection": {"points": list(points), "point_indices": [0], "box": [], "lasso": []}}
+    """A click on `points` of the chart titled `title`, and the run it starts (the page's callback runs, as in a
+    real session)."""
+    press(at, title, *points)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def press(at: AppTest, title: str, *points: dict[str, Any]) -> None:
+    """What the browser sends on the next run when a point of a chart is clicked: the chart's click as a widget
+    value. Each call is a new click, as in the browser, even on the same point."""
+    chart = next(c for c in page_charts(at) if title in c.spec)
     states = at._tree.get_widget_states
-    with_click = WidgetState(id=chart.proto.id, string_value=json.dumps(selection))
+    if chart.lite:  # ui/plotly_lite/frontend/chart.js: the points and a click counter
+        value = {"selection": {"points": list(points)}, "click": next(_CLICKS)}
+        with_click = WidgetState(id=chart.id, json_value=json.dumps(value))
+    else:
+        selection = {"selection": {"points": list(points), "point_indices": [0], "box": [], "lasso": []}}
+        with_click = WidgetState(id=chart.id, string_value=json.dumps(selection))
 
     def patched():  # type: ignore[no-untyped-def]
         out = states()
@@ -53,9 +115,6 @@ def click(at: AppTest, title: str, *points: dict[str, Any]) -> AppTest:
         return out
 
     at._tree.get_widget_states = patched  # type: ignore[method-assign]
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def forget_click(at: AppTest) -> None:

@@ -23,11 +23,20 @@ from ui.usage_data import SECTIONS
 
 pytestmark = pytest.mark.e2e
 
+#: Every Plotly chart of the page, in page order: those of st.plotly_chart and those drawn in the page's own chart
+#: component's frames (ui/plotly_lite).
+_PLOTS = """[document, ...[...document.querySelectorAll('iframe')].map(f => f.contentDocument).filter(Boolean)]
+  .flatMap(d => [...d.querySelectorAll('.js-plotly-plot')])"""
+
 #: Per chart: its title and [drawn size (l, r, t, b)] against [the margins the figure asked for].
-_MARGINS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(el => {
+_MARGINS = f"""() => {_PLOTS}.map(el => {{
   const fl = el._fullLayout, s = fl._size, m = fl.margin;
-  return {title: fl.title.text, drawn: [s.l, s.r, s.t, s.b].map(Math.round), asked: [m.l, m.r, m.t, m.b]};
-})"""
+  return {{title: fl.title.text, drawn: [s.l, s.r, s.t, s.b].map(Math.round), asked: [m.l, m.r, m.t, m.b]}};
+}})"""
+
+#: The fill of every bar: Streamlit's Plotly template names its colours by placeholders (#000001...), which the
+#: chart component must replace by the theme's.
+_BAR_FILLS = f"() => {_PLOTS}.flatMap(el => [...el.querySelectorAll('g.point path')].map(p => p.style.fill))"
 
 #: Labels longer than the demo data's, so a fixed margin would not do.
 USERS = ("alice", "bob", "a.very.long.user.name@example.com")
@@ -121,8 +130,7 @@ def _open_every_section(page: Any) -> None:
 
 def _charts_drawn(page: Any, count: int) -> None:
     page.wait_for_function(
-        "n => [...document.querySelectorAll('.js-plotly-plot')].filter(el => el._fullLayout"
-        " && el.querySelector('.main-svg')).length >= n",
+        f"n => {_PLOTS}.filter(el => el._fullLayout && el.querySelector('.main-svg')).length >= n",
         arg=count,
         timeout=TIMEOUT_MS,
     )
@@ -180,7 +188,12 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
         summaries.filter(has_text="Cost by provider and task").first.click()
         _charts_drawn(page, 4)
         titles = [c["title"] for c in page.evaluate(_MARGINS)]
-        bars = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first
+        fills = set(page.evaluate(_BAR_FILLS))  # the task bars take the template's colours
+        bars = next(  # a frame of the page's chart component (ui/plotly_lite)
+            frame.locator(".js-plotly-plot")
+            for frame in page.frames
+            if frame.locator(".js-plotly-plot").filter(has_text="Cost by provider").count()
+        )
         _click_until(page, bars.locator("g.point path").first, page.get_by_text("Showing the calls of").first)
         table = (
             page.locator('[data-testid="stExpander"]')
@@ -193,4 +206,5 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
         assert titles == [c["title"] for c in page.evaluate(_MARGINS)][: len(titles)]
     assert 1 == len(first_view) and "Cost over time by provider (USD)" in first_view[0]  # Plotly keeps it: <b>…</b>
     assert 4 == len(titles)
+    assert fills and not [f for f in fills if f.startswith("rgb(0, 0, ")], fills  # the theme's colours
     assert any(f"provider {p}" in note for p in ("openai", "gemini", "groq", "local")), note

@@ -1,8 +1,12 @@
 """Plotly figures drawn by plotly.js's basic bundle (bar, pie, scatter) in a Streamlit component.
 
-Why: `st.plotly_chart` loads the full plotly.js (4.8 MB), which alone costs a new browser session about a second on a
-small machine; the basic bundle is a quarter of that. Figures with other traces (a gauge) still go to
+Why: `st.plotly_chart` loads the full plotly.js (4.8 MB), which costs a new browser session of the usage page about
+0.6 s on a 2-core machine; the basic bundle is a quarter of it. Figures with other traces (a gauge) still go to
 `st.plotly_chart`. A click returns the clicked points in `st.plotly_chart`'s selection shape.
+
+The bundle is plotly.js-basic-dist-min from npm, of the plotly.js version the installed plotly package draws with
+(`plotly.offline.get_plotlyjs_version()`); tests/test_plotly_lite.py pins both. To move to a new version:
+`npm pack plotly.js-basic-dist-min@<version>`, copy its plotly-basic.min.js to frontend/, update BUNDLE_*.
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ from typing import Any
 import plotly.io as pio
 import streamlit.components.v1 as components
 
-#: The trace types of plotly.js's basic bundle (ui/plotly_lite/frontend/plotly-basic.min.js, v4.1.1).
+#: The trace types of plotly.js's basic bundle.
 BASIC_TRACES = frozenset({"bar", "pie", "scatter"})
+FRONTEND = Path(__file__).parent / "frontend"
+BUNDLE_VERSION = "4.1.1"
+BUNDLE_SHA256 = "99784e3abfb07b142a15e521a439e6d9addceadb3f79553fd24c72774f0649ba"
 
-_component = components.declare_component("chart", path=str(Path(__file__).parent / "frontend"))
+_component = components.declare_component("chart", path=str(FRONTEND))
+#: The component's name on the page (the title of its frames).
+COMPONENT = _component.name
 
 
 def drawable(fig: Any) -> bool:
