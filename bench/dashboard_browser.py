@@ -463,7 +463,12 @@ def main() -> int:
         checkouts += [
             (f"floor: {n} small {kind} charts", floor_repo(tmp, n, kind), n, False, "app.py")
             for n, kind in (
-                (0, "plotly"), (1, "plotly"), (1, "lite"), (CHARTS, "plotly"), (CHARTS, "lite"), (CHARTS, "vega-lite")
+                (0, "plotly"),
+                (1, "plotly"),
+                (1, "lite"),
+                (CHARTS, "plotly"),
+                (CHARTS, "lite"),
+                (CHARTS, "vega-lite"),
             )
         ]
     results: dict[str, dict[str, list[float]]] = {name: {} for name, *_ in checkouts}

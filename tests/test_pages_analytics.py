@@ -475,7 +475,6 @@ def test_previous_period_subtracts_this_window_from_the_doubled_one() -> None:
 
 # --- dashboard v2: range, granularity, click-to-filter, forecast on the cost chart, cosmetics -------------------
 
-import json  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 
 from tests.usage_page import click  # noqa: E402

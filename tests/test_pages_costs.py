@@ -5,7 +5,6 @@ Settings, and the sidebar's spend against budget."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import time
 import tomllib

@@ -48,7 +48,7 @@ def test_the_bundle_is_the_pinned_basic_build_of_the_plotly_js_that_plotly_draws
 
 def test_the_page_loads_only_its_own_files() -> None:
     html = (plotly_lite.FRONTEND / "index.html").read_text()
-    assert ['plotly-basic.min.js', 'chart.js'] == [s.split('"')[1] for s in html.split("<script src=")[1:]]
+    assert ["plotly-basic.min.js", "chart.js"] == [s.split('"')[1] for s in html.split("<script src=")[1:]]
     assert "http" not in html and "http" not in (plotly_lite.FRONTEND / "chart.js").read_text()
 
 

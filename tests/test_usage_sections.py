@@ -3,7 +3,6 @@ the calls it filters, and what is open survives reruns and view changes."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
