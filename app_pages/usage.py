@@ -28,8 +28,8 @@ _CUSTOM = "Custom range"
 
 def _chart(fig: Any, key: str, clickable: bool = False) -> None:
     """A chart; a clickable one filters the calls table to the bar or point clicked (see `_on_select`). Bars and
-    lines are drawn by plotly.js's basic bundle (`ui.plotly_lite`), a quarter of the full one a new session would
-    otherwise load; a gauge goes to `st.plotly_chart`."""
+    lines (every chart of this page) are drawn by plotly.js's basic bundle (`ui.plotly_lite`), a quarter of the full
+    one that `st.plotly_chart` would load; a figure with another kind of trace goes to `st.plotly_chart`."""
     if clickable:
         key = f"{key}_{st.session_state.get('usage_drill_generation', 0)}"
     if plotly_lite.drawable(fig):

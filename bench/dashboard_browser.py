@@ -229,6 +229,16 @@ def choose(page: Any, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).first.click()
 
 
+def plot(page: Any, title: str, point: int) -> Any:
+    """Bar or point number `point` of the chart titled `title`: on the page (st.plotly_chart) or in a frame of the
+    page's chart component (ui/plotly_lite)."""
+    for frame in page.frames:
+        found = frame.locator(".js-plotly-plot").filter(has_text=title)
+        if found.count():
+            return found.first.locator("g.point path").nth(point)
+    raise LookupError(f"no chart titled {title!r}")
+
+
 def click_center(page: Any, locator: Any) -> None:
     """Plotly's drag layer sits above the bars and points: click the spot, not the element."""
     locator.scroll_into_view_if_needed()
@@ -384,12 +394,11 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
     breakdown = page.locator('[data-testid="stExpander"] summary').filter(has_text=SECTIONS[0])
     if breakdown.count():  # a page that opens its breakdown on demand: open it to click a provider's bar
         step(f"open: {SECTIONS[0]}", breakdown.first.click)
-    bar = page.locator(".js-plotly-plot").filter(has_text="Cost by provider").first.locator("g.point path").first
-    step("click: a provider bar", lambda: click_center(page, bar), "Showing the calls of")
+    bar = partial(plot, page, "Cost by provider", 0)
+    step("click: a provider bar", lambda: click_center(page, bar()), "Showing the calls of")
     step("clear the click filter", lambda: page.get_by_role("button", name="Clear filter").click())
-    cost_time = page.locator(".js-plotly-plot").filter(has_text="Cost over time").first
-    point = cost_time.locator("g.point path").nth(3)
-    step("click: a time bucket (cost/time)", lambda: click_center(page, point), "Showing the calls of")
+    point = partial(plot, page, "Cost over time", 3)
+    step("click: a time bucket (cost/time)", lambda: click_center(page, point()), "Showing the calls of")
     detail = page.locator('[data-testid="stExpander"]').filter(has_text="Request detail").first
 
     def open_detail() -> None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any, cast
 
 import pandas as pd
@@ -237,7 +238,6 @@ _TREND_STYLE = {"good": "color:#21c354", "bad": "color:#ff4b4b", "flat": "opacit
 def tiles_html(tiles: Sequence[Tile], per_row: int = 4) -> str:
     """The tiles as one HTML grid: the browser lays out and draws one element instead of a column and a metric per
     figure. Every text is escaped."""
-    from html import escape
 
     cells = []
     for tile in tiles:
@@ -826,10 +826,12 @@ def budget_level(fraction: float) -> str:
 def budget_gauge(
     scope: str, limit_usd: float, spent_usd: float, reserved_usd: float = 0.0, resets_at: str = ""
 ) -> go.Figure:
-    """A gauge of one budget line (the fields of core.budget.BudgetLine): spent plus held against the limit.
+    """A gauge of one budget line (the fields of core.budget.BudgetLine): spent plus held against the limit, as a
+    horizontal bar over a green and an amber band, with a red line at the limit.
 
-    The needle bar turns amber at BUDGET_WARNING and red at the limit; the axis stretches past the limit when the
-    spend overshoots it (a call's worst case may), so the bar never leaves the dial.
+    The bar turns amber at BUDGET_WARNING and red at the limit; the axis stretches past the limit when the spend
+    overshoots it (a call's worst case may), so the bar never leaves the gauge. A bar, not a dial: plotly.js's basic
+    bundle draws it (ui/plotly_lite), so opening the budgets does not load the full one.
     """
     limit = float(limit_usd)
     used = float(spent_usd) + float(reserved_usd)
@@ -838,26 +840,43 @@ def budget_gauge(
     if not (math.isfinite(used) and used >= 0):
         raise ValueError(f"spent and reserved must be finite and >= 0, got {spent_usd!r} + {reserved_usd!r}")
     level = budget_level(used / limit)
-    top = max(limit, used)
     subtitle = f"of ${limit:,.2f}" + (f" · resets {resets_at}" if resets_at else "")
     fig = go.Figure(
-        go.Indicator(
-            mode="gauge+number",
-            value=used,
-            number={"prefix": "$", "valueformat": ",.4f"},
-            title={"text": f"{scope.capitalize()}<br><span style='font-size:0.75em'>{subtitle}</span>"},
-            gauge={
-                "axis": {"range": [0, top], "tickprefix": "$"},
-                "bar": {"color": BUDGET_COLORS[level]},
-                "steps": [
-                    {"range": [0, BUDGET_WARNING * limit], "color": "#eef5ee"},
-                    {"range": [BUDGET_WARNING * limit, limit], "color": "#fdf1dc"},
-                ],
-                "threshold": {"line": {"color": BUDGET_COLORS["over"], "width": 3}, "thickness": 0.8, "value": limit},
-            },
+        go.Bar(
+            x=[used],
+            y=[""],
+            orientation="h",
+            width=0.45,
+            marker_color=BUDGET_COLORS[level],
+            hovertemplate=f"spent and held: $%{{x:,.4f}} of ${limit:,.2f}<extra></extra>",
         )
     )
-    fig.update_layout(height=240, margin={"l": 30, "r": 30, "t": 70, "b": 10})
+    band = {"type": "rect", "yref": "paper", "y0": 0, "y1": 1, "layer": "below", "line": {"width": 0}}
+    fig.update_layout(
+        title={
+            "text": f"{escape(scope.capitalize())}: ${used:,.4f}<br><span style='font-size:0.75em'>"
+            f"{escape(subtitle)}</span>"
+        },
+        shapes=[
+            {**band, "name": "ok", "x0": 0, "x1": BUDGET_WARNING * limit, "fillcolor": "#eef5ee"},
+            {**band, "name": "warning", "x0": BUDGET_WARNING * limit, "x1": limit, "fillcolor": "#fdf1dc"},
+            {
+                "type": "line",
+                "name": "limit",
+                "yref": "paper",
+                "y0": 0,
+                "y1": 1,
+                "x0": limit,
+                "x1": limit,
+                "line": {"color": BUDGET_COLORS["over"], "width": 3},
+            },
+        ],
+        xaxis={"range": [0, max(limit, used)], "tickprefix": "$", "fixedrange": True},
+        yaxis={"visible": False, "fixedrange": True},
+        showlegend=False,
+        height=170,
+        margin={"l": 20, "r": 30, "t": 70, "b": 30},
+    )
     return fig
 
 

@@ -299,13 +299,15 @@ def test_budget_level_refuses_nan() -> None:
 )
 def test_budget_gauge(spent: float, reserved: float, colour: str, axis_top: float) -> None:
     fig = charts.budget_gauge("user daily", 1.0, spent, reserved, "2025-01-02 00:00 UTC")
-    gauge = fig.data[0]
-    assert ("indicator", pytest.approx(spent + reserved)) == (gauge.type, gauge.value)
-    assert charts.BUDGET_COLORS[colour] == gauge.gauge.bar.color
-    assert (0, pytest.approx(axis_top)) == tuple(gauge.gauge.axis.range)
-    assert 1.0 == gauge.gauge.threshold.value
-    assert [(0, 0.8), (0.8, 1.0)] == [tuple(step.range) for step in gauge.gauge.steps]
-    assert "User daily" in gauge.title.text and "resets 2025-01-02 00:00 UTC" in gauge.title.text
+    bar = fig.data[0]
+    shapes = {shape.name: shape for shape in fig.layout.shapes}
+    assert ("bar", "h", pytest.approx(spent + reserved)) == (bar.type, bar.orientation, bar.x[0])
+    assert charts.BUDGET_COLORS[colour] == bar.marker.color
+    assert (0, pytest.approx(axis_top)) == tuple(fig.layout.xaxis.range)
+    assert (1.0, 1.0) == (shapes["limit"].x0, shapes["limit"].x1)
+    assert [(0, 0.8), (0.8, 1.0)] == [(shapes[band].x0, shapes[band].x1) for band in ("ok", "warning")]
+    title = fig.layout.title.text
+    assert f"User daily: ${spent + reserved:,.4f}" in title and "resets 2025-01-02 00:00 UTC" in title
 
 
 def test_budget_gauge_takes_a_budget_line() -> None:
@@ -314,7 +316,7 @@ def test_budget_gauge_takes_a_budget_line() -> None:
     from core.budget import BudgetLine
 
     line = BudgetLine("global monthly", 10.0, 4.0, 0.5, "2025-02-01 00:00 UTC")
-    assert pytest.approx(4.5) == charts.budget_gauge(**dataclasses.asdict(line)).data[0].value
+    assert pytest.approx(4.5) == charts.budget_gauge(**dataclasses.asdict(line)).data[0].x[0]
 
 
 @pytest.mark.parametrize(

@@ -156,14 +156,14 @@ def test_without_a_user_filter_the_global_lines_are_drawn(db_path: Path) -> None
     at = run(USAGE)
     gauges = {k: v for k, v in charts_by_key(at).items() if k.startswith("chart_budget")}
     assert 2 == len(gauges)
-    assert not [c for c in page_charts(at) if c.key.startswith("chart_budget") and c.lite]  # the full bundle's
-    daily = gauges["chart_budget_0"]["data"][0]
-    assert ("indicator", 0.44, [0, 0.5]) == (
-        daily["type"],
-        pytest.approx(daily["value"]),
-        daily["gauge"]["axis"]["range"],
+    assert all(chart.lite for chart in page_charts(at))  # the gauges too: no chart loads the full plotly.js
+    daily = gauges["chart_budget_0"]
+    assert ("bar", 0.44, [0, 0.5]) == (
+        daily["data"][0]["type"],
+        pytest.approx(daily["data"][0]["x"][0]),
+        daily["layout"]["xaxis"]["range"],
     )
-    assert "Global daily" in daily["title"]["text"]
+    assert "Global daily" in daily["layout"]["title"]["text"]
     assert ["Global daily budget at 88%: $0.4400 of $0.50"] == [w.value.split(". ")[0] for w in at.warning]
     assert not at.error
     assert "pick one user in the filter" in texts(at.caption)
@@ -175,9 +175,10 @@ def test_one_selected_user_sees_their_own_line_first(db_path: Path) -> None:
     at = run(USAGE)
     at.multiselect(key="usage_user_id").set_value(["alice"]).run()
     assert not at.exception
-    gauges = [v["data"][0] for k, v in sorted(charts_by_key(at).items()) if k.startswith("chart_budget")]
-    assert [pytest.approx(0.09), pytest.approx(0.44), pytest.approx(0.44)] == [g["value"] for g in gauges]
-    assert [0.1, 0.5, 10] == [g["gauge"]["threshold"]["value"] for g in gauges]  # alice's own 0.1, not 0.2
+    gauges = [v for k, v in sorted(charts_by_key(at).items()) if k.startswith("chart_budget")]
+    assert [pytest.approx(0.09), pytest.approx(0.44), pytest.approx(0.44)] == [g["data"][0]["x"][0] for g in gauges]
+    limits = [next(s["x0"] for s in g["layout"]["shapes"] if s["name"] == "limit") for g in gauges]
+    assert [0.1, 0.5, 10] == limits  # alice's own 0.1, not 0.2
     assert ["User daily budget at 90%", "Global daily budget at 88%"] == [w.value.split(":")[0] for w in at.warning]
 
 
@@ -187,8 +188,8 @@ def test_a_spent_budget_shows_an_error_and_the_dial_stretches(db_path: Path) -> 
     at = run(USAGE)
     assert (0, 1) == (len(at.warning), len(at.error))
     assert "It is spent" in at.error[0].value
-    gauge = charts_by_key(at)["chart_budget_0"]["data"][0]
-    assert pytest.approx(0.44) == gauge["gauge"]["axis"]["range"][1]  # the bar never leaves the dial
+    gauge = charts_by_key(at)["chart_budget_0"]
+    assert pytest.approx(0.44) == gauge["layout"]["xaxis"]["range"][1]  # the bar never leaves the gauge
 
 
 def test_only_per_user_budgets_ask_for_a_user(db_path: Path) -> None:

@@ -32,8 +32,8 @@ def test_drawable_only_when_the_basic_bundle_has_every_trace(traces: list[object
     assert expected == plotly_lite.drawable(go.Figure(traces))
 
 
-def test_a_budget_gauge_needs_the_full_bundle() -> None:
-    assert not plotly_lite.drawable(charts.budget_gauge(scope="global", limit_usd=2.0, spent_usd=1.0))
+def test_a_budget_gauge_is_drawn_by_the_basic_bundle() -> None:
+    assert plotly_lite.drawable(charts.budget_gauge(scope="global", limit_usd=2.0, spent_usd=1.0))
 
 
 def test_the_bundle_is_the_pinned_basic_build_of_the_plotly_js_that_plotly_draws_with() -> None:

@@ -1,8 +1,8 @@
 """Plotly figures drawn by plotly.js's basic bundle (bar, pie, scatter) in a Streamlit component.
 
 Why: `st.plotly_chart` loads the full plotly.js (4.8 MB), which costs a new browser session of the usage page about
-0.6 s on a 2-core machine; the basic bundle is a quarter of it. Figures with other traces (a gauge) still go to
-`st.plotly_chart`. A click returns the clicked points in `st.plotly_chart`'s selection shape.
+0.6 s on a 2-core machine; the basic bundle is a quarter of it. A click returns the clicked points in
+`st.plotly_chart`'s selection shape.
 
 The bundle is plotly.js-basic-dist-min from npm, of the plotly.js version the installed plotly package draws with
 (`plotly.offline.get_plotlyjs_version()`); tests/test_plotly_lite.py pins both. To move to a new version:
