@@ -858,8 +858,8 @@ def budget_gauge(
             f"{escape(subtitle)}</span>"
         },
         shapes=[
-            {**band, "name": "ok", "x0": 0, "x1": BUDGET_WARNING * limit, "fillcolor": "#eef5ee"},
-            {**band, "name": "warning", "x0": BUDGET_WARNING * limit, "x1": limit, "fillcolor": "#fdf1dc"},
+            {**band, "name": "ok", "x0": 0, "x1": BUDGET_WARNING * limit, "fillcolor": "rgba(46, 125, 50, 0.12)"},
+            {**band, "name": "warning", "x0": BUDGET_WARNING * limit, "x1": limit, "fillcolor": "rgba(243, 156, 18, 0.18)"},
             {
                 "type": "line",
                 "name": "limit",
