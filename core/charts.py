@@ -859,7 +859,13 @@ def budget_gauge(
         },
         shapes=[
             {**band, "name": "ok", "x0": 0, "x1": BUDGET_WARNING * limit, "fillcolor": "rgba(46, 125, 50, 0.12)"},
-            {**band, "name": "warning", "x0": BUDGET_WARNING * limit, "x1": limit, "fillcolor": "rgba(243, 156, 18, 0.18)"},
+            {
+                **band,
+                "name": "warning",
+                "x0": BUDGET_WARNING * limit,
+                "x1": limit,
+                "fillcolor": "rgba(243, 156, 18, 0.18)",
+            },
             {
                 "type": "line",
                 "name": "limit",
