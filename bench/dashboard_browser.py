@@ -232,10 +232,13 @@ def choose(page: Any, label: str, option: str) -> None:
 def plot(page: Any, title: str, point: int) -> Any:
     """Bar or point number `point` of the chart titled `title`: on the page (st.plotly_chart) or in a frame of the
     page's chart component (ui/plotly_lite)."""
-    for frame in page.frames:
-        found = frame.locator(".js-plotly-plot").filter(has_text=title)
-        if found.count():
-            return found.first.locator("g.point path").nth(point)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # a frame just added may still be loading
+        for frame in page.frames:
+            found = frame.locator(".js-plotly-plot").filter(has_text=title)
+            if found.count():
+                return found.first.locator("g.point path").nth(point)
+        page.wait_for_timeout(20)
     raise LookupError(f"no chart titled {title!r}")
 
 
