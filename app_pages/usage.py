@@ -30,14 +30,13 @@ def _chart(fig: Any, key: str, clickable: bool = False) -> None:
     """A chart; a clickable one filters the calls table to the bar or point clicked (see `_on_select`). Bars and
     lines (every chart of this page) are drawn by plotly.js's basic bundle (`ui.plotly_lite`), a quarter of the full
     one that `st.plotly_chart` would load; a figure with another kind of trace goes to `st.plotly_chart`."""
-    if clickable:
-        key = f"{key}_{st.session_state.get('usage_drill_generation', 0)}"
-    if plotly_lite.drawable(fig):
+    if plotly_lite.drawable(fig):  # it highlights no selection, so its key (and its frame) outlive a cleared filter
         plotly_lite.chart(fig, key, config=_PLOTLY_CONFIG, on_click=(lambda: _on_select(key)) if clickable else None)
         return
     if not clickable:
         st.plotly_chart(fig, width="stretch", key=key, config=_PLOTLY_CONFIG)
         return
+    key = f"{key}_{st.session_state.get('usage_drill_generation', 0)}"
     st.plotly_chart(
         fig,
         width="stretch",

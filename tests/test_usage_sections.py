@@ -141,6 +141,8 @@ def test_a_click_on_a_chart_opens_the_calls_it_filters(
     assert providers == calls_table(at)
     at.button(key="usage_drill_clear").click().run()
     assert 3 == len(calls_table(at))  # the filter is gone, the section stays open
+    click(at, title, point)  # the same point again: a new click, the same filter
+    assert providers == calls_table(at)
 
 
 def test_a_click_on_a_time_bucket_opens_its_calls(db_path: Path) -> None:

@@ -180,7 +180,8 @@ def warm() -> charts.Dashboard:
     import core.alerts
     import core.budget
     import core.forecast
-    import ui.sidebar  # noqa: F401
+    import ui.plotly_lite
+    import ui.sidebar
 
     tracker = get_usage_tracker()
     db_path = str(tracker.db_path)
@@ -197,6 +198,7 @@ def warm() -> charts.Dashboard:
     figs = figures(dash, granularity, (rng.since or 0.0, time.time()), None)
     for name in figs:  # every chart, for whichever sections a session opens
         figs[name]
+    ui.plotly_lite.figure_json(figs["cost_time"])  # the first figure sent pays for the JSON encoder's imports
     core.alerts.alert_store(tracker.db_path).alerts()
     return dash
 

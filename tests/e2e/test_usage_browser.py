@@ -202,9 +202,14 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
         )
         expect(table.first).to_be_visible(timeout=TIMEOUT_MS)
         note = page.get_by_text("Showing the calls of").first.inner_text()
+        page.get_by_role("button", name="Clear filter").click()
+        expect(page.get_by_text("Showing the calls of")).to_have_count(0)
+        _click_until(page, bars.locator("g.point path").first, page.get_by_text("Showing the calls of").first)
+        again = page.get_by_text("Showing the calls of").first.inner_text()  # the same bar again: the same filter
         assert 0 == page.locator('[data-testid="stException"]').count()
         assert titles == [c["title"] for c in page.evaluate(_MARGINS)][: len(titles)]
     assert 1 == len(first_view) and "Cost over time by provider (USD)" in first_view[0]  # Plotly keeps it: <b>…</b>
     assert 4 == len(titles)
     assert fills and not [f for f in fills if f.startswith("rgb(0, 0, ")], fills  # the theme's colours
     assert any(f"provider {p}" in note for p in ("openai", "gemini", "groq", "local")), note
+    assert note == again

@@ -24,9 +24,8 @@ FRONTEND = Path(__file__).parent / "frontend"
 BUNDLE_VERSION = "4.1.1"
 BUNDLE_SHA256 = "99784e3abfb07b142a15e521a439e6d9addceadb3f79553fd24c72774f0649ba"
 
-_component = components.declare_component("chart", path=str(FRONTEND))
 #: The component's name on the page (the title of its frames).
-COMPONENT = _component.name
+COMPONENT = f"{__name__}.chart"
 
 
 def drawable(fig: Any) -> bool:
@@ -34,13 +33,22 @@ def drawable(fig: Any) -> bool:
     return all(trace.type in BASIC_TRACES for trace in fig.data)
 
 
+def figure_json(fig: Any) -> str:
+    """`fig` as the browser receives it (not validated again: the figure objects validated it when built)."""
+    return str(pio.to_json(fig, validate=False))
+
+
 def chart(
     fig: Any, key: str, config: Mapping[str, Any] | None = None, on_click: Callable[[], None] | None = None
 ) -> Any:
     """Draw `fig`; with `on_click`, a click stores {"selection": {"points": [...]}, "click": n} under `key` and
     calls it."""
-    return _component(
-        figure=pio.to_json(fig, validate=False),
+    # Declared on each call: Streamlit registers a component with the server only inside a session's run, so one
+    # declared at import by a warm-up outside any session (serve.py) would never be served. An equal declaration
+    # replaces the last one silently.
+    component = components.declare_component("chart", path=str(FRONTEND))
+    return component(
+        figure=figure_json(fig),
         config=dict(config or {}),
         clickable=on_click is not None,
         key=key,
