@@ -176,6 +176,8 @@ def warm() -> charts.Dashboard:
     """Import what the page's first run needs and fill the caches of its default view (the last 24 h, no filter),
     exactly as the page asks for them, so that the first session after a server start finds them ready. Valid
     until the view's version moves on (a new call, or the next five-minute slice)."""
+    import streamlit.emojis  # noqa: F401 - the first icon a page shows is looked up there (0.05 s to import)
+
     import core.ab
     import core.alerts
     import core.budget
@@ -210,7 +212,8 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     try:
         from ui import state
 
-        state.services()  # the router, providers and tracker every page's sidebar uses
+        # the router, providers and tracker every page's sidebar uses, and the prices its provider list shows
+        state.services().router.provider_status()
         warm()
     except Exception as exc:  # noqa: BLE001 - a cold start is slower, not broken
         _log.warning("warm-up skipped, the first session will be slower: %s", exc)
