@@ -14,6 +14,9 @@ synthetic pages as floors: the same URL with only a title and a "Recent calls" l
 charts, and with 8 small Vega-Lite charts. Besides wall time it prints the CPU seconds of the browser and of the
 server over each step (steadier than wall time on a loaded machine), the machine and its load.
 
+A chart counts as drawn once its SVG is there, on the page (st.plotly_chart) or inside a frame of the page's own chart
+component (ui/plotly_lite, plotly.js's basic bundle; `--floor` also serves 1 and 8 small charts through it).
+
 A checkout whose page opens some sections only on demand shows fewer charts at first: give their number as
 `--repo PATH:CHARTS` (the page of this tree: 1, the cost over time).
 The range, filter and click steps wait for every chart then shown; the closed sections are then opened one by one.
@@ -21,6 +24,7 @@ The range, filter and click steps wait for every chart then shown; the closed se
 `--repo .@serve.py` serves the checkout with `streamlit run serve.py` (warmed at start) instead of app.py.
 
     python bench/dashboard_browser.py --db bench/usage_1m.db [--repo . --repo .@serve.py --repo ../base] [--floor]
+    python bench/dashboard_browser.py --db bench/usage_1m.db --floor-only --rounds 2
 """
 
 from __future__ import annotations
