@@ -79,7 +79,7 @@
 
   window.addEventListener("message", (event) => {
     const message = event.data;
-    if (!message || message.type !== "streamlit:render") return;
+    if (event.source !== window.parent || !message || message.type !== "streamlit:render") return; // the page only
     const args = message.args || {};
     const key = JSON.stringify([args.figure, message.theme]);
     if (key === drawn) return;
