@@ -374,9 +374,9 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
     """Each step waits until every chart then on the page is drawn (a page with closed sections shows fewer)."""
     rows: list[tuple[str, float, dict[str, float] | None]] = []
 
-    def step(name: str, action: Callable[[], None], expect: str | None = None) -> None:
+    def step(name: str, action: Callable[[], None], expect: str | None = None, charts: int = 1) -> None:
         try:
-            seconds, cpu = timed(page, action, expect, charts=1)
+            seconds, cpu = timed(page, action, expect, charts=charts)
         except Exception as exc:  # noqa: BLE001 - one step that fails to show does not lose the others
             print(f"  {name}: failed ({type(exc).__name__}: {str(exc).splitlines()[0]})", flush=True)
             page.keyboard.press("Escape")
@@ -399,13 +399,15 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
     step("filter: provider openai", lambda: choose(page, "Provider", "openai"))
     page.keyboard.press("Escape")
     breakdown = page.locator('[data-testid="stExpander"] summary').filter(has_text=SECTIONS[0])
+    shown = 1  # the charts a new session shows: the cost over time
     if breakdown.count():  # a page that opens its breakdown on demand: open it to click a provider's bar
-        step(f"open: {SECTIONS[0]}", breakdown.first.click)
+        shown += SECTION_CHARTS[SECTIONS[0]]
+        step(f"open: {SECTIONS[0]}", breakdown.first.click, charts=shown)
     bar = partial(plot, page, "Cost by provider", 0)
-    step("click: a provider bar", lambda: click_center(page, bar()), "Showing the calls of")
-    step("clear the click filter", lambda: page.get_by_role("button", name="Clear filter").click())
+    step("click: a provider bar", lambda: click_center(page, bar()), "Showing the calls of", shown)
+    step("clear the click filter", lambda: page.get_by_role("button", name="Clear filter").click(), charts=shown)
     point = partial(plot, page, "Cost over time", 3)
-    step("click: a time bucket (cost/time)", lambda: click_center(page, point()), "Showing the calls of")
+    step("click: a time bucket (cost/time)", lambda: click_center(page, point()), "Showing the calls of", shown)
     detail = page.locator('[data-testid="stExpander"]').filter(has_text="Request detail").first
 
     def open_detail() -> None:
@@ -417,12 +419,13 @@ def interactions(page: Any, range_label: str) -> list[tuple[str, float, dict[str
         page.keyboard.press("ArrowDown")
         page.keyboard.press("Enter")
 
-    step("open the request detail", open_detail)
-    step("detail: pick another call", next_call)
+    step("open the request detail", open_detail, charts=shown)
+    step("detail: pick another call", next_call, charts=shown)
     for label in SECTIONS[1:]:  # a page whose sections open on demand (not the layout before them: no such expander)
         section = page.locator('[data-testid="stExpander"]').filter(has_text=label).first
         if page.locator('[data-testid="stExpander"] summary').filter(has_text=label).count():
-            step(f"open: {label}", partial(section.locator("summary").first.click))
+            shown += SECTION_CHARTS[label]  # the step lasts until they are drawn too
+            step(f"open: {label}", partial(section.locator("summary").first.click), charts=shown)
     return rows
 
 
@@ -435,6 +438,10 @@ SECTIONS = (
     "Budgets and alerts",
     "Provider comparison (A/B)",
 )
+
+
+#: The charts each section draws over the bench's DB (no budgets are configured and no votes recorded).
+SECTION_CHARTS = dict(zip(SECTIONS, (3, 2, 1, 1, 0, 0), strict=True))
 
 
 def _checkout(spec: str) -> tuple[Path, int, str]:
