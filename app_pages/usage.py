@@ -447,11 +447,13 @@ def render_open_alerts_note() -> None:
     """Open budget alerts stay in sight while their section is closed: one line, with a button that opens it."""
     from core.alerts import alert_store
 
+    if st.session_state.get(_BUDGETS_SECTION):  # the open section lists them: one read of the store, not two
+        return
     try:
         waiting = sum(1 for a in alert_store(get_usage_tracker().db_path).alerts() if a.acknowledged_at is None)
     except Exception:  # noqa: BLE001 - the section itself says why alerts are unavailable
         return
-    if not waiting or st.session_state.get(_BUDGETS_SECTION):
+    if not waiting:
         return
     note, show = st.columns([5, 1])
     note.warning(f"**{waiting} budget alert{'s' if waiting > 1 else ''} open**: see **Budgets and alerts**.", icon="🔔")

@@ -174,7 +174,9 @@ def test_the_request_detail_runs_only_while_open(db_path: Path) -> None:
     assert "Route reason" in set(table["Field"])
 
 
-def test_an_open_alert_is_named_above_the_closed_section_and_a_button_opens_it(db_path: Path) -> None:
+def test_an_open_alert_is_named_above_the_closed_section_and_a_button_opens_it(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from core.alerts import Alert, AlertStore
 
     seed(db_path)
@@ -190,3 +192,8 @@ def test_an_open_alert_is_named_above_the_closed_section_and_a_button_opens_it(d
     assert [] == [w.value for w in at.warning if "budget alert open" in w.value]  # the section itself lists it
     assert any("global monthly budget" in w.value for w in at.warning)
     assert at.button(key="alerts_ack_all")
+    reads: list[int] = []
+    read = AlertStore.alerts
+    monkeypatch.setattr(AlertStore, "alerts", lambda self, *a, **k: reads.append(1) or read(self, *a, **k))
+    at.run()
+    assert [1] == reads  # the open section reads the store; the line above it does not read it again
