@@ -115,3 +115,11 @@ def test_a_click_runs_the_callback_once_and_is_the_charts_value(tmp_path: Path) 
     assert 1 == at.session_state["clicks"]
     _click(at, bars_id, {**click, "click": 2})  # the same point clicked again: a new click
     assert 2 == at.session_state["clicks"]
+
+
+def test_a_declaration_outside_a_session_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm-up (serve.py) runs outside any session, where Streamlit does not register the component with the
+    server: the first chart drawn in a session must declare it again."""
+    monkeypatch.setattr(plotly_lite, "_component", None)
+    assert plotly_lite.COMPONENT == plotly_lite._declared().name
+    assert plotly_lite._component is None
