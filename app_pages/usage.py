@@ -27,24 +27,13 @@ _CUSTOM = "Custom range"
 
 
 def _chart(fig: Any, key: str, clickable: bool = False) -> None:
-    """A chart; a clickable one filters the calls table to the bar or point clicked (see `_on_select`). Bars and
-    lines (every chart of this page) are drawn by plotly.js's basic bundle (`ui.plotly_lite`), a quarter of the full
-    one that `st.plotly_chart` would load; a figure with another kind of trace goes to `st.plotly_chart`."""
-    if plotly_lite.drawable(fig):  # it highlights no selection, so its key (and its frame) outlive a cleared filter
-        plotly_lite.chart(fig, key, config=_PLOTLY_CONFIG, on_click=(lambda: _on_select(key)) if clickable else None)
-        return
-    if not clickable:
+    """A chart; a clickable one filters the calls table to the bar or point clicked (see `_on_select`). Every chart
+    of this page is bars and lines, drawn by plotly.js's basic bundle (`ui.plotly_lite`), a quarter of the full one
+    that `st.plotly_chart` loads; a figure with another kind of trace would still be drawn, by `st.plotly_chart`."""
+    if not plotly_lite.drawable(fig):
         st.plotly_chart(fig, width="stretch", key=key, config=_PLOTLY_CONFIG)
         return
-    key = f"{key}_{st.session_state.get('usage_drill_generation', 0)}"
-    st.plotly_chart(
-        fig,
-        width="stretch",
-        key=key,
-        config=_PLOTLY_CONFIG,
-        on_select=lambda: _on_select(key),
-        selection_mode="points",
-    )
+    plotly_lite.chart(fig, key, config=_PLOTLY_CONFIG, on_click=(lambda: _on_select(key)) if clickable else None)
 
 
 def _on_select(key: str) -> None:
@@ -59,8 +48,6 @@ def _on_select(key: str) -> None:
 
 def _clear_drill() -> None:
     st.session_state["usage_drill"] = None
-    # new chart keys: the charts forget their highlighted selection too
-    st.session_state["usage_drill_generation"] = st.session_state.get("usage_drill_generation", 0) + 1
 
 
 def render_range(db_path: str, version: tuple[Any, ...]) -> tuple[str, Custom, str]:

@@ -102,12 +102,9 @@ def press(at: AppTest, title: str, *points: dict[str, Any]) -> None:
     value. Each call is a new click, as in the browser, even on the same point."""
     chart = next(c for c in page_charts(at) if title in c.spec)
     states = at._tree.get_widget_states
-    if chart.lite:  # ui/plotly_lite/frontend/chart.js: the points and a click counter
-        value = {"selection": {"points": list(points)}, "click": next(_CLICKS)}
-        with_click = WidgetState(id=chart.id, json_value=json.dumps(value))
-    else:
-        selection = {"selection": {"points": list(points), "point_indices": [0], "box": [], "lasso": []}}
-        with_click = WidgetState(id=chart.id, string_value=json.dumps(selection))
+    assert chart.lite, "only the page's chart component takes clicks"
+    value = {"selection": {"points": list(points)}, "click": next(_CLICKS)}  # as ui/plotly_lite/frontend/chart.js
+    with_click = WidgetState(id=chart.id, json_value=json.dumps(value))
 
     def patched():  # type: ignore[no-untyped-def]
         out = states()
