@@ -213,3 +213,29 @@ def test_a_new_session_draws_the_first_view_and_a_click_opens_the_calls_it_filte
     assert fills and not [f for f in fills if f.startswith("rgb(0, 0, ")], fills  # the theme's colours
     assert any(f"provider {p}" in note for p in ("openai", "gemini", "groq", "local")), note
     assert note == again
+
+
+def test_a_label_written_as_a_link_is_shown_as_text(tmp_path: Path) -> None:
+    """A user named with an <a href> (any text of a chart is data): Plotly would draw it as a link; the page's charts
+    show its text only, and the browser asks nothing of the outside."""
+    from playwright.sync_api import expect
+
+    tracker = UsageTracker(tmp_path / "usage.db")
+    link = '<a href="https://example.com/x">click me</a>'
+    row = {"task_type": "cv_parsing", "provider": "openai", "model": "m", "input_tokens": 10, "output_tokens": 5,
+           "cost_usd": 0.5, "success": True, "latency_ms": 100, "user_id": link, "ts": time.time() - 600}  # fmt: skip
+    tracker.record_many([row])
+    tracker.close()
+    with _browser_on(tmp_path) as (page, url):
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(url) else None)
+        _open_usage(page, url)
+        page.locator('[data-testid="stExpander"] summary').filter(has_text="Users").first.click()
+        _charts_drawn(page, 2)
+        users = next(f.locator(".js-plotly-plot") for f in page.frames if f.get_by_text("click me").count())
+        expect(users.get_by_text("click me").first).to_be_visible()
+        drawn = sum(frame.locator("a").count() for frame in page.frames[1:])
+        users.locator("g.point path").first.hover(force=True)  # its hover label names the user too
+        page.wait_for_timeout(300)
+        hovered = sum(frame.locator("a").count() for frame in page.frames[1:])
+    assert (0, 0, []) == (drawn, hovered, outside)

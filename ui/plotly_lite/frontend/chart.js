@@ -95,6 +95,10 @@
       fitFrame();
     });
   });
+  // Plotly draws <a href> written in any text as a link: labels are data (a user's name, say), so no chart shows a
+  // link. Each one is replaced by its text as soon as it is drawn, hover labels included.
+  const unlink = () => chart.querySelectorAll("a").forEach((a) => a.replaceWith(...a.childNodes));
+  new MutationObserver(unlink).observe(chart, { childList: true, subtree: true });
   window.addEventListener("resize", () => fitFrame());
   post("streamlit:componentReady", { apiVersion: 1 });
 })();
